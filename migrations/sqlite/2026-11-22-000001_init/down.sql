@@ -1,0 +1,13 @@
+DROP TABLE credit_usage;
+DROP TABLE audit_entries;
+DROP TABLE signing_keys;
+DROP TABLE credentials;
+DROP TABLE identities;
+DROP TABLE user_roles;
+DROP TABLE roles;
+DROP TABLE group_groups;
+DROP TABLE group_users;
+DROP TABLE groups;
+DROP TABLE user_values;
+DROP TABLE users;
+DROP TABLE organizations;

@@ -1,0 +1,109 @@
+//! Flags and environment → one `Config`, passed explicitly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Everything `serve` needs. Each flag has an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Public URL used in meta.location, Location and Link headers [default: http(s)://<bind>].
+    #[arg(long, env = "MUSTER_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// bcrypt cost for passwords (4-31).
+    #[arg(long, env = "MUSTER_BCRYPT_COST", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MUSTER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// PEM certificate chain; with --tls-key the server speaks HTTPS only.
+    #[arg(long, env = "MUSTER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "MUSTER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Lifetime of access tokens minted by the token endpoints, in seconds.
+    #[arg(long, env = "MUSTER_ACCESS_TOKEN_TTL", default_value_t = 3600)]
+    pub access_token_ttl: u64,
+}
+
+/// The configuration the HTTP application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: url::Url,
+    pub bcrypt_cost: u32,
+    pub max_body_bytes: usize,
+    pub access_token_ttl: u64,
+}
+
+impl Config {
+    pub fn from_args(args: &ServeArgs) -> Result<Config, String> {
+        let scheme = if args.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let raw = args
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{}", args.bind));
+        let base_url = parse_base_url(&raw)?;
+        Ok(Config {
+            base_url,
+            bcrypt_cost: args.bcrypt_cost,
+            max_body_bytes: args.max_body_bytes,
+            access_token_ttl: args.access_token_ttl.max(60),
+        })
+    }
+
+    /// A configuration for tests and embedding: defaults with the given base URL.
+    pub fn for_base_url(base: &str) -> Result<Config, String> {
+        Ok(Config {
+            base_url: parse_base_url(base)?,
+            bcrypt_cost: 4,
+            max_body_bytes: 1024 * 1024,
+            access_token_ttl: 3600,
+        })
+    }
+
+    /// The public URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+fn parse_base_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("invalid base URL {raw:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("the base URL {raw:?} must be an http or https URL"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_joins_paths_without_double_slashes() {
+        let c = Config::for_base_url("https://id.example.com/muster/").unwrap();
+        assert_eq!(
+            c.url("/scim/v2/Users/1"),
+            "https://id.example.com/muster/scim/v2/Users/1"
+        );
+        assert!(Config::for_base_url("ftp://x").is_err());
+        assert!(Config::for_base_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,461 @@
+//! Muster's own admin API (`/admin/v1`): who am I, credentials of my organization, the
+//! organizations I manage, and credit usage records for the Sumo Logic organizations API.
+
+pub mod error;
+
+use chrono::NaiveDate;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use crate::auth::schemes::BearerOrBasic;
+use crate::auth::{self, AuthError};
+use crate::domain::{
+    Credential, CredentialKind, OrgId, Organization, Principal, Scope, Scopes, UsageRecord,
+};
+use crate::store::{self, StoreError};
+use crate::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// Muster's own administration API
+    Admin,
+}
+
+/// An admin API error, rendered as `{code, message}`.
+#[derive(Debug)]
+pub struct AdminError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl AdminError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    fn bad(message: impl Into<String>) -> AdminError {
+        AdminError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+    fn not_found(what: &str) -> AdminError {
+        AdminError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> AdminError {
+        match e {
+            StoreError::NotFound => AdminError::not_found("resource"),
+            StoreError::Conflict(m) => AdminError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::VersionMismatch => AdminError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                "the resource changed",
+            ),
+            StoreError::Busy(m) => {
+                tracing::warn!(error = %m, "database unavailable");
+                AdminError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry",
+                )
+            }
+            StoreError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                AdminError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+impl From<AuthError> for AdminError {
+    fn from(e: AuthError) -> AdminError {
+        let code = match e {
+            AuthError::Unauthorized => "unauthorized",
+            AuthError::Forbidden(_) => "forbidden",
+            AuthError::Unavailable(_) => "unavailable",
+        };
+        AdminError::new(e.status(), code, e.to_string())
+    }
+}
+
+impl From<AdminError> for poem::Error {
+    fn from(e: AdminError) -> poem::Error {
+        poem::Error::from_response(error::error_response(e.status, e.code, &e.message))
+    }
+}
+
+type AdminResult<T> = Result<T, AdminError>;
+
+/// Run a handler body whose errors are `AdminError`s.
+async fn admin<T>(body: impl std::future::Future<Output = AdminResult<T>>) -> poem::Result<T> {
+    body.await.map_err(poem::Error::from)
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct WhoAmI {
+    organization: String,
+    credential: String,
+    scopes: Vec<String>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct OrganizationBody {
+    id: String,
+    name: String,
+    #[oai(skip_serializing_if_is_none)]
+    parent_id: Option<String>,
+    created_at: String,
+}
+
+impl From<Organization> for OrganizationBody {
+    fn from(o: Organization) -> Self {
+        OrganizationBody {
+            id: o.id.to_string(),
+            name: o.name,
+            parent_id: o.parent_id.map(|p| p.to_string()),
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct CredentialBody {
+    id: String,
+    kind: String,
+    label: String,
+    scopes: Vec<String>,
+    created_at: String,
+    #[oai(skip_serializing_if_is_none)]
+    last_used_at: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    revoked_at: Option<String>,
+    /// Shown once, in the response that created the credential.
+    #[oai(skip_serializing_if_is_none)]
+    secret: Option<String>,
+}
+
+impl CredentialBody {
+    fn from(c: Credential, secret: Option<String>) -> Self {
+        CredentialBody {
+            id: c.id,
+            kind: c.kind.as_str().into(),
+            label: c.label,
+            scopes: c.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            created_at: rfc3339(c.created_at),
+            last_used_at: c.last_used_at.map(rfc3339),
+            revoked_at: c.revoked_at.map(rfc3339),
+            secret,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct NewCredentialBody {
+    /// `token` (a bearer secret) or `client` (an OAuth client: id + secret).
+    kind: String,
+    #[oai(default)]
+    label: String,
+    /// Space-separated; at most the caller's own scopes. Defaults to the caller's scopes.
+    scopes: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct UsageBody {
+    /// `YYYY-MM-DD`
+    date: String,
+    product_variable: String,
+    credits_used: f64,
+    /// `GB` or `DPM`
+    unit: String,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct Inserted {
+    inserted: u64,
+}
+
+#[derive(ApiResponse)]
+enum Created<T: poem_openapi::types::ToJSON> {
+    #[oai(status = 201)]
+    Created(Json<T>),
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The organization a path names, if the caller may manage it (itself or a child); else 404,
+/// so other tenants' ids are not even confirmed to exist.
+async fn manageable_org(state: &AppState, p: &Principal, org: &str) -> AdminResult<OrgId> {
+    let org = OrgId::parse(org).map_err(|_| AdminError::not_found("organization"))?;
+    let me = p.org_id.clone();
+    let target = org.clone();
+    let ok = state
+        .store
+        .run(move |conn| {
+            let o = match store::orgs::get(conn, &target) {
+                Ok(o) => o,
+                Err(StoreError::NotFound) => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            Ok(o.id == me || o.parent_id.as_ref() == Some(&me))
+        })
+        .await?;
+    if ok {
+        Ok(org)
+    } else {
+        Err(AdminError::not_found("organization"))
+    }
+}
+
+fn parse_date(s: &str, what: &str) -> AdminResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AdminError::bad(format!("{what} must be a date YYYY-MM-DD, got {s:?}")))
+}
+
+pub struct AdminApi;
+
+#[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
+impl AdminApi {
+    /// The organization, credential and scopes of the caller.
+    #[oai(path = "/whoami", method = "get")]
+    async fn whoami(&self, auth: BearerOrBasic) -> Json<WhoAmI> {
+        let p = auth.principal();
+        Json(WhoAmI {
+            organization: p.org_id.to_string(),
+            credential: p.credential_id.clone(),
+            scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+        })
+    }
+
+    /// The caller's organization and its child organizations.
+    #[oai(path = "/organizations", method = "get")]
+    async fn organizations(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+    ) -> poem::Result<Json<Vec<OrganizationBody>>> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            let orgs = state
+                .store
+                .run(move |conn| store::orgs::manageable(conn, &p.org_id))
+                .await?;
+            Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
+        })
+        .await
+    }
+
+    /// Credentials of the caller's organization (never their secrets).
+    #[oai(path = "/credentials", method = "get")]
+    async fn list_credentials(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+    ) -> poem::Result<Json<Vec<CredentialBody>>> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            let creds = state
+                .store
+                .run(move |conn| store::credentials::list(conn, Some(&p.org_id)))
+                .await?;
+            Ok(Json(
+                creds
+                    .into_iter()
+                    .map(|c| CredentialBody::from(c, None))
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
+    /// Create a token or client in the caller's organization; the secret is shown once.
+    #[oai(path = "/credentials", method = "post")]
+    async fn create_credential(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<NewCredentialBody>,
+    ) -> poem::Result<Created<CredentialBody>> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            let kind = CredentialKind::parse(&body.kind)
+                .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
+            let scopes = match &body.scopes {
+                Some(s) => Scopes::parse(s).map_err(AdminError::bad)?,
+                None => p.scopes.clone(),
+            };
+            if scopes.iter().any(|s| !p.has(s)) {
+                return Err(AdminError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "a credential cannot grant scopes its creator lacks",
+                ));
+            }
+            let (id, secret) = match kind {
+                CredentialKind::Token => (auth::generate_id("tok_"), auth::generate_secret("mst_")),
+                CredentialKind::Client => (auth::generate_id("cli_"), auth::generate_secret("")),
+            };
+            let label = body.label.clone();
+            let shown = secret.clone();
+            let cred = state
+                .store
+                .run(move |conn| {
+                    store::credentials::create(
+                        conn,
+                        store::credentials::NewCredential {
+                            id: &id,
+                            org_id: &p.org_id,
+                            kind,
+                            label: &label,
+                            secret: &secret,
+                            scopes: &scopes,
+                            user_id: None,
+                        },
+                    )
+                })
+                .await?;
+            Ok(Created::Created(Json(CredentialBody::from(
+                cred,
+                Some(shown),
+            ))))
+        })
+        .await
+    }
+
+    /// Revoke a credential of the caller's organization.
+    #[oai(path = "/credentials/:id", method = "delete")]
+    async fn revoke_credential(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+    ) -> poem::Result<NoContent> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            state
+                .store
+                .run(move |conn| store::credentials::revoke(conn, Some(&p.org_id), &id.0))
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => AdminError::not_found("credential"),
+                    other => other.into(),
+                })?;
+            Ok(NoContent::NoContent)
+        })
+        .await
+    }
+
+    /// Load credit usage records for the caller's organization or one of its children.
+    #[oai(path = "/organizations/:org_id/credit-usage", method = "post")]
+    async fn load_usage(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        body: Json<Vec<UsageBody>>,
+    ) -> poem::Result<Created<Inserted>> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            let org = manageable_org(&state, &p, &org_id.0).await?;
+            let mut records = Vec::with_capacity(body.0.len());
+            for (i, r) in body.0.iter().enumerate() {
+                if !r.credits_used.is_finite() || r.credits_used < 0.0 {
+                    return Err(AdminError::bad(format!(
+                        "record {i}: creditsUsed must be a non-negative number"
+                    )));
+                }
+                if r.product_variable.trim().is_empty() || r.unit.trim().is_empty() {
+                    return Err(AdminError::bad(format!(
+                        "record {i}: productVariable and unit are required"
+                    )));
+                }
+                records.push(UsageRecord {
+                    org_id: org.clone(),
+                    date: parse_date(&r.date, &format!("record {i}: date"))?,
+                    product_variable: r.product_variable.clone(),
+                    credits_used: r.credits_used,
+                    unit: r.unit.clone(),
+                });
+            }
+            let n = state
+                .store
+                .run(move |conn| store::usage::insert(conn, &records))
+                .await?;
+            Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
+        })
+        .await
+    }
+
+    /// Credit usage records of the caller's organization or one of its children.
+    #[oai(path = "/organizations/:org_id/credit-usage", method = "get")]
+    async fn list_usage(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+    ) -> poem::Result<Json<Vec<UsageBody>>> {
+        admin(async move {
+            let p = auth.principal().clone();
+            auth::require(&p, Scope::OrgsAdmin)?;
+            let org = manageable_org(&state, &p, &org_id.0).await?;
+            let from = from
+                .0
+                .as_deref()
+                .map(|s| parse_date(s, "from"))
+                .transpose()?;
+            let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
+            let records = state
+                .store
+                .run(move |conn| store::usage::list(conn, &org, from, to))
+                .await?;
+            Ok(Json(
+                records
+                    .into_iter()
+                    .map(|r| UsageBody {
+                        date: r.date.format("%Y-%m-%d").to_string(),
+                        product_variable: r.product_variable,
+                        credits_used: r.credits_used,
+                        unit: r.unit,
+                    })
+                    .collect(),
+            ))
+        })
+        .await
+    }
+}

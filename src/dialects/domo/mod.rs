@@ -1,0 +1,2 @@
+//! The domo dialect. Its resources arrive with their own issues; its error shape is here.
+pub mod error;

@@ -1,0 +1,260 @@
+//! The canonical model every dialect shares. Plain structs: no serde names of any dialect,
+//! no diesel.
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+
+/// An organization (tenant) id: a short slug.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Slugs are 1–64 characters of `[A-Za-z0-9._@-]`, so they are safe in paths and logs.
+    pub fn parse(s: &str) -> Result<OrgId, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+        if ok {
+            Ok(OrgId(s.to_string()))
+        } else {
+            Err(format!(
+                "invalid organization id {s:?}: use 1-64 characters of letters, digits, '-', '_', '.', '@'"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    pub id: OrgId,
+    pub name: String,
+    pub parent_id: Option<OrgId>,
+    pub created_at: NaiveDateTime,
+}
+
+/// What a credential may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Scim,
+    UsersRead,
+    UsersWrite,
+    OrgsAdmin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [
+        Scope::Scim,
+        Scope::UsersRead,
+        Scope::UsersWrite,
+        Scope::OrgsAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Scim => "scim",
+            Scope::UsersRead => "users:read",
+            Scope::UsersWrite => "users:write",
+            Scope::OrgsAdmin => "orgs:admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str() == s)
+    }
+}
+
+/// A set of scopes, kept sorted and without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scopes(Vec<Scope>);
+
+impl Scopes {
+    pub fn all() -> Scopes {
+        Scopes(Scope::ALL.to_vec())
+    }
+
+    /// Parse a space- or comma-separated list; `all` stands for every scope.
+    pub fn parse(s: &str) -> Result<Scopes, String> {
+        let mut out = Vec::new();
+        for word in s.split([' ', ',']).filter(|w| !w.is_empty()) {
+            if word == "all" {
+                return Ok(Scopes::all());
+            }
+            match Scope::parse(word) {
+                Some(sc) => out.push(sc),
+                None => return Err(format!(
+                    "unknown scope {word:?}: use scim, users:read, users:write, orgs:admin or all"
+                )),
+            }
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err("no scope given".into());
+        }
+        Ok(Scopes(out))
+    }
+
+    pub fn contains(&self, scope: Scope) -> bool {
+        self.0.contains(&scope)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// The intersection, for a token minted with a narrower `scope` than its client holds.
+    pub fn intersect(&self, other: &Scopes) -> Scopes {
+        Scopes(
+            self.0
+                .iter()
+                .copied()
+                .filter(|s| other.contains(*s))
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<&str> = self.0.iter().map(|s| s.as_str()).collect();
+        f.write_str(&words.join(" "))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A long random bearer secret.
+    Token,
+    /// An OAuth client (id + secret) that mints access tokens, or signs Sumo-style Basic calls.
+    Client,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Token => "token",
+            CredentialKind::Client => "client",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CredentialKind> {
+        match s {
+            "token" => Some(CredentialKind::Token),
+            "client" => Some(CredentialKind::Client),
+            _ => None,
+        }
+    }
+}
+
+/// A credential as listed: never its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub id: String,
+    pub org_id: OrgId,
+    pub kind: CredentialKind,
+    pub label: String,
+    pub scopes: Scopes,
+    pub user_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Who is calling: the organization it may see, what it may do, and through which credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub org_id: OrgId,
+    pub scopes: Scopes,
+    pub credential_id: String,
+    pub user_id: Option<i64>,
+}
+
+impl Principal {
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(scope)
+    }
+}
+
+/// One credit usage record loaded by an operator (Sumo Logic organizations API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRecord {
+    pub org_id: OrgId,
+    /// `YYYY-MM-DD`
+    pub date: chrono::NaiveDate,
+    pub product_variable: String,
+    pub credits_used: f64,
+    pub unit: String,
+}
+
+/// One audit entry: who changed what, when, through which dialect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub user_id: Option<i64>,
+    pub key: String,
+    pub result: String,
+    pub actor: String,
+    pub dialect: String,
+    pub payload: serde_json::Value,
+    pub created_at: NaiveDateTime,
+}
+
+/// Render a canonical id the way string-id dialects show it: 16 upper-case hex digits.
+pub fn id_to_hex(id: i64) -> String {
+    format!("{id:016X}")
+}
+
+/// Parse a 16-hex-digit id (any case); `None` for anything else.
+pub fn id_from_hex(s: &str) -> Option<i64> {
+    if s.len() != 16 {
+        return None;
+    }
+    i64::from_str_radix(s, 16).ok().filter(|v| *v > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_render() {
+        let s = Scopes::parse("users:write scim,scim").unwrap();
+        assert_eq!(s.to_string(), "scim users:write");
+        assert_eq!(Scopes::parse("all").unwrap(), Scopes::all());
+        assert!(Scopes::parse("root").unwrap_err().contains("root"));
+        assert!(Scopes::parse(" ").is_err());
+    }
+
+    #[test]
+    fn hex_ids_round_trip() {
+        assert_eq!(id_to_hex(0xFE20FE2), "000000000FE20FE2");
+        assert_eq!(id_from_hex("000000000fe20fe2"), Some(0xFE20FE2));
+        assert_eq!(id_from_hex("FE20FE2"), None);
+        assert_eq!(id_from_hex("8000000000000000"), None);
+        assert_eq!(id_from_hex("zzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn org_ids_are_slugs() {
+        assert!(OrgId::parse("acme-1").is_ok());
+        assert!(OrgId::parse("12345ABC@AdobeOrg").is_ok());
+        assert!(OrgId::parse("a b").is_err());
+        assert!(OrgId::parse("").is_err());
+        assert!(OrgId::parse(&"x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! Health, readiness and metrics: no token needed.
+
+use poem::web::Data;
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use crate::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// Operations: liveness, readiness, metrics
+    Operations,
+}
+
+#[derive(Object)]
+struct Status {
+    status: String,
+    #[oai(skip_serializing_if_is_none)]
+    backend: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    reason: Option<String>,
+}
+
+#[derive(ApiResponse)]
+enum Readiness {
+    /// The database answers.
+    #[oai(status = 200)]
+    Ready(Json<Status>),
+    /// The database does not answer.
+    #[oai(status = 503)]
+    NotReady(Json<Status>),
+}
+
+pub struct HealthApi;
+
+#[OpenApi(tag = "Tag::Operations")]
+impl HealthApi {
+    /// The process is up.
+    #[oai(path = "/healthz", method = "get")]
+    async fn healthz(&self) -> Json<Status> {
+        Json(Status {
+            status: "ok".into(),
+            backend: None,
+            reason: None,
+        })
+    }
+
+    /// The database is reachable.
+    #[oai(path = "/readyz", method = "get")]
+    async fn readyz(&self, state: Data<&AppState>) -> Readiness {
+        let store = state.store.clone();
+        let backend = Some(store.backend().name().to_string());
+        let checked = tokio::task::spawn_blocking(move || store.ready()).await;
+        match checked {
+            Ok(Ok(())) => Readiness::Ready(Json(Status {
+                status: "ready".into(),
+                backend,
+                reason: None,
+            })),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "not ready");
+                Readiness::NotReady(Json(Status {
+                    status: "unavailable".into(),
+                    backend,
+                    reason: Some("the database is unreachable".into()),
+                }))
+            }
+            Err(_) => Readiness::NotReady(Json(Status {
+                status: "unavailable".into(),
+                backend,
+                reason: Some("the readiness check failed".into()),
+            })),
+        }
+    }
+
+    /// Prometheus metrics: request counts and latency histograms by route and status.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
+        PlainText(state.metrics.render())
+    }
+}

@@ -1,0 +1,119 @@
+//! Prometheus metrics: request counts and latency histograms by route and status.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "muster_http_requests_total",
+                "HTTP requests by route and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "muster_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("register once");
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
+
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// A route label with bounded cardinality: path segments that look like words are kept,
+/// anything else (ids, emails, page numbers, org ids) becomes `{id}`.
+pub fn route_label(path: &str, status: u16) -> String {
+    if status == 404
+        && crate::http::errors::Dialect::of(path) == crate::http::errors::Dialect::Other
+    {
+        return "unmatched".into();
+    }
+    let mut out = String::new();
+    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+        if i >= 6 {
+            out.push_str("/…");
+            break;
+        }
+        out.push('/');
+        let wordy = seg.len() <= 32
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '_' | '.'))
+            && !(seg.len() == 16 && seg.chars().all(|c| c.is_ascii_hexdigit()));
+        if wordy || (i == 1 && matches!(seg, "v1" | "v2" | "v3")) || seg == "v2" || seg == "v1" {
+            out.push_str(seg);
+        } else {
+            out.push_str("{id}");
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn labels_hide_ids() {
+        assert_eq!(
+            route_label("/scim/v2/Users/00000000000000AB", 200),
+            "/scim/v2/Users/{id}"
+        );
+        assert_eq!(
+            route_label("/v2/usermanagement/users/12345ABC@AdobeOrg/0", 200),
+            "/v2/usermanagement/users/{id}/{id}"
+        );
+        assert_eq!(route_label("/v1/users/959463190", 200), "/v1/users/{id}");
+        assert_eq!(route_label("/nothing/here", 404), "unmatched");
+        assert_eq!(route_label("/", 200), "/");
+    }
+}

@@ -1,0 +1,84 @@
+//! Muster: one store of users, groups and organizations, reachable through SCIM 2.0 and the
+//! user-management dialects of Logto, Domo, Sumo Logic and Adobe.
+//!
+//! Follow the data: request → `dialects` → `domain` → `store` → database, and back.
+
+pub mod auth;
+pub mod config;
+pub mod dialects;
+pub mod domain;
+pub mod health;
+pub mod http;
+pub mod server;
+pub mod store;
+
+use std::sync::Arc;
+
+use poem::middleware::{NormalizePath, TrailingSlash};
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+pub use config::Config;
+pub use store::Store;
+
+/// What every handler may reach: configuration, the database, the metrics.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub metrics: http::metrics::Metrics,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store) -> AppState {
+        AppState {
+            config: Arc::new(config),
+            store,
+            metrics: http::metrics::Metrics::new(),
+        }
+    }
+}
+
+type Apis = (
+    health::HealthApi,
+    auth::token_endpoints::TokenApi,
+    dialects::admin::AdminApi,
+);
+
+/// The OpenAPI service describing every endpoint.
+pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (
+            health::HealthApi,
+            auth::token_endpoints::TokenApi,
+            dialects::admin::AdminApi,
+        ),
+        "Muster",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Identity provisioning server: SCIM 2.0 and the Logto, Domo, Sumo Logic and Adobe \
+         user-management dialects over one store.",
+    )
+    .server(config.url(""))
+}
+
+/// The whole route tree, used by the server and by the tests.
+pub fn app(state: AppState) -> impl Endpoint {
+    let api = openapi(&state.config);
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let max_body = state.config.max_body_bytes;
+    let metrics = state.metrics.clone();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .with(http::body_limit::BodyLimit { max: max_body })
+        // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
+        // samples) all reach their routes.
+        .with(NormalizePath::new(TrailingSlash::Trim))
+        .data(state)
+        .with(http::errors::DialectErrors)
+        .with(http::observe::Observe { metrics })
+}

@@ -1,0 +1,219 @@
+//! API tokens and OAuth clients. Secrets are stored only as SHA-256 digests: they are long
+//! random strings, so a fast hash is right (bcrypt is for passwords people choose).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::schema::credentials;
+use super::{now, DbConn, StoreError, StoreResult};
+use crate::domain::{Credential, CredentialKind, OrgId, Scopes};
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+#[derive(Queryable)]
+struct Row {
+    id: String,
+    org_id: String,
+    kind: String,
+    label: String,
+    secret_hash: String,
+    scopes: String,
+    user_id: Option<i64>,
+    created_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+impl Row {
+    fn into_domain(self) -> StoreResult<Credential> {
+        let bad = |what: &str| StoreError::Conflict(format!("credential {} has {what}", self.id));
+        Ok(Credential {
+            org_id: OrgId::parse(&self.org_id).map_err(|_| bad("an invalid organization"))?,
+            kind: CredentialKind::parse(&self.kind).ok_or_else(|| bad("an unknown kind"))?,
+            scopes: Scopes::parse(&self.scopes).map_err(|_| bad("invalid scopes"))?,
+            id: self.id,
+            label: self.label,
+            user_id: self.user_id,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub org_id: &'a OrgId,
+    pub kind: CredentialKind,
+    pub label: &'a str,
+    pub secret: &'a str,
+    pub scopes: &'a Scopes,
+    pub user_id: Option<i64>,
+}
+
+pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credential> {
+    super::write_tx(conn, |conn| {
+        super::orgs::get(conn, new.org_id)?;
+        diesel::insert_into(credentials::table)
+            .values((
+                credentials::id.eq(new.id),
+                credentials::org_id.eq(new.org_id.as_str()),
+                credentials::kind.eq(new.kind.as_str()),
+                credentials::label.eq(new.label),
+                credentials::secret_hash.eq(hash_secret(new.secret)),
+                credentials::scopes.eq(new.scopes.to_string()),
+                credentials::user_id.eq(new.user_id),
+                credentials::created_at.eq(now()),
+            ))
+            .execute(conn)
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(
+                    "a credential with this id or secret already exists".into(),
+                ),
+                other => other,
+            })?;
+        get(conn, new.id)
+    })
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> StoreResult<Credential> {
+    credentials::table
+        .filter(credentials::id.eq(id))
+        .first::<Row>(conn)?
+        .into_domain()
+}
+
+/// Credentials of one organization, or of all when `org` is `None` (the command line).
+pub fn list(conn: &mut DbConn, org: Option<&OrgId>) -> StoreResult<Vec<Credential>> {
+    let mut q = credentials::table.into_boxed();
+    if let Some(org) = org {
+        q = q.filter(credentials::org_id.eq(org.as_str().to_string()));
+    }
+    q.order((credentials::org_id.asc(), credentials::id.asc()))
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Row::into_domain)
+        .collect()
+}
+
+/// Revoke a credential; with `org` given, only one of that organization (else `NotFound`).
+pub fn revoke(conn: &mut DbConn, org: Option<&OrgId>, id: &str) -> StoreResult<Credential> {
+    super::write_tx(conn, |conn| {
+        let existing = get(conn, id)?;
+        if org.is_some_and(|o| *o != existing.org_id) {
+            return Err(StoreError::NotFound);
+        }
+        if existing.revoked_at.is_none() {
+            diesel::update(credentials::table.filter(credentials::id.eq(id)))
+                .set(credentials::revoked_at.eq(Some(now())))
+                .execute(conn)?;
+        }
+        get(conn, id)
+    })
+}
+
+/// The live API token whose secret is `secret`, looked up by its digest.
+pub fn find_token(conn: &mut DbConn, secret: &str) -> StoreResult<Option<Credential>> {
+    let row = credentials::table
+        .filter(credentials::secret_hash.eq(hash_secret(secret)))
+        .filter(credentials::kind.eq(CredentialKind::Token.as_str()))
+        .filter(credentials::revoked_at.is_null())
+        .first::<Row>(conn)
+        .optional()?;
+    row.map(Row::into_domain).transpose()
+}
+
+/// The live client `id` if `secret` is its secret (compared in constant time).
+pub fn verify_client(conn: &mut DbConn, id: &str, secret: &str) -> StoreResult<Option<Credential>> {
+    let row = credentials::table
+        .filter(credentials::id.eq(id))
+        .filter(credentials::kind.eq(CredentialKind::Client.as_str()))
+        .filter(credentials::revoked_at.is_null())
+        .first::<Row>(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let presented = hash_secret(secret);
+            if bool::from(presented.as_bytes().ct_eq(row.secret_hash.as_bytes())) {
+                Ok(Some(row.into_domain()?))
+            } else {
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// The credential `id` if it exists and is not revoked.
+pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<Credential>> {
+    let row = credentials::table
+        .filter(credentials::id.eq(id))
+        .filter(credentials::revoked_at.is_null())
+        .first::<Row>(conn)
+        .optional()?;
+    row.map(Row::into_domain).transpose()
+}
+
+/// Ensure a token with this id and secret exists, live, with `scopes` (idempotent).
+pub fn ensure_token(
+    conn: &mut DbConn,
+    id: &str,
+    org: &OrgId,
+    secret: &str,
+    scopes: &Scopes,
+) -> StoreResult<()> {
+    super::write_tx(conn, |conn| {
+        let digest = hash_secret(secret);
+        let existing = credentials::table
+            .filter(credentials::id.eq(id))
+            .first::<Row>(conn)
+            .optional()?;
+        match existing {
+            Some(_) => {
+                diesel::update(credentials::table.filter(credentials::id.eq(id)))
+                    .set((
+                        credentials::secret_hash.eq(digest),
+                        credentials::scopes.eq(scopes.to_string()),
+                        credentials::org_id.eq(org.as_str()),
+                        credentials::kind.eq(CredentialKind::Token.as_str()),
+                        credentials::revoked_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(credentials::table)
+                    .values((
+                        credentials::id.eq(id),
+                        credentials::org_id.eq(org.as_str()),
+                        credentials::kind.eq(CredentialKind::Token.as_str()),
+                        credentials::label.eq("bootstrap"),
+                        credentials::secret_hash.eq(digest),
+                        credentials::scopes.eq(scopes.to_string()),
+                        credentials::created_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Record use, at most once a minute per credential, so reads do not turn into writes.
+pub fn touch(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+    let t = now();
+    let stale = t - chrono::Duration::seconds(60);
+    diesel::update(
+        credentials::table.filter(credentials::id.eq(id)).filter(
+            credentials::last_used_at
+                .is_null()
+                .or(credentials::last_used_at.lt(stale)),
+        ),
+    )
+    .set(credentials::last_used_at.eq(Some(t)))
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,258 @@
+// The one diesel schema for both backends. Both migration sets under `migrations/` create
+// exactly these tables and columns.
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        deployment_id -> Nullable<Text>,
+        status -> Text,
+        plan_name -> Nullable<Text>,
+        subscription_status -> Nullable<Text>,
+        subscription_start -> Nullable<Text>,
+        subscription_end -> Nullable<Text>,
+        credits -> Nullable<BigInt>,
+        deployment_charge_credits -> Nullable<BigInt>,
+        allocated_credits -> Nullable<BigInt>,
+        baseline_continuous_ingest -> Nullable<BigInt>,
+        baseline_frequent_ingest -> Nullable<BigInt>,
+        baseline_infrequent_ingest -> Nullable<BigInt>,
+        baseline_tracing_ingest -> Nullable<BigInt>,
+        baseline_cse_ingest -> Nullable<BigInt>,
+        baseline_metrics -> Nullable<BigInt>,
+        baseline_cse_activation -> Nullable<Bool>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        org_id -> Text,
+        user_name -> Nullable<Text>,
+        user_name_lower -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        display_name_lower -> Nullable<Text>,
+        nick_name -> Nullable<Text>,
+        profile_url -> Nullable<Text>,
+        title -> Nullable<Text>,
+        user_type -> Nullable<Text>,
+        preferred_language -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        name_formatted -> Nullable<Text>,
+        name_family -> Nullable<Text>,
+        name_given -> Nullable<Text>,
+        name_middle -> Nullable<Text>,
+        name_honorific_prefix -> Nullable<Text>,
+        name_honorific_suffix -> Nullable<Text>,
+        active -> Bool,
+        password_hash -> Nullable<Text>,
+        password_algorithm -> Nullable<Text>,
+        password_updated_at -> Nullable<Timestamp>,
+        employee_number -> Nullable<Text>,
+        cost_center -> Nullable<Text>,
+        organization -> Nullable<Text>,
+        division -> Nullable<Text>,
+        department -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        custom_data -> Text,
+        profile_extra -> Text,
+        identity_type -> Nullable<Text>,
+        domain -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        is_locked -> Bool,
+        mfa_enabled -> Bool,
+        last_sign_in_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        modified_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_values (user_id, attribute, position) {
+        user_id -> BigInt,
+        attribute -> Text,
+        position -> Integer,
+        org_id -> Text,
+        value -> Nullable<Text>,
+        value_lower -> Nullable<Text>,
+        display -> Nullable<Text>,
+        #[sql_name = "type"]
+        type_ -> Nullable<Text>,
+        is_primary -> Bool,
+        formatted -> Nullable<Text>,
+        street_address -> Nullable<Text>,
+        locality -> Nullable<Text>,
+        region -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        country -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> BigInt,
+        org_id -> Text,
+        display_name -> Text,
+        display_name_lower -> Text,
+        external_id -> Nullable<Text>,
+        description -> Nullable<Text>,
+        group_type -> Text,
+        active -> Bool,
+        is_default -> Bool,
+        created_by -> Nullable<Text>,
+        modified_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_users (group_id, user_id) {
+        group_id -> BigInt,
+        user_id -> BigInt,
+        org_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_groups (group_id, member_group_id) {
+        group_id -> BigInt,
+        member_group_id -> BigInt,
+        org_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> BigInt,
+        org_id -> Text,
+        name -> Text,
+        name_lower -> Text,
+        description -> Nullable<Text>,
+        filter_predicate -> Nullable<Text>,
+        capabilities -> Text,
+        system_defined -> Bool,
+        created_by -> Nullable<Text>,
+        modified_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> BigInt,
+        role_id -> BigInt,
+        org_id -> Text,
+        #[sql_name = "type"]
+        type_ -> Nullable<Text>,
+        is_primary -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identities (user_id, target) {
+        user_id -> BigInt,
+        target -> Text,
+        org_id -> Text,
+        external_user_id -> Text,
+        details -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        label -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_entries (id) {
+        id -> BigInt,
+        org_id -> Text,
+        user_id -> Nullable<BigInt>,
+        key -> Text,
+        result -> Text,
+        actor -> Text,
+        dialect -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_usage (id) {
+        id -> BigInt,
+        org_id -> Text,
+        usage_date -> Text,
+        product_variable -> Text,
+        credits_used -> Double,
+        unit -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(user_values -> users (user_id));
+diesel::joinable!(groups -> organizations (org_id));
+diesel::joinable!(group_users -> groups (group_id));
+diesel::joinable!(group_users -> users (user_id));
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(identities -> users (user_id));
+diesel::joinable!(credentials -> organizations (org_id));
+diesel::joinable!(audit_entries -> organizations (org_id));
+diesel::joinable!(credit_usage -> organizations (org_id));
+diesel::joinable!(roles -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    user_values,
+    groups,
+    group_users,
+    group_groups,
+    roles,
+    user_roles,
+    identities,
+    credentials,
+    signing_keys,
+    audit_entries,
+    credit_usage,
+);

@@ -1,0 +1,69 @@
+//! Credit usage records (Sumo Logic organizations API): loaded by an operator, aggregated by
+//! the usage endpoints.
+
+use diesel::prelude::*;
+
+use super::schema::credit_usage;
+use super::{new_id, now, DbConn, StoreResult};
+use crate::domain::{OrgId, UsageRecord};
+
+/// Insert records in one transaction: all or none.
+pub fn insert(conn: &mut DbConn, records: &[UsageRecord]) -> StoreResult<usize> {
+    super::write_tx(conn, |conn| {
+        let t = now();
+        for r in records {
+            super::orgs::get(conn, &r.org_id)?;
+            diesel::insert_into(credit_usage::table)
+                .values((
+                    credit_usage::id.eq(new_id()),
+                    credit_usage::org_id.eq(r.org_id.as_str()),
+                    credit_usage::usage_date.eq(r.date.format("%Y-%m-%d").to_string()),
+                    credit_usage::product_variable.eq(&r.product_variable),
+                    credit_usage::credits_used.eq(r.credits_used),
+                    credit_usage::unit.eq(&r.unit),
+                    credit_usage::created_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        Ok(records.len())
+    })
+}
+
+/// Records of one organization, optionally within `[from, to]`, oldest first.
+pub fn list(
+    conn: &mut DbConn,
+    org: &OrgId,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> StoreResult<Vec<UsageRecord>> {
+    let mut q = credit_usage::table
+        .filter(credit_usage::org_id.eq(org.as_str().to_string()))
+        .into_boxed();
+    if let Some(from) = from {
+        q = q.filter(credit_usage::usage_date.ge(from.format("%Y-%m-%d").to_string()));
+    }
+    if let Some(to) = to {
+        q = q.filter(credit_usage::usage_date.le(to.format("%Y-%m-%d").to_string()));
+    }
+    let rows: Vec<(String, String, f64, String)> = q
+        .select((
+            credit_usage::usage_date,
+            credit_usage::product_variable,
+            credit_usage::credits_used,
+            credit_usage::unit,
+        ))
+        .order((credit_usage::usage_date.asc(), credit_usage::id.asc()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(date, product_variable, credits_used, unit)| {
+            Some(UsageRecord {
+                org_id: org.clone(),
+                date: chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()?,
+                product_variable,
+                credits_used,
+                unit,
+            })
+        })
+        .collect())
+}
