@@ -94,7 +94,8 @@ fn invalid_client() -> TokenResponse {
 
 /// `Authorization: Basic` credentials, scheme matched case-insensitively, each half
 /// form-urlencoded as RFC 6749 §2.3.1 says.
-fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, TokenResponse> {
+/// `Err` means the header is Basic but malformed.
+fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, ()> {
     let Some(value) = req.headers().get(poem::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -109,10 +110,8 @@ fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, TokenRes
         .decode(rest.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| bad_request("invalid_request", "malformed Basic credentials"))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| bad_request("invalid_request", "malformed Basic credentials"))?;
+        .ok_or(())?;
+    let (id, secret) = decoded.split_once(':').ok_or(())?;
     let unescape = |s: &str| {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
@@ -135,7 +134,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
     }
     let basic = match basic_credentials(req) {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err(()) => return bad_request("invalid_request", "malformed Basic credentials"),
     };
     let (id, secret) = match (basic, form.client_id, form.client_secret) {
         (Some((id, secret)), form_id, form_secret) => {

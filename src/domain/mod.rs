@@ -92,9 +92,11 @@ impl Scopes {
             }
             match Scope::parse(word) {
                 Some(sc) => out.push(sc),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "unknown scope {word:?}: use scim, users:read, users:write, orgs:admin or all"
-                )),
+                ))
+                }
             }
         }
         out.sort();
