@@ -158,8 +158,22 @@ pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<Credential>>
     row.map(Row::into_domain).transpose()
 }
 
-/// Ensure a token with this id and secret exists, live, with `scopes` (idempotent).
+/// Ensure a token with this id and secret exists, live, with `scopes` (idempotent). Instances
+/// starting together may race to insert it; the loser finds it and updates instead.
 pub fn ensure_token(
+    conn: &mut DbConn,
+    id: &str,
+    org: &OrgId,
+    secret: &str,
+    scopes: &Scopes,
+) -> StoreResult<()> {
+    match ensure_token_once(conn, id, org, secret, scopes) {
+        Err(StoreError::Conflict(_)) => ensure_token_once(conn, id, org, secret, scopes),
+        other => other,
+    }
+}
+
+fn ensure_token_once(
     conn: &mut DbConn,
     id: &str,
     org: &OrgId,

@@ -244,10 +244,22 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d75_7374_6572; // "muster"
 fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     let err = |e: Box<dyn std::error::Error + Send + Sync>| e.to_string();
     match conn {
-        DbConn::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(err),
+        // Two processes opening one SQLite file may both see a migration as pending; the
+        // loser's CREATE fails once the winner commits, and a second look finds nothing to do.
+        DbConn::Sqlite(c) => {
+            let mut attempt = 0;
+            loop {
+                match c.run_pending_migrations(SQLITE_MIGRATIONS) {
+                    Ok(v) => return Ok(v.len()),
+                    Err(e) if attempt < 3 => {
+                        tracing::debug!(error = %e, "retrying SQLite migrations");
+                        attempt += 1;
+                        std::thread::sleep(Duration::from_millis(100 * attempt));
+                    }
+                    Err(e) => return Err(err(e)),
+                }
+            }
+        }
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .map_err(|e| e.to_string())?;
