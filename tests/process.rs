@@ -72,7 +72,7 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let db = TestDb::new(&b);
     let run = |args: &[&str]| {
         let (ok, out, err) = cli(&db.url, args);
-        assert!(ok, "muster {args:?} failed: {err}");
+        assert!(ok, "muster {args:?} failed: {err} / {out}");
         out
     };
     let parse = |out: &str| -> Value { serde_json::from_str(out.trim()).unwrap() };

@@ -28,24 +28,47 @@ fn too_large(max: usize) -> poem::Error {
     )
 }
 
+/// Past the limit, up to this many further bytes are read and discarded before answering 413,
+/// so a client still sending sees the answer instead of a reset connection; beyond it the
+/// connection is simply closed after the answer.
+const DRAIN_MAX: u64 = 8 * 1024 * 1024;
+
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        use futures_util::StreamExt;
+
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.max as u64) {
+        if declared.is_some_and(|n| n > self.max as u64 + DRAIN_MAX) {
             return Err(too_large(self.max));
         }
-        let body = req.take_body();
-        let bytes = body.into_bytes_limit(self.max).await.map_err(|e| match e {
-            poem::error::ReadBodyError::PayloadTooLarge => too_large(self.max),
-            other => poem::Error::from_string(other.to_string(), StatusCode::BAD_REQUEST),
-        })?;
-        req.set_body(Body::from(bytes));
+        let mut stream = req.take_body().into_bytes_stream();
+        let mut buf = Vec::new();
+        let mut seen: u64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                poem::Error::from_string(
+                    format!("cannot read the body: {e}"),
+                    StatusCode::BAD_REQUEST,
+                )
+            })?;
+            seen += chunk.len() as u64;
+            if seen > self.max as u64 + DRAIN_MAX {
+                break;
+            }
+            if seen <= self.max as u64 {
+                buf.extend_from_slice(&chunk);
+            }
+        }
+        if seen > self.max as u64 {
+            return Err(too_large(self.max));
+        }
+        req.set_body(Body::from(buf));
         self.ep.call(req).await.map(IntoResponse::into_response)
     }
 }

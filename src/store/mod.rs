@@ -172,7 +172,9 @@ impl Store {
         };
         let pool = r2d2::Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // No idle minimum: r2d2 would replenish it from a background thread, and a
+            // process exiting while that thread is inside libpq/OpenSSL crashes at exit.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
             .build(Manager {
                 backend: backend.clone(),

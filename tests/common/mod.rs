@@ -378,7 +378,7 @@ pub fn cli(db_url: &str, args: &[&str]) -> (bool, String, String) {
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        format!("{}\n[{}]", String::from_utf8_lossy(&out.stderr), out.status),
     )
 }
 
