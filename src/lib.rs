@@ -9,6 +9,7 @@ pub mod dialects;
 pub mod domain;
 pub mod health;
 pub mod http;
+pub mod scim;
 pub mod server;
 pub mod store;
 

@@ -1,0 +1,99 @@
+//! Filter evaluation over canonical resource JSON, guided by the schema registry.
+
+use serde_json::Value;
+
+use super::filter::{AttrPath, Lookup, ValueKind};
+use super::schema::{AttrType, Attribute, Registry, ResourceType};
+
+pub struct JsonLookup<'a> {
+    pub rt: &'a ResourceType,
+}
+
+fn key_ci<'v>(node: &'v Value, name: &str) -> Option<&'v Value> {
+    let obj = node.as_object()?;
+    obj.get(name).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+pub fn kind_of(attr: &Attribute) -> ValueKind {
+    match attr.ty {
+        AttrType::Boolean => ValueKind::Boolean,
+        AttrType::Integer | AttrType::Decimal => ValueKind::Number,
+        AttrType::DateTime => ValueKind::DateTime,
+        AttrType::Binary => ValueKind::Binary,
+        // A complex attribute compared directly compares its `value`.
+        AttrType::Complex => attr.sub("value").map(kind_of).unwrap_or(ValueKind::String { case_exact: false }),
+        _ => ValueKind::String {
+            case_exact: attr.case_exact,
+        },
+    }
+}
+
+impl JsonLookup<'_> {
+    fn attr(&self, path: &AttrPath) -> Option<(Option<&'static str>, &'static Attribute)> {
+        let reg = Registry::get();
+        let res = reg.resolve(self.rt, path.urn.as_deref(), &path.name)?;
+        Some((res.extension(self.rt), res.attr))
+    }
+
+    fn top<'v>(&self, node: &'v Value, path: &AttrPath) -> Option<(&'v Value, &'static Attribute)> {
+        let (ext, attr) = self.attr(path)?;
+        let container = match ext {
+            Some(e) => node.get(e)?,
+            None => node,
+        };
+        Some((key_ci(container, &attr.name)?, attr))
+    }
+}
+
+impl Lookup for JsonLookup<'_> {
+    fn values<'v>(&self, node: &'v Value, parent: Option<&AttrPath>, path: &AttrPath) -> Vec<&'v Value> {
+        if parent.is_some() {
+            // Inside a value filter, paths are sub-attributes of the element.
+            return key_ci(node, &path.name).into_iter().collect();
+        }
+        let Some((v, attr)) = self.top(node, path) else {
+            return vec![];
+        };
+        let pick = |e: &'v Value| -> Option<&'v Value> {
+            match &path.sub {
+                Some(s) => key_ci(e, s),
+                None if attr.ty == AttrType::Complex => key_ci(e, "value"),
+                None => Some(e),
+            }
+        };
+        match v {
+            Value::Array(items) if attr.multi_valued => items.iter().filter_map(pick).collect(),
+            other => pick(other).into_iter().collect(),
+        }
+    }
+
+    fn elements<'v>(&self, node: &'v Value, path: &AttrPath) -> Vec<&'v Value> {
+        match self.top(node, path) {
+            Some((Value::Array(items), _)) => items.iter().collect(),
+            Some((v @ Value::Object(_), _)) => vec![v],
+            _ => vec![],
+        }
+    }
+
+    fn kind(&self, parent: Option<&AttrPath>, path: &AttrPath) -> ValueKind {
+        let string = ValueKind::String { case_exact: false };
+        match parent {
+            Some(p) => self
+                .attr(p)
+                .and_then(|(_, a)| a.sub(&path.name))
+                .map(kind_of)
+                .unwrap_or(string),
+            None => match self.attr(path) {
+                Some((_, a)) => match &path.sub {
+                    Some(s) => a.sub(s).map(kind_of).unwrap_or(string),
+                    None => kind_of(a),
+                },
+                None => string,
+            },
+        }
+    }
+}

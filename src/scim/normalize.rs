@@ -1,0 +1,278 @@
+//! The lenient layer (scim.md §5.7, T1–T18) as one explicit pass before strict handling:
+//! attribute names in any case, URN-qualified and dotted keys, `"True"`/`"False"` strings,
+//! single objects where arrays belong and one-element arrays where one object belongs,
+//! `manager` as a bare string, `""` and `null` as "clear", unknown attributes and schema URNs
+//! ignored. What comes out is canonical JSON the strict code can rely on.
+
+use serde_json::{Map, Value};
+
+use super::error::{ScimError, ScimResult};
+use super::schema::{AttrType, Attribute, Mutability, Registry, ResourceType};
+
+/// Coerce one attribute's value to its canonical shape. `Ok(None)` means "unassigned".
+pub fn coerce(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
+    if attr.multi_valued {
+        let items: Vec<&Value> = match value {
+            Value::Null => return Ok(None),
+            Value::String(s) if s.is_empty() => return Ok(None),
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if let Some(v) = coerce_single(item, attr)? {
+                out.push(v);
+            }
+        }
+        return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
+    }
+    match value {
+        // T7: Entra documents `manager: [{...}]`.
+        Value::Array(a) if attr.ty == AttrType::Complex => match a.len() {
+            0 => Ok(None),
+            1 => coerce_single(&a[0], attr),
+            _ => Err(ScimError::invalid_value(format!("{} is single-valued", attr.name))),
+        },
+        Value::Array(_) => Err(ScimError::invalid_value(format!("{} is single-valued", attr.name))),
+        other => coerce_single(other, attr),
+    }
+}
+
+/// One value (or one element of a multi-valued attribute).
+pub fn coerce_single(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    if attr.ty == AttrType::Complex {
+        let obj = match value {
+            Value::Object(o) => o.clone(),
+            // T7: `manager: "id"`; also `emails: ["a@b"]`.
+            Value::String(s) if s.is_empty() => return Ok(None),
+            Value::String(_) | Value::Number(_) | Value::Bool(_) if attr.sub("value").is_some() => {
+                let mut m = Map::new();
+                m.insert("value".into(), value.clone());
+                m
+            }
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "{} must be an object",
+                    attr.name
+                )))
+            }
+        };
+        let mut out = Map::new();
+        for (k, v) in &obj {
+            let Some(sub) = attr.sub(k) else {
+                continue;
+            };
+            if let Some(v) = coerce_scalar(v, sub)? {
+                out.insert(sub.name.clone(), v);
+            }
+        }
+        return Ok(if out.is_empty() { None } else { Some(Value::Object(out)) });
+    }
+    coerce_scalar(value, attr)
+}
+
+/// A simple value by its type. `""` clears (T8).
+pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
+    let bad = || {
+        ScimError::invalid_value(format!(
+            "{} must be {}",
+            attr.name,
+            match attr.ty {
+                AttrType::Boolean => "a boolean",
+                AttrType::Integer => "an integer",
+                AttrType::Decimal => "a number",
+                AttrType::DateTime => "a dateTime such as 2026-11-22T10:00:00Z",
+                _ => "a string",
+            }
+        ))
+    };
+    Ok(match (attr.ty, value) {
+        (_, Value::Null) => None,
+        (AttrType::Boolean, Value::Bool(b)) => Some(Value::Bool(*b)),
+        // T2: "True"/"False" from Entra.
+        (AttrType::Boolean, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" => Some(Value::Bool(true)),
+            "false" => Some(Value::Bool(false)),
+            "" => None,
+            _ => return Err(bad()),
+        },
+        (AttrType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
+        (AttrType::Integer, Value::String(s)) => {
+            Some(Value::from(s.trim().parse::<i64>().map_err(|_| bad())?))
+        }
+        (AttrType::Decimal, Value::Number(_)) => Some(value.clone()),
+        (AttrType::Decimal, Value::String(s)) => Some(
+            serde_json::Number::from_f64(s.trim().parse::<f64>().map_err(|_| bad())?)
+                .map(Value::Number)
+                .ok_or_else(bad)?,
+        ),
+        (AttrType::DateTime, Value::String(s)) if s.is_empty() => None,
+        (AttrType::DateTime, Value::String(s)) => {
+            super::filter::parse_instant(s).ok_or_else(bad)?;
+            Some(value.clone())
+        }
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(s)) => {
+            if s.is_empty() {
+                None
+            } else {
+                Some(value.clone())
+            }
+        }
+        // Lenient: numbers and booleans where strings belong (employeeNumber: 42).
+        (AttrType::String | AttrType::Reference, Value::Number(n)) => Some(Value::String(n.to_string())),
+        (AttrType::String | AttrType::Reference, Value::Bool(b)) => Some(Value::String(b.to_string())),
+        _ => return Err(bad()),
+    })
+}
+
+/// Normalise a POST/PUT body of resource type `rt` to canonical JSON: canonical attribute
+/// names, extension attributes under their URN, values coerced, read-only and unknown
+/// attributes dropped (T6, T10, T18). `password` is kept (it is write-only, not read-only).
+pub fn resource(body: &Value, rt: &ResourceType) -> ScimResult<Value> {
+    let Value::Object(obj) = body else {
+        return Err(ScimError::invalid_syntax("the body must be a JSON object"));
+    };
+    let reg = Registry::get();
+    let mut out = Map::new();
+    for (key, value) in obj {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if let Some(ext) = reg.extension_urn(rt, key) {
+            let Value::Object(inner) = value else {
+                if value.is_null() {
+                    continue;
+                }
+                return Err(ScimError::invalid_value(format!("{ext} must be an object")));
+            };
+            for (k, v) in inner {
+                put(reg, rt, &mut out, Some(ext), k, v)?;
+            }
+            continue;
+        }
+        // URN-qualified attribute keys (`urn:...:User:employeeNumber`).
+        if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+            if let Some(colon) = key.rfind(':') {
+                let (urn, name) = (&key[..colon], &key[colon + 1..]);
+                put(reg, rt, &mut out, Some(urn), name, value)?;
+            }
+            continue;
+        }
+        put(reg, rt, &mut out, None, key, value)?;
+    }
+    Ok(Value::Object(out))
+}
+
+fn put(
+    reg: &Registry,
+    rt: &ResourceType,
+    out: &mut Map<String, Value>,
+    urn: Option<&str>,
+    name: &str,
+    value: &Value,
+) -> ScimResult<()> {
+    let Some(res) = reg.resolve(rt, urn, name) else {
+        return Ok(()); // unknown attribute: ignored (T10)
+    };
+    if res.attr.mutability == Mutability::ReadOnly {
+        return Ok(()); // id, meta, groups echoed back by Okta (T6, T18)
+    }
+    let Some(v) = coerce(value, res.attr)? else {
+        return Ok(());
+    };
+    match res.extension(rt) {
+        Some(ext) => {
+            let slot = out
+                .entry(ext.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = slot {
+                m.insert(res.attr.name.clone(), v);
+            }
+        }
+        None => {
+            out.insert(res.attr.name.clone(), v);
+        }
+    }
+    Ok(())
+}
+
+/// Check required attributes of a normalised resource.
+pub fn check_required(resource: &Value, rt: &ResourceType) -> ScimResult<()> {
+    let reg = Registry::get();
+    for res in reg.attributes_of(rt) {
+        if !res.attr.required || res.attr.mutability == Mutability::ReadOnly {
+            continue;
+        }
+        let container = match res.extension(rt) {
+            Some(ext) => resource.get(ext),
+            None => Some(resource),
+        };
+        let present = container
+            .and_then(|c| c.get(&res.attr.name))
+            .is_some_and(|v| !v.is_null());
+        if !present {
+            return Err(ScimError::invalid_value(format!(
+                "{} is required",
+                res.attr.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::ENTERPRISE_SCHEMA;
+    use serde_json::json;
+
+    #[test]
+    fn bodies_from_identity_providers_become_canonical() {
+        let rt = Registry::get().user();
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:x:unknown"],
+            "id": "ignored", "meta": {"resourceType": "User"},
+            "USERNAME": "bjensen", "Active": "False", "addresses": null, "roles": [],
+            "emails": {"value": "b@x.com", "primary": "True"},
+            "nickName": "", "unknownThing": 1,
+            ENTERPRISE_SCHEMA: {"manager": "42", "employeeNumber": 7},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D",
+        });
+        let out = resource(&body, rt).unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "userName": "bjensen", "active": false,
+                "emails": [{"value": "b@x.com", "primary": true}],
+                ENTERPRISE_SCHEMA: {"manager": {"value": "42"}, "employeeNumber": "7", "department": "R&D"},
+            })
+        );
+    }
+
+    #[test]
+    fn shapes_that_cannot_be_coerced_are_invalid_values() {
+        let rt = Registry::get().user();
+        for body in [
+            json!({"userName": "a", "active": "maybe"}),
+            json!({"userName": "a", "name": "Bob"}),
+            json!({"userName": ["a", "b"]}),
+            json!({"userName": "a", ENTERPRISE_SCHEMA: 5}),
+        ] {
+            let e = resource(&body, rt).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidValue"), "{body}");
+        }
+        assert!(resource(&json!([1]), rt).is_err());
+        let e = check_required(&json!({"displayName": "x"}), rt).unwrap_err();
+        assert!(e.detail.contains("userName"));
+    }
+
+    #[test]
+    fn manager_as_one_element_array() {
+        let rt = Registry::get().user();
+        let out = resource(&json!({"userName": "a", ENTERPRISE_SCHEMA: {"manager": [{"value": "9", "$ref": null}]}}), rt).unwrap();
+        assert_eq!(out[ENTERPRISE_SCHEMA]["manager"], json!({"value": "9"}));
+    }
+}

@@ -1,0 +1,212 @@
+//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) with the `returned` rules:
+//! `always` is always there, `never` never, `request` only when asked for, `default` unless
+//! excluded or another list was asked for. A sub-attribute path keeps or drops just that child.
+
+use serde_json::{Map, Value};
+
+use super::error::{ScimError, ScimResult};
+use super::filter::AttrPath;
+use super::schema::{Attribute, Registry, ResourceType, Returned};
+
+/// A parsed projection request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection {
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
+}
+
+impl Projection {
+    /// From the comma-separated query parameters (or the arrays of a SearchRequest).
+    pub fn parse<S: AsRef<str>>(attributes: &[S], excluded: &[S]) -> ScimResult<Projection> {
+        let parse_all = |items: &[S]| -> ScimResult<Vec<AttrPath>> {
+            items
+                .iter()
+                .flat_map(|s| s.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>())
+                .map(|p| {
+                    // A bare schema URN names a whole extension.
+                    if let Some(s) = Registry::get().schema(&p) {
+                        return Ok(AttrPath { urn: Some(s.id.clone()), name: String::new(), sub: None });
+                    }
+                    AttrPath::parse(&p)
+                        .map_err(|e| ScimError::invalid_value(format!("invalid attribute path {p:?}: {e}")))
+                })
+                .collect()
+        };
+        Ok(Projection {
+            attributes: parse_all(attributes)?,
+            excluded: parse_all(excluded)?,
+        })
+    }
+
+    pub fn from_query(attributes: Option<&str>, excluded: Option<&str>) -> ScimResult<Projection> {
+        let a: Vec<&str> = attributes.into_iter().collect();
+        let e: Vec<&str> = excluded.into_iter().collect();
+        Projection::parse(&a, &e)
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
+    /// Does the response need attribute `name` (of the core schema) at all? Lets callers skip
+    /// loading expensive attributes such as group members.
+    pub fn wants(&self, rt: &ResourceType, name: &str) -> bool {
+        let reg = Registry::get();
+        let Some(res) = reg.resolve(rt, None, name) else { return false };
+        let ext = res.extension(rt);
+        decide(self, rt, ext, res.attr).is_some()
+    }
+}
+
+enum Keep {
+    All,
+    Subs(Vec<String>, bool),
+}
+
+fn matches(p: &AttrPath, rt: &ResourceType, ext: Option<&str>, attr: &Attribute) -> bool {
+    let reg = Registry::get();
+    if p.name.is_empty() {
+        // whole extension
+        return ext.is_some_and(|e| p.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(e)));
+    }
+    match reg.resolve(rt, p.urn.as_deref(), &p.name) {
+        Some(r) => r.attr.name == attr.name && r.extension(rt) == ext,
+        None => false,
+    }
+}
+
+/// `None`: drop the attribute. `Some(All)`: keep whole. `Some(Subs(list, keep))`: keep only
+/// (keep=true) or drop (keep=false) these sub-attributes.
+fn decide(p: &Projection, rt: &ResourceType, ext: Option<&str>, attr: &Attribute) -> Option<Keep> {
+    match attr.returned {
+        Returned::Never => return None,
+        Returned::Always => return Some(Keep::All),
+        _ => {}
+    }
+    if !p.attributes.is_empty() {
+        let hits: Vec<&AttrPath> = p.attributes.iter().filter(|a| matches(a, rt, ext, attr)).collect();
+        if hits.is_empty() {
+            return None;
+        }
+        if hits.iter().any(|h| h.sub.is_none()) {
+            return Some(Keep::All);
+        }
+        return Some(Keep::Subs(hits.iter().filter_map(|h| h.sub.clone()).collect(), true));
+    }
+    if attr.returned == Returned::Request {
+        return None;
+    }
+    let hits: Vec<&AttrPath> = p.excluded.iter().filter(|a| matches(a, rt, ext, attr)).collect();
+    if hits.iter().any(|h| h.sub.is_none()) {
+        return None;
+    }
+    if hits.is_empty() {
+        Some(Keep::All)
+    } else {
+        Some(Keep::Subs(hits.iter().filter_map(|h| h.sub.clone()).collect(), false))
+    }
+}
+
+fn filter_subs(v: &Value, attr: &Attribute, subs: &[String], keep: bool) -> Option<Value> {
+    let one = |e: &Value| -> Option<Value> {
+        let Value::Object(o) = e else { return Some(e.clone()) };
+        let out: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| {
+                let named = subs.iter().any(|s| s.eq_ignore_ascii_case(k));
+                let always = attr.sub(k).is_some_and(|s| s.returned == Returned::Always);
+                always || named == keep
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!out.is_empty()).then_some(Value::Object(out))
+    };
+    match v {
+        Value::Array(items) => {
+            let out: Vec<Value> = items.iter().filter_map(one).collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        other => one(other),
+    }
+}
+
+/// Apply a projection to a full canonical resource.
+pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
+    let Value::Object(obj) = resource else { return resource.clone() };
+    let reg = Registry::get();
+    let mut out = Map::new();
+    if let Some(s) = obj.get("schemas") {
+        out.insert("schemas".into(), s.clone());
+    }
+    for res in reg.attributes_of(rt) {
+        let ext = res.extension(rt);
+        let source = match ext {
+            Some(e) => obj.get(e).and_then(|x| x.get(&res.attr.name)),
+            None => obj.get(&res.attr.name),
+        };
+        let Some(v) = source else { continue };
+        let kept = match decide(p, rt, ext, res.attr) {
+            None => None,
+            Some(Keep::All) => Some(v.clone()),
+            Some(Keep::Subs(subs, keep)) => filter_subs(v, res.attr, &subs, keep),
+        };
+        if let Some(kept) = kept {
+            match ext {
+                Some(e) => {
+                    let slot = out.entry(e.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(m) = slot.as_object_mut() {
+                        m.insert(res.attr.name.clone(), kept);
+                    }
+                }
+                None => {
+                    out.insert(res.attr.name.clone(), kept);
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "id": "1", "userName": "b", "displayName": "B",
+            "name": {"givenName": "Bo", "familyName": "J"},
+            "emails": [{"value": "b@x", "type": "work", "primary": true}],
+            "meta": {"resourceType": "User"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7", "department": "D"},
+        })
+    }
+
+    #[test]
+    fn attributes_keep_always_plus_the_named() {
+        let rt = Registry::get().user();
+        let p = Projection::from_query(Some("USERNAME,name.givenName,emails.value"), None).unwrap();
+        assert_eq!(
+            apply(&user(), rt, &p),
+            json!({"schemas": user()["schemas"], "id": "1", "userName": "b", "name": {"givenName": "Bo"}, "emails": [{"value": "b@x"}]})
+        );
+        let p = Projection::from_query(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"), None).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], json!({"employeeNumber": "7"}));
+        assert!(out.get("userName").is_none());
+    }
+
+    #[test]
+    fn excluded_attributes_drop_but_never_id() {
+        let rt = Registry::get().user();
+        let p = Projection::from_query(None, Some("id,emails,name.familyName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(out["id"], "1");
+        assert!(out.get("emails").is_none());
+        assert_eq!(out["name"], json!({"givenName": "Bo"}));
+        assert!(out.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none());
+        assert!(!Projection::from_query(None, Some("members")).unwrap().wants(Registry::get().group(), "members"));
+        assert!(Projection::default().wants(Registry::get().group(), "members"));
+    }
+}
