@@ -44,6 +44,7 @@ type Apis = (
     health::HealthApi,
     auth::token_endpoints::TokenApi,
     dialects::admin::AdminApi,
+    dialects::scim::ScimApi,
 );
 
 /// The OpenAPI service describing every endpoint.
@@ -53,6 +54,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             health::HealthApi,
             auth::token_endpoints::TokenApi,
             dialects::admin::AdminApi,
+            dialects::scim::ScimApi,
         ),
         "Muster",
         env!("CARGO_PKG_VERSION"),

@@ -260,3 +260,237 @@ mod tests {
         assert!(OrgId::parse(&"x".repeat(65)).is_err());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Users and groups.
+
+/// The structured name (SCIM `name`, Logto `profile.*Name`, Sumo/Adobe first/last name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Name {
+    pub formatted: Option<String>,
+    pub family: Option<String>,
+    pub given: Option<String>,
+    pub middle: Option<String>,
+    pub honorific_prefix: Option<String>,
+    pub honorific_suffix: Option<String>,
+}
+
+/// The enterprise attributes (SCIM enterprise extension; Domo `employeeNumber`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enterprise {
+    pub employee_number: Option<String>,
+    pub cost_center: Option<String>,
+    pub organization: Option<String>,
+    pub division: Option<String>,
+    pub department: Option<String>,
+    /// The manager's user id as the client gave it (SCIM `manager.value`).
+    pub manager: Option<String>,
+}
+
+/// The multi-valued user attributes kept one row per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MultiAttr {
+    Emails,
+    PhoneNumbers,
+    Ims,
+    Photos,
+    Addresses,
+    Entitlements,
+    X509Certificates,
+}
+
+impl MultiAttr {
+    pub const ALL: [MultiAttr; 7] = [
+        MultiAttr::Emails,
+        MultiAttr::PhoneNumbers,
+        MultiAttr::Ims,
+        MultiAttr::Photos,
+        MultiAttr::Addresses,
+        MultiAttr::Entitlements,
+        MultiAttr::X509Certificates,
+    ];
+    /// The SCIM attribute name, also the `user_values.attribute` column value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MultiAttr::Emails => "emails",
+            MultiAttr::PhoneNumbers => "phoneNumbers",
+            MultiAttr::Ims => "ims",
+            MultiAttr::Photos => "photos",
+            MultiAttr::Addresses => "addresses",
+            MultiAttr::Entitlements => "entitlements",
+            MultiAttr::X509Certificates => "x509Certificates",
+        }
+    }
+    pub fn parse(s: &str) -> Option<MultiAttr> {
+        MultiAttr::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A postal address (SCIM `addresses` element).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    pub formatted: Option<String>,
+    pub street_address: Option<String>,
+    pub locality: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// One value of a multi-valued attribute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MultiValue {
+    pub value: Option<String>,
+    pub display: Option<String>,
+    pub kind: Option<String>,
+    pub primary: bool,
+    /// Only for addresses.
+    pub address: Option<Address>,
+}
+
+/// A role held by a user (SCIM `roles`, Domo `role`, Sumo `roleIds`), by role name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleValue {
+    pub name: String,
+    pub kind: Option<String>,
+    pub primary: bool,
+}
+
+/// Fields only some vendor dialects use; SCIM leaves them as they are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VendorFields {
+    pub custom_data: serde_json::Value,
+    pub profile_extra: serde_json::Value,
+    pub identity_type: Option<String>,
+    pub domain: Option<String>,
+    pub application_id: Option<String>,
+    pub is_locked: bool,
+    pub mfa_enabled: bool,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+}
+
+impl Default for VendorFields {
+    fn default() -> Self {
+        VendorFields {
+            custom_data: serde_json::json!({}),
+            profile_extra: serde_json::json!({}),
+            identity_type: None,
+            domain: None,
+            application_id: None,
+            is_locked: false,
+            mfa_enabled: false,
+            last_sign_in_at: None,
+        }
+    }
+}
+
+/// Everything about a user a client may write.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserData {
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub nick_name: Option<String>,
+    pub profile_url: Option<String>,
+    pub title: Option<String>,
+    pub user_type: Option<String>,
+    pub preferred_language: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub name: Name,
+    pub active: bool,
+    pub enterprise: Enterprise,
+    pub values: Vec<(MultiAttr, MultiValue)>,
+    pub roles: Vec<RoleValue>,
+    pub vendor: VendorFields,
+}
+
+impl UserData {
+    pub fn values_of(&self, attr: MultiAttr) -> impl Iterator<Item = &MultiValue> {
+        self.values
+            .iter()
+            .filter(move |(a, _)| *a == attr)
+            .map(|(_, v)| v)
+    }
+    /// The primary value of `attr`, else its first.
+    pub fn primary(&self, attr: MultiAttr) -> Option<&MultiValue> {
+        self.values_of(attr)
+            .find(|v| v.primary)
+            .or_else(|| self.values_of(attr).next())
+    }
+}
+
+/// A password change: a bcrypt hash, or an imported digest with its algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordHash {
+    pub hash: String,
+    pub algorithm: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub data: UserData,
+    pub has_password: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+}
+
+/// A group the user belongs to, directly or through a nested group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub id: i64,
+    pub display_name: String,
+    pub direct: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: i64,
+    pub kind: MemberKind,
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupData {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub data: GroupData,
+    /// Loaded only when asked for.
+    pub members: Option<Vec<Member>>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// How a write changes a group's members; each variant touches only the rows it names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberChange {
+    /// Delete every membership first (replace).
+    pub clear: bool,
+    pub add: Vec<i64>,
+    pub remove: Vec<i64>,
+}
+
+impl MemberChange {
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.add.is_empty() && self.remove.is_empty()
+    }
+}

@@ -84,7 +84,10 @@ impl CompareOp {
         })
     }
     pub fn is_ordering(self) -> bool {
-        matches!(self, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le)
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
     }
 }
 
@@ -172,7 +175,10 @@ impl Parser {
     }
     fn ws(&mut self) -> bool {
         let start = self.pos;
-        while self.peek().is_some_and(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        while self
+            .peek()
+            .is_some_and(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r')
+        {
             self.pos += 1;
         }
         self.pos > start
@@ -368,7 +374,12 @@ impl Parser {
                 self.pos += 1;
                 loop {
                     match self.peek() {
-                        None => return Err(FilterError { position: start, message: "unterminated string".into() }),
+                        None => {
+                            return Err(FilterError {
+                                position: start,
+                                message: "unterminated string".into(),
+                            })
+                        }
                         Some('\\') => self.pos += 2,
                         Some('"') => {
                             self.pos += 1;
@@ -380,11 +391,17 @@ impl Parser {
                 let lit: String = self.chars[start..self.pos].iter().collect();
                 serde_json::from_str::<String>(&lit)
                     .map(CompValue::String)
-                    .map_err(|e| FilterError { position: start, message: format!("invalid string: {e}") })
+                    .map_err(|e| FilterError {
+                        position: start,
+                        message: format!("invalid string: {e}"),
+                    })
             }
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 let start = self.pos;
-                while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')) {
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+                {
                     self.pos += 1;
                 }
                 let lit: String = self.chars[start..self.pos].iter().collect();
@@ -392,11 +409,17 @@ impl Parser {
                     .ok()
                     .filter(|n| n.is_finite())
                     .map(CompValue::Number)
-                    .ok_or(FilterError { position: start, message: format!("invalid number {lit:?}") })
+                    .ok_or(FilterError {
+                        position: start,
+                        message: format!("invalid number {lit:?}"),
+                    })
             }
             Some(_) => {
                 let start = self.pos;
-                while self.peek().is_some_and(|c| !matches!(c, ' ' | '\t' | ')' | ']' | '(' | '[' | '"')) {
+                while self
+                    .peek()
+                    .is_some_and(|c| !matches!(c, ' ' | '\t' | ')' | ']' | '(' | '[' | '"'))
+                {
                     self.pos += 1;
                 }
                 let word: String = self.chars[start..self.pos].iter().collect();
@@ -433,7 +456,12 @@ pub enum ValueKind {
 pub trait Lookup {
     /// The values of `path` in `node` (several for multi-valued attributes). With `parent`,
     /// `node` is an element of that multi-valued attribute and `path` names a sub-attribute.
-    fn values<'a>(&self, node: &'a Value, parent: Option<&AttrPath>, path: &AttrPath) -> Vec<&'a Value>;
+    fn values<'a>(
+        &self,
+        node: &'a Value,
+        parent: Option<&AttrPath>,
+        path: &AttrPath,
+    ) -> Vec<&'a Value>;
     /// The elements of the multi-valued attribute `path` in `node`.
     fn elements<'a>(&self, node: &'a Value, path: &AttrPath) -> Vec<&'a Value>;
     /// How `path` compares; for an element filter, `parent` is the multi-valued attribute.
@@ -491,11 +519,15 @@ fn compare(x: &Value, op: CompareOp, v: &CompValue, kind: ValueKind) -> bool {
         ValueKind::Boolean => {
             let xb = match x {
                 Value::Bool(b) => Some(*b),
-                Value::String(s) => s.parse::<bool>().ok().or_else(|| match s.to_ascii_lowercase().as_str() {
-                    "true" => Some(true),
-                    "false" => Some(false),
-                    _ => None,
-                }),
+                Value::String(s) => {
+                    s.parse::<bool>()
+                        .ok()
+                        .or_else(|| match s.to_ascii_lowercase().as_str() {
+                            "true" => Some(true),
+                            "false" => Some(false),
+                            _ => None,
+                        })
+                }
                 _ => None,
             };
             let vb = match v {
@@ -516,7 +548,9 @@ fn compare(x: &Value, op: CompareOp, v: &CompValue, kind: ValueKind) -> bool {
             let (Some(a), CompValue::String(b)) = (x.as_str().and_then(parse_instant), v) else {
                 return false;
             };
-            let Some(b) = parse_instant(b) else { return false };
+            let Some(b) = parse_instant(b) else {
+                return false;
+            };
             ord_ok(a.cmp(&b))
         }
         ValueKind::String { .. } | ValueKind::Binary => {
@@ -559,7 +593,11 @@ mod tests {
         Filter::parse(s).unwrap_or_else(|e| panic!("{s}: {e:?}"))
     }
     fn path(name: &str) -> AttrPath {
-        AttrPath { urn: None, name: name.into(), sub: None }
+        AttrPath {
+            urn: None,
+            name: name.into(),
+            sub: None,
+        }
     }
 
     #[test]
@@ -577,7 +615,10 @@ mod tests {
 
     #[test]
     fn keywords_and_operators_are_case_insensitive() {
-        assert!(matches!(p("USERNAME EQ \"x\""), Filter::Compare(_, CompareOp::Eq, _)));
+        assert!(matches!(
+            p("USERNAME EQ \"x\""),
+            Filter::Compare(_, CompareOp::Eq, _)
+        ));
         assert!(matches!(p("a pr AND b PR"), Filter::And(..)));
         assert!(matches!(p("NOT(a pr)"), Filter::Not(_)));
         assert!(matches!(p("not (a pr)"), Filter::Not(_)));
@@ -595,27 +636,56 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(p("emails[type eq \"work\" or (type eq \"home\" and value ew \"@x.com\")]"), Filter::ValuePath(..)));
+        assert!(matches!(
+            p("emails[type eq \"work\" or (type eq \"home\" and value ew \"@x.com\")]"),
+            Filter::ValuePath(..)
+        ));
     }
 
     #[test]
     fn urns_and_literals() {
-        let f = p("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"1\"");
+        let f =
+            p("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"1\"");
         match f {
             Filter::Compare(a, CompareOp::Eq, CompValue::String(s)) => {
-                assert_eq!(a.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+                assert_eq!(
+                    a.urn.as_deref(),
+                    Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+                );
                 assert_eq!(a.name, "manager");
                 assert_eq!(a.sub.as_deref(), Some("value"));
                 assert_eq!(s, "1");
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(p("active eq TRUE"), Filter::Compare(path("active"), CompareOp::Eq, CompValue::Bool(true)));
-        assert_eq!(p("x eq null"), Filter::Compare(path("x"), CompareOp::Eq, CompValue::Null));
-        assert_eq!(p("x ge -1.5e2"), Filter::Compare(path("x"), CompareOp::Ge, CompValue::Number(-150.0)));
-        assert_eq!(p("externalId eq jyoung"), Filter::Compare(path("externalId"), CompareOp::Eq, CompValue::String("jyoung".into())));
-        assert_eq!(p(r#"x eq "a\"b""#), Filter::Compare(path("x"), CompareOp::Eq, CompValue::String("a\"b".into())));
-        assert!(matches!(p("members[value eq \"1\"].$ref pr"), Filter::ValuePath(..)));
+        assert_eq!(
+            p("active eq TRUE"),
+            Filter::Compare(path("active"), CompareOp::Eq, CompValue::Bool(true))
+        );
+        assert_eq!(
+            p("x eq null"),
+            Filter::Compare(path("x"), CompareOp::Eq, CompValue::Null)
+        );
+        assert_eq!(
+            p("x ge -1.5e2"),
+            Filter::Compare(path("x"), CompareOp::Ge, CompValue::Number(-150.0))
+        );
+        assert_eq!(
+            p("externalId eq jyoung"),
+            Filter::Compare(
+                path("externalId"),
+                CompareOp::Eq,
+                CompValue::String("jyoung".into())
+            )
+        );
+        assert_eq!(
+            p(r#"x eq "a\"b""#),
+            Filter::Compare(path("x"), CompareOp::Eq, CompValue::String("a\"b".into()))
+        );
+        assert!(matches!(
+            p("members[value eq \"1\"].$ref pr"),
+            Filter::ValuePath(..)
+        ));
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub fn kind_of(attr: &Attribute) -> ValueKind {
         AttrType::DateTime => ValueKind::DateTime,
         AttrType::Binary => ValueKind::Binary,
         // A complex attribute compared directly compares its `value`.
-        AttrType::Complex => attr.sub("value").map(kind_of).unwrap_or(ValueKind::String { case_exact: false }),
+        AttrType::Complex => attr
+            .sub("value")
+            .map(kind_of)
+            .unwrap_or(ValueKind::String { case_exact: false }),
         _ => ValueKind::String {
             case_exact: attr.case_exact,
         },
@@ -50,7 +53,12 @@ impl JsonLookup<'_> {
 }
 
 impl Lookup for JsonLookup<'_> {
-    fn values<'v>(&self, node: &'v Value, parent: Option<&AttrPath>, path: &AttrPath) -> Vec<&'v Value> {
+    fn values<'v>(
+        &self,
+        node: &'v Value,
+        parent: Option<&AttrPath>,
+        path: &AttrPath,
+    ) -> Vec<&'v Value> {
         if parent.is_some() {
             // Inside a value filter, paths are sub-attributes of the element.
             return key_ci(node, &path.name).into_iter().collect();

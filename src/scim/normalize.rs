@@ -24,16 +24,26 @@ pub fn coerce(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
                 out.push(v);
             }
         }
-        return Ok(if out.is_empty() { None } else { Some(Value::Array(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Array(out))
+        });
     }
     match value {
         // T7: Entra documents `manager: [{...}]`.
         Value::Array(a) if attr.ty == AttrType::Complex => match a.len() {
             0 => Ok(None),
             1 => coerce_single(&a[0], attr),
-            _ => Err(ScimError::invalid_value(format!("{} is single-valued", attr.name))),
+            _ => Err(ScimError::invalid_value(format!(
+                "{} is single-valued",
+                attr.name
+            ))),
         },
-        Value::Array(_) => Err(ScimError::invalid_value(format!("{} is single-valued", attr.name))),
+        Value::Array(_) => Err(ScimError::invalid_value(format!(
+            "{} is single-valued",
+            attr.name
+        ))),
         other => coerce_single(other, attr),
     }
 }
@@ -69,7 +79,11 @@ pub fn coerce_single(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
                 out.insert(sub.name.clone(), v);
             }
         }
-        return Ok(if out.is_empty() { None } else { Some(Value::Object(out)) });
+        return Ok(if out.is_empty() {
+            None
+        } else {
+            Some(Value::Object(out))
+        });
     }
     coerce_scalar(value, attr)
 }
@@ -122,8 +136,12 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
             }
         }
         // Lenient: numbers and booleans where strings belong (employeeNumber: 42).
-        (AttrType::String | AttrType::Reference, Value::Number(n)) => Some(Value::String(n.to_string())),
-        (AttrType::String | AttrType::Reference, Value::Bool(b)) => Some(Value::String(b.to_string())),
+        (AttrType::String | AttrType::Reference, Value::Number(n)) => {
+            Some(Value::String(n.to_string()))
+        }
+        (AttrType::String | AttrType::Reference, Value::Bool(b)) => {
+            Some(Value::String(b.to_string()))
+        }
         _ => return Err(bad()),
     })
 }

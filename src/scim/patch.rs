@@ -30,7 +30,9 @@ pub struct Operation {
 /// `schemas` member may be missing.
 pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
     let Value::Object(obj) = body else {
-        return Err(ScimError::invalid_syntax("the PATCH body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the PATCH body must be a JSON object",
+        ));
     };
     let ops = obj
         .iter()
@@ -47,10 +49,20 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
         .enumerate()
         .map(|(i, o)| {
             let Value::Object(o) = o else {
-                return Err(ScimError::invalid_syntax(format!("operation {i} is not an object")));
+                return Err(ScimError::invalid_syntax(format!(
+                    "operation {i} is not an object"
+                )));
             };
-            let get = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-            let op = match get("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
+            let get = |name: &str| {
+                o.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            };
+            let op = match get("op")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("add") => Op::Add,
                 Some("remove") => Op::Remove,
                 Some("replace") => Op::Replace,
@@ -59,13 +71,21 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
                         "operation {i}: unknown op {other:?}; use add, remove or replace"
                     )))
                 }
-                None => return Err(ScimError::invalid_syntax(format!("operation {i} has no op"))),
+                None => {
+                    return Err(ScimError::invalid_syntax(format!(
+                        "operation {i} has no op"
+                    )))
+                }
             };
             let path = match get("path") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) if s.trim().is_empty() => None,
                 Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => return Err(ScimError::invalid_path(format!("operation {i}: path must be a string"))),
+                Some(_) => {
+                    return Err(ScimError::invalid_path(format!(
+                        "operation {i}: path must be a string"
+                    )))
+                }
             };
             let value = get("value").cloned();
             if op != Op::Remove && path.is_none() && !matches!(value, Some(Value::Object(_))) {
@@ -74,7 +94,9 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
                 )));
             }
             if op != Op::Remove && value.is_none() {
-                return Err(ScimError::invalid_value(format!("operation {i}: value is required")));
+                return Err(ScimError::invalid_value(format!(
+                    "operation {i}: value is required"
+                )));
             }
             Ok(Operation { op, path, value })
         })
@@ -127,7 +149,11 @@ fn tidy(res: &mut Value, rt: &ResourceType) {
     obj.insert("schemas".into(), Value::Array(schemas));
 }
 
-fn container<'a>(res: &'a mut Value, ext: Option<&str>, create: bool) -> Option<&'a mut Map<String, Value>> {
+fn container<'a>(
+    res: &'a mut Value,
+    ext: Option<&str>,
+    create: bool,
+) -> Option<&'a mut Map<String, Value>> {
     let root = res.as_object_mut()?;
     match ext {
         None => Some(root),
@@ -175,13 +201,19 @@ fn apply_path(
             },
         };
     }
-    let parsed = PatchPath::parse(path)
-        .map_err(|e| ScimError::invalid_path(format!("invalid path {path:?} at position {}: {}", e.position, e.message)))?;
+    let parsed = PatchPath::parse(path).map_err(|e| {
+        ScimError::invalid_path(format!(
+            "invalid path {path:?} at position {}: {}",
+            e.position, e.message
+        ))
+    })?;
     let Some(resolved) = reg.resolve(rt, parsed.attr.urn.as_deref(), &parsed.attr.name) else {
         if pathless {
             return Ok(()); // unknown attribute in a path-less value: ignored (T10)
         }
-        return Err(ScimError::invalid_path(format!("unknown attribute in path {path:?}")));
+        return Err(ScimError::invalid_path(format!(
+            "unknown attribute in path {path:?}"
+        )));
     };
     let attr = resolved.attr;
     if attr.mutability == Mutability::ReadOnly {
@@ -203,11 +235,13 @@ fn apply_path(
             if pathless {
                 return Ok(());
             }
-            return Err(ScimError::mutability(format!("{}.{} is read-only", attr.name, s.name)));
+            return Err(ScimError::mutability(format!(
+                "{}.{} is read-only",
+                attr.name, s.name
+            )));
         }
     }
-    let before = container(res, ext, false)
-        .and_then(|c| c.get(&attr.name).cloned());
+    let before = container(res, ext, false).and_then(|c| c.get(&attr.name).cloned());
 
     match (&parsed.filter, sub) {
         (Some(filter), sub) => {
@@ -264,7 +298,10 @@ fn apply_path(
                     match sub {
                         Some(s) => {
                             if s.mutability == Mutability::Immutable && op == Op::Replace {
-                                return Err(ScimError::mutability(format!("{}.{} is immutable", attr.name, s.name)));
+                                return Err(ScimError::mutability(format!(
+                                    "{}.{} is immutable",
+                                    attr.name, s.name
+                                )));
                             }
                             let coerced = super::normalize::coerce_scalar(v, s)?;
                             if matches.is_empty() {
@@ -304,7 +341,10 @@ fn apply_path(
                                     fix_primary(res, ext, attr, before.as_ref());
                                     return Ok(());
                                 }
-                                return Err(ScimError::invalid_value(format!("{} values are objects", attr.name)));
+                                return Err(ScimError::invalid_value(format!(
+                                    "{} values are objects",
+                                    attr.name
+                                )));
                             };
                             if matches.is_empty() {
                                 let mut seed = seed_from_filter(filter, attr);
@@ -377,7 +417,10 @@ fn apply_path(
             match op {
                 Op::Remove => {
                     if attr.required {
-                        return Err(ScimError::mutability(format!("{} is required and cannot be removed", attr.name)));
+                        return Err(ScimError::mutability(format!(
+                            "{} is required and cannot be removed",
+                            attr.name
+                        )));
                     }
                     match value {
                         // T3: remove + path "members" + value [{value}] removes those.
@@ -403,7 +446,10 @@ fn apply_path(
                             // T8: "" and null clear — except that adding nothing to a list is nothing.
                             if !(attr.multi_valued && op == Op::Add) {
                                 if attr.required {
-                                    return Err(ScimError::mutability(format!("{} is required and cannot be cleared", attr.name)));
+                                    return Err(ScimError::mutability(format!(
+                                        "{} is required and cannot be cleared",
+                                        attr.name
+                                    )));
                                 }
                                 c.remove(&attr.name);
                             }
@@ -417,7 +463,9 @@ fn apply_path(
                                 // T14: a value already there is no change.
                                 match items.iter_mut().find(|e| same_value(e, &n, attr)) {
                                     Some(existing) => {
-                                        if let (Some(eo), Value::Object(no)) = (existing.as_object_mut(), &n) {
+                                        if let (Some(eo), Value::Object(no)) =
+                                            (existing.as_object_mut(), &n)
+                                        {
                                             for (k, v) in no {
                                                 eo.insert(k.clone(), v.clone());
                                             }
@@ -428,7 +476,9 @@ fn apply_path(
                             }
                             set_items(c, attr, items);
                         }
-                        Some(Value::Object(new_obj)) if attr.ty == AttrType::Complex && !attr.multi_valued => {
+                        Some(Value::Object(new_obj))
+                            if attr.ty == AttrType::Complex && !attr.multi_valued =>
+                        {
                             // Sub-attributes given replace, others stay (add and replace alike).
                             let entry = c
                                 .entry(attr.name.clone())
@@ -444,7 +494,10 @@ fn apply_path(
                             if attr.mutability == Mutability::Immutable {
                                 if let Some(old) = c.get(&attr.name) {
                                     if *old != v {
-                                        return Err(ScimError::mutability(format!("{} is immutable", attr.name)));
+                                        return Err(ScimError::mutability(format!(
+                                            "{} is immutable",
+                                            attr.name
+                                        )));
                                     }
                                 }
                             }
@@ -472,7 +525,8 @@ fn set_items(c: &mut Map<String, Value>, attr: &Attribute, items: Vec<Value>) {
 fn same_value(a: &Value, b: &Value, attr: &Attribute) -> bool {
     match (a.get("value"), b.get("value")) {
         (Some(x), Some(y)) => {
-            let case_exact = attr.sub("value").is_some_and(|s| s.case_exact) || attr.name == "members";
+            let case_exact =
+                attr.sub("value").is_some_and(|s| s.case_exact) || attr.name == "members";
             let eq = match (x.as_str(), y.as_str()) {
                 (Some(x), Some(y)) if !case_exact => x.eq_ignore_ascii_case(y),
                 _ => x == y,
@@ -501,7 +555,9 @@ fn seed_from_filter(f: &Filter, attr: &Attribute) -> Map<String, Value> {
                     let json = match v {
                         CompValue::String(s) => Value::String(s.clone()),
                         CompValue::Bool(b) => Value::Bool(*b),
-                        CompValue::Number(n) => serde_json::Number::from_f64(*n).map(Value::Number).unwrap_or(Value::Null),
+                        CompValue::Number(n) => serde_json::Number::from_f64(*n)
+                            .map(Value::Number)
+                            .unwrap_or(Value::Null),
                         CompValue::Null => Value::Null,
                     };
                     if let Ok(Some(v)) = super::normalize::coerce_scalar(&json, sub) {
@@ -522,10 +578,19 @@ fn fix_primary(res: &mut Value, ext: Option<&str>, attr: &Attribute, before: Opt
     if !attr.multi_valued || attr.sub("primary").is_none() {
         return;
     }
-    let Some(c) = container(res, ext, false) else { return };
-    let Some(Value::Array(items)) = c.get_mut(&attr.name) else { return };
+    let Some(c) = container(res, ext, false) else {
+        return;
+    };
+    let Some(Value::Array(items)) = c.get_mut(&attr.name) else {
+        return;
+    };
     let is_primary = |e: &Value| e.get("primary") == Some(&Value::Bool(true));
-    let primaries: Vec<usize> = items.iter().enumerate().filter(|(_, e)| is_primary(e)).map(|(i, _)| i).collect();
+    let primaries: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| is_primary(e))
+        .map(|(i, _)| i)
+        .collect();
     if primaries.len() <= 1 {
         return;
     }
@@ -533,8 +598,15 @@ fn fix_primary(res: &mut Value, ext: Option<&str>, attr: &Attribute, before: Opt
         .and_then(Value::as_array)
         .map(|a| a.iter().filter(|e| is_primary(e)).collect())
         .unwrap_or_default();
-    let fresh: Vec<usize> = primaries.iter().copied().filter(|&i| !old.contains(&&items[i])).collect();
-    let keep = fresh.last().copied().unwrap_or(primaries[primaries.len() - 1]);
+    let fresh: Vec<usize> = primaries
+        .iter()
+        .copied()
+        .filter(|&i| !old.contains(&&items[i]))
+        .collect();
+    let keep = fresh
+        .last()
+        .copied()
+        .unwrap_or(primaries[primaries.len() - 1]);
     for i in primaries {
         if i != keep {
             if let Some(o) = items[i].as_object_mut() {

@@ -28,7 +28,11 @@ fn group() -> Value {
 }
 
 fn run(res: &Value, body: Value) -> ScimResult<Value> {
-    let rt = if res.get("userName").is_some() { Registry::get().user() } else { Registry::get().group() };
+    let rt = if res.get("userName").is_some() {
+        Registry::get().user()
+    } else {
+        Registry::get().group()
+    };
     apply(res, &parse_request(&body)?, rt)
 }
 
@@ -39,32 +43,74 @@ fn ops(list: Value) -> Value {
 #[test]
 fn h70_ops_in_any_case_and_lenient_envelope() {
     // T1, T13: capitalised ops, no schemas, lower-case "operations".
-    let out = run(&user(), json!({"operations": [{"op": "Replace", "path": "active", "value": "False"}]})).unwrap();
+    let out = run(
+        &user(),
+        json!({"operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+    )
+    .unwrap();
     assert_eq!(out["active"], false);
-    let out = run(&user(), ops(json!([{"op": "REPLACE", "path": "displayName", "value": "BJ"}]))).unwrap();
+    let out = run(
+        &user(),
+        ops(json!([{"op": "REPLACE", "path": "displayName", "value": "BJ"}])),
+    )
+    .unwrap();
     assert_eq!(out["displayName"], "BJ");
-    for bad in [json!({}), json!({"Operations": []}), json!({"Operations": [{"op": "move", "path": "x"}]}), json!([1])] {
-        assert_eq!(parse_request(&bad).unwrap_err().scim_type, Some("invalidSyntax"), "{bad}");
+    for bad in [
+        json!({}),
+        json!({"Operations": []}),
+        json!({"Operations": [{"op": "move", "path": "x"}]}),
+        json!([1]),
+    ] {
+        assert_eq!(
+            parse_request(&bad).unwrap_err().scim_type,
+            Some("invalidSyntax"),
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn h71_path_grammar() {
     let u = user();
-    let out = run(&u, ops(json!([{"op": "replace", "path": "name.familyName", "value": "J2"}]))).unwrap();
-    assert_eq!(out["name"], json!({"givenName": "Barbara", "familyName": "J2"}));
+    let out = run(
+        &u,
+        ops(json!([{"op": "replace", "path": "name.familyName", "value": "J2"}])),
+    )
+    .unwrap();
+    assert_eq!(
+        out["name"],
+        json!({"givenName": "Barbara", "familyName": "J2"})
+    );
     let out = run(&u, ops(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@work"}]))).unwrap();
     assert_eq!(out["emails"][0]["value"], "new@work");
     let out = run(&u, ops(json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "h@h", "type": "home"}}]))).unwrap();
     assert_eq!(out["emails"][1], json!({"value": "h@h", "type": "home"}));
-    let out = run(&u, ops(json!([{"op": "add", "path": format!("{ENT}:employeeNumber"), "value": "701"}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "add", "path": format!("{ENT}:employeeNumber"), "value": "701"}])),
+    )
+    .unwrap();
     assert_eq!(out[ENT]["employeeNumber"], "701");
-    let out = run(&u, ops(json!([{"op": "add", "path": ENT, "value": {"department": "R&D", "costCenter": "4"}}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "add", "path": ENT, "value": {"department": "R&D", "costCenter": "4"}}])),
+    )
+    .unwrap();
     assert_eq!(out[ENT], json!({"department": "R&D", "costCenter": "4"}));
     let out = run(&u, ops(json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:nickName", "value": "B"}]))).unwrap();
     assert_eq!(out["nickName"], "B");
-    for bad in ["nope", "emails[type eq]", "name.nope", "emails[type eq \"work\"", "userName[value eq \"x\"]"] {
-        let e = run(&u, ops(json!([{"op": "replace", "path": bad, "value": "x"}]))).unwrap_err();
+    for bad in [
+        "nope",
+        "emails[type eq]",
+        "name.nope",
+        "emails[type eq \"work\"",
+        "userName[value eq \"x\"]",
+    ] {
+        let e = run(
+            &u,
+            ops(json!([{"op": "replace", "path": bad, "value": "x"}])),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("invalidPath"), "{bad}: {e:?}");
     }
 }
@@ -72,27 +118,46 @@ fn h71_path_grammar() {
 #[test]
 fn h72_atomic_all_or_nothing() {
     let u = user();
-    let e = run(&u, ops(json!([
-        {"op": "replace", "path": "displayName", "value": "changed"},
-        {"op": "replace", "path": "nope", "value": 1}
-    ]))).unwrap_err();
+    let e = run(
+        &u,
+        ops(json!([
+            {"op": "replace", "path": "displayName", "value": "changed"},
+            {"op": "replace", "path": "nope", "value": 1}
+        ])),
+    )
+    .unwrap_err();
     assert_eq!(e.scim_type, Some("invalidPath"));
     assert_eq!(u, user(), "the input is untouched");
     // Later operations see earlier ones.
-    let out = run(&u, ops(json!([
-        {"op": "add", "path": "emails", "value": [{"value": "x@x", "type": "other"}]},
-        {"op": "replace", "path": "emails[value eq \"x@x\"].display", "value": "X"}
-    ]))).unwrap();
-    assert_eq!(out["emails"][2], json!({"value": "x@x", "type": "other", "display": "X"}));
+    let out = run(
+        &u,
+        ops(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "x@x", "type": "other"}]},
+            {"op": "replace", "path": "emails[value eq \"x@x\"].display", "value": "X"}
+        ])),
+    )
+    .unwrap();
+    assert_eq!(
+        out["emails"][2],
+        json!({"value": "x@x", "type": "other", "display": "X"})
+    );
 }
 
 #[test]
 fn h73_read_only_and_immutable() {
     for path in ["id", "meta", "groups", "meta.version"] {
-        let e = run(&user(), ops(json!([{"op": "replace", "path": path, "value": "x"}]))).unwrap_err();
+        let e = run(
+            &user(),
+            ops(json!([{"op": "replace", "path": path, "value": "x"}])),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("mutability"), "{path}");
     }
-    let e = run(&group(), ops(json!([{"op": "replace", "path": "members[value eq \"A\"].value", "value": "Z"}]))).unwrap_err();
+    let e = run(
+        &group(),
+        ops(json!([{"op": "replace", "path": "members[value eq \"A\"].value", "value": "Z"}])),
+    )
+    .unwrap_err();
     assert_eq!(e.scim_type, Some("mutability"));
     let e = run(&user(), ops(json!([{"op": "remove", "path": "userName"}]))).unwrap_err();
     assert_eq!(e.scim_type, Some("mutability"));
@@ -101,19 +166,36 @@ fn h73_read_only_and_immutable() {
 #[test]
 fn h74_primary_is_exclusive() {
     let out = run(&user(), ops(json!([{"op": "add", "path": "emails", "value": [{"value": "n@n", "type": "other", "primary": true}]}]))).unwrap();
-    let primaries: Vec<&Value> = out["emails"].as_array().unwrap().iter().filter(|e| e["primary"] == true).collect();
+    let primaries: Vec<&Value> = out["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["primary"] == true)
+        .collect();
     assert_eq!(primaries.len(), 1);
     assert_eq!(primaries[0]["value"], "n@n");
-    let out = run(&user(), ops(json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}]))).unwrap();
+    let out = run(
+        &user(),
+        ops(json!([{"op": "replace", "path": "emails[type eq \"home\"].primary", "value": true}])),
+    )
+    .unwrap();
     assert_eq!(out["emails"][1]["primary"], true);
     assert!(out["emails"][0].get("primary").is_none());
 }
 
 #[test]
 fn h75_extension_attributes_add_their_urn_to_schemas() {
-    let out = run(&user(), ops(json!([{"op": "add", "path": format!("{ENT}:department"), "value": "D"}]))).unwrap();
+    let out = run(
+        &user(),
+        ops(json!([{"op": "add", "path": format!("{ENT}:department"), "value": "D"}])),
+    )
+    .unwrap();
     assert_eq!(out["schemas"], json!([USER_SCHEMA, ENT]));
-    let out = run(&out, ops(json!([{"op": "remove", "path": format!("{ENT}:department")}]))).unwrap();
+    let out = run(
+        &out,
+        ops(json!([{"op": "remove", "path": format!("{ENT}:department")}])),
+    )
+    .unwrap();
     assert_eq!(out["schemas"], json!([USER_SCHEMA]));
     assert!(out.get(ENT).is_none());
 }
@@ -122,17 +204,31 @@ fn h75_extension_attributes_add_their_urn_to_schemas() {
 fn h76_add_semantics() {
     let u = user();
     // No path: merge. Complex target: merge sub-attributes. Single-valued: replace.
-    let out = run(&u, ops(json!([{"op": "add", "value": {"nickName": "Babs", "name": {"middleName": "M"}}}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "add", "value": {"nickName": "Babs", "name": {"middleName": "M"}}}])),
+    )
+    .unwrap();
     assert_eq!(out["nickName"], "Babs");
-    assert_eq!(out["name"], json!({"givenName": "Barbara", "familyName": "Jensen", "middleName": "M"}));
+    assert_eq!(
+        out["name"],
+        json!({"givenName": "Barbara", "familyName": "Jensen", "middleName": "M"})
+    );
     // Multi-valued: append; T14 an existing value is no change.
     let out = run(&u, ops(json!([{"op": "add", "path": "emails", "value": [{"value": "bj@work.example", "type": "work", "primary": true}]}]))).unwrap();
-    assert_eq!(out, { let mut x = u.clone(); x["schemas"] = json!([USER_SCHEMA]); x });
+    assert_eq!(out, {
+        let mut x = u.clone();
+        x["schemas"] = json!([USER_SCHEMA]);
+        x
+    });
     let g = run(&group(), ops(json!([{"op": "add", "path": "members", "value": [{"value": "B", "display": "Bee"}, {"value": "C"}]}]))).unwrap();
     assert_eq!(g["members"].as_array().unwrap().len(), 3);
     // T15: add via valuePath + sub-attribute with no match creates the element.
     let out = run(&u, ops(json!([{"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555"}]))).unwrap();
-    assert_eq!(out["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555"}]));
+    assert_eq!(
+        out["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555"}])
+    );
 }
 
 #[test]
@@ -142,15 +238,27 @@ fn h77_remove_semantics() {
     assert_eq!(e.scim_type, Some("noTarget"));
     let out = run(&u, ops(json!([{"op": "remove", "path": "name.givenName"}]))).unwrap();
     assert_eq!(out["name"], json!({"familyName": "Jensen"}));
-    let out = run(&u, ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
+    )
+    .unwrap();
     assert_eq!(out["emails"].as_array().unwrap().len(), 1);
     let out = run(&u, ops(json!([{"op": "remove", "path": "emails"}]))).unwrap();
     assert!(out.get("emails").is_none());
     // Removing something that is not there succeeds.
-    let out = run(&group(), ops(json!([{"op": "remove", "path": "members[value eq \"nobody\"]"}]))).unwrap();
+    let out = run(
+        &group(),
+        ops(json!([{"op": "remove", "path": "members[value eq \"nobody\"]"}])),
+    )
+    .unwrap();
     assert_eq!(out["members"].as_array().unwrap().len(), 2);
     // T3: remove + path + value array removes just those members.
-    let out = run(&group(), ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "A"}]}]))).unwrap();
+    let out = run(
+        &group(),
+        ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "A"}]}])),
+    )
+    .unwrap();
     assert_eq!(out["members"], json!([{"value": "B"}]));
     let out = run(&group(), ops(json!([{"op": "remove", "path": "members[value eq \"A\"]"}, {"op": "remove", "path": "members[value eq \"B\"]"}]))).unwrap();
     assert!(out.get("members").is_none());
@@ -159,28 +267,62 @@ fn h77_remove_semantics() {
 #[test]
 fn h78_replace_semantics() {
     let u = user();
-    let out = run(&u, ops(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x"}]}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x"}]}])),
+    )
+    .unwrap();
     assert_eq!(out["emails"], json!([{"value": "only@x"}]));
-    let out = run(&u, ops(json!([{"op": "replace", "path": "title", "value": "Boss"}]))).unwrap();
-    assert_eq!(out["title"], "Boss", "replace of an absent attribute adds it");
-    let e = run(&u, ops(json!([{"op": "replace", "path": "emails[type eq \"fax\"].value", "value": "x"}]))).unwrap_err();
+    let out = run(
+        &u,
+        ops(json!([{"op": "replace", "path": "title", "value": "Boss"}])),
+    )
+    .unwrap();
+    assert_eq!(
+        out["title"], "Boss",
+        "replace of an absent attribute adds it"
+    );
+    let e = run(
+        &u,
+        ops(json!([{"op": "replace", "path": "emails[type eq \"fax\"].value", "value": "x"}])),
+    )
+    .unwrap_err();
     assert_eq!(e.scim_type, Some("noTarget"));
-    let out = run(&u, ops(json!([{"op": "replace", "value": {"name": {"givenName": "Babs"}}}]))).unwrap();
-    assert_eq!(out["name"], json!({"givenName": "Babs", "familyName": "Jensen"}), "path-less complex replace keeps unnamed sub-attributes");
-    let g = run(&group(), ops(json!([{"op": "replace", "path": "members", "value": [{"value": "Z"}]}]))).unwrap();
+    let out = run(
+        &u,
+        ops(json!([{"op": "replace", "value": {"name": {"givenName": "Babs"}}}])),
+    )
+    .unwrap();
+    assert_eq!(
+        out["name"],
+        json!({"givenName": "Babs", "familyName": "Jensen"}),
+        "path-less complex replace keeps unnamed sub-attributes"
+    );
+    let g = run(
+        &group(),
+        ops(json!([{"op": "replace", "path": "members", "value": [{"value": "Z"}]}])),
+    )
+    .unwrap();
     assert_eq!(g["members"], json!([{"value": "Z"}]));
 }
 
 #[test]
 fn h79_t5_pathless_dotted_and_urn_keys() {
-    let out = run(&user(), ops(json!([{"op": "replace", "value": {
-        "name.givenName": "Babs", "active": false,
-        format!("{ENT}:employeeNumber"): "42",
-        format!("{ENT}:manager"): "00000000000000BB"
-    }}]))).unwrap();
+    let out = run(
+        &user(),
+        ops(json!([{"op": "replace", "value": {
+            "name.givenName": "Babs", "active": false,
+            format!("{ENT}:employeeNumber"): "42",
+            format!("{ENT}:manager"): "00000000000000BB"
+        }}])),
+    )
+    .unwrap();
     assert_eq!(out["name"]["givenName"], "Babs");
     assert_eq!(out["active"], false);
-    assert_eq!(out[ENT], json!({"employeeNumber": "42", "manager": {"value": "00000000000000BB"}}));
+    assert_eq!(
+        out[ENT],
+        json!({"employeeNumber": "42", "manager": {"value": "00000000000000BB"}})
+    );
 }
 
 #[test]
@@ -197,31 +339,63 @@ fn h82_t2_t4_t7_t8_t9_coercions() {
     let out = run(&u, ops(json!([{"op": "add", "path": "emails", "value": [{"value": "p@p", "primary": "True"}]}]))).unwrap();
     assert_eq!(out["emails"][2]["primary"], true);
     // T4 $ref null in member objects; T9 a single object where an array belongs.
-    let g = run(&group(), ops(json!([{"op": "Add", "path": "members", "value": {"$ref": null, "value": "C"}}]))).unwrap();
+    let g = run(
+        &group(),
+        ops(json!([{"op": "Add", "path": "members", "value": {"$ref": null, "value": "C"}}])),
+    )
+    .unwrap();
     assert_eq!(g["members"][2], json!({"value": "C"}));
     // T7 manager as string, object, one-element array.
-    for v in [json!("M1"), json!({"value": "M1"}), json!([{"value": "M1", "$ref": null}])] {
-        let out = run(&u, ops(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": v}]))).unwrap();
+    for v in [
+        json!("M1"),
+        json!({"value": "M1"}),
+        json!([{"value": "M1", "$ref": null}]),
+    ] {
+        let out = run(
+            &u,
+            ops(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": v}])),
+        )
+        .unwrap();
         assert_eq!(out[ENT]["manager"], json!({"value": "M1"}), "{v}");
     }
     // T8 "" and null clear (Entra's null-update test), manager cleared by empty replace.
-    let with_mgr = run(&u, ops(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": "M1"}]))).unwrap();
+    let with_mgr = run(
+        &u,
+        ops(json!([{"op": "add", "path": format!("{ENT}:manager"), "value": "M1"}])),
+    )
+    .unwrap();
     for v in [json!(""), json!(null)] {
-        let out = run(&with_mgr, ops(json!([{"op": "replace", "path": format!("{ENT}:manager"), "value": v.clone()}]))).unwrap();
+        let out = run(
+            &with_mgr,
+            ops(json!([{"op": "replace", "path": format!("{ENT}:manager"), "value": v.clone()}])),
+        )
+        .unwrap();
         assert!(out.get(ENT).is_none(), "{v}: {out}");
         let out = run(&u, ops(json!([{"op": "replace", "path": "displayName", "value": v.clone()}, {"op": "replace", "path": "name.givenName", "value": v}]))).unwrap();
         assert!(out.get("displayName").is_none());
         assert_eq!(out["name"], json!({"familyName": "Jensen"}));
     }
-    let e = run(&u, ops(json!([{"op": "replace", "path": "active", "value": "perhaps"}]))).unwrap_err();
+    let e = run(
+        &u,
+        ops(json!([{"op": "replace", "path": "active", "value": "perhaps"}])),
+    )
+    .unwrap_err();
     assert_eq!(e.scim_type, Some("invalidValue"));
 }
 
 #[test]
 fn value_filters_use_case_rules_and_nested_logic() {
     let u = user();
-    let out = run(&u, ops(json!([{"op": "remove", "path": "emails[value eq \"BJ@HOME.EXAMPLE\"]"}]))).unwrap();
-    assert_eq!(out["emails"].as_array().unwrap().len(), 1, "emails.value is caseExact=false");
+    let out = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "emails[value eq \"BJ@HOME.EXAMPLE\"]"}])),
+    )
+    .unwrap();
+    assert_eq!(
+        out["emails"].as_array().unwrap().len(),
+        1,
+        "emails.value is caseExact=false"
+    );
     let out = run(&u, ops(json!([{"op": "remove", "path": "emails[type eq \"home\" or (type eq \"work\" and not (primary eq true))]"}]))).unwrap();
     assert_eq!(out["emails"][0]["type"], "work");
 }

@@ -21,14 +21,26 @@ impl Projection {
         let parse_all = |items: &[S]| -> ScimResult<Vec<AttrPath>> {
             items
                 .iter()
-                .flat_map(|s| s.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>())
+                .flat_map(|s| {
+                    s.as_ref()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
                 .map(|p| {
                     // A bare schema URN names a whole extension.
                     if let Some(s) = Registry::get().schema(&p) {
-                        return Ok(AttrPath { urn: Some(s.id.clone()), name: String::new(), sub: None });
+                        return Ok(AttrPath {
+                            urn: Some(s.id.clone()),
+                            name: String::new(),
+                            sub: None,
+                        });
                     }
-                    AttrPath::parse(&p)
-                        .map_err(|e| ScimError::invalid_value(format!("invalid attribute path {p:?}: {e}")))
+                    AttrPath::parse(&p).map_err(|e| {
+                        ScimError::invalid_value(format!("invalid attribute path {p:?}: {e}"))
+                    })
                 })
                 .collect()
         };
@@ -52,7 +64,9 @@ impl Projection {
     /// loading expensive attributes such as group members.
     pub fn wants(&self, rt: &ResourceType, name: &str) -> bool {
         let reg = Registry::get();
-        let Some(res) = reg.resolve(rt, None, name) else { return false };
+        let Some(res) = reg.resolve(rt, None, name) else {
+            return false;
+        };
         let ext = res.extension(rt);
         decide(self, rt, ext, res.attr).is_some()
     }
@@ -84,32 +98,48 @@ fn decide(p: &Projection, rt: &ResourceType, ext: Option<&str>, attr: &Attribute
         _ => {}
     }
     if !p.attributes.is_empty() {
-        let hits: Vec<&AttrPath> = p.attributes.iter().filter(|a| matches(a, rt, ext, attr)).collect();
+        let hits: Vec<&AttrPath> = p
+            .attributes
+            .iter()
+            .filter(|a| matches(a, rt, ext, attr))
+            .collect();
         if hits.is_empty() {
             return None;
         }
         if hits.iter().any(|h| h.sub.is_none()) {
             return Some(Keep::All);
         }
-        return Some(Keep::Subs(hits.iter().filter_map(|h| h.sub.clone()).collect(), true));
+        return Some(Keep::Subs(
+            hits.iter().filter_map(|h| h.sub.clone()).collect(),
+            true,
+        ));
     }
     if attr.returned == Returned::Request {
         return None;
     }
-    let hits: Vec<&AttrPath> = p.excluded.iter().filter(|a| matches(a, rt, ext, attr)).collect();
+    let hits: Vec<&AttrPath> = p
+        .excluded
+        .iter()
+        .filter(|a| matches(a, rt, ext, attr))
+        .collect();
     if hits.iter().any(|h| h.sub.is_none()) {
         return None;
     }
     if hits.is_empty() {
         Some(Keep::All)
     } else {
-        Some(Keep::Subs(hits.iter().filter_map(|h| h.sub.clone()).collect(), false))
+        Some(Keep::Subs(
+            hits.iter().filter_map(|h| h.sub.clone()).collect(),
+            false,
+        ))
     }
 }
 
 fn filter_subs(v: &Value, attr: &Attribute, subs: &[String], keep: bool) -> Option<Value> {
     let one = |e: &Value| -> Option<Value> {
-        let Value::Object(o) = e else { return Some(e.clone()) };
+        let Value::Object(o) = e else {
+            return Some(e.clone());
+        };
         let out: Map<String, Value> = o
             .iter()
             .filter(|(k, _)| {
@@ -132,7 +162,9 @@ fn filter_subs(v: &Value, attr: &Attribute, subs: &[String], keep: bool) -> Opti
 
 /// Apply a projection to a full canonical resource.
 pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
-    let Value::Object(obj) = resource else { return resource.clone() };
+    let Value::Object(obj) = resource else {
+        return resource.clone();
+    };
     let reg = Registry::get();
     let mut out = Map::new();
     if let Some(s) = obj.get("schemas") {
@@ -153,7 +185,9 @@ pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
         if let Some(kept) = kept {
             match ext {
                 Some(e) => {
-                    let slot = out.entry(e.to_string()).or_insert_with(|| Value::Object(Map::new()));
+                    let slot = out
+                        .entry(e.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
                     if let Some(m) = slot.as_object_mut() {
                         m.insert(res.attr.name.clone(), kept);
                     }
@@ -191,9 +225,16 @@ mod tests {
             apply(&user(), rt, &p),
             json!({"schemas": user()["schemas"], "id": "1", "userName": "b", "name": {"givenName": "Bo"}, "emails": [{"value": "b@x"}]})
         );
-        let p = Projection::from_query(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"), None).unwrap();
+        let p = Projection::from_query(
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"),
+            None,
+        )
+        .unwrap();
         let out = apply(&user(), rt, &p);
-        assert_eq!(out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], json!({"employeeNumber": "7"}));
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
         assert!(out.get("userName").is_none());
     }
 
@@ -205,8 +246,12 @@ mod tests {
         assert_eq!(out["id"], "1");
         assert!(out.get("emails").is_none());
         assert_eq!(out["name"], json!({"givenName": "Bo"}));
-        assert!(out.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none());
-        assert!(!Projection::from_query(None, Some("members")).unwrap().wants(Registry::get().group(), "members"));
+        assert!(out
+            .get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            .is_none());
+        assert!(!Projection::from_query(None, Some("members"))
+            .unwrap()
+            .wants(Registry::get().group(), "members"));
         assert!(Projection::default().wants(Registry::get().group(), "members"));
     }
 }

@@ -76,7 +76,13 @@ impl Attribute {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
-    fn simple(name: &str, ty: AttrType, case_exact: bool, mutability: Mutability, returned: Returned) -> Attribute {
+    fn simple(
+        name: &str,
+        ty: AttrType,
+        case_exact: bool,
+        mutability: Mutability,
+        returned: Returned,
+    ) -> Attribute {
         Attribute {
             name: name.into(),
             ty,
@@ -221,7 +227,12 @@ impl Registry {
     }
 
     /// Resolve a top-level attribute of `rt`, optionally qualified by a schema URN.
-    pub fn resolve<'a>(&'a self, rt: &ResourceType, urn: Option<&str>, name: &str) -> Option<Resolved<'a>> {
+    pub fn resolve<'a>(
+        &'a self,
+        rt: &ResourceType,
+        urn: Option<&str>,
+        name: &str,
+    ) -> Option<Resolved<'a>> {
         let in_schema = |urn: &str| -> Option<Resolved<'a>> {
             let schema = self.schema(urn)?;
             if !(schema.id == rt.schema || rt.extensions.contains(&schema.id.as_str())) {
@@ -288,16 +299,38 @@ mod tests {
     fn registry_loads_and_resolves_case_insensitively() {
         let r = Registry::get();
         let user = r.user();
-        assert_eq!(r.resolve(user, None, "USERNAME").unwrap().attr.name, "userName");
+        assert_eq!(
+            r.resolve(user, None, "USERNAME").unwrap().attr.name,
+            "userName"
+        );
         let emails = r.resolve(user, None, "emails").unwrap().attr;
         assert!(emails.multi_valued);
         assert!(emails.sub("VALUE").is_some());
         let m = r.resolve(user, Some(ENTERPRISE_SCHEMA), "manager").unwrap();
         assert_eq!(m.extension(user), Some(ENTERPRISE_SCHEMA));
-        assert!(r.resolve(user, None, "manager").is_none(), "extension attrs need their URN");
-        assert_eq!(r.resolve(user, None, "password").unwrap().attr.returned, Returned::Never);
-        assert_eq!(r.resolve(user, Some(USER_SCHEMA), "id").unwrap().attr.returned, Returned::Always);
-        assert!(r.resolve(r.group(), None, "members").unwrap().attr.multi_valued);
-        assert!(r.resolve(r.group(), Some(ENTERPRISE_SCHEMA), "manager").is_none());
+        assert!(
+            r.resolve(user, None, "manager").is_none(),
+            "extension attrs need their URN"
+        );
+        assert_eq!(
+            r.resolve(user, None, "password").unwrap().attr.returned,
+            Returned::Never
+        );
+        assert_eq!(
+            r.resolve(user, Some(USER_SCHEMA), "id")
+                .unwrap()
+                .attr
+                .returned,
+            Returned::Always
+        );
+        assert!(
+            r.resolve(r.group(), None, "members")
+                .unwrap()
+                .attr
+                .multi_valued
+        );
+        assert!(r
+            .resolve(r.group(), Some(ENTERPRISE_SCHEMA), "manager")
+            .is_none());
     }
 }

@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod groups;
 pub mod orgs;
 pub mod schema;
 pub mod signing_keys;
 pub mod usage;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("version mismatch")]
     VersionMismatch,
+    /// The request names something that cannot be (an unknown group member, say).
+    #[error("{0}")]
+    Invalid(String),
     #[error("the database is busy or unreachable: {0}")]
     Busy(String),
     #[error("database error: {0}")]
@@ -283,7 +288,13 @@ where
     F: FnOnce(&mut DbConn) -> StoreResult<T>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
+    let nested = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(StoreError::from)?
+        .is_some();
     match conn {
+        // Inside a transaction already: a savepoint.
+        _ if nested => Tm::begin_transaction(conn)?,
         DbConn::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }

@@ -57,6 +57,7 @@ impl From<StoreError> for AdminError {
         match e {
             StoreError::NotFound => AdminError::not_found("resource"),
             StoreError::Conflict(m) => AdminError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Invalid(m) => AdminError::bad(m),
             StoreError::VersionMismatch => AdminError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",

@@ -1,2 +1,590 @@
-//! The scim dialect. Its resources arrive with their own issues; its error shape is here.
+//! The SCIM 2.0 dialect at `/scim/v2` (RFC 7643/7644).
+
+pub mod common;
+pub mod discovery;
 pub mod error;
+pub mod groups;
+pub mod query;
+pub mod resources;
+pub mod users;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, Tags};
+use serde_json::Value;
+
+use crate::auth::schemes::BearerOrBasic;
+use crate::scim::projection::Projection;
+use crate::scim::ScimError;
+use crate::AppState;
+use common::{done, list_response, paging, principal, Outcome, ScimResponse};
+
+#[derive(Tags)]
+enum Tag {
+    /// SCIM 2.0 (RFC 7643, RFC 7644)
+    Scim,
+}
+
+/// The parameters of a query, from the URL or a SearchRequest body.
+struct Search {
+    filter: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    projection: Projection,
+}
+
+/// A SearchRequest body (RFC 7644 §3.4.3); member names in any case, `schemas` optional.
+fn search_body(body: &Value) -> Result<Search, ScimError> {
+    let Value::Object(o) = body else {
+        return Err(ScimError::invalid_syntax(
+            "the SearchRequest must be a JSON object",
+        ));
+    };
+    let get = |k: &str| {
+        o.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v)
+    };
+    let text = |k: &str| -> Result<Option<String>, ScimError> {
+        match get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} has the wrong type"))),
+        }
+    };
+    let list = |k: &str| -> Result<Vec<String>, ScimError> {
+        match get(k) {
+            None | Some(Value::Null) => Ok(vec![]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        ScimError::invalid_value(format!("{k} must be an array of strings"))
+                    })
+                })
+                .collect(),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "{k} must be an array of strings"
+            ))),
+        }
+    };
+    Ok(Search {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        projection: Projection::parse(&list("attributes")?, &list("excludedAttributes")?)?,
+    })
+}
+
+fn projection(
+    attributes: &Query<Option<String>>,
+    excluded: &Query<Option<String>>,
+) -> Result<Projection, ScimError> {
+    Projection::from_query(attributes.0.as_deref(), excluded.0.as_deref())
+}
+
+async fn search_users(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
+    let p = principal(auth)?;
+    let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
+    users::list(state, p, s.filter.as_deref(), start, count, s.projection).await
+}
+
+async fn search_groups(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
+    let p = principal(auth)?;
+    let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
+    groups::list(state, p, s.filter.as_deref(), start, count, s.projection).await
+}
+
+fn not_implemented(what: &str) -> ScimResponse {
+    ScimResponse::from(ScimError::status(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("{what} is not implemented"),
+    ))
+}
+
+pub struct ScimApi;
+
+#[OpenApi(prefix_path = "/scim/v2", tag = "Tag::Scim")]
+#[allow(clippy::too_many_arguments)]
+impl ScimApi {
+    /// List or query users.
+    #[oai(path = "/Users", method = "get")]
+    async fn list_users(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        filter: Query<Option<String>>,
+        #[oai(name = "startIndex")] start_index: Query<Option<String>>,
+        count: Query<Option<String>>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                let s = Search {
+                    filter: filter.0,
+                    start_index: start_index.0,
+                    count: count.0,
+                    projection: projection(&attributes, &excluded)?,
+                };
+                search_users(&state, &auth, s).await
+            }
+            .await,
+        )
+    }
+
+    /// Create a user.
+    #[oai(path = "/Users", method = "post")]
+    async fn create_user(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                users::create(
+                    &state,
+                    principal(&auth)?,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Query users with a SearchRequest body.
+    #[oai(path = "/Users/.search", method = "post")]
+    async fn search_users(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+    ) -> ScimResponse {
+        done(async { search_users(&state, &auth, search_body(&body.0)?).await }.await)
+    }
+
+    /// Read a user.
+    #[oai(path = "/Users/:id", method = "get")]
+    async fn get_user(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                users::get(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    projection(&attributes, &excluded)?,
+                    if_none_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Replace a user.
+    #[oai(path = "/Users/:id", method = "put")]
+    async fn replace_user(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                users::replace(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                    if_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Modify a user with PATCH operations.
+    #[oai(path = "/Users/:id", method = "patch")]
+    async fn patch_user(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                users::modify(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                    if_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Delete a user.
+    #[oai(path = "/Users/:id", method = "delete")]
+    async fn delete_user(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async { users::delete(&state, principal(&auth)?, &id.0, if_match.0.as_deref()).await }
+                .await,
+        )
+    }
+
+    /// List or query groups.
+    #[oai(path = "/Groups", method = "get")]
+    async fn list_groups(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        filter: Query<Option<String>>,
+        #[oai(name = "startIndex")] start_index: Query<Option<String>>,
+        count: Query<Option<String>>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                let s = Search {
+                    filter: filter.0,
+                    start_index: start_index.0,
+                    count: count.0,
+                    projection: projection(&attributes, &excluded)?,
+                };
+                search_groups(&state, &auth, s).await
+            }
+            .await,
+        )
+    }
+
+    /// Create a group.
+    #[oai(path = "/Groups", method = "post")]
+    async fn create_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                groups::create(
+                    &state,
+                    principal(&auth)?,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Query groups with a SearchRequest body.
+    #[oai(path = "/Groups/.search", method = "post")]
+    async fn search_groups(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+    ) -> ScimResponse {
+        done(async { search_groups(&state, &auth, search_body(&body.0)?).await }.await)
+    }
+
+    /// Read a group.
+    #[oai(path = "/Groups/:id", method = "get")]
+    async fn get_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                groups::get(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    projection(&attributes, &excluded)?,
+                    if_none_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Replace a group.
+    #[oai(path = "/Groups/:id", method = "put")]
+    async fn replace_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                groups::replace(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                    if_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Modify a group with PATCH operations; member changes touch only those members.
+    #[oai(path = "/Groups/:id", method = "patch")]
+    async fn patch_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        body: Json<Value>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                groups::modify(
+                    &state,
+                    principal(&auth)?,
+                    &id.0,
+                    body.0,
+                    projection(&attributes, &excluded)?,
+                    if_match.0.as_deref(),
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Delete a group.
+    #[oai(path = "/Groups/:id", method = "delete")]
+    async fn delete_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async { groups::delete(&state, principal(&auth)?, &id.0, if_match.0.as_deref()).await }
+                .await,
+        )
+    }
+
+    /// Query across resource types with a SearchRequest body.
+    #[oai(path = "/.search", method = "post")]
+    async fn search_all(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+    ) -> ScimResponse {
+        done(
+            async {
+                let p = principal(&auth)?;
+                let s = search_body(&body.0)?;
+                let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
+                // Users then groups, each in its stable order; paging runs over the concatenation.
+                let all = common::MAX_RESULTS;
+                let u = users::list(
+                    &state,
+                    p.clone(),
+                    s.filter.as_deref(),
+                    1,
+                    all,
+                    s.projection.clone(),
+                )
+                .await;
+                let g = groups::list(&state, p, s.filter.as_deref(), 1, all, s.projection.clone())
+                    .await;
+                let mut resources = Vec::new();
+                let mut total = 0;
+                let mut ok = false;
+                let mut first_err = None;
+                for r in [u, g] {
+                    match r {
+                        Ok(ScimResponse::Ok(Json(v), _)) => {
+                            ok = true;
+                            total += v["totalResults"].as_i64().unwrap_or(0);
+                            if let Some(items) = v["Resources"].as_array() {
+                                resources.extend(items.iter().cloned());
+                            }
+                        }
+                        Err(e) => first_err = first_err.or(Some(e)),
+                        _ => {}
+                    }
+                }
+                if !ok {
+                    return Err(first_err.unwrap_or_else(|| {
+                        ScimError::invalid_filter("no resource type can answer this filter")
+                    }));
+                }
+                let page: Vec<Value> = resources
+                    .into_iter()
+                    .skip((start - 1) as usize)
+                    .take(count as usize)
+                    .collect();
+                Ok(list_response(page, total, start))
+            }
+            .await,
+        )
+    }
+
+    /// The resource of the calling credential's user.
+    #[oai(path = "/Me", method = "get")]
+    async fn me(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        attributes: Query<Option<String>>,
+        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+    ) -> ScimResponse {
+        done(
+            async {
+                let p = principal(&auth)?;
+                let Some(uid) = p.user_id else {
+                    return Ok(not_implemented(
+                        "/Me for a credential that is not bound to a user",
+                    ));
+                };
+                users::get(
+                    &state,
+                    p,
+                    &crate::domain::id_to_hex(uid),
+                    projection(&attributes, &excluded)?,
+                    None,
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    /// Changing /Me is not implemented.
+    #[oai(path = "/Me", method = "put")]
+    async fn me_put(&self, _auth: BearerOrBasic) -> ScimResponse {
+        not_implemented("PUT /Me")
+    }
+
+    /// Changing /Me is not implemented.
+    #[oai(path = "/Me", method = "patch")]
+    async fn me_patch(&self, _auth: BearerOrBasic) -> ScimResponse {
+        not_implemented("PATCH /Me")
+    }
+
+    /// Deleting /Me is not implemented.
+    #[oai(path = "/Me", method = "delete")]
+    async fn me_delete(&self, _auth: BearerOrBasic) -> ScimResponse {
+        not_implemented("DELETE /Me")
+    }
+
+    /// What this service provider supports.
+    #[oai(path = "/ServiceProviderConfig", method = "get")]
+    async fn service_provider_config(
+        &self,
+        _auth: BearerOrBasic,
+        state: Data<&AppState>,
+    ) -> ScimResponse {
+        ScimResponse::Ok(
+            Json(discovery::service_provider_config(&state.config)),
+            None,
+        )
+    }
+
+    /// The resource types.
+    #[oai(path = "/ResourceTypes", method = "get")]
+    async fn resource_types(&self, _auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        let items = discovery::resource_types(&state.config);
+        let n = items.len() as i64;
+        list_response(items, n, 1)
+    }
+
+    /// One resource type.
+    #[oai(path = "/ResourceTypes/:name", method = "get")]
+    async fn resource_type(
+        &self,
+        _auth: BearerOrBasic,
+        state: Data<&AppState>,
+        name: Path<String>,
+    ) -> ScimResponse {
+        done(
+            discovery::resource_type(&state.config, &name.0)
+                .map(|v| ScimResponse::Ok(Json(v), None)),
+        )
+    }
+
+    /// The schemas.
+    #[oai(path = "/Schemas", method = "get")]
+    async fn schemas(&self, _auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        let items = discovery::schemas(&state.config);
+        let n = items.len() as i64;
+        list_response(items, n, 1)
+    }
+
+    /// One schema by URN.
+    #[oai(path = "/Schemas/:urn", method = "get")]
+    async fn schema(
+        &self,
+        _auth: BearerOrBasic,
+        state: Data<&AppState>,
+        urn: Path<String>,
+    ) -> ScimResponse {
+        done(discovery::schema(&state.config, &urn.0).map(|v| ScimResponse::Ok(Json(v), None)))
+    }
+}

@@ -1,0 +1,340 @@
+//! Domain users and groups to and from canonical SCIM JSON.
+
+use chrono::NaiveDateTime;
+use serde_json::{json, Map, Value};
+
+use crate::domain::{
+    id_from_hex, id_to_hex, Address, Enterprise, Group, GroupData, GroupRef, MemberKind, MultiAttr,
+    MultiValue, Name, RoleValue, User, UserData, VendorFields,
+};
+use crate::scim::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use crate::scim::{ScimError, ScimResult};
+use crate::Config;
+
+pub fn timestamp(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+fn put(m: &mut Map<String, Value>, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        m.insert(key.into(), Value::String(v.clone()));
+    }
+}
+
+fn meta(
+    cfg: &Config,
+    rt: &str,
+    endpoint: &str,
+    id: i64,
+    created: NaiveDateTime,
+    modified: NaiveDateTime,
+    version: i64,
+) -> Value {
+    json!({
+        "resourceType": rt,
+        "created": timestamp(created),
+        "lastModified": timestamp(modified),
+        "location": cfg.url(&format!("/scim/v2/{endpoint}/{}", id_to_hex(id))),
+        "version": etag(version),
+    })
+}
+
+/// The full canonical representation of a user; `groups` when known.
+pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
+    let d = &u.data;
+    let mut m = Map::new();
+    m.insert("id".into(), Value::String(id_to_hex(u.id)));
+    put(&mut m, "externalId", &d.external_id);
+    // userName is required in SCIM; users made through dialects without one show their
+    // primary email, else their id.
+    let user_name = d
+        .user_name
+        .clone()
+        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.clone()))
+        .unwrap_or_else(|| id_to_hex(u.id));
+    m.insert("userName".into(), Value::String(user_name));
+    let mut name = Map::new();
+    put(&mut name, "formatted", &d.name.formatted);
+    put(&mut name, "familyName", &d.name.family);
+    put(&mut name, "givenName", &d.name.given);
+    put(&mut name, "middleName", &d.name.middle);
+    put(&mut name, "honorificPrefix", &d.name.honorific_prefix);
+    put(&mut name, "honorificSuffix", &d.name.honorific_suffix);
+    if !name.is_empty() {
+        m.insert("name".into(), Value::Object(name));
+    }
+    put(&mut m, "displayName", &d.display_name);
+    put(&mut m, "nickName", &d.nick_name);
+    put(&mut m, "profileUrl", &d.profile_url);
+    put(&mut m, "title", &d.title);
+    put(&mut m, "userType", &d.user_type);
+    put(&mut m, "preferredLanguage", &d.preferred_language);
+    put(&mut m, "locale", &d.locale);
+    put(&mut m, "timezone", &d.timezone);
+    m.insert("active".into(), Value::Bool(d.active));
+    for attr in MultiAttr::ALL {
+        let items: Vec<Value> = d
+            .values_of(attr)
+            .map(|v| {
+                let mut e = Map::new();
+                put(&mut e, "value", &v.value);
+                put(&mut e, "display", &v.display);
+                put(&mut e, "type", &v.kind);
+                if let Some(a) = &v.address {
+                    put(&mut e, "formatted", &a.formatted);
+                    put(&mut e, "streetAddress", &a.street_address);
+                    put(&mut e, "locality", &a.locality);
+                    put(&mut e, "region", &a.region);
+                    put(&mut e, "postalCode", &a.postal_code);
+                    put(&mut e, "country", &a.country);
+                }
+                if v.primary {
+                    e.insert("primary".into(), Value::Bool(true));
+                }
+                Value::Object(e)
+            })
+            .collect();
+        if !items.is_empty() {
+            m.insert(attr.as_str().into(), Value::Array(items));
+        }
+    }
+    if !d.roles.is_empty() {
+        let roles: Vec<Value> = d
+            .roles
+            .iter()
+            .map(|r| {
+                let mut e = Map::new();
+                e.insert("value".into(), Value::String(r.name.clone()));
+                put(&mut e, "type", &r.kind);
+                if r.primary {
+                    e.insert("primary".into(), Value::Bool(true));
+                }
+                Value::Object(e)
+            })
+            .collect();
+        m.insert("roles".into(), Value::Array(roles));
+    }
+    if let Some(groups) = groups {
+        if !groups.is_empty() {
+            let gs: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    json!({
+                        "value": id_to_hex(g.id),
+                        "$ref": cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id))),
+                        "display": g.display_name,
+                        "type": if g.direct { "direct" } else { "indirect" },
+                    })
+                })
+                .collect();
+            m.insert("groups".into(), Value::Array(gs));
+        }
+    }
+    let e = &d.enterprise;
+    let mut ent = Map::new();
+    put(&mut ent, "employeeNumber", &e.employee_number);
+    put(&mut ent, "costCenter", &e.cost_center);
+    put(&mut ent, "organization", &e.organization);
+    put(&mut ent, "division", &e.division);
+    put(&mut ent, "department", &e.department);
+    if let Some(mgr) = &e.manager {
+        let mut mo = Map::new();
+        mo.insert("value".into(), Value::String(mgr.clone()));
+        if id_from_hex(mgr).is_some() {
+            mo.insert(
+                "$ref".into(),
+                Value::String(cfg.url(&format!("/scim/v2/Users/{mgr}"))),
+            );
+        }
+        ent.insert("manager".into(), Value::Object(mo));
+    }
+    let mut schemas = vec![Value::String(USER_SCHEMA.into())];
+    if !ent.is_empty() {
+        schemas.push(Value::String(ENTERPRISE_SCHEMA.into()));
+        m.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
+    }
+    m.insert("schemas".into(), Value::Array(schemas));
+    m.insert(
+        "meta".into(),
+        meta(
+            cfg,
+            "User",
+            "Users",
+            u.id,
+            u.created_at,
+            u.updated_at,
+            u.version,
+        ),
+    );
+    Value::Object(m)
+}
+
+fn s(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+/// A user's data from canonical (normalised) JSON. Vendor-only fields come from `vendor`
+/// (the stored user's, or defaults), so SCIM never erases what another dialect wrote.
+/// Returns the data and the cleartext password, if one was given.
+pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Option<String>)> {
+    let name = j.get("name");
+    let sub = |k: &str| s(name.and_then(|n| n.get(k)));
+    let ent = j.get(ENTERPRISE_SCHEMA);
+    let es = |k: &str| s(ent.and_then(|e| e.get(k)));
+    let mut values = Vec::new();
+    for attr in MultiAttr::ALL {
+        if let Some(Value::Array(items)) = j.get(attr.as_str()) {
+            for item in items {
+                let address = (attr == MultiAttr::Addresses).then(|| Address {
+                    formatted: s(item.get("formatted")),
+                    street_address: s(item.get("streetAddress")),
+                    locality: s(item.get("locality")),
+                    region: s(item.get("region")),
+                    postal_code: s(item.get("postalCode")),
+                    country: s(item.get("country")),
+                });
+                values.push((
+                    attr,
+                    MultiValue {
+                        value: s(item.get("value")),
+                        display: s(item.get("display")),
+                        kind: s(item.get("type")),
+                        primary: item.get("primary") == Some(&Value::Bool(true)),
+                        address,
+                    },
+                ));
+            }
+        }
+    }
+    let mut roles: Vec<RoleValue> = Vec::new();
+    if let Some(Value::Array(items)) = j.get("roles") {
+        for item in items {
+            let Some(name) = s(item.get("value")) else {
+                return Err(ScimError::invalid_value("every role needs a value"));
+            };
+            if roles.iter().any(|r| r.name.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            roles.push(RoleValue {
+                name,
+                kind: s(item.get("type")),
+                primary: item.get("primary") == Some(&Value::Bool(true)),
+            });
+        }
+    }
+    let data = UserData {
+        user_name: s(j.get("userName")),
+        external_id: s(j.get("externalId")),
+        display_name: s(j.get("displayName")),
+        nick_name: s(j.get("nickName")),
+        profile_url: s(j.get("profileUrl")),
+        title: s(j.get("title")),
+        user_type: s(j.get("userType")),
+        preferred_language: s(j.get("preferredLanguage")),
+        locale: s(j.get("locale")),
+        timezone: s(j.get("timezone")),
+        name: Name {
+            formatted: sub("formatted"),
+            family: sub("familyName"),
+            given: sub("givenName"),
+            middle: sub("middleName"),
+            honorific_prefix: sub("honorificPrefix"),
+            honorific_suffix: sub("honorificSuffix"),
+        },
+        active: j.get("active").and_then(Value::as_bool).unwrap_or(true),
+        enterprise: Enterprise {
+            employee_number: es("employeeNumber"),
+            cost_center: es("costCenter"),
+            organization: es("organization"),
+            division: es("division"),
+            department: es("department"),
+            manager: s(ent
+                .and_then(|e| e.get("manager"))
+                .and_then(|m| m.get("value"))),
+        },
+        values,
+        roles,
+        vendor,
+    };
+    Ok((data, s(j.get("password"))))
+}
+
+/// The full canonical representation of a group; `members` when loaded.
+pub fn group_json(cfg: &Config, g: &Group) -> Value {
+    let mut m = Map::new();
+    m.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    m.insert("id".into(), Value::String(id_to_hex(g.id)));
+    put(&mut m, "externalId", &g.data.external_id);
+    m.insert(
+        "displayName".into(),
+        Value::String(g.data.display_name.clone()),
+    );
+    if let Some(members) = &g.members {
+        if !members.is_empty() {
+            let ms: Vec<Value> = members
+                .iter()
+                .map(|mb| {
+                    let (kind, endpoint) = match mb.kind {
+                        MemberKind::User => ("User", "Users"),
+                        MemberKind::Group => ("Group", "Groups"),
+                    };
+                    let mut e = Map::new();
+                    e.insert("value".into(), Value::String(id_to_hex(mb.id)));
+                    e.insert(
+                        "$ref".into(),
+                        Value::String(
+                            cfg.url(&format!("/scim/v2/{endpoint}/{}", id_to_hex(mb.id))),
+                        ),
+                    );
+                    e.insert("type".into(), Value::String(kind.into()));
+                    put(&mut e, "display", &mb.display);
+                    Value::Object(e)
+                })
+                .collect();
+            m.insert("members".into(), Value::Array(ms));
+        }
+    }
+    m.insert(
+        "meta".into(),
+        meta(
+            cfg,
+            "Group",
+            "Groups",
+            g.id,
+            g.created_at,
+            g.updated_at,
+            g.version,
+        ),
+    );
+    Value::Object(m)
+}
+
+/// A group's data from canonical JSON; `description` is not SCIM's and stays as it was.
+pub fn group_data(j: &Value, description: Option<String>) -> GroupData {
+    GroupData {
+        display_name: s(j.get("displayName")).unwrap_or_default(),
+        external_id: s(j.get("externalId")),
+        description,
+    }
+}
+
+/// Member ids from a canonical `members` array.
+pub fn member_ids(members: Option<&Value>) -> ScimResult<Vec<i64>> {
+    let Some(Value::Array(items)) = members else {
+        return Ok(vec![]);
+    };
+    items
+        .iter()
+        .map(|m| {
+            let v = m.get("value").and_then(Value::as_str).unwrap_or("");
+            id_from_hex(v).ok_or_else(|| {
+                ScimError::invalid_value(format!("member {v:?} is not a user or group id"))
+            })
+        })
+        .collect()
+}
