@@ -343,7 +343,8 @@ pub struct MultiValue {
     pub value: Option<String>,
     pub display: Option<String>,
     pub kind: Option<String>,
-    pub primary: bool,
+    /// `None` when the client did not say; `Some(false)` when it said false.
+    pub primary: Option<bool>,
     /// Only for addresses.
     pub address: Option<Address>,
 }
@@ -352,8 +353,9 @@ pub struct MultiValue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleValue {
     pub name: String,
+    pub display: Option<String>,
     pub kind: Option<String>,
-    pub primary: bool,
+    pub primary: Option<bool>,
 }
 
 /// Fields only some vendor dialects use; SCIM leaves them as they are.
@@ -398,7 +400,8 @@ pub struct UserData {
     pub locale: Option<String>,
     pub timezone: Option<String>,
     pub name: Name,
-    pub active: bool,
+    /// `None` is unassigned (SCIM lets a client remove it); it counts as active.
+    pub active: Option<bool>,
     pub enterprise: Enterprise,
     pub values: Vec<(MultiAttr, MultiValue)>,
     pub roles: Vec<RoleValue>,
@@ -412,10 +415,13 @@ impl UserData {
             .filter(move |(a, _)| *a == attr)
             .map(|(_, v)| v)
     }
+    pub fn is_active(&self) -> bool {
+        self.active.unwrap_or(true)
+    }
     /// The primary value of `attr`, else its first.
     pub fn primary(&self, attr: MultiAttr) -> Option<&MultiValue> {
         self.values_of(attr)
-            .find(|v| v.primary)
+            .find(|v| v.primary == Some(true))
             .or_else(|| self.values_of(attr).next())
     }
 }
@@ -458,7 +464,6 @@ pub enum MemberKind {
 pub struct Member {
     pub id: i64,
     pub kind: MemberKind,
-    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -186,8 +186,13 @@ fn apply_path(
             }
             _ => match value {
                 Some(Value::Object(m)) => {
+                    // Inside the object, as in a path-less value: unknown and read-only
+                    // members (a `schemas` echoed back) are ignored.
                     for (k, v) in m {
-                        apply_path(res, op, &format!("{ext}:{k}"), Some(v), rt, pathless)?;
+                        if k.eq_ignore_ascii_case("schemas") {
+                            continue;
+                        }
+                        apply_path(res, op, &format!("{ext}:{k}"), Some(v), rt, true)?;
                     }
                     Ok(())
                 }
@@ -610,7 +615,7 @@ fn fix_primary(res: &mut Value, ext: Option<&str>, attr: &Attribute, before: Opt
     for i in primaries {
         if i != keep {
             if let Some(o) = items[i].as_object_mut() {
-                o.remove("primary");
+                o.insert("primary".into(), Value::Bool(false));
             }
         }
     }

@@ -180,7 +180,10 @@ fn h74_primary_is_exclusive() {
     )
     .unwrap();
     assert_eq!(out["emails"][1]["primary"], true);
-    assert!(out["emails"][0].get("primary").is_none());
+    assert_eq!(
+        out["emails"][0]["primary"], false,
+        "the others become false"
+    );
 }
 
 #[test]

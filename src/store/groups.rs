@@ -275,31 +275,28 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> Store
     Ok(g)
 }
 
-/// The members of a group: users first, then nested groups, each in id order.
+/// The members of a group: users first, then nested groups, each in id order. Only the
+/// membership rows are read.
 pub fn members(conn: &mut DbConn, gid: i64) -> StoreResult<Vec<Member>> {
-    let us: Vec<(i64, Option<String>, Option<String>)> = group_users::table
-        .inner_join(users::table)
+    let us: Vec<i64> = group_users::table
         .filter(group_users::group_id.eq(gid))
-        .select((users::id, users::display_name, users::user_name))
-        .order(users::id.asc())
+        .select(group_users::user_id)
+        .order(group_users::user_id.asc())
         .load(conn)?;
-    let gs: Vec<(i64, String)> = group_groups::table
-        .inner_join(groups::table.on(groups::id.eq(group_groups::member_group_id)))
+    let gs: Vec<i64> = group_groups::table
         .filter(group_groups::group_id.eq(gid))
-        .select((groups::id, groups::display_name))
-        .order(groups::id.asc())
+        .select(group_groups::member_group_id)
+        .order(group_groups::member_group_id.asc())
         .load(conn)?;
     Ok(us
         .into_iter()
-        .map(|(id, dn, un)| Member {
+        .map(|id| Member {
             id,
             kind: MemberKind::User,
-            display: dn.or(un),
         })
-        .chain(gs.into_iter().map(|(id, dn)| Member {
+        .chain(gs.into_iter().map(|id| Member {
             id,
             kind: MemberKind::Group,
-            display: Some(dn),
         }))
         .collect())
 }

@@ -53,7 +53,7 @@ diesel::table! {
         name_middle -> Nullable<Text>,
         name_honorific_prefix -> Nullable<Text>,
         name_honorific_suffix -> Nullable<Text>,
-        active -> Bool,
+        active -> Nullable<Bool>,
         password_hash -> Nullable<Text>,
         password_algorithm -> Nullable<Text>,
         password_updated_at -> Nullable<Timestamp>,
@@ -90,7 +90,7 @@ diesel::table! {
         display -> Nullable<Text>,
         #[sql_name = "type"]
         type_ -> Nullable<Text>,
-        is_primary -> Bool,
+        is_primary -> Nullable<Bool>,
         formatted -> Nullable<Text>,
         street_address -> Nullable<Text>,
         locality -> Nullable<Text>,
@@ -162,7 +162,8 @@ diesel::table! {
         org_id -> Text,
         #[sql_name = "type"]
         type_ -> Nullable<Text>,
-        is_primary -> Bool,
+        display -> Nullable<Text>,
+        is_primary -> Nullable<Bool>,
         created_at -> Timestamp,
     }
 }

@@ -36,7 +36,7 @@ struct Row {
     name_middle: Option<String>,
     name_honorific_prefix: Option<String>,
     name_honorific_suffix: Option<String>,
-    active: bool,
+    active: Option<bool>,
     password_hash: Option<String>,
     password_algorithm: Option<String>,
     password_updated_at: Option<NaiveDateTime>,
@@ -72,7 +72,7 @@ struct ValueRow {
     value_lower: Option<String>,
     display: Option<String>,
     type_: Option<String>,
-    is_primary: bool,
+    is_primary: Option<bool>,
     formatted: Option<String>,
     street_address: Option<String>,
     locality: Option<String>,
@@ -232,6 +232,7 @@ fn write_values(conn: &mut DbConn, org: &OrgId, id: i64, data: &UserData) -> Sto
                 user_roles::role_id.eq(role_id),
                 user_roles::org_id.eq(org.as_str()),
                 user_roles::type_.eq(&r.kind),
+                user_roles::display.eq(&r.display),
                 user_roles::is_primary.eq(r.primary),
                 user_roles::created_at.eq(t),
             ))
@@ -422,21 +423,24 @@ fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
             },
         ));
     }
-    let role_rows: Vec<(i64, String, Option<String>, bool)> = user_roles::table
+    type RoleRow = (i64, String, Option<String>, Option<String>, Option<bool>);
+    let role_rows: Vec<RoleRow> = user_roles::table
         .inner_join(roles::table)
         .filter(user_roles::user_id.eq_any(&ids))
         .select((
             user_roles::user_id,
             roles::name,
+            user_roles::display,
             user_roles::type_,
             user_roles::is_primary,
         ))
         .order((user_roles::user_id, user_roles::created_at, roles::name))
         .load(conn)?;
     let mut role_map: HashMap<i64, Vec<RoleValue>> = HashMap::new();
-    for (uid, name, kind, primary) in role_rows {
+    for (uid, name, display, kind, primary) in role_rows {
         role_map.entry(uid).or_default().push(RoleValue {
             name,
+            display,
             kind,
             primary,
         });

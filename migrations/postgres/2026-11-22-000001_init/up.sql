@@ -52,7 +52,8 @@ CREATE TABLE users (
     name_middle TEXT COLLATE "C",
     name_honorific_prefix TEXT COLLATE "C",
     name_honorific_suffix TEXT COLLATE "C",
-    active BOOLEAN NOT NULL DEFAULT TRUE,
+    -- NULL: unassigned in SCIM terms; every dialect treats it as active.
+    active BOOLEAN DEFAULT TRUE,
     password_hash TEXT,
     password_algorithm TEXT,
     password_updated_at TIMESTAMP,
@@ -92,7 +93,8 @@ CREATE TABLE user_values (
     value_lower TEXT COLLATE "C",
     display TEXT COLLATE "C",
     type TEXT COLLATE "C",
-    is_primary BOOLEAN NOT NULL DEFAULT FALSE,
+    -- NULL: primary not given; FALSE: given as false.
+    is_primary BOOLEAN,
     formatted TEXT COLLATE "C",
     street_address TEXT COLLATE "C",
     locality TEXT COLLATE "C",
@@ -166,7 +168,8 @@ CREATE TABLE user_roles (
     role_id BIGINT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
     org_id TEXT COLLATE "C" NOT NULL,
     type TEXT COLLATE "C",
-    is_primary BOOLEAN NOT NULL DEFAULT FALSE,
+    display TEXT COLLATE "C",
+    is_primary BOOLEAN,
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (user_id, role_id)
 );

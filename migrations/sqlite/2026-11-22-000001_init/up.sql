@@ -52,7 +52,8 @@ CREATE TABLE users (
     name_middle TEXT,
     name_honorific_prefix TEXT,
     name_honorific_suffix TEXT,
-    active BOOLEAN NOT NULL DEFAULT 1,
+    -- NULL: unassigned in SCIM terms; every dialect treats it as active.
+    active BOOLEAN DEFAULT 1,
     password_hash TEXT,
     password_algorithm TEXT,
     password_updated_at TIMESTAMP,
@@ -92,7 +93,8 @@ CREATE TABLE user_values (
     value_lower TEXT,
     display TEXT,
     type TEXT,
-    is_primary BOOLEAN NOT NULL DEFAULT 0,
+    -- NULL: primary not given; FALSE: given as false.
+    is_primary BOOLEAN,
     formatted TEXT,
     street_address TEXT,
     locality TEXT,
@@ -166,7 +168,8 @@ CREATE TABLE user_roles (
     role_id BIGINT NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
     org_id TEXT NOT NULL,
     type TEXT,
-    is_primary BOOLEAN NOT NULL DEFAULT 0,
+    display TEXT,
+    is_primary BOOLEAN,
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (user_id, role_id)
 );

@@ -76,7 +76,9 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
     put(&mut m, "preferredLanguage", &d.preferred_language);
     put(&mut m, "locale", &d.locale);
     put(&mut m, "timezone", &d.timezone);
-    m.insert("active".into(), Value::Bool(d.active));
+    if let Some(active) = d.active {
+        m.insert("active".into(), Value::Bool(active));
+    }
     for attr in MultiAttr::ALL {
         let items: Vec<Value> = d
             .values_of(attr)
@@ -93,8 +95,8 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
                     put(&mut e, "postalCode", &a.postal_code);
                     put(&mut e, "country", &a.country);
                 }
-                if v.primary {
-                    e.insert("primary".into(), Value::Bool(true));
+                if let Some(p) = v.primary {
+                    e.insert("primary".into(), Value::Bool(p));
                 }
                 Value::Object(e)
             })
@@ -110,9 +112,10 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
             .map(|r| {
                 let mut e = Map::new();
                 e.insert("value".into(), Value::String(r.name.clone()));
+                put(&mut e, "display", &r.display);
                 put(&mut e, "type", &r.kind);
-                if r.primary {
-                    e.insert("primary".into(), Value::Bool(true));
+                if let Some(p) = r.primary {
+                    e.insert("primary".into(), Value::Bool(p));
                 }
                 Value::Object(e)
             })
@@ -204,7 +207,7 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
                         value: s(item.get("value")),
                         display: s(item.get("display")),
                         kind: s(item.get("type")),
-                        primary: item.get("primary") == Some(&Value::Bool(true)),
+                        primary: item.get("primary").and_then(Value::as_bool),
                         address,
                     },
                 ));
@@ -222,8 +225,9 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
             }
             roles.push(RoleValue {
                 name,
+                display: s(item.get("display")),
                 kind: s(item.get("type")),
-                primary: item.get("primary") == Some(&Value::Bool(true)),
+                primary: item.get("primary").and_then(Value::as_bool),
             });
         }
     }
@@ -246,7 +250,7 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
             honorific_prefix: sub("honorificPrefix"),
             honorific_suffix: sub("honorificSuffix"),
         },
-        active: j.get("active").and_then(Value::as_bool).unwrap_or(true),
+        active: j.get("active").and_then(Value::as_bool),
         enterprise: Enterprise {
             employee_number: es("employeeNumber"),
             cost_center: es("costCenter"),
@@ -291,8 +295,9 @@ pub fn group_json(cfg: &Config, g: &Group) -> Value {
                             cfg.url(&format!("/scim/v2/{endpoint}/{}", id_to_hex(mb.id))),
                         ),
                     );
+                    // No `display`: clients compare members with what they sent, and the
+                    // identity providers send none or their own.
                     e.insert("type".into(), Value::String(kind.into()));
-                    put(&mut e, "display", &mb.display);
                     Value::Object(e)
                 })
                 .collect();
