@@ -102,6 +102,9 @@ enum CredCommand {
         scopes: String,
         #[arg(long, default_value = "")]
         label: String,
+        /// Bind it to a user (its SCIM id), so SCIM `/Me` answers with that user.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// List them (never their secrets).
     List {
@@ -243,8 +246,19 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
             secret,
             scopes,
             label,
+            user,
         } => {
             let org = OrgId::parse(&org).map_err(|e| anyhow!(e))?;
+            let user_id = match user {
+                Some(u) => {
+                    let id = muster::domain::id_from_hex(&u)
+                        .ok_or_else(|| anyhow!("--user takes a user id (16 hex digits)"))?;
+                    store::users::get(&mut conn, &org, id)
+                        .map_err(|_| anyhow!("no user {u} in organization {org}"))?;
+                    Some(id)
+                }
+                None => None,
+            };
             let scopes = Scopes::parse(&scopes).map_err(|e| anyhow!(e))?;
             let (prefix, secret_prefix) = match kind {
                 CredentialKind::Token => ("tok_", "mst_"),
@@ -267,7 +281,7 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
                     label: &label,
                     secret: &secret,
                     scopes: &scopes,
-                    user_id: None,
+                    user_id,
                 },
             )
             .map_err(|e| match e {

@@ -219,6 +219,56 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         .unwrap();
     assert_eq!(usage.as_array().unwrap().len(), 2, "{usage}");
 
+    // A token bound to a user makes SCIM /Me that user.
+    let u: Value = http
+        .post(format!("{}/scim/v2/Users", p.base))
+        .bearer_auth("ci-secret-0123456789")
+        .json(&serde_json::json!({"userName": "me@acme.test"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uid = u["id"].as_str().expect("created").to_string();
+    let (ok, _, err) = cli(
+        &db.url,
+        &[
+            "token",
+            "create",
+            "--org",
+            "acme",
+            "--id",
+            "tok_me",
+            "--secret",
+            "me-token-0123456789",
+            "--scopes",
+            "scim",
+            "--user",
+            &uid,
+        ],
+    );
+    assert!(ok, "{err}");
+    let me: Value = http
+        .get(format!("{}/scim/v2/Me", p.base))
+        .bearer_auth("me-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], uid.as_str());
+    assert_eq!(me["userName"], "me@acme.test");
+    let (ok, _, err) = cli(
+        &db.url,
+        &["token", "create", "--org", "acme-eu", "--user", &uid],
+    );
+    assert!(
+        !ok && err.contains("no user"),
+        "a user of another organization: {err}"
+    );
+
     run(&["token", "revoke", "tok_ci"]);
     assert_eq!(whoami(&p.base, "ci-secret-0123456789").await.0, 401);
     let (ok, _, err) = cli(&db.url, &["client", "revoke", "tok_admin"]);

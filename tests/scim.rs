@@ -798,6 +798,23 @@ async fn a_tenant_never_sees_another_tenants_scim_resources(b: Backend) {
     assert_eq!(e["status"], "403");
 }
 
+type UserRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+);
+type ValueRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+);
+
 async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
     use diesel::prelude::*;
     use muster::store::schema::{user_values, users};
@@ -818,15 +835,7 @@ async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
     let store = s.store.clone();
     let (row, values) = tokio::task::spawn_blocking(move || {
         let mut c = store.conn().unwrap();
-        let row: (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<bool>,
-        ) = users::table
+        let row: UserRow = users::table
             .find(id)
             .select((
                 users::user_name,
@@ -839,13 +848,7 @@ async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
             ))
             .first(&mut *c)
             .unwrap();
-        let values: Vec<(
-            String,
-            Option<String>,
-            Option<String>,
-            Option<bool>,
-            Option<String>,
-        )> = user_values::table
+        let values: Vec<ValueRow> = user_values::table
             .filter(user_values::user_id.eq(id))
             .select((
                 user_values::attribute,

@@ -404,7 +404,7 @@ fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
         let Some(attr) = MultiAttr::parse(&v.attribute) else {
             continue;
         };
-        let address = (attr == MultiAttr::Addresses).then(|| Address {
+        let address = (attr == MultiAttr::Addresses).then_some(Address {
             formatted: v.formatted,
             street_address: v.street_address,
             locality: v.locality,
