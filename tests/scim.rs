@@ -926,6 +926,9 @@ async fn discovery_is_generated_from_the_registry(b: Backend) {
     assert_eq!(spc["patch"]["supported"], true);
     assert_eq!(spc["etag"]["supported"], true);
     assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["sort"]["supported"], true);
+    assert_eq!(spc["pagination"]["cursor"], true);
+    assert_eq!(spc["pagination"]["maxPageSize"], 1000);
     let rts = c.get("/ResourceTypes").await;
     assert_eq!(rts["totalResults"], 2);
     let user_rt = c.get("/ResourceTypes/User").await;

@@ -353,3 +353,76 @@ pub struct GroupQuery {
     pub display_name_lower: Option<String>,
     pub external_id: Option<String>,
 }
+
+/// Groups of `org` matching `filter`, ordered, windowed; and the number matching.
+pub fn query(
+    conn: &mut DbConn,
+    org: &OrgId,
+    filter: Option<&super::raw::Raw>,
+    order: &super::Order,
+    window: super::Window,
+    with_members: bool,
+    with_total: bool,
+) -> StoreResult<(Vec<Group>, Option<i64>)> {
+    use super::raw::{Bind, Raw, RawOrder};
+    use super::Window;
+    let base = || {
+        let mut q = groups::table
+            .filter(groups::org_id.eq(org.as_str().to_string()))
+            .into_boxed();
+        if let Some(f) = filter {
+            q = q.filter(f.clone());
+        }
+        q
+    };
+    let total: Option<i64> = if with_total {
+        Some(base().count().get_result(conn)?)
+    } else {
+        None
+    };
+    let id_col = r#""groups"."id""#;
+    let (q, reverse) = match window {
+        Window::Offset { offset, limit } => (
+            base()
+                .order_by(RawOrder(order.sql(id_col)))
+                .offset(offset)
+                .limit(limit),
+            false,
+        ),
+        Window::After { id, limit } => {
+            let mut q = base();
+            if let Some(id) = id {
+                let op = if order.descending { "<" } else { ">" };
+                q = q.filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)));
+            }
+            (q.order_by(RawOrder(order.sql(id_col))).limit(limit), false)
+        }
+        Window::Before { id, limit } => {
+            let op = if order.descending { ">" } else { "<" };
+            let reversed = super::Order {
+                key: None,
+                descending: !order.descending,
+            };
+            (
+                base()
+                    .filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)))
+                    .order_by(RawOrder(reversed.sql(id_col)))
+                    .limit(limit),
+                true,
+            )
+        }
+    };
+    let mut rows: Vec<Row> = q.select(row_columns!()).load(conn)?;
+    if reverse {
+        rows.reverse();
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut g = from_row(r)?;
+        if with_members {
+            g.members = Some(members(conn, g.id)?);
+        }
+        out.push(g);
+    }
+    Ok((out, total))
+}

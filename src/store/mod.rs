@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod filter_sql;
 pub mod groups;
 pub mod orgs;
+pub mod raw;
 pub mod schema;
 pub mod signing_keys;
 pub mod usage;
@@ -322,4 +324,31 @@ pub fn new_id() -> i64 {
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
     chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
+}
+
+/// How a list is ordered: by id, or by a sort key (SQL from `filter_sql::sort_key`) with the
+/// id as tie-breaker. Missing keys sort last ascending, first descending.
+#[derive(Debug, Clone, Default)]
+pub struct Order {
+    pub key: Option<String>,
+    pub descending: bool,
+}
+
+impl Order {
+    fn sql(&self, id_col: &str) -> String {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        match &self.key {
+            None => format!("{id_col} {dir}"),
+            Some(k) => format!("({k}) IS NULL {dir}, {k} {dir}, {id_col} {dir}"),
+        }
+    }
+}
+
+/// Which rows of the ordered list: an offset page, or the rows after / before an id
+/// (keyset paging; only with the id order).
+#[derive(Debug, Clone, Copy)]
+pub enum Window {
+    Offset { offset: i64, limit: i64 },
+    After { id: Option<i64>, limit: i64 },
+    Before { id: i64, limit: i64 },
 }

@@ -16,8 +16,16 @@ pub fn service_provider_config(cfg: &Config) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": true},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": super::common::DEFAULT_COUNT,
+            "maxPageSize": MAX_RESULTS,
+            "cursorTimeout": super::list::CURSOR_TIMEOUT,
+        },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",

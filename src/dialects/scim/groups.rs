@@ -359,25 +359,18 @@ pub async fn delete(state: &AppState, p: Principal, id: &str, if_match_h: Option
 pub async fn list(
     state: &AppState,
     p: Principal,
-    filter: Option<&str>,
-    start: i64,
-    count: i64,
+    params: super::list::Params,
     proj: Projection,
 ) -> Outcome {
-    let org = p.org_id.clone();
-    let query = match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => super::query::group_query(&Filter::parse(f)?)?,
-        None => Some(Default::default()),
-    };
-    let with = wants_members(&proj);
-    let (groups, total) = match query {
-        None => (vec![], 0),
-        Some(q) => state
-            .store
-            .run(move |c| store::groups::list(c, &org, &q, start - 1, count, with))
-            .await
-            .map_err(|e| store_error(e, "group"))?,
-    };
-    let resources = groups.iter().map(|g| render(state, g, &proj)).collect();
-    Ok(list_response(resources, total, start))
+    let (page, plan) = super::list::groups(state, &p, params, wants_members(&proj)).await?;
+    let resources = page.rows.iter().map(|g| render(state, g, &proj)).collect();
+    let body = super::list::response(
+        resources,
+        page.total,
+        plan.start,
+        page.next,
+        page.previous,
+        super::list::is_cursor(&plan),
+    );
+    Ok(ScimResponse::Ok(Json(body), None))
 }

@@ -4,7 +4,7 @@ pub mod common;
 pub mod discovery;
 pub mod error;
 pub mod groups;
-pub mod query;
+pub mod list;
 pub mod resources;
 pub mod users;
 
@@ -29,9 +29,7 @@ enum Tag {
 
 /// The parameters of a query, from the URL or a SearchRequest body.
 struct Search {
-    filter: Option<String>,
-    start_index: Option<String>,
-    count: Option<String>,
+    params: list::Params,
     projection: Projection,
 }
 
@@ -73,9 +71,14 @@ fn search_body(body: &Value) -> Result<Search, ScimError> {
         }
     };
     Ok(Search {
-        filter: text("filter")?,
-        start_index: text("startIndex")?,
-        count: text("count")?,
+        params: list::Params {
+            filter: text("filter")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            cursor: text("cursor")?,
+        },
         projection: Projection::parse(&list("attributes")?, &list("excludedAttributes")?)?,
     })
 }
@@ -88,15 +91,35 @@ fn projection(
 }
 
 async fn search_users(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    let p = principal(auth)?;
-    let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
-    users::list(state, p, s.filter.as_deref(), start, count, s.projection).await
+    users::list(state, principal(auth)?, s.params, s.projection).await
 }
 
 async fn search_groups(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    let p = principal(auth)?;
-    let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
-    groups::list(state, p, s.filter.as_deref(), start, count, s.projection).await
+    groups::list(state, principal(auth)?, s.params, s.projection).await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn url_search(
+    filter: Query<Option<String>>,
+    sort_by: Query<Option<String>>,
+    sort_order: Query<Option<String>>,
+    start_index: Query<Option<String>>,
+    count: Query<Option<String>>,
+    cursor: Query<Option<String>>,
+    attributes: &Query<Option<String>>,
+    excluded: &Query<Option<String>>,
+) -> Result<Search, ScimError> {
+    Ok(Search {
+        params: list::Params {
+            filter: filter.0,
+            sort_by: sort_by.0,
+            sort_order: sort_order.0,
+            start_index: start_index.0,
+            count: count.0,
+            cursor: cursor.0,
+        },
+        projection: projection(attributes, excluded)?,
+    })
 }
 
 fn not_implemented(what: &str) -> ScimResponse {
@@ -118,19 +141,26 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         filter: Query<Option<String>>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+        #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
         #[oai(name = "startIndex")] start_index: Query<Option<String>>,
         count: Query<Option<String>>,
+        cursor: Query<Option<String>>,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
         done(
             async {
-                let s = Search {
-                    filter: filter.0,
-                    start_index: start_index.0,
-                    count: count.0,
-                    projection: projection(&attributes, &excluded)?,
-                };
+                let s = url_search(
+                    filter,
+                    sort_by,
+                    sort_order,
+                    start_index,
+                    count,
+                    cursor,
+                    &attributes,
+                    &excluded,
+                )?;
                 search_users(&state, &auth, s).await
             }
             .await,
@@ -276,19 +306,26 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         filter: Query<Option<String>>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+        #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
         #[oai(name = "startIndex")] start_index: Query<Option<String>>,
         count: Query<Option<String>>,
+        cursor: Query<Option<String>>,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
         done(
             async {
-                let s = Search {
-                    filter: filter.0,
-                    start_index: start_index.0,
-                    count: count.0,
-                    projection: projection(&attributes, &excluded)?,
-                };
+                let s = url_search(
+                    filter,
+                    sort_by,
+                    sort_order,
+                    start_index,
+                    count,
+                    cursor,
+                    &attributes,
+                    &excluded,
+                )?;
                 search_groups(&state, &auth, s).await
             }
             .await,
@@ -439,20 +476,22 @@ impl ScimApi {
             async {
                 let p = principal(&auth)?;
                 let s = search_body(&body.0)?;
-                let (start, count) = paging(s.start_index.as_deref(), s.count.as_deref())?;
+                if s.params.cursor.is_some() {
+                    return Err(ScimError::invalid_value(
+                        "cursor paging is per resource type: use /Users/.search or /Groups/.search",
+                    ));
+                }
+                let (start, count) =
+                    paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
                 // Users then groups, each in its stable order; paging runs over the concatenation.
-                let all = common::MAX_RESULTS;
-                let u = users::list(
-                    &state,
-                    p.clone(),
-                    s.filter.as_deref(),
-                    1,
-                    all,
-                    s.projection.clone(),
-                )
-                .await;
-                let g = groups::list(&state, p, s.filter.as_deref(), 1, all, s.projection.clone())
-                    .await;
+                let each = list::Params {
+                    start_index: None,
+                    count: Some(common::MAX_RESULTS.to_string()),
+                    cursor: None,
+                    ..s.params.clone()
+                };
+                let u = users::list(&state, p.clone(), each.clone(), s.projection.clone()).await;
+                let g = groups::list(&state, p, each, s.projection.clone()).await;
                 let mut resources = Vec::new();
                 let mut total = 0;
                 let mut ok = false;

@@ -6,7 +6,6 @@ use serde_json::Value;
 use super::common::*;
 use super::resources::{etag, user_data, user_json};
 use crate::domain::{id_to_hex, PasswordHash, Principal, User, VendorFields};
-use crate::scim::filter::Filter;
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
 use crate::scim::{normalize, patch, ScimError, ScimResult};
@@ -258,37 +257,21 @@ pub async fn delete(state: &AppState, p: Principal, id: &str, if_match_h: Option
 pub async fn list(
     state: &AppState,
     p: Principal,
-    filter: Option<&str>,
-    start: i64,
-    count: i64,
+    params: super::list::Params,
     proj: Projection,
 ) -> Outcome {
-    let org = p.org_id.clone();
-    let query = match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Some(super::query::user_query(&Filter::parse(f)?)?),
-        None => None,
-    };
-    let (users, total) = state
-        .store
-        .run(move |c| match query {
-            None => store::users::list(c, &org, start - 1, count),
-            Some(None) => Ok((vec![], 0)),
-            Some(Some(q)) => {
-                let ids = store::users::find_ids(c, &org, &q)?;
-                let total = ids.len() as i64;
-                let page: Vec<i64> = ids
-                    .into_iter()
-                    .skip((start - 1) as usize)
-                    .take(count as usize)
-                    .collect();
-                Ok((store::users::get_many(c, &org, &page)?, total))
-            }
-        })
-        .await
-        .map_err(|e| store_error(e, "user"))?;
-    let mut resources = Vec::with_capacity(users.len());
-    for u in users {
+    let (page, plan) = super::list::users(state, &p, params).await?;
+    let mut resources = Vec::with_capacity(page.rows.len());
+    for u in page.rows {
         resources.push(render(state, &p, u, &proj).await?);
     }
-    Ok(list_response(resources, total, start))
+    let body = super::list::response(
+        resources,
+        page.total,
+        plan.start,
+        page.next,
+        page.previous,
+        super::list::is_cursor(&plan),
+    );
+    Ok(ScimResponse::Ok(Json(body), None))
 }

@@ -1,0 +1,442 @@
+//! Queries: filter (in SQL), `sortBy`/`sortOrder`, index paging (RFC 7644 §3.4.2.4) and
+//! cursor paging (RFC 9865). Cursors are JWTs signed with the database's key: opaque,
+//! URL-safe, tamper-proof, accepted by every instance on the same database, bound to the
+//! query and the `count` they were issued for, and expiring after `CURSOR_TIMEOUT` seconds.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::common::{store_error, DEFAULT_COUNT, LIST_RESPONSE, MAX_RESULTS};
+use crate::domain::{OrgId, Principal};
+use crate::scim::filter::{AttrPath, Filter};
+use crate::scim::{ScimError, ScimResult};
+use crate::store::filter_sql::{self, Target};
+use crate::store::raw::Raw;
+use crate::store::{self, Order, Window};
+use crate::AppState;
+
+pub const CURSOR_TIMEOUT: u64 = 3600;
+
+/// The parameters of a query, from the URL or a SearchRequest body.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CursorClaims {
+    /// Hash of what the cursor is for: organization, resource type, filter, sort.
+    q: String,
+    /// The page size it was issued for.
+    c: i64,
+    /// `n`: rows after `k`; `p`: rows before `k`.
+    d: String,
+    /// The boundary: an id (id order) or an offset (sorted lists).
+    k: i64,
+    exp: u64,
+    iat: u64,
+}
+
+/// A planned query.
+pub struct Plan {
+    pub filter: Option<Raw>,
+    pub order: Order,
+    pub window: Window,
+    pub with_total: bool,
+    pub count: i64,
+    pub start: i64,
+    cursor: Option<CursorState>,
+}
+
+struct CursorState {
+    hash: String,
+    first_page: bool,
+    backwards: bool,
+    /// Sorted lists page by offset: the offset of this page.
+    offset: Option<i64>,
+}
+
+fn num(name: &str, v: Option<&str>) -> ScimResult<Option<i64>> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, got {s:?}"))),
+    }
+}
+
+fn query_hash(org: &OrgId, target: Target, p: &Params) -> String {
+    let mut h = Sha256::new();
+    let t = match target {
+        Target::Users => "Users",
+        Target::Groups => "Groups",
+    };
+    for part in [
+        Some(org.as_str()),
+        Some(t),
+        p.filter.as_deref(),
+        p.sort_by.as_deref(),
+        p.sort_order.as_deref(),
+    ] {
+        h.update(part.unwrap_or("\u{0}").as_bytes());
+        h.update([0xff]);
+    }
+    hex::encode(&h.finalize()[..12])
+}
+
+pub fn plan(conn: &mut store::DbConn, org: &OrgId, target: Target, p: &Params) -> ScimResult<Plan> {
+    let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(f) => Some(filter_sql::translate(&Filter::parse(f)?, target)?),
+        None => None,
+    };
+    let descending = match p
+        .sort_order
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+    {
+        None => false,
+        Some(s) if s.is_empty() || s == "ascending" => false,
+        Some(s) if s == "descending" => true,
+        Some(s) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder must be ascending or descending, got {s:?}"
+            )))
+        }
+    };
+    let key = match p
+        .sort_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(s) => {
+            let path =
+                AttrPath::parse(s).map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
+            Some(filter_sql::sort_key(&path, target)?)
+        }
+        None => None,
+    };
+    let sorted = key.is_some();
+    let order = Order { key, descending };
+    let count_param = num("count", p.count.as_deref())?;
+
+    let Some(cursor) = &p.cursor else {
+        let start = num("startIndex", p.start_index.as_deref())?
+            .unwrap_or(1)
+            .max(1);
+        let count = count_param.unwrap_or(DEFAULT_COUNT).clamp(0, MAX_RESULTS);
+        return Ok(Plan {
+            filter,
+            order,
+            window: Window::Offset {
+                offset: start - 1,
+                limit: count,
+            },
+            with_total: true,
+            count,
+            start,
+            cursor: None,
+        });
+    };
+    if p.start_index
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty())
+    {
+        return Err(ScimError::invalid_value(
+            "use either cursor or startIndex, not both",
+        ));
+    }
+    let count = count_param.unwrap_or(DEFAULT_COUNT);
+    if !(0..=MAX_RESULTS).contains(&count) {
+        return Err(ScimError::bad(
+            "invalidCount",
+            format!("count must be between 0 and {MAX_RESULTS}"),
+        ));
+    }
+    let hash = query_hash(org, target, p);
+    let cursor = cursor.trim();
+    if cursor.is_empty() {
+        return Ok(Plan {
+            filter,
+            window: if sorted {
+                Window::Offset {
+                    offset: 0,
+                    limit: count + 1,
+                }
+            } else {
+                Window::After {
+                    id: None,
+                    limit: count + 1,
+                }
+            },
+            order,
+            with_total: true,
+            count,
+            start: 1,
+            cursor: Some(CursorState {
+                hash,
+                first_page: true,
+                backwards: false,
+                offset: sorted.then_some(0),
+            }),
+        });
+    }
+    let claims = decode(conn, cursor)?;
+    if claims.q != hash {
+        return Err(ScimError::bad(
+            "invalidCursor",
+            "the cursor belongs to a different query",
+        ));
+    }
+    if claims.c != count {
+        return Err(ScimError::bad(
+            "invalidCount",
+            "count must stay the same while paging with a cursor",
+        ));
+    }
+    let backwards = claims.d == "p";
+    let window = match (sorted, backwards) {
+        (false, false) => Window::After {
+            id: Some(claims.k),
+            limit: count + 1,
+        },
+        (false, true) => Window::Before {
+            id: claims.k,
+            limit: count + 1,
+        },
+        (true, _) => Window::Offset {
+            offset: claims.k.max(0),
+            limit: count + 1,
+        },
+    };
+    Ok(Plan {
+        filter,
+        order,
+        window,
+        with_total: false,
+        count,
+        start: 1,
+        cursor: Some(CursorState {
+            hash,
+            first_page: false,
+            backwards,
+            offset: sorted.then_some(claims.k.max(0)),
+        }),
+    })
+}
+
+fn decode(conn: &mut store::DbConn, token: &str) -> ScimResult<CursorClaims> {
+    let invalid = || ScimError::bad("invalidCursor", "the cursor is not one this server issued");
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
+    let kid = header.kid.ok_or_else(invalid)?;
+    let key = store::signing_keys::get(conn, &kid)
+        .map_err(|e| store_error(e, "cursor"))?
+        .ok_or_else(invalid)?;
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_aud = false;
+    v.leeway = 0;
+    v.set_required_spec_claims(&["exp"]);
+    match jsonwebtoken::decode::<CursorClaims>(token, &DecodingKey::from_secret(&key), &v) {
+        Ok(d) => Ok(d.claims),
+        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(
+            ScimError::bad("expiredCursor", "the cursor has expired; start again"),
+        ),
+        Err(_) => Err(invalid()),
+    }
+}
+
+fn encode(
+    conn: &mut store::DbConn,
+    hash: &str,
+    count: i64,
+    dir: &str,
+    k: i64,
+) -> ScimResult<String> {
+    let (kid, key) = store::signing_keys::current(conn).map_err(|e| store_error(e, "cursor"))?;
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let claims = CursorClaims {
+        q: hash.to_string(),
+        c: count,
+        d: dir.to_string(),
+        k,
+        iat: now,
+        exp: now + CURSOR_TIMEOUT,
+    };
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some(kid);
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key)).map_err(|_| {
+        ScimError::status(
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot sign the cursor",
+        )
+    })
+}
+
+/// Rows fetched for a plan (ids in order), trimmed to the page, with the cursors to go on.
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: Option<i64>,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+pub fn paginate<T>(
+    conn: &mut store::DbConn,
+    plan: &Plan,
+    mut rows: Vec<T>,
+    total: Option<i64>,
+    id: impl Fn(&T) -> i64,
+) -> ScimResult<Page<T>> {
+    let Some(c) = &plan.cursor else {
+        return Ok(Page {
+            rows,
+            total,
+            next: None,
+            previous: None,
+        });
+    };
+    let more = rows.len() as i64 > plan.count;
+    if more {
+        if c.backwards && c.offset.is_none() {
+            rows.remove(0);
+        } else {
+            rows.truncate(plan.count as usize);
+        }
+    }
+    let (mut next, mut previous) = (None, None);
+    match c.offset {
+        Some(offset) => {
+            if more {
+                next = Some(encode(conn, &c.hash, plan.count, "n", offset + plan.count)?);
+            }
+            if offset > 0 {
+                previous = Some(encode(
+                    conn,
+                    &c.hash,
+                    plan.count,
+                    "p",
+                    (offset - plan.count).max(0),
+                )?);
+            }
+        }
+        None => {
+            let (first, last) = (rows.first().map(&id), rows.last().map(&id));
+            let has_next = if c.backwards { true } else { more };
+            let has_prev = if c.backwards { more } else { !c.first_page };
+            if has_next {
+                if let Some(l) = last {
+                    next = Some(encode(conn, &c.hash, plan.count, "n", l)?);
+                }
+            }
+            if has_prev {
+                if let Some(f) = first {
+                    previous = Some(encode(conn, &c.hash, plan.count, "p", f)?);
+                }
+            }
+        }
+    }
+    Ok(Page {
+        rows,
+        total,
+        next,
+        previous,
+    })
+}
+
+pub fn response(
+    resources: Vec<Value>,
+    page_total: Option<i64>,
+    start: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    cursor_mode: bool,
+) -> Value {
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    if let Some(t) = page_total {
+        body["totalResults"] = json!(t);
+    }
+    if !cursor_mode {
+        body["startIndex"] = json!(start);
+    }
+    if let Some(n) = next {
+        body["nextCursor"] = json!(n);
+    }
+    if let Some(p) = previous {
+        body["previousCursor"] = json!(p);
+    }
+    body
+}
+
+pub fn is_cursor(plan: &Plan) -> bool {
+    plan.cursor.is_some()
+}
+
+/// Plan and run a user query.
+pub async fn users(
+    state: &AppState,
+    p: &Principal,
+    params: Params,
+) -> ScimResult<(Page<crate::domain::User>, Plan)> {
+    let org = p.org_id.clone();
+    state
+        .store
+        .run(move |conn| {
+            let plan = match plan(conn, &org, Target::Users, &params) {
+                Ok(plan) => plan,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (rows, total) = store::users::query(
+                conn,
+                &org,
+                plan.filter.as_ref(),
+                &plan.order,
+                plan.window,
+                plan.with_total,
+            )?;
+            Ok(paginate(conn, &plan, rows, total, |u| u.id).map(|page| (page, plan)))
+        })
+        .await
+        .map_err(|e| store_error(e, "user"))?
+}
+
+/// Plan and run a group query.
+pub async fn groups(
+    state: &AppState,
+    p: &Principal,
+    params: Params,
+    with_members: bool,
+) -> ScimResult<(Page<crate::domain::Group>, Plan)> {
+    let org = p.org_id.clone();
+    state
+        .store
+        .run(move |conn| {
+            let plan = match plan(conn, &org, Target::Groups, &params) {
+                Ok(plan) => plan,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (rows, total) = store::groups::query(
+                conn,
+                &org,
+                plan.filter.as_ref(),
+                &plan.order,
+                plan.window,
+                with_members,
+                plan.with_total,
+            )?;
+            Ok(paginate(conn, &plan, rows, total, |g| g.id).map(|page| (page, plan)))
+        })
+        .await
+        .map_err(|e| store_error(e, "group"))?
+}

@@ -1,0 +1,762 @@
+//! SCIM filters (the AST of `scim::filter`) to SQL over the one schema, on both backends.
+//!
+//! Rules, each the same on SQLite and PostgreSQL (and in the in-memory evaluator the tests
+//! compare against):
+//! - caseExact=false strings compare lower-cased: through the Rust-lowercased `*_lower`
+//!   columns where they exist (`userName`, `displayName`, multi-valued `value`s, group
+//!   `displayName`), otherwise with SQL `lower()`, which folds ASCII letters only on both
+//!   backends (SQLite's built-in, PostgreSQL's on `COLLATE "C"` columns).
+//! - An absent attribute matches no comparison; `ne` is `not eq`, so absent values match
+//!   `ne`; `eq null` means absent, `ne null` present; `pr` is present and not empty.
+//! - dateTime values compare as instants, numbers as numbers, booleans only with `eq`/`ne`;
+//!   `gt/ge/lt/le` on booleans and binary and substring operators on non-strings are
+//!   `invalidFilter`.
+//! - Multi-valued attributes match when any value matches (`EXISTS`); both conditions of one
+//!   value filter apply to the same element.
+
+use chrono::NaiveDateTime;
+
+use super::raw::{Bind, Raw};
+use crate::domain::id_from_hex;
+use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::schema::{AttrType, Registry, ResourceType, ENTERPRISE_SCHEMA};
+use crate::scim::{ScimError, ScimResult};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// A string; `lower` is the Rust-lowercased twin column, if any.
+    Str {
+        ci: bool,
+        lower: Option<&'static str>,
+    },
+    Bool,
+    Time,
+    /// The numeric id, shown as 16 hex digits.
+    Id,
+    /// `meta.version`: an integer shown as `W/"n"`.
+    Version,
+}
+
+/// A column (qualified SQL) and how it compares.
+#[derive(Debug, Clone, Copy)]
+struct Col {
+    sql: &'static str,
+    kind: Kind,
+}
+
+const fn s(sql: &'static str) -> Col {
+    Col {
+        sql,
+        kind: Kind::Str {
+            ci: true,
+            lower: None,
+        },
+    }
+}
+const fn exact(sql: &'static str) -> Col {
+    Col {
+        sql,
+        kind: Kind::Str {
+            ci: false,
+            lower: None,
+        },
+    }
+}
+
+/// Where a multi-valued attribute's elements live.
+struct Multi {
+    /// `FROM ... WHERE <correlation>` of one element.
+    from: &'static str,
+    sub: fn(&str) -> Option<Col>,
+}
+
+fn invalid(msg: impl Into<String>) -> ScimError {
+    ScimError::invalid_filter(msg)
+}
+
+// ---- users --------------------------------------------------------------------------------
+
+fn user_single(name: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
+    let n = name.to_ascii_lowercase();
+    let sub = sub.map(str::to_ascii_lowercase);
+    if urn_ext {
+        return Some(match (n.as_str(), sub.as_deref()) {
+            ("employeenumber", None) => s(r#""users"."employee_number""#),
+            ("costcenter", None) => s(r#""users"."cost_center""#),
+            ("organization", None) => s(r#""users"."organization""#),
+            ("division", None) => s(r#""users"."division""#),
+            ("department", None) => s(r#""users"."department""#),
+            ("manager", None | Some("value")) => s(r#""users"."manager_id""#),
+            _ => return None,
+        });
+    }
+    Some(match (n.as_str(), sub.as_deref()) {
+        ("id", None) => Col {
+            sql: r#""users"."id""#,
+            kind: Kind::Id,
+        },
+        ("externalid", None) => exact(r#""users"."external_id""#),
+        ("username", None) => Col {
+            sql: r#""users"."user_name""#,
+            kind: Kind::Str {
+                ci: true,
+                lower: Some(r#""users"."user_name_lower""#),
+            },
+        },
+        ("displayname", None) => Col {
+            sql: r#""users"."display_name""#,
+            kind: Kind::Str {
+                ci: true,
+                lower: Some(r#""users"."display_name_lower""#),
+            },
+        },
+        ("nickname", None) => s(r#""users"."nick_name""#),
+        ("profileurl", None) => exact(r#""users"."profile_url""#),
+        ("title", None) => s(r#""users"."title""#),
+        ("usertype", None) => s(r#""users"."user_type""#),
+        ("preferredlanguage", None) => s(r#""users"."preferred_language""#),
+        ("locale", None) => s(r#""users"."locale""#),
+        ("timezone", None) => s(r#""users"."timezone""#),
+        ("active", None) => Col {
+            sql: r#""users"."active""#,
+            kind: Kind::Bool,
+        },
+        ("name", Some("formatted")) => s(r#""users"."name_formatted""#),
+        ("name", Some("familyname")) => s(r#""users"."name_family""#),
+        ("name", Some("givenname")) => s(r#""users"."name_given""#),
+        ("name", Some("middlename")) => s(r#""users"."name_middle""#),
+        ("name", Some("honorificprefix")) => s(r#""users"."name_honorific_prefix""#),
+        ("name", Some("honorificsuffix")) => s(r#""users"."name_honorific_suffix""#),
+        ("meta", Some("created")) => Col {
+            sql: r#""users"."created_at""#,
+            kind: Kind::Time,
+        },
+        ("meta", Some("lastmodified")) => Col {
+            sql: r#""users"."updated_at""#,
+            kind: Kind::Time,
+        },
+        ("meta", Some("version")) => Col {
+            sql: r#""users"."version""#,
+            kind: Kind::Version,
+        },
+        _ => return None,
+    })
+}
+
+fn value_sub(attr: &'static str) -> fn(&str) -> Option<Col> {
+    match attr {
+        "x509Certificates" => |sub: &str| {
+            Some(match sub.to_ascii_lowercase().as_str() {
+                "value" => exact(r#""uv"."value""#),
+                "display" => s(r#""uv"."display""#),
+                "type" => s(r#""uv"."type""#),
+                "primary" => Col {
+                    sql: r#""uv"."is_primary""#,
+                    kind: Kind::Bool,
+                },
+                _ => return None,
+            })
+        },
+        "photos" => |sub: &str| {
+            Some(match sub.to_ascii_lowercase().as_str() {
+                "value" => exact(r#""uv"."value""#),
+                "display" => s(r#""uv"."display""#),
+                "type" => s(r#""uv"."type""#),
+                "primary" => Col {
+                    sql: r#""uv"."is_primary""#,
+                    kind: Kind::Bool,
+                },
+                _ => return None,
+            })
+        },
+        _ => |sub: &str| {
+            Some(match sub.to_ascii_lowercase().as_str() {
+                "value" => Col {
+                    sql: r#""uv"."value""#,
+                    kind: Kind::Str {
+                        ci: true,
+                        lower: Some(r#""uv"."value_lower""#),
+                    },
+                },
+                "display" => s(r#""uv"."display""#),
+                "type" => s(r#""uv"."type""#),
+                "primary" => Col {
+                    sql: r#""uv"."is_primary""#,
+                    kind: Kind::Bool,
+                },
+                "formatted" => s(r#""uv"."formatted""#),
+                "streetaddress" => s(r#""uv"."street_address""#),
+                "locality" => s(r#""uv"."locality""#),
+                "region" => s(r#""uv"."region""#),
+                "postalcode" => s(r#""uv"."postal_code""#),
+                "country" => s(r#""uv"."country""#),
+                _ => return None,
+            })
+        },
+    }
+}
+
+fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
+    let attr: &'static str = match name.to_ascii_lowercase().as_str() {
+        "emails" => "emails",
+        "phonenumbers" => "phoneNumbers",
+        "ims" => "ims",
+        "photos" => "photos",
+        "addresses" => "addresses",
+        "entitlements" => "entitlements",
+        "x509certificates" => "x509Certificates",
+        "roles" => {
+            return Some((
+                Multi {
+                    from: r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#,
+                    sub: |sub: &str| {
+                        Some(match sub.to_ascii_lowercase().as_str() {
+                            "value" => Col {
+                                sql: r#""r"."name""#,
+                                kind: Kind::Str {
+                                    ci: true,
+                                    lower: Some(r#""r"."name_lower""#),
+                                },
+                            },
+                            "display" => s(r#""ur"."display""#),
+                            "type" => s(r#""ur"."type""#),
+                            "primary" => Col {
+                                sql: r#""ur"."is_primary""#,
+                                kind: Kind::Bool,
+                            },
+                            _ => return None,
+                        })
+                    },
+                },
+                "roles",
+            ))
+        }
+        "groups" => {
+            return Some((
+                Multi {
+                    from: r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#,
+                    sub: |sub: &str| {
+                        Some(match sub.to_ascii_lowercase().as_str() {
+                            "value" => Col {
+                                sql: r#""g"."id""#,
+                                kind: Kind::Id,
+                            },
+                            "display" => Col {
+                                sql: r#""g"."display_name""#,
+                                kind: Kind::Str {
+                                    ci: true,
+                                    lower: Some(r#""g"."display_name_lower""#),
+                                },
+                            },
+                            _ => return None,
+                        })
+                    },
+                },
+                "groups",
+            ))
+        }
+        _ => return None,
+    };
+    let from: &'static str = match attr {
+        "emails" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'emails'"#
+        }
+        "phoneNumbers" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'phoneNumbers'"#
+        }
+        "ims" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'ims'"#
+        }
+        "photos" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'photos'"#
+        }
+        "addresses" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'addresses'"#
+        }
+        "entitlements" => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'entitlements'"#
+        }
+        _ => {
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'x509Certificates'"#
+        }
+    };
+    Some((
+        Multi {
+            from,
+            sub: value_sub(attr),
+        },
+        attr,
+    ))
+}
+
+// ---- groups -------------------------------------------------------------------------------
+
+fn group_single(name: &str, sub: Option<&str>) -> Option<Col> {
+    let n = name.to_ascii_lowercase();
+    let sub = sub.map(str::to_ascii_lowercase);
+    Some(match (n.as_str(), sub.as_deref()) {
+        ("id", None) => Col {
+            sql: r#""groups"."id""#,
+            kind: Kind::Id,
+        },
+        ("externalid", None) => exact(r#""groups"."external_id""#),
+        ("displayname", None) => Col {
+            sql: r#""groups"."display_name""#,
+            kind: Kind::Str {
+                ci: true,
+                lower: Some(r#""groups"."display_name_lower""#),
+            },
+        },
+        ("meta", Some("created")) => Col {
+            sql: r#""groups"."created_at""#,
+            kind: Kind::Time,
+        },
+        ("meta", Some("lastmodified")) => Col {
+            sql: r#""groups"."updated_at""#,
+            kind: Kind::Time,
+        },
+        ("meta", Some("version")) => Col {
+            sql: r#""groups"."version""#,
+            kind: Kind::Version,
+        },
+        _ => return None,
+    })
+}
+
+fn group_multi(name: &str) -> Option<Multi> {
+    if !name.eq_ignore_ascii_case("members") {
+        return None;
+    }
+    // Users and nested groups, one element per membership row.
+    Some(Multi {
+        from: r#"FROM (SELECT "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "group_id" = "groups"."id" UNION ALL SELECT "member_group_id", 'Group' FROM "group_groups" WHERE "group_id" = "groups"."id") "m" WHERE 1 = 1"#,
+        sub: |sub: &str| {
+            Some(match sub.to_ascii_lowercase().as_str() {
+                "value" => Col {
+                    sql: r#""m"."member_id""#,
+                    kind: Kind::Id,
+                },
+                "type" => exact(r#""m"."member_type""#),
+                _ => return None,
+            })
+        },
+    })
+}
+
+// ---- translation ----------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Users,
+    Groups,
+}
+
+impl Target {
+    fn rt(self) -> &'static ResourceType {
+        match self {
+            Target::Users => Registry::get().user(),
+            Target::Groups => Registry::get().group(),
+        }
+    }
+}
+
+/// Translate `f` for `target`. Unknown attributes and operator/type mismatches are 400
+/// `invalidFilter`.
+pub fn translate(f: &Filter, target: Target) -> ScimResult<Raw> {
+    match f {
+        Filter::And(a, b) => Ok(Raw::join(
+            "AND",
+            translate(a, target)?,
+            translate(b, target)?,
+        )),
+        Filter::Or(a, b) => Ok(Raw::join(
+            "OR",
+            translate(a, target)?,
+            translate(b, target)?,
+        )),
+        Filter::Not(a) => Ok(Raw::not(translate(a, target)?)),
+        Filter::Present(p) => attr_condition(p, target, None),
+        Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v))),
+        Filter::ValuePath(p, inner) => {
+            let multi = resolve_multi(p, target)?;
+            let cond = element(inner, &multi)?;
+            Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
+                .append(cond)
+                .push(")"))
+        }
+    }
+}
+
+fn check_known(
+    p: &AttrPath,
+    target: Target,
+) -> ScimResult<(bool, &'static crate::scim::schema::Attribute)> {
+    let rt = target.rt();
+    let res = Registry::get()
+        .resolve(rt, p.urn.as_deref(), &p.name)
+        .ok_or_else(|| invalid(format!("unknown attribute {p} in the filter")))?;
+    if let Some(sub) = &p.sub {
+        if res.attr.sub(sub).is_none() {
+            return Err(invalid(format!("unknown attribute {p} in the filter")));
+        }
+    }
+    Ok((res.extension(rt) == Some(ENTERPRISE_SCHEMA), res.attr))
+}
+
+fn resolve_multi(p: &AttrPath, target: Target) -> ScimResult<Multi> {
+    let (_, attr) = check_known(p, target)?;
+    if !attr.multi_valued {
+        return Err(invalid(format!(
+            "{p} is not multi-valued; a value filter does not apply"
+        )));
+    }
+    match target {
+        Target::Users => user_multi(&p.name).map(|(m, _)| m),
+        Target::Groups => group_multi(&p.name),
+    }
+    .ok_or_else(|| invalid(format!("{p} cannot be filtered")))
+}
+
+fn attr_condition(
+    p: &AttrPath,
+    target: Target,
+    cmp: Option<(CompareOp, &CompValue)>,
+) -> ScimResult<Raw> {
+    let (is_ext, attr) = check_known(p, target)?;
+    if attr.multi_valued {
+        let multi = resolve_multi(p, target)?;
+        let sub = p.sub.as_deref().unwrap_or("value");
+        let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
+        return match cmp {
+            // `emails pr`: some element exists.
+            None if p.sub.is_none() => Ok(Raw::sql(format!("EXISTS (SELECT 1 {})", multi.from))),
+            None => Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
+                .append(present(col))
+                .push(")")),
+            // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
+            Some((CompareOp::Ne, v)) => {
+                let eq = leaf(col, CompareOp::Eq, v, p)?;
+                Ok(Raw::not(
+                    Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
+                        .append(eq)
+                        .push(")"),
+                ))
+            }
+            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::not(
+                Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
+                    .append(present(col))
+                    .push(")"),
+            )),
+            Some((op, v)) => {
+                let c = leaf(col, op, v, p)?;
+                Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
+                    .append(c)
+                    .push(")"))
+            }
+        };
+    }
+    if attr.ty == AttrType::Complex && p.sub.is_none() {
+        // `name pr`, `meta pr`, `manager eq "x"` (its value).
+        let subs: Vec<Col> = attr
+            .sub_attributes
+            .iter()
+            .filter_map(|s| single(target, &p.name, Some(&s.name), is_ext))
+            .collect();
+        if let (Some(_), Some(c)) = (cmp, single(target, &p.name, Some("value"), is_ext)) {
+            let (op, v) = cmp.expect("checked");
+            return compare(c, op, v, p);
+        }
+        if cmp.is_some() {
+            return Err(invalid(format!(
+                "{p} is complex: name a sub-attribute, such as {p}.{}",
+                attr.sub_attributes
+                    .first()
+                    .map(|a| a.name.as_str())
+                    .unwrap_or("value")
+            )));
+        }
+        if target == Target::Users && p.name.eq_ignore_ascii_case("meta") {
+            return Ok(Raw::constant(true));
+        }
+        return Ok(subs
+            .into_iter()
+            .map(present)
+            .reduce(|a, b| Raw::join("OR", a, b))
+            .unwrap_or_else(|| Raw::constant(false)));
+    }
+    if target == Target::Users
+        && p.name.eq_ignore_ascii_case("meta")
+        && p.sub
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"))
+    {
+        return constant_string("User", cmp);
+    }
+    if target == Target::Groups
+        && p.name.eq_ignore_ascii_case("meta")
+        && p.sub
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"))
+    {
+        return constant_string("Group", cmp);
+    }
+    let col = single(target, &p.name, p.sub.as_deref(), is_ext)
+        .ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
+    match cmp {
+        None => Ok(present(col)),
+        Some((op, v)) => compare(col, op, v, p),
+    }
+}
+
+fn single(target: Target, name: &str, sub: Option<&str>, is_ext: bool) -> Option<Col> {
+    match target {
+        Target::Users => user_single(name, sub, is_ext),
+        Target::Groups => group_single(name, sub),
+    }
+}
+
+fn constant_string(value: &str, cmp: Option<(CompareOp, &CompValue)>) -> ScimResult<Raw> {
+    let Some((op, v)) = cmp else {
+        return Ok(Raw::constant(true));
+    };
+    let CompValue::String(x) = v else {
+        return Ok(Raw::constant(op == CompareOp::Ne));
+    };
+    let (a, b) = (value.to_ascii_lowercase(), x.to_ascii_lowercase());
+    Ok(Raw::constant(match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
+        CompareOp::Co => a.contains(&b),
+        CompareOp::Sw => a.starts_with(&b),
+        CompareOp::Ew => a.ends_with(&b),
+        CompareOp::Gt => a > b,
+        CompareOp::Ge => a >= b,
+        CompareOp::Lt => a < b,
+        CompareOp::Le => a <= b,
+    }))
+}
+
+/// A condition on one element of a value filter: paths name sub-attributes.
+fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
+    match f {
+        Filter::And(a, b) => Ok(Raw::join("AND", element(a, multi)?, element(b, multi)?)),
+        Filter::Or(a, b) => Ok(Raw::join("OR", element(a, multi)?, element(b, multi)?)),
+        Filter::Not(a) => Ok(Raw::not(element(a, multi)?)),
+        Filter::ValuePath(p, _) => Err(invalid(format!(
+            "value filters do not nest ({p}[...] inside a value filter)"
+        ))),
+        Filter::Present(p) | Filter::Compare(p, _, _) => {
+            if p.urn.is_some() || p.sub.is_some() {
+                return Err(invalid(format!("{p} is not a sub-attribute")));
+            }
+            let col = (multi.sub)(&p.name)
+                .ok_or_else(|| invalid(format!("unknown sub-attribute {p} in the value filter")))?;
+            match f {
+                Filter::Present(_) => Ok(present(col)),
+                Filter::Compare(_, op, v) => compare(col, *op, v, p),
+                _ => unreachable!(),
+            }
+        }
+    }
+}
+
+fn present(col: Col) -> Raw {
+    match col.kind {
+        Kind::Str { .. } => Raw::sql(format!("{c} IS NOT NULL AND {c} <> ''", c = col.sql)),
+        _ => Raw::sql(format!("{} IS NOT NULL", col.sql)),
+    }
+}
+
+/// A comparison on a single column, with the absent/`ne`/`null` rules.
+fn compare(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+    match (op, v) {
+        (CompareOp::Eq, CompValue::Null) => return Ok(Raw::not(present(col))),
+        (CompareOp::Ne, CompValue::Null) => return Ok(present(col)),
+        (_, CompValue::Null) => {
+            return Err(invalid(format!("null only compares with eq and ne ({p})")))
+        }
+        (CompareOp::Ne, _) => return Ok(Raw::not(leaf(col, CompareOp::Eq, v, p)?)),
+        _ => {}
+    }
+    leaf(col, op, v, p)
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn op_sql(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        _ => "=",
+    }
+}
+
+pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    crate::scim::filter::parse_instant(s).map(|t| t.naive_utc())
+}
+
+/// `col <op> value` where `col` is known not to be NULL for a match (`IS NOT NULL AND`).
+fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+    let guard = |cond: Raw| Raw::sql(format!("{} IS NOT NULL AND ", col.sql)).append(cond);
+    match col.kind {
+        Kind::Str { ci, lower } => {
+            let text = match v {
+                CompValue::String(s) => s.clone(),
+                CompValue::Number(n) => n.to_string(),
+                CompValue::Bool(b) => b.to_string(),
+                CompValue::Null => unreachable!(),
+            };
+            let (lhs, value) = match (ci, lower) {
+                (true, Some(l)) => (l.to_string(), text.to_lowercase()),
+                (true, None) => (format!("lower({})", col.sql), text.to_ascii_lowercase()),
+                (false, _) => (col.sql.to_string(), text),
+            };
+            let cond = match op {
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                    let e = escape_like(&value);
+                    let pattern = match op {
+                        CompareOp::Co => format!("%{e}%"),
+                        CompareOp::Sw => format!("{e}%"),
+                        _ => format!("%{e}"),
+                    };
+                    Raw::sql(format!("{lhs} LIKE "))
+                        .bind(Bind::Text(pattern))
+                        .push(" ESCAPE '\\'")
+                }
+                _ => Raw::sql(format!("{lhs} {} ", op_sql(op))).bind(Bind::Text(value)),
+            };
+            Ok(guard(cond))
+        }
+        Kind::Bool => {
+            let b = match v {
+                CompValue::Bool(b) => *b,
+                CompValue::String(s) if s.eq_ignore_ascii_case("true") => true,
+                CompValue::String(s) if s.eq_ignore_ascii_case("false") => false,
+                _ => {
+                    return Err(invalid(format!(
+                        "{p} is a boolean: compare it with true or false"
+                    )))
+                }
+            };
+            if op != CompareOp::Eq {
+                return Err(invalid(format!(
+                    "{p} is a boolean: only eq, ne and pr apply"
+                )));
+            }
+            Ok(guard(
+                Raw::sql(format!("{} = ", col.sql)).bind(Bind::Bool(b)),
+            ))
+        }
+        Kind::Time => {
+            let CompValue::String(s) = v else {
+                return Err(invalid(format!(
+                    "{p} is a dateTime: compare it with a string such as \"2026-01-01T00:00:00Z\""
+                )));
+            };
+            let t = parse_time(s).ok_or_else(|| invalid(format!("{s:?} is not a dateTime")))?;
+            if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+                return Err(invalid(format!(
+                    "{p} is a dateTime: co, sw and ew do not apply"
+                )));
+            }
+            Ok(guard(
+                Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Time(t)),
+            ))
+        }
+        Kind::Id => {
+            let CompValue::String(s) = v else {
+                return Err(invalid(format!("{p} is an id: compare it with a string")));
+            };
+            if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+                return Err(invalid(format!(
+                    "{p} is an id: only eq, ne, gt, ge, lt, le and pr apply"
+                )));
+            }
+            // Ids are 16 upper-case hex digits, so their order is the numbers' order.
+            match id_from_hex(s).filter(|_| s.chars().all(|c| !c.is_ascii_lowercase())) {
+                Some(id) => {
+                    Ok(Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Int(id)))
+                }
+                None if op == CompareOp::Eq => Ok(Raw::constant(false)),
+                None => Err(invalid(format!(
+                    "{s:?} is not an id of 16 upper-case hex digits"
+                ))),
+            }
+        }
+        Kind::Version => {
+            let n = match v {
+                CompValue::String(s) => crate::dialects::scim::common::parse_etag(s),
+                CompValue::Number(n) if n.fract() == 0.0 => Some(*n as i64),
+                _ => None,
+            };
+            match (n, op) {
+                (_, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) => {
+                    Err(invalid(format!("{p}: only eq and ne apply")))
+                }
+                (Some(n), _) => {
+                    Ok(Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Int(n)))
+                }
+                (None, CompareOp::Eq) => Ok(Raw::constant(false)),
+                (None, _) => Err(invalid(format!(
+                    "{p} compares with a version such as W/\"3\""
+                ))),
+            }
+        }
+    }
+}
+
+/// The SQL of a sort key for `sortBy` (a single-valued attribute, or the primary — else
+/// first — value of a multi-valued one), lower-cased for caseExact=false strings.
+pub fn sort_key(p: &AttrPath, target: Target) -> ScimResult<String> {
+    let bad = || ScimError::invalid_value(format!("cannot sort by {p}"));
+    let (is_ext, attr) = check_known(p, target).map_err(|_| bad())?;
+    let key = |col: Col| match col.kind {
+        Kind::Str {
+            ci: true,
+            lower: Some(l),
+        } => l.to_string(),
+        Kind::Str {
+            ci: true,
+            lower: None,
+        } => format!("lower({})", col.sql),
+        _ => col.sql.to_string(),
+    };
+    if attr.multi_valued {
+        let multi = resolve_multi(p, target).map_err(|_| bad())?;
+        let sub = p.sub.as_deref().unwrap_or("value");
+        let col = (multi.sub)(sub).ok_or_else(bad)?;
+        let order = if multi.from.contains("\"uv\"") {
+            r#"ORDER BY CASE WHEN "uv"."is_primary" = TRUE THEN 0 ELSE 1 END, "uv"."position""#
+        } else if multi.from.contains("\"ur\"") {
+            r#"ORDER BY CASE WHEN "ur"."is_primary" = TRUE THEN 0 ELSE 1 END, "r"."name_lower""#
+        } else {
+            ""
+        };
+        return Ok(format!(
+            "(SELECT {} {} {} LIMIT 1)",
+            key(col),
+            multi.from,
+            order
+        ));
+    }
+    let sub = if attr.ty == AttrType::Complex && p.sub.is_none() {
+        Some("value")
+    } else {
+        p.sub.as_deref()
+    };
+    single(target, &p.name, sub, is_ext)
+        .map(key)
+        .ok_or_else(bad)
+}
