@@ -374,7 +374,7 @@ pub fn translate(f: &Filter, target: Target) -> ScimResult<Raw> {
             translate(a, target)?,
             translate(b, target)?,
         )),
-        Filter::Not(a) => Ok(Raw::not(translate(a, target)?)),
+        Filter::Not(a) => Ok(Raw::negate(translate(a, target)?)),
         Filter::Present(p) => attr_condition(p, target, None),
         Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v))),
         Filter::ValuePath(p, inner) => {
@@ -436,13 +436,13 @@ fn attr_condition(
             // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
                 let eq = leaf(col, CompareOp::Eq, v, p)?;
-                Ok(Raw::not(
+                Ok(Raw::negate(
                     Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
                         .append(eq)
                         .push(")"),
                 ))
             }
-            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::not(
+            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::negate(
                 Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
                     .append(present(col))
                     .push(")"),
@@ -541,7 +541,7 @@ fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
     match f {
         Filter::And(a, b) => Ok(Raw::join("AND", element(a, multi)?, element(b, multi)?)),
         Filter::Or(a, b) => Ok(Raw::join("OR", element(a, multi)?, element(b, multi)?)),
-        Filter::Not(a) => Ok(Raw::not(element(a, multi)?)),
+        Filter::Not(a) => Ok(Raw::negate(element(a, multi)?)),
         Filter::ValuePath(p, _) => Err(invalid(format!(
             "value filters do not nest ({p}[...] inside a value filter)"
         ))),
@@ -570,12 +570,12 @@ fn present(col: Col) -> Raw {
 /// A comparison on a single column, with the absent/`ne`/`null` rules.
 fn compare(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
     match (op, v) {
-        (CompareOp::Eq, CompValue::Null) => return Ok(Raw::not(present(col))),
+        (CompareOp::Eq, CompValue::Null) => return Ok(Raw::negate(present(col))),
         (CompareOp::Ne, CompValue::Null) => return Ok(present(col)),
         (_, CompValue::Null) => {
             return Err(invalid(format!("null only compares with eq and ne ({p})")))
         }
-        (CompareOp::Ne, _) => return Ok(Raw::not(leaf(col, CompareOp::Eq, v, p)?)),
+        (CompareOp::Ne, _) => return Ok(Raw::negate(leaf(col, CompareOp::Eq, v, p)?)),
         _ => {}
     }
     leaf(col, op, v, p)

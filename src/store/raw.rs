@@ -61,7 +61,7 @@ impl Raw {
             .append(b)
             .push(")")
     }
-    pub fn not(a: Raw) -> Raw {
+    pub fn negate(a: Raw) -> Raw {
         Raw::sql("NOT (").append(a).push(")")
     }
     pub fn constant(v: bool) -> Raw {
