@@ -69,7 +69,11 @@ impl Lookup for JsonLookup<'_> {
         let pick = |e: &'v Value| -> Option<&'v Value> {
             match &path.sub {
                 Some(s) => key_ci(e, s),
-                None if attr.ty == AttrType::Complex => key_ci(e, "value"),
+                // A complex value compares by its `value`; one without (`name`) is present
+                // when any sub-attribute is.
+                None if attr.ty == AttrType::Complex && attr.sub("value").is_some() => {
+                    key_ci(e, "value")
+                }
                 None => Some(e),
             }
         };

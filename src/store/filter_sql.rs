@@ -259,25 +259,25 @@ fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
     };
     let from: &'static str = match attr {
         "emails" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'emails'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'emails'"#
         }
         "phoneNumbers" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'phoneNumbers'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'phoneNumbers'"#
         }
         "ims" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'ims'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'ims'"#
         }
         "photos" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'photos'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'photos'"#
         }
         "addresses" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'addresses'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'addresses'"#
         }
         "entitlements" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'entitlements'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'entitlements'"#
         }
         _ => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."attribute" = 'x509Certificates'"#
+            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'x509Certificates'"#
         }
     };
     Some((
@@ -380,9 +380,7 @@ pub fn translate(f: &Filter, target: Target) -> ScimResult<Raw> {
         Filter::ValuePath(p, inner) => {
             let multi = resolve_multi(p, target)?;
             let cond = element(inner, &multi)?;
-            Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
-                .append(cond)
-                .push(")"))
+            Ok(exists(&multi, cond))
         }
     }
 }
@@ -428,30 +426,16 @@ fn attr_condition(
         let sub = p.sub.as_deref().unwrap_or("value");
         let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
-            // `emails pr`: some element exists.
-            None if p.sub.is_none() => Ok(Raw::sql(format!("EXISTS (SELECT 1 {})", multi.from))),
-            None => Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
-                .append(present(col))
-                .push(")")),
+            None => Ok(exists(&multi, present(col))),
             // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
                 let eq = leaf(col, CompareOp::Eq, v, p)?;
-                Ok(Raw::negate(
-                    Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
-                        .append(eq)
-                        .push(")"),
-                ))
+                Ok(Raw::negate(exists(&multi, eq)))
             }
-            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::negate(
-                Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
-                    .append(present(col))
-                    .push(")"),
-            )),
+            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::negate(exists(&multi, present(col)))),
             Some((op, v)) => {
                 let c = leaf(col, op, v, p)?;
-                Ok(Raw::sql(format!("EXISTS (SELECT 1 {} AND ", multi.from))
-                    .append(c)
-                    .push(")"))
+                Ok(exists(&multi, c))
             }
         };
     }
@@ -560,10 +544,17 @@ fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
     }
 }
 
+/// Some element of `multi` satisfies `cond`.
+fn exists(multi: &Multi, cond: Raw) -> Raw {
+    Raw::sql(format!("EXISTS (SELECT 1 {} AND (", multi.from))
+        .append(cond)
+        .push("))")
+}
+
 fn present(col: Col) -> Raw {
     match col.kind {
-        Kind::Str { .. } => Raw::sql(format!("{c} IS NOT NULL AND {c} <> ''", c = col.sql)),
-        _ => Raw::sql(format!("{} IS NOT NULL", col.sql)),
+        Kind::Str { .. } => Raw::sql(format!("({c} IS NOT NULL AND {c} <> '')", c = col.sql)),
+        _ => Raw::sql(format!("({} IS NOT NULL)", col.sql)),
     }
 }
 
@@ -609,7 +600,11 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
 
 /// `col <op> value` where `col` is known not to be NULL for a match (`IS NOT NULL AND`).
 fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
-    let guard = |cond: Raw| Raw::sql(format!("{} IS NOT NULL AND ", col.sql)).append(cond);
+    let guard = |cond: Raw| {
+        Raw::sql(format!("({} IS NOT NULL AND ", col.sql))
+            .append(cond)
+            .push(")")
+    };
     match col.kind {
         Kind::Str { ci, lower } => {
             let text = match v {
