@@ -350,7 +350,7 @@ async fn sorting_and_index_paging(b: Backend) {
     let mut seen = Vec::new();
     for start in [1, 3, 5] {
         let r = list(
-            &s,
+            s,
             ADMIN_TOKEN,
             &format!("sortBy=displayName&startIndex={start}&count=2"),
         )
@@ -366,11 +366,11 @@ async fn sorting_and_index_paging(b: Backend) {
         );
     }
     assert_eq!(seen, vec!["alice", "bob", "dave_%", "carol"]);
-    let r = list(&s, ADMIN_TOKEN, "startIndex=0&count=-3").await;
+    let r = list(s, ADMIN_TOKEN, "startIndex=0&count=-3").await;
     assert_eq!(r["startIndex"], 1, "startIndex < 1 is 1");
     assert_eq!(r["itemsPerPage"], 0, "negative count is 0");
     assert_eq!(r["totalResults"], 4);
-    let r = list(&s, ADMIN_TOKEN, "count=100000").await;
+    let r = list(s, ADMIN_TOKEN, "count=100000").await;
     assert_eq!(r["itemsPerPage"], 4, "count is clamped to maxResults");
 }
 
