@@ -492,53 +492,91 @@ pub fn get_many(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<Vec<
 }
 
 /// The groups a user belongs to: direct memberships, and the groups those groups are nested
-/// in (indirect), breadth first with a depth bound.
+/// in (indirect).
 pub fn groups_of(conn: &mut DbConn, org: &OrgId, user_id: i64) -> StoreResult<Vec<GroupRef>> {
-    let direct: Vec<i64> = group_users::table
-        .filter(group_users::user_id.eq(user_id))
+    Ok(groups_of_many(conn, org, &[user_id])?
+        .remove(&user_id)
+        .unwrap_or_default())
+}
+
+/// `groups_of` for a page of users in a fixed number of queries: direct memberships in one,
+/// then one per level of nesting (at most 16), then the names.
+pub fn groups_of_many(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user_ids: &[i64],
+) -> StoreResult<HashMap<i64, Vec<GroupRef>>> {
+    let direct: Vec<(i64, i64)> = group_users::table
+        .filter(group_users::user_id.eq_any(user_ids))
         .filter(group_users::org_id.eq(org.as_str()))
-        .select(group_users::group_id)
+        .select((group_users::user_id, group_users::group_id))
         .load(conn)?;
-    let mut seen: Vec<(i64, bool)> = direct.iter().map(|g| (*g, true)).collect();
-    let mut frontier = direct;
+    let mut parents: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut known: std::collections::HashSet<i64> = direct.iter().map(|(_, g)| *g).collect();
+    let mut frontier: Vec<i64> = known.iter().copied().collect();
     for _ in 0..16 {
         if frontier.is_empty() {
             break;
         }
-        let parents: Vec<i64> = group_groups::table
+        let edges: Vec<(i64, i64)> = group_groups::table
             .filter(group_groups::member_group_id.eq_any(&frontier))
-            .select(group_groups::group_id)
+            .select((group_groups::member_group_id, group_groups::group_id))
             .load(conn)?;
-        frontier = parents
-            .into_iter()
-            .filter(|p| !seen.iter().any(|(s, _)| s == p))
-            .collect();
-        frontier.sort_unstable();
-        frontier.dedup();
-        seen.extend(frontier.iter().map(|g| (*g, false)));
+        frontier = Vec::new();
+        for (child, parent) in edges {
+            parents.entry(child).or_default().push(parent);
+            if known.insert(parent) {
+                frontier.push(parent);
+            }
+        }
     }
-    let ids: Vec<i64> = seen.iter().map(|(g, _)| *g).collect();
+    let all: Vec<i64> = known.into_iter().collect();
     let names: HashMap<i64, String> = groups::table
-        .filter(groups::id.eq_any(&ids))
+        .filter(groups::id.eq_any(&all))
         .select((groups::id, groups::display_name))
         .load::<(i64, String)>(conn)?
         .into_iter()
         .collect();
-    let mut out: Vec<GroupRef> = seen
-        .into_iter()
-        .filter_map(|(id, direct)| {
-            names.get(&id).map(|n| GroupRef {
-                id,
-                display_name: n.clone(),
-                direct,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.direct
-            .cmp(&a.direct)
-            .then(a.display_name.cmp(&b.display_name))
-    });
+    let mut by_user: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (u, g) in direct {
+        by_user.entry(u).or_default().push(g);
+    }
+    let mut out = HashMap::new();
+    for (u, direct_groups) in by_user {
+        let mut refs: Vec<GroupRef> = Vec::new();
+        let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        let mut queue: Vec<(i64, bool)> = direct_groups.iter().map(|g| (*g, true)).collect();
+        let mut i = 0;
+        while i < queue.len() {
+            let (g, is_direct) = queue[i];
+            i += 1;
+            if !seen.insert(g) {
+                continue;
+            }
+            if let Some(name) = names.get(&g) {
+                refs.push(GroupRef {
+                    id: g,
+                    display_name: name.clone(),
+                    direct: is_direct,
+                });
+            }
+            for p in parents.get(&g).into_iter().flatten() {
+                queue.push((*p, false));
+            }
+        }
+        // A group reached both directly and through nesting is direct.
+        for r in refs.iter_mut() {
+            if direct_groups.contains(&r.id) {
+                r.direct = true;
+            }
+        }
+        refs.sort_by(|a, b| {
+            b.direct
+                .cmp(&a.direct)
+                .then(a.display_name.cmp(&b.display_name))
+        });
+        out.insert(u, refs);
+    }
     Ok(out)
 }
 

@@ -261,10 +261,28 @@ pub async fn list(
     proj: Projection,
 ) -> Outcome {
     let (page, plan) = super::list::users(state, &p, params).await?;
-    let mut resources = Vec::with_capacity(page.rows.len());
-    for u in page.rows {
-        resources.push(render(state, &p, u, &proj).await?);
-    }
+    let rt = Registry::get().user();
+    let mut groups = if proj.wants(rt, "groups") && !page.rows.is_empty() {
+        let org = p.org_id.clone();
+        let ids: Vec<i64> = page.rows.iter().map(|u| u.id).collect();
+        state
+            .store
+            .run(move |c| store::users::groups_of_many(c, &org, &ids))
+            .await
+            .map_err(|e| store_error(e, "user"))?
+    } else {
+        Default::default()
+    };
+    let with_groups = proj.wants(rt, "groups");
+    let resources = page
+        .rows
+        .iter()
+        .map(|u| {
+            let g = groups.remove(&u.id).unwrap_or_default();
+            let full = user_json(&state.config, u, with_groups.then_some(g.as_slice()));
+            crate::scim::projection::apply(&full, rt, &proj)
+        })
+        .collect();
     let body = super::list::response(
         resources,
         page.total,
