@@ -174,6 +174,7 @@ async fn run(backend: &str, url: String, users: usize) {
     let mut by_id = Vec::new();
     let mut by_name = Vec::new();
     let mut by_ext = Vec::new();
+    let mut by_email = Vec::new();
     for k in 0..n {
         let i = (k * 7_919) % users;
         by_id.push(

@@ -11,7 +11,7 @@
 //! - dateTime values compare as instants, numbers as numbers, booleans only with `eq`/`ne`;
 //!   `gt/ge/lt/le` on booleans and binary and substring operators on non-strings are
 //!   `invalidFilter`.
-//! - Multi-valued attributes match when any value matches (`EXISTS`); both conditions of one
+//! - Multi-valued attributes match when any value matches (an `IN` semi-join); both conditions of one
 //!   value filter apply to the same element.
 
 use chrono::NaiveDateTime;
@@ -65,8 +65,12 @@ const fn exact(sql: &'static str) -> Col {
 
 /// Where a multi-valued attribute's elements live.
 struct Multi {
-    /// `FROM ... WHERE <correlation>` of one element.
+    /// `FROM ... WHERE <correlation>` of one element (for sort keys).
     from: &'static str,
+    /// `<outer id> IN (SELECT <owner id> FROM ... WHERE <org = ?> ...`: the same elements as
+    /// an uncorrelated semi-join, which both backends run from the indexes once instead of
+    /// probing per row; each `?` is the organization.
+    semi: &'static str,
     sub: fn(&str) -> Option<Col>,
 }
 
@@ -209,6 +213,7 @@ fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
             return Some((
                 Multi {
                     from: r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#,
+                    semi: r#""users"."id" IN (SELECT "ur"."user_id" FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."org_id" = ?"#,
                     sub: |sub: &str| {
                         Some(match sub.to_ascii_lowercase().as_str() {
                             "value" => Col {
@@ -235,6 +240,7 @@ fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
             return Some((
                 Multi {
                     from: r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#,
+                    semi: r#""users"."id" IN (SELECT "gu"."user_id" FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."org_id" = ?"#,
                     sub: |sub: &str| {
                         Some(match sub.to_ascii_lowercase().as_str() {
                             "value" => Col {
@@ -280,9 +286,34 @@ fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
             r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'x509Certificates'"#
         }
     };
+    // The semi-join twin of `from`, with the organization as a bind.
+    let semi = match attr {
+        "emails" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'emails'"#
+        }
+        "phoneNumbers" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'phoneNumbers'"#
+        }
+        "ims" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'ims'"#
+        }
+        "photos" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'photos'"#
+        }
+        "addresses" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'addresses'"#
+        }
+        "entitlements" => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'entitlements'"#
+        }
+        _ => {
+            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'x509Certificates'"#
+        }
+    };
     Some((
         Multi {
             from,
+            semi,
             sub: value_sub(attr),
         },
         attr,
@@ -330,6 +361,7 @@ fn group_multi(name: &str) -> Option<Multi> {
     // Users and nested groups, one element per membership row.
     Some(Multi {
         from: r#"FROM (SELECT "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "group_id" = "groups"."id" UNION ALL SELECT "member_group_id", 'Group' FROM "group_groups" WHERE "group_id" = "groups"."id") "m" WHERE 1 = 1"#,
+        semi: r#""groups"."id" IN (SELECT "m"."group_id" FROM (SELECT "group_id", "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "org_id" = ? UNION ALL SELECT "group_id", "member_group_id", 'Group' FROM "group_groups" WHERE "org_id" = ?) "m" WHERE 1 = 1"#,
         sub: |sub: &str| {
             Some(match sub.to_ascii_lowercase().as_str() {
                 "value" => Col {
@@ -362,25 +394,25 @@ impl Target {
 
 /// Translate `f` for `target`. Unknown attributes and operator/type mismatches are 400
 /// `invalidFilter`.
-pub fn translate(f: &Filter, target: Target) -> ScimResult<Raw> {
+pub fn translate(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
     match f {
         Filter::And(a, b) => Ok(Raw::join(
             "AND",
-            translate(a, target)?,
-            translate(b, target)?,
+            translate(a, target, org)?,
+            translate(b, target, org)?,
         )),
         Filter::Or(a, b) => Ok(Raw::join(
             "OR",
-            translate(a, target)?,
-            translate(b, target)?,
+            translate(a, target, org)?,
+            translate(b, target, org)?,
         )),
-        Filter::Not(a) => Ok(Raw::negate(translate(a, target)?)),
-        Filter::Present(p) => attr_condition(p, target, None),
-        Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v))),
+        Filter::Not(a) => Ok(Raw::negate(translate(a, target, org)?)),
+        Filter::Present(p) => attr_condition(p, target, None, org),
+        Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v)), org),
         Filter::ValuePath(p, inner) => {
             let multi = resolve_multi(p, target)?;
             let cond = element(inner, &multi)?;
-            Ok(exists(&multi, cond))
+            Ok(exists(&multi, cond, org))
         }
     }
 }
@@ -419,6 +451,7 @@ fn attr_condition(
     p: &AttrPath,
     target: Target,
     cmp: Option<(CompareOp, &CompValue)>,
+    org: &str,
 ) -> ScimResult<Raw> {
     let (is_ext, attr) = check_known(p, target)?;
     if attr.multi_valued {
@@ -426,16 +459,18 @@ fn attr_condition(
         let sub = p.sub.as_deref().unwrap_or("value");
         let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
-            None => Ok(exists(&multi, present(col))),
+            None => Ok(exists(&multi, present(col), org)),
             // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
                 let eq = leaf(col, CompareOp::Eq, v, p)?;
-                Ok(Raw::negate(exists(&multi, eq)))
+                Ok(Raw::negate(exists(&multi, eq, org)))
             }
-            Some((CompareOp::Eq, CompValue::Null)) => Ok(Raw::negate(exists(&multi, present(col)))),
+            Some((CompareOp::Eq, CompValue::Null)) => {
+                Ok(Raw::negate(exists(&multi, present(col), org)))
+            }
             Some((op, v)) => {
                 let c = leaf(col, op, v, p)?;
-                Ok(exists(&multi, c))
+                Ok(exists(&multi, c, org))
             }
         };
     }
@@ -545,10 +580,13 @@ fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
 }
 
 /// Some element of `multi` satisfies `cond`.
-fn exists(multi: &Multi, cond: Raw) -> Raw {
-    Raw::sql(format!("EXISTS (SELECT 1 {} AND (", multi.from))
-        .append(cond)
-        .push("))")
+fn exists(multi: &Multi, cond: Raw, org: &str) -> Raw {
+    let mut pieces = multi.semi.split('?');
+    let mut raw = Raw::sql(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        raw = raw.bind(Bind::Text(org.to_string())).push(piece);
+    }
+    raw.push(" AND (").append(cond).push("))")
 }
 
 fn present(col: Col) -> Raw {

@@ -94,7 +94,11 @@ fn query_hash(org: &OrgId, target: Target, p: &Params) -> String {
 
 pub fn plan(conn: &mut store::DbConn, org: &OrgId, target: Target, p: &Params) -> ScimResult<Plan> {
     let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Some(filter_sql::translate(&Filter::parse(f)?, target)?),
+        Some(f) => Some(filter_sql::translate(
+            &Filter::parse(f)?,
+            target,
+            org.as_str(),
+        )?),
         None => None,
     };
     let descending = match p
