@@ -203,6 +203,12 @@ async fn run(backend: &str, url: String, users: usize) {
             )
             .await,
         );
+        let f = format!(
+            "emails[type eq \"work\"].value eq \"user{i:06}@work{}.example\"",
+            i % 50
+        );
+        let url = format!("{base}/scim/v2/Users?filter={}", url_encode(&f));
+        by_email.push(time_get(&http, &url, Some(1)).await);
     }
     let mut email_co = Vec::new();
     let mut modified = Vec::new();
