@@ -268,6 +268,10 @@ async fn run(backend: &str, url: String, users: usize) {
     );
     for (label, d) in [
         (
+            "filter emails[type eq \"work\"].value eq (Entra's match)",
+            by_email,
+        ),
+        (
             "filter emails[type eq \"work\" and value co \"...\"]",
             email_co,
         ),
