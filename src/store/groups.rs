@@ -301,59 +301,6 @@ pub fn members(conn: &mut DbConn, gid: i64) -> StoreResult<Vec<Member>> {
         .collect())
 }
 
-/// A page of an organization's groups in id order, and the total.
-pub fn list(
-    conn: &mut DbConn,
-    org: &OrgId,
-    q: &GroupQuery,
-    offset: i64,
-    limit: i64,
-    with_members: bool,
-) -> StoreResult<(Vec<Group>, i64)> {
-    let filtered = || {
-        let mut query = groups::table
-            .filter(groups::org_id.eq(org.as_str().to_string()))
-            .into_boxed();
-        if let Some(v) = &q.display_name_lower {
-            query = query.filter(groups::display_name_lower.eq(v.clone()));
-        }
-        if let Some(v) = &q.external_id {
-            query = query.filter(groups::external_id.eq(v.clone()));
-        }
-        if let Some(v) = q.id {
-            query = query.filter(groups::id.eq(v));
-        }
-        query
-    };
-    let total: i64 = filtered().count().get_result(conn)?;
-    if limit == 0 {
-        return Ok((vec![], total));
-    }
-    let rows: Vec<Row> = filtered()
-        .select(row_columns!())
-        .order(groups::id.asc())
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut g = from_row(r)?;
-        if with_members {
-            g.members = Some(members(conn, g.id)?);
-        }
-        out.push(g);
-    }
-    Ok((out, total))
-}
-
-/// A conjunction of equality conditions on indexed group attributes.
-#[derive(Debug, Default, Clone)]
-pub struct GroupQuery {
-    pub id: Option<i64>,
-    pub display_name_lower: Option<String>,
-    pub external_id: Option<String>,
-}
-
 /// Groups of `org` matching `filter`, ordered, windowed; and the number matching.
 pub fn query(
     conn: &mut DbConn,
@@ -364,8 +311,6 @@ pub fn query(
     with_members: bool,
     with_total: bool,
 ) -> StoreResult<(Vec<Group>, Option<i64>)> {
-    use super::raw::{Bind, Raw, RawOrder};
-    use super::Window;
     let base = || {
         let mut q = groups::table
             .filter(groups::org_id.eq(org.as_str().to_string()))
@@ -380,40 +325,13 @@ pub fn query(
     } else {
         None
     };
-    let id_col = r#""groups"."id""#;
-    let (q, reverse) = match window {
-        Window::Offset { offset, limit } => (
-            base()
-                .order_by(RawOrder(order.sql(id_col)))
-                .offset(offset)
-                .limit(limit),
-            false,
-        ),
-        Window::After { id, limit } => {
-            let mut q = base();
-            if let Some(id) = id {
-                let op = if order.descending { "<" } else { ">" };
-                q = q.filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)));
-            }
-            (q.order_by(RawOrder(order.sql(id_col))).limit(limit), false)
-        }
-        Window::Before { id, limit } => {
-            let op = if order.descending { ">" } else { "<" };
-            let reversed = super::Order {
-                key: None,
-                descending: !order.descending,
-            };
-            (
-                base()
-                    .filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)))
-                    .order_by(RawOrder(reversed.sql(id_col)))
-                    .limit(limit),
-                true,
-            )
-        }
-    };
+    let w = window.sql(order, r#""groups"."id""#);
+    let mut q = base().order_by(w.order).offset(w.offset).limit(w.limit);
+    if let Some(f) = w.filter {
+        q = q.filter(f);
+    }
     let mut rows: Vec<Row> = q.select(row_columns!()).load(conn)?;
-    if reverse {
+    if w.reverse {
         rows.reverse();
     }
     let mut out = Vec::with_capacity(rows.len());

@@ -352,3 +352,49 @@ pub enum Window {
     After { id: Option<i64>, limit: i64 },
     Before { id: i64, limit: i64 },
 }
+
+/// A window as SQL: an extra condition (keyset), the ORDER BY, offset and limit, and whether
+/// the fetched rows come back reversed (paging backwards).
+pub(crate) struct WindowSql {
+    pub filter: Option<raw::Raw>,
+    pub order: raw::RawOrder,
+    pub offset: i64,
+    pub limit: i64,
+    pub reverse: bool,
+}
+
+impl Window {
+    pub(crate) fn sql(self, order: &Order, id_col: &str) -> WindowSql {
+        use raw::{Bind, Raw, RawOrder};
+        let keyset = |op: &str, id: i64| Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id));
+        match self {
+            Window::Offset { offset, limit } => WindowSql {
+                filter: None,
+                order: RawOrder(order.sql(id_col)),
+                offset,
+                limit,
+                reverse: false,
+            },
+            Window::After { id, limit } => WindowSql {
+                filter: id.map(|id| keyset(if order.descending { "<" } else { ">" }, id)),
+                order: RawOrder(order.sql(id_col)),
+                offset: 0,
+                limit,
+                reverse: false,
+            },
+            Window::Before { id, limit } => WindowSql {
+                filter: Some(keyset(if order.descending { ">" } else { "<" }, id)),
+                order: RawOrder(
+                    Order {
+                        key: None,
+                        descending: !order.descending,
+                    }
+                    .sql(id_col),
+                ),
+                offset: 0,
+                limit,
+                reverse: true,
+            },
+        }
+    }
+}

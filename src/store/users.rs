@@ -456,41 +456,6 @@ fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
         .collect()
 }
 
-/// A page of an organization's users in id order, and the total.
-pub fn list(
-    conn: &mut DbConn,
-    org: &OrgId,
-    offset: i64,
-    limit: i64,
-) -> StoreResult<(Vec<User>, i64)> {
-    let total: i64 = users::table
-        .filter(users::org_id.eq(org.as_str()))
-        .count()
-        .get_result(conn)?;
-    if limit == 0 {
-        return Ok((vec![], total));
-    }
-    let rows: Vec<Row> = users::table
-        .filter(users::org_id.eq(org.as_str()))
-        .order(users::id.asc())
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    Ok((load_many(conn, rows)?, total))
-}
-
-/// Load users by id, in the order given (missing ids skipped).
-pub fn get_many(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<Vec<User>> {
-    let rows: Vec<Row> = users::table
-        .filter(users::org_id.eq(org.as_str()))
-        .filter(users::id.eq_any(ids))
-        .load(conn)?;
-    let mut users = load_many(conn, rows)?;
-    let pos: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    users.sort_by_key(|u| pos.get(&u.id).copied().unwrap_or(usize::MAX));
-    Ok(users)
-}
-
 /// The groups a user belongs to: direct memberships, and the groups those groups are nested
 /// in (indirect).
 pub fn groups_of(conn: &mut DbConn, org: &OrgId, user_id: i64) -> StoreResult<Vec<GroupRef>> {
@@ -580,52 +545,6 @@ pub fn groups_of_many(
     Ok(out)
 }
 
-/// Ids of users matching the simple equality filters identity providers use to match.
-pub fn find_ids(conn: &mut DbConn, org: &OrgId, q: &UserQuery) -> StoreResult<Vec<i64>> {
-    let by_email: Option<Vec<i64>> = match &q.email {
-        Some((kind, value_lower)) => {
-            let mut e = user_values::table
-                .filter(user_values::org_id.eq(org.as_str().to_string()))
-                .filter(user_values::attribute.eq("emails"))
-                .filter(user_values::value_lower.eq(value_lower.clone()))
-                .select(user_values::user_id)
-                .into_boxed();
-            if let Some(k) = kind {
-                e = e.filter(user_values::type_.eq(k.clone()));
-            }
-            Some(e.load(conn)?)
-        }
-        None => None,
-    };
-    let mut query = users::table
-        .filter(users::org_id.eq(org.as_str().to_string()))
-        .select(users::id)
-        .into_boxed();
-    if let Some(ids) = by_email {
-        query = query.filter(users::id.eq_any(ids));
-    }
-    if let Some(v) = &q.user_name_lower {
-        query = query.filter(users::user_name_lower.eq(v.clone()));
-    }
-    if let Some(v) = &q.external_id {
-        query = query.filter(users::external_id.eq(v.clone()));
-    }
-    if let Some(v) = q.id {
-        query = query.filter(users::id.eq(v));
-    }
-    Ok(query.order(users::id.asc()).load(conn)?)
-}
-
-/// A conjunction of equality conditions on indexed user attributes.
-#[derive(Debug, Default, Clone)]
-pub struct UserQuery {
-    pub id: Option<i64>,
-    pub user_name_lower: Option<String>,
-    pub external_id: Option<String>,
-    /// (type, lower-cased value)
-    pub email: Option<(Option<String>, String)>,
-}
-
 /// Users of `org` matching `filter`, ordered, windowed; and the number matching.
 pub fn query(
     conn: &mut DbConn,
@@ -635,8 +554,6 @@ pub fn query(
     window: super::Window,
     with_total: bool,
 ) -> StoreResult<(Vec<User>, Option<i64>)> {
-    use super::raw::{Bind, Raw, RawOrder};
-    use super::Window;
     let base = || {
         let mut q = users::table
             .filter(users::org_id.eq(org.as_str().to_string()))
@@ -651,40 +568,13 @@ pub fn query(
     } else {
         None
     };
-    let id_col = r#""users"."id""#;
-    let (q, reverse) = match window {
-        Window::Offset { offset, limit } => (
-            base()
-                .order_by(RawOrder(order.sql(id_col)))
-                .offset(offset)
-                .limit(limit),
-            false,
-        ),
-        Window::After { id, limit } => {
-            let mut q = base();
-            if let Some(id) = id {
-                let op = if order.descending { "<" } else { ">" };
-                q = q.filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)));
-            }
-            (q.order_by(RawOrder(order.sql(id_col))).limit(limit), false)
-        }
-        Window::Before { id, limit } => {
-            let op = if order.descending { ">" } else { "<" };
-            let reversed = super::Order {
-                key: None,
-                descending: !order.descending,
-            };
-            (
-                base()
-                    .filter(Raw::sql(format!("{id_col} {op} ")).bind(Bind::Int(id)))
-                    .order_by(RawOrder(reversed.sql(id_col)))
-                    .limit(limit),
-                true,
-            )
-        }
-    };
+    let w = window.sql(order, r#""users"."id""#);
+    let mut q = base().order_by(w.order).offset(w.offset).limit(w.limit);
+    if let Some(f) = w.filter {
+        q = q.filter(f);
+    }
     let mut rows: Vec<Row> = q.load(conn)?;
-    if reverse {
+    if w.reverse {
         rows.reverse();
     }
     Ok((load_many(conn, rows)?, total))
