@@ -61,9 +61,39 @@ impl Scim<'_> {
     async fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None, 200).await
     }
+    /// POST, asserting 201 with `Location` = `meta.location` and `ETag` = `meta.version`.
     async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body), 201)
+        let resp = self
+            .req(reqwest::Method::POST, path)
+            .header("content-type", SCIM_CT)
+            .body(body.to_string())
+            .send()
             .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let etag = resp
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 201, "{path}: {text}");
+        let created: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            location.as_deref(),
+            created["meta"]["location"].as_str(),
+            "{path}"
+        );
+        assert_eq!(
+            etag.as_deref(),
+            created["meta"]["version"].as_str(),
+            "{path}"
+        );
+        assert!(location.unwrap().ends_with(created["id"].as_str().unwrap()));
+        created
     }
     async fn patch(&self, path: &str, ops: Value) -> Value {
         self.call(reqwest::Method::PATCH, path, Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})), 200).await

@@ -402,3 +402,46 @@ fn value_filters_use_case_rules_and_nested_logic() {
     let out = run(&u, ops(json!([{"op": "remove", "path": "emails[type eq \"home\" or (type eq \"work\" and not (primary eq true))]"}]))).unwrap();
     assert_eq!(out["emails"][0]["type"], "work");
 }
+
+#[test]
+fn t10_t18_unknown_schemas_attributes_and_ids_in_values_are_ignored() {
+    // T10: an unknown schema URN and an unknown attribute in a path-less value.
+    let out = run(
+        &user(),
+        json!({"schemas": ["urn:x:custom"], "Operations": [
+            {"op": "add", "value": {"urn:x:custom:thing": 1, "unknownAttr": "x", "title": "T"}}
+        ]}),
+    )
+    .unwrap();
+    assert_eq!(out["title"], "T");
+    assert!(out.get("unknownAttr").is_none());
+    // T18: id and meta in a path-less replace do not change them.
+    let out = run(&user(), ops(json!([{"op": "replace", "value": {"id": "OTHER", "meta": {"version": "x"}, "userName": "bj2"}}]))).unwrap();
+    assert_eq!(out["id"], "00000000000000AA");
+    assert_eq!(out["meta"]["version"], "W/\"1\"");
+    assert_eq!(out["userName"], "bj2");
+    // ...but an explicit path to them is a mutability error (strict parse after the lenient one).
+    let e = run(
+        &user(),
+        ops(json!([{"op": "replace", "path": "id", "value": "OTHER"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("mutability"));
+}
+
+#[test]
+fn t11_t16_filters_in_paths_accept_the_idp_forms() {
+    // T16: `not (` with a space and nested parentheses inside a value filter.
+    let out = run(&user(), ops(json!([
+        {"op": "remove", "path": "emails[not (type eq \"work\") and (value ew \"example\" or display pr)]"}
+    ]))).unwrap();
+    assert_eq!(out["emails"].as_array().unwrap().len(), 1);
+    assert_eq!(out["emails"][0]["type"], "work");
+    // T11 (value side): unquoted bare values in a path filter.
+    let out = run(
+        &user(),
+        ops(json!([{"op": "replace", "path": "emails[type eq home].display", "value": "H"}])),
+    )
+    .unwrap();
+    assert_eq!(out["emails"][1]["display"], "H");
+}
