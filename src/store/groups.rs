@@ -57,9 +57,13 @@ fn conflict(e: diesel::result::Error) -> StoreError {
     }
 }
 
-/// A member id that is neither a user nor a group of the organization.
-#[derive(Debug)]
-pub struct UnknownMember(pub i64);
+/// A membership row another writer inserted meanwhile: recompute on the new state.
+fn raced(e: diesel::result::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::VersionMismatch,
+        other => other,
+    }
+}
 
 fn kind_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<MemberKind>> {
     let is_user: i64 = users::table
@@ -128,7 +132,8 @@ fn change_members(
                             group_users::org_id.eq(org.as_str()),
                             group_users::created_at.eq(t),
                         ))
-                        .execute(conn)?;
+                        .execute(conn)
+                        .map_err(raced)?;
                     changed = true;
                 }
             }
@@ -152,7 +157,8 @@ fn change_members(
                             group_groups::org_id.eq(org.as_str()),
                             group_groups::created_at.eq(t),
                         ))
-                        .execute(conn)?;
+                        .execute(conn)
+                        .map_err(raced)?;
                     changed = true;
                 }
             }
@@ -235,12 +241,21 @@ pub fn update(
             changed = true;
         }
         if changed {
-            diesel::update(groups::table.find(id))
-                .set((
-                    groups::version.eq(current.version + 1),
-                    groups::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            // Compare-and-set on the version; a concurrent writer that read the same version
+            // loses here and its whole transaction (member rows included) rolls back.
+            let bumped = diesel::update(
+                groups::table
+                    .find(id)
+                    .filter(groups::version.eq(current.version)),
+            )
+            .set((
+                groups::version.eq(current.version + 1),
+                groups::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if bumped == 0 {
+                return Err(StoreError::VersionMismatch);
+            }
         }
         Ok((get(conn, org, id, false)?, changed))
     })

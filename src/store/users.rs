@@ -333,17 +333,27 @@ pub fn update(
             return Ok((current, false));
         }
         let t = now();
+        // The version bump is the compare-and-set: it takes the row lock first, and a writer
+        // that read the same version finds it gone once we commit (PostgreSQL re-checks the
+        // WHERE after the lock; SQLite's BEGIN IMMEDIATE serialises anyway).
+        let bumped = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::version.eq(current.version)),
+        )
+        .set((
+            users::version.eq(current.version + 1),
+            users::updated_at.eq(t),
+            users::modified_by.eq(actor.0),
+        ))
+        .execute(conn)?;
+        if bumped == 0 {
+            return Err(StoreError::VersionMismatch);
+        }
         diesel::update(users::table.find(id))
             .set(user_columns!(data))
             .execute(conn)
             .map_err(conflict)?;
-        diesel::update(users::table.find(id))
-            .set((
-                users::version.eq(current.version + 1),
-                users::updated_at.eq(t),
-                users::modified_by.eq(actor.0),
-            ))
-            .execute(conn)?;
         if let Some(p) = password {
             diesel::update(users::table.find(id))
                 .set((

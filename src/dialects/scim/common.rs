@@ -156,3 +156,7 @@ pub fn list_response(resources: Vec<Value>, total: i64, start: i64) -> ScimRespo
         None,
     )
 }
+
+/// How often a write without `If-Match` is recomputed on top of a concurrent change before
+/// giving up with 409.
+pub const MAX_WRITE_ATTEMPTS: usize = 16;

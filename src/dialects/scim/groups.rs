@@ -96,7 +96,7 @@ async fn rewrite<F>(
 where
     F: Fn(&Group) -> ScimResult<(crate::domain::GroupData, MemberChange)>,
 {
-    for _ in 0..5 {
+    for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(state, p, id, false).await?;
         if wanted.is_some_and(|w| w != current.version) {
             return Err(store_error(StoreError::VersionMismatch, "group"));

@@ -145,7 +145,7 @@ async fn rewrite<F>(
 where
     F: Fn(&User) -> ScimResult<(crate::domain::UserData, Option<String>)>,
 {
-    for _ in 0..5 {
+    for _ in 0..MAX_WRITE_ATTEMPTS {
         let current = load(state, p, id).await?;
         if wanted.is_some_and(|w| w != current.version) {
             return Err(store_error(StoreError::VersionMismatch, "user"));
