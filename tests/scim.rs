@@ -699,6 +699,19 @@ async fn errors_etags_and_deletes(b: Backend) {
             r#"{"filter": "userName eq"}"#,
             "invalidFilter",
         ),
+        // NUL cannot be stored by PostgreSQL: refused up front on both backends, never a 500.
+        (
+            reqwest::Method::POST,
+            "/Users",
+            r#"{"userName": "nul\u0000byte"}"#,
+            "invalidValue",
+        ),
+        (
+            reqwest::Method::POST,
+            "/Users/.search",
+            r#"{"filter": "userName eq \"a\u0000\""}"#,
+            "invalidFilter",
+        ),
     ];
     for (method, path, body, t) in cases {
         let r = c

@@ -96,7 +96,8 @@ pub async fn authenticate_basic(
     id: String,
     secret: String,
 ) -> Result<Principal, AuthError> {
-    if id.is_empty() || id.len() > 256 || secret.len() > 4096 {
+    // NUL cannot be in a PostgreSQL text value; such a credential cannot exist.
+    if id.is_empty() || id.len() > 256 || secret.len() > 4096 || id.contains('\0') {
         return Err(AuthError::Unauthorized);
     }
     let found = store

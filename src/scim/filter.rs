@@ -126,6 +126,12 @@ impl From<FilterError> for ScimError {
 
 impl Filter {
     pub fn parse(s: &str) -> Result<Filter, FilterError> {
+        if let Some(pos) = s.chars().position(|c| c == '\0') {
+            return Err(FilterError {
+                position: pos,
+                message: "NUL characters are not allowed".into(),
+            });
+        }
         if s.len() > MAX_FILTER_LEN {
             return Err(FilterError {
                 position: MAX_FILTER_LEN,

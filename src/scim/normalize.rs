@@ -128,6 +128,13 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
             super::filter::parse_instant(s).ok_or_else(bad)?;
             Some(value.clone())
         }
+        // PostgreSQL text cannot hold NUL: refuse it here, for both backends alike.
+        (_, Value::String(s)) if s.contains('\0') => {
+            return Err(ScimError::invalid_value(format!(
+                "{} must not contain NUL characters",
+                attr.name
+            )))
+        }
         (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(s)) => {
             if s.is_empty() {
                 None

@@ -311,6 +311,11 @@ impl AdminApi {
         admin(async move {
             let p = auth.principal().clone();
             auth::require(&p, Scope::OrgsAdmin)?;
+            if body.label.contains('\0') || body.label.len() > 256 {
+                return Err(AdminError::bad(
+                    "label must be at most 256 characters, without NUL",
+                ));
+            }
             let kind = CredentialKind::parse(&body.kind)
                 .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
             let scopes = match &body.scopes {
@@ -397,6 +402,11 @@ impl AdminApi {
                 if !r.credits_used.is_finite() || r.credits_used < 0.0 {
                     return Err(AdminError::bad(format!(
                         "record {i}: creditsUsed must be a non-negative number"
+                    )));
+                }
+                if r.product_variable.contains('\0') || r.unit.contains('\0') {
+                    return Err(AdminError::bad(format!(
+                        "record {i}: NUL characters are not allowed"
                     )));
                 }
                 if r.product_variable.trim().is_empty() || r.unit.trim().is_empty() {
