@@ -677,10 +677,12 @@ fn user_strategy() -> impl Strategy<Value = Value> {
             if !emails.is_empty() {
                 let es: Vec<Value> = emails
                     .into_iter()
-                    .map(|(v, t, p)| {
+                    .enumerate()
+                    .map(|(i, (v, t, p))| {
                         let mut e = json!({"value": format!("{v}@{t}.example"), "type": t});
+                        // At most one primary (a second one is a 400).
                         if let Some(p) = p {
-                            e["primary"] = json!(p);
+                            e["primary"] = json!(p && i == 0);
                         }
                         e
                     })

@@ -24,6 +24,17 @@ pub fn coerce(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
                 out.push(v);
             }
         }
+        // RFC 7643 §2.4: `primary: true` appears at most once.
+        let primaries = out
+            .iter()
+            .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
+            .count();
+        if primaries > 1 {
+            return Err(ScimError::invalid_value(format!(
+                "at most one value of {} may be primary",
+                attr.name
+            )));
+        }
         return Ok(if out.is_empty() {
             None
         } else {
@@ -290,6 +301,11 @@ mod tests {
             assert_eq!(e.scim_type, Some("invalidValue"), "{body}");
         }
         assert!(resource(&json!([1]), rt).is_err());
+        let two = json!({"userName": "a", "emails": [{"value": "a@x", "primary": true}, {"value": "b@x", "primary": "True"}]});
+        assert_eq!(
+            resource(&two, rt).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
         let e = check_required(&json!({"displayName": "x"}), rt).unwrap_err();
         assert!(e.detail.contains("userName"));
     }
