@@ -1,11 +1,12 @@
 //! Muster: one store of users, groups and organizations, reachable through SCIM 2.0 and the
 //! user-management dialects of Logto, Domo, Sumo Logic and Adobe.
 //!
-//! Follow the data: request → `dialects` → `domain` → `store` → database, and back.
+//! Follow the data: request → `dialects` → `directory` → `store` → database, and back.
 
 pub mod auth;
 pub mod config;
 pub mod dialects;
+pub mod directory;
 pub mod domain;
 pub mod health;
 pub mod http;
@@ -37,6 +38,33 @@ impl AppState {
             store,
             metrics: http::metrics::Metrics::new(),
         }
+    }
+
+    /// A request's one trip to the database: on one blocking thread and one connection,
+    /// check the presented credential (and `scope`, when given), then run `op` as that
+    /// principal. Every dialect's handler calls this exactly once.
+    pub async fn call<T, E, F>(
+        &self,
+        auth: &auth::schemes::BearerOrBasic,
+        scope: Option<domain::Scope>,
+        op: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
+    {
+        let presented = auth.presented().clone();
+        let keys = self.store.keys();
+        self.store
+            .run_with(move |conn| {
+                let p = auth::resolve(conn, &keys, &presented)?;
+                if let Some(scope) = scope {
+                    auth::require(&p, scope)?;
+                }
+                op(conn, p)
+            })
+            .await
     }
 }
 

@@ -916,7 +916,8 @@ async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
             Some("User".into()),
             Some("42".into()),
             Some("R&D".into()),
-            None
+            // Created without `active`: stored as active, never left unset.
+            Some(true)
         )
     );
     assert_eq!(

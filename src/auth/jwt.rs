@@ -30,13 +30,14 @@ pub struct Minted {
 /// Mint an access token for `client` with `scopes` (already narrowed by the caller).
 pub fn mint(
     conn: &mut DbConn,
+    keys: &store::KeyCache,
     issuer: &str,
     client: &Credential,
     scopes: &Scopes,
     audience: Option<&str>,
     ttl_seconds: u64,
 ) -> StoreResult<Minted> {
-    let (kid, key) = store::signing_keys::current(conn)?;
+    let (kid, key) = keys.current(conn)?;
     let iat = chrono::Utc::now().timestamp().max(0) as u64;
     let claims = Claims {
         iss: issuer.to_string(),
@@ -59,7 +60,11 @@ pub fn mint(
 }
 
 /// The principal of a valid, unexpired access token whose client is still live.
-pub fn verify(conn: &mut DbConn, token: &str) -> StoreResult<Option<Principal>> {
+pub fn verify(
+    conn: &mut DbConn,
+    keys: &store::KeyCache,
+    token: &str,
+) -> StoreResult<Option<Principal>> {
     let Ok(header) = jsonwebtoken::decode_header(token) else {
         return Ok(None);
     };
@@ -69,7 +74,7 @@ pub fn verify(conn: &mut DbConn, token: &str) -> StoreResult<Option<Principal>> 
     let Some(kid) = header.kid else {
         return Ok(None);
     };
-    let Some(key) = store::signing_keys::get(conn, &kid)? else {
+    let Some(key) = keys.get(conn, &kid)? else {
         return Ok(None);
     };
     let mut validation = Validation::new(Algorithm::HS256);

@@ -60,64 +60,87 @@ fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
-/// Resolve a bearer token: an access token minted by a token endpoint (JWT) or an API token.
-pub async fn authenticate_bearer(store: &Store, token: String) -> Result<Principal, AuthError> {
-    if token.is_empty() || token.len() > 4096 {
-        return Err(AuthError::Unauthorized);
-    }
-    let found = store
-        .run(move |conn| {
-            let cred = if looks_like_jwt(&token) {
-                match jwt::verify(conn, &token)? {
-                    Some(p) => return Ok(Some(p)),
-                    None => None,
-                }
-            } else {
-                store::credentials::find_token(conn, &token)?
-            };
-            Ok(cred.map(|c| {
-                let _ = store::credentials::touch(conn, &c.id);
-                Principal {
-                    org_id: c.org_id,
-                    scopes: c.scopes,
-                    credential_id: c.id,
-                    user_id: c.user_id,
-                }
-            }))
-        })
-        .await
-        .map_err(AuthError::Unavailable)?;
-    found.ok_or(AuthError::Unauthorized)
+/// A credential as the request presented it, not yet checked. Checking it needs the database,
+/// so it happens inside the request's one trip there (`AppState::call`), on the same
+/// connection as the operation.
+#[derive(Clone)]
+pub enum Presented {
+    Bearer(String),
+    Basic { id: String, secret: String },
 }
 
-/// Resolve HTTP Basic `client_id:client_secret` (Sumo Logic's accessId:accessKey).
-pub async fn authenticate_basic(
-    store: &Store,
-    id: String,
-    secret: String,
-) -> Result<Principal, AuthError> {
-    // NUL cannot be in a PostgreSQL text value; such a credential cannot exist.
-    if id.is_empty() || id.len() > 256 || secret.len() > 4096 || id.contains('\0') {
-        return Err(AuthError::Unauthorized);
+impl std::fmt::Debug for Presented {
+    // Never the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Presented::Bearer(_) => f.write_str("Bearer(…)"),
+            Presented::Basic { id, .. } => write!(f, "Basic({id}:…)"),
+        }
     }
-    let found = store
-        .run(move |conn| {
-            let cred = store::credentials::verify_client(conn, &id, &secret)?;
-            if let Some(c) = &cred {
-                let _ = store::credentials::touch(conn, &c.id);
-            }
-            Ok(cred)
-        })
-        .await
-        .map_err(AuthError::Unavailable)?;
-    match found {
-        Some(c) if c.kind == CredentialKind::Client => Ok(Principal {
-            org_id: c.org_id,
-            scopes: c.scopes,
-            credential_id: c.id,
-            user_id: c.user_id,
-        }),
-        _ => Err(AuthError::Unauthorized),
+}
+
+impl Presented {
+    /// Refuse what cannot be a credential without asking the database.
+    pub fn bearer(token: String) -> Result<Presented, AuthError> {
+        if token.is_empty() || token.len() > 4096 || token.contains('\0') {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok(Presented::Bearer(token))
+    }
+
+    pub fn basic(id: String, secret: String) -> Result<Presented, AuthError> {
+        // NUL cannot be in a PostgreSQL text value; such a credential cannot exist.
+        if id.is_empty() || id.len() > 256 || secret.len() > 4096 || id.contains('\0') {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok(Presented::Basic { id, secret })
+    }
+}
+
+/// Resolve a presented credential to the principal it stands for: one indexed lookup (a
+/// JWT's signing key comes from `keys`), and a `last_used_at` write at most once a minute.
+pub fn resolve(
+    conn: &mut store::DbConn,
+    keys: &store::KeyCache,
+    presented: &Presented,
+) -> Result<Principal, AuthError> {
+    let unavailable = AuthError::Unavailable;
+    let cred = match presented {
+        Presented::Bearer(token) if looks_like_jwt(token) => {
+            return jwt::verify(conn, keys, token)
+                .map_err(unavailable)?
+                .ok_or(AuthError::Unauthorized);
+        }
+        Presented::Bearer(token) => {
+            store::credentials::find_token(conn, token).map_err(unavailable)?
+        }
+        Presented::Basic { id, secret } => store::credentials::verify_client(conn, id, secret)
+            .map_err(unavailable)?
+            .filter(|c| c.kind == CredentialKind::Client),
+    };
+    let c = cred.ok_or(AuthError::Unauthorized)?;
+    // Best effort: a failed bookkeeping write never fails the request.
+    let _ = store::credentials::touch_if_stale(conn, &c);
+    Ok(Principal {
+        org_id: c.org_id,
+        scopes: c.scopes,
+        credential_id: c.id,
+        user_id: c.user_id,
+    })
+}
+
+/// Resolve a presented credential in a trip of its own (the token endpoints, which then
+/// mint in a second step only for a good client).
+pub async fn authenticate(store: &Store, presented: Presented) -> Result<Principal, AuthError> {
+    let keys = store.keys();
+    store
+        .run_with(move |conn| Ok::<_, AuthError>(resolve(conn, &keys, &presented)))
+        .await?
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> AuthError {
+        AuthError::Unavailable(e)
     }
 }
 

@@ -1,31 +1,20 @@
 //! The authentication schemes the dialects declare in the OpenAPI document. Their checkers
-//! resolve a credential to a `Principal`; a failure is a plain 401 (or 503) that the
-//! dialect-error middleware renders in the caller's dialect.
+//! only take the credential off the request (refusing what cannot be one); it is checked
+//! inside the request's one database trip (`AppState::call`). A failure is a plain 401 that
+//! the dialect-error middleware renders in the caller's dialect.
 
 use poem::Request;
 use poem_openapi::auth::{Basic, Bearer};
 use poem_openapi::SecurityScheme;
 
-use crate::domain::Principal;
-use crate::AppState;
+use super::Presented;
 
-fn state(req: &Request) -> poem::Result<&AppState> {
-    req.data::<AppState>().ok_or_else(|| {
-        poem::Error::from_string(
-            "server state missing",
-            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
-        )
-    })
+async fn check_bearer(_req: &Request, bearer: Bearer) -> poem::Result<Presented> {
+    Ok(Presented::bearer(bearer.token)?)
 }
 
-async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let st = state(req)?;
-    Ok(super::authenticate_bearer(&st.store, bearer.token).await?)
-}
-
-async fn check_basic(req: &Request, basic: Basic) -> poem::Result<Principal> {
-    let st = state(req)?;
-    Ok(super::authenticate_basic(&st.store, basic.username, basic.password).await?)
+async fn check_basic(_req: &Request, basic: Basic) -> poem::Result<Presented> {
+    Ok(Presented::basic(basic.username, basic.password)?)
 }
 
 /// `Authorization: Bearer <token>` (scheme matched case-insensitively): an API token or an
@@ -37,12 +26,12 @@ async fn check_basic(req: &Request, basic: Basic) -> poem::Result<Principal> {
     checker = "check_bearer",
     bearer_format = "API token or access token"
 )]
-pub struct BearerAuth(pub Principal);
+pub struct BearerAuth(pub Presented);
 
 /// `Authorization: Basic` with an OAuth client's id and secret (Sumo Logic accessId:accessKey).
 #[derive(SecurityScheme)]
 #[oai(rename = "basic", ty = "basic", checker = "check_basic")]
-pub struct BasicAuth(pub Principal);
+pub struct BasicAuth(pub Presented);
 
 /// Either of the two.
 #[derive(SecurityScheme)]
@@ -52,7 +41,7 @@ pub enum BearerOrBasic {
 }
 
 impl BearerOrBasic {
-    pub fn principal(&self) -> &Principal {
+    pub fn presented(&self) -> &Presented {
         match self {
             BearerOrBasic::Bearer(b) => &b.0,
             BearerOrBasic::Basic(b) => &b.0,

@@ -153,38 +153,55 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
     let audience = form.resource.clone();
     let issuer = state.config.url("");
     let ttl = state.config.access_token_ttl;
-    let principal = match super::authenticate_basic(&state.store, id.clone(), secret).await {
-        Ok(p) => p,
-        Err(super::AuthError::Unavailable(_)) => {
-            return TokenResponse::Unavailable(Json(OAuthError {
-                error: "temporarily_unavailable".into(),
-                error_description: "the credential store is unavailable".into(),
-            }))
-        }
-        Err(_) => return invalid_client(),
+    let Ok(presented) = super::Presented::basic(id, secret) else {
+        return invalid_client();
     };
-    let granted = match requested.as_deref().map(Scopes::parse) {
-        // Muster scopes narrow the token to what was asked and the client holds.
-        Some(Ok(asked)) => {
-            let g = principal.scopes.intersect(&asked);
-            if g.is_empty() {
-                return bad_request("invalid_scope", "the client holds none of these scopes");
-            }
-            g
-        }
-        // Vendor scope words say nothing about Muster's scopes: grant the client's.
-        _ => principal.scopes.clone(),
-    };
-    let scope_echo = requested.unwrap_or_else(|| granted.to_string());
+    let keys = state.store.keys();
+    // One trip: check the client, narrow the scopes, mint.
     let minted = state
         .store
-        .run(move |conn| {
+        .run_with(move |conn| {
+            let principal = match super::resolve(conn, &keys, &presented) {
+                Ok(p) => p,
+                Err(super::AuthError::Unavailable(e)) => return Err(e),
+                Err(_) => return Ok(Err(invalid_client())),
+            };
+            let granted = match requested.as_deref().map(Scopes::parse) {
+                // Muster scopes narrow the token to what was asked and the client holds.
+                Some(Ok(asked)) => {
+                    let g = principal.scopes.intersect(&asked);
+                    if g.is_empty() {
+                        return Ok(Err(bad_request(
+                            "invalid_scope",
+                            "the client holds none of these scopes",
+                        )));
+                    }
+                    g
+                }
+                // Vendor scope words say nothing about Muster's scopes: grant the client's.
+                _ => principal.scopes.clone(),
+            };
+            let scope_echo = requested.unwrap_or_else(|| granted.to_string());
             let client = store::credentials::get(conn, &principal.credential_id)?;
-            super::jwt::mint(conn, &issuer, &client, &granted, audience.as_deref(), ttl)
+            let m = super::jwt::mint(
+                conn,
+                &keys,
+                &issuer,
+                &client,
+                &granted,
+                audience.as_deref(),
+                ttl,
+            )?;
+            Ok(Ok((m, scope_echo)))
         })
         .await;
+    let minted = match minted {
+        Ok(Err(refused)) => return refused,
+        Ok(Ok(m)) => Ok(m),
+        Err(e) => Err(e),
+    };
     match minted {
-        Ok(m) => TokenResponse::Ok(
+        Ok((m, scope_echo)) => TokenResponse::Ok(
             Json(TokenBody {
                 access_token: m.access_token,
                 token_type: "Bearer".into(),

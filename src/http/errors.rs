@@ -108,7 +108,19 @@ impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
             Err(e) => e.into_response(),
         };
         let status = resp.status();
-        if status.as_u16() < 400 || is_json(&resp) {
+        if status.as_u16() < 400 {
+            return Ok(resp);
+        }
+        if is_json(&resp) {
+            let mut resp = resp;
+            if status == StatusCode::UNAUTHORIZED
+                && !resp.headers().contains_key(header::WWW_AUTHENTICATE)
+            {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    poem::http::HeaderValue::from_static("Bearer realm=\"muster\""),
+                );
+            }
             return Ok(resp);
         }
         let (parts, body) = resp.into_parts();

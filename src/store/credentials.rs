@@ -216,18 +216,17 @@ fn ensure_token_once(
     })
 }
 
-/// Record use, at most once a minute per credential, so reads do not turn into writes.
-pub fn touch(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+/// Record use at most once a minute per credential: the time read with the credential
+/// decides, so a read request normally writes nothing (on SQLite any UPDATE takes the
+/// database's write lock). Instances racing here write the same minute twice at worst.
+pub fn touch_if_stale(conn: &mut DbConn, c: &Credential) -> StoreResult<bool> {
     let t = now();
     let stale = t - chrono::Duration::seconds(60);
-    diesel::update(
-        credentials::table.filter(credentials::id.eq(id)).filter(
-            credentials::last_used_at
-                .is_null()
-                .or(credentials::last_used_at.lt(stale)),
-        ),
-    )
-    .set(credentials::last_used_at.eq(Some(t)))
-    .execute(conn)?;
-    Ok(())
+    if c.last_used_at.is_some_and(|last| last >= stale) {
+        return Ok(false);
+    }
+    diesel::update(credentials::table.filter(credentials::id.eq(&c.id)))
+        .set(credentials::last_used_at.eq(Some(t)))
+        .execute(conn)?;
+    Ok(true)
 }

@@ -1,10 +1,14 @@
 //! Groups and their memberships, one row per member: adding or removing members touches only
 //! those rows; members are read only when asked for.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer};
 
-use super::schema::{group_groups, group_users, groups, users};
+use super::raw::{Bind, Raw};
+use super::schema::groups;
 use super::{new_id, now, DbConn, StoreError, StoreResult};
 use crate::domain::{Group, GroupData, Member, MemberChange, MemberKind, OrgId};
 
@@ -57,33 +61,81 @@ fn conflict(e: diesel::result::Error) -> StoreError {
     }
 }
 
-/// A membership row another writer inserted meanwhile: recompute on the new state.
-fn raced(e: diesel::result::Error) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::VersionMismatch,
-        other => other,
+/// Which of `ids` are users and which are groups of `org`: one statement.
+fn kinds_of(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<HashMap<i64, MemberKind>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
+    let o = || Bind::Text(org.as_str().to_string());
+    let rows: Vec<(i64, i32)> = Raw::sql("SELECT u.id, 1 FROM users u WHERE u.org_id = ")
+        .bind(o())
+        .push(" AND u.id")
+        .in_ids(ids)
+        .push(" UNION ALL SELECT g.id, 2 FROM groups g WHERE g.org_id = ")
+        .bind(o())
+        .push(" AND g.id")
+        .in_ids(ids)
+        .query::<(BigInt, Integer)>()
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, k)| {
+            let kind = if k == 1 {
+                MemberKind::User
+            } else {
+                MemberKind::Group
+            };
+            (id, kind)
+        })
+        .collect())
 }
 
-fn kind_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<MemberKind>> {
-    let is_user: i64 = users::table
-        .filter(users::id.eq(id))
-        .filter(users::org_id.eq(org.as_str()))
-        .count()
-        .get_result(conn)?;
-    if is_user > 0 {
-        return Ok(Some(MemberKind::User));
+/// `DELETE FROM <table> WHERE group_id = ? [AND <column> IN ids]`; rows deleted.
+fn delete_members(
+    conn: &mut DbConn,
+    table: &str,
+    column: &str,
+    gid: i64,
+    ids: Option<&[i64]>,
+) -> StoreResult<usize> {
+    let mut q = Raw::sql(format!("DELETE FROM {table} WHERE group_id = ")).bind(Bind::Int(gid));
+    if let Some(ids) = ids {
+        q = q.push(format!(" AND {column}")).in_ids(ids);
     }
-    let is_group: i64 = groups::table
-        .filter(groups::id.eq(id))
-        .filter(groups::org_id.eq(org.as_str()))
-        .count()
-        .get_result(conn)?;
-    Ok((is_group > 0).then_some(MemberKind::Group))
+    Ok(q.query::<Integer>().execute(conn)?)
 }
 
-/// Apply a membership change to group `gid`: only the named rows are read or written.
-/// Returns whether anything changed; `Err(Conflict)` names an unknown member.
+/// Insert membership rows for `ids` in one statement; rows that exist already are left
+/// alone. Rows inserted.
+fn insert_members(
+    conn: &mut DbConn,
+    table: &str,
+    column: &str,
+    org: &OrgId,
+    gid: i64,
+    ids: &[i64],
+) -> StoreResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // SQLite needs the WHERE to tell the SELECT's end from the ON CONFLICT clause.
+    let q = Raw::sql(format!(
+        "INSERT INTO {table} (group_id, {column}, org_id, created_at) SELECT "
+    ))
+    .bind(Bind::Int(gid))
+    .push(", t.id, ")
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(", ")
+    .bind(Bind::Time(now()))
+    .push(" FROM ")
+    .id_table(ids)
+    .push(" t WHERE 1 = 1 ON CONFLICT DO NOTHING");
+    Ok(q.query::<Integer>().execute(conn)?)
+}
+
+/// Apply a membership change to group `gid`: only the named rows are read or written, a
+/// handful of statements whatever the number of members. Returns whether anything changed;
+/// `Invalid` names an unknown member.
 fn change_members(
     conn: &mut DbConn,
     org: &OrgId,
@@ -92,76 +144,34 @@ fn change_members(
 ) -> StoreResult<bool> {
     let mut changed = false;
     if change.clear {
-        changed |= diesel::delete(group_users::table.filter(group_users::group_id.eq(gid)))
-            .execute(conn)?
-            > 0;
-        changed |= diesel::delete(group_groups::table.filter(group_groups::group_id.eq(gid)))
-            .execute(conn)?
-            > 0;
+        changed |= delete_members(conn, "group_users", "user_id", gid, None)? > 0;
+        changed |= delete_members(conn, "group_groups", "member_group_id", gid, None)? > 0;
     }
     if !change.remove.is_empty() {
-        changed |= diesel::delete(
-            group_users::table
-                .filter(group_users::group_id.eq(gid))
-                .filter(group_users::user_id.eq_any(&change.remove)),
-        )
-        .execute(conn)?
-            > 0;
-        changed |= diesel::delete(
-            group_groups::table
-                .filter(group_groups::group_id.eq(gid))
-                .filter(group_groups::member_group_id.eq_any(&change.remove)),
-        )
-        .execute(conn)?
-            > 0;
+        changed |= delete_members(conn, "group_users", "user_id", gid, Some(&change.remove))? > 0;
+        changed |= delete_members(
+            conn,
+            "group_groups",
+            "member_group_id",
+            gid,
+            Some(&change.remove),
+        )? > 0;
     }
-    let t = now();
+    if change.add.is_empty() {
+        return Ok(changed);
+    }
+    let kinds = kinds_of(conn, org, &change.add)?;
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
     for &mid in &change.add {
-        match kind_of(conn, org, mid)? {
-            Some(MemberKind::User) => {
-                let exists: i64 = group_users::table
-                    .filter(group_users::group_id.eq(gid))
-                    .filter(group_users::user_id.eq(mid))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    diesel::insert_into(group_users::table)
-                        .values((
-                            group_users::group_id.eq(gid),
-                            group_users::user_id.eq(mid),
-                            group_users::org_id.eq(org.as_str()),
-                            group_users::created_at.eq(t),
-                        ))
-                        .execute(conn)
-                        .map_err(raced)?;
-                    changed = true;
-                }
+        match kinds.get(&mid) {
+            Some(MemberKind::User) => users.push(mid),
+            Some(MemberKind::Group) if mid == gid => {
+                return Err(StoreError::Invalid(format!(
+                    "group {} cannot contain itself",
+                    crate::domain::id_to_hex(gid)
+                )))
             }
-            Some(MemberKind::Group) => {
-                if mid == gid {
-                    return Err(StoreError::Invalid(format!(
-                        "group {} cannot contain itself",
-                        crate::domain::id_to_hex(gid)
-                    )));
-                }
-                let exists: i64 = group_groups::table
-                    .filter(group_groups::group_id.eq(gid))
-                    .filter(group_groups::member_group_id.eq(mid))
-                    .count()
-                    .get_result(conn)?;
-                if exists == 0 {
-                    diesel::insert_into(group_groups::table)
-                        .values((
-                            group_groups::group_id.eq(gid),
-                            group_groups::member_group_id.eq(mid),
-                            group_groups::org_id.eq(org.as_str()),
-                            group_groups::created_at.eq(t),
-                        ))
-                        .execute(conn)
-                        .map_err(raced)?;
-                    changed = true;
-                }
-            }
+            Some(MemberKind::Group) => groups.push(mid),
             None => {
                 return Err(StoreError::Invalid(format!(
                     "member {} is not a user or group of this organization",
@@ -170,111 +180,121 @@ fn change_members(
             }
         }
     }
+    changed |= insert_members(conn, "group_users", "user_id", org, gid, &users)? > 0;
+    changed |= insert_members(conn, "group_groups", "member_group_id", org, gid, &groups)? > 0;
     Ok(changed)
 }
 
+/// Insert a group with its members. Call inside a write transaction (the directory's).
 pub fn insert(
     conn: &mut DbConn,
     org: &OrgId,
     data: &GroupData,
     members: &[i64],
 ) -> StoreResult<Group> {
-    super::write_tx(conn, |conn| {
-        let id = new_id();
-        let t = now();
-        diesel::insert_into(groups::table)
-            .values((
-                groups::id.eq(id),
-                groups::org_id.eq(org.as_str()),
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(groups::table)
+        .values((
+            groups::id.eq(id),
+            groups::org_id.eq(org.as_str()),
+            groups::display_name.eq(&data.display_name),
+            groups::display_name_lower.eq(data.display_name.to_lowercase()),
+            groups::external_id.eq(&data.external_id),
+            groups::description.eq(&data.description),
+            groups::group_type.eq("group"),
+            groups::active.eq(true),
+            groups::is_default.eq(false),
+            groups::version.eq(1i64),
+            groups::created_at.eq(t),
+            groups::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map_err(conflict)?;
+    change_members(
+        conn,
+        org,
+        id,
+        &MemberChange {
+            clear: false,
+            add: members.to_vec(),
+            remove: vec![],
+        },
+    )?;
+    Ok(Group {
+        id,
+        org_id: org.clone(),
+        data: data.clone(),
+        members: None,
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    })
+}
+
+/// Read a group for changing it; on PostgreSQL its row stays locked until the transaction
+/// ends, so concurrent member changes queue instead of losing a compare-and-set.
+pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Group> {
+    let q = groups::table
+        .filter(groups::id.eq(id))
+        .filter(groups::org_id.eq(org.as_str()))
+        .select(row_columns!());
+    let row: Row = match conn {
+        DbConn::Pg(c) => q.for_update().first(c)?,
+        DbConn::Sqlite(c) => q.first(c)?,
+    };
+    from_row(row)
+}
+
+/// Write new data and a membership change over `current` (read with `lock` in this
+/// transaction). Nothing changed → no version bump. Returns (group, changed).
+pub fn write(
+    conn: &mut DbConn,
+    current: &Group,
+    data: &GroupData,
+    members: &MemberChange,
+) -> StoreResult<(Group, bool)> {
+    let id = current.id;
+    let mut changed = change_members(conn, &current.org_id, id, members)?;
+    changed |= current.data != *data;
+    if !changed {
+        return Ok((current.clone(), false));
+    }
+    let t = now();
+    let target = groups::table.find(id);
+    let bump = (
+        groups::version.eq(current.version + 1),
+        groups::updated_at.eq(t),
+    );
+    if current.data != *data {
+        diesel::update(target)
+            .set((
+                bump,
                 groups::display_name.eq(&data.display_name),
                 groups::display_name_lower.eq(data.display_name.to_lowercase()),
                 groups::external_id.eq(&data.external_id),
                 groups::description.eq(&data.description),
-                groups::group_type.eq("group"),
-                groups::active.eq(true),
-                groups::is_default.eq(false),
-                groups::version.eq(1i64),
-                groups::created_at.eq(t),
-                groups::updated_at.eq(t),
             ))
             .execute(conn)
             .map_err(conflict)?;
-        change_members(
-            conn,
-            org,
-            id,
-            &MemberChange {
-                clear: false,
-                add: members.to_vec(),
-                remove: vec![],
-            },
-        )?;
-        get(conn, org, id, false)
-    })
+    } else {
+        diesel::update(target).set(bump).execute(conn)?;
+    }
+    Ok((
+        Group {
+            data: data.clone(),
+            version: current.version + 1,
+            updated_at: t,
+            members: None,
+            ..current.clone()
+        },
+        true,
+    ))
 }
 
-/// Update data and members. Nothing changed → no version bump. Returns (group, changed).
-pub fn update(
-    conn: &mut DbConn,
-    org: &OrgId,
-    id: i64,
-    expected_version: Option<i64>,
-    data: &GroupData,
-    members: &MemberChange,
-) -> StoreResult<(Group, bool)> {
-    super::write_tx(conn, |conn| {
-        let current = get(conn, org, id, false)?;
-        if expected_version.is_some_and(|v| v != current.version) {
-            return Err(StoreError::VersionMismatch);
-        }
-        let mut changed = change_members(conn, org, id, members)?;
-        if current.data != *data {
-            diesel::update(groups::table.find(id))
-                .set((
-                    groups::display_name.eq(&data.display_name),
-                    groups::display_name_lower.eq(data.display_name.to_lowercase()),
-                    groups::external_id.eq(&data.external_id),
-                    groups::description.eq(&data.description),
-                ))
-                .execute(conn)
-                .map_err(conflict)?;
-            changed = true;
-        }
-        if changed {
-            // Compare-and-set on the version; a concurrent writer that read the same version
-            // loses here and its whole transaction (member rows included) rolls back.
-            let bumped = diesel::update(
-                groups::table
-                    .find(id)
-                    .filter(groups::version.eq(current.version)),
-            )
-            .set((
-                groups::version.eq(current.version + 1),
-                groups::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-            if bumped == 0 {
-                return Err(StoreError::VersionMismatch);
-            }
-        }
-        Ok((get(conn, org, id, false)?, changed))
-    })
-}
-
-pub fn delete(
-    conn: &mut DbConn,
-    org: &OrgId,
-    id: i64,
-    expected_version: Option<i64>,
-) -> StoreResult<()> {
-    super::write_tx(conn, |conn| {
-        let current = get(conn, org, id, false)?;
-        if expected_version.is_some_and(|v| v != current.version) {
-            return Err(StoreError::VersionMismatch);
-        }
-        diesel::delete(groups::table.find(id)).execute(conn)?;
-        Ok(())
-    })
+pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
+    diesel::delete(groups::table.find(id)).execute(conn)?;
+    Ok(())
 }
 
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> StoreResult<Group> {
@@ -290,29 +310,49 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> Store
     Ok(g)
 }
 
-/// The members of a group: users first, then nested groups, each in id order. Only the
-/// membership rows are read.
+/// The members of a group: users first, then nested groups, each in id order.
 pub fn members(conn: &mut DbConn, gid: i64) -> StoreResult<Vec<Member>> {
-    let us: Vec<i64> = group_users::table
-        .filter(group_users::group_id.eq(gid))
-        .select(group_users::user_id)
-        .order(group_users::user_id.asc())
-        .load(conn)?;
-    let gs: Vec<i64> = group_groups::table
-        .filter(group_groups::group_id.eq(gid))
-        .select(group_groups::member_group_id)
-        .order(group_groups::member_group_id.asc())
-        .load(conn)?;
-    Ok(us
+    Ok(members_of_many(conn, &[gid])?
+        .remove(&gid)
+        .unwrap_or_default())
+}
+
+/// Members of several groups in one statement (only membership rows are read).
+pub fn members_of_many(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, Vec<Member>>> {
+    if gids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64, i32)> =
+        Raw::sql("SELECT gu.group_id, gu.user_id, 1 FROM group_users gu WHERE gu.group_id")
+            .in_ids(gids)
+            .push(
+                " UNION ALL SELECT gg.group_id, gg.member_group_id, 2 FROM group_groups gg \
+                 WHERE gg.group_id",
+            )
+            .in_ids(gids)
+            .query::<(BigInt, BigInt, Integer)>()
+            .load(conn)?;
+    let mut out: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
+    for (g, m, k) in rows {
+        out.entry(g).or_default().push((k, m));
+    }
+    Ok(out
         .into_iter()
-        .map(|id| Member {
-            id,
-            kind: MemberKind::User,
+        .map(|(g, mut ms)| {
+            ms.sort_unstable();
+            let members = ms
+                .into_iter()
+                .map(|(k, id)| Member {
+                    id,
+                    kind: if k == 1 {
+                        MemberKind::User
+                    } else {
+                        MemberKind::Group
+                    },
+                })
+                .collect();
+            (g, members)
         })
-        .chain(gs.into_iter().map(|id| Member {
-            id,
-            kind: MemberKind::Group,
-        }))
         .collect())
 }
 
@@ -349,13 +389,16 @@ pub fn query(
     if w.reverse {
         rows.reverse();
     }
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let mut g = from_row(r)?;
-        if with_members {
-            g.members = Some(members(conn, g.id)?);
+    let mut out = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    if with_members {
+        let ids: Vec<i64> = out.iter().map(|g| g.id).collect();
+        let mut members = members_of_many(conn, &ids)?;
+        for g in out.iter_mut() {
+            g.members = Some(members.remove(&g.id).unwrap_or_default());
         }
-        out.push(g);
     }
     Ok((out, total))
 }

@@ -12,10 +12,15 @@ pub mod signing_keys;
 pub mod usage;
 pub mod users;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
@@ -46,6 +51,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("the database is busy or unreachable: {0}")]
     Busy(String),
+    /// A bug: code on the blocking pool panicked. Logged and counted where it is caught.
+    #[error("internal error")]
+    Panicked,
     #[error("database error: {0}")]
     Db(#[source] diesel::result::Error),
 }
@@ -122,42 +130,173 @@ impl Backend {
     }
 }
 
+/// What the pool hands out: the connection, and what the pool needs to know about it.
+pub struct Pooled {
+    pub conn: DbConn,
+    last_used: Instant,
+    broken: bool,
+    health: Arc<ConnHealth>,
+}
+
+/// What the instrumentation learns about one connection.
+#[derive(Debug, Default)]
+struct ConnHealth {
+    cached: AtomicUsize,
+    /// A statement failed as if the server went away.
+    gone: AtomicBool,
+}
+
+/// Counts of database work since start, shared by every connection of a store and shown at
+/// `/metrics`: trips to the blocking pool, statements run, statements newly prepared into a
+/// connection's statement cache, and panics caught on the blocking pool.
+#[derive(Debug, Default)]
+pub struct StoreStats {
+    pub trips: AtomicU64,
+    pub statements: AtomicU64,
+    pub prepared: AtomicU64,
+    pub panics: AtomicU64,
+}
+
+impl StoreStats {
+    pub fn snapshot(&self) -> [u64; 4] {
+        [
+            self.trips.load(Ordering::Relaxed),
+            self.statements.load(Ordering::Relaxed),
+            self.prepared.load(Ordering::Relaxed),
+            self.panics.load(Ordering::Relaxed),
+        ]
+    }
+}
+
+/// diesel's instrumentation hook: counts statements and cache insertions.
+struct Counter {
+    stats: Arc<StoreStats>,
+    health: Arc<ConnHealth>,
+}
+
+impl Instrumentation for Counter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.stats.statements.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::CacheQuery { .. } => {
+                self.stats.prepared.fetch_add(1, Ordering::Relaxed);
+                self.health.cached.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery {
+                error:
+                    Some(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    )),
+                ..
+            } => {
+                self.health.gone.store(true, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A connection whose statement cache grew past this many statements (filters of many
+/// different shapes) is retired and replaced, which bounds the cache's memory.
+const MAX_CACHED_STATEMENTS: usize = 2000;
+
+/// A connection used this recently is taken as alive without a round trip; an older one is
+/// checked with `SELECT 1` at checkout (as HikariCP does), so a busy server never pays for
+/// the check and a database restart during a quiet spell is noticed before a request fails.
+const ALIVE_WITHOUT_CHECK: Duration = Duration::from_secs(5);
+
 /// An r2d2 manager that picks the backend from the URL and reports the real connection error
 /// (diesel's derived `establish` hides it), and sets SQLite's pragmas on every connection.
 #[derive(Debug, Clone)]
 pub struct Manager {
     backend: Backend,
+    stats: Arc<StoreStats>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        match &self.backend {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let mut conn = match &self.backend {
             Backend::Postgres { url } => PgConnection::establish(url)
                 .map(DbConn::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+                .map_err(diesel::r2d2::Error::ConnectionError)?,
             Backend::Sqlite { path } => {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 c.batch_execute(SQLITE_PRAGMAS)
                     .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(c))
+                DbConn::Sqlite(c)
             }
+        };
+        let health = Arc::new(ConnHealth::default());
+        conn.set_instrumentation(Counter {
+            stats: self.stats.clone(),
+            health: health.clone(),
+        });
+        Ok(Pooled {
+            conn,
+            last_used: Instant::now(),
+            broken: false,
+            health,
+        })
+    }
+
+    fn is_valid(&self, c: &mut Pooled) -> Result<(), Self::Error> {
+        if c.last_used.elapsed() < ALIVE_WITHOUT_CHECK {
+            return Ok(());
         }
+        c.conn
+            .batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        c.last_used = Instant::now();
+        Ok(())
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+    fn has_broken(&self, c: &mut Pooled) -> bool {
+        c.broken
+            || c.health.gone.load(Ordering::Relaxed)
+            || c.health.cached.load(Ordering::Relaxed) > MAX_CACHED_STATEMENTS
+            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut c.conn,
+            )
+    }
+}
+
+/// HMAC keys by id, read from the database once per store: a key never changes once made
+/// (a new key would get a new id), so caching it saves a query on every token and cursor.
+#[derive(Debug, Default)]
+pub struct KeyCache(RwLock<HashMap<String, Vec<u8>>>);
+
+impl KeyCache {
+    pub fn get(&self, conn: &mut DbConn, kid: &str) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(k) = self.0.read().ok().and_then(|m| m.get(kid).cloned()) {
+            return Ok(Some(k));
+        }
+        let key = signing_keys::get(conn, kid)?;
+        if let (Some(k), Ok(mut m)) = (&key, self.0.write()) {
+            m.insert(kid.to_string(), k.clone());
+        }
+        Ok(key)
     }
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    pub fn current(&self, conn: &mut DbConn) -> StoreResult<(String, Vec<u8>)> {
+        if let Some(k) = self.get(conn, signing_keys::CURRENT_KEY_ID)? {
+            return Ok((signing_keys::CURRENT_KEY_ID.to_string(), k));
+        }
+        let (kid, key) = signing_keys::current(conn)?;
+        if let Ok(mut m) = self.0.write() {
+            m.insert(kid.clone(), key.clone());
+        }
+        Ok((kid, key))
     }
 }
 
@@ -168,15 +307,26 @@ pub struct Store {
     pool: r2d2::Pool<Manager>,
     permits: Arc<Semaphore>,
     backend: Backend,
+    stats: Arc<StoreStats>,
+    keys: Arc<KeyCache>,
 }
 
 impl Store {
     pub fn connect(url: &str) -> Result<Store, String> {
+        Store::connect_with(url, None)
+    }
+
+    /// `pool_size` overrides the default (8 on SQLite, 10 on PostgreSQL).
+    pub fn connect_with(url: &str, pool_size: Option<u32>) -> Result<Store, String> {
         let backend = Backend::from_url(url)?;
-        let size = match backend {
+        let size = pool_size.unwrap_or(match backend {
             Backend::Sqlite { .. } => 8,
             Backend::Postgres { .. } => 10,
-        };
+        });
+        if size == 0 {
+            return Err("the database pool needs at least one connection".into());
+        }
+        let stats = Arc::new(StoreStats::default());
         let pool = r2d2::Pool::builder()
             .max_size(size)
             // No idle minimum: r2d2 would replenish it from a background thread, and a
@@ -185,13 +335,25 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(Manager {
                 backend: backend.clone(),
+                stats: stats.clone(),
             })
             .map_err(|e| format!("cannot open the {} database: {e}", backend.name()))?;
         Ok(Store {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
+            stats,
+            keys: Arc::new(KeyCache::default()),
         })
+    }
+
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// The signing keys of this database, cached.
+    pub fn keys(&self) -> Arc<KeyCache> {
+        self.keys.clone()
     }
 
     pub fn backend(&self) -> &Backend {
@@ -199,8 +361,8 @@ impl Store {
     }
 
     /// A connection for synchronous callers (the command line, migrations).
-    pub fn conn(&self) -> StoreResult<r2d2::PooledConnection<Manager>> {
-        Ok(self.pool.get()?)
+    pub fn conn(&self) -> StoreResult<Conn> {
+        Ok(Conn(self.pool.get()?))
     }
 
     /// Run `f` with a pooled connection on the blocking pool.
@@ -209,6 +371,19 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
     {
+        self.run_with(f).await
+    }
+
+    /// One trip to the blocking pool: take a permit, then on a blocking thread take a
+    /// connection and run `f` on it. A panic in `f` is caught, logged and counted, and comes
+    /// back as `StoreError::Panicked` (a 500), so the connection is answered instead of dropped.
+    /// A connection that failed as if the database went away is checked and, if dead, retired.
+    pub async fn run_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    {
         let _permit = self
             .permits
             .clone()
@@ -216,12 +391,30 @@ impl Store {
             .await
             .map_err(|e| StoreError::Busy(e.to_string()))?;
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Busy(format!("database task failed: {e}")))?
+        let stats = self.stats.clone();
+        stats.trips.fetch_add(1, Ordering::Relaxed);
+        let task = tokio::task::spawn_blocking(move || -> Result<T, E> {
+            let mut pooled = pool.get().map_err(StoreError::from)?;
+            let out =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut pooled.conn)));
+            pooled.last_used = Instant::now();
+            match out {
+                Ok(result) => result,
+                Err(panic) => {
+                    pooled.broken = true;
+                    stats.panics.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(panic = %panic_message(&panic), "panic on the blocking pool");
+                    Err(StoreError::Panicked.into())
+                }
+            }
+        });
+        match task.await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "database task failed");
+                Err(StoreError::Panicked.into())
+            }
+        }
     }
 
     /// Apply pending migrations. On PostgreSQL an advisory lock keeps instances that start
@@ -244,7 +437,39 @@ impl Store {
             .pool
             .get_timeout(Duration::from_secs(2))
             .map_err(StoreError::from)?;
-        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+        let alive = conn
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(StoreError::from);
+        if alive.is_err() {
+            conn.broken = true;
+        }
+        alive
+    }
+}
+
+/// The text of a caught panic.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A pooled connection for synchronous callers; derefs to the connection.
+pub struct Conn(r2d2::PooledConnection<Manager>);
+
+impl std::ops::Deref for Conn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.0.conn
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.0.conn
     }
 }
 
@@ -285,26 +510,28 @@ fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
 /// Run `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a
 /// transaction that reads before it writes takes the write lock up front instead of failing
 /// with "database is locked" when it upgrades.
-pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> StoreResult<T>
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> StoreResult<T>,
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
     type Tm = <DbConn as Connection>::TransactionManager;
     let nested = Tm::transaction_manager_status_mut(conn)
         .transaction_depth()
         .map_err(StoreError::from)?
         .is_some();
-    match conn {
+    let begun = match conn {
         // Inside a transaction already: a savepoint.
-        _ if nested => Tm::begin_transaction(conn)?,
+        _ if nested => Tm::begin_transaction(conn),
         DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
         }
-        DbConn::Pg(_) => Tm::begin_transaction(conn)?,
-    }
+        DbConn::Pg(_) => Tm::begin_transaction(conn),
+    };
+    begun.map_err(StoreError::from)?;
     match f(conn) {
         Ok(value) => {
-            Tm::commit_transaction(conn)?;
+            Tm::commit_transaction(conn).map_err(StoreError::from)?;
             Ok(value)
         }
         Err(e) => {

@@ -2,14 +2,21 @@
 //! diesel's own `exists()` / `eq_any()` over boxed subqueries do not compile for
 //! `MultiBackend`, so correlated sub-queries (multi-valued attributes) are written as text
 //! here; every value still travels as a bind parameter, never inside the SQL text.
+//!
+//! The SQL text depends only on the shape of the query, never on a value, so diesel's
+//! statement cache (keyed by the text) reuses the prepared statement. Lists of ids bind as
+//! one parameter (`= ANY($1)` on PostgreSQL, `IN (SELECT value FROM json_each(?))` on SQLite)
+//! so a page of 3 users and a page of 100 share one statement.
 
 use chrono::NaiveDateTime;
 use diesel::expression::{
     is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping,
 };
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Double, Text, Timestamp};
-use diesel::QueryResult;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, RunQueryDsl};
 
 /// The backend of the multi-connection (its type is private to the derive).
 type MultiBackend = <super::DbConn as diesel::Connection>::Backend;
@@ -27,6 +34,66 @@ pub enum Bind {
 enum Part {
     Sql(String),
     Bind(Bind),
+    Ids(IdList),
+    IdTable(IdTable),
+}
+
+/// A one-column table `(id)` of the bound ids: `(SELECT unnest($n) AS id)` on PostgreSQL,
+/// `(SELECT value AS id FROM json_each(?))` on SQLite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdTable(IdList);
+
+impl QueryFragment<Pg> for IdTable {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(SELECT unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.0.ids)?;
+        out.push_sql(") AS id)");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for IdTable {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(SELECT value AS id FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.0.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+/// ` = ANY($n)` (PostgreSQL) or ` IN (SELECT value FROM json_each(?))` (SQLite): membership in
+/// a list of ids bound as one parameter, after a column the caller writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdList {
+    ids: Vec<i64>,
+    json: String,
+}
+
+impl IdList {
+    pub fn new(ids: &[i64]) -> IdList {
+        IdList {
+            ids: ids.to_vec(),
+            json: serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+        }
+    }
+}
+
+impl QueryFragment<Pg> for IdList {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for IdList {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
 }
 
 /// A boolean SQL expression (or an ORDER BY list) built from text and binds.
@@ -48,6 +115,23 @@ impl Raw {
     pub fn bind(mut self, b: Bind) -> Raw {
         self.parts.push(Part::Bind(b));
         self
+    }
+    /// `<column the caller wrote> IN ids`, bound as one parameter.
+    pub fn in_ids(mut self, ids: &[i64]) -> Raw {
+        self.parts.push(Part::Ids(IdList::new(ids)));
+        self
+    }
+    /// A table of ids with one column, `id`.
+    pub fn id_table(mut self, ids: &[i64]) -> Raw {
+        self.parts.push(Part::IdTable(IdTable(IdList::new(ids))));
+        self
+    }
+    /// This text as a whole statement returning rows of `ST`.
+    pub fn query<ST>(self) -> RawQuery<ST> {
+        RawQuery {
+            raw: self,
+            _st: std::marker::PhantomData,
+        }
     }
     pub fn append(mut self, other: Raw) -> Raw {
         self.parts.extend(other.parts);
@@ -85,10 +169,8 @@ impl QueryId for Raw {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl QueryFragment<MultiBackend> for Raw {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
-        out.push_sql("(");
+impl Raw {
+    fn walk_parts<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         for p in &self.parts {
             match p {
                 Part::Sql(s) => out.push_sql(s),
@@ -97,12 +179,46 @@ impl QueryFragment<MultiBackend> for Raw {
                 Part::Bind(Bind::Float(v)) => out.push_bind_param::<Double, _>(v)?,
                 Part::Bind(Bind::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 Part::Bind(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
+                Part::Ids(ids) => MultiBackend::walk_variant_ast(ids, out.reborrow())?,
+                Part::IdTable(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
             }
         }
+        Ok(())
+    }
+}
+
+impl QueryFragment<MultiBackend> for Raw {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        // Parenthesised, so an `OR` inside never escapes the conditions around it.
+        out.push_sql("(");
+        self.walk_parts(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
 }
+
+/// A whole statement written as text; its rows are `ST`. Cached by its text like any other.
+pub struct RawQuery<ST> {
+    raw: Raw,
+    _st: std::marker::PhantomData<ST>,
+}
+
+impl<ST> QueryId for RawQuery<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST> Query for RawQuery<ST> {
+    type SqlType = ST;
+}
+
+impl<ST> QueryFragment<MultiBackend> for RawQuery<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        self.raw.walk_parts(&mut out)
+    }
+}
+
+impl<ST> RunQueryDsl<super::DbConn> for RawQuery<ST> {}
 
 /// An ORDER BY list as text (no binds): `a ASC, b DESC`.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +238,6 @@ impl QueryId for RawOrder {
 }
 impl QueryFragment<MultiBackend> for RawOrder {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
         out.push_sql(&self.0);
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{group_groups, group_users, groups, roles, user_roles, user_values, users};
+use super::schema::{roles, user_roles, user_values, users};
 use super::{new_id, now, DbConn, StoreError, StoreResult};
 use crate::domain::{
     Address, Enterprise, GroupRef, MultiAttr, MultiValue, Name, OrgId, PasswordHash, RoleValue,
@@ -277,7 +277,8 @@ pub fn ensure_role(conn: &mut DbConn, org: &OrgId, name: &str) -> StoreResult<i6
     Ok(id)
 }
 
-/// Insert a user. `Conflict` if the user name is taken in the organization.
+/// Insert a user. `Conflict` if the user name is taken in the organization. Call inside a
+/// write transaction (the directory's); the user is returned as written, without reading it.
 pub fn insert(
     conn: &mut DbConn,
     org: &OrgId,
@@ -285,11 +286,11 @@ pub fn insert(
     password: Option<&PasswordHash>,
     actor: Actor<'_>,
 ) -> StoreResult<User> {
-    super::write_tx(conn, |conn| {
-        let id = new_id();
-        let t = now();
-        diesel::insert_into(users::table)
-            .values((
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(users::table)
+        .values((
+            (
                 users::id.eq(id),
                 users::org_id.eq(org.as_str()),
                 users::password_hash.eq(password.map(|p| p.hash.as_str())),
@@ -300,97 +301,99 @@ pub fn insert(
                 users::version.eq(1i64),
                 users::created_at.eq(t),
                 users::updated_at.eq(t),
-            ))
-            .execute(conn)
-            .map_err(conflict)?;
-        diesel::update(users::table.find(id))
-            .set(user_columns!(data))
-            .execute(conn)
-            .map_err(conflict)?;
-        write_values(conn, org, id, data)?;
-        get(conn, org, id)
+            ),
+            user_columns!(data),
+        ))
+        .execute(conn)
+        .map_err(conflict)?;
+    write_values(conn, org, id, data)?;
+    Ok(User {
+        id,
+        org_id: org.clone(),
+        has_password: password.is_some(),
+        version: 1,
+        created_at: t,
+        updated_at: t,
+        created_by: Some(actor.0.to_string()),
+        modified_by: Some(actor.0.to_string()),
+        data: data.clone(),
     })
 }
 
-/// Replace a user's data. With `expected_version`, a different current version is
-/// `VersionMismatch`. When nothing changes (and no password is set) the row is left alone:
-/// no version bump, no new `lastModified`. Returns the user and whether it changed.
-pub fn update(
+/// Read a user for changing it: on PostgreSQL the row is locked (`FOR UPDATE`) until the
+/// transaction ends, so writers of one user queue instead of racing; SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers.
+pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
+    let q = users::table
+        .filter(users::id.eq(id))
+        .filter(users::org_id.eq(org.as_str()));
+    let row: Row = match conn {
+        DbConn::Pg(c) => q.for_update().first(c)?,
+        DbConn::Sqlite(c) => q.first(c)?,
+    };
+    let mut loaded = load_many(conn, vec![row])?;
+    loaded.pop().ok_or(StoreError::NotFound)
+}
+
+/// Write `data` (and a new password) over `current`, which the caller read with `lock` in
+/// this transaction: one UPDATE for the row (version bumped, compared-and-set for safety),
+/// and the value and role rows rewritten only when they changed. Returns the user as written.
+pub fn write(
     conn: &mut DbConn,
-    org: &OrgId,
-    id: i64,
-    expected_version: Option<i64>,
+    current: &User,
     data: &UserData,
     password: Option<&PasswordHash>,
     actor: Actor<'_>,
-) -> StoreResult<(User, bool)> {
-    super::write_tx(conn, |conn| {
-        let current = get(conn, org, id)?;
-        if expected_version.is_some_and(|v| v != current.version) {
-            return Err(StoreError::VersionMismatch);
-        }
-        if current.data == *data && password.is_none() {
-            return Ok((current, false));
-        }
-        let t = now();
-        // The version bump is the compare-and-set: it takes the row lock first, and a writer
-        // that read the same version finds it gone once we commit (PostgreSQL re-checks the
-        // WHERE after the lock; SQLite's BEGIN IMMEDIATE serialises anyway).
-        let bumped = diesel::update(
-            users::table
-                .find(id)
-                .filter(users::version.eq(current.version)),
-        )
-        .set((
-            users::version.eq(current.version + 1),
-            users::updated_at.eq(t),
-            users::modified_by.eq(actor.0),
-        ))
-        .execute(conn)?;
-        if bumped == 0 {
-            return Err(StoreError::VersionMismatch);
-        }
-        diesel::update(users::table.find(id))
-            .set(user_columns!(data))
-            .execute(conn)
-            .map_err(conflict)?;
-        if let Some(p) = password {
-            diesel::update(users::table.find(id))
-                .set((
+) -> StoreResult<User> {
+    let t = now();
+    let id = current.id;
+    let target = users::table
+        .find(id)
+        .filter(users::version.eq(current.version));
+    let bump = (
+        users::version.eq(current.version + 1),
+        users::updated_at.eq(t),
+        users::modified_by.eq(actor.0),
+    );
+    let n = match password {
+        None => diesel::update(target)
+            .set((bump, user_columns!(data)))
+            .execute(conn),
+        Some(p) => diesel::update(target)
+            .set((
+                bump,
+                user_columns!(data),
+                (
                     users::password_hash.eq(&p.hash),
                     users::password_algorithm.eq(&p.algorithm),
                     users::password_updated_at.eq(t),
-                ))
-                .execute(conn)?;
-        }
-        if current.data.values != data.values || current.data.roles != data.roles {
-            diesel::delete(user_values::table.filter(user_values::user_id.eq(id))).execute(conn)?;
-            diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
-            write_values(conn, org, id, data)?;
-        }
-        Ok((get(conn, org, id)?, true))
+                ),
+            ))
+            .execute(conn),
+    }
+    .map_err(conflict)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
+    if current.data.values != data.values || current.data.roles != data.roles {
+        diesel::delete(user_values::table.filter(user_values::user_id.eq(id))).execute(conn)?;
+        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
+        write_values(conn, &current.org_id, id, data)?;
+    }
+    Ok(User {
+        version: current.version + 1,
+        updated_at: t,
+        modified_by: Some(actor.0.to_string()),
+        has_password: current.has_password || password.is_some(),
+        data: data.clone(),
+        ..current.clone()
     })
 }
 
 /// Delete a user (memberships and values go with it).
-pub fn delete(
-    conn: &mut DbConn,
-    org: &OrgId,
-    id: i64,
-    expected_version: Option<i64>,
-) -> StoreResult<()> {
-    super::write_tx(conn, |conn| {
-        let version: i64 = users::table
-            .filter(users::id.eq(id))
-            .filter(users::org_id.eq(org.as_str()))
-            .select(users::version)
-            .first(conn)?;
-        if expected_version.is_some_and(|v| v != version) {
-            return Err(StoreError::VersionMismatch);
-        }
-        diesel::delete(users::table.find(id)).execute(conn)?;
-        Ok(())
-    })
+pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    Ok(())
 }
 
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
@@ -402,58 +405,119 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
     loaded.pop().ok_or(StoreError::NotFound)
 }
 
-/// Attach values and roles to rows, two queries for the whole page.
+type ChildSql = (
+    diesel::sql_types::Text,
+    diesel::sql_types::BigInt,
+    diesel::sql_types::Text,
+    diesel::sql_types::Integer,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+);
+
+type ChildRow = (
+    String,
+    i64,
+    String,
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
+
+/// Multi-valued values (`v`) and roles (`r`) of a set of users, in one statement whose text
+/// does not depend on how many users there are.
+fn children(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ChildRow>> {
+    use super::raw::Raw;
+    Ok(Raw::sql(
+        "SELECT 'v', uv.user_id, uv.attribute, uv.position, uv.value, uv.display, uv.type, \
+         uv.is_primary, uv.formatted, uv.street_address, uv.locality, uv.region, \
+         uv.postal_code, uv.country, NULL FROM user_values uv WHERE uv.user_id",
+    )
+    .in_ids(ids)
+    .push(
+        " UNION ALL SELECT 'r', ur.user_id, r.name, 0, NULL, ur.display, ur.type, \
+         ur.is_primary, NULL, NULL, NULL, NULL, NULL, NULL, ur.created_at \
+         FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id",
+    )
+    .in_ids(ids)
+    .query::<ChildSql>()
+    .load(conn)?)
+}
+
+/// Attach values and roles to rows: one statement for the whole page.
 fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let value_rows: Vec<ValueRow> = user_values::table
-        .filter(user_values::user_id.eq_any(&ids))
-        .order((user_values::user_id, user_values::position))
-        .load(conn)?;
-    let mut values: HashMap<i64, Vec<(MultiAttr, MultiValue)>> = HashMap::new();
-    for v in value_rows {
-        let Some(attr) = MultiAttr::parse(&v.attribute) else {
+    let mut value_rows: Vec<(i64, i32, MultiAttr, MultiValue)> = Vec::new();
+    let mut role_rows: Vec<(i64, Option<NaiveDateTime>, RoleValue)> = Vec::new();
+    for c in children(conn, &ids)? {
+        let (kind, uid, attr, pos, value, display, type_, primary) =
+            (c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7);
+        if kind == "r" {
+            role_rows.push((
+                uid,
+                c.14,
+                RoleValue {
+                    name: attr,
+                    display,
+                    kind: type_,
+                    primary,
+                },
+            ));
+            continue;
+        }
+        let Some(attr) = MultiAttr::parse(&attr) else {
             continue;
         };
         let address = (attr == MultiAttr::Addresses).then_some(Address {
-            formatted: v.formatted,
-            street_address: v.street_address,
-            locality: v.locality,
-            region: v.region,
-            postal_code: v.postal_code,
-            country: v.country,
+            formatted: c.8,
+            street_address: c.9,
+            locality: c.10,
+            region: c.11,
+            postal_code: c.12,
+            country: c.13,
         });
-        values.entry(v.user_id).or_default().push((
+        value_rows.push((
+            uid,
+            pos,
             attr,
             MultiValue {
-                value: v.value,
-                display: v.display,
-                kind: v.type_,
-                primary: v.is_primary,
+                value,
+                display,
+                kind: type_,
+                primary,
                 address,
             },
         ));
     }
-    type RoleRow = (i64, String, Option<String>, Option<String>, Option<bool>);
-    let role_rows: Vec<RoleRow> = user_roles::table
-        .inner_join(roles::table)
-        .filter(user_roles::user_id.eq_any(&ids))
-        .select((
-            user_roles::user_id,
-            roles::name,
-            user_roles::display,
-            user_roles::type_,
-            user_roles::is_primary,
-        ))
-        .order((user_roles::user_id, user_roles::created_at, roles::name))
-        .load(conn)?;
+    value_rows.sort_by_key(|v| (v.0, v.1));
+    role_rows.sort_by(|a, b| (a.0, a.1, &a.2.name).cmp(&(b.0, b.1, &b.2.name)));
+    let mut values: HashMap<i64, Vec<(MultiAttr, MultiValue)>> = HashMap::new();
+    for (uid, _, attr, v) in value_rows {
+        values.entry(uid).or_default().push((attr, v));
+    }
     let mut role_map: HashMap<i64, Vec<RoleValue>> = HashMap::new();
-    for (uid, name, display, kind, primary) in role_rows {
-        role_map.entry(uid).or_default().push(RoleValue {
-            name,
-            display,
-            kind,
-            primary,
-        });
+    for (uid, _, r) in role_rows {
+        role_map.entry(uid).or_default().push(r);
     }
     rows.into_iter()
         .map(|r| {
@@ -474,83 +538,49 @@ pub fn groups_of(conn: &mut DbConn, org: &OrgId, user_id: i64) -> StoreResult<Ve
         .unwrap_or_default())
 }
 
-/// `groups_of` for a page of users in a fixed number of queries: direct memberships in one,
-/// then one per level of nesting (at most 16), then the names.
+/// `groups_of` for a page of users in one statement: a recursive query walks direct
+/// memberships up through nested groups (UNION, so a cycle ends), and keeps for each
+/// user and group whether any path to it is direct.
 pub fn groups_of_many(
     conn: &mut DbConn,
     org: &OrgId,
     user_ids: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<GroupRef>>> {
-    let direct: Vec<(i64, i64)> = group_users::table
-        .filter(group_users::user_id.eq_any(user_ids))
-        .filter(group_users::org_id.eq(org.as_str()))
-        .select((group_users::user_id, group_users::group_id))
-        .load(conn)?;
-    let mut parents: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut known: std::collections::HashSet<i64> = direct.iter().map(|(_, g)| *g).collect();
-    let mut frontier: Vec<i64> = known.iter().copied().collect();
-    for _ in 0..16 {
-        if frontier.is_empty() {
-            break;
-        }
-        let edges: Vec<(i64, i64)> = group_groups::table
-            .filter(group_groups::member_group_id.eq_any(&frontier))
-            .select((group_groups::member_group_id, group_groups::group_id))
-            .load(conn)?;
-        frontier = Vec::new();
-        for (child, parent) in edges {
-            parents.entry(child).or_default().push(parent);
-            if known.insert(parent) {
-                frontier.push(parent);
-            }
-        }
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::{BigInt, Integer, Text};
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    let all: Vec<i64> = known.into_iter().collect();
-    let names: HashMap<i64, String> = groups::table
-        .filter(groups::id.eq_any(&all))
-        .select((groups::id, groups::display_name))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
-    let mut by_user: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (u, g) in direct {
-        by_user.entry(u).or_default().push(g);
+    let rows: Vec<(i64, i64, String, i32)> = Raw::sql(
+        "WITH RECURSIVE reach(user_id, group_id, direct) AS (\
+         SELECT gu.user_id, gu.group_id, 1 FROM group_users gu WHERE gu.org_id = ",
+    )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(" AND gu.user_id")
+    .in_ids(user_ids)
+    .push(
+        " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
+         JOIN group_groups gg ON gg.member_group_id = reach.group_id) \
+         SELECT reach.user_id, g.id, g.display_name, MAX(reach.direct) FROM reach \
+         JOIN groups g ON g.id = reach.group_id GROUP BY reach.user_id, g.id, g.display_name",
+    )
+    .query::<(BigInt, BigInt, Text, Integer)>()
+    .load(conn)?;
+    let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();
+    for (uid, gid, name, direct) in rows {
+        out.entry(uid).or_default().push(GroupRef {
+            id: gid,
+            display_name: name,
+            direct: direct > 0,
+        });
     }
-    let mut out = HashMap::new();
-    for (u, direct_groups) in by_user {
-        let mut refs: Vec<GroupRef> = Vec::new();
-        let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
-        let mut queue: Vec<(i64, bool)> = direct_groups.iter().map(|g| (*g, true)).collect();
-        let mut i = 0;
-        while i < queue.len() {
-            let (g, is_direct) = queue[i];
-            i += 1;
-            if !seen.insert(g) {
-                continue;
-            }
-            if let Some(name) = names.get(&g) {
-                refs.push(GroupRef {
-                    id: g,
-                    display_name: name.clone(),
-                    direct: is_direct,
-                });
-            }
-            for p in parents.get(&g).into_iter().flatten() {
-                queue.push((*p, false));
-            }
-        }
-        // A group reached both directly and through nesting is direct.
-        for r in refs.iter_mut() {
-            if direct_groups.contains(&r.id) {
-                r.direct = true;
-            }
-        }
+    for refs in out.values_mut() {
         refs.sort_by(|a, b| {
             b.direct
                 .cmp(&a.direct)
                 .then(a.display_name.cmp(&b.display_name))
+                .then(a.id.cmp(&b.id))
         });
-        out.insert(u, refs);
     }
     Ok(out)
 }
@@ -588,4 +618,17 @@ pub fn query(
         rows.reverse();
     }
     Ok((load_many(conn, rows)?, total))
+}
+
+/// The stored password of a user, if any.
+pub fn password_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<PasswordHash>> {
+    let (hash, algorithm): (Option<String>, Option<String>) = users::table
+        .filter(users::id.eq(id))
+        .filter(users::org_id.eq(org.as_str()))
+        .select((users::password_hash, users::password_algorithm))
+        .first(conn)?;
+    Ok(hash.map(|hash| PasswordHash {
+        hash,
+        algorithm: algorithm.unwrap_or_else(|| "bcrypt".into()),
+    }))
 }

@@ -71,6 +71,11 @@ impl From<StoreError> for AdminError {
                     "the database is unavailable; retry",
                 )
             }
+            StoreError::Panicked => AdminError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            ),
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 AdminError::new(
@@ -215,22 +220,14 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
 
 /// The organization a path names, if the caller may manage it (itself or a child); else 404,
 /// so other tenants' ids are not even confirmed to exist.
-async fn manageable_org(state: &AppState, p: &Principal, org: &str) -> AdminResult<OrgId> {
+fn manageable_org(conn: &mut store::DbConn, p: &Principal, org: &str) -> AdminResult<OrgId> {
     let org = OrgId::parse(org).map_err(|_| AdminError::not_found("organization"))?;
-    let me = p.org_id.clone();
-    let target = org.clone();
-    let ok = state
-        .store
-        .run(move |conn| {
-            let o = match store::orgs::get(conn, &target) {
-                Ok(o) => o,
-                Err(StoreError::NotFound) => return Ok(false),
-                Err(e) => return Err(e),
-            };
-            Ok(o.id == me || o.parent_id.as_ref() == Some(&me))
-        })
-        .await?;
-    if ok {
+    let o = match store::orgs::get(conn, &org) {
+        Ok(o) => o,
+        Err(StoreError::NotFound) => return Err(AdminError::not_found("organization")),
+        Err(e) => return Err(e.into()),
+    };
+    if o.id == p.org_id || o.parent_id.as_ref() == Some(&p.org_id) {
         Ok(org)
     } else {
         Err(AdminError::not_found("organization"))
@@ -248,13 +245,22 @@ pub struct AdminApi;
 impl AdminApi {
     /// The organization, credential and scopes of the caller.
     #[oai(path = "/whoami", method = "get")]
-    async fn whoami(&self, auth: BearerOrBasic) -> Json<WhoAmI> {
-        let p = auth.principal();
-        Json(WhoAmI {
-            organization: p.org_id.to_string(),
-            credential: p.credential_id.clone(),
-            scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+    async fn whoami(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+    ) -> poem::Result<Json<WhoAmI>> {
+        admin(async move {
+            let p = state
+                .call(&auth, None, |_, p| Ok::<_, AdminError>(p))
+                .await?;
+            Ok(Json(WhoAmI {
+                organization: p.org_id.to_string(),
+                credential: p.credential_id.clone(),
+                scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            }))
         })
+        .await
     }
 
     /// The caller's organization and its child organizations.
@@ -265,11 +271,10 @@ impl AdminApi {
         state: Data<&AppState>,
     ) -> poem::Result<Json<Vec<OrganizationBody>>> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
             let orgs = state
-                .store
-                .run(move |conn| store::orgs::manageable(conn, &p.org_id))
+                .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
+                    Ok::<_, AdminError>(store::orgs::manageable(conn, &p.org_id)?)
+                })
                 .await?;
             Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
         })
@@ -284,11 +289,10 @@ impl AdminApi {
         state: Data<&AppState>,
     ) -> poem::Result<Json<Vec<CredentialBody>>> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
             let creds = state
-                .store
-                .run(move |conn| store::credentials::list(conn, Some(&p.org_id)))
+                .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
+                    Ok::<_, AdminError>(store::credentials::list(conn, Some(&p.org_id))?)
+                })
                 .await?;
             Ok(Json(
                 creds
@@ -309,8 +313,6 @@ impl AdminApi {
         body: Json<NewCredentialBody>,
     ) -> poem::Result<Created<CredentialBody>> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
             if body.label.contains('\0') || body.label.len() > 256 {
                 return Err(AdminError::bad(
                     "label must be at most 256 characters, without NUL",
@@ -318,17 +320,10 @@ impl AdminApi {
             }
             let kind = CredentialKind::parse(&body.kind)
                 .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
-            let scopes = match &body.scopes {
-                Some(s) => Scopes::parse(s).map_err(AdminError::bad)?,
-                None => p.scopes.clone(),
+            let asked = match &body.scopes {
+                Some(s) => Some(Scopes::parse(s).map_err(AdminError::bad)?),
+                None => None,
             };
-            if scopes.iter().any(|s| !p.has(s)) {
-                return Err(AdminError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "a credential cannot grant scopes its creator lacks",
-                ));
-            }
             let (id, secret) = match kind {
                 CredentialKind::Token => (auth::generate_id("tok_"), auth::generate_secret("mst_")),
                 CredentialKind::Client => (auth::generate_id("cli_"), auth::generate_secret("")),
@@ -336,9 +331,16 @@ impl AdminApi {
             let label = body.label.clone();
             let shown = secret.clone();
             let cred = state
-                .store
-                .run(move |conn| {
-                    store::credentials::create(
+                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
+                    let scopes = asked.unwrap_or_else(|| p.scopes.clone());
+                    if scopes.iter().any(|s| !p.has(s)) {
+                        return Err(AdminError::new(
+                            StatusCode::FORBIDDEN,
+                            "forbidden",
+                            "a credential cannot grant scopes its creator lacks",
+                        ));
+                    }
+                    Ok(store::credentials::create(
                         conn,
                         store::credentials::NewCredential {
                             id: &id,
@@ -349,7 +351,7 @@ impl AdminApi {
                             scopes: &scopes,
                             user_id: None,
                         },
-                    )
+                    )?)
                 })
                 .await?;
             Ok(Created::Created(Json(CredentialBody::from(
@@ -369,16 +371,14 @@ impl AdminApi {
         id: Path<String>,
     ) -> poem::Result<NoContent> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
             state
-                .store
-                .run(move |conn| store::credentials::revoke(conn, Some(&p.org_id), &id.0))
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => AdminError::not_found("credential"),
-                    other => other.into(),
-                })?;
+                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
+                    store::credentials::revoke(conn, Some(&p.org_id), &id.0).map_err(|e| match e {
+                        StoreError::NotFound => AdminError::not_found("credential"),
+                        other => other.into(),
+                    })
+                })
+                .await?;
             Ok(NoContent::NoContent)
         })
         .await
@@ -394,9 +394,6 @@ impl AdminApi {
         body: Json<Vec<UsageBody>>,
     ) -> poem::Result<Created<Inserted>> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
-            let org = manageable_org(&state, &p, &org_id.0).await?;
             let mut records = Vec::with_capacity(body.0.len());
             for (i, r) in body.0.iter().enumerate() {
                 if !r.credits_used.is_finite() || r.credits_used < 0.0 {
@@ -415,7 +412,9 @@ impl AdminApi {
                     )));
                 }
                 records.push(UsageRecord {
-                    org_id: org.clone(),
+                    // Set to the checked organization inside the trip.
+                    org_id: OrgId::parse(crate::store::orgs::DEFAULT_ORG)
+                        .map_err(AdminError::bad)?,
                     date: parse_date(&r.date, &format!("record {i}: date"))?,
                     product_variable: r.product_variable.clone(),
                     credits_used: r.credits_used,
@@ -423,8 +422,13 @@ impl AdminApi {
                 });
             }
             let n = state
-                .store
-                .run(move |conn| store::usage::insert(conn, &records))
+                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
+                    let org = manageable_org(conn, &p, &org_id.0)?;
+                    for r in records.iter_mut() {
+                        r.org_id = org.clone();
+                    }
+                    Ok::<_, AdminError>(store::usage::insert(conn, &records)?)
+                })
                 .await?;
             Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
         })
@@ -442,9 +446,6 @@ impl AdminApi {
         to: Query<Option<String>>,
     ) -> poem::Result<Json<Vec<UsageBody>>> {
         admin(async move {
-            let p = auth.principal().clone();
-            auth::require(&p, Scope::OrgsAdmin)?;
-            let org = manageable_org(&state, &p, &org_id.0).await?;
             let from = from
                 .0
                 .as_deref()
@@ -452,8 +453,10 @@ impl AdminApi {
                 .transpose()?;
             let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
             let records = state
-                .store
-                .run(move |conn| store::usage::list(conn, &org, from, to))
+                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
+                    let org = manageable_org(conn, &p, &org_id.0)?;
+                    Ok::<_, AdminError>(store::usage::list(conn, &org, from, to)?)
+                })
                 .await?;
             Ok(Json(
                 records

@@ -6,10 +6,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 use serde_json::{json, Value};
 
-use crate::auth::schemes::BearerOrBasic;
-use crate::domain::{id_from_hex, Principal, Scope};
+use crate::auth::AuthError;
+use crate::directory::{Caller, Expect};
+use crate::domain::{id_from_hex, Principal};
 use crate::scim::ScimError;
 use crate::store::StoreError;
+use crate::Config;
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const MAX_RESULTS: i64 = 1000;
@@ -73,6 +75,9 @@ pub fn store_error(e: StoreError, what: &str) -> ScimError {
                 "the database is unavailable; retry",
             )
         }
+        StoreError::Panicked => {
+            ScimError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
         StoreError::Db(e) => {
             tracing::error!(error = %e, "database error");
             ScimError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -80,16 +85,27 @@ pub fn store_error(e: StoreError, what: &str) -> ScimError {
     }
 }
 
-/// The caller, if it holds the `scim` scope.
-pub fn principal(auth: &BearerOrBasic) -> Result<Principal, ScimError> {
-    let p = auth.principal().clone();
-    if p.has(Scope::Scim) {
-        Ok(p)
-    } else {
-        Err(ScimError::status(
-            StatusCode::FORBIDDEN,
-            "the credential lacks the scim scope",
-        ))
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> ScimError {
+        store_error(e, "resource")
+    }
+}
+
+impl From<AuthError> for ScimError {
+    fn from(e: AuthError) -> ScimError {
+        match e {
+            AuthError::Unavailable(e) => store_error(e, "credential"),
+            other => ScimError::status(other.status(), other.to_string()),
+        }
+    }
+}
+
+/// The directory caller for a SCIM request.
+pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
+    Caller {
+        principal: p,
+        dialect: "scim",
+        bcrypt_cost: cfg.bcrypt_cost,
     }
 }
 
@@ -98,18 +114,22 @@ pub fn parse_id(s: &str, what: &str) -> Result<i64, ScimError> {
     id_from_hex(s).ok_or_else(|| ScimError::not_found(format!("{what} {s:?} not found")))
 }
 
-/// The version an `If-Match` asks for: `None` for no header or `*`. A tag that is not one
-/// of ours can never match: 412.
-pub fn if_match(header: Option<&str>) -> Result<Option<i64>, ScimError> {
+/// The versions an `If-Match` accepts (RFC 7232 §3.1: a list of tags, or `*`). No header
+/// or `*` accepts any; a list none of whose tags is one of ours can never match: 412.
+pub fn if_match(header: Option<&str>) -> Result<Expect, ScimError> {
     let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else {
-        return Ok(None);
+        return Ok(Expect::Any);
     };
-    if h == "*" {
-        return Ok(None);
+    if h.split(',').any(|t| t.trim() == "*") {
+        return Ok(Expect::Any);
     }
-    parse_etag(h).map(Some).ok_or_else(|| {
-        ScimError::precondition_failed(format!("If-Match {h:?} does not match the current version"))
-    })
+    let versions: Vec<i64> = h.split(',').filter_map(parse_etag).collect();
+    if versions.is_empty() {
+        return Err(ScimError::precondition_failed(format!(
+            "If-Match {h:?} does not match the current version"
+        )));
+    }
+    Ok(Expect::OneOf(versions))
 }
 
 /// `W/"7"` or `"7"` → 7.
@@ -156,7 +176,3 @@ pub fn list_response(resources: Vec<Value>, total: i64, start: i64) -> ScimRespo
         None,
     )
 }
-
-/// How often a write without `If-Match` is recomputed on top of a concurrent change before
-/// giving up with 409.
-pub const MAX_WRITE_ATTEMPTS: usize = 16;

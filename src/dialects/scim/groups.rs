@@ -1,157 +1,167 @@
 //! `/Groups`. Membership changes become row-level deltas: adding or removing members never
 //! reads or rewrites the rest of the member list, and members are loaded only when the
-//! response shows them.
+//! response shows them. Each handler makes one database trip (`AppState::call`).
 
 use poem_openapi::payload::Json;
 use serde_json::{Map, Value};
 
 use super::common::*;
 use super::resources::{etag, group_data, group_json, member_ids};
-use crate::domain::{id_from_hex, id_to_hex, Group, MemberChange, Principal};
+use crate::auth::schemes::BearerOrBasic;
+use crate::directory::groups::{self as dir, Members};
+use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange, Scope};
 use crate::scim::filter::{CompValue, CompareOp, Filter, PatchPath};
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
 use crate::scim::{normalize, ScimError, ScimResult};
-use crate::store::{self, StoreError};
-use crate::AppState;
+use crate::{AppState, Config};
 
-async fn load(state: &AppState, p: &Principal, id: i64, with_members: bool) -> ScimResult<Group> {
-    let org = p.org_id.clone();
-    state
-        .store
-        .run(move |c| store::groups::get(c, &org, id, with_members))
-        .await
-        .map_err(|e| store_error(e, "group"))
-}
+const SCOPE: Option<Scope> = Some(Scope::Scim);
 
-fn render(state: &AppState, g: &Group, proj: &Projection) -> Value {
+fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
     let rt = Registry::get().group();
-    crate::scim::projection::apply(&group_json(&state.config, g), rt, proj)
+    crate::scim::projection::apply(&group_json(cfg, g), rt, proj)
 }
 
-fn wants_members(proj: &Projection) -> bool {
-    proj.wants(Registry::get().group(), "members")
+fn wants_members(proj: &Projection) -> Members {
+    if proj.wants(Registry::get().group(), "members") {
+        Members::Load
+    } else {
+        Members::Skip
+    }
 }
 
-pub async fn create(state: &AppState, p: Principal, body: Value, proj: Projection) -> Outcome {
+pub async fn create(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    body: Value,
+    proj: Projection,
+) -> Outcome {
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let data = group_data(&canon, None);
     let members = member_ids(canon.get("members"))?;
-    let org = p.org_id.clone();
-    let with = wants_members(&proj);
-    let g = state
-        .store
-        .run(move |c| {
-            let g = store::groups::insert(c, &org, &data, &members)?;
-            store::groups::get(c, &org, g.id, with)
+    let cfg = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
+                .map_err(|e| store_error(e, "group"))?;
+            if wants_members(&proj) == Members::Load {
+                g.members = Some(crate::store::groups::members(conn, g.id)?);
+            }
+            let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
+            Ok(ScimResponse::Created(
+                Json(render(&cfg, &g, &proj)),
+                Some(etag(g.version)),
+                location,
+            ))
         })
         .await
-        .map_err(|e| store_error(e, "group"))?;
-    let location = state
-        .config
-        .url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
-    Ok(ScimResponse::Created(
-        Json(render(state, &g, &proj)),
-        Some(etag(g.version)),
-        location,
-    ))
 }
 
 pub async fn get(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     id: &str,
     proj: Projection,
-    if_none_match: Option<&str>,
+    if_none_match: Option<String>,
 ) -> Outcome {
     let id = parse_id(id, "group")?;
-    let g = load(state, &p, id, false).await?;
-    if none_match(if_none_match, g.version) {
-        return Ok(ScimResponse::NotModified(etag(g.version)));
-    }
-    let g = if wants_members(&proj) {
-        load(state, &p, id, true).await?
-    } else {
-        g
-    };
-    Ok(ScimResponse::Ok(
-        Json(render(state, &g, &proj)),
-        Some(etag(g.version)),
-    ))
+    let cfg = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let mut g = dir::get(conn, &p.org_id, id, Members::Skip)
+                .map_err(|e| store_error(e, "group"))?;
+            if none_match(if_none_match.as_deref(), g.version) {
+                return Ok(ScimResponse::NotModified(etag(g.version)));
+            }
+            if wants_members(&proj) == Members::Load {
+                g.members = Some(crate::store::groups::members(conn, id)?);
+            }
+            Ok(ScimResponse::Ok(
+                Json(render(&cfg, &g, &proj)),
+                Some(etag(g.version)),
+            ))
+        })
+        .await
 }
 
-/// Write new data and a membership change, retrying on a concurrent change unless the
-/// client pinned a version with `If-Match`.
-async fn rewrite<F>(
+/// Run a change in the directory and render it.
+async fn change<F>(
     state: &AppState,
-    p: &Principal,
-    id: i64,
-    wanted: Option<i64>,
-    with_members: bool,
-    change: F,
-) -> ScimResult<Group>
+    auth: &BearerOrBasic,
+    id: &str,
+    if_match_h: Option<&str>,
+    input: Members,
+    proj: Projection,
+    compute: F,
+) -> Outcome
 where
-    F: Fn(&Group) -> ScimResult<(crate::domain::GroupData, MemberChange)>,
+    F: FnOnce(&Config, &Group) -> ScimResult<(GroupData, MemberChange)> + Send + 'static,
 {
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        let current = load(state, p, id, false).await?;
-        if wanted.is_some_and(|w| w != current.version) {
-            return Err(store_error(StoreError::VersionMismatch, "group"));
-        }
-        let (data, members) = change(&current)?;
-        let org = p.org_id.clone();
-        let expected = current.version;
-        let result = state
-            .store
-            .run(move |c| {
-                store::groups::update(c, &org, id, Some(expected), &data, &members)?;
-                store::groups::get(c, &org, id, with_members)
-            })
-            .await;
-        match result {
-            Ok(g) => return Ok(g),
-            Err(StoreError::VersionMismatch) if wanted.is_none() => continue,
-            Err(e) => return Err(store_error(e, "group")),
-        }
-    }
-    Err(ScimError::status(
-        poem::http::StatusCode::CONFLICT,
-        "the group keeps changing; retry",
-    ))
+    let id = parse_id(id, "group")?;
+    let expected = if_match(if_match_h)?;
+    let cfg = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let output = wants_members(&proj);
+            let changed = dir::update(
+                conn,
+                &caller(&cfg, &p),
+                id,
+                &expected,
+                input,
+                output,
+                |current: &Group| compute(&cfg, current),
+            )
+            .map_err(|e| match e {
+                ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
+                    ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
+                }
+                other => other,
+            })?;
+            let g = changed.value;
+            Ok(ScimResponse::Ok(
+                Json(render(&cfg, &g, &proj)),
+                Some(etag(g.version)),
+            ))
+        })
+        .await
 }
 
 pub async fn replace(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
 ) -> Outcome {
-    let id = parse_id(id, "group")?;
-    let wanted = if_match(if_match_h)?;
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let members = member_ids(canon.get("members"))?;
-    let g = rewrite(state, &p, id, wanted, wants_members(&proj), |current| {
-        Ok((
-            group_data(&canon, current.data.description.clone()),
-            MemberChange {
-                clear: true,
-                add: members.clone(),
-                remove: vec![],
-            },
-        ))
-    })
-    .await?;
-    Ok(ScimResponse::Ok(
-        Json(render(state, &g, &proj)),
-        Some(etag(g.version)),
-    ))
+    change(
+        state,
+        auth,
+        id,
+        if_match_h,
+        Members::Skip,
+        proj,
+        move |_, current| {
+            Ok((
+                group_data(&canon, current.data.description.clone()),
+                MemberChange {
+                    clear: true,
+                    add: members,
+                    remove: vec![],
+                },
+            ))
+        },
+    )
+    .await
 }
 
 /// Accumulates member operations in order into one row-level change.
@@ -195,6 +205,18 @@ fn members_attr() -> &'static crate::scim::schema::Attribute {
 fn ids_in(value: Option<&Value>) -> ScimResult<Vec<i64>> {
     let coerced = normalize::coerce(value.unwrap_or(&Value::Null), members_attr())?;
     member_ids(coerced.as_ref())
+}
+
+/// Member ids named in a remove value; values that are not ids match no member.
+fn removed_ids(value: &Value) -> ScimResult<Vec<i64>> {
+    let coerced = normalize::coerce(value, members_attr())?;
+    let Some(Value::Array(items)) = coerced else {
+        return Ok(vec![]);
+    };
+    Ok(items
+        .iter()
+        .filter_map(|m| m.get("value").and_then(Value::as_str).and_then(id_from_hex))
+        .collect())
 }
 
 /// `value eq "x"` or an `or` of them: the member ids a remove filter names.
@@ -243,8 +265,9 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
                         delta.add(ids);
                     }
                     (Op::Remove, None, false) => match &op.value {
-                        // T3: remove + path "members" + value [{value}].
-                        Some(v) if !v.is_null() => delta.remove(ids_in(Some(v))?),
+                        // T3: remove + path "members" + value [{value}]. A value that is not
+                        // one of our ids names no member, as in the filter form.
+                        Some(v) if !v.is_null() => delta.remove(removed_ids(v)?),
                         _ => delta.clear(),
                     },
                     (Op::Remove, Some(f), false) => {
@@ -289,88 +312,121 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
 
 pub async fn modify(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
 ) -> Outcome {
-    let id = parse_id(id, "group")?;
-    let wanted = if_match(if_match_h)?;
     let rt = Registry::get().group();
     let ops = patch::parse_request(&body)?;
-    let cfg = state.config.clone();
-    let g = match split(&ops)? {
+    match split(&ops)? {
         Some((delta, rest)) => {
-            rewrite(state, &p, id, wanted, wants_members(&proj), |current| {
-                let before = group_json(&cfg, current);
-                let after = if rest.is_empty() {
-                    before
-                } else {
-                    patch::apply(&before, &rest, rt)?
-                };
-                normalize::check_required(&after, rt)?;
-                Ok((
-                    group_data(&after, current.data.description.clone()),
-                    delta.0.clone(),
-                ))
-            })
-            .await?
+            change(
+                state,
+                auth,
+                id,
+                if_match_h,
+                Members::Skip,
+                proj,
+                move |cfg, current| {
+                    let before = group_json(cfg, current);
+                    let after = if rest.is_empty() {
+                        before
+                    } else {
+                        patch::apply(&before, &rest, rt)?
+                    };
+                    normalize::check_required(&after, rt)?;
+                    Ok((
+                        group_data(&after, current.data.description.clone()),
+                        delta.0,
+                    ))
+                },
+            )
+            .await
         }
+        // A member filter the delta path cannot express: apply on the full list, read under
+        // the same row lock as the write, so a concurrent change waits instead of failing.
         None => {
-            // A member filter the delta path cannot express: apply on the full list.
-            let full = load(state, &p, id, true).await?;
-            let before = group_json(&cfg, &full);
-            let after = patch::apply(&before, &ops, rt)?;
-            normalize::check_required(&after, rt)?;
-            let members = member_ids(after.get("members"))?;
-            let pinned = wanted.or(Some(full.version));
-            rewrite(state, &p, id, pinned, wants_members(&proj), |current| {
-                Ok((
-                    group_data(&after, current.data.description.clone()),
-                    MemberChange {
-                        clear: true,
-                        add: members.clone(),
-                        remove: vec![],
-                    },
-                ))
-            })
-            .await?
+            change(
+                state,
+                auth,
+                id,
+                if_match_h,
+                Members::Load,
+                proj,
+                move |cfg, current| {
+                    let before = group_json(cfg, current);
+                    let after = patch::apply(&before, &ops, rt)?;
+                    normalize::check_required(&after, rt)?;
+                    let members = member_ids(after.get("members"))?;
+                    Ok((
+                        group_data(&after, current.data.description.clone()),
+                        MemberChange {
+                            clear: true,
+                            add: members,
+                            remove: vec![],
+                        },
+                    ))
+                },
+            )
+            .await
         }
-    };
-    Ok(ScimResponse::Ok(
-        Json(render(state, &g, &proj)),
-        Some(etag(g.version)),
-    ))
+    }
 }
 
-pub async fn delete(state: &AppState, p: Principal, id: &str, if_match_h: Option<&str>) -> Outcome {
+pub async fn delete(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: &str,
+    if_match_h: Option<&str>,
+) -> Outcome {
     let id = parse_id(id, "group")?;
-    let wanted = if_match(if_match_h)?;
-    let org = p.org_id.clone();
+    let expected = if_match(if_match_h)?;
+    let cfg = state.config.clone();
     state
-        .store
-        .run(move |c| store::groups::delete(c, &org, id, wanted))
+        .call(auth, SCOPE, move |conn, p| {
+            dir::delete(conn, &caller(&cfg, &p), id, &expected)
+                .map_err(|e| store_error(e, "group"))?;
+            Ok(ScimResponse::NoContent)
+        })
         .await
-        .map_err(|e| store_error(e, "group"))?;
-    Ok(ScimResponse::NoContent)
 }
 
 pub async fn list(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     params: super::list::Params,
     proj: Projection,
 ) -> Outcome {
-    let (page, plan) = super::list::groups(state, &p, params, wants_members(&proj)).await?;
-    let resources = page.rows.iter().map(|g| render(state, g, &proj)).collect();
-    let body = super::list::response(
+    let cfg = state.config.clone();
+    let keys = state.store.keys();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
+            Ok(ScimResponse::Ok(Json(body), None))
+        })
+        .await
+}
+
+/// A page of groups as a ListResponse body, on the caller's connection.
+pub fn list_in(
+    conn: &mut crate::store::DbConn,
+    keys: &crate::store::KeyCache,
+    cfg: &Config,
+    org: &crate::domain::OrgId,
+    params: super::list::Params,
+    proj: &Projection,
+) -> ScimResult<Value> {
+    let with = wants_members(proj) == Members::Load;
+    let (page, plan) = super::list::groups(conn, keys, org, params, with)?;
+    let resources = page.rows.iter().map(|g| render(cfg, g, proj)).collect();
+    Ok(super::list::response(
         resources,
         page.total,
         plan.start,
         page.next,
         page.previous,
         super::list::is_cursor(&plan),
-    );
-    Ok(ScimResponse::Ok(Json(body), None))
+    ))
 }

@@ -9,13 +9,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::common::{store_error, DEFAULT_COUNT, LIST_RESPONSE, MAX_RESULTS};
-use crate::domain::{OrgId, Principal};
+use crate::domain::OrgId;
 use crate::scim::filter::{AttrPath, Filter};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::filter_sql::{self, Target};
 use crate::store::raw::Raw;
-use crate::store::{self, Order, Window};
-use crate::AppState;
+use crate::store::{self, KeyCache, Order, Window};
 
 pub const CURSOR_TIMEOUT: u64 = 3600;
 
@@ -92,7 +91,13 @@ fn query_hash(org: &OrgId, target: Target, p: &Params) -> String {
     hex::encode(&h.finalize()[..12])
 }
 
-pub fn plan(conn: &mut store::DbConn, org: &OrgId, target: Target, p: &Params) -> ScimResult<Plan> {
+pub fn plan(
+    conn: &mut store::DbConn,
+    keys: &KeyCache,
+    org: &OrgId,
+    target: Target,
+    p: &Params,
+) -> ScimResult<Plan> {
     let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
         Some(f) => Some(filter_sql::translate(
             &Filter::parse(f)?,
@@ -193,7 +198,7 @@ pub fn plan(conn: &mut store::DbConn, org: &OrgId, target: Target, p: &Params) -
             }),
         });
     }
-    let claims = decode(conn, cursor)?;
+    let claims = decode(conn, keys, cursor)?;
     if claims.q != hash {
         return Err(ScimError::bad(
             "invalidCursor",
@@ -237,11 +242,12 @@ pub fn plan(conn: &mut store::DbConn, org: &OrgId, target: Target, p: &Params) -
     })
 }
 
-fn decode(conn: &mut store::DbConn, token: &str) -> ScimResult<CursorClaims> {
+fn decode(conn: &mut store::DbConn, keys: &KeyCache, token: &str) -> ScimResult<CursorClaims> {
     let invalid = || ScimError::bad("invalidCursor", "the cursor is not one this server issued");
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
     let kid = header.kid.ok_or_else(invalid)?;
-    let key = store::signing_keys::get(conn, &kid)
+    let key = keys
+        .get(conn, &kid)
         .map_err(|e| store_error(e, "cursor"))?
         .ok_or_else(invalid)?;
     let mut v = Validation::new(Algorithm::HS256);
@@ -259,12 +265,13 @@ fn decode(conn: &mut store::DbConn, token: &str) -> ScimResult<CursorClaims> {
 
 fn encode(
     conn: &mut store::DbConn,
+    keys: &KeyCache,
     hash: &str,
     count: i64,
     dir: &str,
     k: i64,
 ) -> ScimResult<String> {
-    let (kid, key) = store::signing_keys::current(conn).map_err(|e| store_error(e, "cursor"))?;
+    let (kid, key) = keys.current(conn).map_err(|e| store_error(e, "cursor"))?;
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let claims = CursorClaims {
         q: hash.to_string(),
@@ -294,6 +301,7 @@ pub struct Page<T> {
 
 pub fn paginate<T>(
     conn: &mut store::DbConn,
+    keys: &KeyCache,
     plan: &Plan,
     mut rows: Vec<T>,
     total: Option<i64>,
@@ -319,11 +327,19 @@ pub fn paginate<T>(
     match c.offset {
         Some(offset) => {
             if more {
-                next = Some(encode(conn, &c.hash, plan.count, "n", offset + plan.count)?);
+                next = Some(encode(
+                    conn,
+                    keys,
+                    &c.hash,
+                    plan.count,
+                    "n",
+                    offset + plan.count,
+                )?);
             }
             if offset > 0 {
                 previous = Some(encode(
                     conn,
+                    keys,
                     &c.hash,
                     plan.count,
                     "p",
@@ -337,12 +353,12 @@ pub fn paginate<T>(
             let has_prev = if c.backwards { more } else { !c.first_page };
             if has_next {
                 if let Some(l) = last {
-                    next = Some(encode(conn, &c.hash, plan.count, "n", l)?);
+                    next = Some(encode(conn, keys, &c.hash, plan.count, "n", l)?);
                 }
             }
             if has_prev {
                 if let Some(f) = first {
-                    previous = Some(encode(conn, &c.hash, plan.count, "p", f)?);
+                    previous = Some(encode(conn, keys, &c.hash, plan.count, "p", f)?);
                 }
             }
         }
@@ -387,60 +403,46 @@ pub fn is_cursor(plan: &Plan) -> bool {
     plan.cursor.is_some()
 }
 
-/// Plan and run a user query.
-pub async fn users(
-    state: &AppState,
-    p: &Principal,
+/// Plan and run a user query on the caller's connection.
+pub fn users(
+    conn: &mut store::DbConn,
+    keys: &KeyCache,
+    org: &OrgId,
     params: Params,
 ) -> ScimResult<(Page<crate::domain::User>, Plan)> {
-    let org = p.org_id.clone();
-    state
-        .store
-        .run(move |conn| {
-            let plan = match plan(conn, &org, Target::Users, &params) {
-                Ok(plan) => plan,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (rows, total) = store::users::query(
-                conn,
-                &org,
-                plan.filter.as_ref(),
-                &plan.order,
-                plan.window,
-                plan.with_total,
-            )?;
-            Ok(paginate(conn, &plan, rows, total, |u| u.id).map(|page| (page, plan)))
-        })
-        .await
-        .map_err(|e| store_error(e, "user"))?
+    let plan = plan(conn, keys, org, Target::Users, &params)?;
+    let (rows, total) = store::users::query(
+        conn,
+        org,
+        plan.filter.as_ref(),
+        &plan.order,
+        plan.window,
+        plan.with_total,
+    )
+    .map_err(|e| store_error(e, "user"))?;
+    let page = paginate(conn, keys, &plan, rows, total, |u| u.id)?;
+    Ok((page, plan))
 }
 
-/// Plan and run a group query.
-pub async fn groups(
-    state: &AppState,
-    p: &Principal,
+/// Plan and run a group query on the caller's connection.
+pub fn groups(
+    conn: &mut store::DbConn,
+    keys: &KeyCache,
+    org: &OrgId,
     params: Params,
     with_members: bool,
 ) -> ScimResult<(Page<crate::domain::Group>, Plan)> {
-    let org = p.org_id.clone();
-    state
-        .store
-        .run(move |conn| {
-            let plan = match plan(conn, &org, Target::Groups, &params) {
-                Ok(plan) => plan,
-                Err(e) => return Ok(Err(e)),
-            };
-            let (rows, total) = store::groups::query(
-                conn,
-                &org,
-                plan.filter.as_ref(),
-                &plan.order,
-                plan.window,
-                with_members,
-                plan.with_total,
-            )?;
-            Ok(paginate(conn, &plan, rows, total, |g| g.id).map(|page| (page, plan)))
-        })
-        .await
-        .map_err(|e| store_error(e, "group"))?
+    let plan = plan(conn, keys, org, Target::Groups, &params)?;
+    let (rows, total) = store::groups::query(
+        conn,
+        org,
+        plan.filter.as_ref(),
+        &plan.order,
+        plan.window,
+        with_members,
+        plan.with_total,
+    )
+    .map_err(|e| store_error(e, "group"))?;
+    let page = paginate(conn, keys, &plan, rows, total, |g| g.id)?;
+    Ok((page, plan))
 }

@@ -16,10 +16,11 @@ use poem_openapi::{OpenApi, Tags};
 use serde_json::Value;
 
 use crate::auth::schemes::BearerOrBasic;
+use crate::domain::Scope;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
-use common::{done, list_response, paging, principal, Outcome, ScimResponse};
+use common::{done, list_response, paging, Outcome, ScimResponse};
 
 #[derive(Tags)]
 enum Tag {
@@ -91,11 +92,11 @@ fn projection(
 }
 
 async fn search_users(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    users::list(state, principal(auth)?, s.params, s.projection).await
+    users::list(state, auth, s.params, s.projection).await
 }
 
 async fn search_groups(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    groups::list(state, principal(auth)?, s.params, s.projection).await
+    groups::list(state, auth, s.params, s.projection).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -127,6 +128,21 @@ fn not_implemented(what: &str) -> ScimResponse {
         StatusCode::NOT_IMPLEMENTED,
         format!("{what} is not implemented"),
     ))
+}
+
+/// Answer with `respond()` once the credential checks out (one trip, no other work there).
+async fn authenticated(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    respond: impl FnOnce() -> ScimResponse,
+) -> ScimResponse {
+    match state
+        .call(auth, Some(Scope::Scim), |_, _| Ok::<_, ScimError>(()))
+        .await
+    {
+        Ok(()) => respond(),
+        Err(e) => ScimResponse::from(e),
+    }
 }
 
 pub struct ScimApi;
@@ -179,13 +195,7 @@ impl ScimApi {
     ) -> ScimResponse {
         done(
             async {
-                users::create(
-                    &state,
-                    principal(&auth)?,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                )
-                .await
+                users::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
             }
             .await,
         )
@@ -217,10 +227,10 @@ impl ScimApi {
             async {
                 users::get(
                     &state,
-                    principal(&auth)?,
-                    &id.0,
+                    &auth,
+                    users::IdOrMe::Id(&id.0),
                     projection(&attributes, &excluded)?,
-                    if_none_match.0.as_deref(),
+                    if_none_match.0,
                 )
                 .await
             }
@@ -244,7 +254,7 @@ impl ScimApi {
             async {
                 users::replace(
                     &state,
-                    principal(&auth)?,
+                    &auth,
                     &id.0,
                     body.0,
                     projection(&attributes, &excluded)?,
@@ -272,7 +282,7 @@ impl ScimApi {
             async {
                 users::modify(
                     &state,
-                    principal(&auth)?,
+                    &auth,
                     &id.0,
                     body.0,
                     projection(&attributes, &excluded)?,
@@ -293,10 +303,7 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
-            async { users::delete(&state, principal(&auth)?, &id.0, if_match.0.as_deref()).await }
-                .await,
-        )
+        done(async { users::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await)
     }
 
     /// List or query groups.
@@ -344,13 +351,7 @@ impl ScimApi {
     ) -> ScimResponse {
         done(
             async {
-                groups::create(
-                    &state,
-                    principal(&auth)?,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                )
-                .await
+                groups::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
             }
             .await,
         )
@@ -382,10 +383,10 @@ impl ScimApi {
             async {
                 groups::get(
                     &state,
-                    principal(&auth)?,
+                    &auth,
                     &id.0,
                     projection(&attributes, &excluded)?,
-                    if_none_match.0.as_deref(),
+                    if_none_match.0,
                 )
                 .await
             }
@@ -409,7 +410,7 @@ impl ScimApi {
             async {
                 groups::replace(
                     &state,
-                    principal(&auth)?,
+                    &auth,
                     &id.0,
                     body.0,
                     projection(&attributes, &excluded)?,
@@ -437,7 +438,7 @@ impl ScimApi {
             async {
                 groups::modify(
                     &state,
-                    principal(&auth)?,
+                    &auth,
                     &id.0,
                     body.0,
                     projection(&attributes, &excluded)?,
@@ -458,10 +459,7 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
-            async { groups::delete(&state, principal(&auth)?, &id.0, if_match.0.as_deref()).await }
-                .await,
-        )
+        done(async { groups::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await)
     }
 
     /// Query across resource types with a SearchRequest body.
@@ -474,7 +472,6 @@ impl ScimApi {
     ) -> ScimResponse {
         done(
             async {
-                let p = principal(&auth)?;
                 let s = search_body(&body.0)?;
                 if s.params.cursor.is_some() {
                     return Err(ScimError::invalid_value(
@@ -483,43 +480,50 @@ impl ScimApi {
                 }
                 let (start, count) =
                     paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
-                // Users then groups, each in its stable order; paging runs over the concatenation.
+                // Users then groups, each in its stable order; paging runs over the
+                // concatenation. One trip: both queries on the caller's connection.
                 let each = list::Params {
                     start_index: None,
                     count: Some(common::MAX_RESULTS.to_string()),
                     cursor: None,
                     ..s.params.clone()
                 };
-                let u = users::list(&state, p.clone(), each.clone(), s.projection.clone()).await;
-                let g = groups::list(&state, p, each, s.projection.clone()).await;
-                let mut resources = Vec::new();
-                let mut total = 0;
-                let mut ok = false;
-                let mut first_err = None;
-                for r in [u, g] {
-                    match r {
-                        Ok(ScimResponse::Ok(Json(v), _)) => {
-                            ok = true;
-                            total += v["totalResults"].as_i64().unwrap_or(0);
-                            if let Some(items) = v["Resources"].as_array() {
-                                resources.extend(items.iter().cloned());
+                let cfg = state.config.clone();
+                let keys = state.store.keys();
+                let proj = s.projection;
+                state
+                    .call(&auth, Some(Scope::Scim), move |conn, p| {
+                        let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
+                        let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
+                        let mut resources = Vec::new();
+                        let mut total = 0;
+                        let mut ok = false;
+                        let mut first_err = None;
+                        for r in [u, g] {
+                            match r {
+                                Ok(v) => {
+                                    ok = true;
+                                    total += v["totalResults"].as_i64().unwrap_or(0);
+                                    if let Some(items) = v["Resources"].as_array() {
+                                        resources.extend(items.iter().cloned());
+                                    }
+                                }
+                                Err(e) => first_err = first_err.or(Some(e)),
                             }
                         }
-                        Err(e) => first_err = first_err.or(Some(e)),
-                        _ => {}
-                    }
-                }
-                if !ok {
-                    return Err(first_err.unwrap_or_else(|| {
-                        ScimError::invalid_filter("no resource type can answer this filter")
-                    }));
-                }
-                let page: Vec<Value> = resources
-                    .into_iter()
-                    .skip((start - 1) as usize)
-                    .take(count as usize)
-                    .collect();
-                Ok(list_response(page, total, start))
+                        if !ok {
+                            return Err(first_err.unwrap_or_else(|| {
+                                ScimError::invalid_filter("no resource type can answer this filter")
+                            }));
+                        }
+                        let page: Vec<Value> = resources
+                            .into_iter()
+                            .skip((start - 1) as usize)
+                            .take(count as usize)
+                            .collect();
+                        Ok(list_response(page, total, start))
+                    })
+                    .await
             }
             .await,
         )
@@ -536,16 +540,10 @@ impl ScimApi {
     ) -> ScimResponse {
         done(
             async {
-                let p = principal(&auth)?;
-                let Some(uid) = p.user_id else {
-                    return Ok(not_implemented(
-                        "/Me for a credential that is not bound to a user",
-                    ));
-                };
                 users::get(
                     &state,
-                    p,
-                    &crate::domain::id_to_hex(uid),
+                    &auth,
+                    users::IdOrMe::Me,
                     projection(&attributes, &excluded)?,
                     None,
                 )
@@ -557,73 +555,94 @@ impl ScimApi {
 
     /// Changing /Me is not implemented.
     #[oai(path = "/Me", method = "put")]
-    async fn me_put(&self, _auth: BearerOrBasic) -> ScimResponse {
-        not_implemented("PUT /Me")
+    async fn me_put(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || not_implemented("PUT /Me")).await
     }
 
     /// Changing /Me is not implemented.
     #[oai(path = "/Me", method = "patch")]
-    async fn me_patch(&self, _auth: BearerOrBasic) -> ScimResponse {
-        not_implemented("PATCH /Me")
+    async fn me_patch(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || not_implemented("PATCH /Me")).await
     }
 
     /// Deleting /Me is not implemented.
     #[oai(path = "/Me", method = "delete")]
-    async fn me_delete(&self, _auth: BearerOrBasic) -> ScimResponse {
-        not_implemented("DELETE /Me")
+    async fn me_delete(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || not_implemented("DELETE /Me")).await
+    }
+
+    /// Bulk operations are not implemented yet (`bulk.supported` is false).
+    #[oai(path = "/Bulk", method = "post")]
+    async fn bulk(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || not_implemented("Bulk")).await
     }
 
     /// What this service provider supports.
     #[oai(path = "/ServiceProviderConfig", method = "get")]
     async fn service_provider_config(
         &self,
-        _auth: BearerOrBasic,
+        auth: BearerOrBasic,
         state: Data<&AppState>,
     ) -> ScimResponse {
-        ScimResponse::Ok(
-            Json(discovery::service_provider_config(&state.config)),
-            None,
-        )
+        authenticated(&state, &auth, || {
+            ScimResponse::Ok(
+                Json(discovery::service_provider_config(&state.config)),
+                None,
+            )
+        })
+        .await
     }
 
     /// The resource types.
     #[oai(path = "/ResourceTypes", method = "get")]
-    async fn resource_types(&self, _auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        let items = discovery::resource_types(&state.config);
-        let n = items.len() as i64;
-        list_response(items, n, 1)
+    async fn resource_types(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || {
+            let items = discovery::resource_types(&state.config);
+            let n = items.len() as i64;
+            list_response(items, n, 1)
+        })
+        .await
     }
 
     /// One resource type.
     #[oai(path = "/ResourceTypes/:name", method = "get")]
     async fn resource_type(
         &self,
-        _auth: BearerOrBasic,
+        auth: BearerOrBasic,
         state: Data<&AppState>,
         name: Path<String>,
     ) -> ScimResponse {
-        done(
-            discovery::resource_type(&state.config, &name.0)
-                .map(|v| ScimResponse::Ok(Json(v), None)),
-        )
+        authenticated(&state, &auth, || {
+            done(
+                discovery::resource_type(&state.config, &name.0)
+                    .map(|v| ScimResponse::Ok(Json(v), None)),
+            )
+        })
+        .await
     }
 
     /// The schemas.
     #[oai(path = "/Schemas", method = "get")]
-    async fn schemas(&self, _auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        let items = discovery::schemas(&state.config);
-        let n = items.len() as i64;
-        list_response(items, n, 1)
+    async fn schemas(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
+        authenticated(&state, &auth, || {
+            let items = discovery::schemas(&state.config);
+            let n = items.len() as i64;
+            list_response(items, n, 1)
+        })
+        .await
     }
 
     /// One schema by URN.
     #[oai(path = "/Schemas/:urn", method = "get")]
     async fn schema(
         &self,
-        _auth: BearerOrBasic,
+        auth: BearerOrBasic,
         state: Data<&AppState>,
         urn: Path<String>,
     ) -> ScimResponse {
-        done(discovery::schema(&state.config, &urn.0).map(|v| ScimResponse::Ok(Json(v), None)))
+        authenticated(&state, &auth, || {
+            done(discovery::schema(&state.config, &urn.0).map(|v| ScimResponse::Ok(Json(v), None)))
+        })
+        .await
     }
 }

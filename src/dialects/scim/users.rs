@@ -1,295 +1,319 @@
-//! `/Users`: create, read, replace, patch, delete, list.
+//! `/Users`: create, read, replace, patch, delete, list. Each handler parses, then makes one
+//! database trip (`AppState::call`) that authenticates and runs the directory operation,
+//! and renders the result on the same blocking thread.
+
+use std::sync::Arc;
 
 use poem_openapi::payload::Json;
 use serde_json::Value;
 
 use super::common::*;
 use super::resources::{etag, user_data, user_json};
-use crate::domain::{id_to_hex, PasswordHash, Principal, User, VendorFields};
+use crate::auth::schemes::BearerOrBasic;
+use crate::directory::users::{self as dir, Groups, UserView};
+use crate::directory::NewPassword;
+use crate::domain::{id_to_hex, Scope, User, UserData, VendorFields};
+use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
-use crate::scim::{normalize, patch, ScimError, ScimResult};
-use crate::store::users::Actor;
-use crate::store::{self, StoreError};
-use crate::AppState;
+use crate::scim::{normalize, ScimError, ScimResult};
+use crate::{AppState, Config};
 
-const DIALECT_ACTOR_PREFIX: &str = "scim:";
+const SCOPE: Option<Scope> = Some(Scope::Scim);
 
-/// bcrypt on the blocking pool, never on an async worker and never inside a transaction.
-pub async fn hash_password(state: &AppState, plain: String) -> ScimResult<PasswordHash> {
-    if plain.is_empty() || plain.len() > 72 {
-        return Err(ScimError::invalid_value("password must be 1 to 72 bytes"));
-    }
-    let cost = state.config.bcrypt_cost;
-    tokio::task::spawn_blocking(move || bcrypt::hash(plain, cost))
-        .await
-        .map_err(|_| {
-            ScimError::status(
-                poem::http::StatusCode::SERVICE_UNAVAILABLE,
-                "hashing failed",
-            )
-        })?
-        .map(|hash| PasswordHash {
-            hash,
-            algorithm: "bcrypt".into(),
-        })
-        .map_err(|_| ScimError::invalid_value("the password cannot be hashed"))
-}
-
-fn actor(p: &Principal) -> String {
-    format!("{DIALECT_ACTOR_PREFIX}{}", p.credential_id)
-}
-
-async fn render(state: &AppState, p: &Principal, u: User, proj: &Projection) -> ScimResult<Value> {
-    let rt = Registry::get().user();
-    let groups = if proj.wants(rt, "groups") {
-        let org = p.org_id.clone();
-        let id = u.id;
-        Some(
-            state
-                .store
-                .run(move |c| store::users::groups_of(c, &org, id))
-                .await
-                .map_err(|e| store_error(e, "user"))?,
-        )
+fn wants_groups(proj: &Projection) -> Groups {
+    if proj.wants(Registry::get().user(), "groups") {
+        Groups::Load
     } else {
-        None
-    };
-    let full = user_json(&state.config, &u, groups.as_deref());
-    Ok(crate::scim::projection::apply(&full, rt, proj))
+        Groups::Skip
+    }
 }
 
-pub async fn create(state: &AppState, p: Principal, body: Value, proj: Projection) -> Outcome {
+fn render(cfg: &Config, v: &UserView, proj: &Projection) -> Value {
+    let rt = Registry::get().user();
+    let full = user_json(cfg, &v.user, v.groups.as_deref());
+    crate::scim::projection::apply(&full, rt, proj)
+}
+
+fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
+    ScimResponse::Ok(Json(render(cfg, v, proj)), Some(etag(v.user.version)))
+}
+
+/// A user's groups for the response of a change, when the projection shows them.
+fn view(conn: &mut crate::store::DbConn, user: User, proj: &Projection) -> ScimResult<UserView> {
+    let groups = match wants_groups(proj) {
+        Groups::Skip => None,
+        Groups::Load => Some(crate::store::users::groups_of(conn, &user.org_id, user.id)?),
+    };
+    Ok(UserView { user, groups })
+}
+
+pub async fn create(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    body: Value,
+    proj: Projection,
+) -> Outcome {
     let rt = Registry::get().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
-    let (data, password) = user_data(&canon, VendorFields::default())?;
-    let hash = match password {
-        Some(pw) => Some(hash_password(state, pw).await?),
-        None => None,
-    };
-    let org = p.org_id.clone();
-    let who = actor(&p);
-    let user = state
-        .store
-        .run(move |c| {
-            let u = store::users::insert(c, &org, &data, hash.as_ref(), Actor(&who))?;
-            audit(c, &u, "User.Create", &who)?;
-            Ok(u)
+    let (mut data, password) = user_data(&canon, VendorFields::default())?;
+    // A user is active unless the request says otherwise; `active` is never left unset.
+    data.active = Some(data.active.unwrap_or(true));
+    let cfg = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let u = dir::create(
+                conn,
+                &caller(&cfg, &p),
+                &data,
+                password.map(NewPassword::Plain),
+            )
+            .map_err(|e| store_error(e, "user"))?;
+            let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
+            let version = u.version;
+            // A new user belongs to no group yet.
+            let groups = (wants_groups(&proj) == Groups::Load).then(Vec::new);
+            let body = render(&cfg, &UserView { user: u, groups }, &proj);
+            Ok(ScimResponse::Created(
+                Json(body),
+                Some(etag(version)),
+                location,
+            ))
         })
         .await
-        .map_err(|e| store_error(e, "user"))?;
-    let version = user.version;
-    let location = state
-        .config
-        .url(&format!("/scim/v2/Users/{}", id_to_hex(user.id)));
-    let body = render(state, &p, user, &proj).await?;
-    Ok(ScimResponse::Created(
-        Json(body),
-        Some(etag(version)),
-        location,
-    ))
-}
-
-fn audit(c: &mut store::DbConn, u: &User, key: &str, who: &str) -> store::StoreResult<()> {
-    store::audit::record(
-        c,
-        store::audit::NewEntry {
-            org_id: &u.org_id,
-            user_id: Some(u.id),
-            key,
-            result: "Success",
-            actor: who,
-            dialect: "scim",
-            payload: serde_json::json!({"userId": id_to_hex(u.id), "version": u.version}),
-        },
-    )?;
-    Ok(())
-}
-
-async fn load(state: &AppState, p: &Principal, id: i64) -> ScimResult<User> {
-    let org = p.org_id.clone();
-    state
-        .store
-        .run(move |c| store::users::get(c, &org, id))
-        .await
-        .map_err(|e| store_error(e, "user"))
 }
 
 pub async fn get(
     state: &AppState,
-    p: Principal,
-    id: &str,
+    auth: &BearerOrBasic,
+    id: IdOrMe<'_>,
     proj: Projection,
-    if_none_match: Option<&str>,
+    if_none_match: Option<String>,
 ) -> Outcome {
-    let id = parse_id(id, "user")?;
-    let user = load(state, &p, id).await?;
-    if none_match(if_none_match, user.version) {
-        return Ok(ScimResponse::NotModified(etag(user.version)));
-    }
-    let version = user.version;
-    let body = render(state, &p, user, &proj).await?;
-    Ok(ScimResponse::Ok(Json(body), Some(etag(version))))
+    let wanted = match id {
+        IdOrMe::Id(s) => Some(parse_id(s, "user")?),
+        IdOrMe::Me => None,
+    };
+    let cfg = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let id = match wanted.or(p.user_id) {
+                Some(id) => id,
+                None => {
+                    return Ok(ScimResponse::from(ScimError::status(
+                        poem::http::StatusCode::NOT_IMPLEMENTED,
+                        "/Me for a credential that is not bound to a user is not implemented",
+                    )))
+                }
+            };
+            let user = crate::store::users::get(conn, &p.org_id, id)
+                .map_err(|e| store_error(e, "user"))?;
+            if none_match(if_none_match.as_deref(), user.version) {
+                return Ok(ScimResponse::NotModified(etag(user.version)));
+            }
+            let v = view(conn, user, &proj)?;
+            Ok(ok(&cfg, &v, &proj))
+        })
+        .await
 }
 
-/// Compute the new state from the current one and write it if the version still matches.
-/// Without `If-Match`, a concurrent change is retried on top of; with it, it is a 412.
-async fn rewrite<F>(
+/// Which user a read names: an id in the path, or the caller's own (`/Me`).
+pub enum IdOrMe<'a> {
+    Id(&'a str),
+    Me,
+}
+
+/// Run a change in the directory and render it.
+async fn change<F>(
     state: &AppState,
-    p: &Principal,
-    id: i64,
-    wanted: Option<i64>,
-    change: F,
-) -> ScimResult<User>
+    auth: &BearerOrBasic,
+    id: &str,
+    if_match_h: Option<&str>,
+    password: Option<String>,
+    proj: Projection,
+    compute: F,
+) -> Outcome
 where
-    F: Fn(&User) -> ScimResult<(crate::domain::UserData, Option<String>)>,
+    F: FnOnce(&Config, &User) -> ScimResult<UserData> + Send + 'static,
 {
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        let current = load(state, p, id).await?;
-        if wanted.is_some_and(|w| w != current.version) {
-            return Err(store_error(StoreError::VersionMismatch, "user"));
-        }
-        let (data, password) = change(&current)?;
-        let hash = match password {
-            Some(pw) => Some(hash_password(state, pw).await?),
-            None => None,
-        };
-        let org = p.org_id.clone();
-        let who = actor(p);
-        let expected = current.version;
-        let result = state
-            .store
-            .run(move |c| {
-                let (u, changed) = store::users::update(
-                    c,
-                    &org,
-                    id,
-                    Some(expected),
-                    &data,
-                    hash.as_ref(),
-                    Actor(&who),
-                )?;
-                if changed {
-                    audit(c, &u, "User.Update", &who)?;
+    let id = parse_id(id, "user")?;
+    let expected = if_match(if_match_h)?;
+    let cfg: Arc<Config> = state.config.clone();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let c = caller(&cfg, &p);
+            let changed = dir::update(
+                conn,
+                &c,
+                id,
+                &expected,
+                password.map(NewPassword::Plain),
+                |current: &User| compute(&cfg, current),
+            )
+            .map_err(|e| match e {
+                ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
+                    ScimError::not_found(format!("user {:?} not found", id_to_hex(id)))
                 }
-                Ok(u)
-            })
-            .await;
-        match result {
-            Ok(u) => return Ok(u),
-            Err(StoreError::VersionMismatch) if wanted.is_none() => continue,
-            Err(e) => return Err(store_error(e, "user")),
-        }
-    }
-    Err(ScimError::status(
-        poem::http::StatusCode::CONFLICT,
-        "the user keeps changing; retry",
-    ))
+                other => other,
+            })?;
+            let v = view(conn, changed.value, &proj)?;
+            Ok(ok(&cfg, &v, &proj))
+        })
+        .await
 }
 
 pub async fn replace(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
 ) -> Outcome {
-    let id = parse_id(id, "user")?;
-    let wanted = if_match(if_match_h)?;
     let rt = Registry::get().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
-    let user = rewrite(state, &p, id, wanted, |current| {
-        user_data(&canon, current.data.vendor.clone())
-    })
-    .await?;
-    let version = user.version;
-    let body = render(state, &p, user, &proj).await?;
-    Ok(ScimResponse::Ok(Json(body), Some(etag(version))))
+    let password = canon
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    change(
+        state,
+        auth,
+        id,
+        if_match_h,
+        password,
+        proj,
+        move |_, current| {
+            let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
+            // A PUT that leaves `active` out keeps it: omission never re-enables a user.
+            if data.active.is_none() {
+                data.active = current.data.active.or(Some(true));
+            }
+            Ok(data)
+        },
+    )
+    .await
+}
+
+/// The password a PATCH sets, found in its operations (the rendered user carries none, so
+/// the engine's result cannot show it).
+fn patch_password(ops: &[Operation]) -> Option<String> {
+    let is_password = |p: &str| {
+        let name = p.rsplit(':').next().unwrap_or(p);
+        name.eq_ignore_ascii_case("password")
+    };
+    ops.iter()
+        .filter(|op| matches!(op.op, Op::Add | Op::Replace))
+        .filter_map(|op| match (&op.path, &op.value) {
+            (Some(path), Some(Value::String(s))) if is_password(path) => Some(s.clone()),
+            (None, Some(Value::Object(o))) => o
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+                .and_then(|(_, v)| v.as_str().map(str::to_string)),
+            _ => None,
+        })
+        .next_back()
 }
 
 pub async fn modify(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
 ) -> Outcome {
-    let id = parse_id(id, "user")?;
-    let wanted = if_match(if_match_h)?;
     let rt = Registry::get().user();
     let ops = patch::parse_request(&body)?;
-    let cfg = state.config.clone();
-    let user = rewrite(state, &p, id, wanted, |current| {
-        let before = user_json(&cfg, current, None);
-        let after = patch::apply(&before, &ops, rt)?;
-        normalize::check_required(&after, rt)?;
-        user_data(&after, current.data.vendor.clone())
-    })
-    .await?;
-    let version = user.version;
-    let body = render(state, &p, user, &proj).await?;
-    Ok(ScimResponse::Ok(Json(body), Some(etag(version))))
+    let password = patch_password(&ops);
+    change(
+        state,
+        auth,
+        id,
+        if_match_h,
+        password,
+        proj,
+        move |cfg, current| {
+            let before = user_json(cfg, current, None);
+            let after = patch::apply(&before, &ops, rt)?;
+            normalize::check_required(&after, rt)?;
+            let (mut data, _) = user_data(&after, current.data.vendor.clone())?;
+            // Removing or clearing `active` deactivates: only an explicit true enables.
+            data.active = Some(data.active.unwrap_or(false));
+            Ok(data)
+        },
+    )
+    .await
 }
 
-pub async fn delete(state: &AppState, p: Principal, id: &str, if_match_h: Option<&str>) -> Outcome {
+pub async fn delete(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: &str,
+    if_match_h: Option<&str>,
+) -> Outcome {
     let id = parse_id(id, "user")?;
-    let wanted = if_match(if_match_h)?;
-    let org = p.org_id.clone();
-    let who = actor(&p);
+    let expected = if_match(if_match_h)?;
+    let cfg = state.config.clone();
     state
-        .store
-        .run(move |c| {
-            store::write_tx(c, |c| {
-                let u = store::users::get(c, &org, id)?;
-                store::users::delete(c, &org, id, wanted)?;
-                audit(c, &u, "User.Delete", &who)
-            })
+        .call(auth, SCOPE, move |conn, p| {
+            dir::delete(conn, &caller(&cfg, &p), id, &expected)
+                .map_err(|e| store_error(e, "user"))?;
+            Ok(ScimResponse::NoContent)
         })
         .await
-        .map_err(|e| store_error(e, "user"))?;
-    Ok(ScimResponse::NoContent)
 }
 
 pub async fn list(
     state: &AppState,
-    p: Principal,
+    auth: &BearerOrBasic,
     params: super::list::Params,
     proj: Projection,
 ) -> Outcome {
-    let (page, plan) = super::list::users(state, &p, params).await?;
+    let cfg = state.config.clone();
+    let keys = state.store.keys();
+    state
+        .call(auth, SCOPE, move |conn, p| {
+            let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
+            Ok(ScimResponse::Ok(Json(body), None))
+        })
+        .await
+}
+
+/// A page of users as a ListResponse body, on the caller's connection.
+pub fn list_in(
+    conn: &mut crate::store::DbConn,
+    keys: &crate::store::KeyCache,
+    cfg: &Config,
+    org: &crate::domain::OrgId,
+    params: super::list::Params,
+    proj: &Projection,
+) -> ScimResult<Value> {
+    let (page, plan) = super::list::users(conn, keys, org, params)?;
     let rt = Registry::get().user();
-    let mut groups = if proj.wants(rt, "groups") && !page.rows.is_empty() {
-        let org = p.org_id.clone();
-        let ids: Vec<i64> = page.rows.iter().map(|u| u.id).collect();
-        state
-            .store
-            .run(move |c| store::users::groups_of_many(c, &org, &ids))
-            .await
-            .map_err(|e| store_error(e, "user"))?
+    let with_groups = wants_groups(proj) == Groups::Load;
+    let mut groups = if with_groups && !page.rows.is_empty() {
+        dir::groups_of_many(conn, org, &page.rows)?
     } else {
         Default::default()
     };
-    let with_groups = proj.wants(rt, "groups");
     let resources = page
         .rows
         .iter()
         .map(|u| {
             let g = groups.remove(&u.id).unwrap_or_default();
-            let full = user_json(&state.config, u, with_groups.then_some(g.as_slice()));
-            crate::scim::projection::apply(&full, rt, &proj)
+            let full = user_json(cfg, u, with_groups.then_some(g.as_slice()));
+            crate::scim::projection::apply(&full, rt, proj)
         })
         .collect();
-    let body = super::list::response(
+    Ok(super::list::response(
         resources,
         page.total,
         plan.start,
         page.next,
         page.previous,
         super::list::is_cursor(&plan),
-    );
-    Ok(ScimResponse::Ok(Json(body), None))
+    ))
 }

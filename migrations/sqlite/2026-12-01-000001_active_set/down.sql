@@ -1,0 +1,2 @@
+-- Nothing to undo: TRUE was what NULL meant.
+SELECT 1;

@@ -1,0 +1,129 @@
+//! The directory: the operations every dialect performs on the one store. A dialect parses
+//! its wire format, then calls these inside its request's one database trip
+//! (`AppState::call`); each write here is one transaction that includes its audit entry.
+//! Uniqueness, row locks, version checks, "nothing changed → no version bump", password
+//! hashing and the audit trail live here once, for SCIM and every vendor dialect alike.
+//!
+//! Concurrency: a change reads its row with `lock` (PostgreSQL: `SELECT … FOR UPDATE`;
+//! SQLite: the `BEGIN IMMEDIATE` transaction), computes the new state from what it read,
+//! and writes it. Writers of one resource queue on the row instead of losing a
+//! compare-and-set, so a change without `If-Match` never fails for concurrency; with
+//! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
+
+pub mod groups;
+pub mod users;
+
+use crate::domain::{OrgId, PasswordHash, Principal};
+use crate::store::{self, DbConn, StoreError, StoreResult};
+
+/// Who is changing the directory and through which dialect: the audit trail and
+/// `created_by`/`modified_by` record it.
+#[derive(Debug, Clone)]
+pub struct Caller<'a> {
+    pub principal: &'a Principal,
+    /// `scim`, `logto`, `domo`, `sumo`, `adobe`.
+    pub dialect: &'static str,
+    /// bcrypt cost for passwords set through this call.
+    pub bcrypt_cost: u32,
+}
+
+impl Caller<'_> {
+    pub fn org(&self) -> &OrgId {
+        &self.principal.org_id
+    }
+
+    /// `dialect:credential`, as stored in `created_by` / `modified_by` and the audit trail.
+    pub fn actor(&self) -> String {
+        format!("{}:{}", self.dialect, self.principal.credential_id)
+    }
+}
+
+/// A password a dialect sets: cleartext to hash, or a digest imported as it is (Logto's
+/// `passwordDigest` with its algorithm).
+#[derive(Clone)]
+pub enum NewPassword {
+    Plain(String),
+    Digest(PasswordHash),
+}
+
+impl std::fmt::Debug for NewPassword {
+    // Never the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NewPassword::Plain(_) => f.write_str("Plain(…)"),
+            NewPassword::Digest(d) => write!(f, "Digest({}, …)", d.algorithm),
+        }
+    }
+}
+
+/// bcrypt takes at most 72 bytes; longer passwords would be silently truncated, so refuse.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// The stored form of a new password. bcrypt runs here, on the request's blocking thread
+/// and before its write transaction begins, so no lock is held while it hashes.
+pub fn hash_password(p: NewPassword, cost: u32) -> StoreResult<PasswordHash> {
+    match p {
+        NewPassword::Digest(d) => Ok(d),
+        NewPassword::Plain(plain) => {
+            if plain.is_empty() || plain.len() > MAX_PASSWORD_BYTES {
+                return Err(StoreError::Invalid(format!(
+                    "password must be 1 to {MAX_PASSWORD_BYTES} bytes"
+                )));
+            }
+            let hash = bcrypt::hash(plain, cost)
+                .map_err(|_| StoreError::Invalid("the password cannot be hashed".into()))?;
+            Ok(PasswordHash {
+                hash,
+                algorithm: "bcrypt".into(),
+            })
+        }
+    }
+}
+
+/// Which versions of a resource a change may be made against (SCIM's `If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// Whatever is current (no `If-Match`, or `*`).
+    #[default]
+    Any,
+    /// One of these versions.
+    OneOf(Vec<i64>),
+}
+
+/// Refuse a change made against a version the caller did not expect.
+fn check_version(expected: &Expect, current: i64) -> StoreResult<()> {
+    match expected {
+        Expect::OneOf(v) if !v.contains(&current) => Err(StoreError::VersionMismatch),
+        _ => Ok(()),
+    }
+}
+
+/// One audit entry, written in the transaction of the change it records.
+fn audit(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    user_id: Option<i64>,
+    key: &str,
+    payload: serde_json::Value,
+) -> StoreResult<()> {
+    store::audit::record(
+        conn,
+        store::audit::NewEntry {
+            org_id: caller.org(),
+            user_id,
+            key,
+            result: "Success",
+            actor: &caller.actor(),
+            dialect: caller.dialect,
+            payload,
+        },
+    )?;
+    Ok(())
+}
+
+/// A changed resource and whether the change changed anything.
+#[derive(Debug, Clone)]
+pub struct Changed<T> {
+    pub value: T,
+    pub changed: bool,
+}

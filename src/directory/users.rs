@@ -1,0 +1,164 @@
+//! Users: create, read, change, suspend, delete, passwords.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword};
+use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
+use crate::store::users::Actor;
+use crate::store::{self, DbConn, StoreError, StoreResult};
+
+/// Whether a read also brings the groups a user belongs to (one more statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Groups {
+    Skip,
+    Load,
+}
+
+/// A user, with their groups when asked for.
+pub struct UserView {
+    pub user: User,
+    pub groups: Option<Vec<GroupRef>>,
+}
+
+pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, groups: Groups) -> StoreResult<UserView> {
+    let user = store::users::get(conn, org, id)?;
+    let groups = match groups {
+        Groups::Skip => None,
+        Groups::Load => Some(store::users::groups_of(conn, org, id)?),
+    };
+    Ok(UserView { user, groups })
+}
+
+/// The groups of each of `users` (one statement), for list pages.
+pub fn groups_of_many(
+    conn: &mut DbConn,
+    org: &OrgId,
+    users: &[User],
+) -> StoreResult<HashMap<i64, Vec<GroupRef>>> {
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    store::users::groups_of_many(conn, org, &ids)
+}
+
+fn payload(u: &User) -> serde_json::Value {
+    json!({"userId": id_to_hex(u.id), "version": u.version})
+}
+
+/// Create a user. `Conflict` when the user name is taken in the organization.
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    data: &UserData,
+    password: Option<NewPassword>,
+) -> StoreResult<User> {
+    let hash = password
+        .map(|p| hash_password(p, caller.bcrypt_cost))
+        .transpose()?;
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let u = store::users::insert(conn, caller.org(), data, hash.as_ref(), Actor(&who))?;
+        audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
+        Ok(u)
+    })
+}
+
+/// Change a user: `change` computes the new data from the current user, read under the
+/// row lock in the same transaction, so concurrent changes apply one after the other.
+/// `expected` is the version the caller insists on (`If-Match`). When the new data equals
+/// the old and no password is set, nothing is written: no version bump, no audit entry.
+pub fn update<E, F>(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    expected: &Expect,
+    password: Option<NewPassword>,
+    change: F,
+) -> Result<Changed<User>, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&User) -> Result<UserData, E>,
+{
+    let hash = password
+        .map(|p| hash_password(p, caller.bcrypt_cost))
+        .transpose()?;
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let current = store::users::lock(conn, caller.org(), id)?;
+        check_version(expected, current.version)?;
+        let data = change(&current)?;
+        if data == current.data && hash.is_none() {
+            return Ok(Changed {
+                value: current,
+                changed: false,
+            });
+        }
+        let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
+        audit(conn, caller, Some(u.id), "User.Update", payload(&u))?;
+        Ok(Changed {
+            value: u,
+            changed: true,
+        })
+    })
+}
+
+/// Suspend or reinstate a user (Logto's `isSuspended`, Sumo's `isActive`, Domo's and
+/// Adobe's status): `active` is the one column every dialect reads.
+pub fn set_active(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    active: bool,
+) -> StoreResult<Changed<User>> {
+    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+        Ok::<_, StoreError>(UserData {
+            active: Some(active),
+            ..u.data.clone()
+        })
+    })
+}
+
+/// Set a new password (cleartext hashed with bcrypt, or an imported digest).
+pub fn set_password(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    password: NewPassword,
+) -> StoreResult<User> {
+    update(
+        conn,
+        caller,
+        id,
+        &Expect::Any,
+        Some(password),
+        |u: &User| Ok::<_, StoreError>(u.data.clone()),
+    )
+    .map(|c| c.value)
+}
+
+/// Does `plain` match the user's password? `false` when they have none; bcrypt runs on
+/// the request's blocking thread. Unknown algorithms never match.
+pub fn verify_password(conn: &mut DbConn, org: &OrgId, id: i64, plain: &str) -> StoreResult<bool> {
+    let Some(stored) = store::users::password_of(conn, org, id)? else {
+        return Ok(false);
+    };
+    if stored.algorithm != "bcrypt" {
+        return Ok(false);
+    }
+    Ok(bcrypt::verify(plain, &stored.hash).unwrap_or(false))
+}
+
+/// Delete a user; `expected` as in `update`.
+pub fn delete(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    expected: &Expect,
+) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        let current = store::users::lock(conn, caller.org(), id)?;
+        check_version(expected, current.version)?;
+        store::users::delete(conn, id)?;
+        audit(conn, caller, Some(id), "User.Delete", payload(&current))
+    })
+}
