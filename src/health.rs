@@ -76,6 +76,8 @@ impl HealthApi {
     /// Prometheus metrics: request counts and latency histograms by route and status.
     #[oai(path = "/metrics", method = "get")]
     async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
-        PlainText(state.metrics.render())
+        let mut text = state.metrics.render();
+        text.push_str(&crate::http::metrics::store_text(state.store.stats()));
+        PlainText(text)
     }
 }

@@ -28,6 +28,12 @@ struct Cli {
     )]
     database_url: String,
 
+    /// Database connections per process [default: 8 on SQLite, 10 on PostgreSQL]. With
+    /// several instances on one PostgreSQL, keep instances × pool below max_connections.
+    #[arg(long, env = "MUSTER_DB_POOL_SIZE", global = true,
+          value_parser = clap::value_parser!(u32).range(1..=512))]
+    db_pool_size: Option<u32>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -157,7 +163,8 @@ fn run(cli: Cli) -> Result<()> {
             args,
             bootstrap_token,
         } => {
-            let store = Store::connect(&cli.database_url).map_err(|e| anyhow!(e))?;
+            let store =
+                Store::connect_with(&cli.database_url, cli.db_pool_size).map_err(|e| anyhow!(e))?;
             let token = muster::server::prepare(&store, bootstrap_token.as_deref())
                 .map_err(|e| anyhow!(e))?;
             if let Some(token) = token {

@@ -66,6 +66,45 @@ impl Default for Metrics {
     }
 }
 
+/// The store's counters in Prometheus text format. Tests read them around one request to
+/// count its database trips and statements; operators watch `prepared` stay flat once warm.
+pub fn store_text(stats: &crate::store::StoreStats) -> String {
+    let [trips, statements, writes, prepared, panics] = stats.snapshot();
+    let mut out = String::new();
+    for (name, help, v) in [
+        (
+            "muster_db_trips_total",
+            "Trips to the blocking pool for database work",
+            trips,
+        ),
+        (
+            "muster_db_statements_total",
+            "SQL statements run",
+            statements,
+        ),
+        (
+            "muster_db_writes_total",
+            "SQL statements that change rows (INSERT, UPDATE, DELETE)",
+            writes,
+        ),
+        (
+            "muster_db_statements_prepared_total",
+            "Statements newly prepared into a connection's statement cache",
+            prepared,
+        ),
+        (
+            "muster_blocking_panics_total",
+            "Panics caught on the blocking pool",
+            panics,
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+        ));
+    }
+    out
+}
+
 /// A route label with bounded cardinality: path segments that look like words are kept,
 /// anything else (ids, emails, page numbers, org ids) becomes `{id}`.
 pub fn route_label(path: &str, status: u16) -> String {

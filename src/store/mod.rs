@@ -136,6 +136,7 @@ pub struct Pooled {
     last_used: Instant,
     broken: bool,
     health: Arc<ConnHealth>,
+    generation: u64,
 }
 
 /// What the instrumentation learns about one connection.
@@ -153,19 +154,54 @@ struct ConnHealth {
 pub struct StoreStats {
     pub trips: AtomicU64,
     pub statements: AtomicU64,
+    /// Statements that change rows (INSERT, UPDATE, DELETE).
+    pub writes: AtomicU64,
     pub prepared: AtomicU64,
     pub panics: AtomicU64,
 }
 
 impl StoreStats {
-    pub fn snapshot(&self) -> [u64; 4] {
+    pub fn snapshot(&self) -> [u64; 5] {
         [
             self.trips.load(Ordering::Relaxed),
             self.statements.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
             self.prepared.load(Ordering::Relaxed),
             self.panics.load(Ordering::Relaxed),
         ]
     }
+}
+
+/// The first few bytes of a statement's text, without rendering all of it.
+struct Head {
+    buf: [u8; 8],
+    len: usize,
+}
+
+impl std::fmt::Write for Head {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            if self.len == self.buf.len() {
+                return Err(std::fmt::Error);
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+fn is_write(query: &dyn std::fmt::Display) -> bool {
+    use std::fmt::Write;
+    let mut head = Head {
+        buf: [0; 8],
+        len: 0,
+    };
+    let _ = write!(head, "{query}");
+    let h = &head.buf[..head.len];
+    [&b"INSERT"[..], b"UPDATE", b"DELETE"]
+        .iter()
+        .any(|w| h.len() >= w.len() && h[..w.len()].eq_ignore_ascii_case(w))
 }
 
 /// diesel's instrumentation hook: counts statements and cache insertions.
@@ -177,8 +213,11 @@ struct Counter {
 impl Instrumentation for Counter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 self.stats.statements.fetch_add(1, Ordering::Relaxed);
+                if is_write(query) {
+                    self.stats.writes.fetch_add(1, Ordering::Relaxed);
+                }
             }
             InstrumentationEvent::CacheQuery { .. } => {
                 self.stats.prepared.fetch_add(1, Ordering::Relaxed);
@@ -215,6 +254,8 @@ const ALIVE_WITHOUT_CHECK: Duration = Duration::from_secs(5);
 pub struct Manager {
     backend: Backend,
     stats: Arc<StoreStats>,
+    /// Connections made before the current generation are retired (`Store::recycle`).
+    generation: Arc<AtomicU64>,
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
@@ -247,10 +288,16 @@ impl r2d2::ManageConnection for Manager {
             last_used: Instant::now(),
             broken: false,
             health,
+            generation: self.generation.load(Ordering::Relaxed),
         })
     }
 
     fn is_valid(&self, c: &mut Pooled) -> Result<(), Self::Error> {
+        if c.generation != self.generation.load(Ordering::Relaxed) {
+            return Err(diesel::r2d2::Error::QueryError(
+                diesel::result::Error::BrokenTransactionManager,
+            ));
+        }
         if c.last_used.elapsed() < ALIVE_WITHOUT_CHECK {
             return Ok(());
         }
@@ -309,6 +356,7 @@ pub struct Store {
     backend: Backend,
     stats: Arc<StoreStats>,
     keys: Arc<KeyCache>,
+    generation: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -327,6 +375,7 @@ impl Store {
             return Err("the database pool needs at least one connection".into());
         }
         let stats = Arc::new(StoreStats::default());
+        let generation = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(size)
             // No idle minimum: r2d2 would replenish it from a background thread, and a
@@ -336,6 +385,7 @@ impl Store {
             .build(Manager {
                 backend: backend.clone(),
                 stats: stats.clone(),
+                generation: generation.clone(),
             })
             .map_err(|e| format!("cannot open the {} database: {e}", backend.name()))?;
         Ok(Store {
@@ -344,7 +394,15 @@ impl Store {
             backend,
             stats,
             keys: Arc::new(KeyCache::default()),
+            generation,
         })
+    }
+
+    /// Retire every pooled connection: each is replaced by a fresh one (with an empty
+    /// statement cache) when next checked out. For operators after a database failover,
+    /// and for tests that measure statement preparation from a cold cache.
+    pub fn recycle(&self) {
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn stats(&self) -> &StoreStats {

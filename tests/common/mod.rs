@@ -147,8 +147,17 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_pooled(backend, None, tweak).await
+    }
+
+    /// With a pool of `pool` connections (default when `None`).
+    pub async fn start_pooled(
+        backend: Backend,
+        pool: Option<u32>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let db = TestDb::new(&backend);
-        let store = Store::connect(&db.url).expect("connect");
+        let store = Store::connect_with(&db.url, pool).expect("connect");
         let url = db.url.clone();
         let store2 = store.clone();
         tokio::task::spawn_blocking(move || {

@@ -1,0 +1,267 @@
+//! The request path's cost, counted: every SCIM request makes one trip to the blocking pool,
+//! reads stay within their statement budgets and write nothing, and a warm connection
+//! reuses its prepared statements (none newly prepared). Counted by diesel's
+//! instrumentation and read from `/metrics` around each request, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+both_backends!(reads_fit_their_statement_budgets, writes_make_one_trip);
+
+const SCIM_CT: &str = "application/scim+json";
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cost {
+    trips: u64,
+    statements: u64,
+    writes: u64,
+    prepared: u64,
+}
+
+async fn counters(s: &TestServer) -> Cost {
+    let text = s
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let read = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    Cost {
+        trips: read("muster_db_trips_total"),
+        statements: read("muster_db_statements_total"),
+        writes: read("muster_db_writes_total"),
+        prepared: read("muster_db_statements_prepared_total"),
+    }
+}
+
+/// What one request cost, and its status and body.
+async fn cost(s: &TestServer, req: reqwest::RequestBuilder) -> (Cost, u16, Value) {
+    let before = counters(s).await;
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let after = counters(s).await;
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (
+        Cost {
+            trips: after.trips - before.trips,
+            statements: after.statements - before.statements,
+            writes: after.writes - before.writes,
+            prepared: after.prepared - before.prepared,
+        },
+        status,
+        body,
+    )
+}
+
+fn scim(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    s.http
+        .request(method, s.url(&format!("/scim/v2{path}")))
+        .bearer_auth(ADMIN_TOKEN)
+}
+
+async fn create(s: &TestServer, path: &str, body: Value) -> Value {
+    let r = scim(s, reqwest::Method::POST, path)
+        .header("content-type", SCIM_CT)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    json(r, 201).await
+}
+
+/// Directory: 120 users with an email and a role each; user 0 is in a group nested in
+/// another, so its `groups` has a direct and an indirect entry.
+async fn seed(s: &TestServer) -> (String, String) {
+    let mut first = String::new();
+    for i in 0..120 {
+        let u = create(
+            s,
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                   "userName": format!("user{i:03}@example.com"),
+                   "emails": [{"value": format!("user{i:03}@work.example"), "type": "work", "primary": true}],
+                   "roles": [{"value": "reader"}]}),
+        )
+        .await;
+        if i == 0 {
+            first = u["id"].as_str().unwrap().to_string();
+        }
+    }
+    let inner = create(
+        s,
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+               "displayName": "inner", "members": [{"value": first}]}),
+    )
+    .await;
+    let inner_id = inner["id"].as_str().unwrap().to_string();
+    create(
+        s,
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+               "displayName": "outer", "members": [{"value": inner_id}]}),
+    )
+    .await;
+    (first, inner_id)
+}
+
+/// Run `req` on a fresh connection (empty statement cache), then again: the first run
+/// prepares every statement it runs (so each is cacheable), the second prepares none. Both
+/// make one trip, run at most `budget` statements and write nothing.
+async fn check_read(
+    s: &TestServer,
+    what: &str,
+    budget: u64,
+    req: impl Fn() -> reqwest::RequestBuilder,
+) -> Value {
+    s.store.recycle();
+    let (first, status, _) = cost(s, req()).await;
+    assert_eq!(status, 200, "{what}");
+    let (warm, status, body) = cost(s, req()).await;
+    assert_eq!(status, 200, "{what}");
+    eprintln!("{what}: cold {first:?}, warm {warm:?}");
+    for c in [first, warm] {
+        assert_eq!(c.trips, 1, "{what}: one trip to the blocking pool");
+        assert!(
+            c.statements <= budget,
+            "{what}: {} statements, budget {budget}",
+            c.statements
+        );
+        assert_eq!(c.writes, 0, "{what}: a read writes nothing");
+    }
+    assert_eq!(
+        first.prepared, first.statements,
+        "{what}: every statement is cacheable"
+    );
+    assert_eq!(
+        warm.prepared, 0,
+        "{what}: a warm connection prepares nothing new"
+    );
+    assert_eq!(warm.statements, first.statements, "{what}");
+    body
+}
+
+async fn reads_fit_their_statement_budgets(b: Backend) {
+    // One connection, so the second run of a request meets the statements the first cached.
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let (first, inner) = seed(&s).await;
+    // The credential's last_used_at was just written; within the minute it is not again.
+    let user = check_read(&s, "GET /Users/{id}", 4, || {
+        scim(&s, reqwest::Method::GET, &format!("/Users/{first}"))
+    })
+    .await;
+    assert_eq!(user["userName"], "user000@example.com");
+    assert_eq!(user["emails"][0]["value"], "user000@work.example");
+    assert_eq!(user["roles"][0]["value"], "reader");
+    let groups: Vec<(&str, &str)> = user["groups"]
+        .as_array()
+        .expect("groups shown")
+        .iter()
+        .map(|g| (g["display"].as_str().unwrap(), g["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(groups, vec![("inner", "direct"), ("outer", "indirect")]);
+
+    let page = check_read(&s, "GET /Users?count=100", 6, || {
+        scim(&s, reqwest::Method::GET, "/Users?count=100")
+    })
+    .await;
+    assert_eq!(page["totalResults"], 120);
+    assert_eq!(page["Resources"].as_array().unwrap().len(), 100);
+    assert!(page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["emails"][0]["value"].as_str().is_some()));
+
+    let found = check_read(&s, "userName eq", 5, || {
+        scim(&s, reqwest::Method::GET, "/Users")
+            .query(&[("filter", "userName eq \"user042@example.com\"")])
+    })
+    .await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["userName"], "user042@example.com");
+    // Another value, same statement shape: still nothing new to prepare.
+    let (c, status, other) = cost(
+        &s,
+        scim(&s, reqwest::Method::GET, "/Users")
+            .query(&[("filter", "userName eq \"user077@example.com\"")]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(other["Resources"][0]["userName"], "user077@example.com");
+    assert_eq!(c.prepared, 0, "a filter's value is a bind parameter");
+
+    let g = check_read(&s, "GET /Groups/{id}", 4, || {
+        scim(&s, reqwest::Method::GET, &format!("/Groups/{inner}"))
+    })
+    .await;
+    assert_eq!(g["members"][0]["value"], first.as_str());
+
+    let groups = check_read(&s, "GET /Groups", 6, || {
+        scim(&s, reqwest::Method::GET, "/Groups")
+    })
+    .await;
+    assert_eq!(groups["totalResults"], 2);
+}
+
+async fn writes_make_one_trip(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let (first, inner) = seed(&s).await;
+    let patch = |path: String, body: Value| {
+        scim(&s, reqwest::Method::PATCH, &path)
+            .header("content-type", SCIM_CT)
+            .body(body.to_string())
+    };
+    let (c, status, body) = cost(
+        &s,
+        patch(
+            format!("/Users/{first}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "displayName", "value": "First"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["displayName"], "First");
+    eprintln!("PATCH /Users/{{id}}: {c:?}");
+    assert_eq!(c.trips, 1);
+    // BEGIN, locked read (row + values/roles), UPDATE, audit INSERT, COMMIT, groups.
+    assert!(c.statements <= 8, "{c:?}");
+    assert_eq!(c.writes, 2, "the row and its audit entry: {c:?}");
+
+    // Adding a member is a row delta: no member list is read or rewritten.
+    let (c, status, body) = cost(
+        &s,
+        patch(
+            format!("/Groups/{inner}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "add", "path": "members", "value": [{"value": first}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    eprintln!("PATCH /Groups/{{id}} (member already there): {c:?}");
+    assert_eq!(c.trips, 1);
+    // auth, BEGIN, locked read, member kinds, INSERT … ON CONFLICT DO NOTHING, COMMIT, members.
+    assert!(c.statements <= 7, "{c:?}");
+    assert_eq!(
+        c.writes, 1,
+        "the INSERT that found the row there; no version bump: {c:?}"
+    );
+    assert_eq!(
+        body["meta"]["version"], "W/\"1\"",
+        "nothing changed: {body}"
+    );
+}
