@@ -19,6 +19,7 @@ both_backends!(
     a_tenant_never_sees_another_tenants_scim_resources,
     a_scim_user_is_a_row_of_the_one_schema,
     discovery_is_generated_from_the_registry,
+    review_findings_on_the_request_path,
 );
 
 struct Scim<'a> {
@@ -1014,4 +1015,174 @@ async fn discovery_is_generated_from_the_registry(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// Review findings fixed with the request path: `active` is never re-enabled by omission,
+/// Bulk answers 501, `If-Match` lists, the Group PATCH slow path without `If-Match`, and a
+/// member remove by value naming a non-id.
+async fn review_findings_on_the_request_path(b: Backend) {
+    let s = TestServer::start(b).await;
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    // (1) Created without `active`: active, and shown.
+    let u = c.post("/Users", json!({"userName": "act@x.com"})).await;
+    assert_eq!(u["active"], true);
+    let id = u["id"].as_str().unwrap().to_string();
+    let path = format!("/Users/{id}");
+    c.patch(
+        &path,
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await;
+    // A PUT that leaves `active` out keeps the user deactivated.
+    let put = c
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"userName": "act@x.com", "displayName": "Act"})),
+            200,
+        )
+        .await;
+    assert_eq!(put["active"], false, "{put}");
+    assert_eq!(put["displayName"], "Act");
+    // Clearing it with null or "" (or removing it) unsets it, which never enables: the
+    // user stays out of `active eq true`, and a PUT without `active` still keeps it so.
+    for ops in [
+        json!([{"op": "replace", "path": "active", "value": null}]),
+        json!([{"op": "replace", "value": {"active": ""}}]),
+        json!([{"op": "remove", "path": "active"}]),
+    ] {
+        c.patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )
+        .await;
+        let after = c.patch(&path, ops.clone()).await;
+        // Unset (remove) or left false (a null replace the engine ignores): never true.
+        assert_ne!(after["active"], true, "{ops} -> {after}");
+        let filtered = c
+            .get(&format!("/Users?filter={}", q("active eq true")))
+            .await;
+        assert_eq!(filtered["totalResults"], 0, "{ops}: {filtered}");
+        let put = c
+            .call(
+                reqwest::Method::PUT,
+                &path,
+                Some(json!({"userName": "act@x.com", "displayName": "Act"})),
+                200,
+            )
+            .await;
+        assert_eq!(put.get("active"), after.get("active"), "{put}");
+    }
+    let s2 = s.store.clone();
+    let uid = muster::domain::id_from_hex(&id).unwrap();
+    let cleared = tokio::task::spawn_blocking(move || {
+        let mut conn = s2.conn().unwrap();
+        muster::store::users::get(
+            &mut conn,
+            &muster::domain::OrgId::parse("default").unwrap(),
+            uid,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        !cleared.data.is_active(),
+        "a cleared active is inactive for every dialect"
+    );
+    let back = c
+        .patch(
+            &path,
+            json!([{"op": "replace", "path": "active", "value": true}]),
+        )
+        .await;
+    assert_eq!(back["active"], true);
+
+    // (3) Bulk is not implemented yet: 501 in SCIM's shape, not 404.
+    let bulk = c
+        .call(
+            reqwest::Method::POST,
+            "/Bulk",
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []})),
+            501,
+        )
+        .await;
+    assert_eq!(bulk["status"], "501");
+
+    // (4) If-Match with several tags matches when one of them is current.
+    let version = back["meta"]["version"].as_str().unwrap().to_string();
+    let resp = c
+        .req(reqwest::Method::PATCH, &path)
+        .header("content-type", SCIM_CT)
+        .header("if-match", format!("W/\"999\", {version}"))
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "title", "value": "T"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let resp = c
+        .req(reqwest::Method::PATCH, &path)
+        .header("content-type", SCIM_CT)
+        .header("if-match", "W/\"998\", W/\"999\"")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "title", "value": "U"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 412);
+
+    // (5) A member filter other than `value eq` (the slow path), without If-Match: 200.
+    let other = c.post("/Users", json!({"userName": "other@x.com"})).await;
+    let oid = other["id"].as_str().unwrap().to_string();
+    let g = c
+        .post(
+            "/Groups",
+            json!({"displayName": "slow", "members": [{"value": id}, {"value": oid}]}),
+        )
+        .await;
+    let gpath = format!("/Groups/{}", g["id"].as_str().unwrap());
+    let after = c
+        .patch(
+            &gpath,
+            json!([{"op": "remove", "path": format!("members[value eq \"{oid}\" or type eq \"Nothing\"]")}]),
+        )
+        .await;
+    let members: Vec<&str> = after["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, vec![id.as_str()], "{after}");
+
+    // (8) remove + path "members" + a value that is no id: 200, like the filter form.
+    let after = c
+        .patch(
+            &gpath,
+            json!([{"op": "remove", "path": "members", "value": [{"value": "not-an-id"}]}]),
+        )
+        .await;
+    assert_eq!(after["members"].as_array().unwrap().len(), 1, "{after}");
+    let after = c
+        .patch(
+            &gpath,
+            json!([{"op": "remove", "path": "members[value eq \"not-an-id\"]"}]),
+        )
+        .await;
+    assert_eq!(after["members"].as_array().unwrap().len(), 1, "{after}");
 }

@@ -415,8 +415,12 @@ impl UserData {
             .filter(move |(a, _)| *a == attr)
             .map(|(_, v)| v)
     }
+    /// Active only when something said so. Every create stores `true` unless told
+    /// otherwise, and a PUT that omits it keeps it; `None` is left only by a SCIM client
+    /// clearing it on purpose (PATCH remove, or replace with null or ""), and a cleared
+    /// `active` never lets a user in.
     pub fn is_active(&self) -> bool {
-        self.active.unwrap_or(true)
+        self.active == Some(true)
     }
     /// The primary value of `attr`, else its first.
     pub fn primary(&self, attr: MultiAttr) -> Option<&MultiValue> {

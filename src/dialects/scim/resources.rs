@@ -76,8 +76,10 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
     put(&mut m, "preferredLanguage", &d.preferred_language);
     put(&mut m, "locale", &d.locale);
     put(&mut m, "timezone", &d.timezone);
-    // Always shown; a row no write has set (older data) counts as active.
-    m.insert("active".into(), Value::Bool(d.active.unwrap_or(true)));
+    // Shown unless a client cleared it on purpose (which makes the user inactive).
+    if let Some(active) = d.active {
+        m.insert("active".into(), Value::Bool(active));
+    }
     for attr in MultiAttr::ALL {
         let items: Vec<Value> = d
             .values_of(attr)

@@ -189,7 +189,7 @@ pub async fn replace(
             let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
             // A PUT that leaves `active` out keeps it: omission never re-enables a user.
             if data.active.is_none() {
-                data.active = current.data.active.or(Some(true));
+                data.active = current.data.active;
             }
             Ok(data)
         },
