@@ -1076,6 +1076,9 @@ async fn review_findings_on_the_request_path(b: Backend) {
             .await;
         assert_eq!(put.get("active"), after.get("active"), "{put}");
     }
+    // The last of them removed it: gone from the resource (RFC 7644 §3.5.2.2).
+    let gone = c.get(&path).await;
+    assert!(gone.get("active").is_none(), "{gone}");
     let s2 = s.store.clone();
     let uid = muster::domain::id_from_hex(&id).unwrap();
     let cleared = tokio::task::spawn_blocking(move || {

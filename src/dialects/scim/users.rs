@@ -239,9 +239,9 @@ pub async fn modify(
             let before = user_json(cfg, current, None);
             let after = patch::apply(&before, &ops, rt)?;
             normalize::check_required(&after, rt)?;
-            let (mut data, _) = user_data(&after, current.data.vendor.clone())?;
-            // Removing or clearing `active` deactivates: only an explicit true enables.
-            data.active = Some(data.active.unwrap_or(false));
+            // Removing or clearing `active` leaves it unset, which is inactive
+            // (`UserData::is_active`): only an explicit true enables a user.
+            let (data, _) = user_data(&after, current.data.vendor.clone())?;
             Ok(data)
         },
     )
