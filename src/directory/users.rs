@@ -162,3 +162,118 @@ pub fn delete(
         audit(conn, caller, Some(id), "User.Delete", payload(&current))
     })
 }
+
+/// Replace a user's custom data (Logto's `customData`, a JSON object), leaving the rest.
+pub fn set_custom_data(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    custom_data: serde_json::Value,
+) -> StoreResult<Changed<User>> {
+    if !custom_data.is_object() {
+        return Err(StoreError::Invalid(
+            "custom data must be a JSON object".into(),
+        ));
+    }
+    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+        let mut data = u.data.clone();
+        data.vendor.custom_data = custom_data;
+        Ok::<_, StoreError>(data)
+    })
+}
+
+/// Give a user a role by name (created in the organization if it does not exist);
+/// assigning a role the user has is no change.
+pub fn assign_role(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    role: &str,
+) -> StoreResult<Changed<User>> {
+    let role = role.trim();
+    if role.is_empty() || role.len() > 256 {
+        return Err(StoreError::Invalid(
+            "a role name is 1 to 256 characters".into(),
+        ));
+    }
+    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+        let mut data = u.data.clone();
+        if !data.roles.iter().any(|r| r.name.eq_ignore_ascii_case(role)) {
+            data.roles.push(crate::domain::RoleValue {
+                name: role.to_string(),
+                display: None,
+                kind: None,
+                primary: None,
+            });
+        }
+        Ok::<_, StoreError>(data)
+    })
+}
+
+/// Take a role from a user; a role the user lacks is no change.
+pub fn unassign_role(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    role: &str,
+) -> StoreResult<Changed<User>> {
+    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+        let mut data = u.data.clone();
+        data.roles
+            .retain(|r| !r.name.eq_ignore_ascii_case(role.trim()));
+        Ok::<_, StoreError>(data)
+    })
+}
+
+/// Link a user to an identity at an external target (Logto's social identities): one per
+/// target, replaced when linked again.
+pub fn link_identity(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    identity: &crate::domain::Identity,
+) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        let u = store::users::lock(conn, caller.org(), id)?;
+        store::identities::upsert(conn, &u, identity)?;
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Identity.Link",
+            json!({"userId": id_to_hex(id), "target": identity.target}),
+        )
+    })
+}
+
+/// Remove a user's identity at `target`; `NotFound` when there is none.
+pub fn unlink_identity(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    target: &str,
+) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        store::users::lock(conn, caller.org(), id)?;
+        if !store::identities::delete(conn, id, target)? {
+            return Err(StoreError::NotFound);
+        }
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Identity.Unlink",
+            json!({"userId": id_to_hex(id), "target": target}),
+        )
+    })
+}
+
+/// A user's identities, by target.
+pub fn identities(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+) -> StoreResult<Vec<crate::domain::Identity>> {
+    store::users::get(conn, org, id)?;
+    store::identities::of_user(conn, id)
+}

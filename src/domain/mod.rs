@@ -450,6 +450,17 @@ pub struct User {
     pub modified_by: Option<String>,
 }
 
+/// A user's account at an external target (a social or enterprise identity provider).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    /// The provider, e.g. `github`.
+    pub target: String,
+    /// The user's id there.
+    pub external_user_id: String,
+    /// Whatever the provider reported (a JSON object).
+    pub details: serde_json::Value,
+}
+
 /// A group the user belongs to, directly or through a nested group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRef {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod credentials;
 pub mod filter_sql;
 pub mod groups;
+pub mod identities;
 pub mod orgs;
 pub mod raw;
 pub mod schema;
