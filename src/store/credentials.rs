@@ -118,23 +118,24 @@ pub fn revoke(conn: &mut DbConn, org: Option<&OrgId>, id: &str) -> StoreResult<C
 
 /// The live API token whose secret is `secret`, looked up by its digest.
 pub fn find_token(conn: &mut DbConn, secret: &str) -> StoreResult<Option<Credential>> {
-    let row = credentials::table
-        .filter(credentials::secret_hash.eq(hash_secret(secret)))
+    let digest = hash_secret(secret);
+    let row = super::on_backend!(conn, c => credentials::table
+        .filter(credentials::secret_hash.eq(&digest))
         .filter(credentials::kind.eq(CredentialKind::Token.as_str()))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(conn)
-        .optional()?;
+        .first::<Row>(c)
+        .optional())?;
     row.map(Row::into_domain).transpose()
 }
 
 /// The live client `id` if `secret` is its secret (compared in constant time).
 pub fn verify_client(conn: &mut DbConn, id: &str, secret: &str) -> StoreResult<Option<Credential>> {
-    let row = credentials::table
+    let row = super::on_backend!(conn, c => credentials::table
         .filter(credentials::id.eq(id))
         .filter(credentials::kind.eq(CredentialKind::Client.as_str()))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(conn)
-        .optional()?;
+        .first::<Row>(c)
+        .optional())?;
     match row {
         Some(row) => {
             let presented = hash_secret(secret);
@@ -150,11 +151,11 @@ pub fn verify_client(conn: &mut DbConn, id: &str, secret: &str) -> StoreResult<O
 
 /// The credential `id` if it exists and is not revoked.
 pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<Credential>> {
-    let row = credentials::table
+    let row = super::on_backend!(conn, c => credentials::table
         .filter(credentials::id.eq(id))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(conn)
-        .optional()?;
+        .first::<Row>(c)
+        .optional())?;
     row.map(Row::into_domain).transpose()
 }
 

@@ -298,11 +298,11 @@ pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
 }
 
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> StoreResult<Group> {
-    let row: Row = groups::table
+    let row: Row = super::on_backend!(conn, c => groups::table
         .filter(groups::id.eq(id))
         .filter(groups::org_id.eq(org.as_str()))
         .select(row_columns!())
-        .first(conn)?;
+        .first(c))?;
     let mut g = from_row(row)?;
     if with_members {
         g.members = Some(members(conn, id)?);

@@ -397,10 +397,10 @@ pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
 }
 
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
-    let row: Row = users::table
+    let row: Row = super::on_backend!(conn, c => users::table
         .filter(users::id.eq(id))
         .filter(users::org_id.eq(org.as_str()))
-        .first(conn)?;
+        .first(c))?;
     let mut loaded = load_many(conn, vec![row])?;
     loaded.pop().ok_or(StoreError::NotFound)
 }
