@@ -2,7 +2,6 @@
 //! reads or rewrites the rest of the member list, and members are loaded only when the
 //! response shows them. Each handler makes one database trip (`AppState::call`).
 
-use poem_openapi::payload::Json;
 use serde_json::{Map, Value};
 
 use super::common::*;
@@ -53,7 +52,7 @@ pub async fn create(
             }
             let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
             Ok(ScimResponse::Created(
-                Json(render(&cfg, &g, &proj)),
+                ScimJson(render(&cfg, &g, &proj)),
                 Some(etag(g.version)),
                 location,
             ))
@@ -81,7 +80,7 @@ pub async fn get(
                 g.members = Some(crate::store::groups::members(conn, id)?);
             }
             Ok(ScimResponse::Ok(
-                Json(render(&cfg, &g, &proj)),
+                ScimJson(render(&cfg, &g, &proj)),
                 Some(etag(g.version)),
             ))
         })
@@ -124,7 +123,7 @@ where
             })?;
             let g = changed.value;
             Ok(ScimResponse::Ok(
-                Json(render(&cfg, &g, &proj)),
+                ScimJson(render(&cfg, &g, &proj)),
                 Some(etag(g.version)),
             ))
         })
@@ -404,7 +403,7 @@ pub async fn list(
     state
         .call(auth, SCOPE, move |conn, p| {
             let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-            Ok(ScimResponse::Ok(Json(body), None))
+            Ok(ScimResponse::Ok(ScimJson(body), None))
         })
         .await
 }

@@ -20,7 +20,7 @@ use crate::domain::Scope;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
-use common::{done, list_response, paging, Outcome, ScimResponse};
+use common::{done, list_response, paging, Outcome, ScimJson, ScimResponse};
 
 #[derive(Tags)]
 enum Tag {
@@ -586,7 +586,7 @@ impl ScimApi {
     ) -> ScimResponse {
         authenticated(&state, &auth, || {
             ScimResponse::Ok(
-                Json(discovery::service_provider_config(&state.config)),
+                ScimJson(discovery::service_provider_config(&state.config)),
                 None,
             )
         })
@@ -615,7 +615,7 @@ impl ScimApi {
         authenticated(&state, &auth, || {
             done(
                 discovery::resource_type(&state.config, &name.0)
-                    .map(|v| ScimResponse::Ok(Json(v), None)),
+                    .map(|v| ScimResponse::Ok(ScimJson(v), None)),
             )
         })
         .await
@@ -641,7 +641,10 @@ impl ScimApi {
         urn: Path<String>,
     ) -> ScimResponse {
         authenticated(&state, &auth, || {
-            done(discovery::schema(&state.config, &urn.0).map(|v| ScimResponse::Ok(Json(v), None)))
+            done(
+                discovery::schema(&state.config, &urn.0)
+                    .map(|v| ScimResponse::Ok(ScimJson(v), None)),
+            )
         })
         .await
     }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use poem_openapi::payload::Json;
 use serde_json::Value;
 
 use super::common::*;
@@ -36,7 +35,7 @@ fn render(cfg: &Config, v: &UserView, proj: &Projection) -> Value {
 }
 
 fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
-    ScimResponse::Ok(Json(render(cfg, v, proj)), Some(etag(v.user.version)))
+    ScimResponse::Ok(ScimJson(render(cfg, v, proj)), Some(etag(v.user.version)))
 }
 
 /// A user's groups for the response of a change, when the projection shows them.
@@ -76,7 +75,7 @@ pub async fn create(
             let groups = (wants_groups(&proj) == Groups::Load).then(Vec::new);
             let body = render(&cfg, &UserView { user: u, groups }, &proj);
             Ok(ScimResponse::Created(
-                Json(body),
+                ScimJson(body),
                 Some(etag(version)),
                 location,
             ))
@@ -277,7 +276,7 @@ pub async fn list(
     state
         .call(auth, SCOPE, move |conn, p| {
             let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-            Ok(ScimResponse::Ok(Json(body), None))
+            Ok(ScimResponse::Ok(ScimJson(body), None))
         })
         .await
 }
