@@ -1,7 +1,5 @@
 //! Users: create, read, change, suspend, delete, passwords.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
 use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword};
@@ -9,12 +7,9 @@ use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
 use crate::store::users::Actor;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
-/// Whether a read also brings the groups a user belongs to (one more statement).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Groups {
-    Skip,
-    Load,
-}
+/// Whether a read also brings the groups a user belongs to (in the same statement as the
+/// user's values).
+pub use crate::store::users::GroupsToo as Groups;
 
 /// A user, with their groups when asked for.
 pub struct UserView {
@@ -23,22 +18,19 @@ pub struct UserView {
 }
 
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, groups: Groups) -> StoreResult<UserView> {
-    let user = store::users::get(conn, org, id)?;
-    let groups = match groups {
-        Groups::Skip => None,
-        Groups::Load => Some(store::users::groups_of(conn, org, id)?),
-    };
-    Ok(UserView { user, groups })
-}
-
-/// The groups of each of `users` (one statement), for list pages.
-pub fn groups_of_many(
-    conn: &mut DbConn,
-    org: &OrgId,
-    users: &[User],
-) -> StoreResult<HashMap<i64, Vec<GroupRef>>> {
-    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    store::users::groups_of_many(conn, org, &ids)
+    match groups {
+        Groups::Skip => Ok(UserView {
+            user: store::users::get(conn, org, id)?,
+            groups: None,
+        }),
+        Groups::Load => {
+            let (user, groups) = store::users::get_with_groups(conn, org, id)?;
+            Ok(UserView {
+                user,
+                groups: Some(groups),
+            })
+        }
+    }
 }
 
 fn payload(u: &User) -> serde_json::Value {

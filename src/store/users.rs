@@ -331,8 +331,8 @@ pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
         DbConn::Pg(c) => q.for_update().first(c)?,
         DbConn::Sqlite(c) => q.first(c)?,
     };
-    let mut loaded = load_many(conn, vec![row])?;
-    loaded.pop().ok_or(StoreError::NotFound)
+    let mut loaded = load_many(conn, org, vec![row], GroupsToo::Skip)?;
+    loaded.users.pop().ok_or(StoreError::NotFound)
 }
 
 /// Write `data` (and a new password) over `current`, which the caller read with `lock` in
@@ -396,13 +396,17 @@ pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
     Ok(())
 }
 
-pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
-    let row: Row = super::on_backend!(conn, c => users::table
+fn get_row(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Row> {
+    Ok(super::on_backend!(conn, c => users::table
         .filter(users::id.eq(id))
         .filter(users::org_id.eq(org.as_str()))
-        .first(c))?;
-    let mut loaded = load_many(conn, vec![row])?;
-    loaded.pop().ok_or(StoreError::NotFound)
+        .first(c))?)
+}
+
+pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
+    let row = get_row(conn, org, id)?;
+    let mut loaded = load_many(conn, org, vec![row], GroupsToo::Skip)?;
+    loaded.users.pop().ok_or(StoreError::NotFound)
 }
 
 type ChildSql = (
@@ -441,37 +445,99 @@ type ChildRow = (
     Option<NaiveDateTime>,
 );
 
-/// Multi-valued values (`v`) and roles (`r`) of a set of users, in one statement whose text
-/// does not depend on how many users there are.
-fn children(conn: &mut DbConn, ids: &[i64]) -> StoreResult<Vec<ChildRow>> {
-    use super::raw::Raw;
-    Ok(Raw::sql(
-        "SELECT 'v', uv.user_id, uv.attribute, uv.position, uv.value, uv.display, uv.type, \
-         uv.is_primary, uv.formatted, uv.street_address, uv.locality, uv.region, \
-         uv.postal_code, uv.country, NULL FROM user_values uv WHERE uv.user_id",
-    )
-    .in_ids(ids)
-    .push(
-        " UNION ALL SELECT 'r', ur.user_id, r.name, 0, NULL, ur.display, ur.type, \
-         ur.is_primary, NULL, NULL, NULL, NULL, NULL, NULL, ur.created_at \
-         FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id",
-    )
-    .in_ids(ids)
-    .query::<ChildSql>()
-    .load(conn)?)
+/// Whether a read of users also brings the groups they belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupsToo {
+    Skip,
+    Load,
 }
 
-/// Attach values and roles to rows: one statement for the whole page.
-fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
+/// Multi-valued values (`v`), roles (`r`) and, when asked, groups (`g`: direct memberships
+/// walked up through nested groups by a recursive query — UNION, so a cycle ends — with
+/// whether any path is direct) of a set of users: one statement whose text does not depend
+/// on how many users there are.
+fn children(
+    conn: &mut DbConn,
+    org: &OrgId,
+    ids: &[i64],
+    groups: GroupsToo,
+) -> StoreResult<Vec<ChildRow>> {
+    use super::raw::{Bind, Raw};
+    let mut q = Raw::default();
+    if groups == GroupsToo::Load {
+        q = q
+            .push(
+                "WITH RECURSIVE reach(user_id, group_id, direct) AS (\
+                 SELECT gu.user_id, gu.group_id, 1 FROM group_users gu WHERE gu.org_id = ",
+            )
+            .bind(Bind::Text(org.as_str().to_string()))
+            .push(" AND gu.user_id")
+            .in_ids(ids)
+            .push(
+                " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
+                 JOIN group_groups gg ON gg.member_group_id = reach.group_id) ",
+            );
+    }
+    q = q
+        .push(
+            "SELECT 'v', uv.user_id, uv.attribute, uv.position, uv.value, uv.display, uv.type, \
+             uv.is_primary, uv.formatted, uv.street_address, uv.locality, uv.region, \
+             uv.postal_code, uv.country, NULL FROM user_values uv WHERE uv.user_id",
+        )
+        .in_ids(ids)
+        .push(
+            " UNION ALL SELECT 'r', ur.user_id, r.name, 0, NULL, ur.display, ur.type, \
+             ur.is_primary, NULL, NULL, NULL, NULL, NULL, NULL, ur.created_at \
+             FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id",
+        )
+        .in_ids(ids);
+    if groups == GroupsToo::Load {
+        q = q.push(
+            " UNION ALL SELECT 'g', reach.user_id, g.display_name, MAX(reach.direct), \
+             CAST(g.id AS TEXT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM reach JOIN groups g ON g.id = reach.group_id \
+             GROUP BY reach.user_id, g.id, g.display_name",
+        );
+    }
+    Ok(q.query::<ChildSql>().load(conn)?)
+}
+
+/// Users with their values and roles, and (when loaded) their groups by user id.
+pub struct Loaded {
+    pub users: Vec<User>,
+    pub groups: HashMap<i64, Vec<GroupRef>>,
+}
+
+/// Attach values, roles and (when asked) groups to rows: one statement for the whole page.
+fn load_many(
+    conn: &mut DbConn,
+    org: &OrgId,
+    rows: Vec<Row>,
+    groups: GroupsToo,
+) -> StoreResult<Loaded> {
+    let mut group_map: HashMap<i64, Vec<GroupRef>> = HashMap::new();
     if rows.is_empty() {
-        return Ok(vec![]);
+        return Ok(Loaded {
+            users: vec![],
+            groups: group_map,
+        });
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut value_rows: Vec<(i64, i32, MultiAttr, MultiValue)> = Vec::new();
     let mut role_rows: Vec<(i64, Option<NaiveDateTime>, RoleValue)> = Vec::new();
-    for c in children(conn, &ids)? {
+    for c in children(conn, org, &ids, groups)? {
         let (kind, uid, attr, pos, value, display, type_, primary) =
             (c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7);
+        if kind == "g" {
+            if let Some(gid) = value.and_then(|v| v.parse::<i64>().ok()) {
+                group_map.entry(uid).or_default().push(GroupRef {
+                    id: gid,
+                    display_name: attr,
+                    direct: pos > 0,
+                });
+            }
+            continue;
+        }
         if kind == "r" {
             role_rows.push((
                 uid,
@@ -519,7 +585,11 @@ fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
     for (uid, _, r) in role_rows {
         role_map.entry(uid).or_default().push(r);
     }
-    rows.into_iter()
+    for refs in group_map.values_mut() {
+        sort_groups(refs);
+    }
+    let users = rows
+        .into_iter()
         .map(|r| {
             let id = r.id;
             r.into_user(
@@ -527,7 +597,34 @@ fn load_many(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<User>> {
                 role_map.remove(&id).unwrap_or_default(),
             )
         })
-        .collect()
+        .collect::<StoreResult<Vec<User>>>()?;
+    Ok(Loaded {
+        users,
+        groups: group_map,
+    })
+}
+
+/// Direct groups first, then by name, then id.
+fn sort_groups(refs: &mut [GroupRef]) {
+    refs.sort_by(|a, b| {
+        b.direct
+            .cmp(&a.direct)
+            .then(a.display_name.cmp(&b.display_name))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
+/// A user with their groups (one statement for values, roles and groups).
+pub fn get_with_groups(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+) -> StoreResult<(User, Vec<GroupRef>)> {
+    let row = get_row(conn, org, id)?;
+    let mut loaded = load_many(conn, org, vec![row], GroupsToo::Load)?;
+    let user = loaded.users.pop().ok_or(StoreError::NotFound)?;
+    let groups = loaded.groups.remove(&id).unwrap_or_default();
+    Ok((user, groups))
 }
 
 /// The groups a user belongs to: direct memberships, and the groups those groups are nested
@@ -575,12 +672,7 @@ pub fn groups_of_many(
         });
     }
     for refs in out.values_mut() {
-        refs.sort_by(|a, b| {
-            b.direct
-                .cmp(&a.direct)
-                .then(a.display_name.cmp(&b.display_name))
-                .then(a.id.cmp(&b.id))
-        });
+        sort_groups(refs);
     }
     Ok(out)
 }
@@ -593,7 +685,8 @@ pub fn query(
     order: &super::Order,
     window: super::Window,
     with_total: bool,
-) -> StoreResult<(Vec<User>, Option<i64>)> {
+    groups: GroupsToo,
+) -> StoreResult<(Loaded, Option<i64>)> {
     let base = || {
         let mut q = users::table
             .filter(users::org_id.eq(org.as_str().to_string()))
@@ -617,7 +710,7 @@ pub fn query(
     if w.reverse {
         rows.reverse();
     }
-    Ok((load_many(conn, rows)?, total))
+    Ok((load_many(conn, org, rows, groups)?, total))
 }
 
 /// The stored password of a user, if any.

@@ -404,25 +404,31 @@ pub fn is_cursor(plan: &Plan) -> bool {
 }
 
 /// Plan and run a user query on the caller's connection.
+/// The groups of the page's users come in the same statement as their values when asked.
 pub fn users(
     conn: &mut store::DbConn,
     keys: &KeyCache,
     org: &OrgId,
     params: Params,
-) -> ScimResult<(Page<crate::domain::User>, Plan)> {
+    groups: store::users::GroupsToo,
+) -> ScimResult<(Page<crate::domain::User>, Plan, UserGroups)> {
     let plan = plan(conn, keys, org, Target::Users, &params)?;
-    let (rows, total) = store::users::query(
+    let (loaded, total) = store::users::query(
         conn,
         org,
         plan.filter.as_ref(),
         &plan.order,
         plan.window,
         plan.with_total,
+        groups,
     )
     .map_err(|e| store_error(e, "user"))?;
-    let page = paginate(conn, keys, &plan, rows, total, |u| u.id)?;
-    Ok((page, plan))
+    let page = paginate(conn, keys, &plan, loaded.users, total, |u| u.id)?;
+    Ok((page, plan, loaded.groups))
 }
+
+/// Groups by user id.
+pub type UserGroups = std::collections::HashMap<i64, Vec<crate::domain::GroupRef>>;
 
 /// Plan and run a group query on the caller's connection.
 pub fn groups(

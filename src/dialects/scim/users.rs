@@ -106,12 +106,11 @@ pub async fn get(
                     )))
                 }
             };
-            let user = crate::store::users::get(conn, &p.org_id, id)
+            let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
                 .map_err(|e| store_error(e, "user"))?;
-            if none_match(if_none_match.as_deref(), user.version) {
-                return Ok(ScimResponse::NotModified(etag(user.version)));
+            if none_match(if_none_match.as_deref(), v.user.version) {
+                return Ok(ScimResponse::NotModified(etag(v.user.version)));
             }
-            let v = view(conn, user, &proj)?;
             Ok(ok(&cfg, &v, &proj))
         })
         .await
@@ -290,14 +289,9 @@ pub fn list_in(
     params: super::list::Params,
     proj: &Projection,
 ) -> ScimResult<Value> {
-    let (page, plan) = super::list::users(conn, keys, org, params)?;
+    let (page, plan, mut groups) = super::list::users(conn, keys, org, params, wants_groups(proj))?;
     let rt = Registry::get().user();
     let with_groups = wants_groups(proj) == Groups::Load;
-    let mut groups = if with_groups && !page.rows.is_empty() {
-        dir::groups_of_many(conn, org, &page.rows)?
-    } else {
-        Default::default()
-    };
     let resources = page
         .rows
         .iter()
