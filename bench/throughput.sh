@@ -123,6 +123,24 @@ db_url() { # admin-url database -> url of that database
   python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$1" "$2"
 }
 
+# The URL the server itself uses: as a co-located deployment would, through PostgreSQL's Unix
+# socket when there is one (MUSTER_BENCH_PG_SOCKET, default /var/run/postgresql), else TCP
+# without TLS. On loopback, libpq's default sslmode=prefer encrypts every round trip: that
+# cost a third of GET /Users/{id}'s throughput here and measures OpenSSL, not Muster.
+server_db_url() { # admin-url database
+  python3 -c '
+import os, sys, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+sock = os.environ.get("MUSTER_BENCH_PG_SOCKET", "/var/run/postgresql")
+user = p.username or "postgres"
+if os.path.exists(os.path.join(sock, ".s.PGSQL.%d" % (p.port or 5432))):
+    print("postgres://%s@%s:%d/%s" % (user, u.quote(sock, safe=""), p.port or 5432, sys.argv[2]))
+else:
+    q = p.query + ("&" if p.query else "") + "sslmode=disable"
+    print(u.urlunsplit(p._replace(path="/" + sys.argv[2], query=q)))
+' "$1" "$2"
+}
+
 # run_wrk workload backend size base-url mode [list-file] [prefix] [token]
 # Warm-up, then the measured run; appends the raw output to $OUT and one row to $rows
 # (rss filled in later by the caller).
@@ -349,7 +367,7 @@ if [ -n "$PG_ADMIN" ]; then
     db="muster_bench_tp_$$_$size"
     psql "$PG_ADMIN" -q -c "CREATE DATABASE $db"
     PG_DBS+=("$db")
-    bench_muster postgres "$size" "$(db_url "$PG_ADMIN" "$db")"
+    bench_muster postgres "$size" "$(server_db_url "$PG_ADMIN" "$db")"
     psql "$PG_ADMIN" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   done
 else
