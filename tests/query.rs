@@ -233,6 +233,8 @@ async fn filter_errors_are_invalid_filter_with_a_position(b: Backend) {
         ("active gt true", "boolean"),
         ("active eq \"maybe\"", "boolean"),
         ("x509Certificates.value gt \"a\"", ""),
+        ("abcü eq 1", "position 3"),
+        ("userName eq \"x\" andü", "position"),
         ("meta.created gt \"yesterday\"", "dateTime"),
         ("meta.created co \"2026\"", "dateTime"),
         ("userName eq \"a\" and", "position"),

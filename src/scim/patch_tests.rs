@@ -445,3 +445,40 @@ fn t11_t16_filters_in_paths_accept_the_idp_forms() {
     .unwrap();
     assert_eq!(out["emails"][1]["display"], "H");
 }
+
+#[test]
+fn multi_byte_paths_are_invalid_paths_not_panics() {
+    for w in ["ü", "日本", "😀"] {
+        for path in [
+            format!("abc{w}"),
+            format!("urn{w}"),
+            w.to_string(),
+            format!("name.giv{w}"),
+            format!("emails[type eq \"work\"].{w}"),
+            format!("emails[{w} eq \"work\"]"),
+            format!("urn:{w}"),
+            format!("{ENT}:{w}"),
+        ] {
+            let e = run(
+                &user(),
+                ops(json!([{"op": "replace", "path": path, "value": "x"}])),
+            )
+            .unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidPath"), "{path}: {e:?}");
+        }
+        // In a path-less value, unknown keys with wide characters are ignored (T10).
+        let out = run(
+            &user(),
+            ops(json!([{"op": "add", "value": {format!("urn:x:{w}:y"): 1, "title": w}}])),
+        )
+        .unwrap();
+        assert_eq!(out["title"], w);
+        // Wide text in a value filter is just a value.
+        let out = run(
+            &user(),
+            ops(json!([{"op": "add", "path": format!("emails[type eq \"{w}\"].value"), "value": "w@x"}])),
+        )
+        .unwrap();
+        assert_eq!(out["emails"][2], json!({"type": w, "value": "w@x"}));
+    }
+}
