@@ -182,6 +182,14 @@ async fn operators_on_every_attribute_type(b: Backend) {
             "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"carol\"".into(),
             vec!["carol"],
         ),
+        // `null` on multi-valued attributes (`ne null` used to reach an `unreachable!`).
+        ("emails ne null".into(), vec!["alice", "bob", "carol"]),
+        ("emails eq null".into(), vec!["dave_%"]),
+        ("emails.type ne null".into(), vec!["alice", "bob", "carol"]),
+        (
+            "addresses.country eq null".into(),
+            vec!["alice", "bob", "dave_%"],
+        ),
         // dateTime and id
         (
             format!("meta.created ge \"{created}\""),
@@ -233,6 +241,8 @@ async fn filter_errors_are_invalid_filter_with_a_position(b: Backend) {
         ("active gt true", "boolean"),
         ("active eq \"maybe\"", "boolean"),
         ("x509Certificates.value gt \"a\"", ""),
+        ("emails gt null", "null"),
+        ("emails.value co null", "null"),
         ("abcü eq 1", "position 3"),
         ("userName eq \"x\" andü", "position"),
         ("meta.created gt \"yesterday\"", "dateTime"),

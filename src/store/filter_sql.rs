@@ -460,13 +460,18 @@ fn attr_condition(
         let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
             None => Ok(exists(&multi, present(col), org)),
-            // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
+            // `eq null`: no element has a value; `ne null`: some element has one.
+            Some((CompareOp::Eq, CompValue::Null)) => {
+                Ok(Raw::negate(exists(&multi, present(col), org)))
+            }
+            Some((CompareOp::Ne, CompValue::Null)) => Ok(exists(&multi, present(col), org)),
+            Some((_, CompValue::Null)) => {
+                Err(invalid(format!("null only compares with eq and ne ({p})")))
+            }
+            // `ne` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
                 let eq = leaf(col, CompareOp::Eq, v, p)?;
                 Ok(Raw::negate(exists(&multi, eq, org)))
-            }
-            Some((CompareOp::Eq, CompValue::Null)) => {
-                Ok(Raw::negate(exists(&multi, present(col), org)))
             }
             Some((op, v)) => {
                 let c = leaf(col, op, v, p)?;
