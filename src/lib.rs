@@ -83,5 +83,6 @@ pub fn app(state: AppState) -> impl Endpoint {
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
         .with(http::errors::DialectErrors)
+        .with(http::panic::CatchPanics::new(metrics.clone()))
         .with(http::observe::Observe { metrics })
 }
