@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use super::filter::{AttrPath, Lookup, ValueKind};
+use super::error::{ScimError, ScimResult};
+use super::filter::{AttrPath, Filter, Lookup, ValueKind};
 use super::schema::{AttrType, Attribute, Registry, ResourceType};
 
 pub struct JsonLookup<'a> {
@@ -107,5 +108,87 @@ impl Lookup for JsonLookup<'_> {
                 None => string,
             },
         }
+    }
+}
+
+/// What the evaluator cannot say (it only answers "match" or "no match"): `gt`, `ge`, `lt`
+/// and `le` on a boolean or binary attribute are a failed request, 400 `invalidFilter`
+/// (RFC 7644 §3.4.2.2). With `parent`, `f` is a value filter of that multi-valued attribute.
+/// Both the SQL translation and PATCH value filters check through here.
+pub fn check_operators(f: &Filter, rt: &ResourceType, parent: Option<&AttrPath>) -> ScimResult<()> {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            check_operators(a, rt, parent)?;
+            check_operators(b, rt, parent)
+        }
+        Filter::Not(a) => check_operators(a, rt, parent),
+        Filter::Present(_) => Ok(()),
+        Filter::Compare(p, op, _) if op.is_ordering() => {
+            let shown = match parent {
+                Some(parent) => format!("{parent}.{p}"),
+                None => p.to_string(),
+            };
+            match (JsonLookup { rt }).kind(parent, p) {
+                ValueKind::Boolean => Err(ScimError::invalid_filter(format!(
+                    "{shown} is a boolean: only eq, ne and pr apply"
+                ))),
+                ValueKind::Binary => Err(ScimError::invalid_filter(format!(
+                    "{shown} is binary: gt, ge, lt and le do not apply"
+                ))),
+                _ => Ok(()),
+            }
+        }
+        Filter::Compare(..) => Ok(()),
+        Filter::ValuePath(p, inner) => check_operators(inner, rt, Some(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordering_on_boolean_or_binary_is_invalid_filter() {
+        let user = Registry::get().user();
+        for f in [
+            "x509Certificates.value gt \"a\"",
+            "x509Certificates.value GE \"a\"",
+            "x509Certificates lt \"a\"",
+            "x509Certificates[value le \"a\"]",
+            "x509Certificates[type eq \"x\"].value gt \"a\"",
+            "userName pr and not (x509Certificates.value gt \"a\")",
+            "active gt true",
+            "emails[primary lt true]",
+        ] {
+            let e = check_operators(&Filter::parse(f).unwrap(), user, None).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidFilter"), "{f}");
+        }
+        for f in [
+            "x509Certificates.value eq \"a\"",
+            "x509Certificates.value ne \"a\"",
+            "x509Certificates.value co \"a\"",
+            "x509Certificates.value sw \"a\"",
+            "x509Certificates.value ew \"a\"",
+            "x509Certificates pr",
+            "x509Certificates.type gt \"a\"",
+            "userName gt \"a\"",
+            "meta.created lt \"2020-01-01T00:00:00Z\"",
+        ] {
+            assert!(
+                check_operators(&Filter::parse(f).unwrap(), user, None).is_ok(),
+                "{f}"
+            );
+        }
+        let e = check_operators(
+            &Filter::parse("value gt \"a\"").unwrap(),
+            user,
+            Some(&AttrPath {
+                urn: None,
+                name: "x509Certificates".into(),
+                sub: None,
+            }),
+        )
+        .unwrap_err();
+        assert!(e.detail.contains("binary"), "{e:?}");
     }
 }

@@ -262,6 +262,7 @@ fn apply_path(
                 name: attr.name.clone(),
                 sub: None,
             };
+            super::lookup::check_operators(filter, rt, Some(&apath))?;
             let c = container(res, ext, op != Op::Remove);
             let Some(c) = c else { return Ok(()) };
             let mut items: Vec<Value> = match c.get(&attr.name) {

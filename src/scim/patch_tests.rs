@@ -482,3 +482,21 @@ fn multi_byte_paths_are_invalid_paths_not_panics() {
         assert_eq!(out["emails"][2], json!({"type": w, "value": "w@x"}));
     }
 }
+
+#[test]
+fn ordering_on_binary_in_a_path_filter_is_invalid_filter() {
+    let mut u = user();
+    u["x509Certificates"] = json!([{"value": "MIIB"}]);
+    let e = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "x509Certificates[value gt \"M\"]"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("invalidFilter"), "{e:?}");
+    let out = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "x509Certificates[value sw \"MI\"]"}])),
+    )
+    .unwrap();
+    assert!(out.get("x509Certificates").is_none());
+}

@@ -395,18 +395,23 @@ impl Target {
 /// Translate `f` for `target`. Unknown attributes and operator/type mismatches are 400
 /// `invalidFilter`.
 pub fn translate(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
+    crate::scim::lookup::check_operators(f, target.rt(), None)?;
+    node(f, target, org)
+}
+
+fn node(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
     match f {
         Filter::And(a, b) => Ok(Raw::join(
             "AND",
-            translate(a, target, org)?,
-            translate(b, target, org)?,
+            node(a, target, org)?,
+            node(b, target, org)?,
         )),
         Filter::Or(a, b) => Ok(Raw::join(
             "OR",
-            translate(a, target, org)?,
-            translate(b, target, org)?,
+            node(a, target, org)?,
+            node(b, target, org)?,
         )),
-        Filter::Not(a) => Ok(Raw::negate(translate(a, target, org)?)),
+        Filter::Not(a) => Ok(Raw::negate(node(a, target, org)?)),
         Filter::Present(p) => attr_condition(p, target, None, org),
         Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v)), org),
         Filter::ValuePath(p, inner) => {
