@@ -182,6 +182,44 @@ async fn operators_on_every_attribute_type(b: Backend) {
             "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"carol\"".into(),
             vec!["carol"],
         ),
+        // `schemas` (item 58): the core URN always, the Enterprise URN with any of its
+        // attributes set.
+        (
+            "schemas eq \"urn:ietf:params:scim:schemas:core:2.0:User\"".into(),
+            vec!["alice", "bob", "carol", "dave_%"],
+        ),
+        (format!("schemas eq \"{ENT}\""), vec!["alice", "bob"]),
+        (
+            format!("schemas Eq \"{}\"", ENT.to_uppercase()),
+            vec!["alice", "bob"],
+        ),
+        (format!("schemas ne \"{ENT}\""), vec!["carol", "dave_%"]),
+        (
+            format!("not (schemas eq \"{ENT}\")"),
+            vec!["carol", "dave_%"],
+        ),
+        (
+            "schemas co \"extension:enterprise\"".into(),
+            vec!["alice", "bob"],
+        ),
+        (
+            "schemas sw \"urn:ietf:params:scim:schemas:\"".into(),
+            vec!["alice", "bob", "carol", "dave_%"],
+        ),
+        (
+            "schemas ew \"core:2.0:User\"".into(),
+            vec!["alice", "bob", "carol", "dave_%"],
+        ),
+        ("schemas pr".into(), vec!["alice", "bob", "carol", "dave_%"]),
+        ("schemas eq null".into(), vec![]),
+        (
+            "schemas eq \"urn:ietf:params:scim:schemas:core:2.0:Group\"".into(),
+            vec![],
+        ),
+        (
+            format!("schemas eq \"{ENT}\" and title eq \"engineer\""),
+            vec!["alice", "bob"],
+        ),
         // `null` on multi-valued attributes (`ne null` used to reach an `unreachable!`).
         ("emails ne null".into(), vec!["alice", "bob", "carol"]),
         ("emails eq null".into(), vec!["dave_%"]),
@@ -246,6 +284,8 @@ async fn filter_errors_are_invalid_filter_with_a_position(b: Backend) {
         ("x509Certificates[value ge \"a\"]", "binary"),
         ("emails gt null", "null"),
         ("emails.value co null", "null"),
+        ("schemas gt null", "null"),
+        ("schemas.value eq \"x\"", "unknown attribute"),
         ("abcü eq 1", "position 3"),
         ("userName eq \"x\" andü", "position"),
         ("meta.created gt \"yesterday\"", "dateTime"),
@@ -589,6 +629,14 @@ async fn groups_filter_on_members_and_meta(b: Backend) {
         vec!["Alpha", "Beta"]
     );
     assert_eq!(names("members pr".into()).await, vec!["Alpha", "Beta"]);
+    assert_eq!(
+        names("schemas eq \"urn:ietf:params:scim:schemas:core:2.0:Group\"".into()).await,
+        vec!["Alpha", "Beta"]
+    );
+    assert_eq!(
+        names(format!("schemas eq \"{ENT}\" or schemas co \"User\"")).await,
+        Vec::<String>::new()
+    );
     // Users by their groups.
     let r = list(
         &s,
@@ -731,6 +779,18 @@ fn leaf() -> impl Strategy<Value = String> {
             .prop_map(|(t, o, w, j)| format!("emails[type eq \"{t}\" {j} value {o} \"{w}\"]")),
         (prop::sample::select(vec!["work", "home"]), word())
             .prop_map(|(t, w)| format!("emails[type eq \"{t}\"].value sw \"{w}\"")),
+        (
+            prop::sample::select(vec!["eq", "ne", "co", "sw", "ew", "gt", "le"]),
+            prop::sample::select(vec![
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                ENT,
+                "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER",
+                "enterprise",
+                "urn:ietf:params:scim:schemas:",
+                "2.0:User",
+            ])
+        )
+            .prop_map(|(o, v)| format!("schemas {o} \"{v}\"")),
         prop::sample::select(vec![
             "emails[primary eq true]",
             "emails[not (primary eq true)]",

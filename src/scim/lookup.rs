@@ -36,6 +36,22 @@ pub fn kind_of(attr: &Attribute) -> ValueKind {
     }
 }
 
+/// Is `path` the `schemas` attribute of `rt` (RFC 7643 §3: every resource has it, a
+/// multi-valued list of schema URIs)? It is not in the registry (bodies never set it; it
+/// follows from the attributes present) but filters may name it:
+/// `schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`.
+pub fn is_schemas(rt: &ResourceType, path: &AttrPath) -> bool {
+    path.name.eq_ignore_ascii_case("schemas")
+        && path.sub.is_none()
+        && path
+            .urn
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(rt.schema))
+}
+
+/// URNs compare case-insensitively, as the registry looks them up.
+pub const SCHEMAS_KIND: ValueKind = ValueKind::String { case_exact: false };
+
 impl JsonLookup<'_> {
     fn attr(&self, path: &AttrPath) -> Option<(Option<&'static str>, &'static Attribute)> {
         let reg = Registry::get();
@@ -63,6 +79,12 @@ impl Lookup for JsonLookup<'_> {
         if parent.is_some() {
             // Inside a value filter, paths are sub-attributes of the element.
             return key_ci(node, &path.name).into_iter().collect();
+        }
+        if is_schemas(self.rt, path) {
+            return match node.get("schemas") {
+                Some(Value::Array(items)) => items.iter().collect(),
+                _ => vec![],
+            };
         }
         let Some((v, attr)) = self.top(node, path) else {
             return vec![];
@@ -100,6 +122,7 @@ impl Lookup for JsonLookup<'_> {
                 .and_then(|(_, a)| a.sub(&path.name))
                 .map(kind_of)
                 .unwrap_or(string),
+            None if is_schemas(self.rt, path) => SCHEMAS_KIND,
             None => match self.attr(path) {
                 Some((_, a)) => match &path.sub {
                     Some(s) => a.sub(s).map(kind_of).unwrap_or(string),
@@ -146,6 +169,63 @@ pub fn check_operators(f: &Filter, rt: &ResourceType, parent: Option<&AttrPath>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::filter::evaluate;
+    use crate::scim::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+    use serde_json::json;
+
+    fn matches(f: &str, node: &Value, rt: &ResourceType) -> bool {
+        let parsed = Filter::parse(f).unwrap_or_else(|e| panic!("{f}: {e:?}"));
+        evaluate(&parsed, node, &JsonLookup { rt }, None)
+    }
+
+    #[test]
+    fn schemas_is_filterable_item_58() {
+        let rt = Registry::get().user();
+        let plain = json!({"schemas": [USER_SCHEMA], "userName": "a"});
+        let ent = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
+                         ENTERPRISE_SCHEMA: {"employeeNumber": "7"}});
+        for (f, want_plain, want_ent) in [
+            (format!("schemas eq \"{USER_SCHEMA}\""), true, true),
+            (format!("schemas eq \"{ENTERPRISE_SCHEMA}\""), false, true),
+            (
+                format!("schemas eq \"{}\"", ENTERPRISE_SCHEMA.to_uppercase()),
+                false,
+                true,
+            ),
+            (format!("schemas ne \"{ENTERPRISE_SCHEMA}\""), true, false),
+            (format!("schemas ne \"{USER_SCHEMA}\""), false, false),
+            ("schemas co \"enterprise\"".into(), false, true),
+            (
+                "schemas sw \"urn:ietf:params:scim:schemas:\"".into(),
+                true,
+                true,
+            ),
+            ("schemas ew \":2.0:User\"".into(), true, true),
+            ("schemas ew \"core:2.0:User\"".into(), true, true),
+            ("schemas pr".into(), true, true),
+            ("schemas eq null".into(), false, false),
+            ("not (schemas co \"extension\")".into(), true, false),
+            (
+                format!("{USER_SCHEMA}:schemas co \"extension\""),
+                false,
+                true,
+            ),
+        ] {
+            assert_eq!(matches(&f, &plain, rt), want_plain, "{f} on a plain user");
+            assert_eq!(matches(&f, &ent, rt), want_ent, "{f} on an enterprise user");
+        }
+        let g = json!({"schemas": [GROUP_SCHEMA], "displayName": "g"});
+        assert!(matches(
+            &format!("schemas eq \"{GROUP_SCHEMA}\""),
+            &g,
+            Registry::get().group()
+        ));
+        assert!(!matches(
+            &format!("schemas eq \"{USER_SCHEMA}\""),
+            &g,
+            Registry::get().group()
+        ));
+    }
 
     #[test]
     fn ordering_on_boolean_or_binary_is_invalid_filter() {

@@ -19,6 +19,7 @@ use chrono::NaiveDateTime;
 use super::raw::{Bind, Raw};
 use crate::domain::id_from_hex;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::lookup::{is_schemas, JsonLookup};
 use crate::scim::schema::{AttrType, Registry, ResourceType, ENTERPRISE_SCHEMA};
 use crate::scim::{ScimError, ScimResult};
 
@@ -458,6 +459,9 @@ fn attr_condition(
     cmp: Option<(CompareOp, &CompValue)>,
     org: &str,
 ) -> ScimResult<Raw> {
+    if is_schemas(target.rt(), p) {
+        return schemas_condition(p, target, cmp);
+    }
     let (is_ext, attr) = check_known(p, target)?;
     if attr.multi_valued {
         let multi = resolve_multi(p, target)?;
@@ -535,6 +539,42 @@ fn attr_condition(
         None => Ok(present(col)),
         Some((op, v)) => compare(col, op, v, p),
     }
+}
+
+/// The Enterprise URN is in a user's `schemas` exactly when one of its attributes is set
+/// (see `dialects::scim::resources`); the core URN always is.
+const ENTERPRISE_SET: &str = r#"("users"."employee_number" IS NOT NULL OR "users"."cost_center" IS NOT NULL OR "users"."organization" IS NOT NULL OR "users"."division" IS NOT NULL OR "users"."department" IS NOT NULL OR "users"."manager_id" IS NOT NULL)"#;
+
+/// `schemas <op> <value>` (RFC 7644 §3.4.2.2 allows any attribute, scim.md item 58). A user's
+/// `schemas` is either `[core]` or `[core, enterprise]`, a group's `[Group]`: the condition
+/// is the reference evaluator's answer on each of those lists, so the two cannot disagree.
+fn schemas_condition(
+    p: &AttrPath,
+    target: Target,
+    cmp: Option<(CompareOp, &CompValue)>,
+) -> ScimResult<Raw> {
+    let rt = target.rt();
+    let f = match cmp {
+        None => Filter::Present(p.clone()),
+        Some((op, CompValue::Null)) if !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+            return Err(invalid(format!("null only compares with eq and ne ({p})")))
+        }
+        Some((op, v)) => Filter::Compare(p.clone(), op, v.clone()),
+    };
+    let answer = |urns: &[&str]| {
+        let node = serde_json::json!({ "schemas": urns });
+        crate::scim::filter::evaluate(&f, &node, &JsonLookup { rt }, None)
+    };
+    if rt.extensions.is_empty() {
+        return Ok(Raw::constant(answer(&[rt.schema])));
+    }
+    let plain = answer(&[rt.schema]);
+    let extended = answer(&[rt.schema, ENTERPRISE_SCHEMA]);
+    Ok(match (plain, extended) {
+        (a, b) if a == b => Raw::constant(a),
+        (false, _) => Raw::sql(ENTERPRISE_SET),
+        (true, _) => Raw::negate(Raw::sql(ENTERPRISE_SET)),
+    })
 }
 
 fn single(target: Target, name: &str, sub: Option<&str>, is_ext: bool) -> Option<Col> {
