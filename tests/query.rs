@@ -81,7 +81,7 @@ async fn seed_fixture(s: &TestServer) -> Vec<Value> {
                ENT: {"employeeNumber": "100", "department": "R&D"}}),
         json!({"userName": "bob", "displayName": "Bob Brown", "title": "engineer", "externalId": "ext-2", "active": false,
                "emails": [{"value": "bob@work.example", "type": "work"}],
-               ENT: {"employeeNumber": "200", "department": "Sales"}}),
+               ENT: {"employeeNumber": "200", "department": "Sales", "manager": {"value": "MGR-1"}}}),
         json!({"userName": "carol", "title": "Manager", "externalId": "EXT-3",
                "emails": [{"value": "carol@home.example", "type": "home", "primary": true}],
                "addresses": [{"country": "DE", "locality": "Berlin", "type": "work"}]}),
@@ -182,6 +182,13 @@ async fn operators_on_every_attribute_type(b: Backend) {
             "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"carol\"".into(),
             vec!["carol"],
         ),
+        // Unqualified extension attributes resolve to the Enterprise extension (Entra).
+        ("employeeNumber eq \"100\"".into(), vec!["alice"]),
+        ("DEPARTMENT eq \"sales\"".into(), vec!["bob"]),
+        ("manager.value eq \"mgr-1\"".into(), vec!["bob"]),
+        ("manager eq \"MGR-1\"".into(), vec!["bob"]),
+        ("manager pr".into(), vec!["bob"]),
+        ("employeeNumber gt \"150\"".into(), vec!["bob"]),
         // `schemas` (item 58): the core URN always, the Enterprise URN with any of its
         // attributes set.
         (
@@ -387,6 +394,11 @@ async fn sorting_and_index_paging(b: Backend) {
         by(format!("sortBy={ENT}:employeeNumber")).await[..2],
         ["alice", "bob"],
         "missing values last"
+    );
+    assert_eq!(
+        by("sortBy=employeeNumber&sortOrder=descending".into()).await[2..],
+        ["bob", "alice"],
+        "unqualified extension attribute"
     );
     assert_eq!(
         by("sortBy=meta.created".into()).await,
@@ -758,6 +770,7 @@ fn leaf() -> impl Strategy<Value = String> {
         "emails.value",
         "emails.type",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "department",
     ]);
     let op = prop::sample::select(vec![
         "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co",

@@ -19,6 +19,7 @@ both_backends!(
     a_tenant_never_sees_another_tenants_scim_resources,
     a_scim_user_is_a_row_of_the_one_schema,
     discovery_is_generated_from_the_registry,
+    entra_unqualified_enterprise_names,
 );
 
 struct Scim<'a> {
@@ -1013,4 +1014,77 @@ async fn discovery_is_generated_from_the_registry(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+async fn entra_unqualified_enterprise_names(b: Backend) {
+    let s = TestServer::start(b).await;
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    let u = c
+        .post("/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "entra1"}))
+        .await;
+    let id = u["id"].as_str().unwrap();
+    assert_eq!(
+        u["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
+    // Entra's PATCH paths without the Enterprise URN.
+    let u = c
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "Add", "path": "employeeNumber", "value": "7"},
+                {"op": "Replace", "path": "manager", "value": "00000000000000AB"},
+                {"op": "Add", "path": "department", "value": "R&D"}
+            ]),
+        )
+        .await;
+    assert_eq!(u[ENT]["employeeNumber"], "7", "{u}");
+    assert_eq!(u[ENT]["manager"]["value"], "00000000000000AB", "{u}");
+    assert_eq!(u[ENT]["department"], "R&D", "{u}");
+    assert!(u.get("employeeNumber").is_none());
+    assert_eq!(
+        u["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENT])
+    );
+    c.post("/Users", json!({"userName": "entra2"})).await;
+    let q = |f: &str| -> String { url::form_urlencoded::byte_serialize(f.as_bytes()).collect() };
+    for f in [
+        "employeeNumber eq \"7\"",
+        "manager.value eq \"00000000000000AB\"",
+        "department sw \"r\"",
+        &format!("schemas eq \"{ENT}\""),
+    ] {
+        let r = c.get(&format!("/Users?filter={}", q(f))).await;
+        assert_eq!(r["totalResults"], 1, "{f}: {r}");
+        assert_eq!(r["Resources"][0]["userName"], "entra1", "{f}");
+    }
+    let r = c
+        .get(&format!(
+            "/Users?filter={}&attributes=employeeNumber",
+            q("userName eq \"entra1\"")
+        ))
+        .await;
+    assert_eq!(r["Resources"][0][ENT], json!({"employeeNumber": "7"}));
+    // Removing the last enterprise attribute drops the URN from `schemas`.
+    let u = c
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "remove", "path": "employeeNumber"},
+                {"op": "remove", "path": "manager"},
+                {"op": "remove", "path": "department"}
+            ]),
+        )
+        .await;
+    assert!(u.get(ENT).is_none(), "{u}");
+    let r = c
+        .get(&format!(
+            "/Users?filter={}",
+            q(&format!("schemas eq \"{ENT}\""))
+        ))
+        .await;
+    assert_eq!(r["totalResults"], 0, "{r}");
 }

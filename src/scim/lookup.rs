@@ -228,6 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn unqualified_extension_names_filter_the_extension() {
+        let rt = Registry::get().user();
+        let u = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
+                       ENTERPRISE_SCHEMA: {"employeeNumber": "7", "manager": {"value": "x"}}});
+        assert!(matches("employeeNumber eq \"7\"", &u, rt));
+        assert!(matches("EMPLOYEENUMBER eq \"7\"", &u, rt));
+        assert!(!matches("employeeNumber eq \"8\"", &u, rt));
+        assert!(matches("manager.value eq \"x\"", &u, rt));
+        assert!(matches("manager eq \"x\"", &u, rt));
+        assert!(matches("department eq null", &u, rt));
+        assert!(!matches(
+            "manager.value eq \"x\"",
+            &json!({"userName": "c"}),
+            rt
+        ));
+    }
+
+    #[test]
     fn ordering_on_boolean_or_binary_is_invalid_filter() {
         let user = Registry::get().user();
         for f in [

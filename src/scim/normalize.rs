@@ -340,6 +340,20 @@ mod tests {
     }
 
     #[test]
+    fn unqualified_enterprise_attributes_land_in_the_extension() {
+        let rt = Registry::get().user();
+        let out = resource(
+            &json!({"userName": "a", "employeeNumber": "7", "manager": "42"}),
+            rt,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"userName": "a", ENTERPRISE_SCHEMA: {"employeeNumber": "7", "manager": {"value": "42"}}})
+        );
+    }
+
+    #[test]
     fn manager_as_one_element_array() {
         let rt = Registry::get().user();
         let out = resource(&json!({"userName": "a", ENTERPRISE_SCHEMA: {"manager": [{"value": "9", "$ref": null}]}}), rt).unwrap();

@@ -447,6 +447,59 @@ fn t11_t16_filters_in_paths_accept_the_idp_forms() {
 }
 
 #[test]
+fn unqualified_enterprise_paths_resolve_to_the_extension() {
+    // Entra sends `manager` and `employeeNumber` without the Enterprise URN.
+    let out = run(
+        &user(),
+        ops(json!([
+            {"op": "Add", "path": "employeeNumber", "value": "701984"},
+            {"op": "Replace", "path": "manager", "value": "00000000000000BB"},
+            {"op": "add", "path": "Department", "value": "R&D"}
+        ])),
+    )
+    .unwrap();
+    assert_eq!(
+        out[ENT],
+        json!({"employeeNumber": "701984", "manager": {"value": "00000000000000BB"}, "department": "R&D"})
+    );
+    assert_eq!(out["schemas"], json!([USER_SCHEMA, ENT]));
+    assert!(out.get("employeeNumber").is_none());
+    assert!(out.get("manager").is_none());
+    // `manager.value` and a path-less value with bare names, too.
+    let out = run(
+        &out,
+        ops(json!([
+            {"op": "replace", "path": "manager.value", "value": "00000000000000CC"},
+            {"op": "replace", "value": {"costCenter": "4130", "employeeNumber": "2"}}
+        ])),
+    )
+    .unwrap();
+    assert_eq!(out[ENT]["manager"], json!({"value": "00000000000000CC"}));
+    assert_eq!(out[ENT]["costCenter"], "4130");
+    assert_eq!(out[ENT]["employeeNumber"], "2");
+    // Removing the last one drops the extension and its URN.
+    let out = run(
+        &out,
+        ops(json!([
+            {"op": "remove", "path": "manager"},
+            {"op": "remove", "path": "employeeNumber"},
+            {"op": "remove", "path": "costCenter"},
+            {"op": "remove", "path": "department"}
+        ])),
+    )
+    .unwrap();
+    assert!(out.get(ENT).is_none(), "{out}");
+    assert_eq!(out["schemas"], json!([USER_SCHEMA]));
+    // Groups have no extension: still an unknown attribute.
+    let e = run(
+        &group(),
+        ops(json!([{"op": "add", "path": "employeeNumber", "value": "1"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("invalidPath"));
+}
+
+#[test]
 fn multi_byte_paths_are_invalid_paths_not_panics() {
     for w in ["ü", "日本", "😀"] {
         for path in [

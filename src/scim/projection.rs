@@ -278,4 +278,21 @@ mod tests {
             assert!(out.get("title").is_none());
         }
     }
+
+    #[test]
+    fn unqualified_extension_attributes_project() {
+        let rt = Registry::get().user();
+        let p = Projection::from_query(Some("employeeNumber"), None).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
+        let p = Projection::from_query(None, Some("department")).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
+    }
 }
