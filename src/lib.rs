@@ -77,6 +77,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .nest("/scim/v1", dialects::scim::error::unsupported_version)
         .with(http::body_limit::BodyLimit { max: max_body })
         // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
         // samples) all reach their routes.

@@ -19,6 +19,7 @@ both_backends!(
     a_tenant_never_sees_another_tenants_scim_resources,
     a_scim_user_is_a_row_of_the_one_schema,
     discovery_is_generated_from_the_registry,
+    other_scim_versions_are_invalid_vers,
     entra_unqualified_enterprise_names,
 );
 
@@ -1014,6 +1015,65 @@ async fn discovery_is_generated_from_the_registry(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+async fn other_scim_versions_are_invalid_vers(b: Backend) {
+    let s = TestServer::start(b).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/scim/v1"),
+        (reqwest::Method::GET, "/scim/v1/"),
+        (reqwest::Method::GET, "/scim/v1/Users"),
+        (
+            reqwest::Method::GET,
+            "/scim/v1/Users/00000000000000AB?attributes=userName",
+        ),
+        (reqwest::Method::POST, "/scim/v1/Users"),
+        (reqwest::Method::PUT, "/scim/v1/Groups/x"),
+        (reqwest::Method::PATCH, "/scim/v1/Groups/x"),
+        (reqwest::Method::DELETE, "/scim/v1/Users/x"),
+        (reqwest::Method::GET, "/scim/v1/ServiceProviderConfigs"),
+        (reqwest::Method::GET, "/scim/v1/a/b/c/d"),
+    ] {
+        // With or without credentials: the version is wrong either way.
+        for auth in [true, false] {
+            let mut r = s
+                .http
+                .request(method.clone(), s.url(path))
+                .header("content-type", SCIM_CT)
+                .body("{}");
+            if auth {
+                r = r.bearer_auth(ADMIN_TOKEN);
+            }
+            let resp = r.send().await.unwrap();
+            assert_eq!(resp.status(), 400, "{method} {path}");
+            assert_eq!(
+                resp.headers()["content-type"].to_str().unwrap(),
+                SCIM_CT,
+                "{method} {path}"
+            );
+            let e: Value = resp.json().await.unwrap();
+            assert_eq!(e["scimType"], "invalidVers", "{method} {path}: {e}");
+            assert_eq!(e["status"], "400");
+            assert_eq!(
+                e["schemas"],
+                json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+            );
+        }
+    }
+    // v2 is untouched, and a look-alike prefix is not a version.
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    c.get("/ServiceProviderConfig").await;
+    let r = s
+        .http
+        .get(s.url("/scim/v1x/Users"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 }
 
 async fn entra_unqualified_enterprise_names(b: Backend) {
