@@ -293,6 +293,7 @@ async fn filter_errors_are_invalid_filter_with_a_position(b: Backend) {
         ("emails.value co null", "null"),
         ("schemas gt null", "null"),
         ("schemas.value eq \"x\"", "unknown attribute"),
+        ("id ge \"+000000000000001\"", "not an id"),
         ("abcü eq 1", "position 3"),
         ("userName eq \"x\" andü", "position"),
         ("meta.created gt \"yesterday\"", "dateTime"),

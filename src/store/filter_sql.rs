@@ -794,8 +794,13 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                     "{p} is an id: only eq, ne, gt, ge, lt, le and pr apply"
                 )));
             }
-            // Ids are 16 upper-case hex digits, so their order is the numbers' order.
-            match id_from_hex(s).filter(|_| s.chars().all(|c| !c.is_ascii_lowercase())) {
+            // Ids are 16 upper-case hex digits, so their order is the numbers' order. Only
+            // that spelling compares (`id_from_hex` alone also takes a sign, `+00…0A`, which
+            // the exact string comparison of the evaluator never matches).
+            let canonical = s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+            match id_from_hex(s).filter(|_| canonical) {
                 Some(id) => {
                     Ok(Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Int(id)))
                 }
