@@ -519,13 +519,19 @@ fn multi_byte_paths_are_invalid_paths_not_panics() {
             .unwrap_err();
             assert_eq!(e.scim_type, Some("invalidPath"), "{path}: {e:?}");
         }
-        // In a path-less value, unknown keys with wide characters are ignored (T10).
+        // In a path-less value, unknown keys with wide characters are ignored (T10), also
+        // where they are no attribute name at all, as in a POST body.
         let out = run(
             &user(),
-            ops(json!([{"op": "add", "value": {format!("urn:x:{w}:y"): 1, "title": w}}])),
+            ops(json!([{"op": "add", "value": {
+                format!("urn:x:{w}:y"): 1, "title": w, w: 1, format!("abc{w}"): 1,
+                format!("name.{w}"): 1, format!("{ENT}:{w}"): 1
+            }}])),
         )
         .unwrap();
         assert_eq!(out["title"], w);
+        assert_eq!(out["name"], user()["name"]);
+        assert!(out.get(ENT).is_none(), "{out}");
         // Wide text in a value filter is just a value.
         let out = run(
             &user(),
