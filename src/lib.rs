@@ -105,11 +105,13 @@ pub fn app(state: AppState) -> impl Endpoint {
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .nest("/scim/v1", dialects::scim::error::unsupported_version)
         .with(http::body_limit::BodyLimit { max: max_body })
         // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
         // samples) all reach their routes.
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
         .with(http::errors::DialectErrors)
+        .with(http::panic::CatchPanics::new(metrics.clone()))
         .with(http::observe::Observe { metrics })
 }

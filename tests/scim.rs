@@ -20,6 +20,8 @@ both_backends!(
     a_scim_user_is_a_row_of_the_one_schema,
     discovery_is_generated_from_the_registry,
     review_findings_on_the_request_path,
+    other_scim_versions_are_invalid_vers,
+    entra_unqualified_enterprise_names,
 );
 
 struct Scim<'a> {
@@ -1188,4 +1190,136 @@ async fn review_findings_on_the_request_path(b: Backend) {
         )
         .await;
     assert_eq!(after["members"].as_array().unwrap().len(), 1, "{after}");
+}
+
+async fn other_scim_versions_are_invalid_vers(b: Backend) {
+    let s = TestServer::start(b).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/scim/v1"),
+        (reqwest::Method::GET, "/scim/v1/"),
+        (reqwest::Method::GET, "/scim/v1/Users"),
+        (
+            reqwest::Method::GET,
+            "/scim/v1/Users/00000000000000AB?attributes=userName",
+        ),
+        (reqwest::Method::POST, "/scim/v1/Users"),
+        (reqwest::Method::PUT, "/scim/v1/Groups/x"),
+        (reqwest::Method::PATCH, "/scim/v1/Groups/x"),
+        (reqwest::Method::DELETE, "/scim/v1/Users/x"),
+        (reqwest::Method::GET, "/scim/v1/ServiceProviderConfigs"),
+        (reqwest::Method::GET, "/scim/v1/a/b/c/d"),
+    ] {
+        // With or without credentials: the version is wrong either way.
+        for auth in [true, false] {
+            let mut r = s
+                .http
+                .request(method.clone(), s.url(path))
+                .header("content-type", SCIM_CT)
+                .body("{}");
+            if auth {
+                r = r.bearer_auth(ADMIN_TOKEN);
+            }
+            let resp = r.send().await.unwrap();
+            assert_eq!(resp.status(), 400, "{method} {path}");
+            assert_eq!(
+                resp.headers()["content-type"].to_str().unwrap(),
+                SCIM_CT,
+                "{method} {path}"
+            );
+            let e: Value = resp.json().await.unwrap();
+            assert_eq!(e["scimType"], "invalidVers", "{method} {path}: {e}");
+            assert_eq!(e["status"], "400");
+            assert_eq!(
+                e["schemas"],
+                json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+            );
+        }
+    }
+    // v2 is untouched, and a look-alike prefix is not a version.
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    c.get("/ServiceProviderConfig").await;
+    let r = s
+        .http
+        .get(s.url("/scim/v1x/Users"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+async fn entra_unqualified_enterprise_names(b: Backend) {
+    let s = TestServer::start(b).await;
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    let u = c
+        .post("/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "entra1"}))
+        .await;
+    let id = u["id"].as_str().unwrap();
+    assert_eq!(
+        u["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
+    // Entra's PATCH paths without the Enterprise URN.
+    let u = c
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "Add", "path": "employeeNumber", "value": "7"},
+                {"op": "Replace", "path": "manager", "value": "00000000000000AB"},
+                {"op": "Add", "path": "department", "value": "R&D"}
+            ]),
+        )
+        .await;
+    assert_eq!(u[ENT]["employeeNumber"], "7", "{u}");
+    assert_eq!(u[ENT]["manager"]["value"], "00000000000000AB", "{u}");
+    assert_eq!(u[ENT]["department"], "R&D", "{u}");
+    assert!(u.get("employeeNumber").is_none());
+    assert_eq!(
+        u["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENT])
+    );
+    c.post("/Users", json!({"userName": "entra2"})).await;
+    let q = |f: &str| -> String { url::form_urlencoded::byte_serialize(f.as_bytes()).collect() };
+    for f in [
+        "employeeNumber eq \"7\"",
+        "manager.value eq \"00000000000000AB\"",
+        "department sw \"r\"",
+        &format!("schemas eq \"{ENT}\""),
+    ] {
+        let r = c.get(&format!("/Users?filter={}", q(f))).await;
+        assert_eq!(r["totalResults"], 1, "{f}: {r}");
+        assert_eq!(r["Resources"][0]["userName"], "entra1", "{f}");
+    }
+    let r = c
+        .get(&format!(
+            "/Users?filter={}&attributes=employeeNumber",
+            q("userName eq \"entra1\"")
+        ))
+        .await;
+    assert_eq!(r["Resources"][0][ENT], json!({"employeeNumber": "7"}));
+    // Removing the last enterprise attribute drops the URN from `schemas`.
+    let u = c
+        .patch(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "remove", "path": "employeeNumber"},
+                {"op": "remove", "path": "manager"},
+                {"op": "remove", "path": "department"}
+            ]),
+        )
+        .await;
+    assert!(u.get(ENT).is_none(), "{u}");
+    let r = c
+        .get(&format!(
+            "/Users?filter={}",
+            q(&format!("schemas eq \"{ENT}\""))
+        ))
+        .await;
+    assert_eq!(r["totalResults"], 0, "{r}");
 }

@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latency histograms by route and status.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -9,6 +9,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    panics: IntCounter,
 }
 
 impl Metrics {
@@ -33,8 +34,16 @@ impl Metrics {
             &["method", "route", "status"],
         )
         .expect("valid metric");
+        let panics = IntCounter::new(
+            "muster_panics_total",
+            "Panics caught while serving a request (answered with 500)",
+        )
+        .expect("valid metric");
         registry
             .register(Box::new(requests.clone()))
+            .expect("register once");
+        registry
+            .register(Box::new(panics.clone()))
             .expect("register once");
         registry
             .register(Box::new(latency.clone()))
@@ -43,6 +52,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            panics,
         }
     }
 
@@ -51,6 +61,15 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// One more panic caught by `http::panic::CatchPanics`.
+    pub fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    pub fn panics(&self) -> u64 {
+        self.panics.get()
     }
 
     pub fn render(&self) -> String {

@@ -133,9 +133,13 @@ impl Filter {
             });
         }
         if s.len() > MAX_FILTER_LEN {
+            // The limit is on bytes; the position, like every other, counts characters.
             return Err(FilterError {
-                position: MAX_FILTER_LEN,
-                message: format!("the filter is longer than {MAX_FILTER_LEN} characters"),
+                position: s
+                    .char_indices()
+                    .take_while(|(i, _)| *i < MAX_FILTER_LEN)
+                    .count(),
+                message: format!("the filter is longer than {MAX_FILTER_LEN} bytes"),
             });
         }
         let mut p = Parser::new(s);
@@ -170,8 +174,12 @@ impl Parser {
             message: message.into(),
         }
     }
+    /// The characters not yet consumed (positions count chars, never bytes).
+    fn tail(&self) -> &[char] {
+        self.chars.get(self.pos..).unwrap_or_default()
+    }
     fn rest(&self) -> String {
-        self.chars[self.pos..].iter().take(20).collect()
+        self.tail().iter().take(20).collect()
     }
     fn at_end(&self) -> bool {
         self.pos >= self.chars.len()
@@ -191,7 +199,7 @@ impl Parser {
     }
     /// The next word (letters), without consuming it.
     fn peek_word(&self) -> String {
-        self.chars[self.pos..]
+        self.tail()
             .iter()
             .take_while(|c| c.is_ascii_alphabetic())
             .collect()
@@ -287,19 +295,26 @@ impl Parser {
     /// `[URN ":"] name ["." sub]`. A URN is recognised by its `urn:` prefix; it runs to the
     /// last `:` before the attribute name.
     fn attr_path(&mut self) -> Result<AttrPath, FilterError> {
-        let rest: String = self.chars[self.pos..].iter().collect();
+        let rest = self.tail();
         let mut urn = None;
-        if rest.len() > 4 && rest[..4].eq_ignore_ascii_case("urn:") {
+        // Compared char by char: the input may hold multi-byte characters anywhere.
+        if rest.len() > 4
+            && rest
+                .iter()
+                .zip("urn:".chars())
+                .all(|(a, b)| a.eq_ignore_ascii_case(&b))
+        {
             // The token ends at whitespace, '[' , '(' , ')' or ']'.
-            let token: String = rest
-                .chars()
+            let token: Vec<char> = rest
+                .iter()
+                .copied()
                 .take_while(|c| !matches!(c, ' ' | '\t' | '[' | ']' | '(' | ')'))
                 .collect();
-            let Some(colon) = token.rfind(':') else {
+            let Some(colon) = token.iter().rposition(|c| *c == ':') else {
                 return Err(self.err("malformed schema URN"));
             };
-            urn = Some(token[..colon].to_string());
-            self.pos += token[..colon].chars().count() + 1;
+            urn = Some(token[..colon].iter().collect());
+            self.pos += colon + 1;
         }
         let name = self.name()?;
         let mut sub = None;
@@ -386,7 +401,7 @@ impl Parser {
                                 message: "unterminated string".into(),
                             })
                         }
-                        Some('\\') => self.pos += 2,
+                        Some('\\') => self.pos = (self.pos + 2).min(self.chars.len()),
                         Some('"') => {
                             self.pos += 1;
                             break;
@@ -714,6 +729,117 @@ mod tests {
         assert!(Filter::parse(&deep).unwrap_err().message.contains("deeper"));
         let long = format!("a eq \"{}\"", "x".repeat(5000));
         assert!(Filter::parse(&long).unwrap_err().message.contains("longer"));
+        let wide = format!("a eq \"{}\"", "日".repeat(2000));
+        let e = Filter::parse(&wide).unwrap_err();
+        assert_eq!(e.position, 6 + (MAX_FILTER_LEN - 6).div_ceil(3), "{e:?}");
+    }
+
+    /// Text with multi-byte characters where byte offsets used to be taken (`rest[..4]` on a
+    /// name of three ASCII letters and a two-byte letter panicked).
+    const WIDE: [&str; 4] = ["ü", "日本", "😀", "\u{301}"];
+
+    #[test]
+    fn multi_byte_text_is_an_error_or_a_value_never_a_panic() {
+        for w in WIDE {
+            // Where the old `urn:` check sliced: 3 ASCII letters, then a wide character.
+            for f in [
+                format!("abc{w} eq 1"),
+                format!("urn{w} eq 1"),
+                format!("ur{w}:x eq 1"),
+                w.to_string(),
+                format!("{w}abc eq 1"),
+                format!("userName {w}q 1"),
+                format!("emails[type eq \"x\"].{w} eq 1"),
+                format!("emails[{w}]"),
+                format!("not ({w})"),
+                format!("userName eq \"x\" {w}nd a pr"),
+            ] {
+                let e = Filter::parse(&f).expect_err(&f);
+                assert!(e.position <= f.chars().count(), "{f}: {e:?}");
+            }
+            // Wide characters in values and URNs are fine.
+            assert_eq!(
+                p(&format!("userName eq \"{w}\"")),
+                Filter::Compare(path("userName"), CompareOp::Eq, CompValue::String(w.into()))
+            );
+            assert_eq!(
+                p(&format!("title eq {w}x")),
+                Filter::Compare(
+                    path("title"),
+                    CompareOp::Eq,
+                    CompValue::String(format!("{w}x"))
+                )
+            );
+            match p(&format!("urn:x:{w}:v1:title pr")) {
+                Filter::Present(a) => {
+                    assert_eq!(a.urn, Some(format!("urn:x:{w}:v1")));
+                    assert_eq!(a.name, "title");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Positions count characters, not bytes.
+        let e = Filter::parse("日本 eq 1").unwrap_err();
+        assert_eq!(e.position, 0);
+        let e = Filter::parse("abcü eq 1").unwrap_err();
+        assert_eq!(e.position, 3, "{e:?}");
+        let e = Filter::parse("userName eq \"日本\" x").unwrap_err();
+        assert_eq!(e.position, 17, "{e:?}");
+        // A trailing backslash in a string is unterminated, not an index past the end.
+        assert!(Filter::parse("a eq \"\\")
+            .unwrap_err()
+            .message
+            .contains("unterminated"));
+    }
+
+    #[test]
+    fn every_prefix_and_insertion_of_wide_text_parses_without_panicking() {
+        let bases = [
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"a\"",
+            "emails[type eq \"work\"].value co \"x\" and not (title pr)",
+            "name.givenName sw \"B\" or meta.created gt \"2020-01-01T00:00:00Z\"",
+        ];
+        for base in bases {
+            let chars: Vec<char> = base.chars().collect();
+            for w in WIDE {
+                for i in 0..=chars.len() {
+                    let head: String = chars[..i].iter().collect();
+                    let tail: String = chars[i..].iter().collect();
+                    for input in [
+                        format!("{head}{w}{tail}"),
+                        format!("{head}{w}"),
+                        head.clone(),
+                    ] {
+                        let _ = Filter::parse(&input);
+                        let _ = AttrPath::parse(&input);
+                        let _ = PatchPath::parse(&input);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn attribute_and_patch_paths_with_multi_byte_text() {
+        for w in WIDE {
+            for s in [
+                format!("abc{w}"),
+                w.to_string(),
+                format!("urn{w}"),
+                format!("name.{w}"),
+                format!("name.giv{w}"),
+                format!("urn:{w}"),
+            ] {
+                assert!(AttrPath::parse(&s).is_err(), "{s}");
+                assert!(PatchPath::parse(&s).is_err(), "{s}");
+            }
+            let pp = PatchPath::parse(&format!("emails[type eq \"{w}\"].value")).unwrap();
+            assert_eq!(pp.attr.name, "emails");
+            assert_eq!(pp.sub.as_deref(), Some("value"));
+            assert!(PatchPath::parse(&format!("emails[type eq \"x\"].{w}")).is_err());
+            let a = AttrPath::parse(&format!("urn:x:{w}:title")).unwrap();
+            assert_eq!(a.urn, Some(format!("urn:x:{w}")));
+        }
     }
 }
 

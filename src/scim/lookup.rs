@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use super::filter::{AttrPath, Lookup, ValueKind};
+use super::error::{ScimError, ScimResult};
+use super::filter::{AttrPath, Filter, Lookup, ValueKind};
 use super::schema::{AttrType, Attribute, Registry, ResourceType};
 
 pub struct JsonLookup<'a> {
@@ -35,6 +36,22 @@ pub fn kind_of(attr: &Attribute) -> ValueKind {
     }
 }
 
+/// Is `path` the `schemas` attribute of `rt` (RFC 7643 §3: every resource has it, a
+/// multi-valued list of schema URIs)? It is not in the registry (bodies never set it; it
+/// follows from the attributes present) but filters may name it:
+/// `schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`.
+pub fn is_schemas(rt: &ResourceType, path: &AttrPath) -> bool {
+    path.name.eq_ignore_ascii_case("schemas")
+        && path.sub.is_none()
+        && path
+            .urn
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(rt.schema))
+}
+
+/// URNs compare case-insensitively, as the registry looks them up.
+pub const SCHEMAS_KIND: ValueKind = ValueKind::String { case_exact: false };
+
 impl JsonLookup<'_> {
     fn attr(&self, path: &AttrPath) -> Option<(Option<&'static str>, &'static Attribute)> {
         let reg = Registry::get();
@@ -62,6 +79,12 @@ impl Lookup for JsonLookup<'_> {
         if parent.is_some() {
             // Inside a value filter, paths are sub-attributes of the element.
             return key_ci(node, &path.name).into_iter().collect();
+        }
+        if is_schemas(self.rt, path) {
+            return match node.get("schemas") {
+                Some(Value::Array(items)) => items.iter().collect(),
+                _ => vec![],
+            };
         }
         let Some((v, attr)) = self.top(node, path) else {
             return vec![];
@@ -99,6 +122,7 @@ impl Lookup for JsonLookup<'_> {
                 .and_then(|(_, a)| a.sub(&path.name))
                 .map(kind_of)
                 .unwrap_or(string),
+            None if is_schemas(self.rt, path) => SCHEMAS_KIND,
             None => match self.attr(path) {
                 Some((_, a)) => match &path.sub {
                     Some(s) => a.sub(s).map(kind_of).unwrap_or(string),
@@ -107,5 +131,162 @@ impl Lookup for JsonLookup<'_> {
                 None => string,
             },
         }
+    }
+}
+
+/// What the evaluator cannot say (it only answers "match" or "no match"): `gt`, `ge`, `lt`
+/// and `le` on a boolean or binary attribute are a failed request, 400 `invalidFilter`
+/// (RFC 7644 §3.4.2.2). With `parent`, `f` is a value filter of that multi-valued attribute.
+/// Both the SQL translation and PATCH value filters check through here.
+pub fn check_operators(f: &Filter, rt: &ResourceType, parent: Option<&AttrPath>) -> ScimResult<()> {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            check_operators(a, rt, parent)?;
+            check_operators(b, rt, parent)
+        }
+        Filter::Not(a) => check_operators(a, rt, parent),
+        Filter::Present(_) => Ok(()),
+        Filter::Compare(p, op, _) if op.is_ordering() => {
+            let shown = match parent {
+                Some(parent) => format!("{parent}.{p}"),
+                None => p.to_string(),
+            };
+            match (JsonLookup { rt }).kind(parent, p) {
+                ValueKind::Boolean => Err(ScimError::invalid_filter(format!(
+                    "{shown} is a boolean: only eq, ne and pr apply"
+                ))),
+                ValueKind::Binary => Err(ScimError::invalid_filter(format!(
+                    "{shown} is binary: gt, ge, lt and le do not apply"
+                ))),
+                _ => Ok(()),
+            }
+        }
+        Filter::Compare(..) => Ok(()),
+        Filter::ValuePath(p, inner) => check_operators(inner, rt, Some(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::filter::evaluate;
+    use crate::scim::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+    use serde_json::json;
+
+    fn matches(f: &str, node: &Value, rt: &ResourceType) -> bool {
+        let parsed = Filter::parse(f).unwrap_or_else(|e| panic!("{f}: {e:?}"));
+        evaluate(&parsed, node, &JsonLookup { rt }, None)
+    }
+
+    #[test]
+    fn schemas_is_filterable_item_58() {
+        let rt = Registry::get().user();
+        let plain = json!({"schemas": [USER_SCHEMA], "userName": "a"});
+        let ent = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
+                         ENTERPRISE_SCHEMA: {"employeeNumber": "7"}});
+        for (f, want_plain, want_ent) in [
+            (format!("schemas eq \"{USER_SCHEMA}\""), true, true),
+            (format!("schemas eq \"{ENTERPRISE_SCHEMA}\""), false, true),
+            (
+                format!("schemas eq \"{}\"", ENTERPRISE_SCHEMA.to_uppercase()),
+                false,
+                true,
+            ),
+            (format!("schemas ne \"{ENTERPRISE_SCHEMA}\""), true, false),
+            (format!("schemas ne \"{USER_SCHEMA}\""), false, false),
+            ("schemas co \"enterprise\"".into(), false, true),
+            (
+                "schemas sw \"urn:ietf:params:scim:schemas:\"".into(),
+                true,
+                true,
+            ),
+            ("schemas ew \":2.0:User\"".into(), true, true),
+            ("schemas ew \"core:2.0:User\"".into(), true, true),
+            ("schemas pr".into(), true, true),
+            ("schemas eq null".into(), false, false),
+            ("not (schemas co \"extension\")".into(), true, false),
+            (
+                format!("{USER_SCHEMA}:schemas co \"extension\""),
+                false,
+                true,
+            ),
+        ] {
+            assert_eq!(matches(&f, &plain, rt), want_plain, "{f} on a plain user");
+            assert_eq!(matches(&f, &ent, rt), want_ent, "{f} on an enterprise user");
+        }
+        let g = json!({"schemas": [GROUP_SCHEMA], "displayName": "g"});
+        assert!(matches(
+            &format!("schemas eq \"{GROUP_SCHEMA}\""),
+            &g,
+            Registry::get().group()
+        ));
+        assert!(!matches(
+            &format!("schemas eq \"{USER_SCHEMA}\""),
+            &g,
+            Registry::get().group()
+        ));
+    }
+
+    #[test]
+    fn unqualified_extension_names_filter_the_extension() {
+        let rt = Registry::get().user();
+        let u = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
+                       ENTERPRISE_SCHEMA: {"employeeNumber": "7", "manager": {"value": "x"}}});
+        assert!(matches("employeeNumber eq \"7\"", &u, rt));
+        assert!(matches("EMPLOYEENUMBER eq \"7\"", &u, rt));
+        assert!(!matches("employeeNumber eq \"8\"", &u, rt));
+        assert!(matches("manager.value eq \"x\"", &u, rt));
+        assert!(matches("manager eq \"x\"", &u, rt));
+        assert!(matches("department eq null", &u, rt));
+        assert!(!matches(
+            "manager.value eq \"x\"",
+            &json!({"userName": "c"}),
+            rt
+        ));
+    }
+
+    #[test]
+    fn ordering_on_boolean_or_binary_is_invalid_filter() {
+        let user = Registry::get().user();
+        for f in [
+            "x509Certificates.value gt \"a\"",
+            "x509Certificates.value GE \"a\"",
+            "x509Certificates lt \"a\"",
+            "x509Certificates[value le \"a\"]",
+            "x509Certificates[type eq \"x\"].value gt \"a\"",
+            "userName pr and not (x509Certificates.value gt \"a\")",
+            "active gt true",
+            "emails[primary lt true]",
+        ] {
+            let e = check_operators(&Filter::parse(f).unwrap(), user, None).unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidFilter"), "{f}");
+        }
+        for f in [
+            "x509Certificates.value eq \"a\"",
+            "x509Certificates.value ne \"a\"",
+            "x509Certificates.value co \"a\"",
+            "x509Certificates.value sw \"a\"",
+            "x509Certificates.value ew \"a\"",
+            "x509Certificates pr",
+            "x509Certificates.type gt \"a\"",
+            "userName gt \"a\"",
+            "meta.created lt \"2020-01-01T00:00:00Z\"",
+        ] {
+            assert!(
+                check_operators(&Filter::parse(f).unwrap(), user, None).is_ok(),
+                "{f}"
+            );
+        }
+        let e = check_operators(
+            &Filter::parse("value gt \"a\"").unwrap(),
+            user,
+            Some(&AttrPath {
+                urn: None,
+                name: "x509Certificates".into(),
+                sub: None,
+            }),
+        )
+        .unwrap_err();
+        assert!(e.detail.contains("binary"), "{e:?}");
     }
 }

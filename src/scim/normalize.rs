@@ -190,9 +190,8 @@ pub fn resource(body: &Value, rt: &ResourceType) -> ScimResult<Value> {
             continue;
         }
         // URN-qualified attribute keys (`urn:...:User:employeeNumber`).
-        if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
-            if let Some(colon) = key.rfind(':') {
-                let (urn, name) = (&key[..colon], &key[colon + 1..]);
+        if key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
+            if let Some((urn, name)) = key.rsplit_once(':') {
                 put(reg, rt, &mut out, Some(urn), name, value)?;
             }
             continue;
@@ -308,6 +307,50 @@ mod tests {
         );
         let e = check_required(&json!({"displayName": "x"}), rt).unwrap_err();
         assert!(e.detail.contains("userName"));
+    }
+
+    #[test]
+    fn keys_with_multi_byte_text_are_unknown_attributes_not_panics() {
+        let rt = Registry::get().user();
+        // `key[..4]` used to cut inside the wide character of "abcü" / "urn😀".
+        for w in ["ü", "日本", "😀"] {
+            let body = json!({
+                "userName": "a",
+                format!("abc{w}"): 1,
+                format!("urn{w}"): 1,
+                format!("ur{w}:x"): 1,
+                format!("{w}"): 1,
+                format!("urn:{w}:title"): "ignored",
+                format!("{ENTERPRISE_SCHEMA}:{w}"): "ignored",
+                format!("urn:ietf:params:scim:schemas:core:2.0:User:{w}"): "ignored",
+            });
+            assert_eq!(
+                resource(&body, rt).unwrap(),
+                json!({"userName": "a"}),
+                "{w}"
+            );
+        }
+        // Wide values pass through as sent.
+        let out = resource(
+            &json!({"userName": "日本😀", "urn:ietf:params:scim:schemas:core:2.0:User:title": "ü"}),
+            rt,
+        )
+        .unwrap();
+        assert_eq!(out, json!({"userName": "日本😀", "title": "ü"}));
+    }
+
+    #[test]
+    fn unqualified_enterprise_attributes_land_in_the_extension() {
+        let rt = Registry::get().user();
+        let out = resource(
+            &json!({"userName": "a", "employeeNumber": "7", "manager": "42"}),
+            rt,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"userName": "a", ENTERPRISE_SCHEMA: {"employeeNumber": "7", "manager": {"value": "42"}}})
+        );
     }
 
     #[test]

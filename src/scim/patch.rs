@@ -206,12 +206,18 @@ fn apply_path(
             },
         };
     }
-    let parsed = PatchPath::parse(path).map_err(|e| {
-        ScimError::invalid_path(format!(
-            "invalid path {path:?} at position {}: {}",
-            e.position, e.message
-        ))
-    })?;
+    let parsed = match PatchPath::parse(path) {
+        Ok(parsed) => parsed,
+        // A key of a path-less value that is no attribute name at all (`"日本"`, `"a b"`) is
+        // an unknown attribute like any other (T10), as it is in a POST body.
+        Err(_) if pathless => return Ok(()),
+        Err(e) => {
+            return Err(ScimError::invalid_path(format!(
+                "invalid path {path:?} at position {}: {}",
+                e.position, e.message
+            )))
+        }
+    };
     let Some(resolved) = reg.resolve(rt, parsed.attr.urn.as_deref(), &parsed.attr.name) else {
         if pathless {
             return Ok(()); // unknown attribute in a path-less value: ignored (T10)
@@ -262,6 +268,7 @@ fn apply_path(
                 name: attr.name.clone(),
                 sub: None,
             };
+            super::lookup::check_operators(filter, rt, Some(&apath))?;
             let c = container(res, ext, op != Op::Remove);
             let Some(c) = c else { return Ok(()) };
             let mut items: Vec<Value> = match c.get(&attr.name) {

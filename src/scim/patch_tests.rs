@@ -445,3 +445,117 @@ fn t11_t16_filters_in_paths_accept_the_idp_forms() {
     .unwrap();
     assert_eq!(out["emails"][1]["display"], "H");
 }
+
+#[test]
+fn unqualified_enterprise_paths_resolve_to_the_extension() {
+    // Entra sends `manager` and `employeeNumber` without the Enterprise URN.
+    let out = run(
+        &user(),
+        ops(json!([
+            {"op": "Add", "path": "employeeNumber", "value": "701984"},
+            {"op": "Replace", "path": "manager", "value": "00000000000000BB"},
+            {"op": "add", "path": "Department", "value": "R&D"}
+        ])),
+    )
+    .unwrap();
+    assert_eq!(
+        out[ENT],
+        json!({"employeeNumber": "701984", "manager": {"value": "00000000000000BB"}, "department": "R&D"})
+    );
+    assert_eq!(out["schemas"], json!([USER_SCHEMA, ENT]));
+    assert!(out.get("employeeNumber").is_none());
+    assert!(out.get("manager").is_none());
+    // `manager.value` and a path-less value with bare names, too.
+    let out = run(
+        &out,
+        ops(json!([
+            {"op": "replace", "path": "manager.value", "value": "00000000000000CC"},
+            {"op": "replace", "value": {"costCenter": "4130", "employeeNumber": "2"}}
+        ])),
+    )
+    .unwrap();
+    assert_eq!(out[ENT]["manager"], json!({"value": "00000000000000CC"}));
+    assert_eq!(out[ENT]["costCenter"], "4130");
+    assert_eq!(out[ENT]["employeeNumber"], "2");
+    // Removing the last one drops the extension and its URN.
+    let out = run(
+        &out,
+        ops(json!([
+            {"op": "remove", "path": "manager"},
+            {"op": "remove", "path": "employeeNumber"},
+            {"op": "remove", "path": "costCenter"},
+            {"op": "remove", "path": "department"}
+        ])),
+    )
+    .unwrap();
+    assert!(out.get(ENT).is_none(), "{out}");
+    assert_eq!(out["schemas"], json!([USER_SCHEMA]));
+    // Groups have no extension: still an unknown attribute.
+    let e = run(
+        &group(),
+        ops(json!([{"op": "add", "path": "employeeNumber", "value": "1"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("invalidPath"));
+}
+
+#[test]
+fn multi_byte_paths_are_invalid_paths_not_panics() {
+    for w in ["ü", "日本", "😀"] {
+        for path in [
+            format!("abc{w}"),
+            format!("urn{w}"),
+            w.to_string(),
+            format!("name.giv{w}"),
+            format!("emails[type eq \"work\"].{w}"),
+            format!("emails[{w} eq \"work\"]"),
+            format!("urn:{w}"),
+            format!("{ENT}:{w}"),
+        ] {
+            let e = run(
+                &user(),
+                ops(json!([{"op": "replace", "path": path, "value": "x"}])),
+            )
+            .unwrap_err();
+            assert_eq!(e.scim_type, Some("invalidPath"), "{path}: {e:?}");
+        }
+        // In a path-less value, unknown keys with wide characters are ignored (T10), also
+        // where they are no attribute name at all, as in a POST body.
+        let out = run(
+            &user(),
+            ops(json!([{"op": "add", "value": {
+                format!("urn:x:{w}:y"): 1, "title": w, w: 1, format!("abc{w}"): 1,
+                format!("name.{w}"): 1, format!("{ENT}:{w}"): 1
+            }}])),
+        )
+        .unwrap();
+        assert_eq!(out["title"], w);
+        assert_eq!(out["name"], user()["name"]);
+        assert!(out.get(ENT).is_none(), "{out}");
+        // Wide text in a value filter is just a value.
+        let out = run(
+            &user(),
+            ops(json!([{"op": "add", "path": format!("emails[type eq \"{w}\"].value"), "value": "w@x"}])),
+        )
+        .unwrap();
+        assert_eq!(out["emails"][2], json!({"type": w, "value": "w@x"}));
+    }
+}
+
+#[test]
+fn ordering_on_binary_in_a_path_filter_is_invalid_filter() {
+    let mut u = user();
+    u["x509Certificates"] = json!([{"value": "MIIB"}]);
+    let e = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "x509Certificates[value gt \"M\"]"}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("invalidFilter"), "{e:?}");
+    let out = run(
+        &u,
+        ops(json!([{"op": "remove", "path": "x509Certificates[value sw \"MI\"]"}])),
+    )
+    .unwrap();
+    assert!(out.get("x509Certificates").is_none());
+}

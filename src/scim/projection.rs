@@ -254,4 +254,45 @@ mod tests {
             .wants(Registry::get().group(), "members"));
         assert!(Projection::default().wants(Registry::get().group(), "members"));
     }
+
+    #[test]
+    fn multi_byte_paths_are_invalid_values_not_panics() {
+        for w in ["ü", "日本", "😀"] {
+            for list in [
+                format!("abc{w}"),
+                format!("urn{w}"),
+                format!("userName,{w}"),
+                format!("name.giv{w}"),
+                format!("urn:{w}"),
+                format!(" {w} ,emails"),
+            ] {
+                let e = Projection::from_query(Some(&list), None).unwrap_err();
+                assert_eq!(e.scim_type, Some("invalidValue"), "{list}");
+                let e = Projection::from_query(None, Some(&list)).unwrap_err();
+                assert_eq!(e.scim_type, Some("invalidValue"), "{list}");
+            }
+            // A URN with a wide character is a path (to nothing), not an error.
+            let p = Projection::from_query(Some(&format!("urn:x:{w}:title")), None).unwrap();
+            let out = apply(&user(), Registry::get().user(), &p);
+            assert_eq!(out["id"], "1");
+            assert!(out.get("title").is_none());
+        }
+    }
+
+    #[test]
+    fn unqualified_extension_attributes_project() {
+        let rt = Registry::get().user();
+        let p = Projection::from_query(Some("employeeNumber"), None).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
+        let p = Projection::from_query(None, Some("department")).unwrap();
+        let out = apply(&user(), rt, &p);
+        assert_eq!(
+            out["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            json!({"employeeNumber": "7"})
+        );
+    }
 }

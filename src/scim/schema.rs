@@ -227,6 +227,11 @@ impl Registry {
     }
 
     /// Resolve a top-level attribute of `rt`, optionally qualified by a schema URN.
+    ///
+    /// An unqualified name that is neither a common nor a core attribute resolves to an
+    /// extension attribute when exactly one of `rt`'s extensions has it (Entra sends
+    /// `manager` and `employeeNumber` without the Enterprise URN). Filters, PATCH paths,
+    /// `sortBy`, projections and bodies all resolve through here, so they all accept it.
     pub fn resolve<'a>(
         &'a self,
         rt: &ResourceType,
@@ -254,7 +259,15 @@ impl Registry {
         if let Some(c) = self.common(name) {
             return Some(c);
         }
-        in_schema(rt.schema)
+        if let Some(core) = in_schema(rt.schema) {
+            return Some(core);
+        }
+        let mut found = rt.extensions.iter().filter_map(|e| in_schema(e));
+        match (found.next(), found.next()) {
+            (Some(only), None) => Some(only),
+            // Ambiguous between extensions (or nowhere): the URN is needed.
+            _ => None,
+        }
     }
 
     fn common(&self, name: &str) -> Option<Resolved<'_>> {
@@ -308,10 +321,22 @@ mod tests {
         assert!(emails.sub("VALUE").is_some());
         let m = r.resolve(user, Some(ENTERPRISE_SCHEMA), "manager").unwrap();
         assert_eq!(m.extension(user), Some(ENTERPRISE_SCHEMA));
-        assert!(
-            r.resolve(user, None, "manager").is_none(),
-            "extension attrs need their URN"
+        // Unqualified extension attributes resolve to the one extension that has them.
+        let m = r.resolve(user, None, "MANAGER").unwrap();
+        assert_eq!(m.extension(user), Some(ENTERPRISE_SCHEMA));
+        assert_eq!(m.attr.name, "manager");
+        let n = r.resolve(user, None, "employeeNumber").unwrap();
+        assert_eq!(n.schema, Some(ENTERPRISE_SCHEMA));
+        // Core attributes win; a wrong explicit URN does not fall back.
+        assert_eq!(
+            r.resolve(user, None, "displayName").unwrap().schema,
+            Some(USER_SCHEMA)
         );
+        assert!(r
+            .resolve(user, Some(USER_SCHEMA), "employeeNumber")
+            .is_none());
+        assert!(r.resolve(user, None, "nope").is_none());
+        assert!(r.resolve(r.group(), None, "employeeNumber").is_none());
         assert_eq!(
             r.resolve(user, None, "password").unwrap().attr.returned,
             Returned::Never

@@ -19,6 +19,7 @@ use chrono::NaiveDateTime;
 use super::raw::{Bind, Raw};
 use crate::domain::id_from_hex;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::lookup::{is_schemas, JsonLookup};
 use crate::scim::schema::{AttrType, Registry, ResourceType, ENTERPRISE_SCHEMA};
 use crate::scim::{ScimError, ScimResult};
 
@@ -395,18 +396,50 @@ impl Target {
 /// Translate `f` for `target`. Unknown attributes and operator/type mismatches are 400
 /// `invalidFilter`.
 pub fn translate(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
+    crate::scim::lookup::check_operators(f, target.rt(), None)?;
+    let multi = multi_valued_terms(f, target);
+    if multi > MAX_MULTI_VALUED_TERMS {
+        return Err(invalid(format!(
+            "the filter has {multi} terms on multi-valued attributes; at most \
+             {MAX_MULTI_VALUED_TERMS} are allowed"
+        )));
+    }
+    node(f, target, org)
+}
+
+/// Each term on a multi-valued attribute is a semi-join. PostgreSQL's planner takes time
+/// that grows much faster than linearly in AND-ed semi-joins (a filter of 290 `emails pr`
+/// joined by `and`, well inside the length limit, ran for minutes), so they are capped
+/// (scim.md item 60); identity providers send one or two.
+pub const MAX_MULTI_VALUED_TERMS: usize = 32;
+
+fn multi_valued_terms(f: &Filter, target: Target) -> usize {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            multi_valued_terms(a, target) + multi_valued_terms(b, target)
+        }
+        Filter::Not(a) => multi_valued_terms(a, target),
+        Filter::ValuePath(..) => 1,
+        Filter::Present(p) | Filter::Compare(p, _, _) => Registry::get()
+            .resolve(target.rt(), p.urn.as_deref(), &p.name)
+            .is_some_and(|r| r.attr.multi_valued)
+            as usize,
+    }
+}
+
+fn node(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
     match f {
         Filter::And(a, b) => Ok(Raw::join(
             "AND",
-            translate(a, target, org)?,
-            translate(b, target, org)?,
+            node(a, target, org)?,
+            node(b, target, org)?,
         )),
         Filter::Or(a, b) => Ok(Raw::join(
             "OR",
-            translate(a, target, org)?,
-            translate(b, target, org)?,
+            node(a, target, org)?,
+            node(b, target, org)?,
         )),
-        Filter::Not(a) => Ok(Raw::negate(translate(a, target, org)?)),
+        Filter::Not(a) => Ok(Raw::negate(node(a, target, org)?)),
         Filter::Present(p) => attr_condition(p, target, None, org),
         Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v)), org),
         Filter::ValuePath(p, inner) => {
@@ -453,6 +486,9 @@ fn attr_condition(
     cmp: Option<(CompareOp, &CompValue)>,
     org: &str,
 ) -> ScimResult<Raw> {
+    if is_schemas(target.rt(), p) {
+        return schemas_condition(p, target, cmp);
+    }
     let (is_ext, attr) = check_known(p, target)?;
     if attr.multi_valued {
         let multi = resolve_multi(p, target)?;
@@ -460,13 +496,18 @@ fn attr_condition(
         let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
             None => Ok(exists(&multi, present(col), org)),
-            // `ne`/`eq null` over a multi-valued attribute: negate "some element equals".
+            // `eq null`: no element has a value; `ne null`: some element has one.
+            Some((CompareOp::Eq, CompValue::Null)) => {
+                Ok(Raw::negate(exists(&multi, present(col), org)))
+            }
+            Some((CompareOp::Ne, CompValue::Null)) => Ok(exists(&multi, present(col), org)),
+            Some((_, CompValue::Null)) => {
+                Err(invalid(format!("null only compares with eq and ne ({p})")))
+            }
+            // `ne` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
                 let eq = leaf(col, CompareOp::Eq, v, p)?;
                 Ok(Raw::negate(exists(&multi, eq, org)))
-            }
-            Some((CompareOp::Eq, CompValue::Null)) => {
-                Ok(Raw::negate(exists(&multi, present(col), org)))
             }
             Some((op, v)) => {
                 let c = leaf(col, op, v, p)?;
@@ -525,6 +566,42 @@ fn attr_condition(
         None => Ok(present(col)),
         Some((op, v)) => compare(col, op, v, p),
     }
+}
+
+/// The Enterprise URN is in a user's `schemas` exactly when one of its attributes is set
+/// (see `dialects::scim::resources`); the core URN always is.
+const ENTERPRISE_SET: &str = r#"("users"."employee_number" IS NOT NULL OR "users"."cost_center" IS NOT NULL OR "users"."organization" IS NOT NULL OR "users"."division" IS NOT NULL OR "users"."department" IS NOT NULL OR "users"."manager_id" IS NOT NULL)"#;
+
+/// `schemas <op> <value>` (RFC 7644 §3.4.2.2 allows any attribute, scim.md item 58). A user's
+/// `schemas` is either `[core]` or `[core, enterprise]`, a group's `[Group]`: the condition
+/// is the reference evaluator's answer on each of those lists, so the two cannot disagree.
+fn schemas_condition(
+    p: &AttrPath,
+    target: Target,
+    cmp: Option<(CompareOp, &CompValue)>,
+) -> ScimResult<Raw> {
+    let rt = target.rt();
+    let f = match cmp {
+        None => Filter::Present(p.clone()),
+        Some((op, CompValue::Null)) if !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+            return Err(invalid(format!("null only compares with eq and ne ({p})")))
+        }
+        Some((op, v)) => Filter::Compare(p.clone(), op, v.clone()),
+    };
+    let answer = |urns: &[&str]| {
+        let node = serde_json::json!({ "schemas": urns });
+        crate::scim::filter::evaluate(&f, &node, &JsonLookup { rt }, None)
+    };
+    if rt.extensions.is_empty() {
+        return Ok(Raw::constant(answer(&[rt.schema])));
+    }
+    let plain = answer(&[rt.schema]);
+    let extended = answer(&[rt.schema, ENTERPRISE_SCHEMA]);
+    Ok(match (plain, extended) {
+        (a, b) if a == b => Raw::constant(a),
+        (false, _) => Raw::sql(ENTERPRISE_SET),
+        (true, _) => Raw::negate(Raw::sql(ENTERPRISE_SET)),
+    })
 }
 
 fn single(target: Target, name: &str, sub: Option<&str>, is_ext: bool) -> Option<Col> {
@@ -717,8 +794,13 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                     "{p} is an id: only eq, ne, gt, ge, lt, le and pr apply"
                 )));
             }
-            // Ids are 16 upper-case hex digits, so their order is the numbers' order.
-            match id_from_hex(s).filter(|_| s.chars().all(|c| !c.is_ascii_lowercase())) {
+            // Ids are 16 upper-case hex digits, so their order is the numbers' order. Only
+            // that spelling compares (`id_from_hex` alone also takes a sign, `+00…0A`, which
+            // the exact string comparison of the evaluator never matches).
+            let canonical = s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+            match id_from_hex(s).filter(|_| canonical) {
                 Some(id) => {
                     Ok(Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Int(id)))
                 }

@@ -27,3 +27,15 @@ pub fn framework_error(status: StatusCode, message: &str) -> Response {
     let scim_type = (status == StatusCode::BAD_REQUEST).then_some("invalidSyntax");
     error_response(status, scim_type, message)
 }
+
+/// Any method on any path under a SCIM version this server does not speak (`/scim/v1/...`):
+/// 400 `invalidVers` (RFC 7644 §3.12, §3.13), not 404, so a client configured for SCIM 1.1
+/// learns why. Mounted in `app()`; needs no credentials, as it reveals nothing.
+#[poem::handler]
+pub fn unsupported_version() -> Response {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        Some("invalidVers"),
+        "this SCIM version is not supported; SCIM 2.0 is served at /scim/v2",
+    )
+}
