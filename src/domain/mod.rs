@@ -223,7 +223,8 @@ pub fn id_to_hex(id: i64) -> String {
 
 /// Parse a 16-hex-digit id (any case); `None` for anything else.
 pub fn id_from_hex(s: &str) -> Option<i64> {
-    if s.len() != 16 {
+    // Hex digits only: `from_str_radix` would take a sign, making `+00…0A` an alias.
+    if s.len() != 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     i64::from_str_radix(s, 16).ok().filter(|v| *v > 0)
@@ -232,6 +233,15 @@ pub fn id_from_hex(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_sixteen_hex_digits_and_nothing_else() {
+        assert_eq!(id_from_hex("000000000000000a"), Some(10));
+        assert_eq!(id_from_hex("+00000000000000A"), None);
+        assert_eq!(id_from_hex("-00000000000000A"), None);
+        assert_eq!(id_from_hex("0000000000000000"), None);
+        assert_eq!(id_from_hex("00000000000000ü"), None);
+    }
 
     #[test]
     fn scopes_parse_and_render() {

@@ -89,8 +89,10 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Busy(info.message().to_string())
             }
+            // SQLite's busy timeout, PostgreSQL's statement and lock timeouts.
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
-                if info.message().contains("database is locked") =>
+                if info.message().contains("database is locked")
+                    || info.message().starts_with("canceling statement due to") =>
             {
                 StoreError::Busy(info.message().to_string())
             }
@@ -278,6 +280,8 @@ pub struct Manager {
     generation: Arc<AtomicU64>,
 }
 
+const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s';";
+
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
@@ -287,9 +291,15 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Pooled, Self::Error> {
         let mut conn = match &self.backend {
-            Backend::Postgres { url } => PgConnection::establish(url)
-                .map(DbConn::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError)?,
+            Backend::Postgres { url } => {
+                let mut c =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                // No statement may hold a connection (and its locks) for long, whatever the
+                // filter: a runaway query is cancelled and the request answered.
+                c.batch_execute(PG_SESSION)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                DbConn::Pg(c)
+            }
             Backend::Sqlite { path } => {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
