@@ -20,6 +20,8 @@ both_backends!(
     a_scim_user_is_a_row_of_the_one_schema,
     discovery_is_generated_from_the_registry,
     review_findings_on_the_request_path,
+    a_bad_credential_is_401_before_any_parse_error,
+    replace_is_a_diff_and_roles_show_their_stored_names,
     other_scim_versions_are_invalid_vers,
     entra_unqualified_enterprise_names,
 );
@@ -1322,4 +1324,171 @@ async fn entra_unqualified_enterprise_names(b: Backend) {
         ))
         .await;
     assert_eq!(r["totalResults"], 0, "{r}");
+}
+
+/// Parsing happens before the trip, but a bad credential is still a 401 whatever else is
+/// wrong with the request; a forged key id is a 401 (JWT) or `invalidCursor`, never a 500.
+async fn a_bad_credential_is_401_before_any_parse_error(b: Backend) {
+    let s = TestServer::start(b).await;
+    let bogus = Scim {
+        s: &s,
+        token: "not-a-token-of-ours-0123456789".into(),
+    };
+    let patch =
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": "nope"});
+    for (method, path, body) in [
+        (reqwest::Method::GET, "/Users/not-an-id".to_string(), None),
+        (
+            reqwest::Method::GET,
+            format!("/Users?filter={}", q("userName eq")),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            "/Users?attributes=%C3%BC%C3%BC%C3%BC".to_string(),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            "/Users".to_string(),
+            Some(json!({"userName": 7})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/Users/0000000000000001".to_string(),
+            Some(patch.clone()),
+        ),
+        (
+            reqwest::Method::POST,
+            "/Users/.search".to_string(),
+            Some(json!([])),
+        ),
+    ] {
+        let v = bogus.call(method.clone(), &path, body, 401).await;
+        assert_eq!(v["status"], "401", "{method} {path}: {v}");
+    }
+    let r = bogus
+        .req(reqwest::Method::GET, "/Users/not-an-id")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("www-authenticate").is_some());
+    // With a good credential the same requests get their own errors.
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    c.call(reqwest::Method::GET, "/Users/not-an-id", None, 404)
+        .await;
+    let v = c
+        .call(
+            reqwest::Method::PATCH,
+            "/Users/0000000000000001",
+            Some(patch),
+            400,
+        )
+        .await;
+    assert_eq!(v["status"], "400");
+    // A JWT whose key id is no id of ours (NUL cannot even be bound on PostgreSQL): 401.
+    use base64::Engine;
+    let b64 = |v: Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
+    };
+    let forged = format!(
+        "{}.{}.{}",
+        b64(json!({"alg": "HS256", "typ": "JWT", "kid": "\u{0}"})),
+        b64(json!({"sub": "x", "exp": 4102444800u64, "org": "default", "scope": "scim"})),
+        "c2ln"
+    );
+    let f = Scim {
+        s: &s,
+        token: forged.clone(),
+    };
+    f.call(reqwest::Method::GET, "/Users", None, 401).await;
+    let v = c
+        .call(
+            reqwest::Method::GET,
+            &format!("/Users?cursor={forged}"),
+            None,
+            400,
+        )
+        .await;
+    assert_eq!(v["scimType"], "invalidCursor", "{v}");
+}
+
+/// A group PUT that names the members it has changes nothing (no version bump); one that
+/// drops a member removes only that row. A role named in another case shows the stored name.
+async fn replace_is_a_diff_and_roles_show_their_stored_names(b: Backend) {
+    let s = TestServer::start(b).await;
+    let c = Scim {
+        s: &s,
+        token: ADMIN_TOKEN.into(),
+    };
+    let u1 = c
+        .post(
+            "/Users",
+            json!({"userName": "r1@x.com", "roles": [{"value": "Admin"}]}),
+        )
+        .await;
+    let u2 = c.post("/Users", json!({"userName": "r2@x.com", "roles": [{"value": "ADMIN"}, {"value": "zeta"}, {"value": "Alpha"}]})).await;
+    let names: Vec<&str> = u2["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Admin", "Alpha", "zeta"], "{u2}");
+    let again = c
+        .get(&format!("/Users/{}", u2["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        again["roles"], u2["roles"],
+        "a read shows what the write answered"
+    );
+    let (a, b2) = (u1["id"].as_str().unwrap(), u2["id"].as_str().unwrap());
+    let g = c
+        .post(
+            "/Groups",
+            json!({"displayName": "diff", "members": [{"value": a}, {"value": b2}]}),
+        )
+        .await;
+    let path = format!("/Groups/{}", g["id"].as_str().unwrap());
+    let same = c
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"displayName": "diff", "members": [{"value": b2}, {"value": a}]})),
+            200,
+        )
+        .await;
+    assert_eq!(same["meta"]["version"], g["meta"]["version"], "{same}");
+    let fewer = c
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"displayName": "diff", "members": [{"value": b2}]})),
+            200,
+        )
+        .await;
+    assert_eq!(fewer["members"].as_array().unwrap().len(), 1);
+    assert_eq!(fewer["members"][0]["value"], b2);
+    assert_ne!(fewer["meta"]["version"], g["meta"]["version"]);
+
+    // A password set through a path-less PATCH with the URN-qualified key takes effect.
+    let upath = format!("/Users/{a}");
+    c.patch(
+        &upath,
+        json!([{"op": "replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:User:password": "n3w-secret"}}]),
+    )
+    .await;
+    let st = s.store.clone();
+    let uid = muster::domain::id_from_hex(a).unwrap();
+    let ok = tokio::task::spawn_blocking(move || {
+        let mut conn = st.conn().unwrap();
+        let org = muster::domain::OrgId::parse("default").unwrap();
+        muster::directory::users::verify_password(&mut conn, &org, uid, "n3w-secret").unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(ok, "the URN-qualified password was set");
 }

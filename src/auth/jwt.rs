@@ -71,7 +71,8 @@ pub fn verify(
     if header.alg != Algorithm::HS256 {
         return Ok(None);
     }
-    let Some(kid) = header.kid else {
+    // The key id is the caller's text, read before any signature: only ids we make.
+    let Some(kid) = header.kid.filter(|k| store::signing_keys::is_key_id(k)) else {
         return Ok(None);
     };
     let Some(key) = keys.get(conn, &kid)? else {

@@ -54,23 +54,23 @@ where
     F: FnOnce(&Group) -> Result<(GroupData, MemberChange), E>,
 {
     let org = caller.org().clone();
-    let result = store::write_tx(conn, |conn| {
-        let mut current = store::groups::lock(conn, &org, id)?;
+    let result: Changed<Group> = store::write_tx(conn, |conn| {
+        let mut current = store::groups::lock(conn, &org, id, store::LockFor::Change)?;
         check_version(expected, current.version)?;
         if input == Members::Load {
             current.members = Some(store::groups::members(conn, id)?);
         }
         let (data, delta) = change(&current)?;
-        let (g, changed) = store::groups::write(conn, &current, &data, &delta)?;
+        let (mut g, changed) = store::groups::write(conn, &current, &data, &delta)?;
         if changed {
             audit(conn, caller, None, "Group.Update", payload(&g))?;
         }
+        // Read in the transaction, so the members shown are those of the version shown.
+        if output == Members::Load {
+            g.members = Some(store::groups::members(conn, id)?);
+        }
         Ok::<_, E>(Changed { value: g, changed })
     })?;
-    let mut result = result;
-    if output == Members::Load {
-        result.value.members = Some(store::groups::members(conn, id)?);
-    }
     Ok(result)
 }
 
@@ -136,7 +136,7 @@ pub fn delete(
     expected: &Expect,
 ) -> StoreResult<()> {
     store::write_tx(conn, |conn| {
-        let current = store::groups::lock(conn, caller.org(), id)?;
+        let current = store::groups::lock(conn, caller.org(), id, store::LockFor::Delete)?;
         check_version(expected, current.version)?;
         store::groups::delete(conn, id)?;
         audit(conn, caller, None, "Group.Delete", payload(&current))

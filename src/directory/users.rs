@@ -76,7 +76,7 @@ where
         .transpose()?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
-        let current = store::users::lock(conn, caller.org(), id)?;
+        let current = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         check_version(expected, current.version)?;
         let data = change(&current)?;
         if data == current.data && hash.is_none() {
@@ -148,7 +148,7 @@ pub fn delete(
     expected: &Expect,
 ) -> StoreResult<()> {
     store::write_tx(conn, |conn| {
-        let current = store::users::lock(conn, caller.org(), id)?;
+        let current = store::users::lock(conn, caller.org(), id, store::LockFor::Delete)?;
         check_version(expected, current.version)?;
         store::users::delete(conn, id)?;
         audit(conn, caller, Some(id), "User.Delete", payload(&current))
@@ -190,7 +190,11 @@ pub fn assign_role(
     }
     update(conn, caller, id, &Expect::Any, None, |u: &User| {
         let mut data = u.data.clone();
-        if !data.roles.iter().any(|r| r.name.eq_ignore_ascii_case(role)) {
+        if !data
+            .roles
+            .iter()
+            .any(|r| r.name.to_lowercase() == role.to_lowercase())
+        {
             data.roles.push(crate::domain::RoleValue {
                 name: role.to_string(),
                 display: None,
@@ -211,8 +215,8 @@ pub fn unassign_role(
 ) -> StoreResult<Changed<User>> {
     update(conn, caller, id, &Expect::Any, None, |u: &User| {
         let mut data = u.data.clone();
-        data.roles
-            .retain(|r| !r.name.eq_ignore_ascii_case(role.trim()));
+        let key = role.trim().to_lowercase();
+        data.roles.retain(|r| r.name.to_lowercase() != key);
         Ok::<_, StoreError>(data)
     })
 }
@@ -226,7 +230,7 @@ pub fn link_identity(
     identity: &crate::domain::Identity,
 ) -> StoreResult<()> {
     store::write_tx(conn, |conn| {
-        let u = store::users::lock(conn, caller.org(), id)?;
+        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         store::identities::upsert(conn, &u, identity)?;
         audit(
             conn,
@@ -246,7 +250,7 @@ pub fn unlink_identity(
     target: &str,
 ) -> StoreResult<()> {
     store::write_tx(conn, |conn| {
-        store::users::lock(conn, caller.org(), id)?;
+        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         if !store::identities::delete(conn, id, target)? {
             return Err(StoreError::NotFound);
         }

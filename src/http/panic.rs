@@ -18,9 +18,6 @@ use super::errors::{render, Dialect, ErrorContext};
 use super::metrics::Metrics;
 use super::RequestId;
 
-/// The panic message logged is cut to this many characters: it may quote input.
-const MAX_LOGGED: usize = 500;
-
 pub struct CatchPanics {
     pub metrics: Metrics,
 }
@@ -46,20 +43,9 @@ pub struct CatchPanicsEndpoint<E> {
     metrics: Metrics,
 }
 
-/// The text of a panic payload (`panic!("...")` carries a `&str` or a `String`).
+/// The text of a panic payload, cut (it may quote input).
 fn message(payload: &(dyn Any + Send)) -> String {
-    let text = if let Some(s) = payload.downcast_ref::<&str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.as_str()
-    } else {
-        "(no message)"
-    };
-    let mut out: String = text.chars().take(MAX_LOGGED).collect();
-    if text.chars().nth(MAX_LOGGED).is_some() {
-        out.push('…');
-    }
-    out
+    crate::store::panic_message(payload)
 }
 
 impl<E: Endpoint> Endpoint for CatchPanicsEndpoint<E> {
@@ -165,7 +151,7 @@ mod tests {
     fn logged_messages_are_cut_on_a_character() {
         let long: Box<dyn Any + Send> = Box::new("ü".repeat(600));
         let m = message(long.as_ref());
-        assert_eq!(m.chars().count(), MAX_LOGGED + 1);
+        assert_eq!(m.chars().count(), 500 + 1);
         assert!(m.ends_with('…'));
         let s: Box<dyn Any + Send> = Box::new("short");
         assert_eq!(message(s.as_ref()), "short");

@@ -105,6 +105,23 @@ fn delete_members(
     Ok(q.query::<Integer>().execute(conn)?)
 }
 
+/// `DELETE FROM <table> WHERE group_id = ? AND NOT (<column> IN keep)`; rows deleted.
+fn delete_others(
+    conn: &mut DbConn,
+    table: &str,
+    column: &str,
+    gid: i64,
+    keep: &[i64],
+) -> StoreResult<usize> {
+    Ok(Raw::sql(format!("DELETE FROM {table} WHERE group_id = "))
+        .bind(Bind::Int(gid))
+        .push(format!(" AND NOT ({column}"))
+        .in_ids(keep)
+        .push(")")
+        .query::<Integer>()
+        .execute(conn)?)
+}
+
 /// Insert membership rows for `ids` in one statement; rows that exist already are left
 /// alone. Rows inserted.
 fn insert_members(
@@ -130,7 +147,14 @@ fn insert_members(
     .push(" FROM ")
     .id_table(ids)
     .push(" t WHERE 1 = 1 ON CONFLICT DO NOTHING");
-    Ok(q.query::<Integer>().execute(conn)?)
+    // A member deleted by another writer since we looked is no member: a 400, not a 500.
+    q.query::<Integer>().execute(conn).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ) => StoreError::Invalid("a member named in the request no longer exists".into()),
+        other => other.into(),
+    })
 }
 
 /// Apply a membership change to group `gid`: only the named rows are read or written, a
@@ -144,8 +168,10 @@ fn change_members(
 ) -> StoreResult<bool> {
     let mut changed = false;
     if change.clear {
-        changed |= delete_members(conn, "group_users", "user_id", gid, None)? > 0;
-        changed |= delete_members(conn, "group_groups", "member_group_id", gid, None)? > 0;
+        // A replace is a diff: rows of members that stay are neither deleted nor rewritten,
+        // so an unchanged replace changes nothing (no version bump) and touches no row.
+        changed |= delete_others(conn, "group_users", "user_id", gid, &change.add)? > 0;
+        changed |= delete_others(conn, "group_groups", "member_group_id", gid, &change.add)? > 0;
     }
     if !change.remove.is_empty() {
         changed |= delete_members(conn, "group_users", "user_id", gid, Some(&change.remove))? > 0;
@@ -234,14 +260,20 @@ pub fn insert(
 
 /// Read a group for changing it; on PostgreSQL its row stays locked until the transaction
 /// ends, so concurrent member changes queue instead of losing a compare-and-set.
-pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Group> {
+pub fn lock(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+    purpose: super::LockFor,
+) -> StoreResult<Group> {
     let q = groups::table
         .filter(groups::id.eq(id))
         .filter(groups::org_id.eq(org.as_str()))
         .select(row_columns!());
-    let row: Row = match conn {
-        DbConn::Pg(c) => q.for_update().first(c)?,
-        DbConn::Sqlite(c) => q.first(c)?,
+    let row: Row = match (&mut *conn, purpose) {
+        (DbConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
+        (DbConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
+        (DbConn::Sqlite(c), _) => q.first(c)?,
     };
     from_row(row)
 }

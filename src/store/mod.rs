@@ -92,7 +92,8 @@ impl From<diesel::result::Error> for StoreError {
             // SQLite's busy timeout, PostgreSQL's statement and lock timeouts.
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
                 if info.message().contains("database is locked")
-                    || info.message().starts_with("canceling statement due to") =>
+                    || info.message().starts_with("canceling statement due to")
+                    || info.message().starts_with("deadlock detected") =>
             {
                 StoreError::Busy(info.message().to_string())
             }
@@ -350,8 +351,20 @@ impl r2d2::ManageConnection for Manager {
 
 /// HMAC keys by id, read from the database once per store: a key never changes once made
 /// (a new key would get a new id), so caching it saves a query on every token and cursor.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct KeyCache(RwLock<HashMap<String, Vec<u8>>>);
+
+impl std::fmt::Debug for KeyCache {
+    // Key ids only: the keys sign every access token and cursor.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self
+            .0
+            .read()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_tuple("KeyCache").field(&ids).finish()
+    }
+}
 
 impl KeyCache {
     pub fn get(&self, conn: &mut DbConn, kid: &str) -> StoreResult<Option<Vec<u8>>> {
@@ -472,7 +485,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
+        let permit = self
             .permits
             .clone()
             .acquire_owned()
@@ -482,6 +495,9 @@ impl Store {
         let stats = self.stats.clone();
         stats.trips.fetch_add(1, Ordering::Relaxed);
         let task = tokio::task::spawn_blocking(move || -> Result<T, E> {
+            // Held by the task, not the request: a client that goes away does not free a
+            // permit while its work still holds a connection.
+            let _permit = permit;
             let mut pooled = pool.get().map_err(StoreError::from)?;
             let out =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut pooled.conn)));
@@ -491,7 +507,7 @@ impl Store {
                 Err(panic) => {
                     pooled.broken = true;
                     stats.panics.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(panic = %panic_message(&panic), "panic on the blocking pool");
+                    tracing::error!(panic = %panic_message(panic.as_ref()), "panic on the blocking pool");
                     Err(StoreError::Panicked.into())
                 }
             }
@@ -536,13 +552,21 @@ impl Store {
     }
 }
 
-/// The text of a caught panic.
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
+/// The text of a caught panic, cut to 500 characters: it may quote input.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    const MAX: usize = 500;
+    let text = if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.as_str()
+    } else {
+        "(no message)"
+    };
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// A pooled connection for synchronous callers; derefs to the connection.
@@ -627,6 +651,14 @@ where
             Err(e)
         }
     }
+}
+
+/// Why a row is locked (PostgreSQL): a change takes `FOR NO KEY UPDATE`, which leaves
+/// foreign-key checks on the row free; a delete takes `FOR UPDATE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockFor {
+    Change,
+    Delete,
 }
 
 /// A random positive 63-bit id: no coordination between instances, nothing to enumerate.

@@ -8,6 +8,14 @@ use super::{now, DbConn, StoreError, StoreResult};
 
 pub const CURRENT_KEY_ID: &str = "k1";
 
+/// Could `kid` be one of our key ids (`k` and digits)? Anything else is not looked up.
+pub fn is_key_id(kid: &str) -> bool {
+    kid.len() <= 16
+        && kid.starts_with('k')
+        && kid.len() > 1
+        && kid[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The current key, created on first use. Two instances racing both end up with the winner's.
 pub fn current(conn: &mut DbConn) -> StoreResult<(String, Vec<u8>)> {
     if let Some(key) = get(conn, CURRENT_KEY_ID)? {

@@ -200,7 +200,14 @@ macro_rules! user_columns {
     };
 }
 
-fn write_values(conn: &mut DbConn, org: &OrgId, id: i64, data: &UserData) -> StoreResult<()> {
+/// Write the value and role rows; returns the roles as a read will show them (the stored
+/// name of a role that already existed, ordered by name: all were written at one instant).
+fn write_values(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+    data: &UserData,
+) -> StoreResult<Vec<RoleValue>> {
     for (pos, (attr, v)) in data.values.iter().enumerate() {
         let a = v.address.clone().unwrap_or_default();
         diesel::insert_into(user_values::table)
@@ -224,8 +231,10 @@ fn write_values(conn: &mut DbConn, org: &OrgId, id: i64, data: &UserData) -> Sto
             .execute(conn)?;
     }
     let t = now();
+    let mut stored = Vec::with_capacity(data.roles.len());
     for r in &data.roles {
-        let role_id = ensure_role(conn, org, &r.name)?;
+        let (role_id, name) = ensure_role(conn, org, &r.name)?;
+        stored.push(RoleValue { name, ..r.clone() });
         diesel::insert_into(user_roles::table)
             .values((
                 user_roles::user_id.eq(id),
@@ -244,37 +253,48 @@ fn write_values(conn: &mut DbConn, org: &OrgId, id: i64, data: &UserData) -> Sto
                 other => other,
             })?;
     }
-    Ok(())
+    stored.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(stored)
 }
 
-/// The id of role `name` in `org`, created if missing.
-pub fn ensure_role(conn: &mut DbConn, org: &OrgId, name: &str) -> StoreResult<i64> {
+/// The id and stored name of role `name` in `org`, created if missing. Writers creating the
+/// same new role at once both succeed (`ON CONFLICT DO NOTHING`, then read it).
+pub fn ensure_role(conn: &mut DbConn, org: &OrgId, name: &str) -> StoreResult<(i64, String)> {
+    use super::raw::{Bind, Raw};
     let key = name.to_lowercase();
-    if let Some(id) = roles::table
-        .filter(roles::org_id.eq(org.as_str()))
-        .filter(roles::name_lower.eq(&key))
-        .select(roles::id)
-        .first::<i64>(conn)
-        .optional()?
-    {
-        return Ok(id);
+    let find = |conn: &mut DbConn| {
+        super::on_backend!(conn, c => roles::table
+            .filter(roles::org_id.eq(org.as_str()))
+            .filter(roles::name_lower.eq(&key))
+            .select((roles::id, roles::name))
+            .first::<(i64, String)>(c)
+            .optional())
+    };
+    if let Some(found) = find(conn)? {
+        return Ok(found);
     }
-    let id = new_id();
     let t = now();
-    diesel::insert_into(roles::table)
-        .values((
-            roles::id.eq(id),
-            roles::org_id.eq(org.as_str()),
-            roles::name.eq(name),
-            roles::name_lower.eq(&key),
-            roles::capabilities.eq("[]"),
-            roles::system_defined.eq(false),
-            roles::version.eq(1i64),
-            roles::created_at.eq(t),
-            roles::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    Raw::sql(
+        "INSERT INTO roles (id, org_id, name, name_lower, capabilities, system_defined, \
+         version, created_at, updated_at) VALUES (",
+    )
+    .bind(Bind::Int(new_id()))
+    .push(", ")
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(", ")
+    .bind(Bind::Text(name.to_string()))
+    .push(", ")
+    .bind(Bind::Text(key.clone()))
+    .push(", '[]', ")
+    .bind(Bind::Bool(false))
+    .push(", 1, ")
+    .bind(Bind::Time(t))
+    .push(", ")
+    .bind(Bind::Time(t))
+    .push(") ON CONFLICT DO NOTHING")
+    .query::<diesel::sql_types::Integer>()
+    .execute(conn)?;
+    find(conn)?.ok_or(StoreError::NotFound)
 }
 
 /// Insert a user. `Conflict` if the user name is taken in the organization. Call inside a
@@ -306,7 +326,7 @@ pub fn insert(
         ))
         .execute(conn)
         .map_err(conflict)?;
-    write_values(conn, org, id, data)?;
+    let roles = write_values(conn, org, id, data)?;
     Ok(User {
         id,
         org_id: org.clone(),
@@ -316,20 +336,27 @@ pub fn insert(
         updated_at: t,
         created_by: Some(actor.0.to_string()),
         modified_by: Some(actor.0.to_string()),
-        data: data.clone(),
+        data: UserData {
+            roles,
+            ..data.clone()
+        },
     })
 }
 
 /// Read a user for changing it: on PostgreSQL the row is locked (`FOR UPDATE`) until the
 /// transaction ends, so writers of one user queue instead of racing; SQLite's
 /// `BEGIN IMMEDIATE` already serialises writers.
-pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<User> {
+pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64, purpose: super::LockFor) -> StoreResult<User> {
     let q = users::table
         .filter(users::id.eq(id))
         .filter(users::org_id.eq(org.as_str()));
-    let row: Row = match conn {
-        DbConn::Pg(c) => q.for_update().first(c)?,
-        DbConn::Sqlite(c) => q.first(c)?,
+    let row: Row = match (&mut *conn, purpose) {
+        // A change takes the weaker lock, which does not block the key-share locks that
+        // foreign keys take (a membership row being added for this user): no deadlock
+        // between a group change and a user change.
+        (DbConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
+        (DbConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
+        (DbConn::Sqlite(c), _) => q.first(c)?,
     };
     let mut loaded = load_many(conn, org, vec![row], GroupsToo::Skip)?;
     loaded.users.pop().ok_or(StoreError::NotFound)
@@ -375,17 +402,18 @@ pub fn write(
     if n == 0 {
         return Err(StoreError::VersionMismatch);
     }
+    let mut written = data.clone();
     if current.data.values != data.values || current.data.roles != data.roles {
         diesel::delete(user_values::table.filter(user_values::user_id.eq(id))).execute(conn)?;
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
-        write_values(conn, &current.org_id, id, data)?;
+        written.roles = write_values(conn, &current.org_id, id, data)?;
     }
     Ok(User {
         version: current.version + 1,
         updated_at: t,
         modified_by: Some(actor.0.to_string()),
         has_password: current.has_password || password.is_some(),
-        data: data.clone(),
+        data: written,
         ..current.clone()
     })
 }
@@ -475,8 +503,11 @@ fn children(
             .in_ids(ids)
             .push(
                 " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
-                 JOIN group_groups gg ON gg.member_group_id = reach.group_id) ",
-            );
+                 JOIN group_groups gg ON gg.member_group_id = reach.group_id \
+                 AND gg.org_id = ",
+            )
+            .bind(Bind::Text(org.as_str().to_string()))
+            .push(") ");
     }
     q = q
         .push(
@@ -492,12 +523,14 @@ fn children(
         )
         .in_ids(ids);
     if groups == GroupsToo::Load {
-        q = q.push(
-            " UNION ALL SELECT 'g', reach.user_id, g.display_name, MAX(reach.direct), \
-             CAST(g.id AS TEXT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
-             FROM reach JOIN groups g ON g.id = reach.group_id \
-             GROUP BY reach.user_id, g.id, g.display_name",
-        );
+        q = q
+            .push(
+                " UNION ALL SELECT 'g', reach.user_id, g.display_name, MAX(reach.direct), \
+                 CAST(g.id AS TEXT), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+                 FROM reach JOIN groups g ON g.id = reach.group_id AND g.org_id = ",
+            )
+            .bind(Bind::Text(org.as_str().to_string()))
+            .push(" GROUP BY reach.user_id, g.id, g.display_name");
     }
     Ok(q.query::<ChildSql>().load(conn)?)
 }
@@ -657,10 +690,15 @@ pub fn groups_of_many(
     .in_ids(user_ids)
     .push(
         " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
-         JOIN group_groups gg ON gg.member_group_id = reach.group_id) \
-         SELECT reach.user_id, g.id, g.display_name, MAX(reach.direct) FROM reach \
-         JOIN groups g ON g.id = reach.group_id GROUP BY reach.user_id, g.id, g.display_name",
+         JOIN group_groups gg ON gg.member_group_id = reach.group_id AND gg.org_id = ",
     )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(
+        ") SELECT reach.user_id, g.id, g.display_name, MAX(reach.direct) FROM reach \
+         JOIN groups g ON g.id = reach.group_id AND g.org_id = ",
+    )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(" GROUP BY reach.user_id, g.id, g.display_name")
     .query::<(BigInt, BigInt, Text, Integer)>()
     .load(conn)?;
     let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();

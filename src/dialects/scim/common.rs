@@ -6,6 +6,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::ApiResponse;
 use serde_json::{json, Value};
 
+use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::directory::{Caller, Expect};
 use crate::domain::{id_from_hex, Principal};
@@ -87,6 +88,35 @@ pub type Outcome = Result<ScimResponse, ScimError>;
 
 pub fn done(o: Outcome) -> ScimResponse {
     o.unwrap_or_else(ScimResponse::from)
+}
+
+/// The request's one trip for SCIM: authenticate (the `scim` scope) and run `op`. Whatever
+/// `op` answers, errors included, comes back as `Ok`, so an `Err` reaching `checked` can only
+/// be one raised while parsing, before the trip.
+pub async fn call_scim<F>(state: &crate::AppState, auth: &BearerOrBasic, op: F) -> Outcome
+where
+    F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+{
+    Ok(state
+        .call(auth, Some(crate::domain::Scope::Scim), op)
+        .await
+        .unwrap_or_else(ScimResponse::from))
+}
+
+/// Answer a handler's outcome. A request refused while parsing (a malformed body, id,
+/// filter or `If-Match`) still has its credential checked first, in the trip it would have
+/// made: a bad credential is a 401 whatever else is wrong, as before parsing moved ahead of
+/// authentication.
+pub async fn checked(state: &crate::AppState, auth: &BearerOrBasic, o: Outcome) -> ScimResponse {
+    match o {
+        Ok(r) => r,
+        Err(e) => state
+            .call(auth, Some(crate::domain::Scope::Scim), move |_, _| {
+                Err::<ScimResponse, ScimError>(e)
+            })
+            .await
+            .unwrap_or_else(ScimResponse::from),
+    }
 }
 
 pub fn store_error(e: StoreError, what: &str) -> ScimError {

@@ -8,15 +8,13 @@ use super::common::*;
 use super::resources::{etag, group_data, group_json, member_ids};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::groups::{self as dir, Members};
-use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange, Scope};
+use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange};
 use crate::scim::filter::{CompValue, CompareOp, Filter, PatchPath};
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
 use crate::scim::{normalize, ScimError, ScimResult};
 use crate::{AppState, Config};
-
-const SCOPE: Option<Scope> = Some(Scope::Scim);
 
 fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
     let rt = Registry::get().group();
@@ -43,21 +41,20 @@ pub async fn create(
     let data = group_data(&canon, None);
     let members = member_ids(canon.get("members"))?;
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
-                .map_err(|e| store_error(e, "group"))?;
-            if wants_members(&proj) == Members::Load {
-                g.members = Some(crate::store::groups::members(conn, g.id)?);
-            }
-            let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
-            Ok(ScimResponse::Created(
-                ScimJson(render(&cfg, &g, &proj)),
-                Some(etag(g.version)),
-                location,
-            ))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
+            .map_err(|e| store_error(e, "group"))?;
+        if wants_members(&proj) == Members::Load {
+            g.members = Some(crate::store::groups::members(conn, g.id)?);
+        }
+        let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
+        Ok(ScimResponse::Created(
+            ScimJson(render(&cfg, &g, &proj)),
+            Some(etag(g.version)),
+            location,
+        ))
+    })
+    .await
 }
 
 pub async fn get(
@@ -69,22 +66,21 @@ pub async fn get(
 ) -> Outcome {
     let id = parse_id(id, "group")?;
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let mut g = dir::get(conn, &p.org_id, id, Members::Skip)
-                .map_err(|e| store_error(e, "group"))?;
-            if none_match(if_none_match.as_deref(), g.version) {
-                return Ok(ScimResponse::NotModified(etag(g.version)));
-            }
-            if wants_members(&proj) == Members::Load {
-                g.members = Some(crate::store::groups::members(conn, id)?);
-            }
-            Ok(ScimResponse::Ok(
-                ScimJson(render(&cfg, &g, &proj)),
-                Some(etag(g.version)),
-            ))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let mut g =
+            dir::get(conn, &p.org_id, id, Members::Skip).map_err(|e| store_error(e, "group"))?;
+        if none_match(if_none_match.as_deref(), g.version) {
+            return Ok(ScimResponse::NotModified(etag(g.version)));
+        }
+        if wants_members(&proj) == Members::Load {
+            g.members = Some(crate::store::groups::members(conn, id)?);
+        }
+        Ok(ScimResponse::Ok(
+            ScimJson(render(&cfg, &g, &proj)),
+            Some(etag(g.version)),
+        ))
+    })
+    .await
 }
 
 /// Run a change in the directory and render it.
@@ -103,31 +99,30 @@ where
     let id = parse_id(id, "group")?;
     let expected = if_match(if_match_h)?;
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let output = wants_members(&proj);
-            let changed = dir::update(
-                conn,
-                &caller(&cfg, &p),
-                id,
-                &expected,
-                input,
-                output,
-                |current: &Group| compute(&cfg, current),
-            )
-            .map_err(|e| match e {
-                ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
-                    ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
-                }
-                other => other,
-            })?;
-            let g = changed.value;
-            Ok(ScimResponse::Ok(
-                ScimJson(render(&cfg, &g, &proj)),
-                Some(etag(g.version)),
-            ))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let output = wants_members(&proj);
+        let changed = dir::update(
+            conn,
+            &caller(&cfg, &p),
+            id,
+            &expected,
+            input,
+            output,
+            |current: &Group| compute(&cfg, current),
+        )
+        .map_err(|e| match e {
+            ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
+                ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
+            }
+            other => other,
+        })?;
+        let g = changed.value;
+        Ok(ScimResponse::Ok(
+            ScimJson(render(&cfg, &g, &proj)),
+            Some(etag(g.version)),
+        ))
+    })
+    .await
 }
 
 pub async fn replace(
@@ -175,18 +170,23 @@ impl Delta {
             remove: vec![],
         };
     }
+    // Linear in the ids of the operation (a body may name tens of thousands of members).
     fn add(&mut self, ids: Vec<i64>) {
+        let new: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        self.0.remove.retain(|r| !new.contains(r));
+        let mut have: std::collections::HashSet<i64> = self.0.add.iter().copied().collect();
         for id in ids {
-            self.0.remove.retain(|r| *r != id);
-            if !self.0.add.contains(&id) {
+            if have.insert(id) {
                 self.0.add.push(id);
             }
         }
     }
     fn remove(&mut self, ids: Vec<i64>) {
+        let gone: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        self.0.add.retain(|a| !gone.contains(a));
+        let mut have: std::collections::HashSet<i64> = self.0.remove.iter().copied().collect();
         for id in ids {
-            self.0.add.retain(|a| *a != id);
-            if !self.0.remove.contains(&id) {
+            if have.insert(id) {
                 self.0.remove.push(id);
             }
         }
@@ -383,13 +383,11 @@ pub async fn delete(
     let id = parse_id(id, "group")?;
     let expected = if_match(if_match_h)?;
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            dir::delete(conn, &caller(&cfg, &p), id, &expected)
-                .map_err(|e| store_error(e, "group"))?;
-            Ok(ScimResponse::NoContent)
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        dir::delete(conn, &caller(&cfg, &p), id, &expected).map_err(|e| store_error(e, "group"))?;
+        Ok(ScimResponse::NoContent)
+    })
+    .await
 }
 
 pub async fn list(
@@ -400,12 +398,11 @@ pub async fn list(
 ) -> Outcome {
     let cfg = state.config.clone();
     let keys = state.store.keys();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-            Ok(ScimResponse::Ok(ScimJson(body), None))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
+        Ok(ScimResponse::Ok(ScimJson(body), None))
+    })
+    .await
 }
 
 /// A page of groups as a ListResponse body, on the caller's connection.

@@ -245,7 +245,10 @@ pub fn plan(
 fn decode(conn: &mut store::DbConn, keys: &KeyCache, token: &str) -> ScimResult<CursorClaims> {
     let invalid = || ScimError::bad("invalidCursor", "the cursor is not one this server issued");
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-    let kid = header.kid.ok_or_else(invalid)?;
+    let kid = header
+        .kid
+        .filter(|k| store::signing_keys::is_key_id(k))
+        .ok_or_else(invalid)?;
     let key = keys
         .get(conn, &kid)
         .map_err(|e| store_error(e, "cursor"))?

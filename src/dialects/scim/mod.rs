@@ -16,11 +16,10 @@ use poem_openapi::{OpenApi, Tags};
 use serde_json::Value;
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::domain::Scope;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
-use common::{done, list_response, paging, Outcome, ScimJson, ScimResponse};
+use common::{call_scim, checked, done, list_response, paging, Outcome, ScimJson, ScimResponse};
 
 #[derive(Tags)]
 enum Tag {
@@ -136,10 +135,8 @@ async fn authenticated(
     auth: &BearerOrBasic,
     respond: impl FnOnce() -> ScimResponse,
 ) -> ScimResponse {
-    match state
-        .call(auth, Some(Scope::Scim), |_, _| Ok::<_, ScimError>(()))
-        .await
-    {
+    // Discovery answers any valid credential, as before: it shows nothing of the tenant.
+    match state.call(auth, None, |_, _| Ok::<_, ScimError>(())).await {
         Ok(()) => respond(),
         Err(e) => ScimResponse::from(e),
     }
@@ -165,7 +162,9 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 let s = url_search(
                     filter,
@@ -181,6 +180,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Create a user.
@@ -193,12 +193,15 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 users::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
             }
             .await,
         )
+        .await
     }
 
     /// Query users with a SearchRequest body.
@@ -209,7 +212,12 @@ impl ScimApi {
         state: Data<&AppState>,
         body: Json<Value>,
     ) -> ScimResponse {
-        done(async { search_users(&state, &auth, search_body(&body.0)?).await }.await)
+        checked(
+            &state,
+            &auth,
+            async { search_users(&state, &auth, search_body(&body.0)?).await }.await,
+        )
+        .await
     }
 
     /// Read a user.
@@ -223,7 +231,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 users::get(
                     &state,
@@ -236,6 +246,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Replace a user.
@@ -250,7 +261,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 users::replace(
                     &state,
@@ -264,6 +277,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Modify a user with PATCH operations.
@@ -278,7 +292,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 users::modify(
                     &state,
@@ -292,6 +308,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Delete a user.
@@ -303,7 +320,12 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(async { users::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await)
+        checked(
+            &state,
+            &auth,
+            async { users::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+        )
+        .await
     }
 
     /// List or query groups.
@@ -321,7 +343,9 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 let s = url_search(
                     filter,
@@ -337,6 +361,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Create a group.
@@ -349,12 +374,15 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 groups::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
             }
             .await,
         )
+        .await
     }
 
     /// Query groups with a SearchRequest body.
@@ -365,7 +393,12 @@ impl ScimApi {
         state: Data<&AppState>,
         body: Json<Value>,
     ) -> ScimResponse {
-        done(async { search_groups(&state, &auth, search_body(&body.0)?).await }.await)
+        checked(
+            &state,
+            &auth,
+            async { search_groups(&state, &auth, search_body(&body.0)?).await }.await,
+        )
+        .await
     }
 
     /// Read a group.
@@ -379,7 +412,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 groups::get(
                     &state,
@@ -392,6 +427,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Replace a group.
@@ -406,7 +442,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 groups::replace(
                     &state,
@@ -420,6 +458,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Modify a group with PATCH operations; member changes touch only those members.
@@ -434,7 +473,9 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 groups::modify(
                     &state,
@@ -448,6 +489,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Delete a group.
@@ -459,7 +501,12 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        done(async { groups::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await)
+        checked(
+            &state,
+            &auth,
+            async { groups::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+        )
+        .await
     }
 
     /// Query across resource types with a SearchRequest body.
@@ -470,7 +517,9 @@ impl ScimApi {
         state: Data<&AppState>,
         body: Json<Value>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 let s = search_body(&body.0)?;
                 if s.params.cursor.is_some() {
@@ -491,42 +540,42 @@ impl ScimApi {
                 let cfg = state.config.clone();
                 let keys = state.store.keys();
                 let proj = s.projection;
-                state
-                    .call(&auth, Some(Scope::Scim), move |conn, p| {
-                        let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
-                        let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
-                        let mut resources = Vec::new();
-                        let mut total = 0;
-                        let mut ok = false;
-                        let mut first_err = None;
-                        for r in [u, g] {
-                            match r {
-                                Ok(v) => {
-                                    ok = true;
-                                    total += v["totalResults"].as_i64().unwrap_or(0);
-                                    if let Some(items) = v["Resources"].as_array() {
-                                        resources.extend(items.iter().cloned());
-                                    }
+                call_scim(&state, &auth, move |conn, p| {
+                    let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
+                    let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
+                    let mut resources = Vec::new();
+                    let mut total = 0;
+                    let mut ok = false;
+                    let mut first_err = None;
+                    for r in [u, g] {
+                        match r {
+                            Ok(v) => {
+                                ok = true;
+                                total += v["totalResults"].as_i64().unwrap_or(0);
+                                if let Some(items) = v["Resources"].as_array() {
+                                    resources.extend(items.iter().cloned());
                                 }
-                                Err(e) => first_err = first_err.or(Some(e)),
                             }
+                            Err(e) => first_err = first_err.or(Some(e)),
                         }
-                        if !ok {
-                            return Err(first_err.unwrap_or_else(|| {
-                                ScimError::invalid_filter("no resource type can answer this filter")
-                            }));
-                        }
-                        let page: Vec<Value> = resources
-                            .into_iter()
-                            .skip((start - 1) as usize)
-                            .take(count as usize)
-                            .collect();
-                        Ok(list_response(page, total, start))
-                    })
-                    .await
+                    }
+                    if !ok {
+                        return Err(first_err.unwrap_or_else(|| {
+                            ScimError::invalid_filter("no resource type can answer this filter")
+                        }));
+                    }
+                    let page: Vec<Value> = resources
+                        .into_iter()
+                        .skip((start - 1) as usize)
+                        .take(count as usize)
+                        .collect();
+                    Ok(list_response(page, total, start))
+                })
+                .await
             }
             .await,
         )
+        .await
     }
 
     /// The resource of the calling credential's user.
@@ -538,7 +587,9 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        done(
+        checked(
+            &state,
+            &auth,
             async {
                 users::get(
                     &state,
@@ -551,6 +602,7 @@ impl ScimApi {
             }
             .await,
         )
+        .await
     }
 
     /// Changing /Me is not implemented.

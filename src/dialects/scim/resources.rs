@@ -221,7 +221,10 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
             let Some(name) = s(item.get("value")) else {
                 return Err(ScimError::invalid_value("every role needs a value"));
             };
-            if roles.iter().any(|r| r.name.eq_ignore_ascii_case(&name)) {
+            if roles
+                .iter()
+                .any(|r| r.name.to_lowercase() == name.to_lowercase())
+            {
                 continue;
             }
             roles.push(RoleValue {

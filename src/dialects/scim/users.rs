@@ -11,14 +11,12 @@ use super::resources::{etag, user_data, user_json};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::users::{self as dir, Groups, UserView};
 use crate::directory::NewPassword;
-use crate::domain::{id_to_hex, Scope, User, UserData, VendorFields};
+use crate::domain::{id_to_hex, User, UserData, VendorFields};
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
-use crate::scim::schema::Registry;
+use crate::scim::schema::{Registry, USER_SCHEMA};
 use crate::scim::{normalize, ScimError, ScimResult};
 use crate::{AppState, Config};
-
-const SCOPE: Option<Scope> = Some(Scope::Scim);
 
 fn wants_groups(proj: &Projection) -> Groups {
     if proj.wants(Registry::get().user(), "groups") {
@@ -60,27 +58,26 @@ pub async fn create(
     // A user is active unless the request says otherwise; `active` is never left unset.
     data.active = Some(data.active.unwrap_or(true));
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let u = dir::create(
-                conn,
-                &caller(&cfg, &p),
-                &data,
-                password.map(NewPassword::Plain),
-            )
-            .map_err(|e| store_error(e, "user"))?;
-            let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
-            let version = u.version;
-            // A new user belongs to no group yet.
-            let groups = (wants_groups(&proj) == Groups::Load).then(Vec::new);
-            let body = render(&cfg, &UserView { user: u, groups }, &proj);
-            Ok(ScimResponse::Created(
-                ScimJson(body),
-                Some(etag(version)),
-                location,
-            ))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let u = dir::create(
+            conn,
+            &caller(&cfg, &p),
+            &data,
+            password.map(NewPassword::Plain),
+        )
+        .map_err(|e| store_error(e, "user"))?;
+        let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
+        let version = u.version;
+        // A new user belongs to no group yet.
+        let groups = (wants_groups(&proj) == Groups::Load).then(Vec::new);
+        let body = render(&cfg, &UserView { user: u, groups }, &proj);
+        Ok(ScimResponse::Created(
+            ScimJson(body),
+            Some(etag(version)),
+            location,
+        ))
+    })
+    .await
 }
 
 pub async fn get(
@@ -95,25 +92,24 @@ pub async fn get(
         IdOrMe::Me => None,
     };
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let id = match wanted.or(p.user_id) {
-                Some(id) => id,
-                None => {
-                    return Ok(ScimResponse::from(ScimError::status(
-                        poem::http::StatusCode::NOT_IMPLEMENTED,
-                        "/Me for a credential that is not bound to a user is not implemented",
-                    )))
-                }
-            };
-            let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
-                .map_err(|e| store_error(e, "user"))?;
-            if none_match(if_none_match.as_deref(), v.user.version) {
-                return Ok(ScimResponse::NotModified(etag(v.user.version)));
+    call_scim(state, auth, move |conn, p| {
+        let id = match wanted.or(p.user_id) {
+            Some(id) => id,
+            None => {
+                return Ok(ScimResponse::from(ScimError::status(
+                    poem::http::StatusCode::NOT_IMPLEMENTED,
+                    "/Me for a credential that is not bound to a user is not implemented",
+                )))
             }
-            Ok(ok(&cfg, &v, &proj))
-        })
-        .await
+        };
+        let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
+            .map_err(|e| store_error(e, "user"))?;
+        if none_match(if_none_match.as_deref(), v.user.version) {
+            return Ok(ScimResponse::NotModified(etag(v.user.version)));
+        }
+        Ok(ok(&cfg, &v, &proj))
+    })
+    .await
 }
 
 /// Which user a read names: an id in the path, or the caller's own (`/Me`).
@@ -138,27 +134,26 @@ where
     let id = parse_id(id, "user")?;
     let expected = if_match(if_match_h)?;
     let cfg: Arc<Config> = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let c = caller(&cfg, &p);
-            let changed = dir::update(
-                conn,
-                &c,
-                id,
-                &expected,
-                password.map(NewPassword::Plain),
-                |current: &User| compute(&cfg, current),
-            )
-            .map_err(|e| match e {
-                ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
-                    ScimError::not_found(format!("user {:?} not found", id_to_hex(id)))
-                }
-                other => other,
-            })?;
-            let v = view(conn, changed.value, &proj)?;
-            Ok(ok(&cfg, &v, &proj))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let c = caller(&cfg, &p);
+        let changed = dir::update(
+            conn,
+            &c,
+            id,
+            &expected,
+            password.map(NewPassword::Plain),
+            |current: &User| compute(&cfg, current),
+        )
+        .map_err(|e| match e {
+            ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
+                ScimError::not_found(format!("user {:?} not found", id_to_hex(id)))
+            }
+            other => other,
+        })?;
+        let v = view(conn, changed.value, &proj)?;
+        Ok(ok(&cfg, &v, &proj))
+    })
+    .await
 }
 
 pub async fn replace(
@@ -206,10 +201,15 @@ fn patch_password(ops: &[Operation]) -> Option<String> {
         .filter(|op| matches!(op.op, Op::Add | Op::Replace))
         .filter_map(|op| match (&op.path, &op.value) {
             (Some(path), Some(Value::String(s))) if is_password(path) => Some(s.clone()),
-            (None, Some(Value::Object(o))) => o
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("password"))
-                .and_then(|(_, v)| v.as_str().map(str::to_string)),
+            // `password`, the URN-qualified key, or inside the core schema's object.
+            (None, Some(Value::Object(o))) => o.iter().find_map(|(k, v)| match v {
+                Value::String(s) if is_password(k) => Some(s.clone()),
+                Value::Object(inner) if k.eq_ignore_ascii_case(USER_SCHEMA) => inner
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+                    .and_then(|(_, v)| v.as_str().map(str::to_string)),
+                _ => None,
+            }),
             _ => None,
         })
         .next_back()
@@ -255,13 +255,11 @@ pub async fn delete(
     let id = parse_id(id, "user")?;
     let expected = if_match(if_match_h)?;
     let cfg = state.config.clone();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            dir::delete(conn, &caller(&cfg, &p), id, &expected)
-                .map_err(|e| store_error(e, "user"))?;
-            Ok(ScimResponse::NoContent)
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        dir::delete(conn, &caller(&cfg, &p), id, &expected).map_err(|e| store_error(e, "user"))?;
+        Ok(ScimResponse::NoContent)
+    })
+    .await
 }
 
 pub async fn list(
@@ -272,12 +270,11 @@ pub async fn list(
 ) -> Outcome {
     let cfg = state.config.clone();
     let keys = state.store.keys();
-    state
-        .call(auth, SCOPE, move |conn, p| {
-            let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-            Ok(ScimResponse::Ok(ScimJson(body), None))
-        })
-        .await
+    call_scim(state, auth, move |conn, p| {
+        let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
+        Ok(ScimResponse::Ok(ScimJson(body), None))
+    })
+    .await
 }
 
 /// A page of users as a ListResponse body, on the caller's connection.
