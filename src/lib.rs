@@ -29,15 +29,43 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub metrics: http::metrics::Metrics,
+    /// As many as there are cores: requests that hash a password wait here, without a
+    /// connection, so hashing never holds more than this many of the pool's connections.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store) -> AppState {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
             config: Arc::new(config),
             store,
             metrics: http::metrics::Metrics::new(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
+    }
+
+    /// `call` for a request that sets a password: bcrypt runs in the trip (after the
+    /// credential is checked, before the write transaction), so it holds a connection
+    /// meanwhile; at most one such request per core is let in at a time, and the others
+    /// wait without a connection, so reads keep the rest of the pool.
+    pub async fn call_hashing<T, E, F>(
+        &self,
+        auth: &auth::schemes::BearerOrBasic,
+        scope: Option<domain::Scope>,
+        op: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| store::StoreError::Busy(e.to_string()))?;
+        self.call(auth, scope, op).await
     }
 
     /// A request's one trip to the database: on one blocking thread and one connection,

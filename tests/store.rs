@@ -31,3 +31,26 @@ async fn a_panic_on_the_blocking_pool_is_an_error_not_a_dropped_request(b: Backe
         .unwrap();
     assert_eq!(n, if matches!(b, Backend::Sqlite) { 0 } else { 1 });
 }
+
+/// On SQLite, recording a credential's use needs the database's write lock; a read never
+/// waits for it (the touch is skipped while a writer holds the lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_does_not_queue_behind_a_writer_for_bookkeeping() {
+    use diesel::connection::SimpleConnection;
+    let s = TestServer::start(Backend::Sqlite).await;
+    // The bootstrap token has never been used: this request would record its use.
+    let mut writer = s.store.conn().unwrap();
+    writer.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let r = http
+        .get(s.url("/scim/v2/Users"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("answered while the writer holds the lock (busy_timeout is 10 s)");
+    assert_eq!(r.status().as_u16(), 200);
+    writer.batch_execute("COMMIT").unwrap();
+}

@@ -226,8 +226,28 @@ pub fn touch_if_stale(conn: &mut DbConn, c: &Credential) -> StoreResult<bool> {
     if c.last_used_at.is_some_and(|last| last >= stale) {
         return Ok(false);
     }
-    diesel::update(credentials::table.filter(credentials::id.eq(&c.id)))
-        .set(credentials::last_used_at.eq(Some(t)))
-        .execute(conn)?;
-    Ok(true)
+    let touch = |conn: &mut DbConn| {
+        diesel::update(credentials::table.filter(credentials::id.eq(&c.id)))
+            .set(credentials::last_used_at.eq(Some(t)))
+            .execute(conn)
+    };
+    match conn {
+        // On SQLite the UPDATE needs the database's one write lock: never wait for it (a
+        // read must not queue behind writers for bookkeeping); a busy database skips the
+        // touch and the next request a minute on tries again.
+        DbConn::Sqlite(inner) => {
+            use diesel::connection::SimpleConnection;
+            inner.batch_execute("PRAGMA busy_timeout = 0")?;
+            let result = touch(conn);
+            if let DbConn::Sqlite(inner) = conn {
+                inner.batch_execute(super::SQLITE_BUSY_TIMEOUT)?;
+            }
+            Ok(result.is_ok())
+        }
+        // PostgreSQL locks only this credential's row.
+        DbConn::Pg(_) => {
+            touch(conn)?;
+            Ok(true)
+        }
+    }
 }

@@ -286,6 +286,9 @@ const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
+/// The busy timeout of `SQLITE_PRAGMAS`, to restore after a non-blocking attempt.
+pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000";
+
 impl r2d2::ManageConnection for Manager {
     type Connection = Pooled;
     type Error = diesel::r2d2::Error;

@@ -103,6 +103,17 @@ where
         .unwrap_or_else(ScimResponse::from))
 }
 
+/// `call_scim` for a request that sets a password (see `AppState::call_hashing`).
+pub async fn call_scim_hashing<F>(state: &crate::AppState, auth: &BearerOrBasic, op: F) -> Outcome
+where
+    F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+{
+    Ok(state
+        .call_hashing(auth, Some(crate::domain::Scope::Scim), op)
+        .await
+        .unwrap_or_else(ScimResponse::from))
+}
+
 /// Answer a handler's outcome. A request refused while parsing (a malformed body, id,
 /// filter or `If-Match`) still has its credential checked first, in the trip it would have
 /// made: a bad credential is a 401 whatever else is wrong, as before parsing moved ahead of

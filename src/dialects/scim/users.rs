@@ -58,7 +58,8 @@ pub async fn create(
     // A user is active unless the request says otherwise; `active` is never left unset.
     data.active = Some(data.active.unwrap_or(true));
     let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
+    let hashing = password.is_some();
+    let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let u = dir::create(
             conn,
             &caller(&cfg, &p),
@@ -76,8 +77,12 @@ pub async fn create(
             Some(etag(version)),
             location,
         ))
-    })
-    .await
+    };
+    if hashing {
+        call_scim_hashing(state, auth, op).await
+    } else {
+        call_scim(state, auth, op).await
+    }
 }
 
 pub async fn get(
@@ -134,7 +139,8 @@ where
     let id = parse_id(id, "user")?;
     let expected = if_match(if_match_h)?;
     let cfg: Arc<Config> = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
+    let hashing = password.is_some();
+    let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let c = caller(&cfg, &p);
         let changed = dir::update(
             conn,
@@ -152,8 +158,12 @@ where
         })?;
         let v = view(conn, changed.value, &proj)?;
         Ok(ok(&cfg, &v, &proj))
-    })
-    .await
+    };
+    if hashing {
+        call_scim_hashing(state, auth, op).await
+    } else {
+        call_scim(state, auth, op).await
+    }
 }
 
 pub async fn replace(
