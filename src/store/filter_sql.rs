@@ -698,6 +698,18 @@ fn escape_like(s: &str) -> String {
     out
 }
 
+/// The strings that start with `prefix` are those in `[prefix, high)`, where `high` is the
+/// prefix with its last character moved up by one (none when it cannot move).
+fn prefix_range(prefix: &str) -> Option<(String, Option<String>)> {
+    let last = prefix.chars().last()?;
+    let head = &prefix[..prefix.len() - last.len_utf8()];
+    let next = match last as u32 {
+        0xD7FF => Some('\u{E000}'),
+        c => char::from_u32(c + 1),
+    };
+    Some((prefix.to_string(), next.map(|n| format!("{head}{n}"))))
+}
+
 fn op_sql(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "=",
@@ -741,9 +753,22 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                         CompareOp::Sw => format!("{e}%"),
                         _ => format!("%{e}"),
                     };
-                    Raw::sql(format!("{lhs} LIKE "))
+                    let like = Raw::sql(format!("{lhs} LIKE "))
                         .bind(Bind::Text(pattern))
-                        .push(" ESCAPE '\\'")
+                        .push(" ESCAPE '\\'");
+                    // A prefix is also a range of the column (code point order: "C" on
+                    // PostgreSQL, BINARY on SQLite), which an index serves even when the
+                    // plan is generic and cannot look inside the LIKE's parameter.
+                    match (op, prefix_range(&value)) {
+                        (CompareOp::Sw, Some((low, high))) if !lhs.starts_with("lower(") => {
+                            let mut r = Raw::sql(format!("{lhs} >= ")).bind(Bind::Text(low));
+                            if let Some(high) = high {
+                                r = r.push(format!(" AND {lhs} < ")).bind(Bind::Text(high));
+                            }
+                            Raw::join("AND", r, like)
+                        }
+                        _ => like,
+                    }
                 }
                 _ => Raw::sql(format!("{lhs} {} ", op_sql(op))).bind(Bind::Text(value)),
             };
@@ -874,4 +899,31 @@ pub fn sort_key(p: &AttrPath, target: Target) -> ScimResult<String> {
     single(target, &p.name, sub, is_ext)
         .map(key)
         .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::prefix_range;
+
+    #[test]
+    fn a_prefix_is_a_half_open_range() {
+        assert_eq!(prefix_range(""), None);
+        assert_eq!(prefix_range("ab"), Some(("ab".into(), Some("ac".into()))));
+        assert_eq!(
+            prefix_range("a\u{D7FF}"),
+            Some(("a\u{D7FF}".into(), Some("a\u{E000}".into())))
+        );
+        assert_eq!(
+            prefix_range("a\u{10FFFF}"),
+            Some(("a\u{10FFFF}".into(), None))
+        );
+        let (lo, hi) = prefix_range("ab").unwrap();
+        let hi = hi.unwrap();
+        for s in ["ab", "abc", "abz", "ab\u{10FFFF}x"] {
+            assert!(s >= lo.as_str() && s < hi.as_str(), "{s}");
+        }
+        for s in ["aa", "ac", "b"] {
+            assert!(!(s >= lo.as_str() && s < hi.as_str()), "{s}");
+        }
+    }
 }

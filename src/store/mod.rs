@@ -281,7 +281,13 @@ pub struct Manager {
     generation: Arc<AtomicU64>,
 }
 
-const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s';";
+/// Per session: timeouts, and generic plans for prepared statements. Every statement
+/// Muster prepares compares indexed columns with parameters, so one plan fits all values;
+/// left to choose, PostgreSQL re-plans a statement for each execution while it guesses, and
+/// planning the values-roles-groups statement (a recursive query inside a UNION ALL) costs
+/// more than running it.
+const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s'; \
+     SET plan_cache_mode = force_generic_plan;";
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
