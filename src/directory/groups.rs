@@ -81,24 +81,7 @@ pub fn add_members(
     id: i64,
     members: &[i64],
 ) -> StoreResult<Changed<Group>> {
-    update(
-        conn,
-        caller,
-        id,
-        &Expect::Any,
-        Members::Skip,
-        Members::Skip,
-        |g: &Group| {
-            Ok::<_, StoreError>((
-                g.data.clone(),
-                MemberChange {
-                    clear: false,
-                    add: members.to_vec(),
-                    remove: vec![],
-                },
-            ))
-        },
-    )
+    delta(conn, caller, id, members.to_vec(), vec![])
 }
 
 /// Remove members (a row delta; ids that are not members are ignored).
@@ -108,6 +91,21 @@ pub fn remove_members(
     id: i64,
     members: &[i64],
 ) -> StoreResult<Changed<Group>> {
+    delta(conn, caller, id, vec![], members.to_vec())
+}
+
+fn delta(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    add: Vec<i64>,
+    remove: Vec<i64>,
+) -> StoreResult<Changed<Group>> {
+    let change = MemberChange {
+        clear: false,
+        add,
+        remove,
+    };
     update(
         conn,
         caller,
@@ -115,16 +113,7 @@ pub fn remove_members(
         &Expect::Any,
         Members::Skip,
         Members::Skip,
-        |g: &Group| {
-            Ok::<_, StoreError>((
-                g.data.clone(),
-                MemberChange {
-                    clear: false,
-                    add: vec![],
-                    remove: members.to_vec(),
-                },
-            ))
-        },
+        |g: &Group| Ok::<_, StoreError>((g.data.clone(), change)),
     )
 }
 

@@ -160,6 +160,32 @@ fn filter_subs(v: &Value, attr: &Attribute, subs: &[String], keep: bool) -> Opti
     }
 }
 
+/// `apply` on a resource the caller owns: for the default projection (most requests) only
+/// the attributes never returned by default are taken out, without copying the tree.
+pub fn apply_owned(mut resource: Value, rt: &ResourceType, p: &Projection) -> Value {
+    if !p.is_default() {
+        return apply(&resource, rt, p);
+    }
+    if let Value::Object(obj) = &mut resource {
+        for res in Registry::get().attributes_of(rt) {
+            if !matches!(res.attr.returned, Returned::Never | Returned::Request) {
+                continue;
+            }
+            match res.extension(rt) {
+                Some(e) => {
+                    if let Some(Value::Object(m)) = obj.get_mut(e) {
+                        m.remove(&res.attr.name);
+                    }
+                }
+                None => {
+                    obj.remove(&res.attr.name);
+                }
+            }
+        }
+    }
+    resource
+}
+
 /// Apply a projection to a full canonical resource.
 pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
     let Value::Object(obj) = resource else {
@@ -215,6 +241,16 @@ mod tests {
             "meta": {"resourceType": "User"},
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7", "department": "D"},
         })
+    }
+
+    #[test]
+    fn the_default_projection_without_a_copy_is_the_same() {
+        let rt = Registry::get().user();
+        let mut u = user();
+        u["password"] = json!("secret");
+        let p = Projection::default();
+        assert_eq!(apply_owned(u.clone(), rt, &p), apply(&u, rt, &p));
+        assert!(apply_owned(u, rt, &p).get("password").is_none());
     }
 
     #[test]

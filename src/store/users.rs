@@ -473,6 +473,25 @@ type ChildRow = (
     Option<NaiveDateTime>,
 );
 
+/// `WITH RECURSIVE reach(user_id, group_id, direct)`: the users' direct memberships, walked
+/// up through nested groups (UNION, so a cycle ends); `direct` is 1 on a direct membership.
+fn reach(org: &OrgId, ids: &[i64]) -> super::raw::Raw {
+    use super::raw::{Bind, Raw};
+    Raw::sql(
+        "WITH RECURSIVE reach(user_id, group_id, direct) AS (\
+         SELECT gu.user_id, gu.group_id, 1 FROM group_users gu WHERE gu.org_id = ",
+    )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(" AND gu.user_id")
+    .in_ids(ids)
+    .push(
+        " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
+         JOIN group_groups gg ON gg.member_group_id = reach.group_id AND gg.org_id = ",
+    )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(")")
+}
+
 /// Whether a read of users also brings the groups they belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupsToo {
@@ -493,21 +512,7 @@ fn children(
     use super::raw::{Bind, Raw};
     let mut q = Raw::default();
     if groups == GroupsToo::Load {
-        q = q
-            .push(
-                "WITH RECURSIVE reach(user_id, group_id, direct) AS (\
-                 SELECT gu.user_id, gu.group_id, 1 FROM group_users gu WHERE gu.org_id = ",
-            )
-            .bind(Bind::Text(org.as_str().to_string()))
-            .push(" AND gu.user_id")
-            .in_ids(ids)
-            .push(
-                " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
-                 JOIN group_groups gg ON gg.member_group_id = reach.group_id \
-                 AND gg.org_id = ",
-            )
-            .bind(Bind::Text(org.as_str().to_string()))
-            .push(") ");
+        q = reach(org, ids).push(" ");
     }
     q = q
         .push(
@@ -676,31 +681,20 @@ pub fn groups_of_many(
     org: &OrgId,
     user_ids: &[i64],
 ) -> StoreResult<HashMap<i64, Vec<GroupRef>>> {
-    use super::raw::{Bind, Raw};
+    use super::raw::Bind;
     use diesel::sql_types::{BigInt, Integer, Text};
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, i64, String, i32)> = Raw::sql(
-        "WITH RECURSIVE reach(user_id, group_id, direct) AS (\
-         SELECT gu.user_id, gu.group_id, 1 FROM group_users gu WHERE gu.org_id = ",
-    )
-    .bind(Bind::Text(org.as_str().to_string()))
-    .push(" AND gu.user_id")
-    .in_ids(user_ids)
-    .push(
-        " UNION SELECT reach.user_id, gg.group_id, 0 FROM reach \
-         JOIN group_groups gg ON gg.member_group_id = reach.group_id AND gg.org_id = ",
-    )
-    .bind(Bind::Text(org.as_str().to_string()))
-    .push(
-        ") SELECT reach.user_id, g.id, g.display_name, MAX(reach.direct) FROM reach \
+    let rows: Vec<(i64, i64, String, i32)> = reach(org, user_ids)
+        .push(
+            " SELECT reach.user_id, g.id, g.display_name, MAX(reach.direct) FROM reach \
          JOIN groups g ON g.id = reach.group_id AND g.org_id = ",
-    )
-    .bind(Bind::Text(org.as_str().to_string()))
-    .push(" GROUP BY reach.user_id, g.id, g.display_name")
-    .query::<(BigInt, BigInt, Text, Integer)>()
-    .load(conn)?;
+        )
+        .bind(Bind::Text(org.as_str().to_string()))
+        .push(" GROUP BY reach.user_id, g.id, g.display_name")
+        .query::<(BigInt, BigInt, Text, Integer)>()
+        .load(conn)?;
     let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();
     for (uid, gid, name, direct) in rows {
         out.entry(uid).or_default().push(GroupRef {

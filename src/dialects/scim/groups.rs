@@ -18,7 +18,7 @@ use crate::{AppState, Config};
 
 fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
     let rt = Registry::get().group();
-    crate::scim::projection::apply(&group_json(cfg, g), rt, proj)
+    crate::scim::projection::apply_owned(group_json(cfg, g), rt, proj)
 }
 
 fn wants_members(proj: &Projection) -> Members {

@@ -29,7 +29,7 @@ fn wants_groups(proj: &Projection) -> Groups {
 fn render(cfg: &Config, v: &UserView, proj: &Projection) -> Value {
     let rt = Registry::get().user();
     let full = user_json(cfg, &v.user, v.groups.as_deref());
-    crate::scim::projection::apply(&full, rt, proj)
+    crate::scim::projection::apply_owned(full, rt, proj)
 }
 
 fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
@@ -305,7 +305,7 @@ pub fn list_in(
         .map(|u| {
             let g = groups.remove(&u.id).unwrap_or_default();
             let full = user_json(cfg, u, with_groups.then_some(g.as_slice()));
-            crate::scim::projection::apply(&full, rt, proj)
+            crate::scim::projection::apply_owned(full, rt, proj)
         })
         .collect();
     Ok(super::list::response(
