@@ -15,6 +15,7 @@ both_backends!(
     oversized_bodies_get_413_and_malformed_json_400,
     readyz_fails_when_the_database_is_gone,
     metrics_request_ids_and_the_api_description,
+    admin_checks_the_credential_before_the_body,
 );
 
 async fn requests_without_valid_credentials_get_401(b: Backend) {
@@ -915,4 +916,38 @@ async fn metrics_request_ids_and_the_api_description(b: Backend) {
     let docs = s.get("/docs").send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+/// The admin API judges a request's body only after its credential: a bad credential with a
+/// bad body is a 401; a good credential with it gets the 400.
+async fn admin_checks_the_credential_before_the_body(b: Backend) {
+    let s = TestServer::start(b).await;
+    let bad = serde_json::json!({"kind": "neither", "label": "x"});
+    let usage = serde_json::json!([{"date": "not-a-date", "productVariable": "p", "creditsUsed": 1.0, "unit": "u"}]);
+    for token in ["wrong-token-0123456789", ADMIN_TOKEN] {
+        let want = if token == ADMIN_TOKEN { 400 } else { 401 };
+        let r = s
+            .post("/admin/v1/credentials")
+            .bearer_auth(token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{token}");
+        let r = s
+            .post("/admin/v1/organizations/default/credit-usage")
+            .bearer_auth(token)
+            .json(&usage)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{token}");
+        let r = s
+            .get("/admin/v1/organizations/default/credit-usage?from=nope")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{token}");
+    }
 }

@@ -234,6 +234,36 @@ fn manageable_org(conn: &mut store::DbConn, p: &Principal, org: &str) -> AdminRe
     }
 }
 
+/// Checked usage records for `org`.
+fn usage_records(org: &OrgId, body: &[UsageBody]) -> AdminResult<Vec<UsageRecord>> {
+    let mut records = Vec::with_capacity(body.len());
+    for (i, r) in body.iter().enumerate() {
+        if !r.credits_used.is_finite() || r.credits_used < 0.0 {
+            return Err(AdminError::bad(format!(
+                "record {i}: creditsUsed must be a non-negative number"
+            )));
+        }
+        if r.product_variable.contains('\0') || r.unit.contains('\0') {
+            return Err(AdminError::bad(format!(
+                "record {i}: NUL characters are not allowed"
+            )));
+        }
+        if r.product_variable.trim().is_empty() || r.unit.trim().is_empty() {
+            return Err(AdminError::bad(format!(
+                "record {i}: productVariable and unit are required"
+            )));
+        }
+        records.push(UsageRecord {
+            org_id: org.clone(),
+            date: parse_date(&r.date, &format!("record {i}: date"))?,
+            product_variable: r.product_variable.clone(),
+            credits_used: r.credits_used,
+            unit: r.unit.clone(),
+        });
+    }
+    Ok(records)
+}
+
 fn parse_date(s: &str, what: &str) -> AdminResult<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| AdminError::bad(format!("{what} must be a date YYYY-MM-DD, got {s:?}")))
@@ -313,25 +343,25 @@ impl AdminApi {
         body: Json<NewCredentialBody>,
     ) -> poem::Result<Created<CredentialBody>> {
         admin(async move {
-            if body.label.contains('\0') || body.label.len() > 256 {
-                return Err(AdminError::bad(
-                    "label must be at most 256 characters, without NUL",
-                ));
-            }
-            let kind = CredentialKind::parse(&body.kind)
-                .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
-            let asked = match &body.scopes {
-                Some(s) => Some(Scopes::parse(s).map_err(AdminError::bad)?),
-                None => None,
-            };
-            let (id, secret) = match kind {
-                CredentialKind::Token => (auth::generate_id("tok_"), auth::generate_secret("mst_")),
-                CredentialKind::Client => (auth::generate_id("cli_"), auth::generate_secret("")),
-            };
+            // Judged inside the trip, after the credential: a bad credential is a 401 first.
+            let checked = (|| {
+                if body.label.contains('\0') || body.label.len() > 256 {
+                    return Err(AdminError::bad(
+                        "label must be at most 256 characters, without NUL",
+                    ));
+                }
+                let kind = CredentialKind::parse(&body.kind)
+                    .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
+                let asked = match &body.scopes {
+                    Some(s) => Some(Scopes::parse(s).map_err(AdminError::bad)?),
+                    None => None,
+                };
+                Ok((kind, asked))
+            })();
             let label = body.label.clone();
-            let shown = secret.clone();
-            let cred = state
+            let (cred, shown) = state
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
+                    let (kind, asked) = checked?;
                     let scopes = asked.unwrap_or_else(|| p.scopes.clone());
                     if scopes.iter().any(|s| !p.has(s)) {
                         return Err(AdminError::new(
@@ -340,7 +370,15 @@ impl AdminApi {
                             "a credential cannot grant scopes its creator lacks",
                         ));
                     }
-                    Ok(store::credentials::create(
+                    let (id, secret) = match kind {
+                        CredentialKind::Token => {
+                            (auth::generate_id("tok_"), auth::generate_secret("mst_"))
+                        }
+                        CredentialKind::Client => {
+                            (auth::generate_id("cli_"), auth::generate_secret(""))
+                        }
+                    };
+                    let cred = store::credentials::create(
                         conn,
                         store::credentials::NewCredential {
                             id: &id,
@@ -351,7 +389,8 @@ impl AdminApi {
                             scopes: &scopes,
                             user_id: None,
                         },
-                    )?)
+                    )?;
+                    Ok((cred, secret))
                 })
                 .await?;
             Ok(Created::Created(Json(CredentialBody::from(
@@ -394,39 +433,10 @@ impl AdminApi {
         body: Json<Vec<UsageBody>>,
     ) -> poem::Result<Created<Inserted>> {
         admin(async move {
-            let mut records = Vec::with_capacity(body.0.len());
-            for (i, r) in body.0.iter().enumerate() {
-                if !r.credits_used.is_finite() || r.credits_used < 0.0 {
-                    return Err(AdminError::bad(format!(
-                        "record {i}: creditsUsed must be a non-negative number"
-                    )));
-                }
-                if r.product_variable.contains('\0') || r.unit.contains('\0') {
-                    return Err(AdminError::bad(format!(
-                        "record {i}: NUL characters are not allowed"
-                    )));
-                }
-                if r.product_variable.trim().is_empty() || r.unit.trim().is_empty() {
-                    return Err(AdminError::bad(format!(
-                        "record {i}: productVariable and unit are required"
-                    )));
-                }
-                records.push(UsageRecord {
-                    // Set to the checked organization inside the trip.
-                    org_id: OrgId::parse(crate::store::orgs::DEFAULT_ORG)
-                        .map_err(AdminError::bad)?,
-                    date: parse_date(&r.date, &format!("record {i}: date"))?,
-                    product_variable: r.product_variable.clone(),
-                    credits_used: r.credits_used,
-                    unit: r.unit.clone(),
-                });
-            }
             let n = state
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
                     let org = manageable_org(conn, &p, &org_id.0)?;
-                    for r in records.iter_mut() {
-                        r.org_id = org.clone();
-                    }
+                    let records = usage_records(&org, &body.0)?;
                     Ok::<_, AdminError>(store::usage::insert(conn, &records)?)
                 })
                 .await?;
@@ -446,15 +456,15 @@ impl AdminApi {
         to: Query<Option<String>>,
     ) -> poem::Result<Json<Vec<UsageBody>>> {
         admin(async move {
-            let from = from
-                .0
-                .as_deref()
-                .map(|s| parse_date(s, "from"))
-                .transpose()?;
-            let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
             let records = state
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
                     let org = manageable_org(conn, &p, &org_id.0)?;
+                    let from = from
+                        .0
+                        .as_deref()
+                        .map(|s| parse_date(s, "from"))
+                        .transpose()?;
+                    let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
                     Ok::<_, AdminError>(store::usage::list(conn, &org, from, to)?)
                 })
                 .await?;
