@@ -520,6 +520,16 @@ pub struct MemberChange {
 }
 
 impl MemberChange {
+    /// Make the members exactly `ids` (applied as a diff: rows of members that stay are
+    /// left alone).
+    pub fn replace_with(ids: Vec<i64>) -> MemberChange {
+        MemberChange {
+            clear: true,
+            add: ids,
+            remove: vec![],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         !self.clear && self.add.is_empty() && self.remove.is_empty()
     }

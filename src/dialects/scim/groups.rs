@@ -147,11 +147,7 @@ pub async fn replace(
         move |_, current| {
             Ok((
                 group_data(&canon, current.data.description.clone()),
-                MemberChange {
-                    clear: true,
-                    add: members,
-                    remove: vec![],
-                },
+                MemberChange::replace_with(members),
             ))
         },
     )
@@ -164,11 +160,7 @@ struct Delta(MemberChange);
 
 impl Delta {
     fn clear(&mut self) {
-        self.0 = MemberChange {
-            clear: true,
-            add: vec![],
-            remove: vec![],
-        };
+        self.0 = MemberChange::replace_with(vec![]);
     }
     // Linear in the ids of the operation (a body may name tens of thousands of members).
     fn add(&mut self, ids: Vec<i64>) {
@@ -361,11 +353,7 @@ pub async fn modify(
                     let members = member_ids(after.get("members"))?;
                     Ok((
                         group_data(&after, current.data.description.clone()),
-                        MemberChange {
-                            clear: true,
-                            add: members,
-                            remove: vec![],
-                        },
+                        MemberChange::replace_with(members),
                     ))
                 },
             )
@@ -386,21 +374,6 @@ pub async fn delete(
     call_scim(state, auth, move |conn, p| {
         dir::delete(conn, &caller(&cfg, &p), id, &expected).map_err(|e| store_error(e, "group"))?;
         Ok(ScimResponse::NoContent)
-    })
-    .await
-}
-
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    params: super::list::Params,
-    proj: Projection,
-) -> Outcome {
-    let cfg = state.config.clone();
-    let keys = state.store.keys();
-    call_scim(state, auth, move |conn, p| {
-        let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-        Ok(ScimResponse::Ok(ScimJson(body), None))
     })
     .await
 }

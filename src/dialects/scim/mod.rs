@@ -90,12 +90,34 @@ fn projection(
     Projection::from_query(attributes.0.as_deref(), excluded.0.as_deref())
 }
 
+/// How a resource type answers a query on the caller's connection (`users::list_in`,
+/// `groups::list_in`).
+type ListIn = fn(
+    &mut crate::store::DbConn,
+    &crate::store::KeyCache,
+    &crate::Config,
+    &crate::domain::OrgId,
+    list::Params,
+    &Projection,
+) -> crate::scim::ScimResult<Value>;
+
+/// A query of one resource type, in the request's one trip.
+async fn search(state: &AppState, auth: &BearerOrBasic, s: Search, list_in: ListIn) -> Outcome {
+    let cfg = state.config.clone();
+    let keys = state.store.keys();
+    call_scim(state, auth, move |conn, p| {
+        let body = list_in(conn, &keys, &cfg, &p.org_id, s.params, &s.projection)?;
+        Ok(ScimResponse::Ok(ScimJson(body), None))
+    })
+    .await
+}
+
 async fn search_users(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    users::list(state, auth, s.params, s.projection).await
+    search(state, auth, s, users::list_in).await
 }
 
 async fn search_groups(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    groups::list(state, auth, s.params, s.projection).await
+    search(state, auth, s, groups::list_in).await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -272,21 +272,6 @@ pub async fn delete(
     .await
 }
 
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    params: super::list::Params,
-    proj: Projection,
-) -> Outcome {
-    let cfg = state.config.clone();
-    let keys = state.store.keys();
-    call_scim(state, auth, move |conn, p| {
-        let body = list_in(conn, &keys, &cfg, &p.org_id, params, &proj)?;
-        Ok(ScimResponse::Ok(ScimJson(body), None))
-    })
-    .await
-}
-
 /// A page of users as a ListResponse body, on the caller's connection.
 pub fn list_in(
     conn: &mut crate::store::DbConn,
