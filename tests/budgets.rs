@@ -215,6 +215,24 @@ async fn reads_fit_their_statement_budgets(b: Backend) {
     })
     .await;
     assert_eq!(groups["totalResults"], 2);
+
+    // Logto: a user (row, values, identities) and a page with its headers' count.
+    let logto = |path: &str| s.get(path).bearer_auth(ADMIN_TOKEN);
+    let u = check_read(&s, "Logto GET /api/users/{id}", 4, || {
+        logto(&format!("/api/users/{first}"))
+    })
+    .await;
+    assert_eq!(u["primaryEmail"], "user000@work.example");
+    let page = check_read(&s, "Logto GET /api/users?page_size=100", 5, || {
+        logto("/api/users?page_size=100")
+    })
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 100);
+    let found = check_read(&s, "Logto search.primaryEmail exact", 5, || {
+        logto("/api/users?search.primaryEmail=USER042@work.example&mode.primaryEmail=exact")
+    })
+    .await;
+    assert_eq!(found[0]["primaryEmail"], "user042@work.example");
 }
 
 async fn writes_make_one_trip(b: Backend) {

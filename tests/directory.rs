@@ -104,6 +104,18 @@ async fn directory_operations_are_seen_by_scim_at_once(b: Backend) {
             }),
         )
         .unwrap();
+        let md5 = du::verify_password(c, &org, id, "password").unwrap();
+        du::set_password(
+            c,
+            who,
+            id,
+            NewPassword::Digest(PasswordHash {
+                hash: "password".into(),
+                algorithm: "Legacy".into(),
+            }),
+        )
+        .unwrap();
+        assert!(md5, "an imported MD5 digest verifies with its algorithm");
         (a, du::verify_password(c, &org, id, "password").unwrap())
     })
     .await;
