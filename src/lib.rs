@@ -101,6 +101,7 @@ type Apis = (
     auth::token_endpoints::TokenApi,
     dialects::admin::AdminApi,
     dialects::scim::ScimApi,
+    dialects::domo::DomoApi,
 );
 
 /// The OpenAPI service describing every endpoint.
@@ -111,6 +112,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             auth::token_endpoints::TokenApi,
             dialects::admin::AdminApi,
             dialects::scim::ScimApi,
+            dialects::domo::DomoApi,
         ),
         "Muster",
         env!("CARGO_PKG_VERSION"),

@@ -11,6 +11,7 @@
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
 pub mod groups;
+pub mod roles;
 pub mod users;
 
 use crate::domain::{OrgId, PasswordHash, Principal};
