@@ -35,7 +35,7 @@ pub fn framework_error(status: StatusCode, message: &str, ctx: &ErrorContext<'_>
 /// The error body, as declared in the OpenAPI document.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
-pub struct ErrorBody {
+pub struct DomoErrorBody {
     /// The HTTP status code.
     pub status: u16,
     /// The status code's reason phrase.
@@ -75,8 +75,8 @@ impl DomoError {
     }
 
     /// The body for the request that failed.
-    pub fn body(&self, req: &Request) -> Json<ErrorBody> {
-        Json(ErrorBody {
+    pub fn body(&self, req: &Request) -> Json<DomoErrorBody> {
+        Json(DomoErrorBody {
             status: self.status.as_u16(),
             status_reason: self.status.canonical_reason().unwrap_or("").to_string(),
             message: self.message.clone(),

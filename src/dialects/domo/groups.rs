@@ -4,7 +4,7 @@
 
 use super::body::{paging, path_id, DomoBody, Field};
 use super::error::{store_error, DomoError, DomoResult};
-use super::model::{group_json, DomoGroup, GroupFields, GroupInput};
+use super::model::{group_json, DomoGroup, DomoGroupInput, GroupFields};
 use super::users::caller;
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::groups::{self as dir, Members, Missing};
@@ -41,7 +41,7 @@ fn render_one(conn: &mut DbConn, g: Group) -> DomoResult<DomoGroup> {
 pub async fn create(
     state: &AppState,
     auth: &BearerOrBasic,
-    body: DomoBody<GroupInput>,
+    body: DomoBody<DomoGroupInput>,
 ) -> DomoResult<DomoGroup> {
     let cfg = state.config.clone();
     state
@@ -92,7 +92,7 @@ pub async fn update(
     state: &AppState,
     auth: &BearerOrBasic,
     id: String,
-    body: DomoBody<GroupInput>,
+    body: DomoBody<DomoGroupInput>,
 ) -> DomoResult<DomoGroup> {
     let cfg = state.config.clone();
     state

@@ -18,8 +18,8 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use crate::auth::schemes::BearerOrBasic;
 use crate::AppState;
 use body::DomoBody;
-use error::{DomoResult, ErrorBody};
-use model::{DomoGroup, DomoUser, GroupInput, UserInput};
+use error::{DomoErrorBody, DomoResult};
+use model::{DomoGroup, DomoGroupInput, DomoUser, DomoUserInput};
 
 #[derive(Tags)]
 enum Tag {
@@ -36,7 +36,7 @@ macro_rules! domo_response {
             #[oai(status = 200)]
             Ok(Json<$ty>),
             /// Domo's error body.
-            Error(StatusCode, Json<ErrorBody>),
+            Error(StatusCode, Json<DomoErrorBody>),
         }
 
         impl $name {
@@ -74,7 +74,7 @@ pub enum DoneResponse {
     #[oai(status = 204)]
     NoContent,
     /// Domo's error body.
-    Error(StatusCode, Json<ErrorBody>),
+    Error(StatusCode, Json<DomoErrorBody>),
 }
 
 impl DoneResponse {
@@ -99,7 +99,7 @@ impl DomoApi {
         req: &Request,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: DomoBody<UserInput>,
+        body: DomoBody<DomoUserInput>,
         #[oai(name = "sendInvite")] send_invite: Query<Option<String>>,
     ) -> UserResponse {
         UserResponse::from(users::create(&state, &auth, body, send_invite.0).await, req)
@@ -138,7 +138,7 @@ impl DomoApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: DomoBody<UserInput>,
+        body: DomoBody<DomoUserInput>,
     ) -> UserResponse {
         UserResponse::from(users::update(&state, &auth, id.0, body).await, req)
     }
@@ -162,7 +162,7 @@ impl DomoApi {
         req: &Request,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: DomoBody<GroupInput>,
+        body: DomoBody<DomoGroupInput>,
     ) -> GroupResponse {
         GroupResponse::from(groups::create(&state, &auth, body).await, req)
     }
@@ -200,7 +200,7 @@ impl DomoApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: DomoBody<GroupInput>,
+        body: DomoBody<DomoGroupInput>,
     ) -> GroupResponse {
         GroupResponse::from(groups::update(&state, &auth, id.0, body).await, req)
     }

@@ -20,7 +20,7 @@ pub const BUILTIN_ROLES: [&str; 3] = ["Admin", "Privileged", "Participant"];
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, Object)]
-pub struct GroupLink {
+pub struct DomoGroupLink {
     pub id: i64,
     pub name: String,
 }
@@ -58,7 +58,7 @@ pub struct DomoUser {
     #[oai(skip_serializing_if_is_none)]
     pub employee_number: Option<Value>,
     /// The groups the user is directly in.
-    pub groups: Vec<GroupLink>,
+    pub groups: Vec<DomoGroupLink>,
     /// The avatar URL: the user's primary photo, else Domo's avatar path under this server.
     pub image: String,
     /// `YYYY-MM-DDTHH:MM:SSZ`
@@ -71,7 +71,7 @@ pub struct DomoUser {
 /// `null` (or `""`) clears an optional one.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
-pub struct UserInput {
+pub struct DomoUserInput {
     pub name: Option<String>,
     pub email: Option<String>,
     /// `Admin`, `Privileged`, `Participant` or a custom role's name.
@@ -103,7 +103,7 @@ pub struct DomoGroup {
 /// The body of `POST /v1/groups` (`name` required) and `PUT /v1/groups/{id}` (omitted
 /// fields keep their value).
 #[derive(Debug, Clone, Object)]
-pub struct GroupInput {
+pub struct DomoGroupInput {
     pub name: Option<String>,
     /// A boolean, or the string `"true"`/`"false"` (pydomo sends `"true"`).
     pub active: Option<Value>,
@@ -183,7 +183,7 @@ pub fn user_json(
         groups: groups
             .iter()
             .filter(|g| g.direct)
-            .map(|g| GroupLink {
+            .map(|g| DomoGroupLink {
                 id: g.id,
                 name: g.display_name.clone(),
             })

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::body::{flag, paging, path_id, DomoBody, Field};
 use super::error::{store_error, DomoError, DomoResult};
-use super::model::{user_json, DomoUser, UserFields, UserInput, BUILTIN_ROLES};
+use super::model::{user_json, DomoUser, DomoUserInput, UserFields, BUILTIN_ROLES};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::users::{self as dir, Groups};
 use crate::directory::{roles, Caller, Expect};
@@ -78,7 +78,7 @@ fn role_of(conn: &mut DbConn, org: &OrgId, f: &UserFields) -> DomoResult<Option<
 pub async fn create(
     state: &AppState,
     auth: &BearerOrBasic,
-    body: DomoBody<UserInput>,
+    body: DomoBody<DomoUserInput>,
     send_invite: Option<String>,
 ) -> DomoResult<DomoUser> {
     let cfg = state.config.clone();
@@ -148,7 +148,7 @@ pub async fn update(
     state: &AppState,
     auth: &BearerOrBasic,
     id: String,
-    body: DomoBody<UserInput>,
+    body: DomoBody<DomoUserInput>,
 ) -> DomoResult<DomoUser> {
     let cfg = state.config.clone();
     state
