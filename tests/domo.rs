@@ -207,6 +207,52 @@ async fn a_domo_user_is_the_scim_user_of_its_email(b: Backend) {
         .await;
     assert_domo_error(&again, 409, "/v1/users", "already");
 
+    // An email a SCIM user has (with a login name of its own) is taken for Domo too, on
+    // create and on update.
+    scim_call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "carl", "emails": [{"value": "Carl@Example.com", "type": "work"}]}),
+        ),
+        201,
+    )
+    .await;
+    let taken = domo
+        .call(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(json!({"name": "Carl", "email": "carl@example.com", "role": "Admin"})),
+            409,
+        )
+        .await;
+    assert_domo_error(
+        &taken,
+        409,
+        "/v1/users",
+        "carl@example.com is already an email of user",
+    );
+    let path = format!("/v1/users/{id}");
+    let taken = domo
+        .call(
+            reqwest::Method::PUT,
+            &path,
+            Some(json!({"email": "CARL@example.com"})),
+            409,
+        )
+        .await;
+    assert_domo_error(&taken, 409, &path, "already an email");
+    // Its own email again is no conflict.
+    domo.call(
+        reqwest::Method::PUT,
+        &path,
+        Some(json!({"email": "Ann@Example.com", "name": "Ann Example"})),
+        200,
+    )
+    .await;
+
     // Renamed over SCIM; Domo reads the new name.
     scim_call(
         &s,

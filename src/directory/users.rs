@@ -54,6 +54,18 @@ pub fn page(
     Ok(loaded)
 }
 
+/// Another user of the organization (not `except`) that has `email` among their emails, if
+/// any: dialects whose users are keyed by email (Domo) refuse a second one. Two such writes
+/// racing are still kept apart by the login-key index when neither user has a login name.
+pub fn email_owner(
+    conn: &mut DbConn,
+    org: &OrgId,
+    email: &str,
+    except: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    store::users::email_owner(conn, org, email, except)
+}
+
 fn payload(u: &User) -> serde_json::Value {
     json!({"userId": id_to_hex(u.id), "version": u.version})
 }

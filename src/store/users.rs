@@ -760,6 +760,26 @@ pub fn query(
     Ok((load_many(conn, org, rows, groups)?, total))
 }
 
+/// A user of `org` other than `except` that has `email` (case-insensitively) among their
+/// emails, if any: one indexed lookup (`user_values_lookup`).
+pub fn email_owner(
+    conn: &mut DbConn,
+    org: &OrgId,
+    email: &str,
+    except: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    let key = email.to_lowercase();
+    let except = except.unwrap_or(0);
+    Ok(super::on_backend!(conn, c => user_values::table
+        .filter(user_values::org_id.eq(org.as_str()))
+        .filter(user_values::attribute.eq(MultiAttr::Emails.as_str()))
+        .filter(user_values::value_lower.eq(&key))
+        .filter(user_values::user_id.ne(except))
+        .select(user_values::user_id)
+        .first::<i64>(c)
+        .optional())?)
+}
+
 /// Is `id` a user of `org`? (Reads the id alone.)
 pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
     Ok(super::on_backend!(conn, c => users::table

@@ -33,6 +33,16 @@ fn user_error(e: StoreError, what: &str) -> DomoError {
     }
 }
 
+/// Domo's emails are unique: one person, one user, whichever dialect made them.
+fn email_free(conn: &mut DbConn, org: &OrgId, email: &str, except: Option<i64>) -> DomoResult<()> {
+    match dir::email_owner(conn, org, email, except)? {
+        Some(other) => Err(DomoError::conflict(format!(
+            "{email} is already an email of user {other}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Render users with their role ids (one statement for all of them).
 fn render(
     conn: &mut DbConn,
@@ -105,6 +115,7 @@ pub async fn create(
                 Field::Set(e) => e.clone(),
                 _ => String::new(),
             };
+            email_free(conn, &p.org_id, &email, None)?;
             let u = if invite {
                 dir::create_and_invite(conn, &who, &data)
             } else {
@@ -156,6 +167,9 @@ pub async fn update(
             let id = path_id(&id, "user")?;
             let f = UserFields::parse(&body.object()?)?;
             let role = role_of(conn, &p.org_id, &f)?;
+            if let Field::Set(email) = &f.email {
+                email_free(conn, &p.org_id, email, Some(id))?;
+            }
             let changed = dir::update(
                 conn,
                 &caller(&cfg, &p),
