@@ -101,6 +101,7 @@ type Apis = (
     auth::token_endpoints::TokenApi,
     dialects::admin::AdminApi,
     dialects::scim::ScimApi,
+    dialects::logto::LogtoApi,
     dialects::domo::DomoApi,
 );
 
@@ -112,6 +113,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             auth::token_endpoints::TokenApi,
             dialects::admin::AdminApi,
             dialects::scim::ScimApi,
+            dialects::logto::LogtoApi,
             dialects::domo::DomoApi,
         ),
         "Muster",

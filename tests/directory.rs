@@ -246,14 +246,26 @@ async fn directory_operations_are_seen_by_scim_at_once(b: Backend) {
             .0
     })
     .await;
-    let keys: Vec<&str> = entries
+    let actions: Vec<(&str, &str)> = entries
         .iter()
         .filter(|e| e.dialect == "logto")
-        .map(|e| e.key.as_str())
+        .map(|e| (e.key.as_str(), e.payload["action"].as_str().unwrap_or("")))
         .collect();
-    for k in ["User.Update", "User.Identity.Link", "User.Identity.Unlink"] {
-        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    // Logto's changes carry Logto's keys; the exact verb is the payload's `action`.
+    for a in [
+        "User.CustomData",
+        "User.Identity.Link",
+        "User.Identity.Unlink",
+    ] {
+        assert!(
+            actions.contains(&("User.Data.Updated", a)),
+            "{a} missing from {actions:?}"
+        );
     }
+    // SCIM's are `Scim.<verb>`.
+    assert!(entries
+        .iter()
+        .any(|e| e.dialect == "scim" && e.key == "Scim.User.Create"));
     assert!(entries
         .iter()
         .all(|e| e.dialect != "logto" || e.actor == "logto:tok_directory_test"));
@@ -338,7 +350,10 @@ async fn roles_invitations_and_single_members(b: Backend) {
         let org = who.org().clone();
         // The invitation is an audit entry of the create.
         let (entries, _) = store::audit::list(c, &org, Some(ann_id), 0, 10).unwrap();
-        let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+        let keys: Vec<&str> = entries
+            .iter()
+            .map(|e| e.payload["action"].as_str().unwrap_or(""))
+            .collect();
         assert!(
             keys.contains(&"User.Invite") && keys.contains(&"User.Create"),
             "{keys:?}"

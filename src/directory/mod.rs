@@ -11,6 +11,7 @@
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
 pub mod groups;
+pub mod passwords;
 pub mod roles;
 pub mod users;
 
@@ -99,20 +100,51 @@ fn check_version(expected: &Expect, current: i64) -> StoreResult<()> {
     }
 }
 
-/// One audit entry, written in the transaction of the change it records.
+/// The key an audit entry of `action` (a directory verb such as `User.Create`) is stored
+/// under. Changes made through Logto carry Logto's own vocabulary (its webhook event names:
+/// `User.Created`, `User.Data.Updated`, `User.SuspensionStatus.Updated`, `User.Deleted`), so
+/// an existing Logto integration filtering `/api/logs` by `logKey` finds them; every other
+/// dialect's are `<Dialect>.<action>` (`Scim.User.Create`, `Domo.Group.Update`, ...). The
+/// exact verb is in every entry's payload as `action`.
+pub fn audit_key(dialect: &str, action: &str) -> String {
+    if dialect == "logto" {
+        let key = match action {
+            "User.Create" => "User.Created",
+            "User.Delete" => "User.Deleted",
+            "User.Suspend" | "User.Reinstate" => "User.SuspensionStatus.Updated",
+            a if a.starts_with("User.") => "User.Data.Updated",
+            a => return format!("Logto.{a}"),
+        };
+        return key.to_string();
+    }
+    let mut d = dialect.chars();
+    let cap: String = d
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .into_iter()
+        .chain(d)
+        .collect();
+    format!("{cap}.{action}")
+}
+
+/// One audit entry, written in the transaction of the change it records. `action` is the
+/// directory verb (`User.Update`); the stored key is `audit_key`'s.
 fn audit(
     conn: &mut DbConn,
     caller: &Caller<'_>,
     user_id: Option<i64>,
-    key: &str,
-    payload: serde_json::Value,
+    action: &str,
+    mut payload: serde_json::Value,
 ) -> StoreResult<()> {
+    if let Some(obj) = payload.as_object_mut() {
+        obj.insert("action".into(), action.into());
+    }
     store::audit::record(
         conn,
         store::audit::NewEntry {
             org_id: caller.org(),
             user_id,
-            key,
+            key: &audit_key(caller.dialect, action),
             result: "Success",
             actor: &caller.actor(),
             dialect: caller.dialect,

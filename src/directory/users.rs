@@ -77,11 +77,28 @@ pub fn create(
     data: &UserData,
     password: Option<NewPassword>,
 ) -> StoreResult<User> {
+    create_checked(conn, caller, data, password, |_| Ok::<_, StoreError>(()))
+}
+
+/// `create`, with `check` run first inside the write transaction (a dialect's own
+/// uniqueness rules, such as Logto's unique primary email): its error aborts the create.
+pub fn create_checked<E, G>(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    data: &UserData,
+    password: Option<NewPassword>,
+    check: G,
+) -> Result<User, E>
+where
+    E: From<StoreError>,
+    G: FnOnce(&mut DbConn) -> Result<(), E>,
+{
     let hash = password
         .map(|p| hash_password(p, caller.bcrypt_cost))
         .transpose()?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
+        check(conn)?;
         let u = store::users::insert(conn, caller.org(), data, hash.as_ref(), Actor(&who))?;
         audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
         Ok(u)
@@ -130,6 +147,25 @@ where
     E: From<StoreError>,
     F: FnOnce(&User) -> Result<UserData, E>,
 {
+    let change = |_: &mut DbConn, u: &User| change(u);
+    update_as(conn, caller, id, expected, password, "User.Update", change)
+}
+
+/// `update` recorded as `action`, with `change` also given the connection (inside the
+/// transaction, after the lock) for checks of its own.
+pub fn update_as<E, F>(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    expected: &Expect,
+    password: Option<NewPassword>,
+    action: &str,
+    change: F,
+) -> Result<Changed<User>, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn, &User) -> Result<UserData, E>,
+{
     let hash = password
         .map(|p| hash_password(p, caller.bcrypt_cost))
         .transpose()?;
@@ -137,7 +173,7 @@ where
     store::write_tx(conn, |conn| {
         let current = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         check_version(expected, current.version)?;
-        let data = change(&current)?;
+        let data = change(conn, &current)?;
         if data == current.data && hash.is_none() {
             return Ok(Changed {
                 value: current,
@@ -145,11 +181,25 @@ where
             });
         }
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
-        audit(conn, caller, Some(u.id), "User.Update", payload(&u))?;
+        audit(conn, caller, Some(u.id), action, payload(&u))?;
         Ok(Changed {
             value: u,
             changed: true,
         })
+    })
+}
+
+/// `update_as` for a change that needs no connection and cannot fail.
+fn update_plain(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    password: Option<NewPassword>,
+    action: &str,
+    change: impl FnOnce(&User) -> UserData,
+) -> StoreResult<Changed<User>> {
+    update_as(conn, caller, id, &Expect::Any, password, action, |_, u| {
+        Ok::<_, StoreError>(change(u))
     })
 }
 
@@ -161,11 +211,14 @@ pub fn set_active(
     id: i64,
     active: bool,
 ) -> StoreResult<Changed<User>> {
-    update(conn, caller, id, &Expect::Any, None, |u: &User| {
-        Ok::<_, StoreError>(UserData {
-            active: Some(active),
-            ..u.data.clone()
-        })
+    let action = if active {
+        "User.Reinstate"
+    } else {
+        "User.Suspend"
+    };
+    update_plain(conn, caller, id, None, action, |u| UserData {
+        active: Some(active),
+        ..u.data.clone()
     })
 }
 
@@ -176,27 +229,20 @@ pub fn set_password(
     id: i64,
     password: NewPassword,
 ) -> StoreResult<User> {
-    update(
-        conn,
-        caller,
-        id,
-        &Expect::Any,
-        Some(password),
-        |u: &User| Ok::<_, StoreError>(u.data.clone()),
-    )
+    update_plain(conn, caller, id, Some(password), "User.Password", |u| {
+        u.data.clone()
+    })
     .map(|c| c.value)
 }
 
-/// Does `plain` match the user's password? `false` when they have none; bcrypt runs on
-/// the request's blocking thread. Unknown algorithms never match.
+/// Does `plain` match the user's password? `false` when they have none; the hash runs on
+/// the request's blocking thread. Imported digests are checked with their own algorithm
+/// (`passwords::verify`); unknown algorithms never match.
 pub fn verify_password(conn: &mut DbConn, org: &OrgId, id: i64, plain: &str) -> StoreResult<bool> {
     let Some(stored) = store::users::password_of(conn, org, id)? else {
         return Ok(false);
     };
-    if stored.algorithm != "bcrypt" {
-        return Ok(false);
-    }
-    Ok(bcrypt::verify(plain, &stored.hash).unwrap_or(false))
+    Ok(super::passwords::verify(&stored, plain))
 }
 
 /// Delete a user; `expected` as in `update`.
@@ -226,10 +272,10 @@ pub fn set_custom_data(
             "custom data must be a JSON object".into(),
         ));
     }
-    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+    update_plain(conn, caller, id, None, "User.CustomData", |u| {
         let mut data = u.data.clone();
         data.vendor.custom_data = custom_data;
-        Ok::<_, StoreError>(data)
+        data
     })
 }
 
@@ -247,7 +293,7 @@ pub fn assign_role(
             "a role name is 1 to 256 characters".into(),
         ));
     }
-    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+    update_plain(conn, caller, id, None, "User.Role.Assign", |u| {
         let mut data = u.data.clone();
         if !data
             .roles
@@ -261,7 +307,7 @@ pub fn assign_role(
                 primary: None,
             });
         }
-        Ok::<_, StoreError>(data)
+        data
     })
 }
 
@@ -272,32 +318,33 @@ pub fn unassign_role(
     id: i64,
     role: &str,
 ) -> StoreResult<Changed<User>> {
-    update(conn, caller, id, &Expect::Any, None, |u: &User| {
+    update_plain(conn, caller, id, None, "User.Role.Unassign", |u| {
         let mut data = u.data.clone();
         let key = role.trim().to_lowercase();
         data.roles.retain(|r| r.name.to_lowercase() != key);
-        Ok::<_, StoreError>(data)
+        data
     })
 }
 
 /// Link a user to an identity at an external target (Logto's social identities): one per
-/// target, replaced when linked again.
+/// target, replaced when linked again. Whether the target is new to the user.
 pub fn link_identity(
     conn: &mut DbConn,
     caller: &Caller<'_>,
     id: i64,
     identity: &crate::domain::Identity,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     store::write_tx(conn, |conn| {
         let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
-        store::identities::upsert(conn, &u, identity)?;
+        let created = store::identities::upsert(conn, &u, identity)?;
         audit(
             conn,
             caller,
             Some(id),
             "User.Identity.Link",
             json!({"userId": id_to_hex(id), "target": identity.target}),
-        )
+        )?;
+        Ok(created)
     })
 }
 

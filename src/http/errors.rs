@@ -54,6 +54,8 @@ impl Dialect {
 pub struct ErrorContext<'a> {
     pub request_id: &'a str,
     pub path: &'a str,
+    /// The scheme of the request's `Authorization` header (`Bearer`, `Basic`, ...), if any.
+    pub authorization: Option<&'a str>,
 }
 
 pub fn render(
@@ -64,7 +66,7 @@ pub fn render(
 ) -> Response {
     match dialect {
         Dialect::Scim => dialects::scim::error::framework_error(status, message),
-        Dialect::Logto => dialects::logto::error::framework_error(status, message),
+        Dialect::Logto => dialects::logto::error::framework_error(status, message, ctx),
         Dialect::Domo => dialects::domo::error::framework_error(status, message, ctx),
         Dialect::Sumo => dialects::sumo::error::framework_error(status, message, ctx),
         Dialect::Adobe => dialects::adobe::error::framework_error(status, message),
@@ -103,6 +105,11 @@ impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        let scheme = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(' ').next().unwrap_or("").to_string());
         let resp = match self.ep.call(req).await {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
@@ -137,6 +144,7 @@ impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
         let ctx = ErrorContext {
             request_id: &request_id,
             path: &path,
+            authorization: scheme.as_deref(),
         };
         let mut out = render(Dialect::of(&path), status, &message, &ctx);
         for name in [header::WWW_AUTHENTICATE, header::ALLOW] {

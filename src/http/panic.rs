@@ -67,6 +67,7 @@ impl<E: Endpoint> Endpoint for CatchPanicsEndpoint<E> {
                 let ctx = ErrorContext {
                     request_id: &request_id,
                     path: &path,
+                    authorization: None,
                 };
                 Ok(render(
                     Dialect::of(&path),

@@ -47,6 +47,36 @@ type Row = (
     chrono::NaiveDateTime,
 );
 
+/// Which entries a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user_id: Option<i64>,
+    pub key: Option<String>,
+    /// Made with this credential (any dialect).
+    pub credential: Option<String>,
+    /// Inclusive bounds on `created_at`.
+    pub from: Option<chrono::NaiveDateTime>,
+    pub to: Option<chrono::NaiveDateTime>,
+}
+
+/// The dialect prefixes of `actor` (`dialect:credential`).
+const DIALECTS: [&str; 6] = ["scim", "logto", "domo", "sumo", "adobe", "admin"];
+
+fn entry(org: &OrgId, row: Row) -> AuditEntry {
+    let (id, _org, user_id, key, result, actor, dialect, payload, created_at) = row;
+    AuditEntry {
+        id,
+        org_id: org.clone(),
+        user_id,
+        key,
+        result,
+        actor,
+        dialect,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        created_at,
+    }
+}
+
 /// Entries of one organization, newest first, optionally for one user.
 pub fn list(
     conn: &mut DbConn,
@@ -55,12 +85,45 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<AuditEntry>, i64)> {
+    search(
+        conn,
+        org,
+        &Filter {
+            user_id,
+            ..Default::default()
+        },
+        offset,
+        limit,
+    )
+}
+
+/// Entries of one organization matching `f`, newest first, and how many match.
+pub fn search(
+    conn: &mut DbConn,
+    org: &OrgId,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<AuditEntry>, i64)> {
     let filtered = || {
         let mut q = audit_entries::table
             .filter(audit_entries::org_id.eq(org.as_str().to_string()))
             .into_boxed();
-        if let Some(u) = user_id {
+        if let Some(u) = f.user_id {
             q = q.filter(audit_entries::user_id.eq(u));
+        }
+        if let Some(k) = &f.key {
+            q = q.filter(audit_entries::key.eq(k.clone()));
+        }
+        if let Some(c) = &f.credential {
+            let actors: Vec<String> = DIALECTS.iter().map(|d| format!("{d}:{c}")).collect();
+            q = q.filter(audit_entries::actor.eq_any(actors));
+        }
+        if let Some(t) = f.from {
+            q = q.filter(audit_entries::created_at.ge(t));
+        }
+        if let Some(t) = f.to {
+            q = q.filter(audit_entries::created_at.le(t));
         }
         q
     };
@@ -70,21 +133,14 @@ pub fn list(
         .offset(offset)
         .limit(limit)
         .load(conn)?;
-    let entries = rows
-        .into_iter()
-        .map(
-            |(id, _org, user_id, key, result, actor, dialect, payload, created_at)| AuditEntry {
-                id,
-                org_id: org.clone(),
-                user_id,
-                key,
-                result,
-                actor,
-                dialect,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                created_at,
-            },
-        )
-        .collect();
-    Ok((entries, total))
+    Ok((rows.into_iter().map(|r| entry(org, r)).collect(), total))
+}
+
+/// One entry of the organization.
+pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<AuditEntry> {
+    let row: Row = audit_entries::table
+        .filter(audit_entries::org_id.eq(org.as_str()))
+        .filter(audit_entries::id.eq(id))
+        .first(conn)?;
+    Ok(entry(org, row))
 }

@@ -7,8 +7,8 @@ use super::schema::identities;
 use super::{now, DbConn, StoreResult};
 use crate::domain::{Identity, User};
 
-/// Insert or replace the identity at `identity.target`.
-pub fn upsert(conn: &mut DbConn, user: &User, identity: &Identity) -> StoreResult<()> {
+/// Insert or replace the identity at `identity.target`; whether it was inserted.
+pub fn upsert(conn: &mut DbConn, user: &User, identity: &Identity) -> StoreResult<bool> {
     let t = now();
     let details = identity.details.to_string();
     let updated = diesel::update(
@@ -35,7 +35,7 @@ pub fn upsert(conn: &mut DbConn, user: &User, identity: &Identity) -> StoreResul
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(updated == 0)
 }
 
 /// Remove the identity at `target`; whether there was one.
@@ -50,21 +50,35 @@ pub fn delete(conn: &mut DbConn, user_id: i64, target: &str) -> StoreResult<bool
 }
 
 pub fn of_user(conn: &mut DbConn, user_id: i64) -> StoreResult<Vec<Identity>> {
-    let rows: Vec<(String, String, String)> = identities::table
-        .filter(identities::user_id.eq(user_id))
-        .select((
-            identities::target,
-            identities::external_user_id,
-            identities::details,
-        ))
-        .order(identities::target.asc())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(target, external_user_id, details)| Identity {
+    Ok(of_users(conn, &[user_id])?
+        .remove(&user_id)
+        .unwrap_or_default())
+}
+
+/// The identities of several users in one statement (the ids bound as one parameter), by
+/// user, each user's ordered by target.
+pub fn of_users(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, Vec<Identity>>> {
+    use diesel::sql_types::{BigInt, Text};
+    let mut out: std::collections::HashMap<i64, Vec<Identity>> = Default::default();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, String, String, String)> = super::raw::Raw::sql(
+        "SELECT user_id, target, external_user_id, details FROM identities WHERE user_id",
+    )
+    .in_ids(user_ids)
+    .push(" ORDER BY user_id, target")
+    .query::<(BigInt, Text, Text, Text)>()
+    .load(conn)?;
+    for (user_id, target, external_user_id, details) in rows {
+        out.entry(user_id).or_default().push(Identity {
             target,
             external_user_id,
             details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }

@@ -12,6 +12,7 @@ pub mod roles;
 pub mod schema;
 pub mod signing_keys;
 pub mod usage;
+pub mod user_search;
 pub mod users;
 
 use std::collections::HashMap;
@@ -97,6 +98,13 @@ impl From<diesel::result::Error> for StoreError {
                     || info.message().starts_with("deadlock detected") =>
             {
                 StoreError::Busy(info.message().to_string())
+            }
+            // A client's pattern (Logto's posix / similar_to search) PostgreSQL cannot compile.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().starts_with("invalid regular expression")
+                    || info.message().starts_with("invalid escape string") =>
+            {
+                StoreError::Invalid(info.message().to_string())
             }
             other => StoreError::Db(other),
         }

@@ -1,8 +1,12 @@
-//! Logto's `RequestError` body: `{code, message}`.
+//! Logto's `RequestError` body: `{code, message, details?}`, with Logto's codes and statuses.
 
 use poem::http::StatusCode;
 use poem::Response;
 use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::http::errors::ErrorContext;
+use crate::store::StoreError;
 
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()
@@ -11,19 +15,192 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         .body(json!({ "code": code, "message": message }).to_string())
 }
 
-pub fn framework_error(status: StatusCode, message: &str) -> Response {
+/// Errors the framework raised on a Logto path, in Logto's words. A 401 says why, as Logto's
+/// auth middleware does: no `Authorization` header, a scheme other than Bearer, or a token
+/// that is not valid.
+pub fn framework_error(status: StatusCode, message: &str, ctx: &ErrorContext<'_>) -> Response {
     let (code, message) = match status.as_u16() {
-        401 => (
-            "auth.unauthorized",
-            "Unauthorized. Please check credentials and its scope.",
-        ),
+        401 => match ctx.authorization {
+            None => (
+                "auth.authorization_header_missing",
+                "Authorization header is missing.",
+            ),
+            Some(scheme) if !scheme.eq_ignore_ascii_case("bearer") => (
+                "auth.authorization_token_type_not_supported",
+                "Authorization type is not supported. Please use Bearer token.",
+            ),
+            Some(_) => (
+                "auth.unauthorized",
+                "Unauthorized. Please check credentials and its scope.",
+            ),
+        },
         403 => (
             "auth.forbidden",
             "Forbidden. Please check your user roles and permissions.",
         ),
         400 => ("guard.invalid_input", message),
-        404 => ("entity.not_found", message),
+        404 => ("entity.not_found", "The requested resource does not exist."),
+        405 => ("request.general", "The method is not allowed on this path."),
+        413 => ("guard.invalid_input", "The request body is too large."),
+        415 => (
+            "guard.invalid_input",
+            "The request body must be application/json.",
+        ),
         _ => ("request.general", message),
     };
     error_response(status, code, message)
+}
+
+/// An error of a Logto handler, rendered as Logto renders its `RequestError`.
+#[derive(Debug)]
+pub struct LogtoError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// zod-style lines for input errors: `Error in key path "<path>": <message>`.
+    pub details: Option<String>,
+}
+
+impl LogtoError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> LogtoError {
+        LogtoError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// 400 `guard.invalid_input` for a bad body (`where_` is `body`, `query` or `params`).
+    pub fn guard(where_: &str, path: &str, detail: impl std::fmt::Display) -> LogtoError {
+        LogtoError {
+            status: StatusCode::BAD_REQUEST,
+            code: "guard.invalid_input",
+            message: format!("The request {where_} is invalid."),
+            details: Some(format!("Error in key path \"{path}\": {detail}")),
+        }
+    }
+
+    pub fn body(path: &str, detail: impl std::fmt::Display) -> LogtoError {
+        LogtoError::guard("body", path, detail)
+    }
+
+    pub fn pagination() -> LogtoError {
+        LogtoError::new(
+            StatusCode::BAD_REQUEST,
+            "guard.invalid_pagination",
+            "The request pagination value is invalid.",
+        )
+    }
+
+    /// 400 `request.invalid_input`: `Input is invalid. <detail>` (search parameters).
+    pub fn input(detail: impl std::fmt::Display) -> LogtoError {
+        LogtoError::new(
+            StatusCode::BAD_REQUEST,
+            "request.invalid_input",
+            format!("Input is invalid. {detail}"),
+        )
+    }
+
+    pub fn not_found(table: &str, id: &str) -> LogtoError {
+        LogtoError::new(
+            StatusCode::NOT_FOUND,
+            "entity.not_exists_with_id",
+            format!("The {table} with ID `{id}` does not exist."),
+        )
+    }
+
+    pub fn unprocessable(code: &'static str, message: &str) -> LogtoError {
+        LogtoError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn username_taken() -> LogtoError {
+        LogtoError::unprocessable(
+            "user.username_already_in_use",
+            "This username is already in use.",
+        )
+    }
+
+    pub fn email_taken() -> LogtoError {
+        LogtoError::unprocessable(
+            "user.email_already_in_use",
+            "This email is associated with an existing account.",
+        )
+    }
+
+    pub fn phone_taken() -> LogtoError {
+        LogtoError::unprocessable(
+            "user.phone_already_in_use",
+            "This phone number is associated with an existing account.",
+        )
+    }
+
+    pub fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if let Some(d) = self.details {
+            body["details"] = d.into();
+        }
+        Response::builder()
+            .status(self.status)
+            .content_type("application/json")
+            .body(body.to_string())
+    }
+}
+
+impl From<AuthError> for LogtoError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Forbidden(_) => LogtoError::new(
+                StatusCode::FORBIDDEN,
+                "auth.forbidden",
+                "Forbidden. Please check your user roles and permissions.",
+            ),
+            AuthError::Unavailable(s) => s.into(),
+            AuthError::Unauthorized => LogtoError::new(
+                StatusCode::UNAUTHORIZED,
+                "auth.unauthorized",
+                "Unauthorized. Please check credentials and its scope.",
+            ),
+        }
+    }
+}
+
+/// Store errors on a user route; handlers map `NotFound` and `Conflict` themselves where
+/// they know the entity.
+impl From<StoreError> for LogtoError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => LogtoError::new(
+                StatusCode::NOT_FOUND,
+                "entity.not_found",
+                "The requested resource does not exist.",
+            ),
+            StoreError::Conflict(_) => LogtoError::username_taken(),
+            StoreError::Invalid(m) => LogtoError::input(m),
+            StoreError::VersionMismatch => LogtoError::new(
+                StatusCode::CONFLICT,
+                "request.general",
+                "The user was changed meanwhile; try again.",
+            ),
+            StoreError::Busy(_) => LogtoError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request.general",
+                "The service is busy; try again.",
+            ),
+            StoreError::Panicked | StoreError::Db(_) => {
+                tracing::error!(error = %e, "logto request failed");
+                LogtoError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "unknown",
+                    "Internal server error.",
+                )
+            }
+        }
+    }
+}
+
+impl From<LogtoError> for poem::Error {
+    fn from(e: LogtoError) -> Self {
+        poem::Error::from_response(e.into_response())
+    }
 }

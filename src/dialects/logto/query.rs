@@ -1,0 +1,352 @@
+//! Logto's query parameters: pagination (`page`, `page_size`; `Total-Number` and `Link`
+//! headers) and user search (`search`, `search.<field>`, `mode`, `mode.<field>`, `joint`,
+//! `isCaseSensitive`), parsed from the raw query string because keys repeat and are dynamic.
+
+use super::error::LogtoError;
+use crate::store::user_search::{Condition, Field, Mode};
+
+pub type Pairs = Vec<(String, String)>;
+
+pub fn pairs(query: Option<&str>) -> Pairs {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn first<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// From 1.
+    pub page: i64,
+    pub size: i64,
+}
+
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+impl Page {
+    pub fn parse(pairs: &Pairs) -> Result<Page, LogtoError> {
+        let num = |key: &str, default: i64, max: i64| -> Result<i64, LogtoError> {
+            match first(pairs, key) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<i64>() {
+                    Ok(n) if n >= 1 && n <= max => Ok(n),
+                    _ => Err(LogtoError::pagination()),
+                },
+            }
+        };
+        Ok(Page {
+            page: num("page", 1, i64::MAX / MAX_PAGE_SIZE)?,
+            size: num("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?,
+        })
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.size
+    }
+
+    /// `Link` as Logto's pagination middleware writes it: `first` and `last` always, `prev`
+    /// past page 1, `next` before the last; each the request's URL with `page` replaced.
+    pub fn link(&self, base: &str, pairs: &Pairs, total: i64) -> String {
+        let last = ((total + self.size - 1) / self.size).max(1);
+        let url = |page: i64| {
+            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            let mut seen = false;
+            for (k, v) in pairs {
+                if k == "page" {
+                    if !seen {
+                        s.append_pair("page", &page.to_string());
+                        seen = true;
+                    }
+                } else {
+                    s.append_pair(k, v);
+                }
+            }
+            if !seen {
+                s.append_pair("page", &page.to_string());
+            }
+            format!("<{base}?{}>", s.finish())
+        };
+        let mut links = vec![format!("{}; rel=\"first\"", url(1))];
+        if self.page > 1 {
+            links.push(format!("{}; rel=\"prev\"", url(self.page - 1)));
+        }
+        if self.page < last {
+            links.push(format!("{}; rel=\"next\"", url(self.page + 1)));
+        }
+        links.push(format!("{}; rel=\"last\"", url(last)));
+        links.join(", ")
+    }
+}
+
+fn field(name: &str) -> Option<Field> {
+    Some(match name {
+        "id" => Field::Id,
+        "primaryEmail" | "primary_email" => Field::PrimaryEmail,
+        "primaryPhone" | "primary_phone" => Field::PrimaryPhone,
+        "username" => Field::Username,
+        "name" => Field::Name,
+        _ => return None,
+    })
+}
+
+fn mode(v: &str) -> Result<Mode, LogtoError> {
+    Ok(match v {
+        "like" => Mode::Like,
+        "exact" => Mode::Exact,
+        "similar_to" => Mode::SimilarTo,
+        "posix" => Mode::Posix,
+        other => {
+            return Err(LogtoError::input(format!(
+                "Unknown search mode `{other}`: use like, exact, similar_to or posix."
+            )))
+        }
+    })
+}
+
+fn truthy(key: &str, v: &str) -> Result<bool, LogtoError> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" => Ok(true),
+        "false" | "0" | "no" | "n" | "" => Ok(false),
+        _ => Err(LogtoError::input(format!("`{key}` must be true or false."))),
+    }
+}
+
+/// A parsed search: its matches (each an OR of conditions) and how they are joined.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Each inner list is one `search` key: one condition, or one per field for `search`.
+    pub matches: Vec<Vec<Condition>>,
+    pub joint_and: bool,
+}
+
+/// At most this many search values in all (each is a bind parameter).
+pub const MAX_SEARCH_VALUES: usize = 100;
+
+pub fn search(pairs: &Pairs) -> Result<Search, LogtoError> {
+    let mut global_mode = Mode::Like;
+    let mut modes: Vec<(Field, Mode)> = vec![];
+    let mut joint_and = false;
+    let mut case_sensitive = false;
+    // (field or all, values) in the order first seen.
+    let mut keys: Vec<(Option<Field>, Vec<String>)> = vec![];
+    let mut count = 0usize;
+    for (k, v) in pairs {
+        let target = if k == "search" {
+            Some(None)
+        } else if let Some(f) = k.strip_prefix("search.") {
+            let fld = field(f).ok_or_else(|| {
+                LogtoError::input(format!(
+                    "Unknown search field `{f}`: search id, primaryEmail, primaryPhone, \
+                     username or name."
+                ))
+            })?;
+            Some(Some(fld))
+        } else {
+            None
+        };
+        if let Some(target) = target {
+            if v.is_empty() {
+                return Err(LogtoError::input(format!("The value of `{k}` is empty.")));
+            }
+            count += 1;
+            if count > MAX_SEARCH_VALUES {
+                return Err(LogtoError::input(format!(
+                    "At most {MAX_SEARCH_VALUES} search values are allowed."
+                )));
+            }
+            match keys.iter_mut().find(|(t, _)| *t == target) {
+                Some((_, vals)) => vals.push(v.clone()),
+                None => keys.push((target, vec![v.clone()])),
+            }
+            continue;
+        }
+        if k == "mode" {
+            global_mode = mode(v)?;
+        } else if let Some(f) = k.strip_prefix("mode.") {
+            let fld = field(f).ok_or_else(|| {
+                LogtoError::input(format!("Unknown search field `{f}` in `{k}`."))
+            })?;
+            modes.push((fld, mode(v)?));
+        } else if k == "joint" || k == "jointMode" {
+            joint_and = match v.to_ascii_lowercase().as_str() {
+                "or" => false,
+                "and" => true,
+                other => {
+                    return Err(LogtoError::input(format!(
+                        "Unknown joint mode `{other}`: use or or and."
+                    )))
+                }
+            };
+        } else if k == "isCaseSensitive" {
+            case_sensitive = truthy(k, v)?;
+        }
+    }
+    let mode_of = |f: Field| {
+        modes
+            .iter()
+            .rev()
+            .find(|(g, _)| *g == f)
+            .map_or(global_mode, |(_, m)| *m)
+    };
+    let mut matches = vec![];
+    for (target, values) in keys {
+        let fields: Vec<Field> = match target {
+            Some(f) => vec![f],
+            None => Field::ALL.to_vec(),
+        };
+        let conds: Vec<Condition> = fields
+            .into_iter()
+            .map(|f| Condition {
+                field: f,
+                mode: mode_of(f),
+                values: values.clone(),
+                case_sensitive,
+            })
+            .collect();
+        for c in &conds {
+            if c.values.len() > 1 && c.mode != Mode::Exact {
+                return Err(LogtoError::input(
+                    "Only the exact mode takes several values for one field.",
+                ));
+            }
+            if c.mode == Mode::SimilarTo && !c.case_sensitive {
+                return Err(LogtoError::input(
+                    "The similar_to mode is only available with isCaseSensitive=true.",
+                ));
+            }
+        }
+        matches.push(conds);
+    }
+    Ok(Search { matches, joint_and })
+}
+
+/// `excludeRoleId` / `excludeOrganizationId` (both at once is a 400).
+pub fn exclusions(pairs: &Pairs) -> Result<Option<String>, LogtoError> {
+    let role = first(pairs, "excludeRoleId");
+    if role.is_some() && first(pairs, "excludeOrganizationId").is_some() {
+        return Err(LogtoError::input(
+            "`excludeRoleId` and `excludeOrganizationId` cannot be used together.",
+        ));
+    }
+    Ok(role.map(str::to_string))
+}
+
+/// `start_time` / `end_time` (epoch milliseconds, inclusive) of `/api/logs`.
+pub fn time_window(
+    pairs: &Pairs,
+) -> Result<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>), LogtoError> {
+    let t = |key: &str| -> Result<Option<chrono::NaiveDateTime>, LogtoError> {
+        let Some(v) = first(pairs, key) else {
+            return Ok(None);
+        };
+        let ms: i64 = v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && f.abs() < 1e15)
+            .map(|f| f as i64)
+            .ok_or_else(|| LogtoError::guard("query", key, "Expected a time in epoch ms"))?;
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| Some(d.naive_utc()))
+            .ok_or_else(|| LogtoError::guard("query", key, "Expected a time in epoch ms"))
+    };
+    let (from, to) = (t("start_time")?, t("end_time")?);
+    if let (Some(a), Some(b)) = (from, to) {
+        if a > b {
+            return Err(LogtoError::guard(
+                "query",
+                "start_time",
+                "start_time must not be after end_time",
+            ));
+        }
+    }
+    Ok((from, to))
+}
+
+pub fn value<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
+    first(pairs, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(q: &str) -> Pairs {
+        pairs(Some(q))
+    }
+
+    #[test]
+    fn paging_defaults_and_limits() {
+        assert_eq!(Page::parse(&p("")).unwrap(), Page { page: 1, size: 20 });
+        assert_eq!(
+            Page::parse(&p("page=3&page_size=100")).unwrap(),
+            Page { page: 3, size: 100 }
+        );
+        for bad in [
+            "page=0",
+            "page_size=0",
+            "page_size=101",
+            "page=x",
+            "page=-1",
+        ] {
+            assert_eq!(
+                Page::parse(&p(bad)).unwrap_err().code,
+                "guard.invalid_pagination"
+            );
+        }
+    }
+
+    #[test]
+    fn links_follow_logto() {
+        let q = p("search=%25a%25&page=2&page_size=10");
+        let l = Page { page: 2, size: 10 }.link("http://h/api/users", &q, 35);
+        assert_eq!(
+            l,
+            "<http://h/api/users?search=%25a%25&page=1&page_size=10>; rel=\"first\", \
+             <http://h/api/users?search=%25a%25&page=1&page_size=10>; rel=\"prev\", \
+             <http://h/api/users?search=%25a%25&page=3&page_size=10>; rel=\"next\", \
+             <http://h/api/users?search=%25a%25&page=4&page_size=10>; rel=\"last\""
+        );
+        let l = Page { page: 1, size: 20 }.link("http://h/api/users", &p(""), 0);
+        assert_eq!(
+            l,
+            "<http://h/api/users?page=1>; rel=\"first\", <http://h/api/users?page=1>; rel=\"last\""
+        );
+    }
+
+    #[test]
+    fn search_parameters() {
+        let s = search(&p(
+            "search.primaryEmail=a@x.co&search.primaryEmail=b@x.co&mode.primaryEmail=exact&search=%25z%25&joint=and",
+        ))
+        .unwrap();
+        assert!(s.joint_and);
+        assert_eq!(s.matches.len(), 2);
+        assert_eq!(s.matches[0][0].values.len(), 2);
+        assert_eq!(s.matches[0][0].mode, Mode::Exact);
+        assert_eq!(s.matches[1].len(), 5);
+        for bad in [
+            "search.age=1",
+            "search.name=",
+            "mode=regex",
+            "joint=xor",
+            "search.name=a&search.name=b",
+            "search.name.first=a",
+            "search=a&mode=similar_to",
+            "isCaseSensitive=maybe",
+        ] {
+            assert_eq!(
+                search(&p(bad)).unwrap_err().code,
+                "request.invalid_input",
+                "{bad}"
+            );
+        }
+    }
+}
