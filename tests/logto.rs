@@ -941,6 +941,34 @@ async fn bad_input_gets_logto_errors(b: Backend) {
         "user.username_already_in_use",
     )
     .await;
+    // A user without a login name answers to their email over SCIM: a Logto user whose
+    // email is that name collides on the email.
+    json(
+        api(&s, reqwest::Method::POST, "/scim/v2/Users")
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                         "userName": "login@x.example"})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"primaryEmail": "Login@x.example"}),
+        )
+        .await,
+        422,
+        "user.email_already_in_use",
+    )
+    .await;
     // A PATCH that keeps the user's own email is no collision.
     json(
         send(
