@@ -233,3 +233,34 @@ pub fn delete(
         audit(conn, caller, None, "Group.Delete", payload(&current))
     })
 }
+
+/// The organization's groups named `names` (case-insensitively), by lower-cased name.
+pub fn find_by_names(
+    conn: &mut DbConn,
+    org: &OrgId,
+    names: &[String],
+) -> StoreResult<std::collections::HashMap<String, Group>> {
+    store::groups::find_by_names(conn, org, names)
+}
+
+/// A window of the organization's groups of `kinds` (every kind when empty), in id order,
+/// and how many there are in all: two statements.
+pub fn page_of_kinds(
+    conn: &mut DbConn,
+    org: &OrgId,
+    kinds: &[crate::domain::GroupKind],
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<Group>, i64)> {
+    let filter = store::groups::of_kinds(kinds);
+    let (groups, total) = store::groups::query(
+        conn,
+        org,
+        filter.as_ref(),
+        &store::Order::default(),
+        store::Window::Offset { offset, limit },
+        false,
+        true,
+    )?;
+    Ok((groups, total.unwrap_or(0)))
+}

@@ -379,3 +379,32 @@ pub fn identities(
     store::users::get(conn, org, id)?;
     store::identities::of_user(conn, id)
 }
+
+/// The user Adobe means by `key`: the one with that email (any of theirs), else with that
+/// login name, case-insensitively.
+pub fn find_by_key(conn: &mut DbConn, org: &OrgId, key: &str) -> StoreResult<Option<i64>> {
+    store::users::find_by_key(conn, org, key)
+}
+
+/// A window of the users `among` shows, in id order, with their groups when asked for, and
+/// how many there are in all: three statements.
+pub fn page_among(
+    conn: &mut DbConn,
+    org: &OrgId,
+    among: &store::users::Among,
+    offset: i64,
+    limit: i64,
+    groups: Groups,
+) -> StoreResult<(store::users::Loaded, i64)> {
+    let filter = among.sql();
+    let (loaded, total) = store::users::query(
+        conn,
+        org,
+        filter.as_ref(),
+        &store::Order::default(),
+        store::Window::Offset { offset, limit },
+        true,
+        groups,
+    )?;
+    Ok((loaded, total.unwrap_or(0)))
+}

@@ -498,6 +498,9 @@ pub struct GroupData {
     pub description: Option<String>,
     /// Domo's group `active`; SCIM has no such attribute and leaves it as it is.
     pub active: bool,
+    /// What the group is to Adobe (a user group, a product profile or an admin group); the
+    /// other dialects serve every kind as a plain group.
+    pub kind: GroupKind,
 }
 
 impl Default for GroupData {
@@ -507,7 +510,39 @@ impl Default for GroupData {
             external_id: None,
             description: None,
             active: true,
+            kind: GroupKind::Group,
         }
+    }
+}
+
+/// The kind of a group, stored in `groups.group_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupKind {
+    /// A plain group: SCIM's, Domo's, and Adobe's user groups.
+    #[default]
+    Group,
+    /// An Adobe product profile (a product's configuration users are given access by).
+    ProductProfile,
+    /// An Adobe admin group (`_org_admin`, `_admin_<group>`, ...).
+    AdminGroup,
+}
+
+impl GroupKind {
+    pub const ALL: [GroupKind; 3] = [
+        GroupKind::Group,
+        GroupKind::ProductProfile,
+        GroupKind::AdminGroup,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Group => "group",
+            GroupKind::ProductProfile => "product_profile",
+            GroupKind::AdminGroup => "admin_group",
+        }
+    }
+    /// The stored text; anything unknown reads as a plain group.
+    pub fn parse(s: &str) -> Option<GroupKind> {
+        GroupKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Integer};
 use super::raw::{Bind, Raw};
 use super::schema::groups;
 use super::{new_id, now, DbConn, StoreError, StoreResult};
-use crate::domain::{Group, GroupData, Member, MemberChange, MemberKind, OrgId};
+use crate::domain::{Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId};
 
 type Row = (
     i64,
@@ -18,6 +18,7 @@ type Row = (
     String,
     Option<String>,
     Option<String>,
+    String,
     bool,
     bool,
     i64,
@@ -33,6 +34,7 @@ macro_rules! row_columns {
             groups::display_name,
             groups::external_id,
             groups::description,
+            groups::group_type,
             groups::active,
             groups::is_default,
             groups::version,
@@ -50,13 +52,14 @@ fn from_row(r: Row) -> StoreResult<Group> {
             display_name: r.2,
             external_id: r.3,
             description: r.4,
-            active: r.5,
+            kind: GroupKind::parse(&r.5).unwrap_or_default(),
+            active: r.6,
         },
         members: None,
-        is_default: r.6,
-        version: r.7,
-        created_at: r.8,
-        updated_at: r.9,
+        is_default: r.7,
+        version: r.8,
+        created_at: r.9,
+        updated_at: r.10,
     })
 }
 
@@ -234,7 +237,7 @@ pub fn insert(
             groups::display_name_lower.eq(data.display_name.to_lowercase()),
             groups::external_id.eq(&data.external_id),
             groups::description.eq(&data.description),
-            groups::group_type.eq("group"),
+            groups::group_type.eq(data.kind.as_str()),
             groups::active.eq(data.active),
             groups::is_default.eq(false),
             groups::version.eq(1i64),
@@ -313,6 +316,7 @@ pub fn write(
                 groups::display_name_lower.eq(data.display_name.to_lowercase()),
                 groups::external_id.eq(&data.external_id),
                 groups::description.eq(&data.description),
+                groups::group_type.eq(data.kind.as_str()),
                 groups::active.eq(data.active),
             ))
             .execute(conn)
@@ -488,4 +492,33 @@ pub fn query(
         }
     }
     Ok((out, total))
+}
+
+/// The groups of `org` named `names` (case-insensitively), by lower-cased name: one
+/// statement.
+pub fn find_by_names(
+    conn: &mut DbConn,
+    org: &OrgId,
+    names: &[String],
+) -> StoreResult<HashMap<String, Group>> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    let rows: Vec<Row> = super::on_backend!(conn, c => groups::table
+        .filter(groups::org_id.eq(org.as_str()))
+        .filter(groups::display_name_lower.eq_any(&lower))
+        .select(row_columns!())
+        .load(c))?;
+    rows.into_iter()
+        .map(|r| from_row(r).map(|g| (g.data.display_name.to_lowercase(), g)))
+        .collect()
+}
+
+/// The condition "the group is of one of `kinds`" (`None`: any kind).
+pub fn of_kinds(kinds: &[GroupKind]) -> Option<Raw> {
+    kinds
+        .iter()
+        .map(|k| Raw::sql("\"groups\".\"group_type\" = ").bind(Bind::Text(k.as_str().into())))
+        .reduce(|a, b| Raw::join("OR", a, b))
 }

@@ -803,3 +803,88 @@ pub fn password_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Optio
         algorithm: algorithm.unwrap_or_else(|| "bcrypt".into()),
     }))
 }
+
+/// The user of `org` whose email (any of them) or login key is `key`, case-insensitively:
+/// Adobe addresses users by email, or by username for federated ids. A user with the email
+/// wins over one with that login name. One statement.
+pub fn find_by_key(conn: &mut DbConn, org: &OrgId, key: &str) -> StoreResult<Option<i64>> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::{BigInt, Integer};
+    let key = key.to_lowercase();
+    let o = || Bind::Text(org.as_str().to_string());
+    let rows: Vec<(i64, i32)> =
+        Raw::sql("SELECT uv.user_id, 0 FROM user_values uv WHERE uv.org_id = ")
+            .bind(o())
+            .push(" AND uv.attribute = 'emails' AND uv.value_lower = ")
+            .bind(Bind::Text(key.clone()))
+            .push(" UNION ALL SELECT u.id, 1 FROM users u WHERE u.org_id = ")
+            .bind(o())
+            .push(" AND u.user_name_lower = ")
+            .bind(Bind::Text(key))
+            .push(" ORDER BY 2, 1 LIMIT 1")
+            .query::<(BigInt, Integer)>()
+            .load(conn)?;
+    Ok(rows.first().map(|r| r.0))
+}
+
+/// Which users of an organization a list shows (Adobe's user lists): those of an email
+/// domain, those in a group (directly, or also through groups nested in it), active or not.
+#[derive(Debug, Clone, Default)]
+pub struct Among {
+    /// Lower-case domain: the user's stored domain, else their login key's.
+    pub domain: Option<String>,
+    /// A group id, and whether members of groups nested in it count.
+    pub group: Option<(i64, bool)>,
+    pub active: Option<bool>,
+}
+
+impl Among {
+    /// The condition on `users`, or `None` for every user.
+    pub fn sql(&self) -> Option<super::raw::Raw> {
+        use super::raw::{Bind, Raw};
+        let mut parts: Vec<Raw> = Vec::new();
+        if let Some(d) = &self.domain {
+            let like = format!(
+                "%@{}",
+                d.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            parts.push(
+                Raw::sql("(\"users\".\"domain\" = ")
+                    .bind(Bind::Text(d.clone()))
+                    .push(
+                        " OR (\"users\".\"domain\" IS NULL AND \"users\".\"user_name_lower\" LIKE ",
+                    )
+                    .bind(Bind::Text(like))
+                    .push(" ESCAPE '\\'))"),
+            );
+        }
+        if let Some((gid, nested)) = self.group {
+            let q = if nested {
+                Raw::sql("\"users\".\"id\" IN (WITH RECURSIVE sub(gid) AS (SELECT CAST(")
+                    .bind(Bind::Int(gid))
+                    .push(
+                        " AS BIGINT) UNION SELECT gg.member_group_id FROM group_groups gg \
+                     JOIN sub ON gg.group_id = sub.gid) \
+                     SELECT gu.user_id FROM group_users gu JOIN sub ON gu.group_id = sub.gid)",
+                    )
+            } else {
+                Raw::sql("\"users\".\"id\" IN (SELECT gu.user_id FROM group_users gu WHERE gu.group_id = ")
+                    .bind(Bind::Int(gid))
+                    .push(")")
+            };
+            parts.push(q);
+        }
+        match self.active {
+            Some(true) => parts.push(Raw::sql("\"users\".\"active\" = ").bind(Bind::Bool(true))),
+            Some(false) => parts.push(
+                Raw::sql("(\"users\".\"active\" IS NULL OR \"users\".\"active\" = ")
+                    .bind(Bind::Bool(false))
+                    .push(")"),
+            ),
+            None => {}
+        }
+        parts.into_iter().reduce(|a, b| Raw::join("AND", a, b))
+    }
+}

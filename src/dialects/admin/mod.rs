@@ -13,7 +13,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::{self, AuthError};
 use crate::domain::{
-    Credential, CredentialKind, OrgId, Organization, Principal, Scope, Scopes, UsageRecord,
+    Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
+    Scopes, UsageRecord,
 };
 use crate::store::{self, StoreError};
 use crate::AppState;
@@ -199,6 +200,27 @@ struct UsageBody {
 #[oai(rename_all = "camelCase")]
 struct Inserted {
     inserted: u64,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct NewGroupBody {
+    name: String,
+    /// `group` (a plain group: SCIM's, Domo's, Adobe's user groups), `product_profile`
+    /// (an Adobe product profile) or `admin_group` (an Adobe admin group).
+    #[oai(default)]
+    kind: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct GroupBody {
+    /// The group's id (16 hex digits, as SCIM shows it).
+    id: String,
+    name: String,
+    kind: String,
+    description: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -397,6 +419,55 @@ impl AdminApi {
                 cred,
                 Some(shown),
             ))))
+        })
+        .await
+    }
+
+    /// Create a group of a kind in the caller's organization: how Adobe product profiles
+    /// (which Adobe's own API cannot create) come to exist. Every kind is a group to SCIM.
+    #[oai(path = "/groups", method = "post")]
+    async fn create_group(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<NewGroupBody>,
+    ) -> poem::Result<Created<GroupBody>> {
+        let cost = state.config.bcrypt_cost;
+        admin(async move {
+            let g = state
+                .call(&auth, Some(Scope::UsersWrite), move |conn, p| {
+                    let name = body.name.trim();
+                    if name.is_empty() || name.len() > 255 || name.contains('\0') {
+                        return Err(AdminError::bad("name must be 1 to 255 characters"));
+                    }
+                    let kind = match body.kind.as_deref() {
+                        None => GroupKind::Group,
+                        Some(k) => GroupKind::parse(k).ok_or_else(|| {
+                            AdminError::bad(
+                                "kind must be \"group\", \"product_profile\" or \"admin_group\"",
+                            )
+                        })?,
+                    };
+                    let data = GroupData {
+                        display_name: name.to_string(),
+                        description: body.description.clone(),
+                        kind,
+                        ..GroupData::default()
+                    };
+                    let who = crate::directory::Caller {
+                        principal: &p,
+                        dialect: "admin",
+                        bcrypt_cost: cost,
+                    };
+                    Ok(crate::directory::groups::create(conn, &who, &data, &[])?)
+                })
+                .await?;
+            Ok(Created::Created(Json(GroupBody {
+                id: crate::domain::id_to_hex(g.id),
+                name: g.data.display_name,
+                kind: g.data.kind.as_str().into(),
+                description: g.data.description,
+            })))
         })
         .await
     }

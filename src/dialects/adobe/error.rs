@@ -1,32 +1,160 @@
 //! Adobe UMAPI errors: 401 and 403 have empty bodies (401 with IMS's `WWW-Authenticate`),
-//! others `{result, message}`.
+//! others `{result, message}` (a users-by-group miss adds `lastPage`).
 
 use poem::http::StatusCode;
 use poem::Response;
-use serde_json::json;
+use serde_json::{json, Value};
+
+use crate::auth::AuthError;
+use crate::store::StoreError;
+
+const INVALID_TOKEN: &str =
+    "Bearer realm=\"JIL\", error=\"invalid_token\", error_description=\"The access token is invalid\"";
 
 pub fn error_response(status: StatusCode, result: &str, message: &str) -> Response {
+    body_response(status, json!({ "result": result, "message": message }))
+}
+
+fn body_response(status: StatusCode, body: Value) -> Response {
     match status.as_u16() {
         401 => Response::builder()
             .status(status)
-            .header(
-                "WWW-Authenticate",
-                "Bearer realm=\"JIL\", error=\"invalid_token\", error_description=\"The access token is invalid\"",
-            )
+            .header("WWW-Authenticate", INVALID_TOKEN)
             .body(""),
         403 => Response::builder().status(status).body(""),
         _ => Response::builder()
             .status(status)
             .content_type("application/json")
-            .body(json!({ "result": result, "message": message }).to_string()),
+            .body(body.to_string()),
     }
 }
 
 pub fn framework_error(status: StatusCode, message: &str) -> Response {
     let result = match status.as_u16() {
-        400 => "error.request.invalid",
+        400 | 413 | 415 => "error.request.invalid",
         404 => "error.not_found",
+        405 => "error.method.not_allowed",
         _ => "error",
     };
     error_response(status, result, message)
+}
+
+/// An error of an Adobe handler: the status and the body Adobe gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdobeError {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+pub type AdobeResult<T> = Result<T, AdobeError>;
+
+impl AdobeError {
+    pub fn new(status: StatusCode, result: &str, message: impl Into<String>) -> AdobeError {
+        AdobeError {
+            status,
+            body: json!({ "result": result, "message": message.into() }),
+        }
+    }
+
+    /// A 400 for a request Adobe would not attempt (`error.command.malformed`, ...).
+    pub fn bad_request(result: &str, message: impl Into<String>) -> AdobeError {
+        AdobeError::new(StatusCode::BAD_REQUEST, result, message)
+    }
+
+    /// `{orgId}` names an organization other than the caller's.
+    pub fn invalid_org() -> AdobeError {
+        AdobeError::bad_request("error.organization.invalid_id", "Bad organization Id")
+    }
+
+    /// 403 with an empty body: no `X-Api-Key`, or not the calling client's id.
+    pub fn api_key() -> AdobeError {
+        AdobeError::new(
+            StatusCode::FORBIDDEN,
+            "error.apikey.invalid",
+            "Invalid API key",
+        )
+    }
+
+    pub fn user_not_found(user: &str) -> AdobeError {
+        AdobeError::new(
+            StatusCode::NOT_FOUND,
+            "error.user.not_found",
+            format!("User not found {user}"),
+        )
+    }
+
+    pub fn group_not_found(group: &str) -> AdobeError {
+        AdobeError {
+            status: StatusCode::NOT_FOUND,
+            body: json!({
+                "lastPage": false,
+                "result": "error.group.not_found",
+                "message": format!("Not found: Group {group}"),
+            }),
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        body_response(self.status, self.body)
+    }
+}
+
+impl From<AdobeError> for poem::Error {
+    fn from(e: AdobeError) -> poem::Error {
+        poem::Error::from_response(e.into_response())
+    }
+}
+
+impl From<StoreError> for AdobeError {
+    fn from(e: StoreError) -> AdobeError {
+        match e {
+            StoreError::NotFound => AdobeError::new(
+                StatusCode::NOT_FOUND,
+                "error.not_found",
+                "Resource not found",
+            ),
+            StoreError::Conflict(m) => AdobeError::new(StatusCode::CONFLICT, "error.conflict", m),
+            StoreError::Invalid(m) => AdobeError::bad_request("error.request.invalid", m),
+            StoreError::VersionMismatch => AdobeError::new(
+                StatusCode::CONFLICT,
+                "error.conflict",
+                "changed concurrently; retry",
+            ),
+            StoreError::Busy(m) => {
+                tracing::warn!(error = %m, "database busy or unavailable");
+                AdobeError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error.unavailable",
+                    "The service is unavailable; retry",
+                )
+            }
+            StoreError::Panicked => AdobeError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error.internal",
+                "Internal error",
+            ),
+            StoreError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                AdobeError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error.internal",
+                    "Internal error",
+                )
+            }
+        }
+    }
+}
+
+impl From<AuthError> for AdobeError {
+    fn from(e: AuthError) -> AdobeError {
+        match e {
+            AuthError::Unavailable(e) => e.into(),
+            AuthError::Unauthorized => AdobeError::new(
+                StatusCode::UNAUTHORIZED,
+                "error.token.invalid",
+                "The access token is invalid",
+            ),
+            AuthError::Forbidden(_) => AdobeError::api_key(),
+        }
+    }
 }

@@ -1,2 +1,357 @@
-//! The adobe dialect. Its resources arrive with their own issues; its error shape is here.
+//! The Adobe dialect: the User Management API (UMAPI) under `/v2/usermanagement`, as the
+//! official `umapi-client` and Adobe's User Sync Tool call it, over the one store. Access
+//! tokens come from `/ims/token/v2/` and `/ims/token/v3` (`auth::token_endpoints`); every
+//! call carries `X-Api-Key`, which must be the calling client's id. `{orgId}` is the
+//! caller's organization id, optionally suffixed `@AdobeOrg`.
+
+pub mod action;
+pub mod body;
 pub mod error;
+pub mod model;
+pub mod reads;
+
+use poem::web::Data;
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Json, Response};
+use poem_openapi::{OpenApi, SecurityScheme, Tags};
+use serde_json::Value;
+
+use crate::auth::schemes::{BearerAuth, BearerOrBasic};
+use crate::auth::Presented;
+use crate::directory::Caller;
+use crate::domain::{Principal, Scope};
+use crate::AppState;
+use body::{ActionCommand, AdobeBody};
+use error::{AdobeError, AdobeResult};
+
+#[derive(Tags)]
+enum Tag {
+    /// Adobe User Management API (UMAPI)
+    Adobe,
+}
+
+async fn check_bearer(_req: &Request, bearer: Bearer) -> poem::Result<Presented> {
+    Ok(Presented::bearer(bearer.token)?)
+}
+
+/// `Authorization: Bearer <access token>` from `/ims/token/v3` (or an API token), with
+/// `X-Api-Key: <client id>` beside it.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "adobe_ims",
+    ty = "bearer",
+    checker = "check_bearer",
+    bearer_format = "IMS access token"
+)]
+pub struct ImsAuth(Presented);
+
+fn bearer(auth: ImsAuth) -> BearerOrBasic {
+    BearerOrBasic::Bearer(BearerAuth(auth.0))
+}
+
+/// What every call carries besides its token: the `X-Api-Key` header and the `{orgId}`.
+#[derive(Clone)]
+pub struct Call {
+    api_key: Option<String>,
+    org: String,
+}
+
+impl Call {
+    fn new(req: &Request, org: String) -> Call {
+        Call {
+            api_key: req
+                .headers()
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.trim().to_string()),
+            org,
+        }
+    }
+
+    /// After the token is good: the API key names the calling client (403 otherwise), and
+    /// `{orgId}` its organization (`error.organization.invalid_id` otherwise).
+    fn check(&self, p: &Principal) -> AdobeResult<()> {
+        if self.api_key.as_deref() != Some(p.credential_id.as_str()) {
+            return Err(AdobeError::api_key());
+        }
+        let org = p.org_id.as_str();
+        let named = self.org.as_str();
+        let bare = named
+            .len()
+            .checked_sub("@AdobeOrg".len())
+            .filter(|&n| named.is_char_boundary(n) && named[n..].eq_ignore_ascii_case("@AdobeOrg"))
+            .map(|n| &named[..n]);
+        if named == org || bare == Some(org) {
+            Ok(())
+        } else {
+            Err(AdobeError::invalid_org())
+        }
+    }
+}
+
+pub fn caller<'a>(state: &AppState, p: &'a Principal) -> Caller<'a> {
+    Caller {
+        principal: p,
+        dialect: "adobe",
+        bcrypt_cost: state.config.bcrypt_cost,
+    }
+}
+
+/// A page of a list: the body and Adobe's paging headers.
+pub struct Paged {
+    pub body: Value,
+    pub total: i64,
+    pub page: i64,
+    pub size: i64,
+}
+
+impl Paged {
+    fn respond(self) -> Response<Json<Value>> {
+        let pages = ((self.total + self.size - 1) / self.size).max(1);
+        Response::new(Json(self.body))
+            .header("X-Total-Count", self.total.to_string())
+            .header("X-Page-Count", pages.to_string())
+            .header("X-Current-Page", self.page.to_string())
+            .header("X-Page-Size", self.size.to_string())
+    }
+}
+
+pub struct AdobeApi;
+
+#[OpenApi(prefix_path = "/v2/usermanagement", tag = "Tag::Adobe")]
+#[allow(clippy::too_many_arguments)]
+impl AdobeApi {
+    /// Run up to 10 command entries about users (`addAdobeID`, `createEnterpriseID`,
+    /// `createFederatedID`, `update`, `add`, `remove`, `removeFromOrg`) or user groups
+    /// (`createUserGroup`, `updateUserGroup`, `deleteUserGroup`, `add`, `remove`). Each entry
+    /// applies whole or not at all; the batch may be partial. `testOnly=true` changes nothing.
+    #[oai(path = "/action/:org_id", method = "post")]
+    async fn action(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        #[oai(name = "testOnly")] test_only: Query<Option<String>>,
+        body: AdobeBody<Vec<ActionCommand>>,
+    ) -> poem::Result<Json<Value>> {
+        let call = Call::new(req, org_id.0);
+        let st = state.0.clone();
+        let r: AdobeResult<Value> = state
+            .call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
+                call.check(&p)?;
+                let test_only = reads::flag(test_only.0.as_deref(), "testOnly", false)?;
+                let items = body.array()?;
+                if items.len() > action::MAX_ENTRIES {
+                    return Err(AdobeError::bad_request(
+                        "error.command.malformed",
+                        format!(
+                            "Too many commands: {}, at most {} per request",
+                            items.len(),
+                            action::MAX_ENTRIES
+                        ),
+                    ));
+                }
+                let entries: Vec<action::Entry> = items.iter().map(action::parse_entry).collect();
+                let out = action::run(conn, &caller(&st, &p), &entries, test_only)?;
+                Ok(out.body())
+            })
+            .await;
+        Ok(Json(r?))
+    }
+
+    /// A page (0-based) of the organization's users; `domain` keeps those of one domain,
+    /// `directOnly=false` also lists the groups users are in through other groups.
+    #[oai(path = "/users/:org_id/:page", method = "get")]
+    async fn users(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        page: Path<String>,
+        domain: Query<Option<String>>,
+        #[oai(name = "directOnly")] direct_only: Query<Option<String>>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let q = reads::UsersQuery {
+            page: page.0,
+            domain: domain.0,
+            direct_only: direct_only.0,
+            group: None,
+            exclude_groups: None,
+            status: None,
+        };
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::users(conn, &p, q)
+            })
+            .await;
+        Ok(r?.respond())
+    }
+
+    /// A page (0-based) of the users of a group (user group, product profile or admin
+    /// group); `directOnly=false` adds those in it through nested groups, `excludeGroups=true`
+    /// leaves out each user's groups, `status=active|inactive` keeps those.
+    #[oai(path = "/users/:org_id/:page/:group", method = "get")]
+    async fn users_in_group(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        page: Path<String>,
+        group: Path<String>,
+        #[oai(name = "directOnly")] direct_only: Query<Option<String>>,
+        #[oai(name = "excludeGroups")] exclude_groups: Query<Option<String>>,
+        status: Query<Option<String>>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let q = reads::UsersQuery {
+            page: page.0,
+            domain: None,
+            direct_only: direct_only.0,
+            group: Some(group.0),
+            exclude_groups: exclude_groups.0,
+            status: status.0,
+        };
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::users(conn, &p, q)
+            })
+            .await;
+        Ok(r?.respond())
+    }
+
+    /// One user, by email or username (case-insensitive).
+    #[oai(path = "/organizations/:org_id/users/:user", method = "get")]
+    async fn user(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        user: Path<String>,
+        domain: Query<Option<String>>,
+    ) -> poem::Result<Json<Value>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::user(conn, &p, &user.0, domain.0.as_deref())
+            })
+            .await;
+        Ok(Json(r?))
+    }
+
+    /// A page (0-based) of the organization's groups: user groups, product profiles, admin
+    /// groups, with their member counts.
+    #[oai(path = "/groups/:org_id/:page", method = "get")]
+    async fn groups(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        page: Path<String>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::groups(conn, &p, &page.0)
+            })
+            .await;
+        Ok(r?.respond())
+    }
+
+    /// Deprecated: a page (`page`, 0-based) of users as a bare array with camelCase fields.
+    #[oai(path = "/:org_id/users", method = "get", deprecated)]
+    async fn legacy_users(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        page: Query<Option<String>>,
+        #[oai(name = "directOnly")] direct_only: Query<Option<String>>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::legacy_users(conn, &p, page.0.as_deref(), direct_only.0.as_deref())
+            })
+            .await;
+        Ok(r?.respond())
+    }
+
+    /// Deprecated: a page (`page`, 0-based) of user groups as a bare array.
+    #[oai(path = "/:org_id/user-groups", method = "get", deprecated)]
+    async fn legacy_user_groups(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        page: Query<Option<String>>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::legacy_groups(conn, &p, page.0.as_deref())
+            })
+            .await;
+        Ok(r?.respond())
+    }
+
+    /// Deprecated: one user group by its id.
+    #[oai(path = "/:org_id/user-groups/:group_id", method = "get", deprecated)]
+    async fn legacy_user_group(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        group_id: Path<String>,
+    ) -> poem::Result<Json<Value>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::legacy_group(conn, &p, &group_id.0)
+            })
+            .await;
+        Ok(Json(r?))
+    }
+
+    /// Deprecated: a page (`page`, 0-based) of a user group's users as a bare array.
+    #[oai(
+        path = "/:org_id/user-groups/:group_id/users",
+        method = "get",
+        deprecated
+    )]
+    async fn legacy_user_group_users(
+        &self,
+        req: &Request,
+        auth: ImsAuth,
+        state: Data<&AppState>,
+        org_id: Path<String>,
+        group_id: Path<String>,
+        page: Query<Option<String>>,
+    ) -> poem::Result<Response<Json<Value>>> {
+        let call = Call::new(req, org_id.0);
+        let r = state
+            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                call.check(&p)?;
+                reads::legacy_group_users(conn, &p, &group_id.0, page.0.as_deref())
+            })
+            .await;
+        Ok(r?.respond())
+    }
+}

@@ -341,14 +341,15 @@ pub fn group_json(cfg: &Config, g: &Group) -> Value {
     Value::Object(m)
 }
 
-/// A group's data from canonical JSON; `description` and `active` are not SCIM's and stay
-/// as they were (`kept`; a new group's are `GroupData::default()`'s).
+/// A group's data from canonical JSON; `description`, `active` and the kind are not SCIM's
+/// and stay as they were (`kept`; a new group's are `GroupData::default()`'s).
 pub fn group_data(j: &Value, kept: &GroupData) -> GroupData {
     GroupData {
         display_name: s(j.get("displayName")).unwrap_or_default(),
         external_id: s(j.get("externalId")),
         description: kept.description.clone(),
         active: kept.active,
+        kind: kept.kind,
     }
 }
 
