@@ -838,11 +838,11 @@ async fn credentials_api_keys_and_org_ids(b: Backend) {
         "acme",
         kind_client(),
         "cli_acme",
-        SECRET,
+        "acme-secret-0123456789",
         "users:read users:write",
     )
     .await;
-    let acme = token(&a.s, "cli_acme", SECRET).await;
+    let acme = token(&a.s, "cli_acme", "acme-secret-0123456789").await;
     let r =
         a.s.get(&format!("/v2/usermanagement/users/{ORG}/0"))
             .bearer_auth(&acme)
@@ -855,9 +855,9 @@ async fn credentials_api_keys_and_org_ids(b: Backend) {
         "error.organization.invalid_id"
     );
     // A read-only client cannot act.
-    a.s.credential("default", kind_client(), "cli_ro", SECRET, "users:read")
+    a.s.credential("default", kind_client(), "cli_ro", "ro-secret-0123456789", "users:read")
         .await;
-    let ro = token(&a.s, "cli_ro", SECRET).await;
+    let ro = token(&a.s, "cli_ro", "ro-secret-0123456789").await;
     let r =
         a.s.post(&format!("/v2/usermanagement/action/{ORG}"))
             .bearer_auth(&ro)
