@@ -855,8 +855,14 @@ async fn credentials_api_keys_and_org_ids(b: Backend) {
         "error.organization.invalid_id"
     );
     // A read-only client cannot act.
-    a.s.credential("default", kind_client(), "cli_ro", "ro-secret-0123456789", "users:read")
-        .await;
+    a.s.credential(
+        "default",
+        kind_client(),
+        "cli_ro",
+        "ro-secret-0123456789",
+        "users:read",
+    )
+    .await;
     let ro = token(&a.s, "cli_ro", "ro-secret-0123456789").await;
     let r =
         a.s.post(&format!("/v2/usermanagement/action/{ORG}"))

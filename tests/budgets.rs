@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 both_backends!(
     reads_fit_their_statement_budgets,
     domo_reads_fit_their_statement_budgets,
+    adobe_reads_fit_their_statement_budgets,
     writes_make_one_trip
 );
 
@@ -281,6 +282,52 @@ async fn domo_reads_fit_their_statement_budgets(b: Backend) {
     })
     .await;
     assert_eq!(ids, json!([uid]));
+}
+
+/// Adobe's reads: a page of users is its count, its rows and their values and groups (one
+/// statement); a group's users add the group's lookup; a user is found by email, then read
+/// with its values and groups; a page of groups is its count, rows and member counts.
+async fn adobe_reads_fit_their_statement_budgets(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    seed(&s).await;
+    let (id, secret) = ("cli_budget", "budget-secret-0123456789");
+    s.credential("default", kind_client(), id, secret, "users:read")
+        .await;
+    let r = s
+        .post("/ims/token/v3")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let token = json(r, 200).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let adobe = |path: &str| {
+        s.get(&format!("/v2/usermanagement{path}"))
+            .bearer_auth(&token)
+            .header("X-Api-Key", id)
+    };
+    let page = check_read(&s, "GET /users/{org}/0", 4, || adobe("/users/default/0")).await;
+    assert_eq!(page["users"].as_array().unwrap().len(), 120);
+    assert_eq!(page["lastPage"], true);
+    let inner = check_read(&s, "GET /users/{org}/0/{group}", 5, || {
+        adobe("/users/default/0/inner?directOnly=false")
+    })
+    .await;
+    assert_eq!(inner["users"][0]["email"], "user000@work.example");
+    assert_eq!(inner["users"][0]["groups"], json!(["inner", "outer"]));
+    let user = check_read(&s, "GET /organizations/{org}/users/{email}", 4, || {
+        adobe("/organizations/default/users/USER042@work.example")
+    })
+    .await;
+    assert_eq!(user["user"]["username"], "user042@example.com");
+    let groups = check_read(&s, "GET /groups/{org}/0", 4, || adobe("/groups/default/0")).await;
+    assert_eq!(groups["groups"].as_array().unwrap().len(), 2);
 }
 
 async fn writes_make_one_trip(b: Backend) {

@@ -505,11 +505,15 @@ pub fn find_by_names(
         return Ok(HashMap::new());
     }
     let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    let rows: Vec<Row> = super::on_backend!(conn, c => groups::table
+    let q = groups::table
         .filter(groups::org_id.eq(org.as_str()))
-        .filter(groups::display_name_lower.eq_any(&lower))
-        .select(row_columns!())
-        .load(c))?;
+        .select(row_columns!());
+    // One name (every read) is a statement SQLite can cache; a list's `IN` is not.
+    let rows: Vec<Row> = if let [one] = lower.as_slice() {
+        super::on_backend!(conn, c => q.filter(groups::display_name_lower.eq(one)).load(c))?
+    } else {
+        super::on_backend!(conn, c => q.filter(groups::display_name_lower.eq_any(&lower)).load(c))?
+    };
     rows.into_iter()
         .map(|r| from_row(r).map(|g| (g.data.display_name.to_lowercase(), g)))
         .collect()
