@@ -19,7 +19,9 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
-use common::{call_scim, checked, done, list_response, paging, Outcome, ScimJson, ScimResponse};
+use common::{
+    call_scim, checked, done, list_response, paging, run, Outcome, ScimJson, ScimResponse,
+};
 
 #[derive(Tags)]
 enum Tag {
@@ -219,7 +221,12 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
+                run(
+                    &state,
+                    &auth,
+                    users::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                )
+                .await
             }
             .await,
         )
@@ -287,13 +294,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::replace(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    users::replace(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -318,13 +328,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::modify(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    users::modify(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -345,7 +358,15 @@ impl ScimApi {
         checked(
             &state,
             &auth,
-            async { users::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+            async {
+                run(
+                    &state,
+                    &auth,
+                    users::delete(&state.config, &id.0, if_match.0.as_deref()),
+                )
+                .await
+            }
+            .await,
         )
         .await
     }
@@ -400,7 +421,12 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
+                run(
+                    &state,
+                    &auth,
+                    groups::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                )
+                .await
             }
             .await,
         )
@@ -468,13 +494,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::replace(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    groups::replace(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -499,13 +528,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::modify(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    groups::modify(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -526,7 +558,15 @@ impl ScimApi {
         checked(
             &state,
             &auth,
-            async { groups::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+            async {
+                run(
+                    &state,
+                    &auth,
+                    groups::delete(&state.config, &id.0, if_match.0.as_deref()),
+                )
+                .await
+            }
+            .await,
         )
         .await
     }
