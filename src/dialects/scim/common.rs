@@ -103,10 +103,13 @@ where
         .unwrap_or_else(ScimResponse::from))
 }
 
+/// A write to run on a connection as a principal.
+pub type WriteOp = Box<dyn FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send>;
+
 /// A SCIM write prepared from its request: the operation to run on the caller's connection,
 /// in the request's own trip (`run`) or as one operation of a Bulk request.
 pub struct Prepared {
-    pub op: Box<dyn FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send>,
+    pub op: WriteOp,
     /// It sets a password (bcrypt runs in the trip).
     pub hashing: bool,
 }

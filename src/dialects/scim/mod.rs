@@ -1,5 +1,6 @@
 //! The SCIM 2.0 dialect at `/scim/v2` (RFC 7643/7644).
 
+pub mod bulk;
 pub mod common;
 pub mod discovery;
 pub mod error;
@@ -685,10 +686,17 @@ impl ScimApi {
         authenticated(&state, &auth, || not_implemented("DELETE /Me")).await
     }
 
-    /// Bulk operations are not implemented yet (`bulk.supported` is false).
+    /// Several writes of Users and Groups in one request (RFC 7644 §3.7), `bulkId`
+    /// references resolved in any order; at most `bulk.maxOperations` operations and
+    /// `bulk.maxPayloadSize` bytes.
     #[oai(path = "/Bulk", method = "post")]
-    async fn bulk(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || not_implemented("Bulk")).await
+    async fn bulk(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+    ) -> ScimResponse {
+        checked(&state, &auth, bulk::bulk(&state, &auth, body.0).await).await
     }
 
     /// What this service provider supports.
