@@ -102,6 +102,7 @@ type Apis = (
     dialects::admin::AdminApi,
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
+    dialects::domo::DomoApi,
 );
 
 /// The OpenAPI service describing every endpoint.
@@ -113,6 +114,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             dialects::admin::AdminApi,
             dialects::scim::ScimApi,
             dialects::logto::LogtoApi,
+            dialects::domo::DomoApi,
         ),
         "Muster",
         env!("CARGO_PKG_VERSION"),

@@ -9,7 +9,11 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-both_backends!(reads_fit_their_statement_budgets, writes_make_one_trip);
+both_backends!(
+    reads_fit_their_statement_budgets,
+    domo_reads_fit_their_statement_budgets,
+    writes_make_one_trip
+);
 
 const SCIM_CT: &str = "application/scim+json";
 
@@ -215,6 +219,68 @@ async fn reads_fit_their_statement_budgets(b: Backend) {
     })
     .await;
     assert_eq!(groups["totalResults"], 2);
+
+    // Logto: a user (row, values, identities) and a page with its headers' count.
+    let logto = |path: &str| s.get(path).bearer_auth(ADMIN_TOKEN);
+    let u = check_read(&s, "Logto GET /api/users/{id}", 4, || {
+        logto(&format!("/api/users/{first}"))
+    })
+    .await;
+    assert_eq!(u["primaryEmail"], "user000@work.example");
+    let page = check_read(&s, "Logto GET /api/users?page_size=100", 5, || {
+        logto("/api/users?page_size=100")
+    })
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 100);
+    let found = check_read(&s, "Logto search.primaryEmail exact", 5, || {
+        logto("/api/users?search.primaryEmail=USER042@work.example&mode.primaryEmail=exact")
+    })
+    .await;
+    assert_eq!(found[0]["primaryEmail"], "user042@work.example");
+}
+
+fn domo(s: &TestServer, path: &str) -> reqwest::RequestBuilder {
+    s.get(path)
+        .header("Authorization", format!("bearer {ADMIN_TOKEN}"))
+}
+
+/// Domo's reads: a user is its row, its values, roles and groups (one statement) and its
+/// role ids; a page the same for the page; a group its row and member count.
+async fn domo_reads_fit_their_statement_budgets(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let (first, inner) = seed(&s).await;
+    let uid = i64::from_str_radix(&first, 16).unwrap();
+    let gid = i64::from_str_radix(&inner, 16).unwrap();
+    let user = check_read(&s, "GET /v1/users/{id}", 4, || {
+        domo(&s, &format!("/v1/users/{uid}"))
+    })
+    .await;
+    assert_eq!(user["id"], uid);
+    assert_eq!(user["email"], "user000@work.example");
+    assert_eq!(user["role"], "reader");
+    assert!(user["roleId"].as_i64().is_some());
+    assert_eq!(user["groups"], json!([{"id": gid, "name": "inner"}]));
+
+    let page = check_read(&s, "GET /v1/users?limit=100", 4, || {
+        domo(&s, "/v1/users?limit=100&offset=10")
+    })
+    .await;
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), 100);
+    assert!(page.iter().all(|u| u["roleId"].as_i64().is_some()));
+
+    let g = check_read(&s, "GET /v1/groups/{id}", 3, || {
+        domo(&s, &format!("/v1/groups/{gid}"))
+    })
+    .await;
+    assert_eq!(g["memberCount"], 1);
+    let groups = check_read(&s, "GET /v1/groups", 3, || domo(&s, "/v1/groups")).await;
+    assert_eq!(groups.as_array().unwrap().len(), 2);
+    let ids = check_read(&s, "GET /v1/groups/{id}/users", 2, || {
+        domo(&s, &format!("/v1/groups/{gid}/users"))
+    })
+    .await;
+    assert_eq!(ids, json!([uid]));
 }
 
 async fn writes_make_one_trip(b: Backend) {

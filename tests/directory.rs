@@ -104,6 +104,18 @@ async fn directory_operations_are_seen_by_scim_at_once(b: Backend) {
             }),
         )
         .unwrap();
+        let md5 = du::verify_password(c, &org, id, "password").unwrap();
+        du::set_password(
+            c,
+            who,
+            id,
+            NewPassword::Digest(PasswordHash {
+                hash: "password".into(),
+                algorithm: "Legacy".into(),
+            }),
+        )
+        .unwrap();
+        assert!(md5, "an imported MD5 digest verifies with its algorithm");
         (a, du::verify_password(c, &org, id, "password").unwrap())
     })
     .await;
@@ -270,4 +282,155 @@ async fn directory_operations_are_seen_by_scim_at_once(b: Backend) {
         .iter()
         .all(|e| e.dialect != "logto" || e.actor == "logto:tok_directory_test"));
     let _ = directory::MAX_PASSWORD_BYTES;
+}
+
+both_backends!(roles_invitations_and_single_members);
+
+/// The operations Domo stands on, kept generic: roles named by name or id (with a
+/// dialect's built-ins), a create with its invitation, one user added to or removed from a
+/// group by id, pages of users, groups and a group's user ids; and a user without a login
+/// name taking its email as its SCIM `userName`.
+async fn roles_invitations_and_single_members(b: Backend) {
+    use directory::roles::{resolve, RoleRef};
+    use muster::domain::{MultiAttr, MultiValue, UserData};
+    let s = TestServer::start(b).await;
+    let builtin = ["Admin", "Participant"];
+    let (ann, bo, custom_id) = with_conn(&s, move |c, who| {
+        let org = who.org().clone();
+        let email = |e: &str| UserData {
+            display_name: Some(e.to_string()),
+            active: Some(true),
+            values: vec![(
+                MultiAttr::Emails,
+                MultiValue {
+                    value: Some(e.to_string()),
+                    primary: Some(true),
+                    ..MultiValue::default()
+                },
+            )],
+            ..UserData::default()
+        };
+        let ann = du::create_and_invite(c, who, &email("Ann@Example.com")).unwrap();
+        let bo = du::create(c, who, &email("bo@example.com"), None).unwrap();
+        // The email is the user's login key: a login name equal to it is taken.
+        let clash = UserData {
+            user_name: Some("ann@example.COM".into()),
+            ..UserData::default()
+        };
+        assert!(matches!(
+            du::create(c, who, &clash, None),
+            Err(store::StoreError::Conflict(_))
+        ));
+
+        // Built-ins in any case, spelled as the dialect spells them; unknown names refused.
+        let r = |c: &mut store::DbConn, r: RoleRef| resolve(c, &org, &r, &builtin);
+        assert_eq!(r(c, RoleRef::Name("admin".into())).unwrap(), "Admin");
+        let unknown = r(c, RoleRef::Name("Wizard".into())).unwrap_err();
+        assert!(unknown.to_string().contains("Wizard"), "{unknown}");
+        // A role the organization has, by name (its stored spelling) and by id.
+        du::assign_role(c, who, bo.id, "Auditor").unwrap();
+        let (custom_id, _) = store::roles::find_by_name(c, &org, "auditor")
+            .unwrap()
+            .unwrap();
+        assert_eq!(r(c, RoleRef::Name("AUDITOR".into())).unwrap(), "Auditor");
+        assert_eq!(r(c, RoleRef::Id(custom_id)).unwrap(), "Auditor");
+        assert!(matches!(
+            r(c, RoleRef::Id(custom_id ^ 1)),
+            Err(store::StoreError::Invalid(_))
+        ));
+        (ann, bo, custom_id)
+    })
+    .await;
+    assert!(custom_id > 0);
+
+    // SCIM sees the email as userName, by filter too.
+    let found = json(
+        s.get("/scim/v2/Users")
+            .bearer_auth(ADMIN_TOKEN)
+            .query(&[("filter", "userName eq \"ann@example.com\"")])
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(found["Resources"][0]["id"], id_to_hex(ann.id));
+    assert_eq!(found["Resources"][0]["userName"], "Ann@Example.com");
+
+    let (ann_id, bo_id) = (ann.id, bo.id);
+    with_conn(&s, move |c, who| {
+        let org = who.org().clone();
+        // The invitation is an audit entry of the create.
+        let (entries, _) = store::audit::list(c, &org, Some(ann_id), 0, 10).unwrap();
+        let keys: Vec<&str> = entries
+            .iter()
+            .map(|e| e.payload["action"].as_str().unwrap_or(""))
+            .collect();
+        assert!(
+            keys.contains(&"User.Invite") && keys.contains(&"User.Create"),
+            "{keys:?}"
+        );
+
+        let g = dg::create(
+            c,
+            who,
+            &muster::domain::GroupData {
+                display_name: "Team".into(),
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert!(g.data.active, "groups are active unless told otherwise");
+        let missing_group = dg::add_user(c, who, g.id ^ 1, ann_id).unwrap();
+        assert_eq!(missing_group.unwrap_err(), dg::Missing::Group);
+        let missing_user = dg::add_user(c, who, g.id, ann_id ^ 1).unwrap();
+        assert_eq!(missing_user.unwrap_err(), dg::Missing::User);
+        // A group's id where a user belongs never nests the group.
+        assert_eq!(
+            dg::add_user(c, who, g.id, g.id).unwrap().unwrap_err(),
+            dg::Missing::User
+        );
+        assert!(dg::add_user(c, who, g.id, ann_id).unwrap().unwrap().changed);
+        assert!(!dg::add_user(c, who, g.id, ann_id).unwrap().unwrap().changed);
+        assert!(dg::add_user(c, who, g.id, bo_id).unwrap().unwrap().changed);
+        let mut both = vec![ann_id, bo_id];
+        both.sort();
+        assert_eq!(dg::user_ids(c, &org, g.id, 0, 10).unwrap(), both);
+        assert_eq!(dg::user_ids(c, &org, g.id, 1, 10).unwrap(), both[1..]);
+        assert_eq!(
+            dg::user_ids(c, &org, g.id, 2, 10).unwrap(),
+            Vec::<i64>::new()
+        );
+        assert!(matches!(
+            dg::user_ids(c, &org, g.id ^ 1, 0, 10),
+            Err(store::StoreError::NotFound)
+        ));
+        let groups = dg::page(c, &org, 0, 10).unwrap();
+        assert_eq!(dg::user_counts(c, &groups).unwrap()[&g.id], 2);
+        assert!(
+            dg::remove_user(c, who, g.id, ann_id)
+                .unwrap()
+                .unwrap()
+                .changed
+        );
+        assert!(
+            !dg::remove_user(c, who, g.id, ann_id)
+                .unwrap()
+                .unwrap()
+                .changed
+        );
+        assert_eq!(dg::user_ids(c, &org, g.id, 0, 10).unwrap(), vec![bo_id]);
+
+        // Pages of users in id order.
+        let page = du::page(c, &org, 0, 1, du::Groups::Load).unwrap();
+        assert_eq!(page.users.len(), 1);
+        assert_eq!(page.users[0].id, both[0]);
+        let rest = du::page(c, &org, 1, 10, du::Groups::Load).unwrap();
+        assert_eq!(
+            rest.users.iter().map(|u| u.id).collect::<Vec<_>>(),
+            both[1..]
+        );
+    })
+    .await;
 }

@@ -18,6 +18,108 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, members: Members) -> StoreRe
     store::groups::get(conn, org, id, members == Members::Load)
 }
 
+/// A window of the organization's groups in id order (stable for offset paging).
+pub fn page(conn: &mut DbConn, org: &OrgId, offset: i64, limit: i64) -> StoreResult<Vec<Group>> {
+    let (groups, _) = store::groups::query(
+        conn,
+        org,
+        None,
+        &store::Order::default(),
+        store::Window::Offset { offset, limit },
+        false,
+        false,
+    )?;
+    Ok(groups)
+}
+
+/// How many users each group has directly (nested groups not counted), by group id.
+pub fn user_counts(
+    conn: &mut DbConn,
+    groups: &[Group],
+) -> StoreResult<std::collections::HashMap<i64, i64>> {
+    let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+    store::groups::user_counts(conn, &ids)
+}
+
+/// A window of the ids of the users directly in group `id`, in id order; `NotFound` when
+/// the organization has no such group.
+pub fn user_ids(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    store::groups::user_ids(conn, org, id, offset, limit)
+}
+
+/// Which of a change's named members is missing: the group (`Group`) or the user (`User`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Group,
+    User,
+}
+
+/// Add user `user` to group `id` (a dialect that addresses one user of a group by path, as
+/// Domo's `PUT /v1/groups/{g}/users/{u}` does): `Err(Missing)` names what does not exist,
+/// so a group id in the user's place never nests a group.
+pub fn add_user(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    user: i64,
+) -> StoreResult<Result<Changed<Group>, Missing>> {
+    user_change(conn, caller, id, user, true)
+}
+
+/// Remove user `user` from group `id`; a user who is not a member is no change.
+pub fn remove_user(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    user: i64,
+) -> StoreResult<Result<Changed<Group>, Missing>> {
+    user_change(conn, caller, id, user, false)
+}
+
+fn user_change(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    user: i64,
+    add: bool,
+) -> StoreResult<Result<Changed<Group>, Missing>> {
+    let change = if add {
+        MemberChange {
+            clear: false,
+            add: vec![user],
+            remove: vec![],
+        }
+    } else {
+        MemberChange {
+            clear: false,
+            add: vec![],
+            remove: vec![user],
+        }
+    };
+    let org = caller.org().clone();
+    store::write_tx(conn, |conn| {
+        let current = match store::groups::lock(conn, &org, id, store::LockFor::Change) {
+            Ok(g) => g,
+            Err(StoreError::NotFound) => return Ok(Err(Missing::Group)),
+            Err(e) => return Err(e),
+        };
+        if !store::users::exists(conn, &org, user)? {
+            return Ok(Err(Missing::User));
+        }
+        let (g, changed) = store::groups::write(conn, &current, &current.data, &change)?;
+        if changed {
+            audit(conn, caller, None, "Group.Update", payload(&g))?;
+        }
+        Ok(Ok(Changed { value: g, changed }))
+    })
+}
+
 fn payload(g: &Group) -> serde_json::Value {
     json!({"groupId": id_to_hex(g.id), "version": g.version})
 }

@@ -12,6 +12,7 @@
 
 pub mod groups;
 pub mod passwords;
+pub mod roles;
 pub mod users;
 
 use crate::domain::{OrgId, PasswordHash, Principal};

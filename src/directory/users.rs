@@ -33,6 +33,39 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, groups: Groups) -> StoreResu
     }
 }
 
+/// A window of the organization's users in id order (a stable order for offset paging),
+/// with their groups when asked for: two statements for the page.
+pub fn page(
+    conn: &mut DbConn,
+    org: &OrgId,
+    offset: i64,
+    limit: i64,
+    groups: Groups,
+) -> StoreResult<store::users::Loaded> {
+    let (loaded, _) = store::users::query(
+        conn,
+        org,
+        None,
+        &store::Order::default(),
+        store::Window::Offset { offset, limit },
+        false,
+        groups,
+    )?;
+    Ok(loaded)
+}
+
+/// Another user of the organization (not `except`) that has `email` among their emails, if
+/// any: dialects whose users are keyed by email (Domo) refuse a second one. Two such writes
+/// racing are still kept apart by the login-key index when neither user has a login name.
+pub fn email_owner(
+    conn: &mut DbConn,
+    org: &OrgId,
+    email: &str,
+    except: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    store::users::email_owner(conn, org, email, except)
+}
+
 fn payload(u: &User) -> serde_json::Value {
     json!({"userId": id_to_hex(u.id), "version": u.version})
 }
@@ -68,6 +101,32 @@ where
         check(conn)?;
         let u = store::users::insert(conn, caller.org(), data, hash.as_ref(), Actor(&who))?;
         audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
+        Ok(u)
+    })
+}
+
+/// Create a user and record that they were invited (Domo's `sendInvite`): one transaction,
+/// two audit entries. Nothing is mailed; the `User.Invite` entry is the invitation.
+pub fn create_and_invite(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    data: &UserData,
+) -> StoreResult<User> {
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let u = store::users::insert(conn, caller.org(), data, None, Actor(&who))?;
+        audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
+        let email = u
+            .data
+            .primary(crate::domain::MultiAttr::Emails)
+            .and_then(|e| e.value.clone());
+        audit(
+            conn,
+            caller,
+            Some(u.id),
+            "User.Invite",
+            json!({"userId": id_to_hex(u.id), "email": email}),
+        )?;
         Ok(u)
     })
 }

@@ -491,11 +491,24 @@ pub struct Member {
     pub kind: MemberKind,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupData {
     pub display_name: String,
     pub external_id: Option<String>,
     pub description: Option<String>,
+    /// Domo's group `active`; SCIM has no such attribute and leaves it as it is.
+    pub active: bool,
+}
+
+impl Default for GroupData {
+    fn default() -> Self {
+        GroupData {
+            display_name: String::new(),
+            external_id: None,
+            description: None,
+            active: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -505,6 +518,8 @@ pub struct Group {
     pub data: GroupData,
     /// Loaded only when asked for.
     pub members: Option<Vec<Member>>,
+    /// The organization's default group (Domo's `default`); none is made today.
+    pub is_default: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

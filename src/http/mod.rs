@@ -6,5 +6,6 @@ pub mod errors;
 pub mod metrics;
 pub mod observe;
 pub mod panic;
+pub mod strict;
 
 pub use observe::RequestId;

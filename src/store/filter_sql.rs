@@ -101,8 +101,10 @@ fn user_single(name: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
             kind: Kind::Id,
         },
         ("externalid", None) => exact(r#""users"."external_id""#),
+        // `user_name_lower` is the login name, else the primary email (what SCIM shows as
+        // `userName`); userName is caseExact=false, so only the lower-cased column compares.
         ("username", None) => Col {
-            sql: r#""users"."user_name""#,
+            sql: r#""users"."user_name_lower""#,
             kind: Kind::Str {
                 ci: true,
                 lower: Some(r#""users"."user_name_lower""#),

@@ -18,6 +18,8 @@ type Row = (
     String,
     Option<String>,
     Option<String>,
+    bool,
+    bool,
     i64,
     NaiveDateTime,
     NaiveDateTime,
@@ -31,6 +33,8 @@ macro_rules! row_columns {
             groups::display_name,
             groups::external_id,
             groups::description,
+            groups::active,
+            groups::is_default,
             groups::version,
             groups::created_at,
             groups::updated_at,
@@ -46,11 +50,13 @@ fn from_row(r: Row) -> StoreResult<Group> {
             display_name: r.2,
             external_id: r.3,
             description: r.4,
+            active: r.5,
         },
         members: None,
-        version: r.5,
-        created_at: r.6,
-        updated_at: r.7,
+        is_default: r.6,
+        version: r.7,
+        created_at: r.8,
+        updated_at: r.9,
     })
 }
 
@@ -229,7 +235,7 @@ pub fn insert(
             groups::external_id.eq(&data.external_id),
             groups::description.eq(&data.description),
             groups::group_type.eq("group"),
-            groups::active.eq(true),
+            groups::active.eq(data.active),
             groups::is_default.eq(false),
             groups::version.eq(1i64),
             groups::created_at.eq(t),
@@ -252,6 +258,7 @@ pub fn insert(
         org_id: org.clone(),
         data: data.clone(),
         members: None,
+        is_default: false,
         version: 1,
         created_at: t,
         updated_at: t,
@@ -306,6 +313,7 @@ pub fn write(
                 groups::display_name_lower.eq(data.display_name.to_lowercase()),
                 groups::external_id.eq(&data.external_id),
                 groups::description.eq(&data.description),
+                groups::active.eq(data.active),
             ))
             .execute(conn)
             .map_err(conflict)?;
@@ -386,6 +394,53 @@ pub fn members_of_many(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i
             (g, members)
         })
         .collect())
+}
+
+/// The number of users directly in each of `gids` (nested groups not counted): one
+/// statement; groups without members are absent.
+pub fn user_counts(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, i64>> {
+    if gids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64)> =
+        Raw::sql("SELECT gu.group_id, COUNT(*) FROM group_users gu WHERE gu.group_id")
+            .in_ids(gids)
+            .push(" GROUP BY gu.group_id")
+            .query::<(BigInt, BigInt)>()
+            .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// A window of the ids of the users directly in group `gid` of `org`, in id order; `NotFound`
+/// when there is no such group. One statement: the group's row joined to its memberships, so
+/// a group without members still answers (with no ids).
+pub fn user_ids(
+    conn: &mut DbConn,
+    org: &OrgId,
+    gid: i64,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<Vec<i64>> {
+    let rows: Vec<(i64, Option<i64>)> = Raw::sql(
+        "SELECT g.id, m.user_id FROM groups g LEFT JOIN (SELECT gu.group_id, gu.user_id \
+         FROM group_users gu WHERE gu.group_id = ",
+    )
+    .bind(Bind::Int(gid))
+    .push(" ORDER BY gu.user_id LIMIT ")
+    .bind(Bind::Int(limit))
+    .push(" OFFSET ")
+    .bind(Bind::Int(offset))
+    .push(") m ON m.group_id = g.id WHERE g.id = ")
+    .bind(Bind::Int(gid))
+    .push(" AND g.org_id = ")
+    .bind(Bind::Text(org.as_str().to_string()))
+    .push(" ORDER BY m.user_id")
+    .query::<(BigInt, diesel::sql_types::Nullable<BigInt>)>()
+    .load(conn)?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(rows.into_iter().filter_map(|(_, u)| u).collect())
 }
 
 /// Groups of `org` matching `filter`, ordered, windowed; and the number matching.

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod identities;
 pub mod orgs;
 pub mod raw;
+pub mod roles;
 pub mod schema;
 pub mod signing_keys;
 pub mod usage;

@@ -197,10 +197,10 @@ pub fn condition(c: &Condition, backend: &Backend) -> StoreResult<Raw> {
     };
     Ok(Raw::sql(format!(
         "EXISTS (SELECT 1 FROM user_values pv WHERE pv.user_id = users.id AND pv.attribute = \
-         '{attr}' AND {PRIMARY_OR_FIRST} AND "
+         '{attr}' AND {PRIMARY_OR_FIRST} AND ("
     ))
     .append(any)
-    .push(")"))
+    .push("))"))
 }
 
 /// Users lacking a role (by id).

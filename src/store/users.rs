@@ -85,6 +85,17 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| s.to_lowercase())
 }
 
+/// The user's SCIM `userName`, lower-cased, as `user_name_lower` keeps it: the stored login
+/// name, else (a user made by a dialect without login names: Domo, Sumo, Adobe by email)
+/// the primary email, which SCIM shows as the `userName`. So `userName` filters find such a
+/// user and the unique index counts the email as taken: one person, one identity.
+pub fn login_key(d: &UserData) -> Option<String> {
+    d.user_name
+        .as_ref()
+        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.as_ref()))
+        .map(|s| s.to_lowercase())
+}
+
 fn json_or_empty(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
 }
@@ -155,7 +166,11 @@ pub struct Actor<'a>(pub &'a str);
 /// Map a unique violation on user names to a clear conflict.
 fn conflict(e: diesel::result::Error) -> StoreError {
     match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("userName is already taken".into()),
+        StoreError::Conflict(_) => StoreError::Conflict(
+            "userName is already taken (by a user's login name or, for users without one, \
+             their email)"
+                .into(),
+        ),
         other => other,
     }
 }
@@ -164,7 +179,7 @@ macro_rules! user_columns {
     ($d:expr) => {
         (
             users::user_name.eq(&$d.user_name),
-            users::user_name_lower.eq(lower(&$d.user_name)),
+            users::user_name_lower.eq(login_key($d)),
             users::external_id.eq(&$d.external_id),
             users::display_name.eq(&$d.display_name),
             users::display_name_lower.eq(lower(&$d.display_name)),
@@ -743,6 +758,37 @@ pub fn query(
         rows.reverse();
     }
     Ok((load_many(conn, org, rows, groups)?, total))
+}
+
+/// A user of `org` other than `except` that has `email` (case-insensitively) among their
+/// emails, if any: one indexed lookup (`user_values_lookup`).
+pub fn email_owner(
+    conn: &mut DbConn,
+    org: &OrgId,
+    email: &str,
+    except: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    let key = email.to_lowercase();
+    let except = except.unwrap_or(0);
+    Ok(super::on_backend!(conn, c => user_values::table
+        .filter(user_values::org_id.eq(org.as_str()))
+        .filter(user_values::attribute.eq(MultiAttr::Emails.as_str()))
+        .filter(user_values::value_lower.eq(&key))
+        .filter(user_values::user_id.ne(except))
+        .select(user_values::user_id)
+        .first::<i64>(c)
+        .optional())?)
+}
+
+/// Is `id` a user of `org`? (Reads the id alone.)
+pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
+    Ok(super::on_backend!(conn, c => users::table
+        .filter(users::id.eq(id))
+        .filter(users::org_id.eq(org.as_str()))
+        .select(users::id)
+        .first::<i64>(c)
+        .optional())?
+    .is_some())
 }
 
 /// The stored password of a user, if any.

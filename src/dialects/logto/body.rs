@@ -56,7 +56,7 @@ fn detail(message: &str) -> (String, String) {
     (field, message.to_string())
 }
 
-impl<T: ParseFromJSON> ParsePayload for LogtoJson<T> {
+impl<T: ParseFromJSON + Type> ParsePayload for LogtoJson<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -71,6 +71,9 @@ impl<T: ParseFromJSON> ParsePayload for LogtoJson<T> {
             if !v.is_object() {
                 return Err(LogtoError::body("", "(invalid_type) Expected object"));
             }
+            // poem-openapi would read 5 as "5": wrong JSON types are refused first.
+            crate::http::strict::check::<T>(&v)
+                .map_err(|m| LogtoError::body(&m.path, format!("(invalid_type) {}", m.message)))?;
             T::parse_from_json(Some(v)).map_err(|e| {
                 let (field, message) = detail(&e.into_message());
                 LogtoError::body(&field, format!("(invalid_type) {message}"))
@@ -80,7 +83,7 @@ impl<T: ParseFromJSON> ParsePayload for LogtoJson<T> {
     }
 }
 
-impl<'a, T: ParseFromJSON> ApiExtractor<'a> for LogtoJson<T> {
+impl<'a, T: ParseFromJSON + Type> ApiExtractor<'a> for LogtoJson<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();

@@ -240,6 +240,16 @@ fn check_unique(
     Ok(())
 }
 
+/// A user without a login name answers to their email (one identity whatever the dialect),
+/// so a login-name collision of a change that gave no username is its email's.
+fn email_as_login(e: LogtoError, no_username: bool) -> LogtoError {
+    if no_username && e.code == "user.username_already_in_use" {
+        LogtoError::email_taken()
+    } else {
+        e
+    }
+}
+
 fn log_of(e: AuditEntry) -> LogtoLog {
     let mut payload: BTreeMap<String, Value> = match e.payload {
         Value::Object(o) => o.into_iter().collect(),
@@ -431,7 +441,8 @@ impl LogtoApi {
                         (Field::PrimaryPhone, b.primary_phone.as_deref()),
                     ],
                 )
-            })?;
+            })
+            .map_err(|e| email_as_login(e, b.username.is_none()))?;
             Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
         };
         let auth = bearer(auth);
@@ -506,7 +517,8 @@ impl LogtoApi {
                         Ok(patch.apply(&u.data))
                     },
                 )
-                .map_err(user_missing(&id))?;
+                .map_err(user_missing(&id))
+                .map_err(|e| email_as_login(e, patch.username.is_none()))?;
                 Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
             }),
         )

@@ -38,7 +38,7 @@ pub async fn create(
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
-    let data = group_data(&canon, None);
+    let data = group_data(&canon, &GroupData::default());
     let members = member_ids(canon.get("members"))?;
     let cfg = state.config.clone();
     call_scim(state, auth, move |conn, p| {
@@ -146,7 +146,7 @@ pub async fn replace(
         proj,
         move |_, current| {
             Ok((
-                group_data(&canon, current.data.description.clone()),
+                group_data(&canon, &current.data),
                 MemberChange::replace_with(members),
             ))
         },
@@ -328,10 +328,7 @@ pub async fn modify(
                         patch::apply(&before, &rest, rt)?
                     };
                     normalize::check_required(&after, rt)?;
-                    Ok((
-                        group_data(&after, current.data.description.clone()),
-                        delta.0,
-                    ))
+                    Ok((group_data(&after, &current.data), delta.0))
                 },
             )
             .await
@@ -352,7 +349,7 @@ pub async fn modify(
                     normalize::check_required(&after, rt)?;
                     let members = member_ids(after.get("members"))?;
                     Ok((
-                        group_data(&after, current.data.description.clone()),
+                        group_data(&after, &current.data),
                         MemberChange::replace_with(members),
                     ))
                 },

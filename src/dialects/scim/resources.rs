@@ -44,19 +44,37 @@ fn meta(
     })
 }
 
+/// The `userName` SCIM shows for a user without a login name (made through a dialect that
+/// has none: Domo, Sumo, Adobe by email): their primary email, else their id. userName is
+/// required in SCIM.
+pub fn derived_user_name(id: i64, d: &UserData) -> String {
+    d.primary(MultiAttr::Emails)
+        .and_then(|e| e.value.clone())
+        .unwrap_or_else(|| id_to_hex(id))
+}
+
+/// A change computed from the rendered user carries the derived `userName` back. Storing it
+/// would turn the email into a login name that a later email change leaves behind, so a user
+/// without a login name keeps none while the name is still the one derived from the new data.
+pub fn keep_derived_user_name(id: i64, current: &UserData, mut new: UserData) -> UserData {
+    if current.user_name.is_none()
+        && new.user_name.as_deref() == Some(derived_user_name(id, &new).as_str())
+    {
+        new.user_name = None;
+    }
+    new
+}
+
 /// The full canonical representation of a user; `groups` when known.
 pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
     let d = &u.data;
     let mut m = Map::new();
     m.insert("id".into(), Value::String(id_to_hex(u.id)));
     put(&mut m, "externalId", &d.external_id);
-    // userName is required in SCIM; users made through dialects without one show their
-    // primary email, else their id.
     let user_name = d
         .user_name
         .clone()
-        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.clone()))
-        .unwrap_or_else(|| id_to_hex(u.id));
+        .unwrap_or_else(|| derived_user_name(u.id, d));
     m.insert("userName".into(), Value::String(user_name));
     let mut name = Map::new();
     put(&mut name, "formatted", &d.name.formatted);
@@ -323,12 +341,14 @@ pub fn group_json(cfg: &Config, g: &Group) -> Value {
     Value::Object(m)
 }
 
-/// A group's data from canonical JSON; `description` is not SCIM's and stays as it was.
-pub fn group_data(j: &Value, description: Option<String>) -> GroupData {
+/// A group's data from canonical JSON; `description` and `active` are not SCIM's and stay
+/// as they were (`kept`; a new group's are `GroupData::default()`'s).
+pub fn group_data(j: &Value, kept: &GroupData) -> GroupData {
     GroupData {
         display_name: s(j.get("displayName")).unwrap_or_default(),
         external_id: s(j.get("externalId")),
-        description,
+        description: kept.description.clone(),
+        active: kept.active,
     }
 }
 

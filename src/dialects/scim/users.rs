@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::common::*;
-use super::resources::{etag, user_data, user_json};
+use super::resources::{etag, keep_derived_user_name, user_data, user_json};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::users::{self as dir, Groups, UserView};
 use crate::directory::NewPassword;
@@ -148,7 +148,10 @@ where
             id,
             &expected,
             password.map(NewPassword::Plain),
-            |current: &User| compute(&cfg, current),
+            |current: &User| {
+                let data = compute(&cfg, current)?;
+                Ok(keep_derived_user_name(current.id, &current.data, data))
+            },
         )
         .map_err(|e| match e {
             ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {

@@ -1,0 +1,201 @@
+//! `/v1/users`: create, read, list, update, delete. Each handler makes one database trip
+//! (`AppState::call`) that checks the credential, then parses what the request carries (so
+//! a bad credential is a 401 first), runs the directory operation and renders the user.
+
+use std::collections::HashMap;
+
+use super::body::{flag, paging, path_id, DomoBody, Field};
+use super::error::{store_error, DomoError, DomoResult};
+use super::model::{user_json, DomoUser, DomoUserInput, UserFields, BUILTIN_ROLES};
+use crate::auth::schemes::BearerOrBasic;
+use crate::directory::users::{self as dir, Groups};
+use crate::directory::{roles, Caller, Expect};
+use crate::domain::{GroupRef, OrgId, Principal, Scope, User, UserData};
+use crate::store::{self, DbConn, StoreError};
+use crate::{AppState, Config};
+
+pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
+    Caller {
+        principal: p,
+        dialect: "domo",
+        bcrypt_cost: cfg.bcrypt_cost,
+    }
+}
+
+/// A store error about user `id` (or the user being created, by email).
+fn user_error(e: StoreError, what: &str) -> DomoError {
+    match e {
+        StoreError::NotFound => DomoError::not_found(format!("{what} not found")),
+        StoreError::Conflict(_) => DomoError::conflict(format!(
+            "{what}: the email is already the email or login name of another user"
+        )),
+        other => store_error(other, "user"),
+    }
+}
+
+/// Domo's emails are unique: one person, one user, whichever dialect made them.
+fn email_free(conn: &mut DbConn, org: &OrgId, email: &str, except: Option<i64>) -> DomoResult<()> {
+    match dir::email_owner(conn, org, email, except)? {
+        Some(other) => Err(DomoError::conflict(format!(
+            "{email} is already an email of user {other}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Render users with their role ids (one statement for all of them).
+fn render(
+    conn: &mut DbConn,
+    cfg: &Config,
+    org: &OrgId,
+    users: &[User],
+    groups: &HashMap<i64, Vec<GroupRef>>,
+) -> DomoResult<Vec<DomoUser>> {
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let role_ids = store::roles::ids_of_users(conn, org, &ids)?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            let g = groups.get(&u.id).map(Vec::as_slice).unwrap_or(&[]);
+            user_json(cfg, u, g, role_ids.get(&u.id))
+        })
+        .collect())
+}
+
+fn render_one(
+    conn: &mut DbConn,
+    cfg: &Config,
+    u: User,
+    groups: Vec<GroupRef>,
+) -> DomoResult<DomoUser> {
+    let org = u.org_id.clone();
+    let id = u.id;
+    let mut out = render(conn, cfg, &org, &[u], &HashMap::from([(id, groups)]))?;
+    out.pop()
+        .ok_or_else(|| DomoError::not_found(format!("user {id} not found")))
+}
+
+/// The role a body names, resolved in the organization; `None` when it names none.
+fn role_of(conn: &mut DbConn, org: &OrgId, f: &UserFields) -> DomoResult<Option<String>> {
+    match f.role_ref()? {
+        None => Ok(None),
+        Some(r) => Ok(Some(
+            roles::resolve(conn, org, &r, &BUILTIN_ROLES).map_err(|e| store_error(e, "role"))?,
+        )),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    body: DomoBody<DomoUserInput>,
+    send_invite: Option<String>,
+) -> DomoResult<DomoUser> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            // pydomo sends `True`/`False`; other SDKs `true`/`false`.
+            let invite = match send_invite.as_deref().map(str::trim) {
+                None | Some("") => false,
+                Some(s) => flag(s).ok_or_else(|| {
+                    DomoError::bad_request(format!("sendInvite must be true or false, got {s:?}"))
+                })?,
+            };
+            let f = UserFields::parse(&body.object()?)?;
+            f.check_create()?;
+            let role = role_of(conn, &p.org_id, &f)?;
+            let mut data = UserData {
+                active: Some(true),
+                ..UserData::default()
+            };
+            f.apply(&mut data, role)
+                .map_err(|e| store_error(e, "user"))?;
+            let who = caller(&cfg, &p);
+            let email = match &f.email {
+                Field::Set(e) => e.clone(),
+                _ => String::new(),
+            };
+            email_free(conn, &p.org_id, &email, None)?;
+            let u = if invite {
+                dir::create_and_invite(conn, &who, &data)
+            } else {
+                dir::create(conn, &who, &data, None)
+            }
+            .map_err(|e| user_error(e, &format!("user {email}")))?;
+            render_one(conn, &cfg, u, vec![])
+        })
+        .await
+}
+
+pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<DomoUser> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let id = path_id(&id, "user")?;
+            let v = dir::get(conn, &p.org_id, id, Groups::Load)
+                .map_err(|e| user_error(e, &format!("user {id}")))?;
+            render_one(conn, &cfg, v.user, v.groups.unwrap_or_default())
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    limit: Option<String>,
+    offset: Option<String>,
+) -> DomoResult<Vec<DomoUser>> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
+            let page = dir::page(conn, &p.org_id, offset, limit, Groups::Load)?;
+            render(conn, &cfg, &p.org_id, &page.users, &page.groups)
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: DomoBody<DomoUserInput>,
+) -> DomoResult<DomoUser> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = path_id(&id, "user")?;
+            let f = UserFields::parse(&body.object()?)?;
+            let role = role_of(conn, &p.org_id, &f)?;
+            if let Field::Set(email) = &f.email {
+                email_free(conn, &p.org_id, email, Some(id))?;
+            }
+            let changed = dir::update(
+                conn,
+                &caller(&cfg, &p),
+                id,
+                &Expect::Any,
+                None,
+                |u: &User| {
+                    let mut d = u.data.clone();
+                    f.apply(&mut d, role)?;
+                    Ok::<_, StoreError>(d)
+                },
+            )
+            .map_err(|e| user_error(e, &format!("user {id}")))?;
+            let groups = store::users::groups_of(conn, &p.org_id, id)?;
+            render_one(conn, &cfg, changed.value, groups)
+        })
+        .await
+}
+
+pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<()> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = path_id(&id, "user")?;
+            dir::delete(conn, &caller(&cfg, &p), id, &Expect::Any)
+                .map_err(|e| user_error(e, &format!("user {id}")))
+        })
+        .await
+}

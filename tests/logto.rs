@@ -1,0 +1,1140 @@
+//! Logto's Management API over real HTTP, on SQLite and PostgreSQL: users, search and
+//! paging, passwords (set, verify, imported digests), suspension, custom data, profile,
+//! identities, logs; one user crossing SCIM and Logto; every bad input in Logto's shape.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+both_backends!(
+    user_lifecycle,
+    search_and_paging,
+    one_user_across_scim_and_logto,
+    passwords_and_imported_digests,
+    bad_input_gets_logto_errors,
+    tokens_and_scopes,
+);
+
+fn api(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    s.http.request(method, s.url(path)).bearer_auth(ADMIN_TOKEN)
+}
+
+async fn send(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    api(s, method, path).json(&body).send().await.unwrap()
+}
+
+async fn create(s: &TestServer, body: Value) -> Value {
+    json(
+        send(s, reqwest::Method::POST, "/api/users", body).await,
+        200,
+    )
+    .await
+}
+
+async fn get(s: &TestServer, path: &str, status: u16) -> Value {
+    json(
+        api(s, reqwest::Method::GET, path).send().await.unwrap(),
+        status,
+    )
+    .await
+}
+
+/// A Logto error: status, code, and a message.
+async fn logto_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
+    let body = json(resp, status).await;
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+const USER_KEYS: [&str; 15] = [
+    "id",
+    "username",
+    "primaryEmail",
+    "primaryPhone",
+    "name",
+    "avatar",
+    "customData",
+    "identities",
+    "lastSignInAt",
+    "createdAt",
+    "updatedAt",
+    "profile",
+    "applicationId",
+    "isSuspended",
+    "hasPassword",
+];
+
+async fn user_lifecycle(b: Backend) {
+    let s = TestServer::start(b).await;
+    let before = chrono::Utc::now().timestamp_millis();
+    let u = create(
+        &s,
+        json!({"username": "alice", "primaryEmail": "Alice@Example.com", "primaryPhone": "15550100",
+               "name": "Alice Liddell", "avatar": "https://img.example/a.png", "password": "abc",
+               "customData": {"plan": "gold", "seats": 3},
+               "profile": {"givenName": "Alice", "familyName": "Liddell", "website": "https://alice.example",
+                           "zoneinfo": "Europe/London", "address": {"country": "GB", "locality": "Oxford"}},
+               "unknownKey": "stripped"}),
+    )
+    .await;
+    for k in USER_KEYS {
+        assert!(u.get(k).is_some(), "{k} missing from {u}");
+    }
+    let id = u["id"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    assert_eq!(u["username"], "alice");
+    assert_eq!(u["primaryEmail"], "Alice@Example.com");
+    assert_eq!(u["primaryPhone"], "15550100");
+    assert_eq!(u["avatar"], "https://img.example/a.png");
+    assert_eq!(u["hasPassword"], true);
+    assert_eq!(u["isSuspended"], false);
+    assert_eq!(u["customData"], json!({"plan": "gold", "seats": 3}));
+    assert_eq!(u["identities"], json!({}));
+    assert_eq!(u["lastSignInAt"], Value::Null);
+    assert_eq!(u["applicationId"], Value::Null);
+    assert_eq!(u["profile"]["website"], "https://alice.example");
+    assert_eq!(u["profile"]["address"]["locality"], "Oxford");
+    assert!(u.get("unknownKey").is_none());
+    assert!(u.get("password").is_none() && u.get("passwordDigest").is_none());
+    let created = u["createdAt"].as_i64().unwrap();
+    assert!(
+        created >= before - 1000 && created <= before + 60_000,
+        "epoch ms"
+    );
+
+    // The profile claims land on SCIM's columns; the rest is kept whole.
+    let scim = get(&s, &format!("/scim/v2/Users/{id}"), 200).await;
+    assert_eq!(scim["name"]["givenName"], "Alice");
+    assert_eq!(scim["name"]["familyName"], "Liddell");
+    assert_eq!(scim["timezone"], "Europe/London");
+    assert_eq!(scim["displayName"], "Alice Liddell");
+    assert_eq!(scim["addresses"][0]["country"], "GB");
+    assert_eq!(scim["phoneNumbers"][0]["value"], "15550100");
+
+    // PATCH: given fields change, "" and null clear, customData / profile replace whole.
+    let p = json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}"),
+            json!({"name": "Alice L.", "primaryPhone": "", "avatar": null,
+                   "customData": {"tier": 1}, "profile": {"nickname": "al"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(p["name"], "Alice L.");
+    assert_eq!(p["primaryPhone"], Value::Null);
+    assert_eq!(p["avatar"], Value::Null);
+    assert_eq!(p["username"], "alice", "omitted fields keep their value");
+    assert_eq!(p["customData"], json!({"tier": 1}));
+    assert_eq!(p["profile"], json!({"nickname": "al"}));
+    assert!(p["updatedAt"].as_i64().unwrap() >= created);
+
+    // Dedicated routes merge.
+    let cd = json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/custom-data"),
+            json!({"customData": {"theme": "dark"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(cd, json!({"tier": 1, "theme": "dark"}));
+    assert_eq!(
+        get(&s, &format!("/api/users/{id}/custom-data"), 200).await,
+        json!({"tier": 1, "theme": "dark"})
+    );
+    let prof = json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/profile"),
+            json!({"profile": {"givenName": "Al"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(prof, json!({"nickname": "al", "givenName": "Al"}));
+
+    // Suspension.
+    let sus = json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/is-suspended"),
+            json!({"isSuspended": true}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(sus["isSuspended"], true);
+    assert_eq!(
+        get(&s, &format!("/scim/v2/Users/{id}"), 200).await["active"],
+        false
+    );
+
+    // Identities: 201 new, 200 replaced, the map back; DELETE answers the user.
+    let path = format!("/api/users/{id}/identities/github");
+    let r = send(
+        &s,
+        reqwest::Method::PUT,
+        &path,
+        json!({"userId": "gh-1", "details": {"login": "alice"}}),
+    )
+    .await;
+    let ids = json(r, 201).await;
+    assert_eq!(
+        ids,
+        json!({"github": {"userId": "gh-1", "details": {"login": "alice"}}})
+    );
+    let r = send(&s, reqwest::Method::PUT, &path, json!({"userId": "gh-2"})).await;
+    assert_eq!(json(r, 200).await["github"]["userId"], "gh-2");
+    assert_eq!(
+        get(&s, &format!("/api/users/{id}"), 200).await["identities"]["github"]["userId"],
+        "gh-2"
+    );
+    let after = json(
+        api(&s, reqwest::Method::DELETE, &path)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(after["identities"], json!({}));
+    logto_error(
+        api(&s, reqwest::Method::DELETE, &path)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "user.identity_not_exist",
+    )
+    .await;
+
+    // Logs: every change above, newest first, in Logto's shape.
+    let logs = get(&s, &format!("/api/logs?userId={id}"), 200).await;
+    let keys: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.last(), Some(&"User.Created"), "{keys:?}");
+    assert!(keys.contains(&"User.SuspensionStatus.Updated"), "{keys:?}");
+    assert_eq!(
+        keys.iter().filter(|k| **k == "User.Data.Updated").count(),
+        6,
+        "patch, custom data, profile, two links, one unlink: {keys:?}"
+    );
+    let first = &logs[0];
+    assert_eq!(first["payload"]["userId"], id.as_str());
+    assert_eq!(first["payload"]["result"], "Success");
+    assert_eq!(first["payload"]["dialect"], "logto");
+    assert_eq!(first["payload"]["key"], first["key"]);
+    assert!(first["payload"]["credentialId"].is_string());
+    assert!(first["createdAt"].as_i64().unwrap() >= created);
+    let one = get(
+        &s,
+        &format!("/api/logs/{}", first["id"].as_str().unwrap()),
+        200,
+    )
+    .await;
+    assert_eq!(one["key"], first["key"]);
+    let by_key = get(
+        &s,
+        &format!("/api/logs?userId={id}&logKey=User.SuspensionStatus.Updated"),
+        200,
+    )
+    .await;
+    assert_eq!(by_key.as_array().unwrap().len(), 1);
+    let future = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let none = get(
+        &s,
+        &format!("/api/logs?userId={id}&start_time={future}"),
+        200,
+    )
+    .await;
+    assert_eq!(none, json!([]));
+
+    // Delete: 204 with an empty body, then 404 in Logto's words, over SCIM too.
+    let r = api(&s, reqwest::Method::DELETE, &format!("/api/users/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert!(r.text().await.unwrap().is_empty());
+    let gone = logto_error(
+        api(&s, reqwest::Method::GET, &format!("/api/users/{id}"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "entity.not_exists_with_id",
+    )
+    .await;
+    assert_eq!(
+        gone["message"],
+        format!("The users with ID `{id}` does not exist.")
+    );
+    get(&s, &format!("/scim/v2/Users/{id}"), 404).await;
+    let logs = get(&s, &format!("/api/logs?userId={id}"), 200).await;
+    assert_eq!(logs[0]["key"], "User.Deleted");
+}
+
+async fn search_and_paging(b: Backend) {
+    let postgres = matches!(b, Backend::Postgres(_));
+    let s = TestServer::start(b).await;
+    let mut ids = vec![];
+    for i in 0..45 {
+        let u = create(
+            &s,
+            json!({"username": format!("user_{i:02}"), "primaryEmail": format!("u{i:02}@Corp.example"),
+                   "name": if i % 2 == 0 { format!("Even {i}") } else { format!("Odd {i}") }}),
+        )
+        .await;
+        ids.push(u["id"].as_str().unwrap().to_string());
+    }
+    create(&s, json!({"username": "tom", "name": "100% Tom_"})).await;
+
+    // Newest first, default page size 20, Total-Number and Link.
+    let r = api(&s, reqwest::Method::GET, "/api/users?page=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["total-number"], "46");
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    let page = json(r, 200).await;
+    assert_eq!(page.as_array().unwrap().len(), 20);
+    assert_eq!(
+        page[0]["username"], "user_25",
+        "newest first: tom, 44..26 on page 1"
+    );
+    for (rel, p) in [("first", 1), ("prev", 1), ("next", 3), ("last", 3)] {
+        assert!(
+            link.contains(&format!("{}?page={p}>; rel=\"{rel}\"", s.url("/api/users"))),
+            "{rel} in {link}"
+        );
+    }
+    // Walk every page by `next`.
+    let mut url = s.url("/api/users?page_size=7");
+    let mut seen = 0;
+    loop {
+        let r = s
+            .http
+            .get(&url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let link = r.headers()["link"].to_str().unwrap().to_string();
+        seen += json(r, 200).await.as_array().unwrap().len();
+        let next = link
+            .split(", ")
+            .find(|l| l.ends_with("rel=\"next\""))
+            .map(|l| l[1..l.find('>').unwrap()].to_string());
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    assert_eq!(seen, 46);
+    assert_eq!(get(&s, "/api/users?page=99", 200).await, json!([]));
+
+    let names = |v: &Value| -> Vec<String> {
+        let mut n: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    // like: no implicit wildcards, case-insensitive unless asked.
+    assert_eq!(
+        names(&get(&s, "/api/users?search=USER_07", 200).await),
+        ["user_07"]
+    );
+    assert_eq!(get(&s, "/api/users?search=user", 200).await, json!([]));
+    let r = get(&s, "/api/users?search.username=user_4%25", 200).await;
+    assert_eq!(
+        names(&r),
+        ["user_40", "user_41", "user_42", "user_43", "user_44"]
+    );
+    // `_` is a wildcard, `\_` a literal underscore; `%` likewise.
+    assert_eq!(
+        names(&get(&s, "/api/users?search.username=t_m", 200).await),
+        ["tom"]
+    );
+    assert_eq!(
+        get(&s, "/api/users?search.username=t%5C_m", 200).await,
+        json!([])
+    );
+    assert_eq!(
+        names(&get(&s, "/api/users?search.name=100%5C%25%20Tom%5C_", 200).await),
+        ["tom"]
+    );
+    assert_eq!(
+        get(
+            &s,
+            "/api/users?search.username=USER_07&isCaseSensitive=true",
+            200
+        )
+        .await,
+        json!([])
+    );
+    // exact, several values, on the primary email.
+    let r = get(
+        &s,
+        "/api/users?search.primaryEmail=U01@corp.example&search.primaryEmail=u02@CORP.example&mode.primaryEmail=exact",
+        200,
+    )
+    .await;
+    assert_eq!(names(&r), ["user_01", "user_02"]);
+    // By id, exact.
+    let r = get(
+        &s,
+        &format!(
+            "/api/users?search.id={}&search.id={}&mode=exact",
+            ids[3], ids[4]
+        ),
+        200,
+    )
+    .await;
+    assert_eq!(names(&r), ["user_03", "user_04"]);
+    // joint: and / or across fields.
+    let and = get(
+        &s,
+        "/api/users?search.username=user_1%25&search.name=Even%25&joint=and",
+        200,
+    )
+    .await;
+    assert_eq!(
+        names(&and),
+        ["user_10", "user_12", "user_14", "user_16", "user_18"]
+    );
+    let r = api(
+        &s,
+        reqwest::Method::GET,
+        "/api/users?search.username=user_1%25&search.name=Even%25&jointMode=or",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        r.headers()["total-number"],
+        "28",
+        "10 user_1x + 23 even - 5 both"
+    );
+    // excludeRoleId: roles given over SCIM are the same roles.
+    let roles = get(&s, &format!("/scim/v2/Users/{}", ids[0]), 200).await;
+    assert!(roles.get("roles").is_none());
+    // similar_to and posix: PostgreSQL runs them; SQLite says it cannot, clearly.
+    let sim = api(
+        &s,
+        reqwest::Method::GET,
+        "/api/users?search.username=user_0(1|2)&mode=similar_to&isCaseSensitive=true",
+    )
+    .send()
+    .await
+    .unwrap();
+    let posix = api(
+        &s,
+        reqwest::Method::GET,
+        "/api/users?search.username=%5EUSER_0%5B34%5D%24&mode=posix",
+    )
+    .send()
+    .await
+    .unwrap();
+    if postgres {
+        assert_eq!(names(&json(sim, 200).await), ["user_01", "user_02"]);
+        assert_eq!(names(&json(posix, 200).await), ["user_03", "user_04"]);
+        logto_error(
+            api(
+                &s,
+                reqwest::Method::GET,
+                "/api/users?search.username=(&mode=posix",
+            )
+            .send()
+            .await
+            .unwrap(),
+            400,
+            "request.invalid_input",
+        )
+        .await;
+    } else {
+        let e = logto_error(sim, 400, "request.invalid_input").await;
+        assert!(e["message"].as_str().unwrap().contains("PostgreSQL"), "{e}");
+        logto_error(posix, 400, "request.invalid_input").await;
+    }
+    logto_error(
+        api(
+            &s,
+            reqwest::Method::GET,
+            "/api/users?search=a&mode=similar_to",
+        )
+        .send()
+        .await
+        .unwrap(),
+        400,
+        "request.invalid_input",
+    )
+    .await;
+}
+
+async fn one_user_across_scim_and_logto(b: Backend) {
+    let s = TestServer::start(b).await;
+    let scim = |m: reqwest::Method, path: &str| {
+        api(&s, m, &format!("/scim/v2{path}")).header("content-type", "application/scim+json")
+    };
+    let u = json(
+        scim(reqwest::Method::POST, "/Users")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": "bjensen", "displayName": "Barbara", "password": "t1meMachine",
+                       "emails": [{"value": "bjensen@example.com", "primary": true}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let id = u["id"].as_str().unwrap().to_string();
+    // Logto sees the same user, and verifies the SCIM password.
+    let l = get(&s, &format!("/api/users/{id}"), 200).await;
+    assert_eq!(l["username"], "bjensen");
+    assert_eq!(l["primaryEmail"], "bjensen@example.com");
+    assert_eq!(l["hasPassword"], true);
+    let verify = |pw: &str| {
+        api(
+            &s,
+            reqwest::Method::POST,
+            &format!("/api/users/{id}/password/verify"),
+        )
+        .json(&json!({ "password": pw }))
+        .send()
+    };
+    assert_eq!(verify("t1meMachine").await.unwrap().status().as_u16(), 204);
+    logto_error(
+        verify("wrong").await.unwrap(),
+        422,
+        "session.invalid_credentials",
+    )
+    .await;
+    // Suspended by Logto: SCIM reads active false, and a PUT without `active` keeps it.
+    json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/is-suspended"),
+            json!({"isSuspended": true}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        get(&s, &format!("/scim/v2/Users/{id}"), 200).await["active"],
+        false
+    );
+    let put = json(
+        scim(reqwest::Method::PUT, &format!("/Users/{id}"))
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": "bjensen", "displayName": "Babs Jensen",
+                       "emails": [{"value": "bjensen@example.com", "primary": true}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(put["active"], false);
+    // Renamed over SCIM: Logto reads the new name, still suspended.
+    let l = get(&s, &format!("/api/users/{id}"), 200).await;
+    assert_eq!(l["name"], "Babs Jensen");
+    assert_eq!(l["isSuspended"], true);
+    // Reinstated by Logto: SCIM says active.
+    json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/is-suspended"),
+            json!({"isSuspended": false}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        get(&s, &format!("/scim/v2/Users/{id}"), 200).await["active"],
+        true
+    );
+    // Logto finds the SCIM user by its email; its username is taken for Logto too.
+    let found = get(
+        &s,
+        "/api/users?search.primaryEmail=BJENSEN@example.com",
+        200,
+    )
+    .await;
+    assert_eq!(found[0]["id"], id.as_str());
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"username": "BJensen"}),
+        )
+        .await,
+        422,
+        "user.username_already_in_use",
+    )
+    .await;
+    // Deleted by Logto: gone from SCIM.
+    let r = api(&s, reqwest::Method::DELETE, &format!("/api/users/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    get(&s, &format!("/scim/v2/Users/{id}"), 404).await;
+    // Every step is in the user's logs, SCIM's under `Scim.<verb>`.
+    let logs = get(&s, &format!("/api/logs?userId={id}"), 200).await;
+    let steps: Vec<(String, String)> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|l| {
+            (
+                l["payload"]["dialect"].as_str().unwrap().to_string(),
+                l["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("scim", "Scim.User.Create"),
+        ("logto", "User.SuspensionStatus.Updated"),
+        ("scim", "Scim.User.Update"),
+        ("logto", "User.SuspensionStatus.Updated"),
+        ("logto", "User.Deleted"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(steps, want);
+}
+
+async fn passwords_and_imported_digests(b: Backend) {
+    let s = TestServer::start_with(b, |c| c.bcrypt_cost = 4).await;
+    let verify = |id: String, pw: &'static str| {
+        let req = api(
+            &s,
+            reqwest::Method::POST,
+            &format!("/api/users/{id}/password/verify"),
+        )
+        .json(&json!({ "password": pw }));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let sha = hex::encode(sha2::Sha256::digest(b"imported-pw"));
+    let bc = bcrypt::hash("imported-pw", 4).unwrap();
+    let argon = {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(b"saltsaltsaltsalt").unwrap();
+        argon2::Argon2::default()
+            .hash_password(b"imported-pw", &salt)
+            .unwrap()
+            .to_string()
+    };
+    for (alg, digest) in [("SHA256", sha), ("Bcrypt", bc.clone()), ("Argon2id", argon)] {
+        let u = create(
+            &s,
+            json!({"passwordDigest": digest, "passwordAlgorithm": alg}),
+        )
+        .await;
+        let id = u["id"].as_str().unwrap().to_string();
+        assert_eq!(u["hasPassword"], true, "{alg}");
+        assert_eq!(verify(id.clone(), "imported-pw").await, 204, "{alg}");
+        assert_eq!(verify(id.clone(), "other").await, 422, "{alg}");
+        // Set a new one: bcrypt, the old one no longer matches.
+        let r = send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}/password"),
+            json!({"password": "new-pw"}),
+        )
+        .await;
+        assert_eq!(json(r, 200).await["hasPassword"], true);
+        assert_eq!(verify(id.clone(), "new-pw").await, 204, "{alg}");
+        assert_eq!(verify(id, "imported-pw").await, 422, "{alg}");
+    }
+    // An imported bcrypt hash signs the user in over SCIM's password too: one hash model.
+    let nopw = create(&s, json!({"username": "nopw"})).await;
+    assert_eq!(nopw["hasPassword"], false);
+    let hp = get(
+        &s,
+        &format!("/api/users/{}/has-password", nopw["id"].as_str().unwrap()),
+        200,
+    )
+    .await;
+    assert_eq!(hp, json!({"hasPassword": false}));
+    assert_eq!(verify(nopw["id"].as_str().unwrap().into(), "x").await, 422);
+    // The rules, in Logto's order.
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"password": "a", "passwordDigest": bc, "passwordAlgorithm": "Bcrypt"}),
+        )
+        .await,
+        400,
+        "user.password_and_digest",
+    )
+    .await;
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"passwordDigest": bc}),
+        )
+        .await,
+        400,
+        "user.password_algorithm_required",
+    )
+    .await;
+    for (alg, digest) in [
+        ("Bcrypt", "nope"),
+        ("MD5", "xyz"),
+        ("Legacy", "[]"),
+        ("ROT13", "a"),
+    ] {
+        let e = logto_error(
+            send(
+                &s,
+                reqwest::Method::POST,
+                "/api/users",
+                json!({"passwordDigest": digest, "passwordAlgorithm": alg}),
+            )
+            .await,
+            400,
+            "guard.invalid_input",
+        )
+        .await;
+        assert!(
+            e["details"].as_str().unwrap().contains("passwordDigest"),
+            "{e}"
+        );
+    }
+}
+
+async fn bad_input_gets_logto_errors(b: Backend) {
+    let s = TestServer::start_with(b, |c| c.max_body_bytes = 64 * 1024).await;
+    let u = create(
+        &s,
+        json!({"username": "target", "primaryEmail": "t@x.example", "primaryPhone": "123"}),
+    )
+    .await;
+    let id = u["id"].as_str().unwrap().to_string();
+    let get_err = |path: &'static str| api(&s, reqwest::Method::GET, path).send();
+    for (path, code) in [
+        ("/api/users?page_size=0", "guard.invalid_pagination"),
+        ("/api/users?page_size=101", "guard.invalid_pagination"),
+        ("/api/users?page=0", "guard.invalid_pagination"),
+        ("/api/users?page=abc", "guard.invalid_pagination"),
+        ("/api/users?search.age=3", "request.invalid_input"),
+        ("/api/users?search.name.first=a", "request.invalid_input"),
+        ("/api/users?search.name=", "request.invalid_input"),
+        ("/api/users?search=a&mode=fuzzy", "request.invalid_input"),
+        ("/api/users?search=a&search=b", "request.invalid_input"),
+        ("/api/users?search=a&joint=xor", "request.invalid_input"),
+        ("/api/users?search=a%5C", "request.invalid_input"),
+        (
+            "/api/users?excludeRoleId=a&excludeOrganizationId=b",
+            "request.invalid_input",
+        ),
+        ("/api/logs?page_size=101", "guard.invalid_pagination"),
+        ("/api/logs?start_time=10&end_time=5", "guard.invalid_input"),
+        ("/api/logs?start_time=soon", "guard.invalid_input"),
+        ("/api/users/ZZZ", "entity.not_exists_with_id"),
+        ("/api/users/0000000000000001", "entity.not_exists_with_id"),
+        ("/api/logs/nope", "entity.not_exists_with_id"),
+        ("/api/nothing-here", "entity.not_found"),
+    ] {
+        let r = get_err(path).await.unwrap();
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        assert!((400..500).contains(&status), "{path}: {status} {body}");
+        assert_eq!(body["code"], code, "{path}: {body}");
+    }
+    let post = |body: String| {
+        api(&s, reqwest::Method::POST, "/api/users")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for (body, status, code) in [
+        ("{\"username\": ".to_string(), 400, "guard.invalid_input"),
+        ("[1, 2]".to_string(), 400, "guard.invalid_input"),
+        (
+            json!({"username": 5}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"username": "1abc"}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"primaryEmail": "not-an-email"}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"primaryPhone": "+1 555"}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"avatar": "javascript:x"}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"customData": [1]}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"profile": {"givenName": 7}}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"password": ""}).to_string(),
+            400,
+            "guard.invalid_input",
+        ),
+        (
+            json!({"username": "TARGET"}).to_string(),
+            422,
+            "user.username_already_in_use",
+        ),
+        (
+            json!({"primaryEmail": "T@X.example"}).to_string(),
+            422,
+            "user.email_already_in_use",
+        ),
+        (
+            json!({"primaryPhone": "123"}).to_string(),
+            422,
+            "user.phone_already_in_use",
+        ),
+        (
+            json!({"name": "x".repeat(100 * 1024)}).to_string(),
+            413,
+            "guard.invalid_input",
+        ),
+    ] {
+        let r = post(body.clone()).await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{text}"));
+        assert_eq!(got, status, "{}: {v}", &body[..body.len().min(60)]);
+        assert_eq!(v["code"], code, "{v}");
+    }
+    let e = logto_error(
+        post(json!({"username": 5}).to_string()).await.unwrap(),
+        400,
+        "guard.invalid_input",
+    )
+    .await;
+    assert!(e["details"].as_str().unwrap().contains("username"), "{e}");
+    // Wrong types on the other bodies.
+    for (m, path, body) in [
+        (
+            reqwest::Method::PATCH,
+            format!("/api/users/{id}/is-suspended"),
+            json!({"isSuspended": "yes"}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/users/{id}/is-suspended"),
+            json!({}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/users/{id}/password"),
+            json!({"password": 12}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/users/{id}/custom-data"),
+            json!({"customData": "x"}),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/users/{id}"),
+            json!({"name": ["x"]}),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/api/users/{id}/identities/gh"),
+            json!({"userId": 1}),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/api/users/{id}/identities/gh"),
+            json!({"userId": ""}),
+        ),
+    ] {
+        logto_error(send(&s, m, &path, body).await, 400, "guard.invalid_input").await;
+    }
+    // PATCH collisions: email, phone, username, in that order.
+    let other = create(&s, json!({"username": "other"})).await;
+    let op = format!("/api/users/{}", other["id"].as_str().unwrap());
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &op,
+            json!({"username": "target", "primaryEmail": "t@x.example"}),
+        )
+        .await,
+        422,
+        "user.email_already_in_use",
+    )
+    .await;
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &op,
+            json!({"username": "Target"}),
+        )
+        .await,
+        422,
+        "user.username_already_in_use",
+    )
+    .await;
+    // A user without a login name answers to their email over SCIM: a Logto user whose
+    // email is that name collides on the email.
+    json(
+        api(&s, reqwest::Method::POST, "/scim/v2/Users")
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                         "userName": "login@x.example"})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"primaryEmail": "Login@x.example"}),
+        )
+        .await,
+        422,
+        "user.email_already_in_use",
+    )
+    .await;
+    // A PATCH that keeps the user's own email is no collision.
+    json(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/api/users/{id}"),
+            json!({"primaryEmail": "t@x.example"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // Nothing above changed the target.
+    let now = get(&s, &format!("/api/users/{id}"), 200).await;
+    assert_eq!(now["username"], "target");
+    assert_eq!(now["updatedAt"], u["updatedAt"]);
+    logto_error(
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            "/api/users/0000000000000001",
+            json!({"name": "x"}),
+        )
+        .await,
+        404,
+        "entity.not_exists_with_id",
+    )
+    .await;
+}
+
+async fn tokens_and_scopes(b: Backend) {
+    let s = TestServer::start(b).await;
+    s.credential(
+        "default",
+        kind_client(),
+        "m2m-app",
+        "m2m-secret-0123456789",
+        "all",
+    )
+    .await;
+    s.credential(
+        "default",
+        kind_token(),
+        "tok_reader",
+        "reader-secret-0123456789",
+        "users:read",
+    )
+    .await;
+    // An M2M token, client secret in the form (client_secret_post, as @logto/api sends it).
+    let tok = json(
+        s.post("/oidc/token")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "m2m-app"),
+                ("client_secret", "m2m-secret-0123456789"),
+                ("resource", "https://default.logto.app/api"),
+                ("scope", "all"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(tok["scope"], "all");
+    let access = tok["access_token"].as_str().unwrap().to_string();
+    let u = json(
+        s.post("/api/users")
+            .bearer_auth(&access)
+            .json(&json!({"username": "m2m_made"}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let logs = get(
+        &s,
+        &format!("/api/logs?userId={}", u["id"].as_str().unwrap()),
+        200,
+    )
+    .await;
+    assert_eq!(logs[0]["payload"]["applicationId"], "m2m-app");
+    let by_app = get(&s, "/api/logs?applicationId=m2m-app", 200).await;
+    assert_eq!(by_app.as_array().unwrap().len(), 1);
+    // users:read reads but cannot write: 403 auth.forbidden, nothing made.
+    let r = s
+        .get("/api/users")
+        .bearer_auth("reader-secret-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r, 200).await.as_array().unwrap().len(), 1);
+    logto_error(
+        s.post("/api/users")
+            .bearer_auth("reader-secret-0123456789")
+            .json(&json!({"username": "nope"}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "auth.forbidden",
+    )
+    .await;
+    // 401s say why; a bad credential is a 401 whatever the body.
+    logto_error(
+        s.get("/api/users").send().await.unwrap(),
+        401,
+        "auth.authorization_header_missing",
+    )
+    .await;
+    logto_error(
+        s.get("/api/users")
+            .basic_auth("m2m-app", Some("m2m-secret-0123456789"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "auth.authorization_token_type_not_supported",
+    )
+    .await;
+    logto_error(
+        s.post("/api/users")
+            .bearer_auth("wrong-token-0123456789")
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "auth.unauthorized",
+    )
+    .await;
+    // Another organization's credential sees none of these users.
+    s.org("acme", None).await;
+    s.credential(
+        "acme",
+        kind_token(),
+        "tok_acme",
+        "acme-secret-0123456789",
+        "all",
+    )
+    .await;
+    let r = s
+        .get("/api/users")
+        .bearer_auth("acme-secret-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["total-number"], "0");
+    logto_error(
+        s.get(&format!("/api/users/{}", u["id"].as_str().unwrap()))
+            .bearer_auth("acme-secret-0123456789")
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "entity.not_exists_with_id",
+    )
+    .await;
+    assert_eq!(
+        get(&s, "/api/logs?page_size=100", 200)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
