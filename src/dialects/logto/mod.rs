@@ -203,6 +203,24 @@ fn user_id(s: &str) -> LogtoResult<i64> {
     id_from_hex(s).ok_or_else(|| LogtoError::not_found("users", s))
 }
 
+/// The user named `id` (16 hex digits) of the caller's organization.
+fn load(conn: &mut DbConn, p: &Principal, id: &str) -> LogtoResult<User> {
+    let uid = user_id(id)?;
+    store::users::get(conn, &p.org_id, uid)
+        .map_err(LogtoError::from)
+        .map_err(user_missing(id))
+}
+
+fn non_empty_password(pw: &str) -> LogtoResult<()> {
+    if pw.is_empty() {
+        return Err(LogtoError::body(
+            "password",
+            "(too_small) String must contain at least 1 character(s)",
+        ));
+    }
+    Ok(())
+}
+
 /// `NotFound` of the user named `s` in Logto's words.
 fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
     move |e| {
@@ -467,10 +485,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
             }),
         )
@@ -577,12 +592,7 @@ impl LogtoApi {
             state.call_hashing(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
                 let uid = user_id(&id)?;
                 let b = body?;
-                if b.password.is_empty() {
-                    return Err(LogtoError::body(
-                        "password",
-                        "(too_small) String must contain at least 1 character(s)",
-                    ));
-                }
+                non_empty_password(&b.password)?;
                 if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
                     return Err(LogtoError::body(
                         "password",
@@ -614,12 +624,7 @@ impl LogtoApi {
             state.call_hashing(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
                 let uid = user_id(&id)?;
                 let b = body?;
-                if b.password.is_empty() {
-                    return Err(LogtoError::body(
-                        "password",
-                        "(too_small) String must contain at least 1 character(s)",
-                    ));
-                }
+                non_empty_password(&b.password)?;
                 let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
                     .map_err(LogtoError::from)
                     .map_err(user_missing(&id))?;
@@ -647,10 +652,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(HasPasswordResponse::Ok(Json(HasPassword {
                     has_password: u.has_password,
                 })))
@@ -698,10 +700,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(CustomDataResponse::Ok(Json(
                     user::render(&u, &[]).custom_data,
                 )))
