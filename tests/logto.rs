@@ -314,19 +314,24 @@ async fn search_and_paging(b: Backend) {
         ids.push(u["id"].as_str().unwrap().to_string());
     }
     create(&s, json!({"username": "tom", "name": "100% Tom_"})).await;
+    create(
+        &s,
+        json!({"name": "Élodie Ünal", "primaryEmail": "ÉLODIE@Café.example"}),
+    )
+    .await;
 
     // Newest first, default page size 20, Total-Number and Link.
     let r = api(&s, reqwest::Method::GET, "/api/users?page=2")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["total-number"], "46");
+    assert_eq!(r.headers()["total-number"], "47");
     let link = r.headers()["link"].to_str().unwrap().to_string();
     let page = json(r, 200).await;
     assert_eq!(page.as_array().unwrap().len(), 20);
     assert_eq!(
-        page[0]["username"], "user_25",
-        "newest first: tom, 44..26 on page 1"
+        page[0]["username"], "user_26",
+        "newest first: élodie, tom, 44..27 on page 1"
     );
     for (rel, p) in [("first", 1), ("prev", 1), ("next", 3), ("last", 3)] {
         assert!(
@@ -356,7 +361,7 @@ async fn search_and_paging(b: Backend) {
             None => break,
         }
     }
-    assert_eq!(seen, 46);
+    assert_eq!(seen, 47);
     assert_eq!(get(&s, "/api/users?page=99", 200).await, json!([]));
 
     let names = |v: &Value| -> Vec<String> {
@@ -364,7 +369,7 @@ async fn search_and_paging(b: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| u["username"].as_str().unwrap().to_string())
+            .map(|u| u["username"].as_str().unwrap_or("-").to_string())
             .collect();
         n.sort();
         n
@@ -402,6 +407,16 @@ async fn search_and_paging(b: Backend) {
         .await,
         json!([])
     );
+    // Case folds beyond ASCII, on SQLite too.
+    let r = get(&s, "/api/users?search.name=%C3%A9LODIE%25", 200).await;
+    assert_eq!(r[0]["name"], "Élodie Ünal", "{r}");
+    let r = get(
+        &s,
+        "/api/users?search.primaryEmail=%C3%A9lodie@caf%C3%A9.example&mode=exact",
+        200,
+    )
+    .await;
+    assert_eq!(r.as_array().unwrap().len(), 1, "{r}");
     // exact, several values, on the primary email.
     let r = get(
         &s,
