@@ -460,9 +460,41 @@ async fn search_and_paging(b: Backend) {
         "28",
         "10 user_1x + 23 even - 5 both"
     );
-    // excludeRoleId: roles given over SCIM are the same roles.
-    let roles = get(&s, &format!("/scim/v2/Users/{}", ids[0]), 200).await;
-    assert!(roles.get("roles").is_none());
+    // excludeRoleId: roles given over SCIM are the same roles; Domo shows the role's id.
+    for id in &ids[..3] {
+        json(
+            api(&s, reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+                .header("content-type", "application/scim+json")
+                .body(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "add", "path": "roles", "value": [{"value": "Privileged"}]}]})
+                    .to_string(),
+                )
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+    }
+    let domo_id = i64::from_str_radix(&ids[0], 16).unwrap();
+    let role_id = get(&s, &format!("/v1/users/{domo_id}"), 200).await["roleId"]
+        .as_i64()
+        .expect("Domo shows the role's id");
+    let hex_role = format!("{role_id:016X}");
+    for rid in [role_id.to_string(), hex_role] {
+        let r = api(
+            &s,
+            reqwest::Method::GET,
+            &format!("/api/users?excludeRoleId={rid}&search.username=user_0%25"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.headers()["total-number"], "7", "user_03..user_09");
+        let left = names(&json(r, 200).await);
+        assert_eq!(left.first().map(String::as_str), Some("user_03"));
+    }
     // similar_to and posix: PostgreSQL runs them; SQLite says it cannot, clearly.
     let sim = api(
         &s,
@@ -1032,6 +1064,25 @@ async fn tokens_and_scopes(b: Backend) {
         "users:read",
     )
     .await;
+    // The routes are in the API description, with their schemas.
+    let spec = json(s.get("/openapi.json").send().await.unwrap(), 200).await;
+    for (path, method) in [
+        ("/api/users", "get"),
+        ("/api/users", "post"),
+        ("/api/users/{userId}", "patch"),
+        ("/api/users/{userId}/password/verify", "post"),
+        ("/api/users/{userId}/identities/{target}", "put"),
+        ("/api/logs", "get"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(spec["components"]["schemas"]["LogtoUser"]["properties"]["primaryEmail"].is_object());
+    assert!(
+        spec["components"]["schemas"]["LogtoNewUser"]["properties"]["passwordDigest"].is_object()
+    );
     // An M2M token, client secret in the form (client_secret_post, as @logto/api sends it).
     let tok = json(
         s.post("/oidc/token")

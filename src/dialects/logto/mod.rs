@@ -318,8 +318,10 @@ fn search_sql(
         });
     }
     if let Some(role) = exclude_role {
-        // A role id that cannot exist excludes nobody.
-        if let Some(rid) = id_from_hex(role) {
+        // A role's canonical id: 16 hex digits (as SCIM and Sumo show ids) or the integer
+        // (as Domo's `roleId`). One that cannot exist excludes nobody.
+        let rid = id_from_hex(role).or_else(|| role.parse::<i64>().ok().filter(|v| *v > 0));
+        if let Some(rid) = rid {
             let without = user_search::without_role(rid);
             joined = Some(match joined {
                 None => without,
