@@ -366,11 +366,10 @@ fn failed(op: &Operation, e: ScimError) -> Value {
     if let Some(b) = &op.bulk_id {
         out["bulkId"] = json!(b);
     }
-    let ScimResponse::Error(status, body) = ScimResponse::from(e) else {
-        unreachable!("a ScimError is an error response")
-    };
-    out["status"] = json!(status.as_u16().to_string());
-    out["response"] = body.0;
+    out["status"] = json!(e.status.as_u16().to_string());
+    if let ScimResponse::Error(_, body) = ScimResponse::from(e) {
+        out["response"] = body.0;
+    }
     out
 }
 
