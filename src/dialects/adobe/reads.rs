@@ -56,6 +56,16 @@ fn clamp(page: i64, total: i64) -> i64 {
     page.min(last)
 }
 
+/// One page of a list as served: its items, how many there are in all, and which page it
+/// is (the last one when the page asked for is past the end).
+struct Served<T> {
+    items: Vec<T>,
+    total: i64,
+    page: i64,
+}
+
+type UserWithGroups = (crate::domain::User, Option<Vec<crate::domain::GroupRef>>);
+
 pub struct UsersQuery {
     pub page: String,
     pub domain: Option<String>,
@@ -72,11 +82,7 @@ fn user_page(
     among: &Among,
     page: i64,
     groups: Groups,
-) -> AdobeResult<(
-    Vec<(crate::domain::User, Option<Vec<crate::domain::GroupRef>>)>,
-    i64,
-    i64,
-)> {
+) -> AdobeResult<Served<UserWithGroups>> {
     let (mut loaded, mut total) =
         du::page_among(conn, &p.org_id, among, page * PAGE_SIZE, PAGE_SIZE, groups)?;
     let mut served = page;
@@ -102,7 +108,11 @@ fn user_page(
             (u, g)
         })
         .collect();
-    Ok((users, total, served))
+    Ok(Served {
+        items: users,
+        total,
+        page: served,
+    })
 }
 
 fn last_page(served: i64, total: i64) -> bool {
@@ -147,7 +157,11 @@ pub fn users(conn: &mut DbConn, p: &Principal, q: UsersQuery) -> AdobeResult<Pag
     } else {
         Groups::Load
     };
-    let (users, total, served) = user_page(conn, p, &among, page, groups)?;
+    let Served {
+        items: users,
+        total,
+        page: served,
+    } = user_page(conn, p, &among, page, groups)?;
     let list: Vec<Value> = users
         .iter()
         .map(|(u, g)| model::user_json(u, g.as_ref(), direct_only))
@@ -203,7 +217,7 @@ fn group_page(
     p: &Principal,
     kinds: &[GroupKind],
     page: i64,
-) -> AdobeResult<(Vec<(Group, i64)>, i64, i64)> {
+) -> AdobeResult<Served<(Group, i64)>> {
     let (mut groups, mut total) =
         dg::page_of_kinds(conn, &p.org_id, kinds, page * PAGE_SIZE, PAGE_SIZE)?;
     let mut served = page;
@@ -219,13 +233,21 @@ fn group_page(
             (g, n)
         })
         .collect();
-    Ok((out, total, served))
+    Ok(Served {
+        items: out,
+        total,
+        page: served,
+    })
 }
 
 /// `/groups/{orgId}/{page}`.
 pub fn groups(conn: &mut DbConn, p: &Principal, page: &str) -> AdobeResult<Paged> {
     let page = page_number(page)?;
-    let (groups, total, served) = group_page(conn, p, &[], page)?;
+    let Served {
+        items: groups,
+        total,
+        page: served,
+    } = group_page(conn, p, &[], page)?;
     let list: Vec<Value> = groups
         .iter()
         .map(|(g, n)| model::group_json(g, *n))
@@ -251,7 +273,11 @@ pub fn legacy_users(
 ) -> AdobeResult<Paged> {
     let page = optional_page(page)?;
     let direct_only = flag(direct_only, "directOnly", true)?;
-    let (users, total, served) = user_page(conn, p, &Among::default(), page, Groups::Load)?;
+    let Served {
+        items: users,
+        total,
+        page: served,
+    } = user_page(conn, p, &Among::default(), page, Groups::Load)?;
     let list: Vec<Value> = users
         .iter()
         .map(|(u, g)| model::legacy_user_json(u, g.as_ref(), direct_only))
@@ -267,7 +293,11 @@ pub fn legacy_users(
 /// Deprecated `/{orgId}/user-groups?page=N`: the user groups, a bare array.
 pub fn legacy_groups(conn: &mut DbConn, p: &Principal, page: Option<&str>) -> AdobeResult<Paged> {
     let page = optional_page(page)?;
-    let (groups, total, served) = group_page(conn, p, &[GroupKind::Group], page)?;
+    let Served {
+        items: groups,
+        total,
+        page: served,
+    } = group_page(conn, p, &[GroupKind::Group], page)?;
     Ok(Paged {
         body: Value::Array(
             groups
@@ -326,7 +356,11 @@ pub fn legacy_group_users(
         group: Some((g.id, false)),
         ..Among::default()
     };
-    let (users, total, served) = user_page(conn, p, &among, page, Groups::Skip)?;
+    let Served {
+        items: users,
+        total,
+        page: served,
+    } = user_page(conn, p, &among, page, Groups::Skip)?;
     Ok(Paged {
         body: Value::Array(
             users
