@@ -414,6 +414,22 @@ async fn request_level_errors_change_nothing(b: Backend) {
         .read(&format!("/users/{ORG}/0?directOnly=perhaps"), 400)
         .await;
     assert_eq!(v["result"], "error.request.invalid");
+    // NUL cannot be stored: a 400 or a per-command error, never a 500.
+    let v = a.read(&format!("/users/{ORG}/0/a%00b"), 400).await;
+    assert_eq!(v["result"], "error.request.invalid");
+    let v = a
+        .read(&format!("/organizations/{ORG}/users/a%00b"), 400)
+        .await;
+    assert_eq!(v["result"], "error.request.invalid");
+    let r = a
+        .action(
+            json!([{"user": "n\u{0}@example.com", "do": [{"update": {}}]},
+                       {"user": "n@example.com", "do": [{"createEnterpriseID": {
+                           "email": "n@example.com", "firstname": "a\u{0}", "lastname": "b"}}]}]),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["errorCode"], "error.command.malformed");
+    assert_eq!(r["errors"][1]["errorCode"], "error.command.steps.malformed");
     let v = a
         .read(&format!("/organizations/{ORG}/users/none@example.com"), 404)
         .await;

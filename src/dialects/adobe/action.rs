@@ -170,6 +170,11 @@ fn text(
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.contains('\0') => Err(fail(
+            step,
+            "error.command.steps.malformed",
+            format!("Field {key} must not contain NUL"),
+        )),
         Some(Value::String(s)) if s.chars().count() > max => Err(fail(
             step,
             "error.command.string.too_long",
@@ -259,7 +264,11 @@ fn names(o: &Map<String, Value>, step: usize, key: &str) -> Result<Vec<String>, 
     items
         .iter()
         .map(|v| match v {
-            Value::String(s) if !s.trim().is_empty() && s.chars().count() <= MAX_GROUP_NAME => {
+            Value::String(s)
+                if !s.trim().is_empty()
+                    && !s.contains('\0')
+                    && s.chars().count() <= MAX_GROUP_NAME =>
+            {
                 Ok(s.trim().to_string())
             }
             Value::String(_) => Err(fail(
@@ -536,7 +545,7 @@ fn parse_target(
     } else {
         MAX_GROUP_NAME
     };
-    if who.is_empty() || who.chars().count() > max {
+    if who.is_empty() || who.contains('\0') || who.chars().count() > max {
         return Err(malformed(format!("{what} must be 1 to {max} characters")));
     }
     let steps = match o.get("do") {
@@ -552,6 +561,9 @@ fn parse_target(
     };
     let domain = match o.get("domain") {
         None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.contains('\0') => {
+            return Err(malformed("domain must not contain NUL"))
+        }
         Some(Value::String(s)) if s.len() <= MAX_USERNAME => {
             Some(s.trim().to_lowercase()).filter(|s| !s.is_empty())
         }

@@ -31,6 +31,17 @@ pub fn flag(v: Option<&str>, name: &str, default: bool) -> AdobeResult<bool> {
     }
 }
 
+/// A name from a path or query: no NUL (PostgreSQL text cannot hold one), at most 255
+/// characters.
+fn name_param(s: &str, what: &str) -> AdobeResult<()> {
+    if s.contains('\0') || s.chars().count() > 255 {
+        return Err(invalid(format!(
+            "{what} must be at most 255 characters, without NUL"
+        )));
+    }
+    Ok(())
+}
+
 /// A 0-based page number.
 fn page_number(s: &str) -> AdobeResult<i64> {
     let s = s.trim();
@@ -143,8 +154,12 @@ pub fn users(conn: &mut DbConn, p: &Principal, q: UsersQuery) -> AdobeResult<Pag
         group: None,
         active,
     };
+    if let Some(d) = &among.domain {
+        name_param(d, "domain")?;
+    }
     let mut group_name = None;
     if let Some(name) = &q.group {
+        name_param(name, "the group name")?;
         let found = dg::find_by_names(conn, &p.org_id, std::slice::from_ref(name))?;
         let Some(g) = found.get(&name.to_lowercase()) else {
             return Err(AdobeError::group_not_found(name));
@@ -190,6 +205,7 @@ pub fn user(
     domain: Option<&str>,
 ) -> AdobeResult<Value> {
     let key = key.trim();
+    name_param(key, "the user")?;
     let not_found = || AdobeError::user_not_found(key);
     let Some(id) = du::find_by_key(conn, &p.org_id, key)? else {
         return Err(not_found());
