@@ -103,6 +103,7 @@ type Apis = (
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
     dialects::domo::DomoApi,
+    dialects::sumo::SumoApi,
 );
 
 /// The OpenAPI service describing every endpoint.
@@ -115,6 +116,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             dialects::scim::ScimApi,
             dialects::logto::LogtoApi,
             dialects::domo::DomoApi,
+            dialects::sumo::SumoApi,
         ),
         "Muster",
         env!("CARGO_PKG_VERSION"),
