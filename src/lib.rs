@@ -140,7 +140,10 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/docs", docs)
         .nest("/", api)
         .nest("/scim/v1", dialects::scim::error::unsupported_version)
-        .with(http::body_limit::BodyLimit { max: max_body })
+        .with(http::body_limit::BodyLimit {
+            max: max_body,
+            bulk_max: dialects::scim::bulk::payload_limit(max_body),
+        })
         // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
         // samples) all reach their routes.
         .with(NormalizePath::new(TrailingSlash::Trim))

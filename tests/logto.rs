@@ -314,19 +314,24 @@ async fn search_and_paging(b: Backend) {
         ids.push(u["id"].as_str().unwrap().to_string());
     }
     create(&s, json!({"username": "tom", "name": "100% Tom_"})).await;
+    create(
+        &s,
+        json!({"name": "Élodie Ünal", "primaryEmail": "ÉLODIE@Café.example"}),
+    )
+    .await;
 
     // Newest first, default page size 20, Total-Number and Link.
     let r = api(&s, reqwest::Method::GET, "/api/users?page=2")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["total-number"], "46");
+    assert_eq!(r.headers()["total-number"], "47");
     let link = r.headers()["link"].to_str().unwrap().to_string();
     let page = json(r, 200).await;
     assert_eq!(page.as_array().unwrap().len(), 20);
     assert_eq!(
-        page[0]["username"], "user_25",
-        "newest first: tom, 44..26 on page 1"
+        page[0]["username"], "user_26",
+        "newest first: élodie, tom, 44..27 on page 1"
     );
     for (rel, p) in [("first", 1), ("prev", 1), ("next", 3), ("last", 3)] {
         assert!(
@@ -356,7 +361,7 @@ async fn search_and_paging(b: Backend) {
             None => break,
         }
     }
-    assert_eq!(seen, 46);
+    assert_eq!(seen, 47);
     assert_eq!(get(&s, "/api/users?page=99", 200).await, json!([]));
 
     let names = |v: &Value| -> Vec<String> {
@@ -364,7 +369,7 @@ async fn search_and_paging(b: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| u["username"].as_str().unwrap().to_string())
+            .map(|u| u["username"].as_str().unwrap_or("-").to_string())
             .collect();
         n.sort();
         n
@@ -402,6 +407,16 @@ async fn search_and_paging(b: Backend) {
         .await,
         json!([])
     );
+    // Case folds beyond ASCII, on SQLite too.
+    let r = get(&s, "/api/users?search.name=%C3%A9LODIE%25", 200).await;
+    assert_eq!(r[0]["name"], "Élodie Ünal", "{r}");
+    let r = get(
+        &s,
+        "/api/users?search.primaryEmail=%C3%A9lodie@caf%C3%A9.example&mode=exact",
+        200,
+    )
+    .await;
+    assert_eq!(r.as_array().unwrap().len(), 1, "{r}");
     // exact, several values, on the primary email.
     let r = get(
         &s,
@@ -445,9 +460,41 @@ async fn search_and_paging(b: Backend) {
         "28",
         "10 user_1x + 23 even - 5 both"
     );
-    // excludeRoleId: roles given over SCIM are the same roles.
-    let roles = get(&s, &format!("/scim/v2/Users/{}", ids[0]), 200).await;
-    assert!(roles.get("roles").is_none());
+    // excludeRoleId: roles given over SCIM are the same roles; Domo shows the role's id.
+    for id in &ids[..3] {
+        json(
+            api(&s, reqwest::Method::PATCH, &format!("/scim/v2/Users/{id}"))
+                .header("content-type", "application/scim+json")
+                .body(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                           "Operations": [{"op": "add", "path": "roles", "value": [{"value": "Privileged"}]}]})
+                    .to_string(),
+                )
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+    }
+    let domo_id = i64::from_str_radix(&ids[0], 16).unwrap();
+    let role_id = get(&s, &format!("/v1/users/{domo_id}"), 200).await["roleId"]
+        .as_i64()
+        .expect("Domo shows the role's id");
+    let hex_role = format!("{role_id:016X}");
+    for rid in [role_id.to_string(), hex_role] {
+        let r = api(
+            &s,
+            reqwest::Method::GET,
+            &format!("/api/users?excludeRoleId={rid}&search.username=user_0%25"),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.headers()["total-number"], "7", "user_03..user_09");
+        let left = names(&json(r, 200).await);
+        assert_eq!(left.first().map(String::as_str), Some("user_03"));
+    }
     // similar_to and posix: PostgreSQL runs them; SQLite says it cannot, clearly.
     let sim = api(
         &s,
@@ -1017,6 +1064,25 @@ async fn tokens_and_scopes(b: Backend) {
         "users:read",
     )
     .await;
+    // The routes are in the API description, with their schemas.
+    let spec = json(s.get("/openapi.json").send().await.unwrap(), 200).await;
+    for (path, method) in [
+        ("/api/users", "get"),
+        ("/api/users", "post"),
+        ("/api/users/{userId}", "patch"),
+        ("/api/users/{userId}/password/verify", "post"),
+        ("/api/users/{userId}/identities/{target}", "put"),
+        ("/api/logs", "get"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(spec["components"]["schemas"]["LogtoUser"]["properties"]["primaryEmail"].is_object());
+    assert!(
+        spec["components"]["schemas"]["LogtoNewUser"]["properties"]["passwordDigest"].is_object()
+    );
     // An M2M token, client secret in the form (client_secret_post, as @logto/api sends it).
     let tok = json(
         s.post("/oidc/token")

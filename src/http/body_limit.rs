@@ -7,18 +7,25 @@ use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 pub struct BodyLimit {
     pub max: usize,
+    /// The limit of `/scim/v2/Bulk`, which carries many resources at once.
+    pub bulk_max: usize,
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint { ep, max: self.max }
+        BodyLimitEndpoint {
+            ep,
+            max: self.max,
+            bulk_max: self.bulk_max,
+        }
     }
 }
 
 pub struct BodyLimitEndpoint<E> {
     ep: E,
     max: usize,
+    bulk_max: usize,
 }
 
 fn too_large(max: usize) -> poem::Error {
@@ -39,13 +46,19 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         use futures_util::StreamExt;
 
+        let max = if req.uri().path() == "/scim/v2/Bulk" {
+            self.bulk_max
+        } else {
+            self.max
+        };
+
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.max as u64 + DRAIN_MAX) {
-            return Err(too_large(self.max));
+        if declared.is_some_and(|n| n > max as u64 + DRAIN_MAX) {
+            return Err(too_large(max));
         }
         let mut stream = req.take_body().into_bytes_stream();
         let mut buf = Vec::new();
@@ -58,15 +71,15 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 )
             })?;
             seen += chunk.len() as u64;
-            if seen > self.max as u64 + DRAIN_MAX {
+            if seen > max as u64 + DRAIN_MAX {
                 break;
             }
-            if seen <= self.max as u64 {
+            if seen <= max as u64 {
                 buf.extend_from_slice(&chunk);
             }
         }
-        if seen > self.max as u64 {
-            return Err(too_large(self.max));
+        if seen > max as u64 {
+            return Err(too_large(max));
         }
         req.set_body(Body::from(buf));
         self.ep.call(req).await.map(IntoResponse::into_response)

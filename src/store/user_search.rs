@@ -107,19 +107,36 @@ fn column(field: Field, backend: &Backend) -> &'static str {
     }
 }
 
+/// The field lower-cased as Muster stores it (Rust's Unicode `to_lowercase`, kept in the
+/// `*_lower` columns), so a case-insensitive match folds `É` as PostgreSQL and Logto do;
+/// SQLite's own `lower()` folds ASCII only.
+fn lower_column(field: Field, backend: &Backend) -> &'static str {
+    match (field, backend) {
+        (Field::Id, Backend::Postgres) => "lower(lpad(to_hex(users.id), 16, '0'))",
+        (Field::Id, Backend::Sqlite) => "printf('%016x', users.id)",
+        // `user_name_lower` holds the email for users without a login name.
+        (Field::Username, _) => {
+            "(CASE WHEN users.user_name IS NOT NULL THEN users.user_name_lower END)"
+        }
+        (Field::Name, _) => "users.display_name_lower",
+        (Field::PrimaryEmail | Field::PrimaryPhone, _) => "pv.value_lower",
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> StoreError {
     StoreError::Invalid(msg.into())
 }
 
-/// `expr <op> value` for one value.
+/// `expr <op> value` for one value (`lowered` is `expr` lower-cased).
 fn matcher(
-    expr: &str,
+    (expr, lowered): (&str, &str),
     mode: Mode,
     case_sensitive: bool,
     value: &str,
     backend: &Backend,
 ) -> StoreResult<Raw> {
     let bind = || Bind::Text(value.to_string());
+    let folded = || Bind::Text(value.to_lowercase());
     Ok(match mode {
         Mode::Like => {
             if ends_in_escape(value) {
@@ -128,9 +145,9 @@ fn matcher(
                 ));
             }
             match (case_sensitive, backend) {
-                (false, _) => Raw::sql(format!("lower({expr}) LIKE lower("))
-                    .bind(bind())
-                    .push(") ESCAPE '\\'"),
+                (false, _) => Raw::sql(format!("{lowered} LIKE "))
+                    .bind(folded())
+                    .push(" ESCAPE '\\'"),
                 (true, Backend::Postgres) => Raw::sql(format!("{expr} LIKE "))
                     .bind(bind())
                     .push(" ESCAPE '\\'"),
@@ -143,9 +160,7 @@ fn matcher(
             }
         }
         Mode::Exact if case_sensitive => Raw::sql(format!("{expr} = ")).bind(bind()),
-        Mode::Exact => Raw::sql(format!("lower({expr}) = lower("))
-            .bind(bind())
-            .push(")"),
+        Mode::Exact => Raw::sql(format!("{lowered} = ")).bind(folded()),
         Mode::SimilarTo | Mode::Posix if *backend == Backend::Sqlite => {
             return Err(invalid(
                 "the similar_to and posix modes need PostgreSQL; this server stores its \
@@ -180,7 +195,7 @@ pub fn condition(c: &Condition, backend: &Backend) -> StoreResult<Raw> {
     if c.values.len() > 1 && c.mode != Mode::Exact {
         return Err(invalid("only the exact mode takes several values"));
     }
-    let expr = column(c.field, backend);
+    let expr = (column(c.field, backend), lower_column(c.field, backend));
     let mut any = None;
     for v in &c.values {
         let m = matcher(expr, c.mode, c.case_sensitive, v, backend)?;

@@ -203,6 +203,24 @@ fn user_id(s: &str) -> LogtoResult<i64> {
     id_from_hex(s).ok_or_else(|| LogtoError::not_found("users", s))
 }
 
+/// The user named `id` (16 hex digits) of the caller's organization.
+fn load(conn: &mut DbConn, p: &Principal, id: &str) -> LogtoResult<User> {
+    let uid = user_id(id)?;
+    store::users::get(conn, &p.org_id, uid)
+        .map_err(LogtoError::from)
+        .map_err(user_missing(id))
+}
+
+fn non_empty_password(pw: &str) -> LogtoResult<()> {
+    if pw.is_empty() {
+        return Err(LogtoError::body(
+            "password",
+            "(too_small) String must contain at least 1 character(s)",
+        ));
+    }
+    Ok(())
+}
+
 /// `NotFound` of the user named `s` in Logto's words.
 fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
     move |e| {
@@ -300,8 +318,10 @@ fn search_sql(
         });
     }
     if let Some(role) = exclude_role {
-        // A role id that cannot exist excludes nobody.
-        if let Some(rid) = id_from_hex(role) {
+        // A role's canonical id: 16 hex digits (as SCIM and Sumo show ids) or the integer
+        // (as Domo's `roleId`). One that cannot exist excludes nobody.
+        let rid = id_from_hex(role).or_else(|| role.parse::<i64>().ok().filter(|v| *v > 0));
+        if let Some(rid) = rid {
             let without = user_search::without_role(rid);
             joined = Some(match joined {
                 None => without,
@@ -467,10 +487,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
             }),
         )
@@ -577,12 +594,7 @@ impl LogtoApi {
             state.call_hashing(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
                 let uid = user_id(&id)?;
                 let b = body?;
-                if b.password.is_empty() {
-                    return Err(LogtoError::body(
-                        "password",
-                        "(too_small) String must contain at least 1 character(s)",
-                    ));
-                }
+                non_empty_password(&b.password)?;
                 if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
                     return Err(LogtoError::body(
                         "password",
@@ -614,12 +626,7 @@ impl LogtoApi {
             state.call_hashing(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
                 let uid = user_id(&id)?;
                 let b = body?;
-                if b.password.is_empty() {
-                    return Err(LogtoError::body(
-                        "password",
-                        "(too_small) String must contain at least 1 character(s)",
-                    ));
-                }
+                non_empty_password(&b.password)?;
                 let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
                     .map_err(LogtoError::from)
                     .map_err(user_missing(&id))?;
@@ -647,10 +654,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(HasPasswordResponse::Ok(Json(HasPassword {
                     has_password: u.has_password,
                 })))
@@ -698,10 +702,7 @@ impl LogtoApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let u = store::users::get(conn, &p.org_id, uid)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
+                let u = load(conn, &p, &id)?;
                 Ok(CustomDataResponse::Ok(Json(
                     user::render(&u, &[]).custom_data,
                 )))

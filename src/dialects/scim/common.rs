@@ -10,7 +10,7 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::directory::{Caller, Expect};
 use crate::domain::{id_from_hex, Principal};
-use crate::scim::ScimError;
+use crate::scim::{ScimError, ScimResult};
 use crate::store::StoreError;
 use crate::Config;
 
@@ -101,6 +101,44 @@ where
         .call(auth, Some(crate::domain::Scope::Scim), op)
         .await
         .unwrap_or_else(ScimResponse::from))
+}
+
+/// A write to run on a connection as a principal.
+pub type WriteOp = Box<dyn FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send>;
+
+/// A SCIM write prepared from its request: the operation to run on the caller's connection,
+/// in the request's own trip (`run`) or as one operation of a Bulk request.
+pub struct Prepared {
+    pub op: WriteOp,
+    /// It sets a password (bcrypt runs in the trip).
+    pub hashing: bool,
+}
+
+impl Prepared {
+    pub fn new<F>(op: F, hashing: bool) -> Prepared
+    where
+        F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+    {
+        Prepared {
+            op: Box::new(op),
+            hashing,
+        }
+    }
+}
+
+/// Run a prepared write in the request's one trip; a refusal while preparing comes back as
+/// `Err`, for `checked` to answer after the credential.
+pub async fn run(
+    state: &crate::AppState,
+    auth: &BearerOrBasic,
+    p: ScimResult<Prepared>,
+) -> Outcome {
+    let p = p?;
+    if p.hashing {
+        call_scim_hashing(state, auth, p.op).await
+    } else {
+        call_scim(state, auth, p.op).await
+    }
 }
 
 /// `call_scim` for a request that sets a password (see `AppState::call_hashing`).

@@ -2,6 +2,8 @@
 //! reads or rewrites the rest of the member list, and members are loaded only when the
 //! response shows them. Each handler makes one database trip (`AppState::call`).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::common::*;
@@ -29,32 +31,29 @@ fn wants_members(proj: &Projection) -> Members {
     }
 }
 
-pub async fn create(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    body: Value,
-    proj: Projection,
-) -> Outcome {
+pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let data = group_data(&canon, &GroupData::default());
     let members = member_ids(canon.get("members"))?;
-    let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
-            .map_err(|e| store_error(e, "group"))?;
-        if wants_members(&proj) == Members::Load {
-            g.members = Some(crate::store::groups::members(conn, g.id)?);
-        }
-        let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
-        Ok(ScimResponse::Created(
-            ScimJson(render(&cfg, &g, &proj)),
-            Some(etag(g.version)),
-            location,
-        ))
-    })
-    .await
+    let cfg = cfg.clone();
+    Ok(Prepared::new(
+        move |conn, p| {
+            let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
+                .map_err(|e| store_error(e, "group"))?;
+            if wants_members(&proj) == Members::Load {
+                g.members = Some(crate::store::groups::members(conn, g.id)?);
+            }
+            let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
+            Ok(ScimResponse::Created(
+                ScimJson(render(&cfg, &g, &proj)),
+                Some(etag(g.version)),
+                location,
+            ))
+        },
+        false,
+    ))
 }
 
 pub async fn get(
@@ -84,62 +83,61 @@ pub async fn get(
 }
 
 /// Run a change in the directory and render it.
-async fn change<F>(
-    state: &AppState,
-    auth: &BearerOrBasic,
+fn change<F>(
+    cfg: &Arc<Config>,
     id: &str,
     if_match_h: Option<&str>,
     input: Members,
     proj: Projection,
     compute: F,
-) -> Outcome
+) -> ScimResult<Prepared>
 where
     F: FnOnce(&Config, &Group) -> ScimResult<(GroupData, MemberChange)> + Send + 'static,
 {
     let id = parse_id(id, "group")?;
     let expected = if_match(if_match_h)?;
-    let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        let output = wants_members(&proj);
-        let changed = dir::update(
-            conn,
-            &caller(&cfg, &p),
-            id,
-            &expected,
-            input,
-            output,
-            |current: &Group| compute(&cfg, current),
-        )
-        .map_err(|e| match e {
-            ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
-                ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
-            }
-            other => other,
-        })?;
-        let g = changed.value;
-        Ok(ScimResponse::Ok(
-            ScimJson(render(&cfg, &g, &proj)),
-            Some(etag(g.version)),
-        ))
-    })
-    .await
+    let cfg = cfg.clone();
+    Ok(Prepared::new(
+        move |conn, p| {
+            let output = wants_members(&proj);
+            let changed = dir::update(
+                conn,
+                &caller(&cfg, &p),
+                id,
+                &expected,
+                input,
+                output,
+                |current: &Group| compute(&cfg, current),
+            )
+            .map_err(|e| match e {
+                ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
+                    ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
+                }
+                other => other,
+            })?;
+            let g = changed.value;
+            Ok(ScimResponse::Ok(
+                ScimJson(render(&cfg, &g, &proj)),
+                Some(etag(g.version)),
+            ))
+        },
+        false,
+    ))
 }
 
-pub async fn replace(
-    state: &AppState,
-    auth: &BearerOrBasic,
+pub fn replace(
+    cfg: &Arc<Config>,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
-) -> Outcome {
+) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let members = member_ids(canon.get("members"))?;
     change(
-        state,
-        auth,
+        cfg,
         id,
         if_match_h,
         Members::Skip,
@@ -151,7 +149,6 @@ pub async fn replace(
             ))
         },
     )
-    .await
 }
 
 /// Accumulates member operations in order into one row-level change.
@@ -301,78 +298,67 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
     Ok(Some((delta, rest)))
 }
 
-pub async fn modify(
-    state: &AppState,
-    auth: &BearerOrBasic,
+pub fn modify(
+    cfg: &Arc<Config>,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
-) -> Outcome {
+) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
     let ops = patch::parse_request(&body)?;
     match split(&ops)? {
-        Some((delta, rest)) => {
-            change(
-                state,
-                auth,
-                id,
-                if_match_h,
-                Members::Skip,
-                proj,
-                move |cfg, current| {
-                    let before = group_json(cfg, current);
-                    let after = if rest.is_empty() {
-                        before
-                    } else {
-                        patch::apply(&before, &rest, rt)?
-                    };
-                    normalize::check_required(&after, rt)?;
-                    Ok((group_data(&after, &current.data), delta.0))
-                },
-            )
-            .await
-        }
+        Some((delta, rest)) => change(
+            cfg,
+            id,
+            if_match_h,
+            Members::Skip,
+            proj,
+            move |cfg, current| {
+                let before = group_json(cfg, current);
+                let after = if rest.is_empty() {
+                    before
+                } else {
+                    patch::apply(&before, &rest, rt)?
+                };
+                normalize::check_required(&after, rt)?;
+                Ok((group_data(&after, &current.data), delta.0))
+            },
+        ),
         // A member filter the delta path cannot express: apply on the full list, read under
         // the same row lock as the write, so a concurrent change waits instead of failing.
-        None => {
-            change(
-                state,
-                auth,
-                id,
-                if_match_h,
-                Members::Load,
-                proj,
-                move |cfg, current| {
-                    let before = group_json(cfg, current);
-                    let after = patch::apply(&before, &ops, rt)?;
-                    normalize::check_required(&after, rt)?;
-                    let members = member_ids(after.get("members"))?;
-                    Ok((
-                        group_data(&after, &current.data),
-                        MemberChange::replace_with(members),
-                    ))
-                },
-            )
-            .await
-        }
+        None => change(
+            cfg,
+            id,
+            if_match_h,
+            Members::Load,
+            proj,
+            move |cfg, current| {
+                let before = group_json(cfg, current);
+                let after = patch::apply(&before, &ops, rt)?;
+                normalize::check_required(&after, rt)?;
+                let members = member_ids(after.get("members"))?;
+                Ok((
+                    group_data(&after, &current.data),
+                    MemberChange::replace_with(members),
+                ))
+            },
+        ),
     }
 }
 
-pub async fn delete(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: &str,
-    if_match_h: Option<&str>,
-) -> Outcome {
+pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResult<Prepared> {
     let id = parse_id(id, "group")?;
     let expected = if_match(if_match_h)?;
-    let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        dir::delete(conn, &caller(&cfg, &p), id, &expected).map_err(|e| store_error(e, "group"))?;
-        Ok(ScimResponse::NoContent)
-    })
-    .await
+    let cfg = cfg.clone();
+    Ok(Prepared::new(
+        move |conn, p| {
+            dir::delete(conn, &caller(&cfg, &p), id, &expected)
+                .map_err(|e| store_error(e, "group"))?;
+            Ok(ScimResponse::NoContent)
+        },
+        false,
+    ))
 }
 
 /// A page of groups as a ListResponse body, on the caller's connection.

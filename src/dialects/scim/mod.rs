@@ -1,5 +1,6 @@
 //! The SCIM 2.0 dialect at `/scim/v2` (RFC 7643/7644).
 
+pub mod bulk;
 pub mod common;
 pub mod discovery;
 pub mod error;
@@ -19,7 +20,9 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
-use common::{call_scim, checked, done, list_response, paging, Outcome, ScimJson, ScimResponse};
+use common::{
+    call_scim, checked, done, list_response, paging, run, Outcome, ScimJson, ScimResponse,
+};
 
 #[derive(Tags)]
 enum Tag {
@@ -219,7 +222,12 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
+                run(
+                    &state,
+                    &auth,
+                    users::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                )
+                .await
             }
             .await,
         )
@@ -287,13 +295,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::replace(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    users::replace(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -318,13 +329,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                users::modify(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    users::modify(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -345,7 +359,15 @@ impl ScimApi {
         checked(
             &state,
             &auth,
-            async { users::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+            async {
+                run(
+                    &state,
+                    &auth,
+                    users::delete(&state.config, &id.0, if_match.0.as_deref()),
+                )
+                .await
+            }
+            .await,
         )
         .await
     }
@@ -400,7 +422,12 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::create(&state, &auth, body.0, projection(&attributes, &excluded)?).await
+                run(
+                    &state,
+                    &auth,
+                    groups::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                )
+                .await
             }
             .await,
         )
@@ -468,13 +495,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::replace(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    groups::replace(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -499,13 +529,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                groups::modify(
+                run(
                     &state,
                     &auth,
-                    &id.0,
-                    body.0,
-                    projection(&attributes, &excluded)?,
-                    if_match.0.as_deref(),
+                    groups::modify(
+                        &state.config,
+                        &id.0,
+                        body.0,
+                        projection(&attributes, &excluded)?,
+                        if_match.0.as_deref(),
+                    ),
                 )
                 .await
             }
@@ -526,7 +559,15 @@ impl ScimApi {
         checked(
             &state,
             &auth,
-            async { groups::delete(&state, &auth, &id.0, if_match.0.as_deref()).await }.await,
+            async {
+                run(
+                    &state,
+                    &auth,
+                    groups::delete(&state.config, &id.0, if_match.0.as_deref()),
+                )
+                .await
+            }
+            .await,
         )
         .await
     }
@@ -645,10 +686,17 @@ impl ScimApi {
         authenticated(&state, &auth, || not_implemented("DELETE /Me")).await
     }
 
-    /// Bulk operations are not implemented yet (`bulk.supported` is false).
+    /// Several writes of Users and Groups in one request (RFC 7644 §3.7), `bulkId`
+    /// references resolved in any order; at most `bulk.maxOperations` operations and
+    /// `bulk.maxPayloadSize` bytes.
     #[oai(path = "/Bulk", method = "post")]
-    async fn bulk(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || not_implemented("Bulk")).await
+    async fn bulk(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        body: Json<Value>,
+    ) -> ScimResponse {
+        checked(&state, &auth, bulk::bulk(&state, &auth, body.0).await).await
     }
 
     /// What this service provider supports.

@@ -45,19 +45,14 @@ fn view(conn: &mut crate::store::DbConn, user: User, proj: &Projection) -> ScimR
     Ok(UserView { user, groups })
 }
 
-pub async fn create(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    body: Value,
-    proj: Projection,
-) -> Outcome {
+pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let (mut data, password) = user_data(&canon, VendorFields::default())?;
     // A user is active unless the request says otherwise; `active` is never left unset.
     data.active = Some(data.active.unwrap_or(true));
-    let cfg = state.config.clone();
+    let cfg = cfg.clone();
     let hashing = password.is_some();
     let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let u = dir::create(
@@ -78,11 +73,7 @@ pub async fn create(
             location,
         ))
     };
-    if hashing {
-        call_scim_hashing(state, auth, op).await
-    } else {
-        call_scim(state, auth, op).await
-    }
+    Ok(Prepared::new(op, hashing))
 }
 
 pub async fn get(
@@ -124,21 +115,20 @@ pub enum IdOrMe<'a> {
 }
 
 /// Run a change in the directory and render it.
-async fn change<F>(
-    state: &AppState,
-    auth: &BearerOrBasic,
+fn change<F>(
+    cfg: &Arc<Config>,
     id: &str,
     if_match_h: Option<&str>,
     password: Option<String>,
     proj: Projection,
     compute: F,
-) -> Outcome
+) -> ScimResult<Prepared>
 where
     F: FnOnce(&Config, &User) -> ScimResult<UserData> + Send + 'static,
 {
     let id = parse_id(id, "user")?;
     let expected = if_match(if_match_h)?;
-    let cfg: Arc<Config> = state.config.clone();
+    let cfg: Arc<Config> = cfg.clone();
     let hashing = password.is_some();
     let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let c = caller(&cfg, &p);
@@ -162,21 +152,16 @@ where
         let v = view(conn, changed.value, &proj)?;
         Ok(ok(&cfg, &v, &proj))
     };
-    if hashing {
-        call_scim_hashing(state, auth, op).await
-    } else {
-        call_scim(state, auth, op).await
-    }
+    Ok(Prepared::new(op, hashing))
 }
 
-pub async fn replace(
-    state: &AppState,
-    auth: &BearerOrBasic,
+pub fn replace(
+    cfg: &Arc<Config>,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
-) -> Outcome {
+) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
@@ -184,23 +169,14 @@ pub async fn replace(
         .get("password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    change(
-        state,
-        auth,
-        id,
-        if_match_h,
-        password,
-        proj,
-        move |_, current| {
-            let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
-            // A PUT that leaves `active` out keeps it: omission never re-enables a user.
-            if data.active.is_none() {
-                data.active = current.data.active;
-            }
-            Ok(data)
-        },
-    )
-    .await
+    change(cfg, id, if_match_h, password, proj, move |_, current| {
+        let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
+        // A PUT that leaves `active` out keeps it: omission never re-enables a user.
+        if data.active.is_none() {
+            data.active = current.data.active;
+        }
+        Ok(data)
+    })
 }
 
 /// The password a PATCH sets, found in its operations (the rendered user carries none, so
@@ -228,51 +204,39 @@ fn patch_password(ops: &[Operation]) -> Option<String> {
         .next_back()
 }
 
-pub async fn modify(
-    state: &AppState,
-    auth: &BearerOrBasic,
+pub fn modify(
+    cfg: &Arc<Config>,
     id: &str,
     body: Value,
     proj: Projection,
     if_match_h: Option<&str>,
-) -> Outcome {
+) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
     let ops = patch::parse_request(&body)?;
     let password = patch_password(&ops);
-    change(
-        state,
-        auth,
-        id,
-        if_match_h,
-        password,
-        proj,
-        move |cfg, current| {
-            let before = user_json(cfg, current, None);
-            let after = patch::apply(&before, &ops, rt)?;
-            normalize::check_required(&after, rt)?;
-            // Removing or clearing `active` leaves it unset, which is inactive
-            // (`UserData::is_active`): only an explicit true enables a user.
-            let (data, _) = user_data(&after, current.data.vendor.clone())?;
-            Ok(data)
-        },
-    )
-    .await
+    change(cfg, id, if_match_h, password, proj, move |cfg, current| {
+        let before = user_json(cfg, current, None);
+        let after = patch::apply(&before, &ops, rt)?;
+        normalize::check_required(&after, rt)?;
+        // Removing or clearing `active` leaves it unset, which is inactive
+        // (`UserData::is_active`): only an explicit true enables a user.
+        let (data, _) = user_data(&after, current.data.vendor.clone())?;
+        Ok(data)
+    })
 }
 
-pub async fn delete(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: &str,
-    if_match_h: Option<&str>,
-) -> Outcome {
+pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResult<Prepared> {
     let id = parse_id(id, "user")?;
     let expected = if_match(if_match_h)?;
-    let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        dir::delete(conn, &caller(&cfg, &p), id, &expected).map_err(|e| store_error(e, "user"))?;
-        Ok(ScimResponse::NoContent)
-    })
-    .await
+    let cfg = cfg.clone();
+    Ok(Prepared::new(
+        move |conn, p| {
+            dir::delete(conn, &caller(&cfg, &p), id, &expected)
+                .map_err(|e| store_error(e, "user"))?;
+            Ok(ScimResponse::NoContent)
+        },
+        false,
+    ))
 }
 
 /// A page of users as a ListResponse body, on the caller's connection.

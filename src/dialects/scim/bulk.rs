@@ -1,0 +1,532 @@
+//! `POST /scim/v2/Bulk` (RFC 7644 §3.7): POST, PUT, PATCH and DELETE of Users and Groups in
+//! one request. Every operation runs the same prepared write a single request runs (so the
+//! directory layer, its locks and audit entries apply), all in one database trip and one
+//! transaction, each operation in a savepoint of its own: a failed operation leaves no trace
+//! and the others stand (RFC 7644: a Bulk request is not atomic).
+//!
+//! `bulkId:<id>` references (in a path, or any string value in `data`, PATCH values included)
+//! resolve to the resources POSTed in the same request, in any order: an operation waits
+//! until every operation it refers to has run. References that can never resolve — to a
+//! bulkId no POST defines, to a POST that failed, or in a cycle — answer 409 for the
+//! operations that hold them (the RFC lets a server give up on cycles).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use serde_json::{json, Map, Value};
+
+use super::common::*;
+use super::{groups, users};
+use crate::auth::schemes::BearerOrBasic;
+use crate::domain::{Principal, Scope};
+use crate::scim::projection::Projection;
+use crate::scim::{ScimError, ScimResult};
+use crate::store::{self, DbConn, StoreError};
+use crate::{AppState, Config};
+
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// Operations per request (advertised as `bulk.maxOperations`).
+pub const MAX_OPERATIONS: usize = 1000;
+/// A Bulk body's limit (advertised as `bulk.maxPayloadSize`), larger than other requests'.
+pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// The body limit of `/scim/v2/Bulk` on a server whose other requests take `max_body`.
+pub fn payload_limit(max_body: usize) -> usize {
+    max_body.max(MAX_PAYLOAD_BYTES)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Users,
+    Groups,
+}
+
+impl Kind {
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Users => "/Users",
+            Kind::Groups => "/Groups",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Operation {
+    method: Method,
+    bulk_id: Option<String>,
+    version: Option<String>,
+    path: String,
+    data: Option<Value>,
+    /// bulkIds this operation refers to.
+    refs: Vec<String>,
+}
+
+struct Request {
+    fail_on_errors: Option<usize>,
+    ops: Vec<Operation>,
+}
+
+fn bad(detail: impl Into<String>) -> ScimError {
+    ScimError::invalid_syntax(detail)
+}
+
+/// Every `bulkId:<id>` string in `v`.
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix("bulkId:") {
+                out.push(id.to_string());
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_refs(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+fn field<'a>(o: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    o.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn parse(body: &Value) -> ScimResult<Request> {
+    let Value::Object(o) = body else {
+        return Err(bad("the BulkRequest must be a JSON object"));
+    };
+    if let Some(s) = field(o, "schemas") {
+        let ok = s
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(BULK_REQUEST)));
+        if !ok {
+            return Err(bad(format!("schemas must contain {BULK_REQUEST}")));
+        }
+    }
+    let fail_on_errors = match field(o, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= 1 => Some(n as usize),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "failOnErrors must be a positive integer",
+                ))
+            }
+        },
+    };
+    let Some(Value::Array(list)) = field(o, "Operations") else {
+        return Err(bad("the BulkRequest needs an Operations array"));
+    };
+    if list.len() > MAX_OPERATIONS {
+        return Err(ScimError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            scim_type: Some("tooMany"),
+            detail: format!(
+                "the BulkRequest has {} operations; at most {MAX_OPERATIONS} are allowed \
+                 (maxOperations)",
+                list.len()
+            ),
+        });
+    }
+    let mut ops = Vec::with_capacity(list.len());
+    let mut seen = HashSet::new();
+    for (i, op) in list.iter().enumerate() {
+        let Value::Object(op) = op else {
+            return Err(bad(format!("Operations[{i}] must be an object")));
+        };
+        let text = |k: &str| -> ScimResult<Option<String>> {
+            match field(op, k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(format!("Operations[{i}].{k} must be a string"))),
+            }
+        };
+        let method = match text("method")?.map(|m| m.to_ascii_uppercase()).as_deref() {
+            Some("POST") => Method::Post,
+            Some("PUT") => Method::Put,
+            Some("PATCH") => Method::Patch,
+            Some("DELETE") => Method::Delete,
+            Some(other) => {
+                return Err(bad(format!(
+                    "Operations[{i}].method {other:?} is not POST, PUT, PATCH or DELETE"
+                )))
+            }
+            None => return Err(bad(format!("Operations[{i}] needs a method"))),
+        };
+        let path = text("path")?.ok_or_else(|| bad(format!("Operations[{i}] needs a path")))?;
+        let bulk_id = text("bulkId")?;
+        if method == Method::Post {
+            match &bulk_id {
+                None => return Err(bad(format!("Operations[{i}] is a POST without a bulkId"))),
+                Some(b) if b.is_empty() || b.len() > 256 => {
+                    return Err(bad(format!(
+                        "Operations[{i}].bulkId must be 1 to 256 characters"
+                    )))
+                }
+                Some(b) if !seen.insert(b.clone()) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "bulkId {b:?} is used by more than one operation"
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
+        let data = match field(op, "data") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.clone()),
+        };
+        if matches!(method, Method::Post | Method::Put | Method::Patch) && data.is_none() {
+            return Err(bad(format!(
+                "Operations[{i}] ({}) needs data",
+                method.as_str()
+            )));
+        }
+        let mut refs: Vec<String> = path_ref(&path).map(str::to_string).into_iter().collect();
+        if let Some(d) = &data {
+            collect_refs(d, &mut refs);
+        }
+        ops.push(Operation {
+            method,
+            bulk_id,
+            version: text("version")?,
+            path,
+            data,
+            refs,
+        });
+    }
+    Ok(Request {
+        fail_on_errors,
+        ops,
+    })
+}
+
+/// The bulkId a path names in place of an id (`/Users/bulkId:qwerty`).
+fn path_ref(path: &str) -> Option<&str> {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.strip_prefix("bulkId:"))
+}
+
+/// The path with its bulkId replaced by the id it was created with.
+fn resolve_path(path: &str, ids: &HashMap<String, String>) -> String {
+    match path_ref(path).and_then(|b| ids.get(b).map(|id| (b, id))) {
+        Some((b, id)) => path.replacen(&format!("bulkId:{b}"), id, 1),
+        None => path.to_string(),
+    }
+}
+
+/// Replace each `bulkId:<id>` string by the id it was created with.
+fn substitute(v: &mut Value, ids: &HashMap<String, String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
+                *s = id.clone();
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, ids)),
+        Value::Object(o) => o.values_mut().for_each(|x| substitute(x, ids)),
+        _ => {}
+    }
+}
+
+/// `/Users` or `/Users/{id}` (likewise `/Groups`).
+fn target(path: &str, method: Method) -> ScimResult<(Kind, Option<String>)> {
+    let p = path.trim_end_matches('/');
+    for kind in [Kind::Users, Kind::Groups] {
+        if let Some(rest) = p.strip_prefix(kind.path()) {
+            let id = rest.strip_prefix('/');
+            return match (method, id) {
+                (Method::Post, None) if rest.is_empty() => Ok((kind, None)),
+                (Method::Post, _) => Err(ScimError::invalid_path(format!(
+                    "a POST's path is {} (got {path:?})",
+                    kind.path()
+                ))),
+                (_, Some(id)) if !id.is_empty() && !id.contains('/') => {
+                    Ok((kind, Some(id.to_string())))
+                }
+                _ => Err(ScimError::invalid_path(format!(
+                    "a {}'s path is {}/{{id}} (got {path:?})",
+                    method.as_str(),
+                    kind.path()
+                ))),
+            };
+        }
+    }
+    Err(ScimError::invalid_path(format!(
+        "{path:?} is not /Users or /Groups"
+    )))
+}
+
+/// The prepared write of one operation, its references resolved.
+fn prepare(
+    cfg: &Arc<Config>,
+    op: &Operation,
+    ids: &HashMap<String, String>,
+) -> ScimResult<(Kind, Prepared)> {
+    let path = resolve_path(&op.path, ids);
+    let mut data = op.data.clone();
+    if let Some(d) = data.as_mut() {
+        substitute(d, ids);
+    }
+    let (kind, id) = target(&path, op.method)?;
+    let proj = Projection::default();
+    let version = op.version.as_deref();
+    let data = data.unwrap_or(Value::Null);
+    let id = id.unwrap_or_default();
+    let prepared = match (kind, op.method) {
+        (Kind::Users, Method::Post) => users::create(cfg, data, proj),
+        (Kind::Users, Method::Put) => users::replace(cfg, &id, data, proj, version),
+        (Kind::Users, Method::Patch) => users::modify(cfg, &id, data, proj, version),
+        (Kind::Users, Method::Delete) => users::delete(cfg, &id, version),
+        (Kind::Groups, Method::Post) => groups::create(cfg, data, proj),
+        (Kind::Groups, Method::Put) => groups::replace(cfg, &id, data, proj, version),
+        (Kind::Groups, Method::Patch) => groups::modify(cfg, &id, data, proj, version),
+        (Kind::Groups, Method::Delete) => groups::delete(cfg, &id, version),
+    }?;
+    Ok((kind, prepared))
+}
+
+/// One operation's result in the BulkResponse.
+fn result(
+    cfg: &Config,
+    op: &Operation,
+    kind: Kind,
+    path_id: Option<String>,
+    r: ScimResponse,
+) -> (Value, Option<String>, bool) {
+    let mut out = json!({"method": op.method.as_str()});
+    if let Some(b) = &op.bulk_id {
+        out["bulkId"] = json!(b);
+    }
+    let location_of = |id: &str| cfg.url(&format!("/scim/v2{}/{id}", kind.path()));
+    let mut created = None;
+    let ok = match r {
+        ScimResponse::Created(body, etag, location) => {
+            created = body.0.get("id").and_then(Value::as_str).map(str::to_string);
+            out["status"] = json!("201");
+            out["location"] = json!(location);
+            if let Some(e) = etag {
+                out["version"] = json!(e);
+            }
+            true
+        }
+        ScimResponse::Ok(_, etag) => {
+            out["status"] = json!("200");
+            if let Some(id) = &path_id {
+                out["location"] = json!(location_of(id));
+            }
+            if let Some(e) = etag {
+                out["version"] = json!(e);
+            }
+            true
+        }
+        ScimResponse::NoContent => {
+            out["status"] = json!("204");
+            if let Some(id) = &path_id {
+                out["location"] = json!(location_of(id));
+            }
+            true
+        }
+        ScimResponse::NotModified(_) => {
+            out["status"] = json!("304");
+            true
+        }
+        ScimResponse::Error(status, body) => {
+            out["status"] = json!(status.as_u16().to_string());
+            out["response"] = body.0;
+            false
+        }
+    };
+    (out, created, ok)
+}
+
+fn failed(op: &Operation, e: ScimError) -> Value {
+    let mut out = json!({"method": op.method.as_str()});
+    if let Some(b) = &op.bulk_id {
+        out["bulkId"] = json!(b);
+    }
+    out["status"] = json!(e.status.as_u16().to_string());
+    if let ScimResponse::Error(_, body) = ScimResponse::from(e) {
+        out["response"] = body.0;
+    }
+    out
+}
+
+/// Rolls an operation's savepoint back while carrying its answer out.
+enum Undo {
+    Answer(ScimResponse),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Undo {
+    fn from(e: StoreError) -> Undo {
+        Undo::Store(e)
+    }
+}
+
+/// Run every operation on `conn`, in one transaction, each in a savepoint.
+fn execute(conn: &mut DbConn, cfg: &Arc<Config>, p: &Principal, req: Request) -> ScimResult<Value> {
+    let n = req.ops.len();
+    let mut results: Vec<Option<Value>> = vec![None; n];
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let posted: HashSet<String> = req.ops.iter().filter_map(|o| o.bulk_id.clone()).collect();
+    let mut errors = 0usize;
+    let mut pending: Vec<usize> = (0..n).collect();
+    let mut stopped = false;
+    store::write_tx(conn, |conn| -> Result<(), StoreError> {
+        // Passes in request order; an operation runs once everything it refers to has.
+        loop {
+            let mut progressed = false;
+            let mut still = vec![];
+            for &i in &pending {
+                let op = &req.ops[i];
+                if stopped {
+                    break;
+                }
+                let unknown = op.refs.iter().find(|r| !posted.contains(*r));
+                if let Some(r) = unknown {
+                    results[i] = Some(failed(
+                        op,
+                        ScimError::status(
+                            StatusCode::CONFLICT,
+                            format!("bulkId {r:?} is not defined by a POST of this request"),
+                        ),
+                    ));
+                    errors += 1;
+                    progressed = true;
+                } else if op.refs.iter().all(|r| ids.contains_key(r)) {
+                    results[i] = Some(run_one(conn, cfg, p, op, &mut ids, &mut errors)?);
+                    progressed = true;
+                } else {
+                    still.push(i);
+                    continue;
+                }
+                if req.fail_on_errors.is_some_and(|f| errors >= f) {
+                    stopped = true;
+                }
+            }
+            pending = still;
+            if pending.is_empty() || stopped {
+                break;
+            }
+            if !progressed {
+                // What is left waits on a failed POST or on a cycle.
+                for &i in &pending {
+                    let op = &req.ops[i];
+                    results[i] = Some(failed(
+                        op,
+                        ScimError::status(
+                            StatusCode::CONFLICT,
+                            "its bulkId references cannot be resolved: they name a POST that \
+                             failed, or form a cycle",
+                        ),
+                    ));
+                    errors += 1;
+                    if req.fail_on_errors.is_some_and(|f| errors >= f) {
+                        break;
+                    }
+                }
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(json!({
+        "schemas": [BULK_RESPONSE],
+        "Operations": results.into_iter().flatten().collect::<Vec<_>>(),
+    }))
+}
+
+fn run_one(
+    conn: &mut DbConn,
+    cfg: &Arc<Config>,
+    p: &Principal,
+    op: &Operation,
+    ids: &mut HashMap<String, String>,
+    errors: &mut usize,
+) -> Result<Value, StoreError> {
+    let (kind, prepared) = match prepare(cfg, op, ids) {
+        Ok(x) => x,
+        Err(e) => {
+            *errors += 1;
+            return Ok(failed(op, e));
+        }
+    };
+    let path_id = target(&op.path, op.method)
+        .ok()
+        .and_then(|(_, id)| id)
+        .map(|id| {
+            let mut v = Value::String(id);
+            substitute(&mut v, ids);
+            v.as_str().unwrap_or_default().to_string()
+        });
+    let principal = p.clone();
+    let answer = store::write_tx(conn, move |conn| match (prepared.op)(conn, principal) {
+        Ok(r @ ScimResponse::Error(..)) => Err(Undo::Answer(r)),
+        Ok(r) => Ok(r),
+        Err(e) => Err(Undo::Answer(ScimResponse::from(e))),
+    });
+    let r = match answer {
+        Ok(r) => r,
+        Err(Undo::Answer(r)) => r,
+        Err(Undo::Store(e)) => ScimResponse::from(store_error(e, "resource")),
+    };
+    let (out, created, ok) = result(cfg, op, kind, path_id, r);
+    if !ok {
+        *errors += 1;
+    }
+    if let (Some(b), Some(id)) = (&op.bulk_id, created) {
+        if op.method == Method::Post {
+            ids.insert(b.clone(), id);
+        }
+    }
+    Ok(out)
+}
+
+/// Does any operation set a password (so bcrypt runs in the trip)?
+fn sets_password(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("password") || sets_password(v)),
+        Value::Array(a) => a.iter().any(sets_password),
+        Value::String(s) => s.eq_ignore_ascii_case("password"),
+        _ => false,
+    }
+}
+
+pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcome {
+    let req = parse(&body)?;
+    let cfg = state.config.clone();
+    let op = move |conn: &mut DbConn, p: Principal| -> Outcome {
+        let body = execute(conn, &cfg, &p, req)?;
+        Ok(ScimResponse::Ok(ScimJson(body), None))
+    };
+    let answered = if sets_password(&body) {
+        state.call_hashing(auth, Some(Scope::Scim), op).await
+    } else {
+        state.call(auth, Some(Scope::Scim), op).await
+    };
+    Ok(answered.unwrap_or_else(ScimResponse::from))
+}
