@@ -279,6 +279,7 @@ impl SumoApi {
         operation_id = "SumoListRoles",
         tag = "Tag::SumoUsers"
     )]
+    #[allow(clippy::too_many_arguments)]
     async fn list_roles(
         &self,
         auth: BearerOrBasic,
