@@ -104,6 +104,7 @@ type Apis = (
     dialects::logto::LogtoApi,
     dialects::domo::DomoApi,
     dialects::adobe::AdobeApi,
+    dialects::sumo::SumoApi,
 );
 
 /// The OpenAPI service describing every endpoint.
@@ -117,6 +118,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             dialects::logto::LogtoApi,
             dialects::domo::DomoApi,
             dialects::adobe::AdobeApi,
+            dialects::sumo::SumoApi,
         ),
         "Muster",
         env!("CARGO_PKG_VERSION"),

@@ -13,6 +13,7 @@ both_backends!(
     reads_fit_their_statement_budgets,
     domo_reads_fit_their_statement_budgets,
     adobe_reads_fit_their_statement_budgets,
+    sumo_reads_fit_their_statement_budgets,
     writes_make_one_trip
 );
 
@@ -328,6 +329,76 @@ async fn adobe_reads_fit_their_statement_budgets(b: Backend) {
     assert_eq!(user["user"]["username"], "user042@example.com");
     let groups = check_read(&s, "GET /groups/{org}/0", 4, || adobe("/groups/default/0")).await;
     assert_eq!(groups["groups"].as_array().unwrap().len(), 2);
+}
+
+fn sumo(s: &TestServer, path: &str) -> reqwest::RequestBuilder {
+    s.get(path)
+        .basic_auth("sumo_budget", Some("sumo-budget-secret-0123456789"))
+}
+
+/// Sumo Logic's reads: a user is the credential, its row, its values and roles (one
+/// statement) and its role ids; a page (keyset, sorted or not, with the email filter) the
+/// same for the page; a role its row and holders.
+async fn sumo_reads_fit_their_statement_budgets(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let (first, _) = seed(&s).await;
+    s.credential(
+        "default",
+        kind_client(),
+        "sumo_budget",
+        "sumo-budget-secret-0123456789",
+        "all",
+    )
+    .await;
+    // The credential's first use writes its last_used_at; within the minute it is not again.
+    // A first token makes the database's signing key (once per database, not per request).
+    assert_eq!(
+        sumo(&s, "/api/v1/users?limit=1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let user = check_read(&s, "Sumo GET /api/v1/users/{id}", 4, || {
+        sumo(&s, &format!("/api/v1/users/{first}"))
+    })
+    .await;
+    assert_eq!(user["email"], "user000@work.example");
+    assert_eq!(user["roleIds"].as_array().unwrap().len(), 1);
+    let page = check_read(&s, "Sumo GET /api/v1/users?limit=100", 5, || {
+        sumo(&s, "/api/v1/users?limit=100")
+    })
+    .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 100);
+    let token = page["next"].as_str().unwrap().to_string();
+    let rest = check_read(&s, "Sumo GET /api/v1/users?token=", 4, || {
+        sumo(&s, &format!("/api/v1/users?limit=100&token={token}"))
+    })
+    .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 20);
+    assert_eq!(rest["next"], Value::Null);
+    let sorted = check_read(&s, "Sumo GET /api/v1/users?sortBy=email", 4, || {
+        sumo(&s, "/api/v1/users?limit=100&sortBy=email")
+    })
+    .await;
+    assert_eq!(sorted["data"][0]["email"], "user000@work.example");
+    let found = check_read(&s, "Sumo GET /api/v1/users?email=", 4, || {
+        sumo(&s, "/api/v1/users?email=USER042@work.example")
+    })
+    .await;
+    assert_eq!(found["data"][0]["email"], "user042@work.example");
+    let rid = user["roleIds"][0].as_str().unwrap().to_string();
+    let role = check_read(&s, "Sumo GET /api/v1/roles/{id}", 3, || {
+        sumo(&s, &format!("/api/v1/roles/{rid}"))
+    })
+    .await;
+    assert_eq!(role["users"].as_array().unwrap().len(), 120);
+    let roles = check_read(&s, "Sumo GET /api/v1/roles", 3, || {
+        sumo(&s, "/api/v1/roles")
+    })
+    .await;
+    assert_eq!(roles["data"].as_array().unwrap().len(), 1);
 }
 
 async fn writes_make_one_trip(b: Backend) {

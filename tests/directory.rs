@@ -10,7 +10,10 @@ use muster::domain::{id_to_hex, Identity, OrgId, PasswordHash, Principal, Scopes
 use muster::store;
 use serde_json::{json, Value};
 
-both_backends!(directory_operations_are_seen_by_scim_at_once);
+both_backends!(
+    directory_operations_are_seen_by_scim_at_once,
+    roles_requests_and_child_orgs
+);
 
 fn principal() -> Principal {
     Principal {
@@ -433,4 +436,167 @@ async fn roles_invitations_and_single_members(b: Backend) {
         );
     })
     .await;
+}
+
+/// Roles, pending requests and child organizations, driven directly: each write is one
+/// transaction with its audit entry, and SCIM sees the result at once.
+async fn roles_requests_and_child_orgs(b: Backend) {
+    use muster::directory::orgs as dorg;
+    use muster::directory::roles as dr;
+    use muster::domain::{MultiAttr, MultiValue, RoleData, Subscription, UserData};
+    let s = TestServer::start(b).await;
+    let (uid, rid, cid) = with_conn(&s, |conn, caller| {
+        let data = UserData {
+            user_name: Some("dora".into()),
+            active: Some(true),
+            values: vec![(
+                MultiAttr::Emails,
+                MultiValue {
+                    value: Some("dora@example.com".into()),
+                    primary: Some(true),
+                    ..MultiValue::default()
+                },
+            )],
+            ..UserData::default()
+        };
+        let u = du::create(conn, caller, &data, None).unwrap();
+        let role = dr::create(
+            conn,
+            caller,
+            &RoleData {
+                name: "Auditor".into(),
+                capabilities: vec!["viewAudit".into()],
+                ..RoleData::default()
+            },
+            &[u.id],
+        )
+        .unwrap();
+        assert_eq!(role.users, vec![u.id]);
+        // A duplicate name is a conflict; an unknown holder invalid; nothing half-written.
+        assert!(matches!(
+            dr::create(
+                conn,
+                caller,
+                &RoleData {
+                    name: "auditor".into(),
+                    ..RoleData::default()
+                },
+                &[]
+            ),
+            Err(store::StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            dr::create(
+                conn,
+                caller,
+                &RoleData {
+                    name: "Ghost".into(),
+                    ..RoleData::default()
+                },
+                &[42]
+            ),
+            Err(store::StoreError::Invalid(_))
+        ));
+        assert!(store::roles::find_by_name(conn, caller.org(), "Ghost")
+            .unwrap()
+            .is_none());
+        // Pending email change: applied only when confirmed.
+        du::request_email_change(conn, caller, u.id, "dora.new@example.com").unwrap();
+        let changed = du::confirm_email_change(conn, caller, u.id).unwrap();
+        assert_eq!(
+            changed
+                .data
+                .primary(MultiAttr::Emails)
+                .unwrap()
+                .value
+                .as_deref(),
+            Some("dora.new@example.com")
+        );
+        assert!(matches!(
+            du::confirm_email_change(conn, caller, u.id),
+            Err(store::StoreError::NotFound)
+        ));
+        du::request_password_reset(conn, caller, u.id).unwrap();
+        // A child organization and its key.
+        let child = OrgId::parse("us2-00000000000000C1").unwrap();
+        dorg::create_child(
+            conn,
+            caller,
+            &dorg::NewChild {
+                id: child.clone(),
+                name: "Child".into(),
+                email: "c@example.com".into(),
+                first_name: "C".into(),
+                last_name: None,
+                deployment_id: "us2".into(),
+                subscription: Subscription {
+                    credits: Some(50_000),
+                    ..Subscription::default()
+                },
+            },
+        )
+        .unwrap();
+        let (cred, secret) = dorg::mint_child_key(
+            conn,
+            caller,
+            &child,
+            "k",
+            &Scopes::parse("users:read").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cred.org_id, child);
+        assert!(store::credentials::verify_client(conn, &cred.id, &secret)
+            .unwrap()
+            .is_some());
+        let d = dorg::deactivate(conn, caller, &child).unwrap();
+        assert_eq!(d.status, dorg::INACTIVE);
+        assert!(store::credentials::verify_client(conn, &cred.id, &secret)
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            dorg::delink(conn, caller, std::slice::from_ref(&child)).unwrap(),
+            1
+        );
+        assert!(matches!(
+            dorg::child(conn, caller.org(), &child),
+            Err(store::StoreError::NotFound)
+        ));
+        (u.id, role.role.id, child)
+    })
+    .await;
+    let user = scim_get(&s, &format!("/Users/{}", id_to_hex(uid))).await;
+    assert_eq!(user["roles"][0]["value"], "Auditor");
+    assert_eq!(user["emails"][0]["value"], "dora.new@example.com");
+    let _ = cid;
+    with_conn(&s, move |conn, caller| {
+        dr::delete(conn, caller, rid).unwrap();
+    })
+    .await;
+    let user = scim_get(&s, &format!("/Users/{}", id_to_hex(uid))).await;
+    assert!(
+        user.get("roles")
+            .is_none_or(|r| r.as_array().is_none_or(|a| a.is_empty())),
+        "{user}"
+    );
+    let logs = json(
+        s.get(&format!(
+            "/api/logs?userId={}&page_size=100",
+            id_to_hex(uid)
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let text = logs.to_string();
+    for action in [
+        "User.Role.Assign",
+        "User.Email.RequestChange",
+        "User.Email.Confirm",
+        "User.Password.Reset",
+    ] {
+        assert!(text.contains(action), "{action}: {text}");
+    }
 }

@@ -11,6 +11,7 @@
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
 pub mod groups;
+pub mod orgs;
 pub mod passwords;
 pub mod roles;
 pub mod users;

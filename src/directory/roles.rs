@@ -41,3 +41,268 @@ pub fn resolve(
         }
     }
 }
+
+use serde_json::json;
+
+use super::{audit, Caller};
+use crate::domain::{id_to_hex, Role, RoleData, RoleValue};
+use crate::store::users::Actor;
+
+/// A role with the ids of its holders.
+#[derive(Debug, Clone)]
+pub struct RoleView {
+    pub role: Role,
+    pub users: Vec<i64>,
+}
+
+fn check(data: &RoleData) -> StoreResult<()> {
+    let n = data.name.trim();
+    if n.is_empty() || data.name.chars().count() > 128 {
+        return Err(StoreError::Invalid(
+            "name must be 1 to 128 characters".into(),
+        ));
+    }
+    if data
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 255)
+    {
+        return Err(StoreError::Invalid(
+            "description must be at most 255 characters".into(),
+        ));
+    }
+    if data
+        .filter_predicate
+        .as_ref()
+        .is_some_and(|f| f.chars().count() > 4096)
+    {
+        return Err(StoreError::Invalid(
+            "filterPredicate must be at most 4096 characters".into(),
+        ));
+    }
+    if data
+        .capabilities
+        .iter()
+        .any(|c| c.trim().is_empty() || c.chars().count() > 128)
+    {
+        return Err(StoreError::Invalid(
+            "each capability is 1 to 128 characters".into(),
+        ));
+    }
+    let all = [&data.name]
+        .into_iter()
+        .chain(data.description.iter())
+        .chain(data.filter_predicate.iter())
+        .chain(data.capabilities.iter());
+    if all.into_iter().any(|s| s.contains('\0')) {
+        return Err(StoreError::Invalid("NUL characters are not allowed".into()));
+    }
+    Ok(())
+}
+
+/// Give or take role `role` of user `uid` inside the caller's transaction, through the
+/// user's own write (version bump, audit entry). `NotFound` for a user not of the
+/// organization; no write when nothing changes.
+fn set_holder(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    uid: i64,
+    role: &str,
+    hold: bool,
+) -> StoreResult<bool> {
+    let action = if hold {
+        "User.Role.Assign"
+    } else {
+        "User.Role.Unassign"
+    };
+    let changed = super::users::update_as(
+        conn,
+        caller,
+        uid,
+        &super::Expect::Any,
+        None,
+        action,
+        |_, u| {
+            let mut d = u.data.clone();
+            let key = role.to_lowercase();
+            let has = d.roles.iter().any(|r| r.name.to_lowercase() == key);
+            if hold && !has {
+                d.roles.push(RoleValue {
+                    name: role.to_string(),
+                    ..RoleValue::default()
+                });
+            } else if !hold {
+                d.roles.retain(|r| r.name.to_lowercase() != key);
+            }
+            Ok::<_, StoreError>(d)
+        },
+    )?;
+    Ok(changed.changed)
+}
+
+/// A role of the organization with its holders.
+pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<RoleView> {
+    let role = store::roles::get(conn, org, id)?;
+    let users = store::roles::holders(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(RoleView { role, users })
+}
+
+/// A page of roles with their holders (two statements).
+pub fn page(
+    conn: &mut DbConn,
+    org: &OrgId,
+    name: Option<&str>,
+    order: &store::roles::RoleOrder,
+    limit: i64,
+) -> StoreResult<Vec<RoleView>> {
+    let roles = store::roles::page(conn, org, name, order, limit)?;
+    let ids: Vec<i64> = roles.iter().map(|r| r.id).collect();
+    let mut holders = store::roles::holders(conn, &ids)?;
+    Ok(roles
+        .into_iter()
+        .map(|role| {
+            let users = holders.remove(&role.id).unwrap_or_default();
+            RoleView { role, users }
+        })
+        .collect())
+}
+
+/// Users of `org` among `ids`, each once; `Invalid` naming the first that is not one.
+fn check_users(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<Vec<i64>> {
+    let mut out: Vec<i64> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if out.contains(id) {
+            continue;
+        }
+        if !store::users::exists(conn, org, *id)? {
+            return Err(StoreError::Invalid(format!(
+                "user {} does not exist",
+                id_to_hex(*id)
+            )));
+        }
+        out.push(*id);
+    }
+    Ok(out)
+}
+
+/// Create a role held by `users`: one transaction, with its audit entry and each holder's.
+/// `Conflict` when the name is taken, `Invalid` for a user not of the organization.
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    data: &RoleData,
+    users: &[i64],
+) -> StoreResult<RoleView> {
+    check(data)?;
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let users = check_users(conn, caller.org(), users)?;
+        let role = store::roles::insert(conn, caller.org(), data, Actor(&who).0)?;
+        audit(
+            conn,
+            caller,
+            None,
+            "Role.Create",
+            json!({"roleId": id_to_hex(role.id), "name": role.name}),
+        )?;
+        for u in &users {
+            set_holder(conn, caller, *u, &role.name, true)?;
+        }
+        get(conn, caller.org(), role.id)
+    })
+}
+
+/// Replace a role's fields and, when `users` is given, its holders (only the users who gain
+/// or lose it are written). System-defined roles cannot be changed.
+pub fn update(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    data: &RoleData,
+    users: Option<&[i64]>,
+) -> StoreResult<RoleView> {
+    check(data)?;
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let current = store::roles::lock(conn, caller.org(), id)?;
+        if current.system_defined {
+            return Err(StoreError::Invalid(
+                "a system-defined role cannot be changed".into(),
+            ));
+        }
+        let wanted = users
+            .map(|u| check_users(conn, caller.org(), u))
+            .transpose()?;
+        let role = store::roles::write(conn, &current, data, &who)?;
+        audit(
+            conn,
+            caller,
+            None,
+            "Role.Update",
+            json!({"roleId": id_to_hex(id), "name": role.name, "version": role.version}),
+        )?;
+        let holders = store::roles::holders(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default();
+        if role.name != current.name {
+            // Holders show the new name: their versions move, so SCIM ETags do.
+            store::roles::bump_holders(conn, id, &who)?;
+        }
+        if let Some(wanted) = wanted {
+            for u in holders.iter().filter(|u| !wanted.contains(u)) {
+                set_holder(conn, caller, *u, &role.name, false)?;
+            }
+            for u in wanted.iter().filter(|u| !holders.contains(u)) {
+                set_holder(conn, caller, *u, &role.name, true)?;
+            }
+        }
+        get(conn, caller.org(), id)
+    })
+}
+
+/// Delete a role; its holders lose it. System-defined roles cannot be deleted.
+pub fn delete(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<()> {
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let current = store::roles::lock(conn, caller.org(), id)?;
+        if current.system_defined {
+            return Err(StoreError::Invalid(
+                "a system-defined role cannot be deleted".into(),
+            ));
+        }
+        let holders = store::roles::holders(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default();
+        store::roles::delete(conn, &current, &who)?;
+        audit(
+            conn,
+            caller,
+            None,
+            "Role.Delete",
+            json!({"roleId": id_to_hex(id), "name": current.name,
+                   "users": holders.iter().map(|u| id_to_hex(*u)).collect::<Vec<_>>()}),
+        )
+    })
+}
+
+/// Give role `id` to user `uid` (no change when they hold it).
+pub fn assign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> StoreResult<RoleView> {
+    store::write_tx(conn, |conn| {
+        let role = store::roles::get(conn, caller.org(), id)?;
+        set_holder(conn, caller, uid, &role.name, true)?;
+        get(conn, caller.org(), id)
+    })
+}
+
+/// Take role `id` from user `uid`; `NotFound` when the user does not hold it.
+pub fn unassign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        let role = store::roles::get(conn, caller.org(), id)?;
+        if !set_holder(conn, caller, uid, &role.name, false)? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    })
+}

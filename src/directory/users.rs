@@ -408,3 +408,194 @@ pub fn page_among(
     )?;
     Ok((loaded, total.unwrap_or(0)))
 }
+
+/// Delete a user, recording `details` (such as Sumo Logic's `transferTo` / `deleteContent`)
+/// in the audit entry.
+pub fn delete_recorded(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    details: serde_json::Value,
+) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        let current = store::users::lock(conn, caller.org(), id, store::LockFor::Delete)?;
+        store::users::delete(conn, id)?;
+        let mut p = payload(&current);
+        if let (Some(o), serde_json::Value::Object(d)) = (p.as_object_mut(), details) {
+            o.extend(d);
+        }
+        audit(conn, caller, Some(id), "User.Delete", p)
+    })
+}
+
+/// How long a pending email change waits for confirmation (Sumo Logic: 7 days).
+pub const EMAIL_CHANGE_TTL_DAYS: i64 = 7;
+/// How long a password reset stays pending.
+pub const PASSWORD_RESET_TTL_HOURS: i64 = 24;
+
+/// Record that user `id`'s email is to become `email` once confirmed (nothing is mailed;
+/// `confirm_email_change` applies it). `Conflict` when another user has that email.
+pub fn request_email_change(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    email: &str,
+) -> StoreResult<store::user_requests::Pending> {
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+        if store::users::email_owner(conn, caller.org(), email, Some(id))?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "{email} is already the email of another user"
+            )));
+        }
+        let p = store::user_requests::put(
+            conn,
+            caller.org(),
+            id,
+            store::user_requests::EMAIL_CHANGE,
+            Some(email),
+            &who,
+            chrono::Duration::days(EMAIL_CHANGE_TTL_DAYS),
+        )?;
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Email.RequestChange",
+            json!({"userId": id_to_hex(id), "email": email,
+                   "expiresAt": p.expires_at.and_utc().to_rfc3339()}),
+        )?;
+        Ok(p)
+    })
+}
+
+/// Apply user `id`'s pending email change: the primary email becomes the requested one.
+/// `NotFound` when there is none (or it expired).
+pub fn confirm_email_change(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<User> {
+    store::write_tx(conn, |conn| {
+        let pending =
+            store::user_requests::get(conn, caller.org(), id, store::user_requests::EMAIL_CHANGE)?
+                .ok_or(StoreError::NotFound)?;
+        let email = pending.email.clone().unwrap_or_default();
+        if store::users::email_owner(conn, caller.org(), &email, Some(id))?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "{email} is already the email of another user"
+            )));
+        }
+        let changed = update_plain(conn, caller, id, None, "User.Email.Confirm", |u| {
+            let mut d = u.data.clone();
+            set_primary_email(&mut d, &email);
+            d
+        })?;
+        store::user_requests::remove(conn, id, store::user_requests::EMAIL_CHANGE)?;
+        Ok(changed.value)
+    })
+}
+
+/// Make `email` the user's primary email (replacing the value of the current primary one).
+pub fn set_primary_email(d: &mut UserData, email: &str) {
+    use crate::domain::{MultiAttr, MultiValue};
+    let idx = d
+        .values
+        .iter()
+        .position(|(a, v)| *a == MultiAttr::Emails && v.primary == Some(true))
+        .or_else(|| d.values.iter().position(|(a, _)| *a == MultiAttr::Emails));
+    match idx {
+        Some(i) => d.values[i].1.value = Some(email.to_string()),
+        None => d.values.push((
+            MultiAttr::Emails,
+            MultiValue {
+                value: Some(email.to_string()),
+                kind: Some("work".into()),
+                primary: Some(true),
+                ..MultiValue::default()
+            },
+        )),
+    }
+}
+
+/// Record a password reset for user `id` (nothing is mailed; the entry is the request).
+pub fn request_password_reset(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+) -> StoreResult<store::user_requests::Pending> {
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+        let p = store::user_requests::put(
+            conn,
+            caller.org(),
+            id,
+            store::user_requests::PASSWORD_RESET,
+            None,
+            &who,
+            chrono::Duration::hours(PASSWORD_RESET_TTL_HOURS),
+        )?;
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Password.Reset",
+            json!({"userId": id_to_hex(id), "expiresAt": p.expires_at.and_utc().to_rfc3339()}),
+        )?;
+        Ok(p)
+    })
+}
+
+/// Record that a welcome (invitation) email was asked for again; nothing is mailed.
+pub fn resend_welcome(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<()> {
+    store::write_tx(conn, |conn| {
+        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+        let email = u
+            .data
+            .primary(crate::domain::MultiAttr::Emails)
+            .and_then(|e| e.value.clone());
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Invite",
+            json!({"userId": id_to_hex(id), "email": email, "resent": true}),
+        )
+    })
+}
+
+/// Clear a user's lock (after failed logins).
+pub fn unlock(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<Changed<User>> {
+    update_plain(conn, caller, id, None, "User.Unlock", |u| {
+        let mut d = u.data.clone();
+        d.vendor.is_locked = false;
+        d
+    })
+}
+
+/// Turn a user's MFA off, after checking the user's own email and password (Sumo Logic's
+/// `mfa/disable`). `Invalid` when they do not match.
+pub fn disable_mfa(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    email: &str,
+    password: &str,
+) -> StoreResult<Changed<User>> {
+    let u = store::users::get(conn, caller.org(), id)?;
+    let email_ok = u
+        .data
+        .primary(crate::domain::MultiAttr::Emails)
+        .and_then(|e| e.value.as_ref())
+        .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()));
+    // The password is checked even when the email is wrong: the time says nothing.
+    let password_ok = verify_password(conn, caller.org(), id, password)?;
+    if !(email_ok && password_ok) {
+        return Err(StoreError::Invalid(
+            "the email and password are not the user's".into(),
+        ));
+    }
+    update_plain(conn, caller, id, None, "User.Mfa.Disable", |u| {
+        let mut d = u.data.clone();
+        d.vendor.mfa_enabled = false;
+        d
+    })
+}

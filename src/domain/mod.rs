@@ -43,6 +43,73 @@ pub struct Organization {
     pub created_at: NaiveDateTime,
 }
 
+/// A Sumo Logic style subscription of an organization (set through the organizations API).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Subscription {
+    pub plan_name: Option<String>,
+    pub status: Option<String>,
+    /// `YYYY-MM-DD`
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub credits: Option<i64>,
+    pub deployment_charge_credits: Option<i64>,
+    pub allocated_credits: Option<i64>,
+    pub baselines: Baselines,
+}
+
+/// Credits allocated per product variable (Sumo Logic `Baselines`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Baselines {
+    pub continuous_ingest: Option<i64>,
+    pub frequent_ingest: Option<i64>,
+    pub infrequent_ingest: Option<i64>,
+    pub tracing_ingest: Option<i64>,
+    pub cse_ingest: Option<i64>,
+    pub metrics: Option<i64>,
+    pub cse_activation: Option<bool>,
+}
+
+/// An organization with everything the organizations API shows of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgDetails {
+    pub org: Organization,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub deployment_id: Option<String>,
+    /// `Active`, `Inactive` (deactivated) or `Delinked`.
+    pub status: String,
+    pub subscription: Subscription,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A role of an organization (SCIM `roles`, Domo `role`, Sumo Logic roles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub name: String,
+    pub description: Option<String>,
+    pub filter_predicate: Option<String>,
+    pub capabilities: Vec<String>,
+    pub system_defined: bool,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a client may write of a role.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoleData {
+    pub name: String,
+    pub description: Option<String>,
+    pub filter_predicate: Option<String>,
+    pub capabilities: Vec<String>,
+}
+
 /// What a credential may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {

@@ -251,3 +251,15 @@ pub fn touch_if_stale(conn: &mut DbConn, c: &Credential) -> StoreResult<bool> {
         }
     }
 }
+
+/// Revoke every live credential of `org` (a deactivated organization's keys stop working).
+/// Call inside a write transaction.
+pub fn revoke_all(conn: &mut DbConn, org: &OrgId) -> StoreResult<usize> {
+    Ok(diesel::update(
+        credentials::table
+            .filter(credentials::org_id.eq(org.as_str()))
+            .filter(credentials::revoked_at.is_null()),
+    )
+    .set(credentials::revoked_at.eq(Some(now())))
+    .execute(conn)?)
+}

@@ -12,6 +12,7 @@ pub mod roles;
 pub mod schema;
 pub mod signing_keys;
 pub mod usage;
+pub mod user_requests;
 pub mod user_search;
 pub mod users;
 

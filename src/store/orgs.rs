@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::organizations;
 use super::{now, DbConn, StoreError, StoreResult};
-use crate::domain::{OrgId, Organization};
+use crate::domain::{Baselines, OrgDetails, OrgId, Organization, Subscription};
 
 pub const DEFAULT_ORG: &str = "default";
 
@@ -129,4 +129,263 @@ pub fn ensure_default(conn: &mut DbConn) -> StoreResult<bool> {
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+type DetailRow = (
+    (
+        String,
+        String,
+        Option<String>,
+        chrono::NaiveDateTime,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        chrono::NaiveDateTime,
+    ),
+    (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ),
+    (
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<bool>,
+    ),
+);
+
+macro_rules! detail_columns {
+    () => {
+        (
+            (
+                organizations::id,
+                organizations::name,
+                organizations::parent_id,
+                organizations::created_at,
+                organizations::email,
+                organizations::first_name,
+                organizations::last_name,
+                organizations::deployment_id,
+                organizations::status,
+                organizations::version,
+                organizations::updated_at,
+            ),
+            (
+                organizations::plan_name,
+                organizations::subscription_status,
+                organizations::subscription_start,
+                organizations::subscription_end,
+                organizations::credits,
+                organizations::deployment_charge_credits,
+                organizations::allocated_credits,
+            ),
+            (
+                organizations::baseline_continuous_ingest,
+                organizations::baseline_frequent_ingest,
+                organizations::baseline_infrequent_ingest,
+                organizations::baseline_tracing_ingest,
+                organizations::baseline_cse_ingest,
+                organizations::baseline_metrics,
+                organizations::baseline_cse_activation,
+            ),
+        )
+    };
+}
+
+fn details_of(r: DetailRow) -> OrgDetails {
+    let (a, s, b) = r;
+    OrgDetails {
+        org: Organization::from(Row {
+            id: a.0,
+            name: a.1,
+            parent_id: a.2,
+            created_at: a.3,
+        }),
+        email: a.4,
+        first_name: a.5,
+        last_name: a.6,
+        deployment_id: a.7,
+        status: a.8,
+        version: a.9,
+        updated_at: a.10,
+        subscription: Subscription {
+            plan_name: s.0,
+            status: s.1,
+            start: s.2,
+            end: s.3,
+            credits: s.4,
+            deployment_charge_credits: s.5,
+            allocated_credits: s.6,
+            baselines: Baselines {
+                continuous_ingest: b.0,
+                frequent_ingest: b.1,
+                infrequent_ingest: b.2,
+                tracing_ingest: b.3,
+                cse_ingest: b.4,
+                metrics: b.5,
+                cse_activation: b.6,
+            },
+        },
+    }
+}
+
+/// An organization with its contact, status and subscription.
+pub fn details(conn: &mut DbConn, id: &OrgId) -> StoreResult<OrgDetails> {
+    let row: DetailRow = organizations::table
+        .filter(organizations::id.eq(id.as_str()))
+        .select(detail_columns!())
+        .first(conn)?;
+    Ok(details_of(row))
+}
+
+/// The children of `parent` with one of `statuses`, in id order after `after`: a page.
+pub fn children(
+    conn: &mut DbConn,
+    parent: &OrgId,
+    statuses: &[&str],
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<OrgDetails>> {
+    let mut q = organizations::table
+        .filter(organizations::parent_id.eq(parent.as_str().to_string()))
+        .filter(
+            organizations::status
+                .eq_any(statuses.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        )
+        .select(detail_columns!())
+        .into_boxed();
+    if let Some(a) = after {
+        q = q.filter(organizations::id.gt(a.to_string()));
+    }
+    Ok(q.order(organizations::id.asc())
+        .limit(limit)
+        .load::<DetailRow>(conn)?
+        .into_iter()
+        .map(details_of)
+        .collect())
+}
+
+/// The details of those of `ids` that are children of `parent` (any status), by id.
+pub fn children_by_id(
+    conn: &mut DbConn,
+    parent: &OrgId,
+    ids: &[String],
+) -> StoreResult<Vec<OrgDetails>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(organizations::table
+        .filter(organizations::parent_id.eq(parent.as_str().to_string()))
+        .filter(organizations::id.eq_any(ids.to_vec()))
+        .select(detail_columns!())
+        .order(organizations::id.asc())
+        .load::<DetailRow>(conn)?
+        .into_iter()
+        .map(details_of)
+        .collect())
+}
+
+macro_rules! subscription_columns {
+    ($s:expr) => {
+        (
+            organizations::plan_name.eq(&$s.plan_name),
+            organizations::subscription_status.eq(&$s.status),
+            organizations::subscription_start.eq(&$s.start),
+            organizations::subscription_end.eq(&$s.end),
+            organizations::credits.eq($s.credits),
+            organizations::deployment_charge_credits.eq($s.deployment_charge_credits),
+            organizations::allocated_credits.eq($s.allocated_credits),
+            organizations::baseline_continuous_ingest.eq($s.baselines.continuous_ingest),
+            organizations::baseline_frequent_ingest.eq($s.baselines.frequent_ingest),
+            organizations::baseline_infrequent_ingest.eq($s.baselines.infrequent_ingest),
+            organizations::baseline_tracing_ingest.eq($s.baselines.tracing_ingest),
+            organizations::baseline_cse_ingest.eq($s.baselines.cse_ingest),
+            organizations::baseline_metrics.eq($s.baselines.metrics),
+            organizations::baseline_cse_activation.eq($s.baselines.cse_activation),
+        )
+    };
+}
+
+/// What a new child organization is made with.
+pub struct NewChild<'a> {
+    pub id: &'a OrgId,
+    pub parent: &'a OrgId,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: Option<&'a str>,
+    pub deployment_id: &'a str,
+    pub subscription: &'a Subscription,
+}
+
+/// Create a child organization with its subscription. Call inside a write transaction.
+pub fn create_child(conn: &mut DbConn, c: NewChild<'_>) -> StoreResult<OrgDetails> {
+    get(conn, c.parent)?;
+    let t = now();
+    let s = c.subscription;
+    diesel::insert_into(organizations::table)
+        .values((
+            (
+                organizations::id.eq(c.id.as_str()),
+                organizations::name.eq(c.name),
+                organizations::parent_id.eq(c.parent.as_str()),
+                organizations::email.eq(c.email),
+                organizations::first_name.eq(c.first_name),
+                organizations::last_name.eq(c.last_name),
+                organizations::deployment_id.eq(c.deployment_id),
+                organizations::status.eq("Active"),
+                organizations::version.eq(1i64),
+                organizations::created_at.eq(t),
+                organizations::updated_at.eq(t),
+            ),
+            subscription_columns!(s),
+        ))
+        .execute(conn)
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("organization {} already exists", c.id))
+            }
+            other => other,
+        })?;
+    details(conn, c.id)
+}
+
+/// Write an organization's status and subscription over `current` (version bumped,
+/// compared-and-set: a concurrent change is `VersionMismatch`). Call inside a write
+/// transaction.
+pub fn write_state(
+    conn: &mut DbConn,
+    current: &OrgDetails,
+    status: &str,
+    s: &Subscription,
+) -> StoreResult<OrgDetails> {
+    let n = diesel::update(
+        organizations::table
+            .filter(organizations::id.eq(current.org.id.as_str()))
+            .filter(organizations::version.eq(current.version)),
+    )
+    .set((
+        (
+            organizations::status.eq(status),
+            organizations::version.eq(current.version + 1),
+            organizations::updated_at.eq(now()),
+        ),
+        subscription_columns!(s),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
+    details(conn, &current.org.id)
 }

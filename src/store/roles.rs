@@ -8,8 +8,8 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::raw::{Bind, Raw};
 use super::schema::roles;
-use super::{DbConn, StoreResult};
-use crate::domain::OrgId;
+use super::{new_id, now, DbConn, StoreError, StoreResult};
+use crate::domain::{OrgId, Role, RoleData};
 
 /// The id and stored name of the role of `org` named `name` (case-insensitively).
 pub fn find_by_name(
@@ -60,4 +60,232 @@ pub fn ids_of_users(
         out.entry(uid).or_default().insert(name, rid);
     }
     Ok(out)
+}
+
+type RoleRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    i64,
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+);
+
+type RoleColumns = (
+    roles::id,
+    roles::org_id,
+    roles::name,
+    roles::description,
+    roles::filter_predicate,
+    roles::capabilities,
+    roles::system_defined,
+    roles::created_by,
+    roles::modified_by,
+    roles::version,
+    roles::created_at,
+    roles::updated_at,
+);
+const ROLE_COLUMNS: RoleColumns = (
+    roles::id,
+    roles::org_id,
+    roles::name,
+    roles::description,
+    roles::filter_predicate,
+    roles::capabilities,
+    roles::system_defined,
+    roles::created_by,
+    roles::modified_by,
+    roles::version,
+    roles::created_at,
+    roles::updated_at,
+);
+
+fn role_of(r: RoleRow) -> StoreResult<Role> {
+    Ok(Role {
+        id: r.0,
+        org_id: OrgId::parse(&r.1).map_err(StoreError::Conflict)?,
+        name: r.2,
+        description: r.3,
+        filter_predicate: r.4,
+        capabilities: serde_json::from_str(&r.5).unwrap_or_default(),
+        system_defined: r.6,
+        created_by: r.7,
+        modified_by: r.8,
+        version: r.9,
+        created_at: r.10,
+        updated_at: r.11,
+    })
+}
+
+fn name_conflict(e: diesel::result::Error, name: &str) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("a role named {name:?} already exists"))
+        }
+        other => other,
+    }
+}
+
+/// Role `id` of `org`.
+pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Role> {
+    let row: RoleRow = super::on_backend!(conn, c => roles::table
+        .filter(roles::org_id.eq(org.as_str()))
+        .filter(roles::id.eq(id))
+        .select(ROLE_COLUMNS)
+        .first(c))?;
+    role_of(row)
+}
+
+/// How a role listing is ordered; either way a page starts after the last row of the one
+/// before (keyset: role names are unique per organization, ids are unique).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleOrder {
+    /// By id; after this id.
+    Id(Option<i64>),
+    /// By lower-cased name; after this lower-cased name.
+    Name(Option<String>),
+}
+
+/// A page of `org`'s roles, optionally only the one named `name` (case-insensitively).
+pub fn page(
+    conn: &mut DbConn,
+    org: &OrgId,
+    name: Option<&str>,
+    order: &RoleOrder,
+    limit: i64,
+) -> StoreResult<Vec<Role>> {
+    let mut q = roles::table
+        .filter(roles::org_id.eq(org.as_str().to_string()))
+        .select(ROLE_COLUMNS)
+        .into_boxed();
+    if let Some(n) = name {
+        q = q.filter(roles::name_lower.eq(n.to_lowercase()));
+    }
+    q = match order {
+        RoleOrder::Id(after) => {
+            if let Some(a) = after {
+                q = q.filter(roles::id.gt(*a));
+            }
+            q.order(roles::id.asc())
+        }
+        RoleOrder::Name(after) => {
+            if let Some(a) = after {
+                q = q.filter(roles::name_lower.gt(a.clone()));
+            }
+            q.order(roles::name_lower.asc())
+        }
+    };
+    q.limit(limit)
+        .load::<RoleRow>(conn)?
+        .into_iter()
+        .map(role_of)
+        .collect()
+}
+
+/// The ids of the users holding each of `role_ids`, in id order: one statement.
+pub fn holders(conn: &mut DbConn, role_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<i64>>> {
+    if role_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64)> =
+        Raw::sql("SELECT ur.role_id, ur.user_id FROM user_roles ur WHERE ur.role_id")
+            .in_ids(role_ids)
+            .push(" ORDER BY ur.role_id, ur.user_id")
+            .query::<(BigInt, BigInt)>()
+            .load(conn)?;
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (rid, uid) in rows {
+        out.entry(rid).or_default().push(uid);
+    }
+    Ok(out)
+}
+
+/// Insert a role; `Conflict` when the organization has one of that name. Call inside a
+/// write transaction.
+pub fn insert(conn: &mut DbConn, org: &OrgId, data: &RoleData, actor: &str) -> StoreResult<Role> {
+    let id = new_id();
+    let t = now();
+    let caps = serde_json::to_string(&data.capabilities).unwrap_or_else(|_| "[]".into());
+    diesel::insert_into(roles::table)
+        .values((
+            roles::id.eq(id),
+            roles::org_id.eq(org.as_str()),
+            roles::name.eq(&data.name),
+            roles::name_lower.eq(data.name.to_lowercase()),
+            roles::description.eq(&data.description),
+            roles::filter_predicate.eq(&data.filter_predicate),
+            roles::capabilities.eq(caps),
+            roles::system_defined.eq(false),
+            roles::created_by.eq(actor),
+            roles::modified_by.eq(actor),
+            roles::version.eq(1i64),
+            roles::created_at.eq(t),
+            roles::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map_err(|e| name_conflict(e, &data.name))?;
+    get(conn, org, id)
+}
+
+/// Read role `id` of `org` for changing it (PostgreSQL: row locked until the transaction ends).
+pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Role> {
+    let q = roles::table
+        .filter(roles::org_id.eq(org.as_str()))
+        .filter(roles::id.eq(id))
+        .select(ROLE_COLUMNS);
+    let row: RoleRow = match conn {
+        DbConn::Pg(c) => q.for_no_key_update().first(c)?,
+        DbConn::Sqlite(c) => q.first(c)?,
+    };
+    role_of(row)
+}
+
+/// Write `data` over `current` (read with `lock`), version bumped.
+pub fn write(conn: &mut DbConn, current: &Role, data: &RoleData, actor: &str) -> StoreResult<Role> {
+    let caps = serde_json::to_string(&data.capabilities).unwrap_or_else(|_| "[]".into());
+    diesel::update(roles::table.filter(roles::id.eq(current.id)))
+        .set((
+            roles::name.eq(&data.name),
+            roles::name_lower.eq(data.name.to_lowercase()),
+            roles::description.eq(&data.description),
+            roles::filter_predicate.eq(&data.filter_predicate),
+            roles::capabilities.eq(caps),
+            roles::modified_by.eq(actor),
+            roles::version.eq(current.version + 1),
+            roles::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| name_conflict(e, &data.name))?;
+    get(conn, &current.org_id, current.id)
+}
+
+/// Bump the versions of role `role_id`'s holders (a renamed or deleted role changes what
+/// their SCIM `roles` show, so their ETags must change).
+pub fn bump_holders(conn: &mut DbConn, role_id: i64, actor: &str) -> StoreResult<usize> {
+    use super::schema::{user_roles, users};
+    let holders = user_roles::table
+        .filter(user_roles::role_id.eq(role_id))
+        .select(user_roles::user_id);
+    Ok(
+        diesel::update(users::table.filter(users::id.eq_any(holders)))
+            .set((
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now()),
+                users::modified_by.eq(actor),
+            ))
+            .execute(conn)?,
+    )
+}
+
+/// Delete a role; its holders lose it (their versions bumped, so SCIM ETags change).
+pub fn delete(conn: &mut DbConn, role: &Role, actor: &str) -> StoreResult<()> {
+    bump_holders(conn, role.id, actor)?;
+    diesel::delete(roles::table.filter(roles::id.eq(role.id))).execute(conn)?;
+    Ok(())
 }

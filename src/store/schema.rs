@@ -229,7 +229,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_requests (user_id, kind) {
+        user_id -> BigInt,
+        kind -> Text,
+        org_id -> Text,
+        email -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
+diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(groups -> organizations (org_id));
 diesel::joinable!(group_users -> groups (group_id));
@@ -256,4 +269,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     audit_entries,
     credit_usage,
+    user_requests,
 );

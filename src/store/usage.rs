@@ -67,3 +67,78 @@ pub fn list(
         })
         .collect())
 }
+
+/// Credits used by each of `orgs` within `[from, to]` (either end open), summed per
+/// organization, product variable and unit in SQL: `(org, product variable, unit, credits)`.
+pub fn totals(
+    conn: &mut DbConn,
+    orgs: &[OrgId],
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> StoreResult<Vec<(String, String, String, f64)>> {
+    if orgs.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<String> = orgs.iter().map(|o| o.as_str().to_string()).collect();
+    // Open ends as the widest dates, so the statement is one shape (and not boxed: diesel
+    // cannot group a boxed query).
+    let from = from.map_or("0000-01-01".to_string(), |d| {
+        d.format("%Y-%m-%d").to_string()
+    });
+    let to = to.map_or("9999-12-31".to_string(), |d| {
+        d.format("%Y-%m-%d").to_string()
+    });
+    let rows: Vec<(String, String, String, Option<f64>)> = credit_usage::table
+        .filter(credit_usage::org_id.eq_any(ids))
+        .filter(credit_usage::usage_date.ge(from))
+        .filter(credit_usage::usage_date.le(to))
+        .group_by((
+            credit_usage::org_id,
+            credit_usage::product_variable,
+            credit_usage::unit,
+        ))
+        .select((
+            credit_usage::org_id,
+            credit_usage::product_variable,
+            credit_usage::unit,
+            diesel::dsl::sum(credit_usage::credits_used),
+        ))
+        .order((credit_usage::org_id, credit_usage::product_variable))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, p, u, s)| (o, p, u, s.unwrap_or(0.0)))
+        .collect())
+}
+
+/// Credits used per organization and day within `[from, to]`: `(org, date, credits)`,
+/// summed in SQL.
+pub fn daily(
+    conn: &mut DbConn,
+    orgs: &[OrgId],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> StoreResult<Vec<(String, chrono::NaiveDate, f64)>> {
+    if orgs.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<String> = orgs.iter().map(|o| o.as_str().to_string()).collect();
+    let rows: Vec<(String, String, Option<f64>)> = credit_usage::table
+        .filter(credit_usage::org_id.eq_any(ids))
+        .filter(credit_usage::usage_date.ge(from.format("%Y-%m-%d").to_string()))
+        .filter(credit_usage::usage_date.le(to.format("%Y-%m-%d").to_string()))
+        .group_by((credit_usage::org_id, credit_usage::usage_date))
+        .select((
+            credit_usage::org_id,
+            credit_usage::usage_date,
+            diesel::dsl::sum(credit_usage::credits_used),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(o, d, s)| {
+            let d = chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()?;
+            Some((o, d, s.unwrap_or(0.0)))
+        })
+        .collect())
+}

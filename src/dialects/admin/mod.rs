@@ -229,6 +229,13 @@ enum Created<T: poem_openapi::types::ToJSON> {
     Created(Json<T>),
 }
 
+#[derive(Object)]
+#[oai(rename_all = "camelCase")]
+struct EmailChanged {
+    user_id: String,
+    email: String,
+}
+
 #[derive(ApiResponse)]
 enum NoContent {
     #[oai(status = 204)]
@@ -490,6 +497,47 @@ impl AdminApi {
                 })
                 .await?;
             Ok(NoContent::NoContent)
+        })
+        .await
+    }
+
+    /// Apply a user's pending email change (made by Sumo Logic's
+    /// `POST /api/v1/users/{id}/email/requestChange`, valid 7 days): the user's primary email
+    /// becomes the requested one. 404 when there is none pending.
+    #[oai(path = "/users/:user_id/email-change", method = "post")]
+    async fn confirm_email_change(
+        &self,
+        auth: BearerOrBasic,
+        state: Data<&AppState>,
+        user_id: Path<String>,
+    ) -> poem::Result<Json<EmailChanged>> {
+        let cost = state.config.bcrypt_cost;
+        admin(async move {
+            state
+                .call(&auth, Some(Scope::UsersWrite), move |conn, p| {
+                    let id = crate::domain::id_from_hex(&user_id.0)
+                        .ok_or_else(|| AdminError::not_found("pending email change"))?;
+                    let caller = crate::directory::Caller {
+                        principal: &p,
+                        dialect: "admin",
+                        bcrypt_cost: cost,
+                    };
+                    let u = crate::directory::users::confirm_email_change(conn, &caller, id)
+                        .map_err(|e| match e {
+                            StoreError::NotFound => AdminError::not_found("pending email change"),
+                            other => other.into(),
+                        })?;
+                    let email = u
+                        .data
+                        .primary(crate::domain::MultiAttr::Emails)
+                        .and_then(|e| e.value.clone())
+                        .unwrap_or_default();
+                    Ok::<_, AdminError>(Json(EmailChanged {
+                        user_id: crate::domain::id_to_hex(u.id),
+                        email,
+                    }))
+                })
+                .await
         })
         .await
     }

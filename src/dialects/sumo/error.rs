@@ -4,11 +4,13 @@ use poem::http::StatusCode;
 use poem::Response;
 use serde_json::json;
 
+use crate::auth::AuthError;
 use crate::http::errors::ErrorContext;
+use crate::store::StoreError;
 
 /// Sumo's error ids are dash-separated groups of five characters; ours derive from the
 /// request id so the two can be matched in logs.
-fn error_id(request_id: &str) -> String {
+pub fn error_id(request_id: &str) -> String {
     let alnum: String = request_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -50,6 +52,121 @@ pub fn framework_error(status: StatusCode, message: &str, ctx: &ErrorContext<'_>
         _ => "error",
     };
     error_response(status, code, message, ctx)
+}
+
+/// An error of a Sumo Logic handler: rendered as `{id, errors: [{code, message}]}` with the
+/// request's id when the response is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SumoError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type SumoResult<T> = Result<T, SumoError>;
+
+impl SumoError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> SumoError {
+        SumoError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 for a field or parameter that is not acceptable.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> SumoError {
+        SumoError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> SumoError {
+        SumoError::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> SumoError {
+        SumoError::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn render(&self, request_id: &str) -> Response {
+        Response::builder()
+            .status(self.status)
+            .content_type("application/json")
+            .body(
+                json!({
+                    "id": error_id(request_id),
+                    "errors": [{ "code": self.code, "message": self.message }],
+                })
+                .to_string(),
+            )
+    }
+}
+
+/// A store error in Sumo's words; `what` names the resource (`user`, `role`,
+/// `organization`) for not-found and conflict errors.
+pub fn store_error(e: StoreError, what: &str) -> SumoError {
+    match e {
+        StoreError::NotFound => SumoError::not_found(
+            match what {
+                "role" => "role_not_found",
+                "organization" => "org_not_found",
+                _ => "user_not_found",
+            },
+            format!("The {what} does not exist."),
+        ),
+        StoreError::Conflict(m) => SumoError::conflict(
+            match what {
+                "role" => "role_name_already_exists",
+                "organization" => "org_already_exists",
+                _ => "user_email_already_exists",
+            },
+            m,
+        ),
+        StoreError::Invalid(m) => SumoError::invalid("invalid_field", m),
+        StoreError::VersionMismatch => SumoError::conflict(
+            "concurrent_modification",
+            format!("The {what} was changed concurrently; retry."),
+        ),
+        StoreError::Busy(m) => {
+            tracing::warn!(error = %m, "database busy or unavailable");
+            SumoError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service.unavailable",
+                "The service is unavailable; retry.",
+            )
+        }
+        StoreError::Panicked | StoreError::Db(_) => {
+            tracing::error!(error = %e, "sumo request failed");
+            SumoError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal.error",
+                "Internal server error.",
+            )
+        }
+    }
+}
+
+impl From<StoreError> for SumoError {
+    fn from(e: StoreError) -> SumoError {
+        store_error(e, "resource")
+    }
+}
+
+impl From<AuthError> for SumoError {
+    fn from(e: AuthError) -> SumoError {
+        match e {
+            AuthError::Unauthorized => SumoError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Credential could not be verified.",
+            ),
+            AuthError::Forbidden(scope) => SumoError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("The credential lacks the {scope} scope."),
+            ),
+            AuthError::Unavailable(e) => store_error(e, "credential"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,474 @@
+//! `/api/v1/users`. Each operation makes one database trip (`AppState::call`) that checks
+//! the credential, then parses what the request carries (a bad credential is a 401 first),
+//! runs the directory operation and renders the user.
+
+use serde_json::json;
+
+use super::body::SumoJson;
+use super::cursor::{self, After};
+use super::error::{store_error, SumoError, SumoResult};
+use super::model::{self, CreateUserBody, DisableMfaBody, EmailChangeBody, SumoUser};
+use super::model::{SumoUserList, UpdateUserBody};
+use crate::auth::schemes::BearerOrBasic;
+use crate::directory::users as dir;
+use crate::directory::{roles, Caller, Expect};
+use crate::domain::{id_from_hex, id_to_hex, MultiAttr, MultiValue, Name, OrgId, Principal};
+use crate::domain::{RoleValue, Scope, User, UserData};
+use crate::store::user_search::{self, Backend, Condition, Field, Mode};
+use crate::store::users::SortKey;
+use crate::store::{self, DbConn, StoreError};
+use crate::{AppState, Config};
+
+pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
+    Caller {
+        principal: p,
+        dialect: "sumo",
+        bcrypt_cost: cfg.bcrypt_cost,
+    }
+}
+
+/// A user id of this dialect (16 hex digits); anything else names no user.
+pub fn user_id(s: &str) -> SumoResult<i64> {
+    id_from_hex(s).ok_or_else(|| SumoError::not_found("user_not_found", "The user does not exist."))
+}
+
+fn user_error(e: StoreError) -> SumoError {
+    match e {
+        StoreError::Conflict(_) => SumoError::conflict(
+            "user_email_already_exists",
+            "A user with this email already exists.",
+        ),
+        other => store_error(other, "user"),
+    }
+}
+
+/// Render users with their role ids (one statement for all of them).
+fn render(conn: &mut DbConn, org: &OrgId, users: &[User]) -> SumoResult<Vec<SumoUser>> {
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let role_ids = store::roles::ids_of_users(conn, org, &ids)?;
+    Ok(users
+        .iter()
+        .map(|u| model::user(u, role_ids.get(&u.id)))
+        .collect())
+}
+
+fn render_one(conn: &mut DbConn, u: &User) -> SumoResult<SumoUser> {
+    let mut out = render(conn, &u.org_id, std::slice::from_ref(u))?;
+    out.pop()
+        .ok_or_else(|| SumoError::not_found("user_not_found", "The user does not exist."))
+}
+
+/// The stored names of the roles `ids` name; 400 for an id that is not a role of the
+/// organization.
+fn role_names(conn: &mut DbConn, org: &OrgId, ids: &[String]) -> SumoResult<Vec<RoleValue>> {
+    let mut out: Vec<RoleValue> = Vec::with_capacity(ids.len());
+    for s in ids {
+        let unknown =
+            || SumoError::invalid("role_not_found", format!("Role {s:?} does not exist."));
+        let id = id_from_hex(s.trim()).ok_or_else(unknown)?;
+        let name =
+            roles::resolve(conn, org, &roles::RoleRef::Id(id), &[]).map_err(|_| unknown())?;
+        if !out.iter().any(|r| r.name == name) {
+            out.push(RoleValue {
+                name,
+                ..RoleValue::default()
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn text(field: &str, v: &str, min: usize, max: usize) -> SumoResult<String> {
+    let t = v.trim();
+    let n = t.chars().count();
+    if n < min || n > max || t.contains('\0') {
+        return Err(SumoError::invalid(
+            "invalid_field",
+            format!("{field} must be {min} to {max} characters."),
+        ));
+    }
+    Ok(t.to_string())
+}
+
+pub fn email(v: &str) -> SumoResult<String> {
+    let e = v.trim();
+    let ok = e.len() <= 255
+        && !e.contains(char::is_whitespace)
+        && !e.contains('\0')
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'));
+    if !ok {
+        return Err(SumoError::invalid(
+            "invalid_field",
+            format!("email must be an email address of at most 255 characters, got {e:?}."),
+        ));
+    }
+    Ok(e.to_string())
+}
+
+/// `First Last` as the display name other dialects show.
+fn display(first: &str, last: &str) -> Option<String> {
+    let d = format!("{first} {last}").trim().to_string();
+    (!d.is_empty()).then_some(d)
+}
+
+fn email_free(conn: &mut DbConn, org: &OrgId, email: &str, except: Option<i64>) -> SumoResult<()> {
+    match dir::email_owner(conn, org, email, except)? {
+        Some(_) => Err(SumoError::conflict(
+            "user_email_already_exists",
+            format!("A user with email {email} already exists."),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub struct ListParams {
+    pub limit: Option<String>,
+    pub token: Option<String>,
+    pub sort_by: Option<String>,
+    pub email: Option<String>,
+    pub include_service_accounts: Option<String>,
+}
+
+pub async fn list(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    q: ListParams,
+) -> SumoResult<SumoUserList> {
+    let keys = state.store.keys();
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let limit = cursor::limit(q.limit.as_deref())?;
+            let sort_name = q.sort_by.as_deref().map(str::trim).unwrap_or("");
+            let key = match sort_name {
+                "" => SortKey::Id,
+                "firstName" => SortKey::GivenName,
+                "lastName" => SortKey::FamilyName,
+                "email" => SortKey::Email,
+                other => {
+                    return Err(SumoError::invalid(
+                        "invalid_parameter",
+                        format!("sortBy must be firstName, lastName or email, got {other:?}."),
+                    ))
+                }
+            };
+            match q.include_service_accounts.as_deref().map(str::trim) {
+                None | Some("") | Some("true") | Some("false") => {}
+                Some(other) => {
+                    return Err(SumoError::invalid(
+                        "invalid_parameter",
+                        format!("includeServiceAccounts must be true or false, got {other:?}."),
+                    ))
+                }
+            }
+            let email = match q.email.as_deref() {
+                None => None,
+                Some(e) if e.trim().is_empty() || e.contains('\0') => {
+                    return Err(SumoError::invalid(
+                        "invalid_parameter",
+                        "email must not be empty.",
+                    ))
+                }
+                Some(e) => Some(e.trim().to_string()),
+            };
+            let hash = cursor::query_hash(&[
+                "users",
+                p.org_id.as_str(),
+                sort_name,
+                email.as_deref().unwrap_or("\u{0}"),
+            ]);
+            let after = cursor::token(q.token.as_deref())
+                .map(|t| cursor::decode(conn, &keys, t, &hash))
+                .transpose()?;
+            let filter = email
+                .map(|e| {
+                    user_search::condition(
+                        &Condition {
+                            field: Field::PrimaryEmail,
+                            mode: Mode::Exact,
+                            values: vec![e],
+                            case_sensitive: false,
+                        },
+                        &Backend::of(conn),
+                    )
+                })
+                .transpose()?;
+            let mut loaded = store::users::keyset_page(
+                conn,
+                &p.org_id,
+                filter,
+                key,
+                after.map(|a| (a.key, a.id)),
+                limit + 1,
+            )?;
+            let more = loaded.users.len() as i64 > limit;
+            loaded.users.truncate(limit as usize);
+            let next = match loaded.users.last() {
+                Some(last) if more => Some(cursor::encode(
+                    conn,
+                    &keys,
+                    &hash,
+                    &After {
+                        key: key.value_of(last),
+                        id: last.id,
+                    },
+                )?),
+                _ => None,
+            };
+            Ok(SumoUserList {
+                data: render(conn, &p.org_id, &loaded.users)?,
+                next,
+            })
+        })
+        .await
+}
+
+pub async fn create(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    body: SumoJson<CreateUserBody>,
+) -> SumoResult<SumoUser> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let b = body.into_result()?;
+            let first = text("firstName", &b.first_name, 1, 128)?;
+            let last = text("lastName", &b.last_name, 0, 128)?;
+            let email = email(&b.email)?;
+            let roles = role_names(conn, &p.org_id, &b.role_ids)?;
+            email_free(conn, &p.org_id, &email, None)?;
+            let data = UserData {
+                active: Some(true),
+                display_name: display(&first, &last),
+                name: Name {
+                    given: Some(first),
+                    family: (!last.is_empty()).then_some(last),
+                    ..Name::default()
+                },
+                values: vec![(
+                    MultiAttr::Emails,
+                    MultiValue {
+                        value: Some(email),
+                        kind: Some("work".into()),
+                        primary: Some(true),
+                        ..MultiValue::default()
+                    },
+                )],
+                roles,
+                ..UserData::default()
+            };
+            let u = dir::create(conn, &caller(&cfg, &p), &data, None).map_err(user_error)?;
+            render_one(conn, &u)
+        })
+        .await
+}
+
+pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<SumoUser> {
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let id = user_id(&id)?;
+            let u = store::users::get(conn, &p.org_id, id).map_err(user_error)?;
+            render_one(conn, &u)
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: SumoJson<UpdateUserBody>,
+) -> SumoResult<SumoUser> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = user_id(&id)?;
+            let b = body.into_result()?;
+            let first = text("firstName", &b.first_name, 1, 128)?;
+            let last = text("lastName", &b.last_name, 0, 128)?;
+            let roles = b
+                .role_ids
+                .as_deref()
+                .map(|r| role_names(conn, &p.org_id, r))
+                .transpose()?;
+            let changed = dir::update_as(
+                conn,
+                &caller(&cfg, &p),
+                id,
+                &Expect::Any,
+                None,
+                "User.Update",
+                |_, u: &User| {
+                    let mut d = u.data.clone();
+                    let old = display(
+                        d.name.given.as_deref().unwrap_or(""),
+                        d.name.family.as_deref().unwrap_or(""),
+                    );
+                    // A display name Sumo derived follows the names; one set elsewhere stays.
+                    if d.display_name.is_none() || d.display_name == old {
+                        d.display_name = display(&first, &last);
+                    }
+                    d.name.given = Some(first.clone());
+                    d.name.family = (!last.is_empty()).then(|| last.clone());
+                    if let Some(a) = b.is_active {
+                        d.active = Some(a);
+                    }
+                    if let Some(r) = &roles {
+                        // Keep the attributes of roles the user keeps (SCIM's display, type).
+                        let mut next: Vec<RoleValue> = Vec::with_capacity(r.len());
+                        for want in r {
+                            let kept = d
+                                .roles
+                                .iter()
+                                .find(|h| h.name.eq_ignore_ascii_case(&want.name))
+                                .cloned();
+                            next.push(kept.unwrap_or_else(|| want.clone()));
+                        }
+                        d.roles = next;
+                    }
+                    Ok::<_, StoreError>(d)
+                },
+            )
+            .map_err(user_error)?;
+            render_one(conn, &changed.value)
+        })
+        .await
+}
+
+fn flag(name: &str, v: Option<&str>) -> SumoResult<bool> {
+    match v.map(str::trim) {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(SumoError::invalid(
+            "invalid_parameter",
+            format!("{name} must be true or false, got {other:?}."),
+        )),
+    }
+}
+
+pub async fn delete(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    transfer_to: Option<String>,
+    delete_content: Option<String>,
+) -> SumoResult<()> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = user_id(&id)?;
+            let delete_content = flag("deleteContent", delete_content.as_deref())?;
+            let transfer = match transfer_to.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(t) => {
+                    let bad = || {
+                        SumoError::invalid(
+                            "invalid_parameter",
+                            format!("transferTo must be the id of another user, got {t:?}."),
+                        )
+                    };
+                    let to = id_from_hex(t).ok_or_else(bad)?;
+                    if to == id || !store::users::exists(conn, &p.org_id, to)? {
+                        return Err(bad());
+                    }
+                    Some(to)
+                }
+            };
+            if transfer.is_some() && delete_content {
+                return Err(SumoError::invalid(
+                    "invalid_parameter",
+                    "Give transferTo or deleteContent=true, not both.",
+                ));
+            }
+            let content_to = match transfer {
+                Some(t) => json!(id_to_hex(t)),
+                None if delete_content => serde_json::Value::Null,
+                None => json!(p.credential_id),
+            };
+            dir::delete_recorded(
+                conn,
+                &caller(&cfg, &p),
+                id,
+                json!({"transferTo": content_to, "deleteContent": delete_content}),
+            )
+            .map_err(user_error)
+        })
+        .await
+}
+
+pub async fn request_email_change(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: SumoJson<EmailChangeBody>,
+) -> SumoResult<()> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = user_id(&id)?;
+            let e = email(&body.into_result()?.email)?;
+            dir::request_email_change(conn, &caller(&cfg, &p), id, &e).map_err(user_error)?;
+            Ok(())
+        })
+        .await
+}
+
+/// The small actions: password reset, unlock, welcome email again.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    ResetPassword,
+    Unlock,
+    ResendWelcome,
+}
+
+pub async fn act(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    action: Action,
+) -> SumoResult<()> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = user_id(&id)?;
+            let who = caller(&cfg, &p);
+            match action {
+                Action::ResetPassword => dir::request_password_reset(conn, &who, id).map(|_| ()),
+                Action::Unlock => dir::unlock(conn, &who, id).map(|_| ()),
+                Action::ResendWelcome => dir::resend_welcome(conn, &who, id),
+            }
+            .map_err(user_error)
+        })
+        .await
+}
+
+pub async fn disable_mfa(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: SumoJson<DisableMfaBody>,
+) -> SumoResult<()> {
+    let cfg = state.config.clone();
+    state
+        .call_hashing(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let id = user_id(&id)?;
+            let b = body.into_result()?;
+            if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
+                return Err(SumoError::invalid(
+                    "invalid_credentials",
+                    "The email and password are not the user's.",
+                ));
+            }
+            dir::disable_mfa(conn, &caller(&cfg, &p), id, &b.email, &b.password).map_err(|e| {
+                match e {
+                    StoreError::Invalid(_) => SumoError::invalid(
+                        "invalid_credentials",
+                        "The email and password are not the user's.",
+                    ),
+                    other => user_error(other),
+                }
+            })?;
+            Ok(())
+        })
+        .await
+}
