@@ -831,8 +831,8 @@ impl LogtoApi {
                 let created = dir::link_identity(conn, &caller(&cfg, &p), uid, &identity)
                     .map_err(LogtoError::from)
                     .map_err(user_missing(&id))?;
-                let u = store::users::get(conn, &p.org_id, uid)?;
-                let all = rendered(conn, &u)?.identities;
+                // The link locked and checked the user; only the identities are new.
+                let all = user::identities_map(&store::identities::of_user(conn, uid)?);
                 Ok(if created {
                     IdentitiesResponse::Created(Json(all))
                 } else {

@@ -176,6 +176,22 @@ fn object(v: &Value) -> BTreeMap<String, Value> {
         .unwrap_or_default()
 }
 
+/// A user's identities as Logto's map, by target.
+pub fn identities_map(identities: &[Identity]) -> BTreeMap<String, LogtoIdentity> {
+    identities
+        .iter()
+        .map(|i| {
+            (
+                i.target.clone(),
+                LogtoIdentity {
+                    user_id: i.external_user_id.clone(),
+                    details: i.details.is_object().then(|| object(&i.details)),
+                },
+            )
+        })
+        .collect()
+}
+
 pub fn render(u: &User, identities: &[Identity]) -> LogtoUser {
     let d = &u.data;
     let value = |a: MultiAttr| d.primary(a).and_then(|v| v.value.clone());
@@ -187,18 +203,7 @@ pub fn render(u: &User, identities: &[Identity]) -> LogtoUser {
         name: d.display_name.clone(),
         avatar: value(MultiAttr::Photos),
         custom_data: object(&d.vendor.custom_data),
-        identities: identities
-            .iter()
-            .map(|i| {
-                (
-                    i.target.clone(),
-                    LogtoIdentity {
-                        user_id: i.external_user_id.clone(),
-                        details: i.details.is_object().then(|| object(&i.details)),
-                    },
-                )
-            })
-            .collect(),
+        identities: identities_map(identities),
         last_sign_in_at: d.vendor.last_sign_in_at.map(millis),
         created_at: millis(u.created_at),
         updated_at: millis(u.updated_at),
