@@ -163,9 +163,13 @@ def main():
         s, body, size = c.call("GET", f"/Groups/{big}")
         out["get_big_group_with_members"] = {"ms": round((time.perf_counter() - t) * 1000, 1),
                                              "members": len(body.get("members", [])), "bytes": size}
-        t = time.perf_counter()
-        s, body, size = c.call("GET", f"/Groups/{big}?excludedAttributes=members")
-        out["get_big_group_without_members_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        lat = []
+        for _ in range(a.samples):
+            t = time.perf_counter()
+            s, body, size = c.call("GET", f"/Groups/{big}?excludedAttributes=members")
+            lat.append((time.perf_counter() - t) * 1000)
+            assert s == 200 and "members" not in body, (s, body)
+        out["get_big_group_without_members_ms_p50"] = round(statistics.median(lat), 2)
 
     t = time.time()
     seen, cursor, pages = 0, "", 0

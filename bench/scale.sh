@@ -6,6 +6,10 @@
 #      cursor walk; the server's peak RSS.
 #   2. 100,000 users through 8 concurrent POSTs (a fresh database).
 #   3. scim2-server: the same concurrent POSTs (MUSTER_BENCH_REFERENCE_USERS, default 10000).
+#   4. Create throughput with wrk (2 threads, 32 connections, MUSTER_BENCH_WRK_SECONDS,
+#      default 10 s; POST /Users, a new user each request) against Muster on each backend
+#      (a fresh database) and against scim2-server: the like-for-like ratio, the driver
+#      written in C so that it is not the bottleneck the Python threads are.
 #
 #   bench/scale.sh [BINARY]      default target/release/muster
 #   MUSTER_BENCH_USERS (default 100000), MUSTER_BENCH_VENV, MUSTER_BENCH_POSTGRES_URL
@@ -63,4 +67,29 @@ if [ "$REF" -gt 0 ]; then
   printf 'scim2-server posts: '
   python3 bench/scale.py --url "http://127.0.0.1:$PORT/v2" --token "$TOKEN" --pid "$PID" --users "$REF" --workers 8
   stop
+fi
+
+# 4. Create throughput, wrk against each server.
+SECS=${MUSTER_BENCH_WRK_SECONDS:-10}
+if command -v wrk > /dev/null; then
+  wrk_create() { # label prefix
+    printf '%s: ' "$1"
+    BENCH_MODE=create BENCH_TOKEN="$TOKEN" BENCH_PREFIX="$2" \
+      wrk -t2 -c32 -d"${SECS}s" -s bench/throughput.lua "http://127.0.0.1:$PORT" | grep '^RESULT'
+  }
+  serve "sqlite://$work/wrk.db"; wrk_create "sqlite wrk creates" /scim/v2; stop
+  if [ -n "$PG" ]; then
+    serve "$(fresh_pg muster_bench_wrk)"; wrk_create "postgres wrk creates" /scim/v2; stop
+    psql "$PG" -q -c "DROP DATABASE IF EXISTS muster_bench_wrk WITH (FORCE)"
+  fi
+  if [ "$REF" -gt 0 ]; then
+    PORT=$(free_port)
+    "$venv/bin/scim2-server" --hostname 127.0.0.1 --port "$PORT" --bearer-token "$TOKEN" > "$work/ref.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 1 200); do curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v2/ServiceProviderConfig" > /dev/null 2>&1 && break; sleep 0.1; done
+    wrk_create "scim2-server wrk creates" /v2
+    stop
+  fi
+else
+  echo "wrk not installed (apt-get install wrk): create throughput with wrk skipped"
 fi

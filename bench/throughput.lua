@@ -1,5 +1,7 @@
 -- wrk script for bench/throughput.sh. Environment:
---   BENCH_MODE   healthz | auth_only | by_id | filter | page | patch
+--   BENCH_MODE   healthz | auth_only | by_id | filter | page | patch | create
+--                (create: POST /Users, a new userName each request, unique across
+--                threads and runs)
 --   BENCH_LIST   a file, one value a line, picked at random: resource ids (by_id, patch),
 --                or userNames (filter; without a list, userNNNNNN@example.com from
 --                0..BENCH_USERS-1, the names bench/throughput.sh seeds)
@@ -16,6 +18,8 @@ local list_file = os.getenv("BENCH_LIST") or ""
 
 local ids = {}
 local counter = 1
+local created = 0
+local run = os.time()
 local threads = {}
 
 local function urlencode(s)
@@ -76,6 +80,15 @@ function request()
     local headers = { ["Content-Type"] = "application/scim+json" }
     for k, v in pairs(wrk.headers) do headers[k] = v end
     return wrk.format("PATCH", prefix .. "/Users/" .. random_id(), headers, body)
+  elseif mode == "create" then
+    created = created + 1
+    local name = string.format("wrk%d-%d-%d@bench.example", run, tid, created)
+    local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"'
+      .. name .. '","name":{"givenName":"W","familyName":"' .. created .. '"},'
+      .. '"emails":[{"value":"' .. name .. '","primary":true}]}'
+    local headers = { ["Content-Type"] = "application/scim+json" }
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    return wrk.format("POST", prefix .. "/Users", headers, body)
   end
   error("unknown BENCH_MODE " .. mode)
 end

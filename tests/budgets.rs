@@ -14,7 +14,8 @@ both_backends!(
     domo_reads_fit_their_statement_budgets,
     adobe_reads_fit_their_statement_budgets,
     sumo_reads_fit_their_statement_budgets,
-    writes_make_one_trip
+    writes_make_one_trip,
+    large_group_changes_cost_what_they_change
 );
 
 const SCIM_CT: &str = "application/scim+json";
@@ -448,5 +449,193 @@ async fn writes_make_one_trip(b: Backend) {
     assert_eq!(
         body["meta"]["version"], "W/\"1\"",
         "nothing changed: {body}"
+    );
+}
+
+/// Users `user{from}..user{to}` created through Bulk; their ids.
+async fn bulk_users(s: &TestServer, from: usize, to: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for start in (from..to).step_by(1000) {
+        let ops: Vec<Value> = (start..to.min(start + 1000))
+            .map(|i| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                       "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                "userName": format!("big{i:05}@example.com")}})
+            })
+            .collect();
+        let r = scim(s, reqwest::Method::POST, "/Bulk")
+            .header("content-type", SCIM_CT)
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                       "Operations": ops})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let body = json(r, 200).await;
+        for op in body["Operations"].as_array().unwrap() {
+            assert_eq!(op["status"], "201", "{op}");
+            let location = op["location"].as_str().unwrap();
+            ids.push(location.rsplit('/').next().unwrap().to_string());
+        }
+    }
+    ids
+}
+
+/// A member change or a member-less read of a group of 2,500 costs exactly what the same
+/// request costs on a group of one: the same statements, the same rows written (counted by
+/// the instrumentation, so a query that read or rewrote the member list would show). The
+/// big group's members, when shown, are streamed (chunked, no `Content-Length`) and are
+/// exactly its members.
+async fn large_group_changes_cost_what_they_change(b: Backend) {
+    const BIG: usize = 2500;
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let ids = bulk_users(&s, 0, BIG + 2).await;
+    let (extra, probe) = (ids[BIG].clone(), ids[BIG + 1].clone());
+    let group = |name: &str, members: &[String]| {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+               "displayName": name, "members": members})
+    };
+    let small = create(&s, "/Groups", group("small", &ids[..1])).await;
+    let big = create(&s, "/Groups", group("big", &ids[..BIG])).await;
+    assert_eq!(
+        big["members"].as_array().map(Vec::len),
+        Some(BIG),
+        "a created group of {BIG} shows its members"
+    );
+    let (small, big) = (small["id"].as_str().unwrap(), big["id"].as_str().unwrap());
+    let patch = |gid: &str, op: Value| {
+        scim(
+            &s,
+            reqwest::Method::PATCH,
+            &format!("/Groups/{gid}?excludedAttributes=members"),
+        )
+        .header("content-type", SCIM_CT)
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [op]})
+            .to_string(),
+        )
+    };
+    let add = json!({"op": "add", "path": "members", "value": [{"value": extra}]});
+    let remove = json!({"op": "remove", "path": format!("members[value eq \"{extra}\"]")});
+    let mut costs = Vec::new();
+    for gid in [small, big] {
+        let (add_cost, status, body) = cost(&s, patch(gid, add.clone())).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("members").is_none(), "excluded: {body}");
+        assert_eq!(body["meta"]["version"], "W/\"2\"", "{body}");
+        let (remove_cost, status, body) = cost(&s, patch(gid, remove.clone())).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["meta"]["version"], "W/\"3\"", "{body}");
+        let (read_cost, status, body) = cost(
+            &s,
+            scim(
+                &s,
+                reqwest::Method::GET,
+                &format!("/Groups/{gid}?excludedAttributes=members"),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("members").is_none(), "{body}");
+        eprintln!("group {gid}: add {add_cost:?} remove {remove_cost:?} read {read_cost:?}");
+        assert_eq!(add_cost.trips, 1);
+        assert_eq!(
+            add_cost.writes, 3,
+            "membership, version, audit: {add_cost:?}"
+        );
+        assert_eq!(
+            remove_cost.writes, 4,
+            "user and nested-group membership DELETEs, version, audit: {remove_cost:?}"
+        );
+        assert_eq!(read_cost.writes, 0);
+        // What was newly prepared depends on the order the two groups ran in; not the rest.
+        let shape = |c: Cost| (c.trips, c.statements, c.writes);
+        costs.push((shape(add_cost), shape(remove_cost), shape(read_cost)));
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "a group of {BIG} costs what a group of 1 costs"
+    );
+
+    // Shown: streamed, and exactly the members.
+    let resp = scim(&s, reqwest::Method::GET, &format!("/Groups/{big}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers().get("content-length").is_none(),
+        "a large member list is streamed, not sized up front: {:?}",
+        resp.headers()
+    );
+    assert_eq!(resp.headers()["content-type"], SCIM_CT);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(etag, "W/\"3\"");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["id"], big);
+    assert_eq!(body["displayName"], "big");
+    assert_eq!(body["meta"]["version"], etag);
+    let members = body["members"].as_array().unwrap();
+    assert_eq!(members.len(), BIG);
+    let mut shown: Vec<&str> = members
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    shown.sort_unstable();
+    let mut want: Vec<&str> = ids[..BIG].iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(shown, want);
+    for m in members {
+        assert_eq!(m["type"], "User", "{m}");
+        assert_eq!(
+            m["$ref"],
+            s.url(&format!("/scim/v2/Users/{}", m["value"].as_str().unwrap())),
+            "{m}"
+        );
+        assert_eq!(m.as_object().unwrap().len(), 3, "{m}");
+    }
+    // A small group is one sized buffer, the same shape.
+    let resp = scim(&s, reqwest::Method::GET, &format!("/Groups/{small}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("content-length").is_some());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["members"],
+        json!([{"value": ids[0], "$ref": s.url(&format!("/scim/v2/Users/{}", ids[0])), "type": "User"}])
+    );
+    // A PATCH answering with the members streams them too; a projection is honoured.
+    let r = scim(&s, reqwest::Method::PATCH, &format!("/Groups/{big}"))
+        .header("content-type", SCIM_CT)
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "add", "path": "members", "value": [{"value": probe}]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = json(r, 200).await;
+    assert_eq!(body["members"].as_array().unwrap().len(), BIG + 1);
+    assert_eq!(body["meta"]["version"], "W/\"4\"");
+    let r = scim(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Groups/{big}?attributes=members.value"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let body = json(r, 200).await;
+    let members = body["members"].as_array().unwrap();
+    assert_eq!(members.len(), BIG + 1);
+    assert!(
+        members.iter().all(|m| m.as_object().unwrap().len() == 1),
+        "only value"
     );
 }

@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 both_backends!(
     references_resolve_in_any_order,
     errors_are_per_operation,
-    limits_and_malformed_requests
+    limits_and_malformed_requests,
+    batched_creates_are_single_creates
 );
 
 const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -320,4 +321,143 @@ async fn limits_and_malformed_requests(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+}
+
+async fn audit_keys(s: &TestServer, user: &str) -> Vec<String> {
+    let logs = json(
+        s.get(&format!("/api/logs?userId={user}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    logs.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Bulk writes runs of user creates together (multi-row INSERTs): what it stores is what a
+/// single POST stores — every multi-valued attribute, roles, the enterprise extension —
+/// each with its own audit entry; a name taken inside such a run fails that operation
+/// alone, and the run's first attempt leaves nothing behind (no second audit entry).
+async fn batched_creates_are_single_creates(b: Backend) {
+    let s = TestServer::start(b).await;
+    let rich = |name: &str| {
+        json!({"schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+               "userName": name, "externalId": format!("ext-{name}"),
+               "name": {"givenName": "Ren", "familyName": "Ichi", "formatted": "Ren Ichi"},
+               "displayName": "Ren", "title": "Engineer", "active": false,
+               "emails": [{"value": format!("{name}@work.example"), "type": "work", "primary": true},
+                          {"value": format!("{name}@home.example"), "type": "home"}],
+               "phoneNumbers": [{"value": "+1 555 0100", "type": "mobile"}],
+               "addresses": [{"streetAddress": "1 Main St", "locality": "Springfield",
+                              "postalCode": "12345", "country": "US", "type": "work"}],
+               "roles": [{"value": "reader"}, {"value": "auditor", "primary": true}],
+               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                   {"employeeNumber": "42", "department": "R&D"}})
+    };
+    let single = json(
+        s.post("/scim/v2/Users")
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(rich("single").to_string())
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let posts = |names: &[&str]| -> Value {
+        let ops: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"method": "POST", "path": "/Users", "bulkId": format!("k{n}"), "data": rich(n)}))
+            .collect();
+        json!({"schemas": [BULK], "Operations": ops})
+    };
+    // Nothing fails: written together.
+    let first = bulk(&s, posts(&["b0", "b1", "b2"]), 200).await;
+    // Two taken names: the others still stand.
+    let second = bulk(&s, posts(&["single", "b3", "B1"]), 200).await;
+    let statuses = |out: &Value| -> Vec<String> {
+        out["Operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(statuses(&first), ["201", "201", "201"], "{first}");
+    assert_eq!(statuses(&second), ["409", "201", "409"], "{second}");
+    let second = second["Operations"].as_array().unwrap();
+    assert_eq!(second[0]["response"]["scimType"], "uniqueness");
+    assert_eq!(
+        second[2]["response"]["scimType"], "uniqueness",
+        "user names are case-insensitive"
+    );
+    let mut ops: Vec<&Value> = first["Operations"].as_array().unwrap().iter().collect();
+    ops.push(&second[1]);
+    let strip = |mut v: Value| {
+        let o = v.as_object_mut().unwrap();
+        for k in ["id", "meta", "userName", "externalId", "emails"] {
+            o.remove(k);
+        }
+        v
+    };
+    let want = strip(
+        scim_get(
+            &s,
+            &format!("/Users/{}", single["id"].as_str().unwrap()),
+            200,
+        )
+        .await,
+    );
+    for op in ops {
+        let id = op["location"].as_str().unwrap().rsplit('/').next().unwrap();
+        let got = scim_get(&s, &format!("/Users/{id}"), 200).await;
+        assert_eq!(got["meta"]["version"], op["version"], "{op}");
+        let name = got["userName"].as_str().unwrap().to_string();
+        assert_eq!(got["externalId"], format!("ext-{name}"));
+        assert_eq!(
+            got["emails"],
+            json!([{"value": format!("{name}@work.example"), "type": "work", "primary": true},
+                   {"value": format!("{name}@home.example"), "type": "home"}])
+        );
+        assert_eq!(strip(got), want);
+        assert_eq!(audit_keys(&s, id).await, ["Scim.User.Create"]);
+    }
+    let all = scim_get(&s, "/Users?count=0", 200).await;
+    assert_eq!(all["totalResults"], 5, "single, b0…b3 and nothing else");
+
+    // A run with no failure is written whole, in one go, and answers in request order.
+    let ops: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("r{i}"),
+                        "data": {"schemas": [USER], "userName": format!("run{i:04}"),
+                                 "emails": [{"value": format!("run{i:04}@example.com")}]}})
+        })
+        .collect();
+    let out = bulk(&s, json!({"schemas": [BULK], "Operations": ops}), 200).await;
+    let ops = out["Operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 1000);
+    for (i, op) in ops.iter().enumerate() {
+        assert_eq!(op["status"], "201", "{op}");
+        assert_eq!(op["bulkId"], format!("r{i}"));
+    }
+    let id = ops[999]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let u = scim_get(&s, &format!("/Users/{id}"), 200).await;
+    assert_eq!(u["userName"], "run0999");
+    assert_eq!(u["emails"][0]["value"], "run0999@example.com");
+    assert_eq!(
+        scim_get(&s, "/Users?count=0", 200).await["totalResults"],
+        1005
+    );
 }

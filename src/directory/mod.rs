@@ -155,6 +155,34 @@ fn audit(
     Ok(())
 }
 
+/// Audit entries for many changes of one kind (`action`), one multi-row INSERT per 500.
+fn audit_many(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    action: &str,
+    changes: impl Iterator<Item = (Option<i64>, serde_json::Value)>,
+) -> StoreResult<()> {
+    let key = audit_key(caller.dialect, action);
+    let actor = caller.actor();
+    let entries: Vec<store::audit::NewEntry<'_>> = changes
+        .map(|(user_id, mut payload)| {
+            if let Some(obj) = payload.as_object_mut() {
+                obj.insert("action".into(), action.into());
+            }
+            store::audit::NewEntry {
+                org_id: caller.org(),
+                user_id,
+                key: &key,
+                result: "Success",
+                actor: &actor,
+                dialect: caller.dialect,
+                payload,
+            }
+        })
+        .collect();
+    store::audit::record_many(conn, &entries)
+}
+
 /// A changed resource and whether the change changed anything.
 #[derive(Debug, Clone)]
 pub struct Changed<T> {

@@ -105,6 +105,26 @@ where
     })
 }
 
+/// Create many users without passwords in one transaction, with their audit entries, in
+/// multi-row INSERTs (SCIM Bulk). `Conflict` when a user name is taken: nothing is written.
+pub fn create_many(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    all: &[&UserData],
+) -> StoreResult<Vec<User>> {
+    let who = caller.actor();
+    store::write_tx(conn, |conn| {
+        let users = store::users::insert_many(conn, caller.org(), all, Actor(&who))?;
+        super::audit_many(
+            conn,
+            caller,
+            "User.Create",
+            users.iter().map(|u| (Some(u.id), payload(u))),
+        )?;
+        Ok(users)
+    })
+}
+
 /// Create a user and record that they were invited (Domo's `sendInvite`): one transaction,
 /// two audit entries. Nothing is mailed; the `User.Invite` entry is the invitation.
 pub fn create_and_invite(

@@ -35,6 +35,34 @@ pub fn record(conn: &mut DbConn, e: NewEntry<'_>) -> StoreResult<i64> {
     Ok(id)
 }
 
+/// Record many entries in multi-row INSERTs (500 a statement), inside the transaction that
+/// made the changes.
+pub fn record_many(conn: &mut DbConn, entries: &[NewEntry<'_>]) -> StoreResult<()> {
+    let t = now();
+    for chunk in entries.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    audit_entries::id.eq(new_id()),
+                    audit_entries::org_id.eq(e.org_id.as_str()),
+                    audit_entries::user_id.eq(e.user_id),
+                    audit_entries::key.eq(e.key),
+                    audit_entries::result.eq(e.result),
+                    audit_entries::actor.eq(e.actor),
+                    audit_entries::dialect.eq(e.dialect),
+                    audit_entries::payload.eq(e.payload.to_string()),
+                    audit_entries::created_at.eq(t),
+                )
+            })
+            .collect();
+        super::on_backend!(&mut *conn, c => diesel::insert_into(audit_entries::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 type Row = (
     i64,
     String,

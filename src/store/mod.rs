@@ -641,7 +641,47 @@ fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
 /// Run `f` in a write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so a
 /// transaction that reads before it writes takes the write lock up front instead of failing
 /// with "database is locked" when it upgrades.
+///
+/// Inside a transaction already, `f` runs in a savepoint of its own, unless the caller
+/// flattened nested transactions ([`flattened`]): then it runs in the enclosing one.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    transaction(conn, f, FLATTENED.get())
+}
+
+/// Run `f` in a savepoint of the enclosing transaction (or a transaction of its own when
+/// there is none), whether or not nested transactions are [`flattened`].
+pub fn savepoint<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    transaction(conn, f, false)
+}
+
+thread_local! {
+    static FLATTENED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f` with every nested [`write_tx`] flattened into the transaction that encloses it
+/// (no savepoint of its own): for a caller that undoes that whole transaction, or its own
+/// [`savepoint`], whenever `f` or anything in it fails (SCIM Bulk). The flag is per thread:
+/// a request's trip runs on one thread of the blocking pool from start to end.
+pub fn flattened<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FLATTENED.set(self.0);
+        }
+    }
+    let _restore = Restore(FLATTENED.replace(true));
+    f()
+}
+
+fn transaction<T, E, F>(conn: &mut DbConn, f: F, flatten: bool) -> Result<T, E>
 where
     E: From<StoreError>,
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -651,6 +691,9 @@ where
         .transaction_depth()
         .map_err(StoreError::from)?
         .is_some();
+    if nested && flatten {
+        return f(conn);
+    }
     let begun = match conn {
         // Inside a transaction already: a savepoint.
         _ if nested => Tm::begin_transaction(conn),

@@ -358,6 +358,119 @@ pub fn insert(
     })
 }
 
+/// Rows in one multi-row INSERT: 43 columns a user row keeps the statement's parameters
+/// under both backends' limits (PostgreSQL 65,535; SQLite 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Insert many new users without passwords at once (SCIM Bulk): one multi-row INSERT per
+/// 500 users and one per 500 value rows, instead of a statement per row. Users with roles
+/// get theirs row by row (a role may need creating first). `Conflict` when a user name is
+/// taken; the caller's transaction then holds a partial batch and must be rolled back.
+pub fn insert_many(
+    conn: &mut DbConn,
+    org: &OrgId,
+    all: &[&UserData],
+    actor: Actor<'_>,
+) -> StoreResult<Vec<User>> {
+    let t = now();
+    let ids: Vec<i64> = all.iter().map(|_| new_id()).collect();
+    let none: Option<&str> = None;
+    let never: Option<chrono::NaiveDateTime> = None;
+    for (chunk, chunk_ids) in all.chunks(ROWS_PER_INSERT).zip(ids.chunks(ROWS_PER_INSERT)) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .zip(chunk_ids)
+            .map(|(data, &id)| {
+                (
+                    (
+                        users::id.eq(id),
+                        users::org_id.eq(org.as_str()),
+                        users::password_hash.eq(none),
+                        users::password_algorithm.eq(none),
+                        users::password_updated_at.eq(never),
+                        users::created_by.eq(actor.0),
+                        users::modified_by.eq(actor.0),
+                        users::version.eq(1i64),
+                        users::created_at.eq(t),
+                        users::updated_at.eq(t),
+                    ),
+                    user_columns!(*data),
+                )
+            })
+            .collect();
+        super::on_backend!(&mut *conn, c => diesel::insert_into(users::table)
+            .values(rows)
+            .execute(c))
+        .map_err(conflict)?;
+    }
+    let values: Vec<(i64, usize, &str, &crate::domain::MultiValue)> = all
+        .iter()
+        .zip(&ids)
+        .flat_map(|(data, &id)| {
+            data.values
+                .iter()
+                .enumerate()
+                .map(move |(pos, (attr, v))| (id, pos, attr.as_str(), v))
+        })
+        .collect();
+    let blank = crate::domain::Address::default();
+    for chunk in values.chunks(ROWS_PER_INSERT * 2) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|&(id, pos, attr, v)| {
+                let a = v.address.as_ref().unwrap_or(&blank);
+                (
+                    user_values::user_id.eq(id),
+                    user_values::attribute.eq(attr),
+                    user_values::position.eq(pos as i32),
+                    user_values::org_id.eq(org.as_str()),
+                    user_values::value.eq(&v.value),
+                    user_values::value_lower.eq(lower(&v.value)),
+                    user_values::display.eq(&v.display),
+                    user_values::type_.eq(&v.kind),
+                    user_values::is_primary.eq(v.primary),
+                    user_values::formatted.eq(&a.formatted),
+                    user_values::street_address.eq(&a.street_address),
+                    user_values::locality.eq(&a.locality),
+                    user_values::region.eq(&a.region),
+                    user_values::postal_code.eq(&a.postal_code),
+                    user_values::country.eq(&a.country),
+                )
+            })
+            .collect();
+        super::on_backend!(&mut *conn, c => diesel::insert_into(user_values::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    let mut out = Vec::with_capacity(all.len());
+    for (data, &id) in all.iter().zip(&ids) {
+        let roles = if data.roles.is_empty() {
+            Vec::new()
+        } else {
+            let roles_only = UserData {
+                values: Vec::new(),
+                ..(*data).clone()
+            };
+            write_values(conn, org, id, &roles_only)?
+        };
+        out.push(User {
+            id,
+            org_id: org.clone(),
+            has_password: false,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+            created_by: Some(actor.0.to_string()),
+            modified_by: Some(actor.0.to_string()),
+            data: UserData {
+                roles,
+                ..(*data).clone()
+            },
+        });
+    }
+    Ok(out)
+}
+
 /// Read a user for changing it: on PostgreSQL the row is locked (`FOR UPDATE`) until the
 /// transaction ends, so writers of one user queue instead of racing; SQLite's
 /// `BEGIN IMMEDIATE` already serialises writers.

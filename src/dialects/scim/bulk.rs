@@ -290,7 +290,9 @@ fn prepare(
         substitute(d, ids);
     }
     let (kind, id) = target(&path, op.method)?;
-    let proj = Projection::default();
+    // Successful operations answer with status, location and version only, so each
+    // operation renders no more than its id (a PATCH of a large group reads no members).
+    let proj = Projection::parse(&["id"], &[] as &[&str])?;
     let version = op.version.as_deref();
     let data = data.unwrap_or(Value::Null);
     let id = id.unwrap_or_default();
@@ -323,7 +325,11 @@ fn result(
     let mut created = None;
     let ok = match r {
         ScimResponse::Created(body, etag, location) => {
-            created = body.0.get("id").and_then(Value::as_str).map(str::to_string);
+            created = body
+                .value
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             out["status"] = json!("201");
             out["location"] = json!(location);
             if let Some(e) = etag {
@@ -354,7 +360,7 @@ fn result(
         }
         ScimResponse::Error(status, body) => {
             out["status"] = json!(status.as_u16().to_string());
-            out["response"] = body.0;
+            out["response"] = body.value;
             false
         }
     };
@@ -368,14 +374,14 @@ fn failed(op: &Operation, e: ScimError) -> Value {
     }
     out["status"] = json!(e.status.as_u16().to_string());
     if let ScimResponse::Error(_, body) = ScimResponse::from(e) {
-        out["response"] = body.0;
+        out["response"] = body.value;
     }
     out
 }
 
 /// Rolls an operation's savepoint back while carrying its answer out.
 enum Undo {
-    Answer(ScimResponse),
+    Answer(Box<ScimResponse>),
     Store(StoreError),
 }
 
@@ -385,8 +391,64 @@ impl From<StoreError> for Undo {
     }
 }
 
-/// Run every operation on `conn`, in one transaction, each in a savepoint.
+/// Why an attempt at the whole request stopped short.
+enum Stop {
+    /// An operation failed on the path without savepoints: roll everything back and run the
+    /// request again with them.
+    Again,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Stop {
+        Stop::Store(e)
+    }
+}
+
+/// Run every operation on `conn` in one transaction. First without savepoints (an identity
+/// provider's sync rarely has a failing operation, and on PostgreSQL each savepoint and its
+/// release are two more round trips per operation): if every operation succeeds, that is
+/// the answer. If one fails, that transaction is rolled back whole and the request runs again
+/// with a savepoint per operation, so a failed operation leaves no trace and the others
+/// stand. The directory layer's own transactions are flattened into the operation's.
 fn execute(conn: &mut DbConn, cfg: &Arc<Config>, p: &Principal, req: Request) -> ScimResult<Value> {
+    let mut attempt = |savepoints: bool| {
+        store::write_tx(conn, |conn| {
+            store::flattened(|| run_all(conn, cfg, p, &req, savepoints))
+        })
+    };
+    let results = match attempt(false) {
+        Ok(results) => results,
+        Err(Stop::Again) => match attempt(true) {
+            Ok(results) => results,
+            Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
+            // With savepoints no operation asks for another attempt.
+            Err(Stop::Again) => {
+                return Err(ScimError::status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the Bulk request could not be completed",
+                ))
+            }
+        },
+        Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
+    };
+    Ok(json!({
+        "schemas": [BULK_RESPONSE],
+        "Operations": results,
+    }))
+}
+
+/// The operations in dependency order: an operation runs once everything it refers to has.
+/// Without savepoints (the first attempt) any failure asks for the second attempt, and
+/// consecutive user creates that refer to nothing are written together
+/// (`directory::users::create_many`: a multi-row INSERT instead of statements per user).
+fn run_all(
+    conn: &mut DbConn,
+    cfg: &Arc<Config>,
+    p: &Principal,
+    req: &Request,
+    savepoints: bool,
+) -> Result<Vec<Value>, Stop> {
     let n = req.ops.len();
     let mut results: Vec<Option<Value>> = vec![None; n];
     let mut ids: HashMap<String, String> = HashMap::new();
@@ -394,85 +456,147 @@ fn execute(conn: &mut DbConn, cfg: &Arc<Config>, p: &Principal, req: Request) ->
     let mut errors = 0usize;
     let mut pending: Vec<usize> = (0..n).collect();
     let mut stopped = false;
-    store::write_tx(conn, |conn| -> Result<(), StoreError> {
-        // Passes in request order; an operation runs once everything it refers to has.
-        loop {
-            let mut progressed = false;
-            let mut still = vec![];
-            for &i in &pending {
-                let op = &req.ops[i];
-                if stopped {
-                    break;
-                }
-                let unknown = op.refs.iter().find(|r| !posted.contains(*r));
-                if let Some(r) = unknown {
-                    results[i] = Some(failed(
-                        op,
-                        ScimError::status(
-                            StatusCode::CONFLICT,
-                            format!("bulkId {r:?} is not defined by a POST of this request"),
-                        ),
-                    ));
-                    errors += 1;
-                    progressed = true;
-                } else if op.refs.iter().all(|r| ids.contains_key(r)) {
-                    results[i] = Some(run_one(conn, cfg, p, op, &mut ids, &mut errors)?);
-                    progressed = true;
-                } else {
-                    still.push(i);
-                    continue;
-                }
-                if req.fail_on_errors.is_some_and(|f| errors >= f) {
-                    stopped = true;
-                }
-            }
-            pending = still;
-            if pending.is_empty() || stopped {
+    let mut batch: Vec<(usize, NewUser)> = Vec::new();
+    // Passes in request order.
+    loop {
+        let mut progressed = false;
+        let mut still = vec![];
+        for &i in &pending {
+            let op = &req.ops[i];
+            if stopped {
                 break;
             }
-            if !progressed {
-                // What is left waits on a failed POST or on a cycle.
-                for &i in &pending {
-                    let op = &req.ops[i];
-                    results[i] = Some(failed(
-                        op,
-                        ScimError::status(
-                            StatusCode::CONFLICT,
-                            "its bulkId references cannot be resolved: they name a POST that \
-                             failed, or form a cycle",
-                        ),
-                    ));
-                    errors += 1;
-                    if req.fail_on_errors.is_some_and(|f| errors >= f) {
-                        break;
+            let unknown = op.refs.iter().find(|r| !posted.contains(*r));
+            if let Some(r) = unknown {
+                if !savepoints {
+                    return Err(Stop::Again);
+                }
+                results[i] = Some(failed(
+                    op,
+                    ScimError::status(
+                        StatusCode::CONFLICT,
+                        format!("bulkId {r:?} is not defined by a POST of this request"),
+                    ),
+                ));
+                errors += 1;
+                progressed = true;
+            } else if op.refs.iter().all(|r| ids.contains_key(r)) {
+                progressed = true;
+                let (kind, mut prepared) = match prepare(cfg, op, &ids) {
+                    Ok(x) => x,
+                    Err(_) if !savepoints => return Err(Stop::Again),
+                    Err(e) => {
+                        // Refused before it touched the database: nothing to undo.
+                        errors += 1;
+                        results[i] = Some(failed(op, e));
+                        if req.fail_on_errors.is_some_and(|f| errors >= f) {
+                            stopped = true;
+                        }
+                        continue;
+                    }
+                };
+                if !savepoints && op.refs.is_empty() {
+                    if let Some(new) = prepared.new_user.take() {
+                        batch.push((i, new));
+                        continue;
                     }
                 }
-                break;
+                write_batch(conn, cfg, p, req, &mut batch, &mut results, &mut ids)?;
+                let r = run_one(conn, cfg, p, op, kind, prepared, &mut ids, savepoints)?;
+                if r.1 {
+                    errors += 1;
+                }
+                results[i] = Some(r.0);
+            } else {
+                still.push(i);
+                continue;
+            }
+            if req.fail_on_errors.is_some_and(|f| errors >= f) {
+                stopped = true;
             }
         }
-        Ok(())
-    })?;
-    Ok(json!({
-        "schemas": [BULK_RESPONSE],
-        "Operations": results.into_iter().flatten().collect::<Vec<_>>(),
-    }))
+        write_batch(conn, cfg, p, req, &mut batch, &mut results, &mut ids)?;
+        pending = still;
+        if pending.is_empty() || stopped {
+            break;
+        }
+        if !progressed {
+            if !savepoints {
+                return Err(Stop::Again);
+            }
+            // What is left waits on a failed POST or on a cycle.
+            for &i in &pending {
+                let op = &req.ops[i];
+                results[i] = Some(failed(
+                    op,
+                    ScimError::status(
+                        StatusCode::CONFLICT,
+                        "its bulkId references cannot be resolved: they name a POST that \
+                         failed, or form a cycle",
+                    ),
+                ));
+                errors += 1;
+                if req.fail_on_errors.is_some_and(|f| errors >= f) {
+                    break;
+                }
+            }
+            break;
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
+/// Write the batched user creates together; any failure (a user name taken) asks for the
+/// attempt with savepoints, which writes them one by one.
+fn write_batch(
+    conn: &mut DbConn,
+    cfg: &Arc<Config>,
+    p: &Principal,
+    req: &Request,
+    batch: &mut Vec<(usize, NewUser)>,
+    results: &mut [Option<Value>],
+    ids: &mut HashMap<String, String>,
+) -> Result<(), Stop> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<&crate::domain::UserData> = batch.iter().map(|(_, n)| &n.data).collect();
+    let created = crate::directory::users::create_many(conn, &caller(cfg, p), &all)
+        .map_err(|_| Stop::Again)?;
+    for ((i, new), u) in batch.drain(..).zip(created) {
+        let op = &req.ops[i];
+        let (out, id, ok) = result(
+            cfg,
+            op,
+            Kind::Users,
+            None,
+            users::created(cfg, u, &new.proj),
+        );
+        if !ok {
+            return Err(Stop::Again);
+        }
+        if let (Some(b), Some(id)) = (&op.bulk_id, id) {
+            ids.insert(b.clone(), id);
+        }
+        results[i] = Some(out);
+    }
+    Ok(())
+}
+
+/// Run one prepared operation: in a savepoint of its own, or (first attempt) in the
+/// request's transaction, where a failure asks for the attempt with savepoints. Its entry
+/// in the response, and whether it failed.
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     conn: &mut DbConn,
     cfg: &Arc<Config>,
     p: &Principal,
     op: &Operation,
+    kind: Kind,
+    prepared: Prepared,
     ids: &mut HashMap<String, String>,
-    errors: &mut usize,
-) -> Result<Value, StoreError> {
-    let (kind, prepared) = match prepare(cfg, op, ids) {
-        Ok(x) => x,
-        Err(e) => {
-            *errors += 1;
-            return Ok(failed(op, e));
-        }
-    };
+    savepoints: bool,
+) -> Result<(Value, bool), Stop> {
     let path_id = target(&op.path, op.method)
         .ok()
         .and_then(|(_, id)| id)
@@ -482,26 +606,30 @@ fn run_one(
             v.as_str().unwrap_or_default().to_string()
         });
     let principal = p.clone();
-    let answer = store::write_tx(conn, move |conn| match (prepared.op)(conn, principal) {
-        Ok(r @ ScimResponse::Error(..)) => Err(Undo::Answer(r)),
-        Ok(r) => Ok(r),
-        Err(e) => Err(Undo::Answer(ScimResponse::from(e))),
-    });
-    let r = match answer {
-        Ok(r) => r,
-        Err(Undo::Answer(r)) => r,
-        Err(Undo::Store(e)) => ScimResponse::from(store_error(e, "resource")),
+    let r = if savepoints {
+        let answer = store::savepoint(conn, move |conn| match (prepared.op)(conn, principal) {
+            Ok(r @ ScimResponse::Error(..)) => Err(Undo::Answer(Box::new(r))),
+            Ok(r) => Ok(r),
+            Err(e) => Err(Undo::Answer(Box::new(ScimResponse::from(e)))),
+        });
+        match answer {
+            Ok(r) => r,
+            Err(Undo::Answer(r)) => *r,
+            Err(Undo::Store(e)) => ScimResponse::from(store_error(e, "resource")),
+        }
+    } else {
+        match (prepared.op)(conn, principal) {
+            Ok(ScimResponse::Error(..)) | Err(_) => return Err(Stop::Again),
+            Ok(r) => r,
+        }
     };
     let (out, created, ok) = result(cfg, op, kind, path_id, r);
-    if !ok {
-        *errors += 1;
-    }
     if let (Some(b), Some(id)) = (&op.bulk_id, created) {
         if op.method == Method::Post {
             ids.insert(b.clone(), id);
         }
     }
-    Ok(out)
+    Ok((out, !ok))
 }
 
 /// Does any operation set a password (so bcrypt runs in the trip)?
@@ -521,7 +649,7 @@ pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcom
     let cfg = state.config.clone();
     let op = move |conn: &mut DbConn, p: Principal| -> Outcome {
         let body = execute(conn, &cfg, &p, req)?;
-        Ok(ScimResponse::Ok(ScimJson(body), None))
+        Ok(ScimResponse::Ok(ScimJson::new(body), None))
     };
     let answered = if sets_password(&body) {
         state.call_hashing(auth, Some(Scope::Scim), op).await

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::directory::{Caller, Expect};
-use crate::domain::{id_from_hex, Principal};
+use crate::domain::{id_from_hex, Member, MemberKind, Principal};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::StoreError;
 use crate::Config;
@@ -19,8 +19,81 @@ pub const MAX_RESULTS: i64 = 1000;
 pub const DEFAULT_COUNT: i64 = 100;
 
 /// A SCIM JSON body, serialised straight from the value (poem-openapi's `Json` clones the
-/// whole value tree before serialising it: a few percent of a read in the profile).
-pub struct ScimJson(pub Value);
+/// whole value tree before serialising it: a few percent of a read in the profile). A large
+/// group's `members` can ride beside the value instead of inside it ([`ScimJson::with_members`]):
+/// they are then rendered a chunk at a time while the response is written, so a group of
+/// 100,000 members never exists as one JSON tree or one buffer.
+pub struct ScimJson {
+    pub value: Value,
+    members: Option<StreamedMembers>,
+}
+
+impl ScimJson {
+    pub fn new(value: Value) -> ScimJson {
+        ScimJson {
+            value,
+            members: None,
+        }
+    }
+
+    /// `value` (a resource object without `members`) followed by `members`, streamed.
+    pub fn with_members(cfg: &Config, value: Value, members: Vec<Member>) -> ScimJson {
+        ScimJson {
+            value,
+            members: Some(StreamedMembers::new(cfg, members)),
+        }
+    }
+}
+
+/// Groups with at least this many members are answered with their members streamed
+/// ([`ScimJson::with_members`]); smaller ones are built whole (one buffer, `Content-Length`).
+pub const STREAM_MEMBERS_FROM: usize = 1000;
+
+/// How many members each streamed chunk holds (about 100 bytes each).
+const MEMBERS_PER_CHUNK: usize = 1024;
+
+/// The members of a group, rendered lazily: `{"value":…,"$ref":…,"type":…}` each, the same
+/// objects `group_json` builds.
+struct StreamedMembers {
+    members: Vec<Member>,
+    /// `"$ref":"<base>/scim/v2/Users/` already JSON-escaped, without the closing quote.
+    user_ref: String,
+    group_ref: String,
+}
+
+impl StreamedMembers {
+    fn new(cfg: &Config, members: Vec<Member>) -> StreamedMembers {
+        let prefix = |endpoint: &str| {
+            let quoted = Value::String(cfg.url(&format!("/scim/v2/{endpoint}/"))).to_string();
+            format!("\"$ref\":{}", &quoted[..quoted.len() - 1])
+        };
+        StreamedMembers {
+            members,
+            user_ref: prefix("Users"),
+            group_ref: prefix("Groups"),
+        }
+    }
+
+    fn render(&self, from: usize, out: &mut Vec<u8>) {
+        use std::io::Write;
+        let end = (from + MEMBERS_PER_CHUNK).min(self.members.len());
+        for (i, m) in self.members[from..end].iter().enumerate() {
+            let (reference, kind) = match m.kind {
+                MemberKind::User => (&self.user_ref, "User"),
+                MemberKind::Group => (&self.group_ref, "Group"),
+            };
+            let hex = crate::domain::id_to_hex(m.id);
+            if from + i > 0 {
+                out.push(b',');
+            }
+            // Writing to a Vec cannot fail.
+            let _ = write!(
+                out,
+                "{{\"value\":\"{hex}\",{reference}{hex}\",\"type\":\"{kind}\"}}"
+            );
+        }
+    }
+}
 
 impl poem_openapi::payload::Payload for ScimJson {
     const CONTENT_TYPE: &'static str = super::error::CONTENT_TYPE;
@@ -36,14 +109,44 @@ impl poem_openapi::payload::Payload for ScimJson {
 
 impl poem::IntoResponse for ScimJson {
     fn into_response(self) -> poem::Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => poem::Response::builder()
-                .content_type(super::error::CONTENT_TYPE)
-                .body(body),
-            Err(_) => poem::Response::builder()
+        let Ok(mut head) = serde_json::to_vec(&self.value) else {
+            return poem::Response::builder()
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
-                .finish(),
+                .finish();
+        };
+        let builder = poem::Response::builder().content_type(super::error::CONTENT_TYPE);
+        let members = match self.members {
+            Some(m) if !m.members.is_empty() && head.last() == Some(&b'}') => m,
+            _ => return builder.body(head),
+        };
+        // `{…}` becomes `{…,"members":[` + chunks + `]}`.
+        head.pop();
+        if head.len() > 1 {
+            head.push(b',');
         }
+        head.extend_from_slice(b"\"members\":[");
+        let total = members.members.len();
+        let mut next = 0usize;
+        let mut head = Some(head);
+        let chunks = std::iter::from_fn(move || {
+            if let Some(h) = head.take() {
+                return Some(h);
+            }
+            if next > total {
+                return None;
+            }
+            if next == total {
+                next += 1;
+                return Some(b"]}".to_vec());
+            }
+            let mut out = Vec::with_capacity(MEMBERS_PER_CHUNK * 110);
+            members.render(next, &mut out);
+            next = (next + MEMBERS_PER_CHUNK).min(total);
+            Some(out)
+        });
+        builder.body(poem::Body::from_bytes_stream(futures_util::stream::iter(
+            chunks.map(Ok::<_, std::io::Error>),
+        )))
     }
 }
 
@@ -80,7 +183,7 @@ impl From<ScimError> for ScimResponse {
         if let Some(t) = e.scim_type {
             body["scimType"] = json!(t);
         }
-        ScimResponse::Error(e.status, ScimJson(body))
+        ScimResponse::Error(e.status, ScimJson::new(body))
     }
 }
 
@@ -112,6 +215,15 @@ pub struct Prepared {
     pub op: WriteOp,
     /// It sets a password (bcrypt runs in the trip).
     pub hashing: bool,
+    /// A user create without a password, which Bulk may write together with others
+    /// (`directory::users::create_many`) instead of running `op`.
+    pub new_user: Option<NewUser>,
+}
+
+/// What a batched user create writes, and how it answers ([`super::users::created`]).
+pub struct NewUser {
+    pub data: crate::domain::UserData,
+    pub proj: crate::scim::projection::Projection,
 }
 
 impl Prepared {
@@ -122,6 +234,7 @@ impl Prepared {
         Prepared {
             op: Box::new(op),
             hashing,
+            new_user: None,
         }
     }
 }
@@ -274,7 +387,7 @@ pub fn paging(start_index: Option<&str>, count: Option<&str>) -> Result<(i64, i6
 
 pub fn list_response(resources: Vec<Value>, total: i64, start: i64) -> ScimResponse {
     ScimResponse::Ok(
-        ScimJson(json!({
+        ScimJson::new(json!({
             "schemas": [LIST_RESPONSE],
             "totalResults": total,
             "startIndex": start,

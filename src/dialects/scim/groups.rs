@@ -23,6 +23,21 @@ fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
     crate::scim::projection::apply_owned(group_json(cfg, g), rt, proj)
 }
 
+/// The body of a single group: a large member list (default projection) is streamed
+/// rather than built into the JSON tree.
+fn group_body(cfg: &Config, mut g: Group, proj: &Projection) -> ScimJson {
+    let large = g
+        .members
+        .as_ref()
+        .is_some_and(|m| m.len() >= STREAM_MEMBERS_FROM);
+    if large && proj.is_default() {
+        let members = g.members.take().unwrap_or_default();
+        ScimJson::with_members(cfg, render(cfg, &g, proj), members)
+    } else {
+        ScimJson::new(render(cfg, &g, proj))
+    }
+}
+
 fn wants_members(proj: &Projection) -> Members {
     if proj.wants(Registry::get().group(), "members") {
         Members::Load
@@ -46,9 +61,10 @@ pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Pr
                 g.members = Some(crate::store::groups::members(conn, g.id)?);
             }
             let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
+            let version = g.version;
             Ok(ScimResponse::Created(
-                ScimJson(render(&cfg, &g, &proj)),
-                Some(etag(g.version)),
+                group_body(&cfg, g, &proj),
+                Some(etag(version)),
                 location,
             ))
         },
@@ -74,9 +90,10 @@ pub async fn get(
         if wants_members(&proj) == Members::Load {
             g.members = Some(crate::store::groups::members(conn, id)?);
         }
+        let version = g.version;
         Ok(ScimResponse::Ok(
-            ScimJson(render(&cfg, &g, &proj)),
-            Some(etag(g.version)),
+            group_body(&cfg, g, &proj),
+            Some(etag(version)),
         ))
     })
     .await
@@ -116,9 +133,10 @@ where
                 other => other,
             })?;
             let g = changed.value;
+            let version = g.version;
             Ok(ScimResponse::Ok(
-                ScimJson(render(&cfg, &g, &proj)),
-                Some(etag(g.version)),
+                group_body(&cfg, g, &proj),
+                Some(etag(version)),
             ))
         },
         false,

@@ -110,7 +110,7 @@ async fn search(state: &AppState, auth: &BearerOrBasic, s: Search, list_in: List
     let keys = state.store.keys();
     call_scim(state, auth, move |conn, p| {
         let body = list_in(conn, &keys, &cfg, &p.org_id, s.params, &s.projection)?;
-        Ok(ScimResponse::Ok(ScimJson(body), None))
+        Ok(ScimResponse::Ok(ScimJson::new(body), None))
     })
     .await
 }
@@ -708,7 +708,7 @@ impl ScimApi {
     ) -> ScimResponse {
         authenticated(&state, &auth, || {
             ScimResponse::Ok(
-                ScimJson(discovery::service_provider_config(&state.config)),
+                ScimJson::new(discovery::service_provider_config(&state.config)),
                 None,
             )
         })
@@ -737,7 +737,7 @@ impl ScimApi {
         authenticated(&state, &auth, || {
             done(
                 discovery::resource_type(&state.config, &name.0)
-                    .map(|v| ScimResponse::Ok(ScimJson(v), None)),
+                    .map(|v| ScimResponse::Ok(ScimJson::new(v), None)),
             )
         })
         .await
@@ -765,7 +765,7 @@ impl ScimApi {
         authenticated(&state, &auth, || {
             done(
                 discovery::schema(&state.config, &urn.0)
-                    .map(|v| ScimResponse::Ok(ScimJson(v), None)),
+                    .map(|v| ScimResponse::Ok(ScimJson::new(v), None)),
             )
         })
         .await

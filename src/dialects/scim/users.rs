@@ -33,7 +33,10 @@ fn render(cfg: &Config, v: &UserView, proj: &Projection) -> Value {
 }
 
 fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
-    ScimResponse::Ok(ScimJson(render(cfg, v, proj)), Some(etag(v.user.version)))
+    ScimResponse::Ok(
+        ScimJson::new(render(cfg, v, proj)),
+        Some(etag(v.user.version)),
+    )
 }
 
 /// A user's groups for the response of a change, when the projection shows them.
@@ -54,6 +57,10 @@ pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Pr
     data.active = Some(data.active.unwrap_or(true));
     let cfg = cfg.clone();
     let hashing = password.is_some();
+    let batch = (!hashing).then(|| NewUser {
+        data: data.clone(),
+        proj: proj.clone(),
+    });
     let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let u = dir::create(
             conn,
@@ -62,18 +69,21 @@ pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Pr
             password.map(NewPassword::Plain),
         )
         .map_err(|e| store_error(e, "user"))?;
-        let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
-        let version = u.version;
-        // A new user belongs to no group yet.
-        let groups = (wants_groups(&proj) == Groups::Load).then(Vec::new);
-        let body = render(&cfg, &UserView { user: u, groups }, &proj);
-        Ok(ScimResponse::Created(
-            ScimJson(body),
-            Some(etag(version)),
-            location,
-        ))
+        Ok(created(&cfg, u, &proj))
     };
-    Ok(Prepared::new(op, hashing))
+    let mut prepared = Prepared::new(op, hashing);
+    prepared.new_user = batch;
+    Ok(prepared)
+}
+
+/// The answer to a create of `u`.
+pub fn created(cfg: &Config, u: User, proj: &Projection) -> ScimResponse {
+    let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
+    let version = u.version;
+    // A new user belongs to no group yet.
+    let groups = (wants_groups(proj) == Groups::Load).then(Vec::new);
+    let body = render(cfg, &UserView { user: u, groups }, proj);
+    ScimResponse::Created(ScimJson::new(body), Some(etag(version)), location)
 }
 
 pub async fn get(
