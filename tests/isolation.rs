@@ -520,6 +520,7 @@ async fn seed(s: &TestServer) -> Victim {
         "victim_client".into(),
         "victim_noscim".into(),
         "victim_scimonly".into(),
+        "victim_readonly".into(),
     ]);
     v
 }
@@ -566,7 +567,7 @@ async fn revoke(s: &TestServer, id: &str) {
     assert_eq!(r.status(), 204, "revoke {id}");
 }
 
-async fn attackers(s: &TestServer) -> (Vec<Attacker>, Attacker, Attacker) {
+async fn attackers(s: &TestServer) -> (Vec<Attacker>, [Attacker; 3]) {
     let mut out = Vec::new();
     for (org, parent) in [(OTHER, false), (PARENT, true), (CHILD, false)] {
         let tok = format!("{org}_token");
@@ -668,10 +669,23 @@ async fn attackers(s: &TestServer) -> (Vec<Attacker>, Attacker, Attacker) {
         api_key: key.into(),
         kind: Kind::LacksScope,
     };
+    // A read-only token: every write outside SCIM needs `users:write` or `orgs:admin`.
+    let readonly = format!("victim_readonly{SECRET}");
+    s.credential(
+        VICTIM,
+        kind_token(),
+        "victim_readonly",
+        &readonly,
+        "users:read",
+    )
+    .await;
     (
         out,
-        lacks("victim token without scim", noscim, "victim_noscim"),
-        lacks("victim token with only scim", scimonly, "victim_scimonly"),
+        [
+            lacks("victim token without scim", noscim, "victim_noscim"),
+            lacks("victim token with only scim", scimonly, "victim_scimonly"),
+            lacks("victim read-only token", readonly, "victim_readonly"),
+        ],
     )
 }
 
@@ -717,7 +731,7 @@ async fn every_route_refuses_every_foreign_or_dead_credential(b: Backend) {
         "routes this matrix cannot attack yet; teach tests/isolation.rs:\n{}",
         unknown.join("\n")
     );
-    let (attackers, noscim, scimonly) = attackers(&s).await;
+    let (attackers, [noscim, scimonly, readonly]) = attackers(&s).await;
     let before = snapshot(&s.db);
     assert!(before.len() > 10, "victim snapshot: {before:?}");
 
@@ -758,7 +772,17 @@ async fn every_route_refuses_every_foreign_or_dead_credential(b: Backend) {
         } else {
             &scimonly
         };
-        for a in attackers.iter().chain([lacking]) {
+        // Writes (and the reads that need more than `users:read`) outside SCIM, against a
+        // read-only token; Logto's password check is a read.
+        let needs_more_than_read = !r.template.starts_with("/scim/")
+            && (r.method != "GET"
+                || r.template.starts_with("/admin/")
+                || r.template.starts_with("/api/v1/organizations")
+                || r.template == "/api/v1/deployments")
+            && !r.template.ends_with("/password/verify")
+            && !scope_free(r);
+        let read_only = needs_more_than_read.then_some(&readonly);
+        for a in attackers.iter().chain([lacking]).chain(read_only) {
             if a.kind == (Kind::Foreign { parent: true }) && parent_manages(r) {
                 continue;
             }
