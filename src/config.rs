@@ -16,7 +16,7 @@ pub struct ServeArgs {
     #[arg(long, env = "MUSTER_BASE_URL")]
     pub base_url: Option<String>,
 
-    /// bcrypt cost for passwords (4-31).
+    /// bcrypt cost for passwords (10-31; 4-9 only with MUSTER_ALLOW_WEAK_BCRYPT).
     #[arg(long, env = "MUSTER_BCRYPT_COST", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
@@ -36,7 +36,25 @@ pub struct ServeArgs {
     /// Lifetime of access tokens minted by the token endpoints, in seconds.
     #[arg(long, env = "MUSTER_ACCESS_TOKEN_TTL", default_value_t = 3600)]
     pub access_token_ttl: u64,
+
+    /// Failed checks of one client secret or one user's password allowed per window, per
+    /// instance; the next are refused with 429 until the window ends.
+    #[arg(long, env = "MUSTER_AUTH_FAILURE_LIMIT", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failure_limit: u32,
+
+    /// The window of --auth-failure-limit, in seconds.
+    #[arg(long, env = "MUSTER_AUTH_FAILURE_WINDOW", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub auth_failure_window: u64,
+
+    /// Allow a bcrypt cost below 10 (test and CI runs only: weak hashes are fast to crack).
+    #[arg(long, env = "MUSTER_ALLOW_WEAK_BCRYPT", hide = true)]
+    pub allow_weak_bcrypt: bool,
 }
+
+/// The lowest bcrypt cost a server accepts without --allow-weak-bcrypt.
+pub const MIN_BCRYPT_COST: u32 = 10;
 
 /// The configuration the HTTP application runs with.
 #[derive(Debug, Clone)]
@@ -45,6 +63,9 @@ pub struct Config {
     pub bcrypt_cost: u32,
     pub max_body_bytes: usize,
     pub access_token_ttl: u64,
+    /// Brute-force limit: failed secret or password checks per key and window.
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: std::time::Duration,
 }
 
 impl Config {
@@ -59,11 +80,20 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{}", args.bind));
         let base_url = parse_base_url(&raw)?;
+        if args.bcrypt_cost < MIN_BCRYPT_COST && !args.allow_weak_bcrypt {
+            return Err(format!(
+                "--bcrypt-cost {} is below {MIN_BCRYPT_COST}; such hashes are fast to crack \
+                 (set MUSTER_ALLOW_WEAK_BCRYPT=true only for tests)",
+                args.bcrypt_cost
+            ));
+        }
         Ok(Config {
             base_url,
             bcrypt_cost: args.bcrypt_cost,
             max_body_bytes: args.max_body_bytes,
             access_token_ttl: args.access_token_ttl.max(60),
+            auth_failure_limit: args.auth_failure_limit,
+            auth_failure_window: std::time::Duration::from_secs(args.auth_failure_window),
         })
     }
 
@@ -74,6 +104,8 @@ impl Config {
             bcrypt_cost: 4,
             max_body_bytes: 1024 * 1024,
             access_token_ttl: 3600,
+            auth_failure_limit: 10,
+            auth_failure_window: std::time::Duration::from_secs(300),
         })
     }
 

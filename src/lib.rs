@@ -29,6 +29,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub metrics: http::metrics::Metrics,
+    /// Brute-force limits on client secrets and passwords (per instance).
+    pub throttle: Arc<http::throttle::Throttle>,
     /// As many as there are cores: requests that hash a password wait here, without a
     /// connection, so hashing never holds more than this many of the pool's connections.
     hashing: Arc<tokio::sync::Semaphore>,
@@ -38,6 +40,10 @@ impl AppState {
     pub fn new(config: Config, store: Store) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
+            throttle: Arc::new(http::throttle::Throttle::new(
+                config.auth_failure_limit,
+                config.auth_failure_window,
+            )),
             config: Arc::new(config),
             store,
             metrics: http::metrics::Metrics::new(),
@@ -83,16 +89,39 @@ impl AppState {
         F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
     {
         let presented = auth.presented().clone();
+        // A client's secret sent with HTTP Basic is a guessable check: limited per client.
+        let client_key = match &presented {
+            auth::Presented::Basic { id, .. } => Some(http::throttle::Throttle::client_key(id)),
+            auth::Presented::Bearer(_) => None,
+        };
+        if let Some(key) = &client_key {
+            self.throttle
+                .check(key)
+                .map_err(auth::AuthError::Throttled)?;
+        }
+        let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused_in = refused.clone();
         let keys = self.store.keys();
-        self.store
+        let result = self
+            .store
             .run_with(move |conn| {
-                let p = auth::resolve(conn, &keys, &presented)?;
+                let p = auth::resolve(conn, &keys, &presented).inspect_err(|e| {
+                    if matches!(e, auth::AuthError::Unauthorized) {
+                        refused_in.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })?;
                 if let Some(scope) = scope {
                     auth::require(&p, scope)?;
                 }
                 op(conn, p)
             })
-            .await
+            .await;
+        if let Some(key) = &client_key {
+            if refused.load(std::sync::atomic::Ordering::Relaxed) {
+                self.throttle.fail(key);
+            }
+        }
+        result
     }
 }
 
@@ -151,6 +180,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
         .with(http::errors::DialectErrors)
+        .with(http::throttle::RetryAfter)
         .with(http::panic::CatchPanics::new(metrics.clone()))
         .with(http::observe::Observe { metrics })
 }

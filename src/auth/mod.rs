@@ -18,6 +18,10 @@ pub enum AuthError {
     Forbidden(&'static str),
     #[error("the credential store is unavailable")]
     Unavailable(#[source] StoreError),
+    /// Too many failed checks of this client's secret or this user's password
+    /// (`http::throttle`); the seconds until it is checked again.
+    #[error("too many failed attempts; retry in {0} seconds")]
+    Throttled(u64),
 }
 
 impl AuthError {
@@ -27,6 +31,7 @@ impl AuthError {
             AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthError::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }

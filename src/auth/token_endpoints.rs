@@ -70,6 +70,9 @@ pub enum TokenResponse {
     /// Unknown client or wrong secret.
     #[oai(status = 401)]
     Unauthorized(Json<OAuthError>, #[oai(header = "WWW-Authenticate")] String),
+    /// Too many failed attempts for this client: wait `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(Json<OAuthError>, #[oai(header = "Retry-After")] String),
     /// The credential store is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<OAuthError>),
@@ -153,9 +156,21 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
     let audience = form.resource.clone();
     let issuer = state.config.url("");
     let ttl = state.config.access_token_ttl;
+    let throttle_key = crate::http::throttle::Throttle::client_key(&id);
     let Ok(presented) = super::Presented::basic(id, secret) else {
         return invalid_client();
     };
+    if let Err(seconds) = state.throttle.check(&throttle_key) {
+        return TokenResponse::TooManyRequests(
+            Json(OAuthError {
+                error: "slow_down".into(),
+                error_description: format!(
+                    "too many failed attempts for this client; retry in {seconds} seconds"
+                ),
+            }),
+            seconds.to_string(),
+        );
+    }
     let keys = state.store.keys();
     // One trip: check the client, narrow the scopes, mint.
     let minted = state
@@ -164,17 +179,17 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
             let principal = match super::resolve(conn, &keys, &presented) {
                 Ok(p) => p,
                 Err(super::AuthError::Unavailable(e)) => return Err(e),
-                Err(_) => return Ok(Err(invalid_client())),
+                Err(_) => return Ok(Err(None)),
             };
             let granted = match requested.as_deref().map(Scopes::parse) {
                 // Muster scopes narrow the token to what was asked and the client holds.
                 Some(Ok(asked)) => {
                     let g = principal.scopes.intersect(&asked);
                     if g.is_empty() {
-                        return Ok(Err(bad_request(
+                        return Ok(Err(Some(bad_request(
                             "invalid_scope",
                             "the client holds none of these scopes",
-                        )));
+                        ))));
                     }
                     g
                 }
@@ -196,7 +211,11 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
         })
         .await;
     let minted = match minted {
-        Ok(Err(refused)) => return refused,
+        Ok(Err(Some(refused))) => return refused,
+        Ok(Err(None)) => {
+            state.throttle.fail(&throttle_key);
+            return invalid_client();
+        }
         Ok(Ok(m)) => Ok(m),
         Err(e) => Err(e),
     };

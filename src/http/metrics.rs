@@ -124,8 +124,33 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
     out
 }
 
-/// A route label with bounded cardinality: path segments that look like words are kept,
-/// anything else (ids, emails, page numbers, org ids) becomes `{id}`.
+/// The fixed words of the route tree: every segment of every path in the API description
+/// that is not a parameter (computed once).
+fn route_words() -> &'static std::collections::HashSet<String> {
+    static WORDS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let config = crate::Config::for_base_url("http://127.0.0.1").expect("literal URL");
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::openapi(&config).spec()).unwrap_or_default();
+        let mut words: std::collections::HashSet<String> = spec["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.keys())
+            .flat_map(|p| p.split('/'))
+            .filter(|seg| !seg.is_empty() && !seg.starts_with('{'))
+            .map(str::to_string)
+            .collect();
+        // Routes outside the description.
+        words.extend(["openapi.json", "docs", "scim", "v1"].map(String::from));
+        words
+    })
+}
+
+/// A route label with bounded cardinality that names no tenant: a path segment is kept
+/// only if it is a fixed word of the route tree; anything else (ids, emails, page numbers,
+/// organization ids, group names) becomes `{id}`. `/metrics` needs no credential, so a
+/// label must not carry a tenant's organization id or group names.
 pub fn route_label(path: &str, status: u16) -> String {
     if status == 404
         && crate::http::errors::Dialect::of(path) == crate::http::errors::Dialect::Other
@@ -139,12 +164,7 @@ pub fn route_label(path: &str, status: u16) -> String {
             break;
         }
         out.push('/');
-        let wordy = seg.len() <= 32
-            && seg
-                .chars()
-                .all(|c| c.is_ascii_alphabetic() || matches!(c, '-' | '_' | '.'))
-            && !(seg.len() == 16 && seg.chars().all(|c| c.is_ascii_hexdigit()));
-        if wordy || (i == 1 && matches!(seg, "v1" | "v2" | "v3")) || seg == "v2" || seg == "v1" {
+        if route_words().contains(seg) {
             out.push_str(seg);
         } else {
             out.push_str("{id}");
@@ -173,5 +193,18 @@ mod tests {
         assert_eq!(route_label("/v1/users/959463190", 200), "/v1/users/{id}");
         assert_eq!(route_label("/nothing/here", 404), "unmatched");
         assert_eq!(route_label("/", 200), "/");
+        // Organization ids and group names are not route words, however wordy.
+        assert_eq!(
+            route_label("/v2/usermanagement/users/acme/0/Admins", 200),
+            "/v2/usermanagement/users/{id}/{id}/{id}"
+        );
+        assert_eq!(
+            route_label("/api/v1/organizations/acme-child/accessKey", 200),
+            "/api/v1/organizations/{id}/accessKey"
+        );
+        assert_eq!(
+            route_label("/api/users/00000000000000AB/identities/github", 200),
+            "/api/users/{id}/identities/{id}"
+        );
     }
 }

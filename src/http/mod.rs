@@ -7,5 +7,6 @@ pub mod metrics;
 pub mod observe;
 pub mod panic;
 pub mod strict;
+pub mod throttle;
 
 pub use observe::RequestId;

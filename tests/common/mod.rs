@@ -324,6 +324,7 @@ impl Process {
             .args(extra)
             .env("DATABASE_URL", db_url)
             .env("MUSTER_BCRYPT_COST", "4")
+            .env("MUSTER_ALLOW_WEAK_BCRYPT", "true")
             .env("RUST_LOG", "info")
             .env_remove("MUSTER_BOOTSTRAP_TOKEN")
             .current_dir(dir.path())
@@ -397,4 +398,78 @@ pub fn kind_token() -> CredentialKind {
 
 pub fn kind_client() -> CredentialKind {
     CredentialKind::Client
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    text: String,
+}
+
+/// Run `sql` (one `text` column) on the test database, on its own connection.
+pub fn query_text(db: &TestDb, sql: &str) -> Vec<String> {
+    let rows: Vec<TextRow> = match &db.sqlite_path {
+        Some(path) => {
+            let mut c = diesel::SqliteConnection::establish(&path.display().to_string())
+                .expect("open the SQLite file");
+            diesel::sql_query(sql).load(&mut c)
+        }
+        None => {
+            let mut c = diesel::PgConnection::establish(&db.url).expect("connect");
+            diesel::sql_query(sql).load(&mut c)
+        }
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter().map(|r| r.text).collect()
+}
+
+/// The tables that have a column `column` (found in the database itself).
+pub fn tables_with_column(db: &TestDb, column: &str) -> Vec<String> {
+    let sql = match db.sqlite_path {
+        Some(_) => format!(
+            "SELECT m.name AS text FROM sqlite_master m WHERE m.type = 'table' AND \
+             EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = '{column}') \
+             ORDER BY 1"
+        ),
+        None => format!(
+            "SELECT CAST(table_name AS TEXT) AS text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = '{column}' ORDER BY 1"
+        ),
+    };
+    query_text(db, &sql)
+}
+
+/// Every row of `table` matching `condition` (SQL), each as `table:col1|col2|...` text, sorted;
+/// `skip` columns left out.
+pub fn rows_as_text_except(
+    db: &TestDb,
+    table: &str,
+    condition: &str,
+    skip: &[&str],
+) -> Vec<String> {
+    let sql = match db.sqlite_path {
+        Some(_) => format!("SELECT name AS text FROM pragma_table_info('{table}')"),
+        None => format!(
+            "SELECT CAST(column_name AS TEXT) AS text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position"
+        ),
+    };
+    let columns = query_text(db, &sql);
+    assert!(!columns.is_empty(), "no table {table}");
+    let expr = columns
+        .iter()
+        .filter(|c| !skip.contains(&c.as_str()))
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '<null>')"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let mut rows = query_text(
+        db,
+        &format!("SELECT ('{table}:' || {expr}) AS text FROM {table} WHERE {condition}"),
+    );
+    rows.sort();
+    rows
+}
+
+pub fn rows_as_text(db: &TestDb, table: &str, condition: &str) -> Vec<String> {
+    rows_as_text_except(db, table, condition, &[])
 }

@@ -95,6 +95,7 @@ impl From<AuthError> for AdminError {
             AuthError::Unauthorized => "unauthorized",
             AuthError::Forbidden(_) => "forbidden",
             AuthError::Unavailable(_) => "unavailable",
+            AuthError::Throttled(_) => "too_many_requests",
         };
         AdminError::new(e.status(), code, e.to_string())
     }

@@ -155,6 +155,11 @@ impl From<AuthError> for AdobeError {
                 "The access token is invalid",
             ),
             AuthError::Forbidden(_) => AdobeError::api_key(),
+            AuthError::Throttled(_) => AdobeError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "error.too_many_requests",
+                e.to_string(),
+            ),
         }
     }
 }

@@ -156,6 +156,11 @@ impl From<AuthError> for LogtoError {
                 "Forbidden. Please check your user roles and permissions.",
             ),
             AuthError::Unavailable(s) => s.into(),
+            AuthError::Throttled(_) => LogtoError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "guard.too_many_requests",
+                e.to_string(),
+            ),
             AuthError::Unauthorized => LogtoError::new(
                 StatusCode::UNAUTHORIZED,
                 "auth.unauthorized",

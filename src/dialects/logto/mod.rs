@@ -18,9 +18,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde_json::Value;
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
+use crate::auth::AuthError;
 use crate::directory::users as dir;
 use crate::directory::{Caller, Expect, NewPassword};
 use crate::domain::{id_from_hex, id_to_hex, AuditEntry, Identity, Principal, Scope, User};
+use crate::http::throttle::Throttle;
 use crate::store::raw::Raw;
 use crate::store::user_search::{self, Backend, Field};
 use crate::store::{self, DbConn, StoreError};
@@ -622,25 +624,39 @@ impl LogtoApi {
         body: LogtoJson<PasswordBody>,
     ) -> poem::Result<VerifyResponse> {
         let (id, body) = (id.0, body.into_result());
-        respond(
-            state.call_hashing(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                non_empty_password(&b.password)?;
-                let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
-                Ok(if ok {
-                    VerifyResponse::Match
-                } else {
-                    VerifyResponse::Mismatch(Json(ErrorBody {
-                        code: "session.invalid_credentials".into(),
-                        message: "Wrong account or password.".into(),
-                    }))
-                })
-            }),
-        )
-        .await
+        let throttle = state.throttle.clone();
+        let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let retry_in = retry.clone();
+        let result =
+            respond(
+                state.call_hashing(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
+                    let uid = user_id(&id)?;
+                    let b = body?;
+                    non_empty_password(&b.password)?;
+                    // Brute-force limit per user (`http::throttle`).
+                    let key = Throttle::password_key(p.org_id.as_str(), uid);
+                    throttle
+                        .check_in_trip(&key, &retry_in)
+                        .map_err(AuthError::Throttled)?;
+                    let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
+                        .map_err(LogtoError::from)
+                        .map_err(user_missing(&id))?;
+                    if !ok {
+                        throttle.fail(&key);
+                    }
+                    Ok(if ok {
+                        VerifyResponse::Match
+                    } else {
+                        VerifyResponse::Mismatch(Json(ErrorBody {
+                            code: "session.invalid_credentials".into(),
+                            message: "Wrong account or password.".into(),
+                        }))
+                    })
+                }),
+            )
+            .await;
+        Throttle::after_trip(&retry);
+        result
     }
 
     /// Whether the user has a password.

@@ -161,7 +161,17 @@ async fn authenticated(
     respond: impl FnOnce() -> ScimResponse,
 ) -> ScimResponse {
     // Discovery answers any valid credential, as before: it shows nothing of the tenant.
-    match state.call(auth, None, |_, _| Ok::<_, ScimError>(())).await {
+    authenticated_with(state, auth, None, respond).await
+}
+
+/// `authenticated`, requiring `scope` too.
+async fn authenticated_with(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    scope: Option<crate::domain::Scope>,
+    respond: impl FnOnce() -> ScimResponse,
+) -> ScimResponse {
+    match state.call(auth, scope, |_, _| Ok::<_, ScimError>(())).await {
         Ok(()) => respond(),
         Err(e) => ScimResponse::from(e),
     }
@@ -671,19 +681,31 @@ impl ScimApi {
     /// Changing /Me is not implemented.
     #[oai(path = "/Me", method = "put")]
     async fn me_put(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || not_implemented("PUT /Me")).await
+        // A credential without `scim` is refused before it learns what is implemented.
+        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
+            not_implemented("PUT /Me")
+        })
+        .await
     }
 
     /// Changing /Me is not implemented.
     #[oai(path = "/Me", method = "patch")]
     async fn me_patch(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || not_implemented("PATCH /Me")).await
+        // A credential without `scim` is refused before it learns what is implemented.
+        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
+            not_implemented("PATCH /Me")
+        })
+        .await
     }
 
     /// Deleting /Me is not implemented.
     #[oai(path = "/Me", method = "delete")]
     async fn me_delete(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || not_implemented("DELETE /Me")).await
+        // A credential without `scim` is refused before it learns what is implemented.
+        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
+            not_implemented("DELETE /Me")
+        })
+        .await
     }
 
     /// Several writes of Users and Groups in one request (RFC 7644 §3.7), `bulkId`

@@ -165,6 +165,11 @@ impl From<AuthError> for SumoError {
                 format!("The credential lacks the {scope} scope."),
             ),
             AuthError::Unavailable(e) => store_error(e, "credential"),
+            AuthError::Throttled(_) => SumoError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_exceeded",
+                e.to_string(),
+            ),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::directory::users as dir;
 use crate::directory::{roles, Caller, Expect};
 use crate::domain::{id_from_hex, id_to_hex, MultiAttr, MultiValue, Name, OrgId, Principal};
 use crate::domain::{RoleValue, Scope, User, UserData};
+use crate::http::throttle::Throttle;
 use crate::store::user_search::{self, Backend, Condition, Field, Mode};
 use crate::store::users::SortKey;
 use crate::store::{self, DbConn, StoreError};
@@ -449,11 +450,20 @@ pub async fn disable_mfa(
     body: SumoJson<DisableMfaBody>,
 ) -> SumoResult<()> {
     let cfg = state.config.clone();
-    state
+    let throttle = state.throttle.clone();
+    let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let retry_in = retry.clone();
+    let result = state
         .call_hashing(auth, Some(Scope::UsersWrite), move |conn, p| {
             let id = user_id(&id)?;
             let b = body.into_result()?;
+            // The password is checked here: the brute-force limit per user applies.
+            let key = Throttle::password_key(p.org_id.as_str(), id);
+            throttle
+                .check_in_trip(&key, &retry_in)
+                .map_err(crate::auth::AuthError::Throttled)?;
             if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
+                throttle.fail(&key);
                 return Err(SumoError::invalid(
                     "invalid_credentials",
                     "The email and password are not the user's.",
@@ -461,14 +471,19 @@ pub async fn disable_mfa(
             }
             dir::disable_mfa(conn, &caller(&cfg, &p), id, &b.email, &b.password).map_err(|e| {
                 match e {
-                    StoreError::Invalid(_) => SumoError::invalid(
-                        "invalid_credentials",
-                        "The email and password are not the user's.",
-                    ),
+                    StoreError::Invalid(_) => {
+                        throttle.fail(&key);
+                        SumoError::invalid(
+                            "invalid_credentials",
+                            "The email and password are not the user's.",
+                        )
+                    }
                     other => user_error(other),
                 }
             })?;
             Ok(())
         })
-        .await
+        .await;
+    Throttle::after_trip(&retry);
+    result
 }
