@@ -31,17 +31,19 @@ pub struct AppState {
     pub metrics: http::metrics::Metrics,
     /// As many as there are cores: requests that hash a password wait here, without a
     /// connection, so hashing never holds more than this many of the pool's connections.
-    hashing: Arc<tokio::sync::Semaphore>,
+    /// Its line is bounded like the pool's.
+    hashing: Arc<store::Gate>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashing = Arc::new(store::Gate::new(cores, store.queue_limits()));
         AppState {
             config: Arc::new(config),
             store,
             metrics: http::metrics::Metrics::new(),
-            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+            hashing,
         }
     }
 
@@ -60,11 +62,7 @@ impl AppState {
         E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
         F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| store::StoreError::Busy(e.to_string()))?;
+        let _permit = self.hashing.enter().await?;
         self.call(auth, scope, op).await
     }
 

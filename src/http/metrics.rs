@@ -124,6 +124,37 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
     out
 }
 
+/// The line in front of the connection pool: connections in use, requests waiting for one,
+/// and requests refused with 503 because the line was full or the wait ran out.
+pub fn queue_text(load: crate::store::GateLoad) -> String {
+    let mut out = String::new();
+    for (name, kind, help, v) in [
+        (
+            "muster_db_connections_in_use",
+            "gauge",
+            "Database connections held by requests",
+            load.in_use as u64,
+        ),
+        (
+            "muster_db_queue_waiting",
+            "gauge",
+            "Requests waiting for a database connection",
+            load.waiting as u64,
+        ),
+        (
+            "muster_db_queue_refused_total",
+            "counter",
+            "Requests refused with 503 because the line for a connection was full or the wait ran out",
+            load.refused,
+        ),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    }
+    out
+}
+
 /// A route label with bounded cardinality: path segments that look like words are kept,
 /// anything else (ids, emails, page numbers, org ids) becomes `{id}`.
 pub fn route_label(path: &str, status: u16) -> String {
