@@ -30,7 +30,7 @@ cleanup() {
   if [[ " $BACKENDS " == *" postgres "* ]]; then
     psql "$PG" -q -c "DROP DATABASE IF EXISTS $db_pg WITH (FORCE)" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  if [ -n "${CRASH_KEEP:-}" ]; then echo "crash: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
