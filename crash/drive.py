@@ -262,6 +262,8 @@ def verify(a):
     for r in members:
         if r["user"] not in group_members[r["group"]]:
             lost.append(f"{r['dialect']} member add of {r['user']} to {r['group']}")
+    if lost:
+        fail(f"{len(lost)} acknowledged writes lost (of {len(acks)}, {a.kills} kills): {lost[:5]}")
     for uid, u in final.items():
         state["versions"].append([["user", uid], version(u["meta"]["version"]), time.time()])
 
@@ -361,8 +363,6 @@ def verify(a):
           f"{state['unacked']} requests unanswered while the server was down; {a.kills} kills; "
           f"{len(lost)} writes lost; {users_in_db} users in the database, "
           f"{users_in_db - len(creates)} of them committed without their answer reaching the client")
-    if lost:
-        fail(f"{len(lost)} acknowledged writes lost: {lost[:5]}")
 
 
 def main():
