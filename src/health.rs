@@ -79,6 +79,7 @@ impl HealthApi {
         let mut text = state.metrics.render();
         text.push_str(&crate::http::metrics::store_text(state.store.stats()));
         text.push_str(&crate::http::metrics::queue_text(state.store.load()));
+        text.push_str(&crate::http::metrics::hashing_text(state.hashing_load()));
         PlainText(text)
     }
 }

@@ -47,6 +47,11 @@ impl AppState {
         }
     }
 
+    /// Hashing slots in use, requests waiting for one, requests refused since start.
+    pub fn hashing_load(&self) -> store::GateLoad {
+        self.hashing.load()
+    }
+
     /// `call` for a request that sets a password: bcrypt runs in the trip (after the
     /// credential is checked, before the write transaction), so it holds a connection
     /// meanwhile; at most one such request per core is let in at a time, and the others
