@@ -13,7 +13,8 @@
       group; failures happened only around the SIGKILL (none around the SIGTERM); versions,
       cursors and access tokens work across instances.
 
-Standard library only (urllib, threading), so CI needs nothing but Python.
+Standard library only (urllib, threading), so CI needs nothing but Python; the HTTP client
+is shared with crash/drive.py (cluster/musterhttp.py).
 """
 
 import argparse
@@ -22,39 +23,13 @@ import json
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
+
+from musterhttp import call
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def call(method, url, token=None, body=None, headers=None, timeout=15):
-    """(status, headers, parsed body or text); status 0 for a connection failure."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    if body is not None:
-        req.add_header("Content-Type", "application/scim+json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            raw = r.read()
-            return r.status, dict(r.headers), parse(raw)
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), parse(e.read())
-    except Exception as e:  # reset, refused, timeout: what a client sees of a dead server
-        return 0, {}, repr(e)
-
-
-def parse(raw):
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return raw.decode(errors="replace")
 
 
 def fail(msg):

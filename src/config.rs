@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::store::QueueLimits;
+
 /// Everything `serve` needs. Each flag has an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -51,6 +53,26 @@ pub struct ServeArgs {
     /// Allow a bcrypt cost below 10 (test and CI runs only: weak hashes are fast to crack).
     #[arg(long, env = "MUSTER_ALLOW_WEAK_BCRYPT", hide = true)]
     pub allow_weak_bcrypt: bool,
+    /// Requests that may wait for a database connection while all are in use; beyond them a
+    /// request is refused at once with 503 and Retry-After (0: none wait).
+    #[arg(long, env = "MUSTER_DB_QUEUE_DEPTH", default_value_t = QueueLimits::DEFAULT_DEPTH)]
+    pub db_queue_depth: usize,
+
+    /// The longest a request waits for a database connection, in milliseconds, before it is
+    /// refused with 503 and Retry-After.
+    #[arg(long, env = "MUSTER_DB_QUEUE_WAIT_MS", default_value_t = QueueLimits::DEFAULT_WAIT_MS,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub db_queue_wait_ms: u64,
+}
+
+impl ServeArgs {
+    /// The line in front of the connection pool (and of password hashing).
+    pub fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            depth: self.db_queue_depth,
+            wait: std::time::Duration::from_millis(self.db_queue_wait_ms),
+        }
+    }
 }
 
 /// The lowest bcrypt cost a server accepts without --allow-weak-bcrypt.
@@ -137,5 +159,37 @@ mod tests {
         );
         assert!(Config::for_base_url("ftp://x").is_err());
         assert!(Config::for_base_url("not a url").is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn limits(argv: &[&str]) -> Result<QueueLimits, clap::Error> {
+        use clap::Parser;
+        Serve::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
+            .map(|s| s.args.queue_limits())
+    }
+
+    #[test]
+    fn the_line_in_front_of_the_pool_is_configurable_with_documented_defaults() {
+        assert_eq!(
+            limits(&[]).unwrap(),
+            QueueLimits {
+                depth: 128,
+                wait: std::time::Duration::from_secs(5)
+            }
+        );
+        assert_eq!(
+            limits(&["--db-queue-depth", "0", "--db-queue-wait-ms", "250"]).unwrap(),
+            QueueLimits {
+                depth: 0,
+                wait: std::time::Duration::from_millis(250)
+            }
+        );
+        assert!(limits(&["--db-queue-wait-ms", "0"]).is_err());
+        assert!(limits(&["--db-queue-depth", "-1"]).is_err());
     }
 }

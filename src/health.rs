@@ -78,6 +78,8 @@ impl HealthApi {
     async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
         let mut text = state.metrics.render();
         text.push_str(&crate::http::metrics::store_text(state.store.stats()));
+        text.push_str(&crate::http::metrics::queue_text(state.store.load()));
+        text.push_str(&crate::http::metrics::hashing_text(state.hashing_load()));
         PlainText(text)
     }
 }

@@ -33,12 +33,14 @@ pub struct AppState {
     pub throttle: Arc<http::throttle::Throttle>,
     /// As many as there are cores: requests that hash a password wait here, without a
     /// connection, so hashing never holds more than this many of the pool's connections.
-    hashing: Arc<tokio::sync::Semaphore>,
+    /// Its line is bounded like the pool's.
+    hashing: Arc<store::Gate>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashing = Arc::new(store::Gate::new(cores, store.queue_limits()));
         AppState {
             throttle: Arc::new(http::throttle::Throttle::new(
                 config.auth_failure_limit,
@@ -47,8 +49,13 @@ impl AppState {
             config: Arc::new(config),
             store,
             metrics: http::metrics::Metrics::new(),
-            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+            hashing,
         }
+    }
+
+    /// Hashing slots in use, requests waiting for one, requests refused since start.
+    pub fn hashing_load(&self) -> store::GateLoad {
+        self.hashing.load()
     }
 
     /// `call` for a request that sets a password: bcrypt runs in the trip (after the
@@ -66,11 +73,7 @@ impl AppState {
         E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
         F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|e| store::StoreError::Busy(e.to_string()))?;
+        let _permit = self.hashing.enter().await?;
         self.call(auth, scope, op).await
     }
 

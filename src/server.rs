@@ -89,6 +89,7 @@ async fn shutdown_signal() {
 pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
     let config = Config::from_args(args)?;
     let base = config.base_url.to_string();
+    let store = store.with_queue(args.queue_limits());
     let endpoint = app(AppState::new(config, store));
     let listener = TcpListener::bind(args.bind);
     let grace = Some(Duration::from_secs(30));

@@ -232,9 +232,15 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
         ),
         Err(e) => {
             tracing::warn!(error = %e, "cannot mint an access token");
+            let description = match e {
+                crate::store::StoreError::Overloaded => {
+                    "the server is overloaded; retry after the Retry-After interval"
+                }
+                _ => "cannot mint a token now",
+            };
             TokenResponse::Unavailable(Json(OAuthError {
                 error: "temporarily_unavailable".into(),
-                error_description: "cannot mint a token now".into(),
+                error_description: description.into(),
             }))
         }
     }

@@ -95,10 +95,31 @@ fn is_json(resp: &Response) -> bool {
         .is_some_and(|ct| ct.contains("json"))
 }
 
+/// Seconds a client is told to wait after a 503: the line in front of the pool drains in
+/// milliseconds once load drops, and a database that went away is retried as soon.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
 impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
+        let mut resp = self.render(req).await?;
+        // Every 503 (overload, a database away) says when to come back; the vendors'
+        // clients (umapi-client, the Sumo SDK) honour it.
+        if resp.status() == StatusCode::SERVICE_UNAVAILABLE
+            && !resp.headers().contains_key(header::RETRY_AFTER)
+        {
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                poem::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            );
+        }
+        Ok(resp)
+    }
+}
+
+impl<E: Endpoint> DialectErrorsEndpoint<E> {
+    async fn render(&self, req: Request) -> Result<Response> {
         let path = req.uri().path().to_string();
         let request_id = req
             .extensions()

@@ -124,6 +124,64 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
     out
 }
 
+/// The line in front of the connection pool: connections in use, requests waiting for one,
+/// and requests refused with 503 because the line was full or the wait ran out.
+pub fn queue_text(load: crate::store::GateLoad) -> String {
+    gate_text(
+        load,
+        [
+            (
+                "muster_db_connections_in_use",
+                "Database connections held by requests",
+            ),
+            (
+                "muster_db_queue_waiting",
+                "Requests waiting for a database connection",
+            ),
+            (
+                "muster_db_queue_refused_total",
+                "Requests refused with 503: the line for a connection was full or the wait ran out",
+            ),
+        ],
+    )
+}
+
+/// The same for the hashing slots (one per core) that password-setting requests wait for.
+pub fn hashing_text(load: crate::store::GateLoad) -> String {
+    gate_text(
+        load,
+        [
+            (
+                "muster_hashing_in_use",
+                "Hashing slots held by password-setting requests",
+            ),
+            (
+                "muster_hashing_queue_waiting",
+                "Password-setting requests waiting for a hashing slot",
+            ),
+            (
+                "muster_hashing_queue_refused_total",
+                "Password-setting requests refused with 503: the line was full or the wait ran out",
+            ),
+        ],
+    )
+}
+
+fn gate_text(load: crate::store::GateLoad, names: [(&str, &str); 3]) -> String {
+    let [(in_use, in_use_help), (waiting, waiting_help), (refused, refused_help)] = names;
+    let mut out = String::new();
+    for (name, kind, help, v) in [
+        (in_use, "gauge", in_use_help, load.in_use as u64),
+        (waiting, "gauge", waiting_help, load.waiting as u64),
+        (refused, "counter", refused_help, load.refused),
+    ] {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        ));
+    }
+    out
+}
+
 /// The fixed words of the route tree: every segment of every path in the API description
 /// that is not a parameter (computed once).
 fn route_words() -> &'static std::collections::HashSet<String> {

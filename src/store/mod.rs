@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod filter_sql;
+pub mod gate;
 pub mod groups;
 pub mod identities;
 pub mod orgs;
@@ -29,7 +30,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use tokio::sync::Semaphore;
+pub use gate::{Gate, GateLoad, QueueLimits};
 
 /// Run a statically typed query on the concrete connection inside `DbConn`. diesel caches
 /// such a query by its type and never renders its SQL again; through the multi-connection
@@ -71,6 +72,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("the database is busy or unreachable: {0}")]
     Busy(String),
+    /// Every connection is in use and the line for one is full, or the wait ran out
+    /// (`gate::Gate`): a 503 with `Retry-After`, at once, instead of an ever longer queue.
+    #[error("too many requests are waiting for the database")]
+    Overloaded,
     /// A bug: code on the blocking pool panicked. Logged and counted where it is caught.
     #[error("internal error")]
     Panicked,
@@ -409,12 +414,14 @@ impl KeyCache {
     }
 }
 
-/// The pool plus a semaphore sized to it: database work runs on tokio's blocking pool and
-/// never waits for a connection while holding a blocking thread longer than it must.
+/// The pool plus a gate sized to it: database work runs on tokio's blocking pool and never
+/// waits for a connection while holding a blocking thread longer than it must; requests
+/// beyond the pool wait in a bounded line (`gate`), and beyond that are refused.
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<Manager>,
-    permits: Arc<Semaphore>,
+    permits: Arc<Gate>,
+    size: usize,
     backend: Backend,
     stats: Arc<StoreStats>,
     keys: Arc<KeyCache>,
@@ -452,7 +459,8 @@ impl Store {
             .map_err(|e| format!("cannot open the {} database: {e}", backend.name()))?;
         Ok(Store {
             pool,
-            permits: Arc::new(Semaphore::new(size as usize)),
+            permits: Arc::new(Gate::new(size as usize, QueueLimits::default())),
+            size: size as usize,
             backend,
             stats,
             keys: Arc::new(KeyCache::default()),
@@ -465,6 +473,23 @@ impl Store {
     /// and for tests that measure statement preparation from a cold cache.
     pub fn recycle(&self) {
         self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// This store with another line in front of its pool (`--db-queue-depth`,
+    /// `--db-queue-wait-ms`). Call before the store is shared: clones made earlier keep the
+    /// old line.
+    pub fn with_queue(mut self, limits: QueueLimits) -> Store {
+        self.permits = Arc::new(Gate::new(self.size, limits));
+        self
+    }
+
+    pub fn queue_limits(&self) -> QueueLimits {
+        self.permits.limits()
+    }
+
+    /// Connections in use, requests waiting for one, requests refused since start.
+    pub fn load(&self) -> GateLoad {
+        self.permits.load()
     }
 
     pub fn stats(&self) -> &StoreStats {
@@ -504,12 +529,7 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| StoreError::Busy(e.to_string()))?;
+        let permit = self.permits.enter().await?;
         let pool = self.pool.clone();
         let stats = self.stats.clone();
         stats.trips.fetch_add(1, Ordering::Relaxed);

@@ -156,8 +156,20 @@ impl TestServer {
         pool: Option<u32>,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
+        TestServer::start_queued(backend, pool, store::QueueLimits::default(), tweak).await
+    }
+
+    /// With a pool of `pool` connections and `limits` on the line in front of it.
+    pub async fn start_queued(
+        backend: Backend,
+        pool: Option<u32>,
+        limits: store::QueueLimits,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let db = TestDb::new(&backend);
-        let store = Store::connect_with(&db.url, pool).expect("connect");
+        let store = Store::connect_with(&db.url, pool)
+            .expect("connect")
+            .with_queue(limits);
         let url = db.url.clone();
         let store2 = store.clone();
         tokio::task::spawn_blocking(move || {

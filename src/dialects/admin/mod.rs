@@ -72,6 +72,11 @@ impl From<StoreError> for AdminError {
                     "the database is unavailable; retry",
                 )
             }
+            StoreError::Overloaded => AdminError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the server is overloaded; retry after the Retry-After interval",
+            ),
             StoreError::Panicked => AdminError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -91,6 +96,9 @@ impl From<StoreError> for AdminError {
 
 impl From<AuthError> for AdminError {
     fn from(e: AuthError) -> AdminError {
+        if let AuthError::Unavailable(StoreError::Overloaded) = e {
+            return StoreError::Overloaded.into();
+        }
         let code = match e {
             AuthError::Unauthorized => "unauthorized",
             AuthError::Forbidden(_) => "forbidden",

@@ -128,6 +128,11 @@ impl From<StoreError> for AdobeError {
                     "The service is unavailable; retry",
                 )
             }
+            StoreError::Overloaded => AdobeError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error.unavailable",
+                "The server is overloaded; retry after the Retry-After interval",
+            ),
             StoreError::Panicked => AdobeError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "error.internal",

@@ -107,6 +107,10 @@ pub fn store_error(e: StoreError, what: &str) -> DomoError {
                 "the database is unavailable; retry",
             )
         }
+        StoreError::Overloaded => DomoError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is overloaded; retry after the Retry-After interval",
+        ),
         StoreError::Panicked => DomoError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         StoreError::Db(e) => {
             tracing::error!(error = %e, "database error");

@@ -192,6 +192,11 @@ impl From<StoreError> for LogtoError {
                 "request.general",
                 "The service is busy; try again.",
             ),
+            StoreError::Overloaded => LogtoError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request.general",
+                "The server is overloaded; retry after the Retry-After interval.",
+            ),
             StoreError::Panicked | StoreError::Db(_) => {
                 tracing::error!(error = %e, "logto request failed");
                 LogtoError::new(

@@ -296,6 +296,10 @@ pub fn store_error(e: StoreError, what: &str) -> ScimError {
                 "the database is unavailable; retry",
             )
         }
+        StoreError::Overloaded => ScimError::status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is overloaded; retry after the Retry-After interval",
+        ),
         StoreError::Panicked => {
             ScimError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }

@@ -134,6 +134,11 @@ pub fn store_error(e: StoreError, what: &str) -> SumoError {
                 "The service is unavailable; retry.",
             )
         }
+        StoreError::Overloaded => SumoError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service.unavailable",
+            "The server is overloaded; retry after the Retry-After interval.",
+        ),
         StoreError::Panicked | StoreError::Db(_) => {
             tracing::error!(error = %e, "sumo request failed");
             SumoError::new(
