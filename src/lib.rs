@@ -8,6 +8,8 @@ pub mod config;
 pub mod dialects;
 pub mod directory;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod health;
 pub mod http;
 pub mod scim;

@@ -1,5 +1,6 @@
 //! Credential checking, scopes, tenant extraction, and the token endpoints.
 
+pub mod cursor;
 pub mod jwt;
 pub mod schemes;
 pub mod token_endpoints;

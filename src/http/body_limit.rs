@@ -1,9 +1,29 @@
-//! The request body limit, applied where the body is read: poem's `SizeLimit` refuses every
-//! request without Content-Length and does not count chunked bytes, so this reads the body
-//! itself, up to the limit, and answers 413 past it.
+//! The request limits, applied before any handler runs.
+//!
+//! - **Header block**: a request line plus headers over [`MAX_HEADER_BYTES`] is a 431 in the
+//!   dialect's shape. (hyper itself refuses a block over about 400 KiB, or more than 100
+//!   headers, with a bare 431 and closes the connection.)
+//! - **Body**: poem's `SizeLimit` refuses every request without Content-Length and does not
+//!   count chunked bytes, so this reads the body itself, up to the limit, and answers 413
+//!   past it. The 413 is answered at once, and the rest of the body is read and discarded in
+//!   the background (a lingering close, as nginx does), up to [`DRAIN_MAX`] bytes or
+//!   [`DRAIN_TIME`]: a client still writing its body sees the 413 instead of a connection
+//!   reset. Past either bound the connection is closed.
+
+use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
+
+/// The documented limit of a request's header block: the request line and every header's
+/// name and value, with their separators.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Past the body limit, up to this many further bytes are read and discarded after the 413.
+pub const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+
+/// And for at most this long.
+pub const DRAIN_TIME: Duration = Duration::from_secs(15);
 
 pub struct BodyLimit {
     pub max: usize,
@@ -35,10 +55,35 @@ fn too_large(max: usize) -> poem::Error {
     )
 }
 
-/// Past the limit, up to this many further bytes are read and discarded before answering 413,
-/// so a client still sending sees the answer instead of a reset connection; beyond it the
-/// connection is simply closed after the answer.
-const DRAIN_MAX: u64 = 8 * 1024 * 1024;
+/// The size of the header block as the client sent it (near enough: HTTP/1.1 framing).
+pub fn header_block_len(req: &Request) -> usize {
+    let line = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + 12;
+    req.headers().iter().fold(line, |n, (k, v)| {
+        n + k.as_str().len() + v.as_bytes().len() + 4
+    })
+}
+
+/// Read and discard what is left of a body, within the bounds, off the request's task.
+fn linger<B: AsRef<[u8]> + Send + 'static>(
+    stream: impl futures_util::Stream<Item = std::io::Result<B>> + Send + 'static,
+) {
+    use futures_util::StreamExt;
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        let mut seen: u64 = 0;
+        let _ = tokio::time::timeout(DRAIN_TIME, async {
+            while let Some(Ok(chunk)) = stream.next().await {
+                seen += chunk.as_ref().len() as u64;
+                if seen > DRAIN_MAX {
+                    break;
+                }
+            }
+        })
+        .await;
+    });
+}
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
@@ -51,18 +96,25 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         } else {
             self.max
         };
+        if header_block_len(&req) > MAX_HEADER_BYTES {
+            linger(req.take_body().into_bytes_stream());
+            return Err(poem::Error::from_string(
+                format!("the request's header block is larger than {MAX_HEADER_BYTES} bytes"),
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ));
+        }
 
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > max as u64 + DRAIN_MAX) {
+        let mut stream = req.take_body().into_bytes_stream();
+        if declared.is_some_and(|n| n > max as u64) {
+            linger(stream);
             return Err(too_large(max));
         }
-        let mut stream = req.take_body().into_bytes_stream();
         let mut buf = Vec::new();
-        let mut seen: u64 = 0;
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
                 poem::Error::from_string(
@@ -70,16 +122,11 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                     StatusCode::BAD_REQUEST,
                 )
             })?;
-            seen += chunk.len() as u64;
-            if seen > max as u64 + DRAIN_MAX {
-                break;
+            if buf.len() + chunk.len() > max {
+                linger(stream);
+                return Err(too_large(max));
             }
-            if seen <= max as u64 {
-                buf.extend_from_slice(&chunk);
-            }
-        }
-        if seen > max as u64 {
-            return Err(too_large(max));
+            buf.extend_from_slice(&chunk);
         }
         req.set_body(Body::from(buf));
         self.ep.call(req).await.map(IntoResponse::into_response)

@@ -1,6 +1,7 @@
 //! Shared HTTP plumbing: request ids, tracing, metrics, the body limit, rendering
 //! framework errors in each dialect's shape, and the panic safety net.
 
+pub mod body;
 pub mod body_limit;
 pub mod errors;
 pub mod metrics;

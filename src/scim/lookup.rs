@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
-use super::filter::{AttrPath, Filter, Lookup, ValueKind};
+use super::filter::{AttrPath, CompValue, Filter, Lookup, ValueKind};
 use super::schema::{AttrType, Attribute, Registry, ResourceType};
 
 pub struct JsonLookup<'a> {
@@ -146,6 +146,18 @@ pub fn check_operators(f: &Filter, rt: &ResourceType, parent: Option<&AttrPath>)
         }
         Filter::Not(a) => check_operators(a, rt, parent),
         Filter::Present(_) => Ok(()),
+        // `userName gt true`: nothing is ordered against a boolean or null.
+        Filter::Compare(p, op, v @ (CompValue::Bool(_) | CompValue::Null)) if op.is_ordering() => {
+            Err(ScimError::invalid_filter(format!(
+                "{p} {} {}: gt, ge, lt and le take a string, number or dateTime",
+                format!("{op:?}").to_lowercase(),
+                if matches!(v, CompValue::Null) {
+                    "null"
+                } else {
+                    "a boolean"
+                }
+            )))
+        }
         Filter::Compare(p, op, _) if op.is_ordering() => {
             let shown = match parent {
                 Some(parent) => format!("{parent}.{p}"),

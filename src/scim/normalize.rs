@@ -125,15 +125,7 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
             _ => return Err(bad()),
         },
         (AttrType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
-        (AttrType::Integer, Value::String(s)) => {
-            Some(Value::from(s.trim().parse::<i64>().map_err(|_| bad())?))
-        }
         (AttrType::Decimal, Value::Number(_)) => Some(value.clone()),
-        (AttrType::Decimal, Value::String(s)) => Some(
-            serde_json::Number::from_f64(s.trim().parse::<f64>().map_err(|_| bad())?)
-                .map(Value::Number)
-                .ok_or_else(bad)?,
-        ),
         (AttrType::DateTime, Value::String(s)) if s.is_empty() => None,
         (AttrType::DateTime, Value::String(s)) => {
             super::filter::parse_instant(s).ok_or_else(bad)?;
@@ -152,13 +144,6 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
             } else {
                 Some(value.clone())
             }
-        }
-        // Lenient: numbers and booleans where strings belong (employeeNumber: 42).
-        (AttrType::String | AttrType::Reference, Value::Number(n)) => {
-            Some(Value::String(n.to_string()))
-        }
-        (AttrType::String | AttrType::Reference, Value::Bool(b)) => {
-            Some(Value::String(b.to_string()))
         }
         _ => return Err(bad()),
     })
@@ -273,7 +258,7 @@ mod tests {
             "USERNAME": "bjensen", "Active": "False", "addresses": null, "roles": [],
             "emails": {"value": "b@x.com", "primary": "True"},
             "nickName": "", "unknownThing": 1,
-            ENTERPRISE_SCHEMA: {"manager": "42", "employeeNumber": 7},
+            ENTERPRISE_SCHEMA: {"manager": "42", "employeeNumber": "7"},
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D",
         });
         let out = resource(&body, rt).unwrap();
@@ -295,6 +280,14 @@ mod tests {
             json!({"userName": "a", "name": "Bob"}),
             json!({"userName": ["a", "b"]}),
             json!({"userName": "a", ENTERPRISE_SCHEMA: 5}),
+            // Strict types (RFC 7643 §2.3): no number or boolean is read as a string, and
+            // no string as a number; only booleans take "True"/"False" (T2).
+            json!({"userName": 5}),
+            json!({"userName": true}),
+            json!({"userName": "a", ENTERPRISE_SCHEMA: {"employeeNumber": 7}}),
+            json!({"userName": "a", "emails": [5]}),
+            json!({"userName": "a", "emails": [{"value": "a@b", "primary": 1}]}),
+            json!({"userName": "a", "name": {"givenName": false}}),
         ] {
             let e = resource(&body, rt).unwrap_err();
             assert_eq!(e.scim_type, Some("invalidValue"), "{body}");

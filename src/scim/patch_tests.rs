@@ -559,3 +559,40 @@ fn ordering_on_binary_in_a_path_filter_is_invalid_filter() {
     .unwrap();
     assert!(out.get("x509Certificates").is_none());
 }
+
+#[test]
+fn values_of_the_wrong_json_type_are_refused_not_coerced() {
+    // `{"op":"replace","path":"userName","value":5}` once renamed the user to "5".
+    for (path, value) in [
+        ("userName", json!(5)),
+        ("userName", json!(true)),
+        ("displayName", json!(1.5)),
+        ("name.givenName", json!(false)),
+        ("emails[type eq \"work\"].value", json!(7)),
+        ("emails", json!([{"value": 42}])),
+        ("active", json!(1)),
+        ("active", json!("maybe")),
+        (&format!("{ENT}:employeeNumber"), json!(1234)),
+    ] {
+        let e = run(
+            &user(),
+            ops(json!([{"op": "replace", "path": path, "value": value}])),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some("invalidValue"), "{path} = {value}");
+    }
+    // Path-less values too.
+    let e = run(
+        &user(),
+        ops(json!([{"op": "replace", "value": {"userName": 5}}])),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type, Some("invalidValue"));
+    // T2 stays: "True"/"False" for booleans.
+    let out = run(
+        &user(),
+        ops(json!([{"op": "replace", "path": "active", "value": "False"}])),
+    )
+    .unwrap();
+    assert_eq!(out["active"], false);
+}

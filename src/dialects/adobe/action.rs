@@ -514,8 +514,17 @@ pub fn parse_entry(v: &Value) -> Entry {
     };
     let request_id = match o.get("requestID") {
         Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
+        None | Some(Value::Null) => None,
+        Some(other) => {
+            return Entry {
+                request_id: None,
+                subject: None,
+                parsed: Err(malformed(format!(
+                    "requestID must be a string, got {}",
+                    kind(other)
+                ))),
+            }
+        }
     };
     let subject = match (o.get("user"), o.get("usergroup")) {
         (Some(Value::String(u)), None) => Some(("user", u.clone())),

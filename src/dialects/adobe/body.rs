@@ -1,14 +1,12 @@
 //! The action body: taken off the request unparsed and parsed in the request's one database
 //! trip, after the credential is checked (a bad credential is a 401 whatever the body
-//! holds). The OpenAPI document still shows the commands' schema.
+//! holds). A body that is not JSON by its `Content-Type` is a 415. The OpenAPI document still
+//! shows the commands' schema.
 
-use std::marker::PhantomData;
-
-use poem::{FromRequest, Request, RequestBody};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
-use poem_openapi::types::Type;
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, Object};
+use poem_openapi::Object;
 use serde_json::Value;
+
+use crate::http::body::{BodyError, BodyFault, JsonBody};
 
 use super::error::{AdobeError, AdobeResult};
 
@@ -33,57 +31,34 @@ pub struct ActionCommand {
     pub steps: Vec<Value>,
 }
 
-/// A JSON body documented as `T`, read as bytes.
-pub struct AdobeBody<T> {
-    bytes: Vec<u8>,
-    _schema: PhantomData<fn() -> T>,
-}
+/// The action body: the shared deferred extractor ([`crate::http::body`]), read by hand as an
+/// array of commands.
+pub type AdobeBody<T> = JsonBody<T, AdobeError>;
 
-impl<T> AdobeBody<T> {
-    /// The body as a JSON array; anything else is Adobe's request-level
-    /// `error.command.malformed`.
-    pub fn array(&self) -> AdobeResult<Vec<Value>> {
+impl BodyError for AdobeError {
+    fn body_fault(fault: BodyFault<'_>) -> AdobeError {
         let malformed = |m: String| AdobeError::bad_request("error.command.malformed", m);
-        match serde_json::from_slice::<Value>(&self.bytes) {
-            Ok(Value::Array(a)) => Ok(a),
-            Ok(_) => Err(malformed(
-                "The request body must be a JSON array of commands".into(),
-            )),
-            Err(e) => Err(malformed(format!(
-                "The request body is not valid JSON: {e}"
-            ))),
+        match fault {
+            BodyFault::Empty => {
+                malformed("The request body must be a JSON array of commands".into())
+            }
+            BodyFault::NotJson(e) => malformed(format!("The request body is not valid JSON: {e}")),
+            BodyFault::WrongType { path, message } => malformed(format!("{path}: {message}")),
+            BodyFault::Invalid { message, .. } => malformed(message.to_string()),
         }
     }
 }
 
-impl<'a, T: Type> ApiExtractor<'a> for AdobeBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: T::schema_ref(),
-            }],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(AdobeBody {
-            bytes: <Vec<u8> as FromRequest>::from_request(request, body).await?,
-            _schema: PhantomData,
-        })
+impl<T> JsonBody<T, AdobeError> {
+    /// The body as a JSON array; anything else is Adobe's request-level
+    /// `error.command.malformed`.
+    pub fn array(&self) -> AdobeResult<Vec<Value>> {
+        match self.value()? {
+            Value::Array(a) => Ok(a),
+            _ => Err(AdobeError::bad_request(
+                "error.command.malformed",
+                "The request body must be a JSON array of commands",
+            )),
+        }
     }
 }

@@ -1,68 +1,36 @@
 //! Request bodies and query values. A body is taken off the request unparsed and parsed in
 //! the request's one database trip, after the credential is checked: a bad credential is a
-//! 401 whatever the body holds. The OpenAPI document still shows the body's schema.
+//! 401 whatever the body holds. A body that is not JSON by its `Content-Type` is a 415. The
+//! OpenAPI document still shows the body's schema.
 
-use std::marker::PhantomData;
-
-use poem::{FromRequest, Request, RequestBody};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
-use poem_openapi::types::Type;
-use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde_json::{Map, Value};
+
+use crate::http::body::{BodyError, BodyFault, JsonBody};
 
 use super::error::{DomoError, DomoResult};
 
-/// A JSON body documented as `T`, read as bytes.
-pub struct DomoBody<T> {
-    bytes: Vec<u8>,
-    _schema: PhantomData<fn() -> T>,
+/// A JSON body documented as `T`: the shared deferred extractor ([`crate::http::body`]),
+/// read by hand field by field (with the types Domo's clients send).
+pub type DomoBody<T> = JsonBody<T, DomoError>;
+
+impl BodyError for DomoError {
+    fn body_fault(fault: BodyFault<'_>) -> DomoError {
+        DomoError::bad_request(match fault {
+            BodyFault::Empty => "a JSON object body is required".to_string(),
+            BodyFault::NotJson(e) => format!("the body is not valid JSON: {e}"),
+            BodyFault::WrongType { path, message } => format!("{path}: {message}"),
+            BodyFault::Invalid { message, .. } => message.to_string(),
+        })
+    }
 }
 
-impl<T> DomoBody<T> {
+impl<T> JsonBody<T, DomoError> {
     /// The body as a JSON object; anything else is a 400.
     pub fn object(&self) -> DomoResult<Map<String, Value>> {
-        if self.bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(DomoError::bad_request("a JSON object body is required"));
+        match self.value()? {
+            Value::Object(o) => Ok(o),
+            _ => Err(DomoError::bad_request("the body must be a JSON object")),
         }
-        match serde_json::from_slice::<Value>(&self.bytes) {
-            Ok(Value::Object(o)) => Ok(o),
-            Ok(_) => Err(DomoError::bad_request("the body must be a JSON object")),
-            Err(e) => Err(DomoError::bad_request(format!(
-                "the body is not valid JSON: {e}"
-            ))),
-        }
-    }
-}
-
-impl<'a, T: Type> ApiExtractor<'a> for DomoBody<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: T::schema_ref(),
-            }],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(DomoBody {
-            bytes: <Vec<u8> as FromRequest>::from_request(request, body).await?,
-            _schema: PhantomData,
-        })
     }
 }
 
@@ -92,6 +60,10 @@ pub fn text(o: &Map<String, Value>, key: &str) -> DomoResult<Field<String>> {
     match get(o, key) {
         None => Ok(Field::Absent),
         Some(Value::Null) => Ok(Field::Null),
+        // PostgreSQL text cannot hold NUL: refused on both backends alike.
+        Some(Value::String(s)) if s.contains('\0') => Err(DomoError::bad_request(format!(
+            "{key} must not contain NUL characters"
+        ))),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Field::Null),
         Some(Value::String(s)) if s.len() > 1024 => Err(DomoError::bad_request(format!(
             "{key} is longer than 1024 bytes"
@@ -241,6 +213,9 @@ mod tests {
             .message
             .contains("must be a string"));
         assert_eq!(text(&o, "blank").unwrap(), Field::Null);
+        let nul = obj(json!({"n": "a\u{0}b", "z": "\u{0}"}));
+        assert!(text(&nul, "n").unwrap_err().message.contains("NUL"));
+        assert!(text(&nul, "z").is_err());
         assert_eq!(id(&o, "id").unwrap(), Field::Set(17));
         assert!(id(&o, "neg").is_err());
     }

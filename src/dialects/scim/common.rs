@@ -95,6 +95,27 @@ impl StreamedMembers {
     }
 }
 
+/// A request body: the shared deferred extractor ([`crate::http::body`]), so a body that is
+/// not JSON, has a member twice, or is of a non-JSON media type gets a SCIM error (after the
+/// credential is checked, as every SCIM error is).
+pub type ScimBody = crate::http::body::JsonBody<Value, ScimError>;
+
+impl crate::http::body::BodyError for ScimError {
+    fn body_fault(fault: crate::http::body::BodyFault<'_>) -> ScimError {
+        use crate::http::body::BodyFault;
+        match fault {
+            BodyFault::Empty => ScimError::invalid_syntax("a JSON body is required"),
+            BodyFault::NotJson(e) => {
+                ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))
+            }
+            BodyFault::WrongType { path, message } => {
+                ScimError::invalid_syntax(format!("{path}: {message}"))
+            }
+            BodyFault::Invalid { message, .. } => ScimError::invalid_syntax(message.to_string()),
+        }
+    }
+}
+
 impl poem_openapi::payload::Payload for ScimJson {
     const CONTENT_TYPE: &'static str = super::error::CONTENT_TYPE;
 

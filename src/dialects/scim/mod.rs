@@ -12,7 +12,6 @@ pub mod users;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use serde_json::Value;
 
@@ -21,7 +20,7 @@ use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::AppState;
 use common::{
-    call_scim, checked, done, list_response, paging, run, Outcome, ScimJson, ScimResponse,
+    call_scim, checked, done, list_response, paging, run, Outcome, ScimBody, ScimJson, ScimResponse,
 };
 
 #[derive(Tags)]
@@ -52,8 +51,15 @@ fn search_body(body: &Value) -> Result<Search, ScimError> {
         match get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(ScimError::invalid_value(format!("{k} has the wrong type"))),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+        }
+    };
+    // RFC 7644 §3.4.3: startIndex and count are integers (strict: not "1").
+    let int = |k: &str| -> Result<Option<String>, ScimError> {
+        match get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} must be an integer"))),
         }
     };
     let list = |k: &str| -> Result<Vec<String>, ScimError> {
@@ -78,8 +84,8 @@ fn search_body(body: &Value) -> Result<Search, ScimError> {
             filter: text("filter")?,
             sort_by: text("sortBy")?,
             sort_order: text("sortOrder")?,
-            start_index: text("startIndex")?,
-            count: text("count")?,
+            start_index: int("startIndex")?,
+            count: int("count")?,
             cursor: text("cursor")?,
         },
         projection: Projection::parse(&list("attributes")?, &list("excludedAttributes")?)?,
@@ -224,7 +230,7 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
@@ -235,7 +241,11 @@ impl ScimApi {
                 run(
                     &state,
                     &auth,
-                    users::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                    users::create(
+                        &state.config,
+                        body.value()?,
+                        projection(&attributes, &excluded)?,
+                    ),
                 )
                 .await
             }
@@ -250,12 +260,12 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
     ) -> ScimResponse {
         checked(
             &state,
             &auth,
-            async { search_users(&state, &auth, search_body(&body.0)?).await }.await,
+            async { search_users(&state, &auth, search_body(&body.value()?)?).await }.await,
         )
         .await
     }
@@ -296,7 +306,7 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
@@ -311,7 +321,7 @@ impl ScimApi {
                     users::replace(
                         &state.config,
                         &id.0,
-                        body.0,
+                        body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
                     ),
@@ -330,7 +340,7 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
@@ -345,7 +355,7 @@ impl ScimApi {
                     users::modify(
                         &state.config,
                         &id.0,
-                        body.0,
+                        body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
                     ),
@@ -424,7 +434,7 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
@@ -435,7 +445,11 @@ impl ScimApi {
                 run(
                     &state,
                     &auth,
-                    groups::create(&state.config, body.0, projection(&attributes, &excluded)?),
+                    groups::create(
+                        &state.config,
+                        body.value()?,
+                        projection(&attributes, &excluded)?,
+                    ),
                 )
                 .await
             }
@@ -450,12 +464,12 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
     ) -> ScimResponse {
         checked(
             &state,
             &auth,
-            async { search_groups(&state, &auth, search_body(&body.0)?).await }.await,
+            async { search_groups(&state, &auth, search_body(&body.value()?)?).await }.await,
         )
         .await
     }
@@ -496,7 +510,7 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
@@ -511,7 +525,7 @@ impl ScimApi {
                     groups::replace(
                         &state.config,
                         &id.0,
-                        body.0,
+                        body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
                     ),
@@ -530,7 +544,7 @@ impl ScimApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         id: Path<String>,
-        body: Json<Value>,
+        body: ScimBody,
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
@@ -545,7 +559,7 @@ impl ScimApi {
                     groups::modify(
                         &state.config,
                         &id.0,
-                        body.0,
+                        body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
                     ),
@@ -588,13 +602,13 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
     ) -> ScimResponse {
         checked(
             &state,
             &auth,
             async {
-                let s = search_body(&body.0)?;
+                let s = search_body(&body.value()?)?;
                 if s.params.cursor.is_some() {
                     return Err(ScimError::invalid_value(
                         "cursor paging is per resource type: use /Users/.search or /Groups/.search",
@@ -716,9 +730,13 @@ impl ScimApi {
         &self,
         auth: BearerOrBasic,
         state: Data<&AppState>,
-        body: Json<Value>,
+        body: ScimBody,
     ) -> ScimResponse {
-        checked(&state, &auth, bulk::bulk(&state, &auth, body.0).await).await
+        let outcome = match body.value() {
+            Ok(v) => bulk::bulk(&state, &auth, v).await,
+            Err(e) => Err(e),
+        };
+        checked(&state, &auth, outcome).await
     }
 
     /// What this service provider supports.

@@ -3,12 +3,13 @@
 //! instance on the same database, bound to the query it was issued for (organization,
 //! resource, sort and filter) and expiring after `TTL_SECONDS`.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::{SumoError, SumoResult};
-use crate::store::{self, DbConn, KeyCache};
+use crate::auth::cursor::{self, CursorFault};
+use crate::store::{DbConn, KeyCache};
 
 pub const TTL_SECONDS: u64 = 3600;
 
@@ -72,27 +73,31 @@ pub fn encode(conn: &mut DbConn, keys: &KeyCache, q: &str, after: &After) -> Sum
 /// The position a token names, if this server issued it for query `q` and it has not
 /// expired.
 pub fn decode(conn: &mut DbConn, keys: &KeyCache, token: &str, q: &str) -> SumoResult<After> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-    let kid = header
-        .kid
-        .filter(|k| store::signing_keys::is_key_id(k))
-        .ok_or_else(invalid)?;
+    let kid = cursor::key_id(token).map_err(fault)?;
     let key = keys.get(conn, &kid)?.ok_or_else(invalid)?;
-    let mut v = Validation::new(Algorithm::HS256);
-    v.validate_aud = false;
-    v.leeway = 0;
-    v.set_required_spec_claims(&["exp"]);
-    match jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key), &v) {
-        Ok(d) if d.claims.q == q => Ok(After {
-            key: d.claims.k,
-            id: d.claims.i,
-        }),
-        Ok(_) => Err(invalid()),
-        Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(
-            SumoError::invalid("invalid_token", "The token has expired; start again."),
-        ),
-        Err(_) => Err(invalid()),
+    verify(token, &key, q)
+}
+
+fn fault(f: CursorFault) -> SumoError {
+    match f {
+        CursorFault::Invalid => invalid(),
+        CursorFault::Expired => {
+            SumoError::invalid("invalid_token", "The token has expired; start again.")
+        }
     }
+}
+
+/// The position a token signed with `key` names, if it was issued for query `q` and has not
+/// expired (the half of [`decode`] after the key lookup).
+pub fn verify(token: &str, key: &[u8], q: &str) -> SumoResult<After> {
+    let claims: Claims = cursor::verify(token, key).map_err(fault)?;
+    if claims.q != q {
+        return Err(invalid());
+    }
+    Ok(After {
+        key: claims.k,
+        id: claims.i,
+    })
 }
 
 /// `limit`: 1 to 1000, default 100.
