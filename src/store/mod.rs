@@ -682,6 +682,9 @@ where
     transaction(conn, f, false)
 }
 
+/// Turns of this process's SQLite writers (see `transaction`).
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+
 thread_local! {
     static FLATTENED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -714,6 +717,16 @@ where
     if nested && flatten {
         return f(conn);
     }
+    // SQLite has one writer at a time: writers of this process take turns on a mutex
+    // (woken the moment the writer before them ends) instead of in SQLite's busy handler,
+    // which sleeps in steps of up to 100 ms. Bounded like the busy timeout; past it the
+    // transaction goes ahead and SQLite's own lock decides.
+    let _writer = match conn {
+        DbConn::Sqlite(_) if !nested => {
+            SQLITE_WRITER.try_lock_for(std::time::Duration::from_secs(10))
+        }
+        _ => None,
+    };
     let begun = match conn {
         // Inside a transaction already: a savepoint.
         _ if nested => Tm::begin_transaction(conn),
