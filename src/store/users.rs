@@ -215,6 +215,43 @@ macro_rules! user_columns {
     };
 }
 
+/// A value row to insert: user id, position, attribute, value.
+type NewValue<'a> = (i64, usize, &'a str, &'a MultiValue);
+
+/// Insert value rows, 1,000 to a multi-row INSERT (15 parameters each).
+fn insert_values(conn: &mut DbConn, org: &OrgId, rows: &[NewValue<'_>]) -> StoreResult<()> {
+    let blank = Address::default();
+    for chunk in rows.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|&(id, pos, attr, v)| {
+                let a = v.address.as_ref().unwrap_or(&blank);
+                (
+                    user_values::user_id.eq(id),
+                    user_values::attribute.eq(attr),
+                    user_values::position.eq(pos as i32),
+                    user_values::org_id.eq(org.as_str()),
+                    user_values::value.eq(&v.value),
+                    user_values::value_lower.eq(lower(&v.value)),
+                    user_values::display.eq(&v.display),
+                    user_values::type_.eq(&v.kind),
+                    user_values::is_primary.eq(v.primary),
+                    user_values::formatted.eq(&a.formatted),
+                    user_values::street_address.eq(&a.street_address),
+                    user_values::locality.eq(&a.locality),
+                    user_values::region.eq(&a.region),
+                    user_values::postal_code.eq(&a.postal_code),
+                    user_values::country.eq(&a.country),
+                )
+            })
+            .collect();
+        super::on_backend!(&mut *conn, c => diesel::insert_into(user_values::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Write the value and role rows; returns the roles as a read will show them (the stored
 /// name of a role that already existed, ordered by name: all were written at one instant).
 fn write_values(
@@ -223,28 +260,13 @@ fn write_values(
     id: i64,
     data: &UserData,
 ) -> StoreResult<Vec<RoleValue>> {
-    for (pos, (attr, v)) in data.values.iter().enumerate() {
-        let a = v.address.clone().unwrap_or_default();
-        diesel::insert_into(user_values::table)
-            .values((
-                user_values::user_id.eq(id),
-                user_values::attribute.eq(attr.as_str()),
-                user_values::position.eq(pos as i32),
-                user_values::org_id.eq(org.as_str()),
-                user_values::value.eq(&v.value),
-                user_values::value_lower.eq(lower(&v.value)),
-                user_values::display.eq(&v.display),
-                user_values::type_.eq(&v.kind),
-                user_values::is_primary.eq(v.primary),
-                user_values::formatted.eq(&a.formatted),
-                user_values::street_address.eq(&a.street_address),
-                user_values::locality.eq(&a.locality),
-                user_values::region.eq(&a.region),
-                user_values::postal_code.eq(&a.postal_code),
-                user_values::country.eq(&a.country),
-            ))
-            .execute(conn)?;
-    }
+    let rows: Vec<NewValue<'_>> = data
+        .values
+        .iter()
+        .enumerate()
+        .map(|(pos, (attr, v))| (id, pos, attr.as_str(), v))
+        .collect();
+    insert_values(conn, org, &rows)?;
     let t = now();
     let mut stored = Vec::with_capacity(data.roles.len());
     for r in &data.roles {
@@ -363,7 +385,7 @@ pub fn insert(
 const ROWS_PER_INSERT: usize = 500;
 
 /// Insert many new users without passwords at once (SCIM Bulk): one multi-row INSERT per
-/// 500 users and one per 500 value rows, instead of a statement per row. Users with roles
+/// 500 users and one per 1,000 value rows, instead of a statement per row. Users with roles
 /// get theirs row by row (a role may need creating first). `Conflict` when a user name is
 /// taken; the caller's transaction then holds a partial batch and must be rolled back.
 pub fn insert_many(
@@ -403,7 +425,7 @@ pub fn insert_many(
             .execute(c))
         .map_err(conflict)?;
     }
-    let values: Vec<(i64, usize, &str, &crate::domain::MultiValue)> = all
+    let values: Vec<NewValue<'_>> = all
         .iter()
         .zip(&ids)
         .flat_map(|(data, &id)| {
@@ -413,35 +435,7 @@ pub fn insert_many(
                 .map(move |(pos, (attr, v))| (id, pos, attr.as_str(), v))
         })
         .collect();
-    let blank = crate::domain::Address::default();
-    for chunk in values.chunks(ROWS_PER_INSERT * 2) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|&(id, pos, attr, v)| {
-                let a = v.address.as_ref().unwrap_or(&blank);
-                (
-                    user_values::user_id.eq(id),
-                    user_values::attribute.eq(attr),
-                    user_values::position.eq(pos as i32),
-                    user_values::org_id.eq(org.as_str()),
-                    user_values::value.eq(&v.value),
-                    user_values::value_lower.eq(lower(&v.value)),
-                    user_values::display.eq(&v.display),
-                    user_values::type_.eq(&v.kind),
-                    user_values::is_primary.eq(v.primary),
-                    user_values::formatted.eq(&a.formatted),
-                    user_values::street_address.eq(&a.street_address),
-                    user_values::locality.eq(&a.locality),
-                    user_values::region.eq(&a.region),
-                    user_values::postal_code.eq(&a.postal_code),
-                    user_values::country.eq(&a.country),
-                )
-            })
-            .collect();
-        super::on_backend!(&mut *conn, c => diesel::insert_into(user_values::table)
-            .values(rows)
-            .execute(c))?;
-    }
+    insert_values(conn, org, &values)?;
     let mut out = Vec::with_capacity(all.len());
     for (data, &id) in all.iter().zip(&ids) {
         let roles = if data.roles.is_empty() {
