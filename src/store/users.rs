@@ -267,9 +267,20 @@ fn write_values(
         .map(|(pos, (attr, v))| (id, pos, attr.as_str(), v))
         .collect();
     insert_values(conn, org, &rows)?;
+    write_roles(conn, org, id, &data.roles)
+}
+
+/// Write user `id`'s role rows (creating roles that do not exist yet); returns the roles as a
+/// read will show them (stored names, ordered by name).
+fn write_roles(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+    roles: &[RoleValue],
+) -> StoreResult<Vec<RoleValue>> {
     let t = now();
-    let mut stored = Vec::with_capacity(data.roles.len());
-    for r in &data.roles {
+    let mut stored = Vec::with_capacity(roles.len());
+    for r in roles {
         let (role_id, name) = ensure_role(conn, org, &r.name)?;
         stored.push(RoleValue { name, ..r.clone() });
         diesel::insert_into(user_roles::table)
@@ -438,15 +449,7 @@ pub fn insert_many(
     insert_values(conn, org, &values)?;
     let mut out = Vec::with_capacity(all.len());
     for (data, &id) in all.iter().zip(&ids) {
-        let roles = if data.roles.is_empty() {
-            Vec::new()
-        } else {
-            let roles_only = UserData {
-                values: Vec::new(),
-                ..(*data).clone()
-            };
-            write_values(conn, org, id, &roles_only)?
-        };
+        let roles = write_roles(conn, org, id, &data.roles)?;
         out.push(User {
             id,
             org_id: org.clone(),
