@@ -4,7 +4,7 @@ use poem::web::Data;
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use crate::AppState;
+use crate::request::AppState;
 
 #[derive(Tags)]
 enum Tag {

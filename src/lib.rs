@@ -12,127 +12,22 @@ pub mod domain;
 pub mod fuzz;
 pub mod health;
 pub mod http;
+pub mod request;
 pub mod scim;
 pub mod server;
 pub mod store;
-
-use std::sync::Arc;
 
 use poem::middleware::{NormalizePath, TrailingSlash};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 pub use config::Config;
+pub use request::AppState;
 pub use store::Store;
-
-/// What every handler may reach: configuration, the database, the metrics.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub metrics: http::metrics::Metrics,
-    /// Brute-force limits on client secrets and passwords (per instance).
-    pub throttle: Arc<http::throttle::Throttle>,
-    /// As many as there are cores: requests that hash a password wait here, without a
-    /// connection, so hashing never holds more than this many of the pool's connections.
-    /// Its line is bounded like the pool's.
-    hashing: Arc<store::Gate>,
-}
-
-impl AppState {
-    pub fn new(config: Config, store: Store) -> AppState {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hashing = Arc::new(store::Gate::new(cores, store.queue_limits()));
-        AppState {
-            throttle: Arc::new(http::throttle::Throttle::new(
-                config.auth_failure_limit,
-                config.auth_failure_window,
-            )),
-            config: Arc::new(config),
-            store,
-            metrics: http::metrics::Metrics::new(),
-            hashing,
-        }
-    }
-
-    /// Hashing slots in use, requests waiting for one, requests refused since start.
-    pub fn hashing_load(&self) -> store::GateLoad {
-        self.hashing.load()
-    }
-
-    /// `call` for a request that sets a password: bcrypt runs in the trip (after the
-    /// credential is checked, before the write transaction), so it holds a connection
-    /// meanwhile; at most one such request per core is let in at a time, and the others
-    /// wait without a connection, so reads keep the rest of the pool.
-    pub async fn call_hashing<T, E, F>(
-        &self,
-        auth: &auth::schemes::BearerOrBasic,
-        scope: Option<domain::Scope>,
-        op: F,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
-    {
-        let _permit = self.hashing.enter().await?;
-        self.call(auth, scope, op).await
-    }
-
-    /// A request's one trip to the database: on one blocking thread and one connection,
-    /// check the presented credential (and `scope`, when given), then run `op` as that
-    /// principal. Every dialect's handler calls this exactly once.
-    pub async fn call<T, E, F>(
-        &self,
-        auth: &auth::schemes::BearerOrBasic,
-        scope: Option<domain::Scope>,
-        op: F,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
-    {
-        let presented = auth.presented().clone();
-        // A client's secret sent with HTTP Basic is a guessable check: limited per client.
-        let client_key = match &presented {
-            auth::Presented::Basic { id, .. } => Some(http::throttle::Throttle::client_key(id)),
-            auth::Presented::Bearer(_) => None,
-        };
-        if let Some(key) = &client_key {
-            self.throttle
-                .check(key)
-                .map_err(auth::AuthError::Throttled)?;
-        }
-        let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let refused_in = refused.clone();
-        let keys = self.store.keys();
-        let result = self
-            .store
-            .run_with(move |conn| {
-                let p = auth::resolve(conn, &keys, &presented).inspect_err(|e| {
-                    if matches!(e, auth::AuthError::Unauthorized) {
-                        refused_in.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                })?;
-                if let Some(scope) = scope {
-                    auth::require(&p, scope)?;
-                }
-                op(conn, p)
-            })
-            .await;
-        if let Some(key) = &client_key {
-            if refused.load(std::sync::atomic::Ordering::Relaxed) {
-                self.throttle.fail(key);
-            }
-        }
-        result
-    }
-}
 
 type Apis = (
     health::HealthApi,
-    auth::token_endpoints::TokenApi,
+    dialects::oauth::TokenApi,
     dialects::admin::AdminApi,
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
@@ -146,7 +41,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             health::HealthApi,
-            auth::token_endpoints::TokenApi,
+            dialects::oauth::TokenApi,
             dialects::admin::AdminApi,
             dialects::scim::ScimApi,
             dialects::logto::LogtoApi,
@@ -164,6 +59,27 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
     .server(config.url(""))
 }
 
+/// Fixed path words of routes outside the OpenAPI description (for the metrics' route labels).
+pub const UNDESCRIBED_ROUTE_WORDS: &[&str] = &["openapi.json", "docs", "scim", "v1"];
+
+/// The error shape of each dialect's paths, for the errors the framework raises.
+pub fn error_shapes() -> http::errors::ErrorShapes {
+    http::errors::ErrorShapes::new(dialects::admin::error::framework_error)
+        .with("/scim", "scim", dialects::scim::error::framework_error)
+        .with("/api/v1", "sumo", dialects::sumo::error::framework_error)
+        .with("/api", "logto", dialects::logto::error::framework_error)
+        .with("/v1", "domo", dialects::domo::error::framework_error)
+        .with(
+            "/v2/usermanagement",
+            "adobe",
+            dialects::adobe::error::framework_error,
+        )
+        .with("/oauth", "oauth", dialects::oauth::framework_error)
+        .with("/oidc", "oauth", dialects::oauth::framework_error)
+        .with("/ims", "oauth", dialects::oauth::framework_error)
+        .with("/admin", "admin", dialects::admin::error::framework_error)
+}
+
 /// The whole route tree, used by the server and by the tests.
 pub fn app(state: AppState) -> impl Endpoint {
     let api = openapi(&state.config);
@@ -171,6 +87,12 @@ pub fn app(state: AppState) -> impl Endpoint {
     let docs = api.swagger_ui();
     let max_body = state.config.max_body_bytes;
     let metrics = state.metrics.clone();
+    let shapes = error_shapes();
+    let labels = std::sync::Arc::new(http::metrics::RouteLabels::new(
+        &api.spec(),
+        UNDESCRIBED_ROUTE_WORDS,
+        shapes.clone(),
+    ));
     Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
@@ -184,8 +106,32 @@ pub fn app(state: AppState) -> impl Endpoint {
         // samples) all reach their routes.
         .with(NormalizePath::new(TrailingSlash::Trim))
         .data(state)
-        .with(http::errors::DialectErrors)
+        .with(http::errors::DialectErrors {
+            shapes: shapes.clone(),
+        })
         .with(http::throttle::RetryAfter)
-        .with(http::panic::CatchPanics::new(metrics.clone()))
-        .with(http::observe::Observe { metrics })
+        .with(http::panic::CatchPanics::new(
+            metrics.clone(),
+            shapes.clone(),
+        ))
+        .with(http::observe::Observe { metrics, labels })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_map_to_dialects() {
+        let shapes = super::error_shapes();
+        let of = |p| shapes.dialect_of(p);
+        assert_eq!(of("/scim/v2/Users"), Some("scim"));
+        assert_eq!(of("/api/v1/users"), Some("sumo"));
+        assert_eq!(of("/api/users/abc"), Some("logto"));
+        assert_eq!(of("/api/logs"), Some("logto"));
+        assert_eq!(of("/v1/groups"), Some("domo"));
+        assert_eq!(of("/v2/usermanagement/action/x"), Some("adobe"));
+        assert_eq!(of("/oidc/token"), Some("oauth"));
+        assert_eq!(of("/admin/v1/whoami"), Some("admin"));
+        assert_eq!(of("/apix"), None);
+        assert_eq!(of("/scimx"), None);
+    }
 }

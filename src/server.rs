@@ -6,11 +6,12 @@ use std::time::Duration;
 use poem::listener::{Listener, RustlsCertificate, RustlsConfig, TcpListener};
 use poem::Server;
 
+use crate::app;
 use crate::auth;
 use crate::config::{Config, ServeArgs};
 use crate::domain::{CredentialKind, OrgId, Scopes};
+use crate::request::AppState;
 use crate::store::{self, Store};
-use crate::{app, AppState};
 
 pub const BOOTSTRAP_TOKEN_ID: &str = "bootstrap";
 

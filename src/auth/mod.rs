@@ -1,9 +1,8 @@
-//! Credential checking, scopes, tenant extraction, and the token endpoints.
+//! Credential checking, scopes and tenant extraction (the token endpoints are routes: `dialects::oauth`).
 
 pub mod cursor;
 pub mod jwt;
 pub mod schemes;
-pub mod token_endpoints;
 
 use rand::distributions::{Alphanumeric, DistString};
 

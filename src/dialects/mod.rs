@@ -6,5 +6,6 @@ pub mod admin;
 pub mod adobe;
 pub mod domo;
 pub mod logto;
+pub mod oauth;
 pub mod scim;
 pub mod sumo;

@@ -6,49 +6,9 @@
 use poem::http::{header, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
-use crate::dialects;
+use std::sync::Arc;
+
 use crate::http::RequestId;
-
-/// Which wire dialect a path belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Scim,
-    Logto,
-    Domo,
-    Sumo,
-    Adobe,
-    OAuth,
-    Admin,
-    Other,
-}
-
-impl Dialect {
-    pub fn of(path: &str) -> Dialect {
-        let under = |prefix: &str| {
-            path == prefix
-                || path
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        };
-        if under("/scim") {
-            Dialect::Scim
-        } else if under("/api/v1") {
-            Dialect::Sumo
-        } else if under("/api") {
-            Dialect::Logto
-        } else if under("/v1") {
-            Dialect::Domo
-        } else if under("/v2/usermanagement") {
-            Dialect::Adobe
-        } else if under("/oauth") || under("/oidc") || under("/ims") {
-            Dialect::OAuth
-        } else if under("/admin") {
-            Dialect::Admin
-        } else {
-            Dialect::Other
-        }
-    }
-}
 
 /// What an error renderer may put in a body besides status and message.
 pub struct ErrorContext<'a> {
@@ -58,34 +18,74 @@ pub struct ErrorContext<'a> {
     pub authorization: Option<&'a str>,
 }
 
-pub fn render(
-    dialect: Dialect,
-    status: StatusCode,
-    message: &str,
-    ctx: &ErrorContext<'_>,
-) -> Response {
-    match dialect {
-        Dialect::Scim => dialects::scim::error::framework_error(status, message),
-        Dialect::Logto => dialects::logto::error::framework_error(status, message, ctx),
-        Dialect::Domo => dialects::domo::error::framework_error(status, message, ctx),
-        Dialect::Sumo => dialects::sumo::error::framework_error(status, message, ctx),
-        Dialect::Adobe => dialects::adobe::error::framework_error(status, message),
-        Dialect::OAuth => crate::auth::token_endpoints::framework_error(status, message),
-        Dialect::Admin | Dialect::Other => dialects::admin::error::framework_error(status, message),
+/// Renders a framework error (status and plain message) in one dialect's wire shape.
+pub type RenderError = fn(StatusCode, &str, &ErrorContext<'_>) -> Response;
+
+/// Which error shape each path prefix speaks, registered where the routes are assembled
+/// (`crate::app`): `http/` knows no dialect, and a new dialect (or the console) adds its
+/// shape there. The longest matching prefix wins (`/api/v1` is Sumo's inside Logto's `/api`);
+/// a prefix matches itself and what lies below it (`/scim` and `/scim/v2`, not `/scimx`).
+#[derive(Clone)]
+pub struct ErrorShapes {
+    /// Longest prefix first.
+    by_prefix: Arc<Vec<(&'static str, &'static str, RenderError)>>,
+    fallback: RenderError,
+}
+
+impl ErrorShapes {
+    /// Shapes with `fallback` for paths under no registered prefix.
+    pub fn new(fallback: RenderError) -> ErrorShapes {
+        ErrorShapes {
+            by_prefix: Arc::new(Vec::new()),
+            fallback,
+        }
+    }
+
+    /// Paths under `prefix` belong to the dialect `name` and render errors with `render`.
+    pub fn with(mut self, prefix: &'static str, name: &'static str, render: RenderError) -> Self {
+        let list = Arc::make_mut(&mut self.by_prefix);
+        list.push((prefix, name, render));
+        list.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.len()));
+        self
+    }
+
+    fn entry(&self, path: &str) -> Option<&(&'static str, &'static str, RenderError)> {
+        self.by_prefix.iter().find(|(prefix, _, _)| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    /// The name of the dialect `path` belongs to, if any.
+    pub fn dialect_of(&self, path: &str) -> Option<&'static str> {
+        self.entry(path).map(|(_, name, _)| *name)
+    }
+
+    pub fn render(&self, status: StatusCode, message: &str, ctx: &ErrorContext<'_>) -> Response {
+        let render = self.entry(ctx.path).map_or(self.fallback, |(_, _, r)| *r);
+        render(status, message, ctx)
     }
 }
 
-pub struct DialectErrors;
+pub struct DialectErrors {
+    pub shapes: ErrorShapes,
+}
 
 impl<E: Endpoint> Middleware<E> for DialectErrors {
     type Output = DialectErrorsEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
-        DialectErrorsEndpoint { ep }
+        DialectErrorsEndpoint {
+            ep,
+            shapes: self.shapes.clone(),
+        }
     }
 }
 
 pub struct DialectErrorsEndpoint<E> {
     ep: E,
+    shapes: ErrorShapes,
 }
 
 fn is_json(resp: &Response) -> bool {
@@ -167,7 +167,7 @@ impl<E: Endpoint> DialectErrorsEndpoint<E> {
             path: &path,
             authorization: scheme.as_deref(),
         };
-        let mut out = render(Dialect::of(&path), status, &message, &ctx);
+        let mut out = self.shapes.render(status, &message, &ctx);
         for name in [header::WWW_AUTHENTICATE, header::ALLOW] {
             if let Some(v) = parts.headers.get(&name) {
                 out.headers_mut().insert(name, v.clone());
@@ -187,19 +187,24 @@ impl<E: Endpoint> DialectErrorsEndpoint<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::Dialect;
+    use super::*;
+
+    fn plain(status: StatusCode, message: &str, _: &ErrorContext<'_>) -> Response {
+        Response::builder().status(status).body(message.to_string())
+    }
 
     #[test]
-    fn paths_map_to_dialects() {
-        assert_eq!(Dialect::of("/scim/v2/Users"), Dialect::Scim);
-        assert_eq!(Dialect::of("/api/v1/users"), Dialect::Sumo);
-        assert_eq!(Dialect::of("/api/users/abc"), Dialect::Logto);
-        assert_eq!(Dialect::of("/api/logs"), Dialect::Logto);
-        assert_eq!(Dialect::of("/v1/groups"), Dialect::Domo);
-        assert_eq!(Dialect::of("/v2/usermanagement/action/x"), Dialect::Adobe);
-        assert_eq!(Dialect::of("/oidc/token"), Dialect::OAuth);
-        assert_eq!(Dialect::of("/admin/v1/whoami"), Dialect::Admin);
-        assert_eq!(Dialect::of("/apix"), Dialect::Other);
-        assert_eq!(Dialect::of("/scimx"), Dialect::Other);
+    fn the_longest_prefix_names_the_dialect() {
+        let shapes = ErrorShapes::new(plain)
+            .with("/api", "logto", plain)
+            .with("/scim", "scim", plain)
+            .with("/api/v1", "sumo", plain);
+        assert_eq!(shapes.dialect_of("/scim/v2/Users"), Some("scim"));
+        assert_eq!(shapes.dialect_of("/scim"), Some("scim"));
+        assert_eq!(shapes.dialect_of("/api/v1/users"), Some("sumo"));
+        assert_eq!(shapes.dialect_of("/api/users/abc"), Some("logto"));
+        assert_eq!(shapes.dialect_of("/api/v10"), Some("logto"));
+        assert_eq!(shapes.dialect_of("/apix"), None);
+        assert_eq!(shapes.dialect_of("/scimx"), None);
     }
 }

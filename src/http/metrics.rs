@@ -182,15 +182,21 @@ fn gate_text(load: crate::store::GateLoad, names: [(&str, &str); 3]) -> String {
     out
 }
 
-/// The fixed words of the route tree: every segment of every path in the API description
-/// that is not a parameter (computed once).
-fn route_words() -> &'static std::collections::HashSet<String> {
-    static WORDS: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
-    WORDS.get_or_init(|| {
-        let config = crate::Config::for_base_url("http://127.0.0.1").expect("literal URL");
-        let spec: serde_json::Value =
-            serde_json::from_str(&crate::openapi(&config).spec()).unwrap_or_default();
+/// Route labels for the request metrics, with bounded cardinality and naming no tenant: a
+/// path segment is kept only if it is a fixed word of the route tree; anything else (ids,
+/// emails, page numbers, organization ids, group names) becomes `{id}`. `/metrics` needs no
+/// credential, so a label must not carry a tenant's organization id or group names.
+pub struct RouteLabels {
+    /// Every segment of every path in the API description that is not a parameter.
+    words: std::collections::HashSet<String>,
+    /// Which paths belong to a dialect (a 404 elsewhere is labelled `unmatched`).
+    shapes: super::errors::ErrorShapes,
+}
+
+impl RouteLabels {
+    /// Words from the OpenAPI description `spec` (JSON) plus `extra` for routes outside it.
+    pub fn new(spec: &str, extra: &[&str], shapes: super::errors::ErrorShapes) -> RouteLabels {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
         let mut words: std::collections::HashSet<String> = spec["paths"]
             .as_object()
             .into_iter()
@@ -199,44 +205,45 @@ fn route_words() -> &'static std::collections::HashSet<String> {
             .filter(|seg| !seg.is_empty() && !seg.starts_with('{'))
             .map(str::to_string)
             .collect();
-        // Routes outside the description.
-        words.extend(["openapi.json", "docs", "scim", "v1"].map(String::from));
-        words
-    })
-}
+        words.extend(extra.iter().map(|w| w.to_string()));
+        RouteLabels { words, shapes }
+    }
 
-/// A route label with bounded cardinality that names no tenant: a path segment is kept
-/// only if it is a fixed word of the route tree; anything else (ids, emails, page numbers,
-/// organization ids, group names) becomes `{id}`. `/metrics` needs no credential, so a
-/// label must not carry a tenant's organization id or group names.
-pub fn route_label(path: &str, status: u16) -> String {
-    if status == 404
-        && crate::http::errors::Dialect::of(path) == crate::http::errors::Dialect::Other
-    {
-        return "unmatched".into();
-    }
-    let mut out = String::new();
-    for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
-        if i >= 6 {
-            out.push_str("/…");
-            break;
+    pub fn label(&self, path: &str, status: u16) -> String {
+        if status == 404 && self.shapes.dialect_of(path).is_none() {
+            return "unmatched".into();
         }
-        out.push('/');
-        if route_words().contains(seg) {
-            out.push_str(seg);
-        } else {
-            out.push_str("{id}");
+        let mut out = String::new();
+        for (i, seg) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
+            if i >= 6 {
+                out.push_str("/…");
+                break;
+            }
+            out.push('/');
+            if self.words.contains(seg) {
+                out.push_str(seg);
+            } else {
+                out.push_str("{id}");
+            }
         }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
     }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::route_label;
+    fn route_label(path: &str, status: u16) -> String {
+        let config = crate::config::Config::for_base_url("http://127.0.0.1").expect("literal URL");
+        super::RouteLabels::new(
+            &crate::openapi(&config).spec(),
+            crate::UNDESCRIBED_ROUTE_WORDS,
+            crate::error_shapes(),
+        )
+        .label(path, status)
+    }
 
     #[test]
     fn labels_hide_ids() {

@@ -9,7 +9,7 @@ use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
-use super::metrics::{route_label, Metrics};
+use super::metrics::{Metrics, RouteLabels};
 
 /// The id of the request being served, in the request's extensions.
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ pub struct RequestId(pub String);
 
 pub struct Observe {
     pub metrics: Metrics,
+    pub labels: std::sync::Arc<RouteLabels>,
 }
 
 impl<E: Endpoint> Middleware<E> for Observe {
@@ -25,6 +26,7 @@ impl<E: Endpoint> Middleware<E> for Observe {
         ObserveEndpoint {
             ep,
             metrics: self.metrics.clone(),
+            labels: self.labels.clone(),
         }
     }
 }
@@ -32,6 +34,7 @@ impl<E: Endpoint> Middleware<E> for Observe {
 pub struct ObserveEndpoint<E> {
     ep: E,
     metrics: Metrics,
+    labels: std::sync::Arc<RouteLabels>,
 }
 
 fn incoming_id(req: &Request) -> Option<String> {
@@ -65,7 +68,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         let elapsed = started.elapsed();
         self.metrics.observe(
             &method,
-            &route_label(&path, status),
+            &self.labels.label(&path, status),
             status,
             elapsed.as_secs_f64(),
         );

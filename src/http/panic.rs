@@ -14,17 +14,18 @@ use futures_util::FutureExt;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
-use super::errors::{render, Dialect, ErrorContext};
+use super::errors::{ErrorContext, ErrorShapes};
 use super::metrics::Metrics;
 use super::RequestId;
 
 pub struct CatchPanics {
     pub metrics: Metrics,
+    pub shapes: ErrorShapes,
 }
 
 impl CatchPanics {
-    pub fn new(metrics: Metrics) -> CatchPanics {
-        CatchPanics { metrics }
+    pub fn new(metrics: Metrics, shapes: ErrorShapes) -> CatchPanics {
+        CatchPanics { metrics, shapes }
     }
 }
 
@@ -34,6 +35,7 @@ impl<E: Endpoint> Middleware<E> for CatchPanics {
         CatchPanicsEndpoint {
             ep,
             metrics: self.metrics.clone(),
+            shapes: self.shapes.clone(),
         }
     }
 }
@@ -41,6 +43,7 @@ impl<E: Endpoint> Middleware<E> for CatchPanics {
 pub struct CatchPanicsEndpoint<E> {
     ep: E,
     metrics: Metrics,
+    shapes: ErrorShapes,
 }
 
 /// The text of a panic payload, cut (it may quote input).
@@ -69,8 +72,7 @@ impl<E: Endpoint> Endpoint for CatchPanicsEndpoint<E> {
                     path: &path,
                     authorization: None,
                 };
-                Ok(render(
-                    Dialect::of(&path),
+                Ok(self.shapes.render(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal server error",
                     &ctx,
@@ -102,7 +104,7 @@ mod tests {
             .at("/scim/v2/Users", boom)
             .at("/api/users", boom)
             .at("/scim/v2/ok", fine)
-            .with(CatchPanics::new(metrics.clone()))
+            .with(CatchPanics::new(metrics.clone(), crate::error_shapes()))
     }
 
     async fn call(ep: &impl Endpoint, path: &str) -> (StatusCode, String, String) {

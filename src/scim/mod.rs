@@ -2,6 +2,7 @@
 //! language, the lenient normalisation pass, the PATCH engine, projection and errors.
 
 pub mod error;
+pub mod etag;
 pub mod filter;
 pub mod lookup;
 pub mod normalize;

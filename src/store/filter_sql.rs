@@ -839,7 +839,7 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
         }
         Kind::Version => {
             let n = match v {
-                CompValue::String(s) => crate::dialects::scim::common::parse_etag(s),
+                CompValue::String(s) => crate::scim::etag::parse_etag(s),
                 CompValue::Number(n) if n.fract() == 0.0 => Some(*n as i64),
                 _ => None,
             };

@@ -11,7 +11,11 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         .body(json!({ "code": code, "message": message }).to_string())
 }
 
-pub fn framework_error(status: StatusCode, message: &str) -> Response {
+pub fn framework_error(
+    status: StatusCode,
+    message: &str,
+    _: &crate::http::errors::ErrorContext<'_>,
+) -> Response {
     let code = match status.as_u16() {
         400 => "invalid_request",
         401 => "unauthorized",

@@ -16,8 +16,8 @@ use crate::domain::{
     Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
     Scopes, UsageRecord,
 };
+use crate::request::AppState;
 use crate::store::{self, StoreError};
-use crate::AppState;
 
 #[derive(Tags)]
 enum Tag {

@@ -29,7 +29,11 @@ fn body_response(status: StatusCode, body: Value) -> Response {
     }
 }
 
-pub fn framework_error(status: StatusCode, message: &str) -> Response {
+pub fn framework_error(
+    status: StatusCode,
+    message: &str,
+    _: &crate::http::errors::ErrorContext<'_>,
+) -> Response {
     let result = match status.as_u16() {
         400 | 413 | 415 => "error.request.invalid",
         404 => "error.not_found",

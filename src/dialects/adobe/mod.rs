@@ -1,6 +1,6 @@
 //! The Adobe dialect: the User Management API (UMAPI) under `/v2/usermanagement`, as the
 //! official `umapi-client` and Adobe's User Sync Tool call it, over the one store. Access
-//! tokens come from `/ims/token/v2/` and `/ims/token/v3` (`auth::token_endpoints`); every
+//! tokens come from `/ims/token/v2/` and `/ims/token/v3` (`dialects::oauth`); every
 //! call carries `X-Api-Key`, which must be the calling client's id. `{orgId}` is the
 //! caller's organization id, optionally suffixed `@AdobeOrg`.
 
@@ -22,7 +22,7 @@ use crate::auth::schemes::{BearerAuth, BearerOrBasic};
 use crate::auth::Presented;
 use crate::directory::Caller;
 use crate::domain::{Principal, Scope};
-use crate::AppState;
+use crate::request::AppState;
 use body::{ActionCommand, AdobeBody};
 use error::{AdobeError, AdobeResult};
 

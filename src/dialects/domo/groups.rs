@@ -10,8 +10,8 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::directory::groups::{self as dir, Members, Missing};
 use crate::directory::Expect;
 use crate::domain::{Group, GroupData, MemberChange, Scope};
+use crate::request::AppState;
 use crate::store::{DbConn, StoreError};
-use crate::AppState;
 
 fn group_error(e: StoreError, what: &str) -> DomoError {
     match e {

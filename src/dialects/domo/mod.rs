@@ -1,6 +1,6 @@
 //! The Domo dialect: Domo's public Users and Groups API (`/v1/users`, `/v1/groups`) as
 //! Domo's SDKs (pydomo) call it, over the one store. Access tokens come from
-//! `/oauth/token` (`auth::token_endpoints`); `Authorization: bearer` in any case.
+//! `/oauth/token` (`dialects::oauth`); `Authorization: bearer` in any case.
 
 pub mod body;
 pub mod error;
@@ -16,7 +16,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::AppState;
+use crate::request::AppState;
 use body::DomoBody;
 use error::{DomoErrorBody, DomoResult};
 use model::{DomoGroup, DomoGroupInput, DomoUser, DomoUserInput};

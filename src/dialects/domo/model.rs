@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 
 use super::body::{self, Field};
 use super::error::DomoResult;
+use crate::config::Config;
 use crate::directory::roles::RoleRef;
 use crate::domain::{Address, Group, GroupRef, MultiAttr, MultiValue, RoleValue, User, UserData};
 use crate::store::{StoreError, StoreResult};
-use crate::Config;
 
 /// Domo's built-in roles; custom roles are the organization's roles (SCIM `roles`, Sumo's
 /// roles API), named by name or `roleId`.

@@ -8,11 +8,12 @@ use super::body::{flag, paging, path_id, DomoBody, Field};
 use super::error::{store_error, DomoError, DomoResult};
 use super::model::{user_json, DomoUser, DomoUserInput, UserFields, BUILTIN_ROLES};
 use crate::auth::schemes::BearerOrBasic;
+use crate::config::Config;
 use crate::directory::users::{self as dir, Groups};
 use crate::directory::{roles, Caller, Expect};
 use crate::domain::{GroupRef, OrgId, Principal, Scope, User, UserData};
+use crate::request::AppState;
 use crate::store::{self, DbConn, StoreError};
-use crate::{AppState, Config};
 
 pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
     Caller {

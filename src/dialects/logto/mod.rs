@@ -19,14 +19,15 @@ use serde_json::Value;
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
 use crate::auth::AuthError;
+use crate::config::Config;
 use crate::directory::users as dir;
 use crate::directory::{Caller, Expect, NewPassword};
 use crate::domain::{id_from_hex, id_to_hex, AuditEntry, Identity, Principal, Scope, User};
 use crate::http::throttle::Throttle;
+use crate::request::AppState;
 use crate::store::raw::Raw;
 use crate::store::user_search::{self, Backend, Field};
 use crate::store::{self, DbConn, StoreError};
-use crate::{AppState, Config};
 use body::LogtoJson;
 use error::LogtoError;
 use query::{Page, Pairs};

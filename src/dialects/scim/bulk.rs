@@ -19,11 +19,12 @@ use serde_json::{json, Map, Value};
 use super::common::*;
 use super::{groups, users};
 use crate::auth::schemes::BearerOrBasic;
+use crate::config::Config;
 use crate::domain::{Principal, Scope};
+use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::{self, DbConn, StoreError};
-use crate::{AppState, Config};
 
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";

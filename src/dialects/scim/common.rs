@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
+use crate::config::Config;
 use crate::directory::{Caller, Expect};
 use crate::domain::{id_from_hex, Member, MemberKind, Principal};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::StoreError;
-use crate::Config;
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const MAX_RESULTS: i64 = 1000;
@@ -217,7 +217,7 @@ pub fn done(o: Outcome) -> ScimResponse {
 /// The request's one trip for SCIM: authenticate (the `scim` scope) and run `op`. Whatever
 /// `op` answers, errors included, comes back as `Ok`, so an `Err` reaching `checked` can only
 /// be one raised while parsing, before the trip.
-pub async fn call_scim<F>(state: &crate::AppState, auth: &BearerOrBasic, op: F) -> Outcome
+pub async fn call_scim<F>(state: &crate::request::AppState, auth: &BearerOrBasic, op: F) -> Outcome
 where
     F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
 {
@@ -263,7 +263,7 @@ impl Prepared {
 /// Run a prepared write in the request's one trip; a refusal while preparing comes back as
 /// `Err`, for `checked` to answer after the credential.
 pub async fn run(
-    state: &crate::AppState,
+    state: &crate::request::AppState,
     auth: &BearerOrBasic,
     p: ScimResult<Prepared>,
 ) -> Outcome {
@@ -276,7 +276,11 @@ pub async fn run(
 }
 
 /// `call_scim` for a request that sets a password (see `AppState::call_hashing`).
-pub async fn call_scim_hashing<F>(state: &crate::AppState, auth: &BearerOrBasic, op: F) -> Outcome
+pub async fn call_scim_hashing<F>(
+    state: &crate::request::AppState,
+    auth: &BearerOrBasic,
+    op: F,
+) -> Outcome
 where
     F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
 {
@@ -290,7 +294,11 @@ where
 /// filter or `If-Match`) still has its credential checked first, in the trip it would have
 /// made: a bad credential is a 401 whatever else is wrong, as before parsing moved ahead of
 /// authentication.
-pub async fn checked(state: &crate::AppState, auth: &BearerOrBasic, o: Outcome) -> ScimResponse {
+pub async fn checked(
+    state: &crate::request::AppState,
+    auth: &BearerOrBasic,
+    o: Outcome,
+) -> ScimResponse {
     match o {
         Ok(r) => r,
         Err(e) => state
@@ -378,20 +386,7 @@ pub fn if_match(header: Option<&str>) -> Result<Expect, ScimError> {
     Ok(Expect::OneOf(versions))
 }
 
-/// `W/"7"` or `"7"` → 7.
-pub fn parse_etag(tag: &str) -> Option<i64> {
-    let t = tag.trim();
-    let t = t.strip_prefix("W/").unwrap_or(t);
-    t.trim_matches('"').parse().ok()
-}
-
-/// Does an `If-None-Match` header match `version`?
-pub fn none_match(header: Option<&str>, version: i64) -> bool {
-    header.is_some_and(|h| {
-        h.split(',')
-            .any(|t| t.trim() == "*" || parse_etag(t) == Some(version))
-    })
-}
+pub use crate::scim::etag::{none_match, parse_etag};
 
 /// Index paging (RFC 7644 §3.4.2.4): 1-based start, `count` clamped to `[0, MAX_RESULTS]`.
 pub fn paging(start_index: Option<&str>, count: Option<&str>) -> Result<(i64, i64), ScimError> {

@@ -4,9 +4,9 @@
 use serde_json::{json, Value};
 
 use super::common::MAX_RESULTS;
+use crate::config::Config;
 use crate::scim::schema::Registry;
 use crate::scim::ScimError;
-use crate::Config;
 
 pub fn service_provider_config(cfg: &Config) -> Value {
     json!({

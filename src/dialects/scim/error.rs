@@ -23,7 +23,11 @@ pub fn error_response(status: StatusCode, scim_type: Option<&str>, detail: &str)
         .body(body.to_string())
 }
 
-pub fn framework_error(status: StatusCode, message: &str) -> Response {
+pub fn framework_error(
+    status: StatusCode,
+    message: &str,
+    _: &crate::http::errors::ErrorContext<'_>,
+) -> Response {
     let scim_type = (status == StatusCode::BAD_REQUEST).then_some("invalidSyntax");
     error_response(status, scim_type, message)
 }

@@ -9,14 +9,15 @@ use serde_json::{Map, Value};
 use super::common::*;
 use super::resources::{etag, group_data, group_json, member_ids};
 use crate::auth::schemes::BearerOrBasic;
+use crate::config::Config;
 use crate::directory::groups::{self as dir, Members};
 use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange};
+use crate::request::AppState;
 use crate::scim::filter::{CompValue, CompareOp, Filter, PatchPath};
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::schema::Registry;
 use crate::scim::{normalize, ScimError, ScimResult};
-use crate::{AppState, Config};
 
 fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
     let rt = Registry::get().group();

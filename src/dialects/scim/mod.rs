@@ -16,9 +16,9 @@ use poem_openapi::{OpenApi, Tags};
 use serde_json::Value;
 
 use crate::auth::schemes::BearerOrBasic;
+use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
-use crate::AppState;
 use common::{
     call_scim, checked, done, list_response, paging, run, Outcome, ScimBody, ScimJson, ScimResponse,
 };
@@ -104,7 +104,7 @@ fn projection(
 type ListIn = fn(
     &mut crate::store::DbConn,
     &crate::store::KeyCache,
-    &crate::Config,
+    &crate::config::Config,
     &crate::domain::OrgId,
     list::Params,
     &Projection,

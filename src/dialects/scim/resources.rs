@@ -3,22 +3,20 @@
 use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
+use crate::config::Config;
 use crate::domain::{
     id_from_hex, id_to_hex, Address, Enterprise, Group, GroupData, GroupRef, MemberKind, MultiAttr,
     MultiValue, Name, RoleValue, User, UserData, VendorFields,
 };
 use crate::scim::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use crate::scim::{ScimError, ScimResult};
-use crate::Config;
 
 pub fn timestamp(t: NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
+pub use crate::scim::etag::etag;
 
 fn put(m: &mut Map<String, Value>, key: &str, v: &Option<String>) {
     if let Some(v) = v {

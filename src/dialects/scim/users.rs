@@ -9,14 +9,15 @@ use serde_json::Value;
 use super::common::*;
 use super::resources::{etag, keep_derived_user_name, user_data, user_json};
 use crate::auth::schemes::BearerOrBasic;
+use crate::config::Config;
 use crate::directory::users::{self as dir, Groups, UserView};
 use crate::directory::NewPassword;
 use crate::domain::{id_to_hex, User, UserData, VendorFields};
+use crate::request::AppState;
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{Registry, USER_SCHEMA};
 use crate::scim::{normalize, ScimError, ScimResult};
-use crate::{AppState, Config};
 
 fn wants_groups(proj: &Projection) -> Groups {
     if proj.wants(Registry::get().user(), "groups") {

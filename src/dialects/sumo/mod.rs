@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::auth::schemes::BearerOrBasic;
 use crate::http::RequestId;
-use crate::AppState;
+use crate::request::AppState;
 use body::SumoJson;
 use error::SumoResult;
 use model::*;

@@ -17,8 +17,8 @@ use super::users::{caller, email};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::orgs::{self as dir, ACTIVE, DELINKED, INACTIVE};
 use crate::domain::{id_to_hex, Baselines, OrgDetails, OrgId, Scope, Scopes, Subscription};
+use crate::request::AppState;
 use crate::store::{self, DbConn, StoreError};
-use crate::AppState;
 
 /// The deployment ids Sumo's spec allows (`deploymentId` pattern).
 pub const DEPLOYMENTS: [&str; 19] = [

@@ -9,9 +9,9 @@ use super::users::{caller, user_id};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::roles as dir;
 use crate::domain::{id_from_hex, RoleData, Scope};
+use crate::request::AppState;
 use crate::store::roles::RoleOrder;
 use crate::store::{DbConn, StoreError};
-use crate::AppState;
 
 fn role_id(s: &str) -> SumoResult<i64> {
     id_from_hex(s).ok_or_else(|| SumoError::not_found("role_not_found", "The role does not exist."))

@@ -10,15 +10,16 @@ use super::error::{store_error, SumoError, SumoResult};
 use super::model::{self, CreateUserBody, DisableMfaBody, EmailChangeBody, SumoUser};
 use super::model::{SumoUserList, UpdateUserBody};
 use crate::auth::schemes::BearerOrBasic;
+use crate::config::Config;
 use crate::directory::users as dir;
 use crate::directory::{roles, Caller, Expect};
 use crate::domain::{id_from_hex, id_to_hex, MultiAttr, MultiValue, Name, OrgId, Principal};
 use crate::domain::{RoleValue, Scope, User, UserData};
 use crate::http::throttle::Throttle;
+use crate::request::AppState;
 use crate::store::user_search::{self, Backend, Condition, Field, Mode};
 use crate::store::users::SortKey;
 use crate::store::{self, DbConn, StoreError};
-use crate::{AppState, Config};
 
 pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
     Caller {

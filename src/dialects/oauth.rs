@@ -10,8 +10,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde::Deserialize;
 
 use crate::domain::Scopes;
+use crate::request::AppState;
 use crate::store;
-use crate::AppState;
 
 #[derive(Tags)]
 enum Tag {
@@ -157,7 +157,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
     let issuer = state.config.url("");
     let ttl = state.config.access_token_ttl;
     let throttle_key = crate::http::throttle::Throttle::client_key(&id);
-    let Ok(presented) = super::Presented::basic(id, secret) else {
+    let Ok(presented) = crate::auth::Presented::basic(id, secret) else {
         return invalid_client();
     };
     if let Err(seconds) = state.throttle.check(&throttle_key) {
@@ -176,9 +176,9 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
     let minted = state
         .store
         .run_with(move |conn| {
-            let principal = match super::resolve(conn, &keys, &presented) {
+            let principal = match crate::auth::resolve(conn, &keys, &presented) {
                 Ok(p) => p,
-                Err(super::AuthError::Unavailable(e)) => return Err(e),
+                Err(crate::auth::AuthError::Unavailable(e)) => return Err(e),
                 Err(_) => return Ok(Err(None)),
             };
             let granted = match requested.as_deref().map(Scopes::parse) {
@@ -198,7 +198,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
             };
             let scope_echo = requested.unwrap_or_else(|| granted.to_string());
             let client = store::credentials::get(conn, &principal.credential_id)?;
-            let m = super::jwt::mint(
+            let m = crate::auth::jwt::mint(
                 conn,
                 &keys,
                 &issuer,
@@ -315,7 +315,11 @@ impl TokenApi {
 }
 
 /// Framework errors on the token paths (unparsable form, wrong method) as OAuth errors.
-pub fn framework_error(status: poem::http::StatusCode, message: &str) -> poem::Response {
+pub fn framework_error(
+    status: poem::http::StatusCode,
+    message: &str,
+    _: &crate::http::errors::ErrorContext<'_>,
+) -> poem::Response {
     let error = match status.as_u16() {
         401 => "invalid_client",
         400 | 404 | 405 | 413 | 415 => "invalid_request",

@@ -1,0 +1,114 @@
+//! The request path: what every handler may reach (`AppState`) and a request's one trip to the
+//! database (`call`, `call_hashing`). Dialects, the console and the token endpoints call it;
+//! it calls down into `auth`, `http` and `store`, never up.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::{auth, domain, http, store};
+
+/// What every handler may reach: configuration, the database, the metrics.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub metrics: http::metrics::Metrics,
+    /// Brute-force limits on client secrets and passwords (per instance).
+    pub throttle: Arc<http::throttle::Throttle>,
+    /// As many as there are cores: requests that hash a password wait here, without a
+    /// connection, so hashing never holds more than this many of the pool's connections.
+    /// Its line is bounded like the pool's.
+    hashing: Arc<store::Gate>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store) -> AppState {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hashing = Arc::new(store::Gate::new(cores, store.queue_limits()));
+        AppState {
+            throttle: Arc::new(http::throttle::Throttle::new(
+                config.auth_failure_limit,
+                config.auth_failure_window,
+            )),
+            config: Arc::new(config),
+            store,
+            metrics: http::metrics::Metrics::new(),
+            hashing,
+        }
+    }
+
+    /// Hashing slots in use, requests waiting for one, requests refused since start.
+    pub fn hashing_load(&self) -> store::GateLoad {
+        self.hashing.load()
+    }
+
+    /// `call` for a request that sets a password: bcrypt runs in the trip (after the
+    /// credential is checked, before the write transaction), so it holds a connection
+    /// meanwhile; at most one such request per core is let in at a time, and the others
+    /// wait without a connection, so reads keep the rest of the pool.
+    pub async fn call_hashing<T, E, F>(
+        &self,
+        auth: &auth::schemes::BearerOrBasic,
+        scope: Option<domain::Scope>,
+        op: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self.hashing.enter().await?;
+        self.call(auth, scope, op).await
+    }
+
+    /// A request's one trip to the database: on one blocking thread and one connection,
+    /// check the presented credential (and `scope`, when given), then run `op` as that
+    /// principal. Every dialect's handler calls this exactly once.
+    pub async fn call<T, E, F>(
+        &self,
+        auth: &auth::schemes::BearerOrBasic,
+        scope: Option<domain::Scope>,
+        op: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
+    {
+        let presented = auth.presented().clone();
+        // A client's secret sent with HTTP Basic is a guessable check: limited per client.
+        let client_key = match &presented {
+            auth::Presented::Basic { id, .. } => Some(http::throttle::Throttle::client_key(id)),
+            auth::Presented::Bearer(_) => None,
+        };
+        if let Some(key) = &client_key {
+            self.throttle
+                .check(key)
+                .map_err(auth::AuthError::Throttled)?;
+        }
+        let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused_in = refused.clone();
+        let keys = self.store.keys();
+        let result = self
+            .store
+            .run_with(move |conn| {
+                let p = auth::resolve(conn, &keys, &presented).inspect_err(|e| {
+                    if matches!(e, auth::AuthError::Unauthorized) {
+                        refused_in.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })?;
+                if let Some(scope) = scope {
+                    auth::require(&p, scope)?;
+                }
+                op(conn, p)
+            })
+            .await;
+        if let Some(key) = &client_key {
+            if refused.load(std::sync::atomic::Ordering::Relaxed) {
+                self.throttle.fail(key);
+            }
+        }
+        result
+    }
+}

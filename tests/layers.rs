@@ -1,0 +1,210 @@
+//! Every import points down. Reads each module's `crate::` paths (in `use` lines, brace groups
+//! and inline paths alike, outside `#[cfg(test)]` code) and fails when a module reaches a
+//! module of a higher layer, or one dialect reaches another.
+//!
+//! The layers, top to bottom (a module may use its own layer and any below it):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | wiring | `main.rs`, `lib.rs`, `server`, `fuzz` (may use anything) |
+//! | routes | `dialects`, `health`, `console`, `events` (callers of the directory) |
+//! | request | `request` (`AppState`, a request's one trip) |
+//! | directory | `directory` |
+//! | credentials | `auth` |
+//! | HTTP plumbing | `http` |
+//! | configuration | `config` |
+//! | storage | `store` |
+//! | core | `scim`, `domain`, `changes` (pure: no I/O) |
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn layer(module: &str) -> Option<u8> {
+    Some(match module {
+        "main" | "lib" | "server" | "fuzz" => return None,
+        "dialects" | "health" | "console" | "events" => 8,
+        "request" => 7,
+        "directory" => 6,
+        "auth" => 5,
+        "http" => 4,
+        "config" => 3,
+        "store" => 2,
+        "scim" | "domain" | "changes" => 1,
+        other => panic!("module `{other}` has no layer: add it to tests/layers.rs"),
+    })
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The source without `#[cfg(test)]` items (from the attribute to the end of the file: this
+/// crate keeps its test modules last) and without comments.
+fn code(src: &str) -> String {
+    let src = match src.find("#[cfg(test)]") {
+        Some(i) => &src[..i],
+        None => src,
+    };
+    src.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The second segment of every `crate::…` path, expanding `crate::{a, b::c}` groups.
+fn reached(code: &str) -> BTreeSet<(String, Option<String>)> {
+    let mut out = BTreeSet::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        let after = &rest[i + "crate::".len()..];
+        if let Some(group) = after.strip_prefix('{') {
+            let mut depth = 0;
+            let end = group
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => return true,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    false
+                })
+                .map_or(group.len(), |(i, _)| i);
+            let mut depth = 0;
+            let mut start = 0;
+            let inner = &group[..end];
+            let mut items = Vec::new();
+            for (i, c) in inner.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        items.push(&inner[start..i]);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            items.push(&inner[start..]);
+            for item in items {
+                out.insert(path_of(item.trim()));
+            }
+        } else {
+            out.insert(path_of(after));
+        }
+        rest = after;
+    }
+    out.retain(|(m, _)| !m.is_empty() && m != "self");
+    out
+}
+
+/// `dialects::scim::x` → ("dialects", Some("scim")).
+fn path_of(s: &str) -> (String, Option<String>) {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let first = ident(s);
+    let second = s[first.len()..]
+        .strip_prefix("::")
+        .map(ident)
+        .filter(|x| !x.is_empty());
+    (first, second)
+}
+
+/// `src/dialects/scim/users.rs` → ("dialects", Some("scim")); `src/lib.rs` → ("lib", None).
+fn module_of(file: &Path, src: &Path) -> (String, Option<String>) {
+    let rel = file.strip_prefix(src).unwrap();
+    let parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    let second = parts.get(1).filter(|s| *s != "mod").cloned();
+    (parts[0].clone(), second)
+}
+
+#[test]
+fn every_import_points_down() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut wrong = Vec::new();
+    let mut edges = 0;
+    for file in &files {
+        let (module, sub) = module_of(file, &src);
+        let Some(own) = layer(&module) else { continue };
+        let text = std::fs::read_to_string(file).unwrap();
+        for (target, target_sub) in reached(&code(&text)) {
+            if target == module {
+                // A dialect never talks to another dialect.
+                if module == "dialects"
+                    && sub.is_some()
+                    && target_sub.is_some()
+                    && sub != target_sub
+                {
+                    wrong.push(format!(
+                        "{}: dialect `{}` reaches dialect `{}`",
+                        file.display(),
+                        sub.as_deref().unwrap(),
+                        target_sub.as_deref().unwrap()
+                    ));
+                }
+                continue;
+            }
+            edges += 1;
+            match layer(&target) {
+                None => wrong.push(format!(
+                    "{}: `{module}` reaches the wiring (`crate::{target}`): import from the module that defines it",
+                    file.display()
+                )),
+                Some(l) if l > own => wrong.push(format!(
+                    "{}: `{module}` reaches up into `{target}`",
+                    file.display()
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(
+        edges > 50,
+        "the scan found only {edges} imports: is it reading the sources?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "imports that point up:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_scan_reads_groups_and_inline_paths() {
+    let found = reached(&code(
+        "use crate::{auth, store::{self, Gate}, dialects::scim::x};\nfn f() { crate::http::y(); } // crate::console\n#[cfg(test)]\nuse crate::lib;",
+    ));
+    let names: Vec<_> = found
+        .iter()
+        .map(|(m, s)| (m.as_str(), s.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("auth", None),
+            ("dialects", Some("scim")),
+            ("http", Some("y")),
+            ("store", None)
+        ]
+    );
+}
