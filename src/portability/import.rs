@@ -169,9 +169,20 @@ pub fn import(
                     format!("the dump ended at line {end_line}, yet more lines follow"),
                 ));
             }
+            let first = if batch.len > 0 {
+                batch.first_line
+            } else {
+                line
+            };
+            let unwritten = |m: String| {
+                line_err(
+                    line,
+                    format!("{m} (nothing of lines {first}-{line} was written)"),
+                )
+            };
             let record: Record = serde_json::from_str(text)
-                .map_err(|e| line_err(line, format!("not a record of this format: {e}")))?;
-            validate(&record).map_err(|m| line_err(line, m))?;
+                .map_err(|e| unwritten(format!("not a record of this format: {e}")))?;
+            validate(&record).map_err(unwritten)?;
             if let Record::End(e) = record {
                 end = Some((line, e));
                 continue;
