@@ -200,6 +200,7 @@ pub fn import(
             write_batch(
                 conn,
                 &mut batch,
+                last_line,
                 &mut orgs_seen,
                 &mut warnings,
                 &mut inserted,
@@ -347,6 +348,7 @@ fn validate(record: &Record) -> Result<(), String> {
 fn write_batch(
     conn: &mut DbConn,
     batch: &mut Batch,
+    last_line: u64,
     orgs_seen: &mut HashSet<String>,
     warnings: &mut Vec<String>,
     inserted: &mut [u64],
@@ -389,7 +391,8 @@ fn write_batch(
     match located {
         Err(Located::Row(line, e)) => Err(line_err(line, refused(e))),
         _ => Err(ImportError::Other(format!(
-            "lines {}-: the database refused the batch: {}",
+            "lines {}-{last_line}: the database refused the batch, and none of it was \
+             written: {}",
             batch.first_line,
             refused(e)
         ))),

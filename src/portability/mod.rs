@@ -292,8 +292,16 @@ pub fn copy(
             .unwrap_or_else(|_| Err(anyhow!("the export panicked")));
         (exported, imported)
     });
+    // An export that failed ends the import's input early: its error is the cause.
+    let source = match (exported, &imported) {
+        (Err(e), Err(i)) => {
+            return Err(e.context(format!(
+                "export from the source (the import then said: {i})"
+            )))
+        }
+        (exported, _) => exported.context("export from the source")?,
+    };
     let imported = imported.map_err(|e| anyhow!("import into the target: {e}"))?;
-    let source = exported.context("export from the source")?;
     let target = export(
         &mut target_conn,
         to.backend().name(),
