@@ -306,7 +306,18 @@ fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
             s.count,
             t.map_or(0, |t| t.count),
             s.checksum,
-            if t == Some(s) { "yes" } else { "NO" }
+            if t.is_some()
+                && t == report
+                    .import
+                    .written
+                    .tables
+                    .iter()
+                    .find(|w| w.table == s.table)
+            {
+                "yes"
+            } else {
+                "NO"
+            }
         );
     }
     let diff = report.differences();

@@ -720,6 +720,27 @@ async fn export_of_one_organization_takes_its_children_and_nothing_else(b: Backe
         ),
         ["acme-eu:-", "acme-eu-1:acme-eu"]
     );
+    // copy --org: the same, and the target matches what was written.
+    let target = TestDb::new(&other(&b));
+    let (out, err) = run(
+        "sqlite://unused.db",
+        &[
+            "copy",
+            "-q",
+            "--org",
+            "acme-eu",
+            "--from",
+            &s.db.url,
+            "--to",
+            &target.url,
+        ],
+    );
+    assert!(err.contains("its parent acme is neither"), "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("organizations ") && l.ends_with("yes")),
+        "{out}"
+    );
     let (ok, _, err) = cli(&s.db.url, &["export", "--org", "nowhere"]);
     assert!(!ok);
     assert!(err.contains("no organization \"nowhere\""), "{err}");

@@ -25,6 +25,9 @@ pub struct ImportSummary {
     pub tables: Vec<TableImport>,
     /// The dump's own end line (its counts and checksums).
     pub end: End,
+    /// The counts and checksums of the rows as written: the dump's, unless an organization
+    /// lost its parent (see `warnings`).
+    pub written: End,
     /// What was adjusted on the way (an organization whose parent is not here).
     pub warnings: Vec<String>,
 }
@@ -150,6 +153,7 @@ pub fn import(
     let mut inserted = vec![0u64; TABLES.len()];
     let mut read = vec![0u64; TABLES.len()];
     let mut sums = Sums::default();
+    let mut written = Sums::default();
     let mut end: Option<(u64, End)> = None;
     let mut batch = Batch::default();
     let mut orgs_seen: HashSet<String> = HashSet::new();
@@ -189,6 +193,9 @@ pub fn import(
             }
             let (table, json) = record.table_and_json();
             sums.add(table, &json);
+            if table != OrganizationRow::TABLE {
+                written.add(table, &json);
+            }
             if let Some(i) = TABLES.iter().position(|t| *t == table) {
                 read[i] += 1;
             }
@@ -202,6 +209,7 @@ pub fn import(
                 &mut batch,
                 last_line,
                 &mut orgs_seen,
+                &mut written,
                 &mut warnings,
                 &mut inserted,
             )
@@ -251,6 +259,7 @@ pub fn import(
         header,
         tables,
         end,
+        written: written.finish(),
         warnings,
     })
 }
@@ -350,6 +359,7 @@ fn write_batch(
     batch: &mut Batch,
     last_line: u64,
     orgs_seen: &mut HashSet<String>,
+    written: &mut Sums,
     warnings: &mut Vec<String>,
     inserted: &mut [u64],
 ) -> Result<(), ImportError> {
@@ -376,6 +386,10 @@ fn write_batch(
             }
         }
         orgs_seen.insert(o.id.clone());
+        written.add(
+            OrganizationRow::TABLE,
+            &serde_json::to_string(o).unwrap_or_default(),
+        );
     }
     let written = crate::store::write_tx(conn, |c| batch.write(c, inserted));
     let Err(e) = written else {

@@ -249,7 +249,9 @@ impl fmt::Display for End {
 }
 
 /// What `copy` found: the source's end line (as exported) and the target's (the same scope
-/// exported again from the target after the import), with the import's own summary.
+/// exported again from the target after the import), with the import's own summary. The
+/// target is compared with what the import wrote (`import.written`): the source, except
+/// for an organization whose parent is not in the target (the import's warnings say so).
 #[derive(Debug, Clone)]
 pub struct CopyReport {
     pub source: End,
@@ -259,7 +261,7 @@ pub struct CopyReport {
 
 impl CopyReport {
     pub fn differences(&self) -> Vec<String> {
-        differences(&self.source, &self.target)
+        differences(&self.import.written, &self.target)
     }
 }
 
