@@ -12,6 +12,7 @@ pub mod domain;
 pub mod fuzz;
 pub mod health;
 pub mod http;
+pub mod portability;
 pub mod request;
 pub mod scim;
 pub mod server;

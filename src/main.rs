@@ -10,6 +10,7 @@ use serde_json::json;
 use muster::auth;
 use muster::config::ServeArgs;
 use muster::domain::{Credential, CredentialKind, OrgId, Scopes, UsageRecord};
+use muster::portability;
 use muster::store::{self, Store};
 
 #[derive(Parser)]
@@ -69,6 +70,40 @@ enum Command {
     Usage {
         #[command(subcommand)]
         command: UsageCommand,
+    },
+    /// Write the directory as a dump (JSON lines, docs/portability.md) to standard output.
+    Export {
+        /// Only this organization and its descendants (repeatable).
+        #[arg(long)]
+        org: Vec<String>,
+        /// No progress lines on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Read a dump (from `muster export`) into the database; rows already there are kept.
+    Import {
+        /// The dump file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+        /// No progress lines on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Copy the directory from one database to another (export + import, no file), then
+    /// compare each table's count and checksum; exits non-zero when they differ.
+    Copy {
+        /// Source database URL.
+        #[arg(long)]
+        from: String,
+        /// Target database URL.
+        #[arg(long)]
+        to: String,
+        /// Only this organization and its descendants (repeatable).
+        #[arg(long)]
+        org: Vec<String>,
+        /// No progress lines on stderr.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -190,7 +225,106 @@ fn run(cli: Cli) -> Result<()> {
             credential(&cli.database_url, CredentialKind::Client, command)
         }
         Command::Usage { command } => usage(&cli.database_url, command),
+        Command::Export { org, quiet } => export(&cli.database_url, org, quiet),
+        Command::Import { file, quiet } => import(&cli.database_url, &file, quiet),
+        Command::Copy {
+            from,
+            to,
+            org,
+            quiet,
+        } => copy(&from, &to, org, quiet),
     }
+}
+
+fn scope(orgs: Vec<String>) -> Result<portability::Scope> {
+    if orgs.is_empty() {
+        return Ok(portability::Scope::All);
+    }
+    for o in &orgs {
+        OrgId::parse(o).map_err(|e| anyhow!(e))?;
+    }
+    Ok(portability::Scope::Orgs(orgs))
+}
+
+fn export(url: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
+    let scope = scope(orgs)?;
+    let store = open(url)?;
+    let mut conn = store.conn()?;
+    let stdout = std::io::stdout().lock();
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout);
+    portability::export(&mut conn, store.backend().name(), &scope, &mut w, quiet)?;
+    Ok(())
+}
+
+fn print_import(summary: &portability::ImportSummary) {
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    for t in &summary.tables {
+        println!(
+            "{}",
+            json!({"table": t.table, "read": t.read, "inserted": t.inserted,
+                   "present": t.read - t.inserted})
+        );
+    }
+}
+
+fn import(url: &str, file: &str, quiet: bool) -> Result<()> {
+    let store = open(url)?;
+    let mut conn = store.conn()?;
+    let mut input: Box<dyn std::io::BufRead> = if file == "-" {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("cannot read {file}"))?;
+        Box::new(std::io::BufReader::with_capacity(1 << 16, f))
+    };
+    let summary = portability::import(&mut conn, &mut input, quiet)?;
+    print_import(&summary);
+    Ok(())
+}
+
+fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
+    let scope = scope(orgs)?;
+    if store::Backend::from_url(from).map_err(|e| anyhow!(e))?
+        == store::Backend::from_url(to).map_err(|e| anyhow!(e))?
+    {
+        bail!("--from and --to name the same database");
+    }
+    let source = open(from).context("the source database")?;
+    let target = open(to).context("the target database")?;
+    let report = portability::copy(&source, &target, &scope, quiet)?;
+    print_import(&report.import);
+    println!(
+        "{:<16} {:>10} {:>10}  {:<64}  match",
+        "table", "source", "target", "checksum (source)"
+    );
+    for s in &report.source.tables {
+        let t = report.target.tables.iter().find(|t| t.table == s.table);
+        println!(
+            "{:<16} {:>10} {:>10}  {:<64}  {}",
+            s.table,
+            s.count,
+            t.map_or(0, |t| t.count),
+            s.checksum,
+            if t.is_some()
+                && t == report
+                    .import
+                    .written
+                    .tables
+                    .iter()
+                    .find(|w| w.table == s.table)
+            {
+                "yes"
+            } else {
+                "NO"
+            }
+        );
+    }
+    let diff = report.differences();
+    if !diff.is_empty() {
+        bail!("the target differs from the source: {}", diff.join("; "));
+    }
+    Ok(())
 }
 
 fn org(url: &str, command: OrgCommand) -> Result<()> {

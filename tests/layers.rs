@@ -13,6 +13,7 @@
 //! | credentials | `auth` |
 //! | HTTP plumbing | `http` |
 //! | configuration | `config` |
+//! | moving data in and out | `portability` (the dump format: export, import, copy) |
 //! | storage | `store` |
 //! | core | `scim`, `domain`, `changes` (pure: no I/O) |
 
@@ -22,12 +23,13 @@ use std::path::{Path, PathBuf};
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
         "main" | "lib" | "server" | "fuzz" => return None,
-        "dialects" | "health" | "console" | "events" => 8,
-        "request" => 7,
-        "directory" => 6,
-        "auth" => 5,
-        "http" => 4,
-        "config" => 3,
+        "dialects" | "health" | "console" | "events" => 9,
+        "request" => 8,
+        "directory" => 7,
+        "auth" => 6,
+        "http" => 5,
+        "config" => 4,
+        "portability" => 3,
         "store" => 2,
         "scim" | "domain" | "changes" => 1,
         other => panic!("module `{other}` has no layer: add it to tests/layers.rs"),

@@ -8,6 +8,7 @@ pub mod gate;
 pub mod groups;
 pub mod identities;
 pub mod orgs;
+pub mod portable;
 pub mod raw;
 pub mod roles;
 pub mod schema;
