@@ -4,10 +4,12 @@
 //! Follow the data: request → `dialects` → `directory` → `store` → database, and back.
 
 pub mod auth;
+pub mod changes;
 pub mod config;
 pub mod dialects;
 pub mod directory;
 pub mod domain;
+pub mod events;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod health;
@@ -29,8 +31,10 @@ type Apis = (
     health::HealthApi,
     dialects::oauth::TokenApi,
     dialects::admin::AdminApi,
+    dialects::admin::events::AdminEventsApi,
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
+    dialects::logto::hooks::LogtoHooksApi,
     dialects::domo::DomoApi,
     dialects::adobe::AdobeApi,
     dialects::sumo::SumoApi,
@@ -43,8 +47,10 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             health::HealthApi,
             dialects::oauth::TokenApi,
             dialects::admin::AdminApi,
+            dialects::admin::events::AdminEventsApi,
             dialects::scim::ScimApi,
             dialects::logto::LogtoApi,
+            dialects::logto::hooks::LogtoHooksApi,
             dialects::domo::DomoApi,
             dialects::adobe::AdobeApi,
             dialects::sumo::SumoApi,

@@ -423,9 +423,13 @@ async fn writes_make_one_trip(b: Backend) {
     assert_eq!(body["displayName"], "First");
     eprintln!("PATCH /Users/{{id}}: {c:?}");
     assert_eq!(c.trips, 1);
-    // BEGIN, locked read (row + values/roles), UPDATE, audit INSERT, COMMIT, groups.
-    assert!(c.statements <= 8, "{c:?}");
-    assert_eq!(c.writes, 2, "the row and its audit entry: {c:?}");
+    // BEGIN, locked read (row + values/roles), UPDATE, audit INSERT, event INSERT, COMMIT,
+    // groups.
+    assert!(c.statements <= 9, "{c:?}");
+    assert_eq!(
+        c.writes, 3,
+        "the row, its audit entry and its change event: {c:?}"
+    );
 
     // Adding a member is a row delta: no member list is read or rewritten.
     let (c, status, body) = cost(
@@ -544,12 +548,12 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
         eprintln!("group {gid}: add {add_cost:?} remove {remove_cost:?} read {read_cost:?}");
         assert_eq!(add_cost.trips, 1);
         assert_eq!(
-            add_cost.writes, 3,
-            "membership, version, audit: {add_cost:?}"
+            add_cost.writes, 4,
+            "membership, version, audit, event: {add_cost:?}"
         );
         assert_eq!(
-            remove_cost.writes, 4,
-            "user and nested-group membership DELETEs, version, audit: {remove_cost:?}"
+            remove_cost.writes, 5,
+            "user and nested-group membership DELETEs, version, audit, event: {remove_cost:?}"
         );
         assert_eq!(read_cost.writes, 0);
         // What was newly prepared depends on the order the two groups ran in; not the rest.
