@@ -1322,6 +1322,79 @@ async fn private_addresses_are_refused(b: Backend) {
     )
     .await;
     assert_eq!(e["code"], "guard.invalid_input");
+    call(
+        &s,
+        reqwest::Method::DELETE,
+        &format!("/api/hooks/{}", h["id"].as_str().unwrap()),
+        None,
+        204,
+    )
+    .await;
+
+    // A name that passes the URL check but resolves to a private address (this machine's
+    // own name, when it resolves to loopback or a private address, as in a container): the
+    // delivery's resolver drops the address (as it would a DNS rebinding), so the receiver
+    // listening there gets nothing.
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name = name.trim().to_string();
+    let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name.as_str(), 80))
+        .await
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    let private = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v) => v.is_loopback() || v.is_private() || v.is_link_local(),
+        std::net::IpAddr::V6(v) => v.is_loopback(),
+    };
+    if name.is_empty() || resolved.is_empty() || !resolved.iter().all(|a| private(a.ip())) {
+        eprintln!("{name:?} does not resolve to private addresses only: rebinding half skipped");
+        return;
+    }
+    let rx = Receiver::default();
+    let (url, _t) = rx.start(0).await;
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let h = call(
+        &s,
+        reqwest::Method::POST,
+        "/api/hooks",
+        Some(json!({"events": ["User.Created"],
+        "config": {"url": format!("http://{name}:{port}/hook")}})),
+        201,
+    )
+    .await;
+    let hid = h["id"].as_str().unwrap().to_string();
+    scim_user(&s, "ann@example.com").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let logs = loop {
+        let logs = call(
+            &s,
+            reqwest::Method::GET,
+            &format!("/api/hooks/{hid}/recent-logs"),
+            None,
+            200,
+        )
+        .await;
+        if !logs.as_array().unwrap().is_empty() || Instant::now() > deadline {
+            break logs;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(logs.as_array().unwrap().len(), 1, "{logs}");
+    assert_eq!(logs[0]["payload"]["outcome"], "failed");
+    assert!(
+        logs[0]["payload"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("private"),
+        "{logs}"
+    );
+    assert!(rx.got().is_empty(), "nothing reached the private address");
 }
 
 async fn three_instances_deliver_each_event_once(b: Backend) {
@@ -1464,5 +1537,91 @@ async fn an_instance_killed_mid_delivery_leaves_it_to_another(b: Backend) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A short measurement, not a test: `cargo test --test events -- --ignored --nocapture
+/// measure`. Creates users from 8 concurrent clients with a hook subscribed and reports
+/// events per second from the first create to the last delivery, commit-to-delivery latency
+/// (from the create's response to the receiver's arrival) p50/p99, and PATCH latency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure() {
+    let mut backends = vec![Backend::Sqlite];
+    backends.extend(Backend::postgres());
+    for b in backends {
+        let s = Arc::new(TestServer::start_events(b.clone(), |_| {}).await);
+        let rx = Receiver::default();
+        let (url, _t) = rx.start(0).await;
+        hook(&s, &url, json!(["User.Created", "User.Data.Updated"]), None).await;
+        const CLIENTS: usize = 8;
+        const EACH: usize = 50;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..CLIENTS {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut done = Vec::new();
+                for i in 0..EACH {
+                    let id = scim_user(&s, &format!("m{c}-{i}@example.com")).await;
+                    done.push((id, Instant::now()));
+                }
+                done
+            }));
+        }
+        let mut committed: HashMap<String, Instant> = HashMap::new();
+        for t in tasks {
+            committed.extend(t.await.unwrap());
+        }
+        let total = CLIENTS * EACH;
+        let arrived = {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut arrived: HashMap<String, Instant> = HashMap::new();
+            let mut read = 0;
+            while arrived.len() < total && Instant::now() < deadline {
+                let got = rx.got();
+                for g in &got[read..] {
+                    let id = g.json()["params"]["id"].as_str().unwrap().to_string();
+                    arrived.entry(id).or_insert_with(Instant::now);
+                }
+                read = got.len();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            arrived
+        };
+        let elapsed = start.elapsed();
+        let mut lat: Vec<Duration> = committed
+            .iter()
+            .filter_map(|(id, t)| arrived.get(id).map(|a| a.saturating_duration_since(*t)))
+            .collect();
+        lat.sort();
+        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+        // PATCH latency, sequential, with the hook subscribed to the change.
+        let ids: Vec<String> = committed.keys().take(200).cloned().collect();
+        let mut patch = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let t = Instant::now();
+            call(
+                &s,
+                reqwest::Method::PATCH,
+                &format!("/scim/v2/Users/{id}"),
+                Some(json!({"schemas": [PATCH], "Operations": [
+                     {"op": "replace", "path": "title", "value": format!("t{i}")}]})),
+                200,
+            )
+            .await;
+            patch.push(t.elapsed());
+        }
+        patch.sort();
+        eprintln!(
+            "{b:?}: {total} creates -> {} delivered in {:.2} s ({:.0} events/s); commit->delivery p50 {:?} p99 {:?}; PATCH p50 {:?} p99 {:?}",
+            arrived.len(),
+            elapsed.as_secs_f64(),
+            arrived.len() as f64 / elapsed.as_secs_f64(),
+            pct(0.5),
+            pct(0.99),
+            patch[patch.len() / 2],
+            patch[patch.len() * 99 / 100],
+        );
     }
 }

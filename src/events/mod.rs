@@ -17,8 +17,11 @@ use crate::store::events::{self as ev, Leased, NewLog, Outcome};
 
 /// Deliveries in flight per instance, and per hook (so one slow receiver cannot take every
 /// slot: the other hooks keep theirs).
-pub const MAX_IN_FLIGHT: usize = 32;
-pub const MAX_IN_FLIGHT_PER_HOOK: usize = 4;
+pub const MAX_IN_FLIGHT: usize = 64;
+pub const MAX_IN_FLIGHT_PER_HOOK: usize = 16;
+/// Finished deliveries and their log entries are kept this long (recent logs show a day).
+pub const KEEP_LOGS: Duration = Duration::from_secs(2 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// Start the sequencer and (unless configured off) the deliverer. They run until the
 /// runtime ends; the handles let a caller stop them.
@@ -34,7 +37,15 @@ pub fn spawn(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
 /// interval for those of other instances (or of a request whose wake-up was lost).
 async fn sequencer(state: AppState) {
     let poll = state.config.webhooks.poll;
+    let mut pruned = tokio::time::Instant::now();
     loop {
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = tokio::time::Instant::now();
+            let before = ev::now_ms() - KEEP_LOGS.as_millis() as i64;
+            if let Err(e) = state.store.run_with(move |c| ev::prune(c, before)).await {
+                tracing::warn!(error = %e, "pruning old deliveries failed");
+            }
+        }
         tokio::select! {
             _ = state.events.recorded.notified() => {}
             _ = tokio::time::sleep(poll) => {}
@@ -97,7 +108,10 @@ async fn deliverer(state: AppState) {
                         }
                         if let Some(l) = ev::lease(conn, id, now, until)? {
                             *n += 1;
-                            out.push(l);
+                            // What the attempt needs, read in the same trip.
+                            let e = ev::event_at(conn, l.event_pos)?;
+                            let h = ev::hook_by_id(conn, &l.hook_id)?;
+                            out.push((l, e, h));
                         }
                     }
                     Ok::<_, crate::store::StoreError>(out)
@@ -105,13 +119,15 @@ async fn deliverer(state: AppState) {
                 .await;
             match leased {
                 Ok(leased) => {
-                    for l in leased {
+                    for (l, event, hook) in leased {
+                        // A deleted hook's deliveries went with it.
+                        let Some(hook) = hook else { continue };
                         *in_flight.entry(l.hook_id.clone()).or_insert(0) += 1;
                         let (state, client) = (state.clone(), client.clone());
                         tasks.spawn(async move {
-                            let hook = l.hook_id.clone();
-                            deliver(&state, &client, l).await;
-                            hook
+                            let id = l.hook_id.clone();
+                            deliver(&state, &client, l, event, hook).await;
+                            id
                         });
                     }
                 }
@@ -157,25 +173,14 @@ pub fn backoff(base: Duration, max: Duration, attempts: i64) -> Duration {
 }
 
 /// One attempt of one leased delivery, recorded with its outcome and log entry.
-async fn deliver(state: &AppState, client: &reqwest::Client, l: Leased) {
+async fn deliver(
+    state: &AppState,
+    client: &reqwest::Client,
+    l: Leased,
+    event: crate::changes::Recorded,
+    hook: ev::Hook,
+) {
     let cfg = state.config.webhooks.clone();
-    let (pos, hook_id) = (l.event_pos, l.hook_id.clone());
-    let loaded = state
-        .store
-        .run_with(move |conn| {
-            let e = ev::event_at(conn, pos)?;
-            let h = ev::hook_by_id(conn, &hook_id)?;
-            Ok::<_, crate::store::StoreError>((e, h))
-        })
-        .await;
-    let (event, hook) = match loaded {
-        Ok((e, Some(h))) => (e, h),
-        Ok((_, None)) => return, // the hook was deleted, and its deliveries with it
-        Err(e) => {
-            tracing::warn!(error = %e, delivery = l.id, "loading a delivery failed");
-            return;
-        }
-    };
     let body = crate::changes::hook_body(&hook.id, &event);
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let now = ev::now_ms();

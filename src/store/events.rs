@@ -691,3 +691,18 @@ pub fn hook_stats(conn: &mut DbConn, hook_id: &str, since: i64) -> StoreResult<(
     let ok = rows.iter().filter(|r| r.0 == "Success").map(|r| r.1).sum();
     Ok((total, ok))
 }
+
+/// Forget finished deliveries and log entries older than `before` (epoch ms): recent logs
+/// show one day, and a finished delivery is needed only until then. Events themselves are
+/// kept (the feed's history).
+pub fn prune(conn: &mut DbConn, before: i64) -> StoreResult<usize> {
+    let d = diesel::delete(
+        hook_deliveries::table
+            .filter(hook_deliveries::state.ne(PENDING))
+            .filter(hook_deliveries::finished_at.lt(before)),
+    )
+    .execute(conn)?;
+    let l =
+        diesel::delete(hook_logs::table.filter(hook_logs::created_at.lt(before))).execute(conn)?;
+    Ok(d + l)
+}
