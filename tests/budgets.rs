@@ -15,7 +15,8 @@ both_backends!(
     adobe_reads_fit_their_statement_budgets,
     sumo_reads_fit_their_statement_budgets,
     writes_make_one_trip,
-    large_group_changes_cost_what_they_change
+    large_group_changes_cost_what_they_change,
+    the_event_feed_fits_its_budget
 );
 
 const SCIM_CT: &str = "application/scim+json";
@@ -642,4 +643,28 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
         members.iter().all(|m| m.as_object().unwrap().len() == 1),
         "only value"
     );
+}
+
+async fn the_event_feed_fits_its_budget(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    seed(&s).await;
+    // No event tasks run here: number the seed's events as the sequencer would.
+    let store = s.store.clone();
+    let numbered = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        muster::store::events::sequence(&mut conn).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(numbered > 100, "{numbered}");
+    // Credential, page, the organization's last number.
+    let page = check_read(&s, "GET /admin/v1/events?limit=100", 3, || {
+        s.get("/admin/v1/events?after=5&limit=100")
+            .bearer_auth(ADMIN_TOKEN)
+    })
+    .await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 100);
+    assert_eq!(events[0]["sequence"], 6);
+    assert_eq!(page["moreAvailable"], true);
 }
