@@ -31,6 +31,7 @@ both_backends!(
     private_addresses_are_refused,
     three_instances_deliver_each_event_once,
     an_instance_killed_mid_delivery_leaves_it_to_another,
+    sigkill_during_writes_and_deliveries_loses_no_event,
 );
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -1538,6 +1539,155 @@ async fn an_instance_killed_mid_delivery_leaves_it_to_another(b: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn sigkill_during_writes_and_deliveries_loses_no_event(b: Backend) {
+    let db = common::TestDb::new(&b);
+    const TOKEN: &str = "crash-admin-token-0123456789";
+    let env = [
+        ("MUSTER_BOOTSTRAP_TOKEN", TOKEN),
+        ("MUSTER_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("MUSTER_WEBHOOK_TIMEOUT_MS", "1000"),
+    ];
+    let rx = Receiver::default();
+    let (url, _t) = rx.start(0).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut p = common::Process::serve(&db.url, &[], &env).await;
+    let r = http
+        .post(format!("{}/api/hooks", p.base))
+        .bearer_auth(TOKEN)
+        .json(&json!({"events": ["User.Created"], "config": {"url": url}}))
+        .send()
+        .await
+        .unwrap();
+    let key = json(r, 201).await["signingKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Writers until the process dies under them; what was acknowledged must have its event.
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (http, base, acked) = (http.clone(), p.base.clone(), acked.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let name = format!("k{w}-{i}@example.com");
+                let r = http
+                    .post(format!("{base}/scim/v2/Users"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(json!({"schemas": [USER], "userName": name}).to_string())
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 201 => acked.lock().push(name),
+                    _ => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    p.child.kill().unwrap(); // SIGKILL
+    p.child.wait().unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().clone();
+    assert!(
+        acked.len() > 10,
+        "only {} writes before the kill",
+        acked.len()
+    );
+    let p2 = common::Process::serve(&db.url, &[], &env).await;
+    // Every committed user has exactly one User.Created in the feed, numbered 1..n.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (events, users) = loop {
+        let feed = json(
+            http.get(format!("{}/admin/v1/events?limit=1000", p2.base))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        let users = json(
+            http.get(format!(
+                "{}/scim/v2/Users?count=1000&attributes=userName",
+                p2.base
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap(),
+            200,
+        )
+        .await;
+        let events = feed["events"].as_array().unwrap().clone();
+        let total = users["totalResults"].as_u64().unwrap() as usize;
+        if events.len() >= total || Instant::now() > deadline {
+            break (events, users);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let committed: HashSet<String> = users["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_string())
+        .collect();
+    let in_feed: Vec<String> = events
+        .iter()
+        .map(|e| e["data"]["username"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        in_feed.len(),
+        committed.len(),
+        "one event per committed change"
+    );
+    assert_eq!(in_feed.iter().cloned().collect::<HashSet<_>>(), committed);
+    let seqs: Vec<i64> = events
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    for a in &acked {
+        assert!(committed.contains(a), "acknowledged {a} is committed");
+    }
+    // And every event reaches the receiver at least once after the restart (deliveries
+    // leased by the killed process wait out their lease).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got: HashSet<String> = rx
+            .got()
+            .iter()
+            .map(|g| g.json()["data"]["username"].as_str().unwrap().to_string())
+            .collect();
+        if got.is_superset(&committed) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} events delivered",
+            got.intersection(&committed).count(),
+            committed.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = rx.got();
+    for g in &got {
+        verify(&key, g);
+    }
+    eprintln!(
+        "SIGKILL: {} acknowledged, {} committed, {} deliveries ({} duplicates)",
+        acked.len(),
+        committed.len(),
+        got.len(),
+        got.len() - committed.len()
+    );
 }
 
 /// A short measurement, not a test: `cargo test --test events -- --ignored --nocapture
