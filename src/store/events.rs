@@ -238,8 +238,7 @@ macro_rules! event_columns {
     };
 }
 
-/// The organization's numbered events after `after`, in order, at most `limit`; and the
-/// last number given out in the organization (0 when none).
+/// The organization's numbered events after `after`, in order, at most `limit`.
 pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResult<Vec<Recorded>> {
     let rows: Vec<EventRow> = events::table
         .filter(events::org_id.eq(org.as_str()))

@@ -105,18 +105,18 @@ impl AdminEventsApi {
             let deadline =
                 tokio::time::Instant::now() + std::time::Duration::from_secs(wait as u64);
             let mut woken = state.events.sequenced.subscribe();
-            let (events, last, org) = loop {
+            let (events, last) = loop {
                 woken.borrow_and_update();
-                let (events, last, org) = state
+                let (events, last) = state
                     .call(&auth, Some(Scope::UsersRead), move |conn, p| {
                         let events = store::events::page(conn, &p.org_id, after, limit + 1)?;
                         let last = store::events::last_seq(conn, &p.org_id)?;
-                        Ok::<_, AdminError>((events, last, p.org_id.to_string()))
+                        Ok::<_, AdminError>((events, last))
                     })
                     .await?;
                 let now = tokio::time::Instant::now();
                 if !events.is_empty() || now >= deadline {
-                    break (events, last, org);
+                    break (events, last);
                 }
                 let nap = (deadline - now).min(SLOW_POLL);
                 tokio::select! {
@@ -128,7 +128,6 @@ impl AdminEventsApi {
             let events = &events[..events.len().min(limit as usize)];
             let next = events.last().map_or(after, |e| e.seq);
             let issuer = state.config.url("");
-            let _ = org;
             Ok(Json(if set {
                 let sets: serde_json::Map<String, Value> = events
                     .iter()
