@@ -63,6 +63,27 @@ pub struct ServeArgs {
     #[arg(long, env = "MUSTER_DB_QUEUE_WAIT_MS", default_value_t = QueueLimits::DEFAULT_WAIT_MS,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub db_queue_wait_ms: u64,
+
+    /// Let webhooks call loopback, link-local and private addresses (off: a tenant must not
+    /// make Muster call into its own network). Checked on the hook's URL and again on the
+    /// address its name resolves to at each delivery.
+    #[arg(long, env = "MUSTER_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Give up on a webhook delivery this many seconds after its event (recorded as failed
+    /// in the hook's recent logs and in /metrics).
+    #[arg(long, env = "MUSTER_WEBHOOK_GIVE_UP_AFTER", default_value_t = 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_give_up_after: u64,
+
+    /// The longest one webhook request may take, in milliseconds (connect included).
+    #[arg(long, env = "MUSTER_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub webhook_timeout_ms: u64,
+
+    /// Run no deliverer in this instance (it still writes events and serves the feed).
+    #[arg(long, env = "MUSTER_NO_DELIVERER")]
+    pub no_deliverer: bool,
 }
 
 impl ServeArgs {
@@ -88,6 +109,44 @@ pub struct Config {
     /// Brute-force limit: failed secret or password checks per key and window.
     pub auth_failure_limit: u32,
     pub auth_failure_window: std::time::Duration,
+    /// Webhooks and the event tasks (docs/events.md).
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Loopback, link-local and private addresses allowed.
+    pub allow_private: bool,
+    /// A delivery is given up this long after its event.
+    pub give_up_after: std::time::Duration,
+    /// One request's bound.
+    pub timeout: std::time::Duration,
+    /// First retry delay; doubled per attempt (with jitter) up to `max_backoff`.
+    pub base_backoff: std::time::Duration,
+    pub max_backoff: std::time::Duration,
+    /// Whether this instance runs a deliverer.
+    pub deliver: bool,
+    /// How often the event tasks look for work without a wake-up (other instances' writes).
+    pub poll: std::time::Duration,
+    /// A delivery's lease is twice the timeout and this: how long a delivery an instance
+    /// died in the middle of waits before another instance takes it.
+    pub lease_margin: std::time::Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            allow_private: false,
+            give_up_after: std::time::Duration::from_secs(24 * 3600),
+            timeout: std::time::Duration::from_secs(10),
+            base_backoff: std::time::Duration::from_secs(1),
+            max_backoff: std::time::Duration::from_secs(600),
+            deliver: true,
+            poll: std::time::Duration::from_millis(500),
+            lease_margin: std::time::Duration::from_secs(5),
+        }
+    }
 }
 
 impl Config {
@@ -116,6 +175,13 @@ impl Config {
             access_token_ttl: args.access_token_ttl.max(60),
             auth_failure_limit: args.auth_failure_limit,
             auth_failure_window: std::time::Duration::from_secs(args.auth_failure_window),
+            webhooks: WebhookConfig {
+                allow_private: args.webhook_allow_private,
+                give_up_after: std::time::Duration::from_secs(args.webhook_give_up_after),
+                timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
+                deliver: !args.no_deliverer,
+                ..WebhookConfig::default()
+            },
         })
     }
 
@@ -128,6 +194,7 @@ impl Config {
             access_token_ttl: 3600,
             auth_failure_limit: 10,
             auth_failure_window: std::time::Duration::from_secs(300),
+            webhooks: WebhookConfig::default(),
         })
     }
 

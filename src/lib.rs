@@ -4,10 +4,12 @@
 //! Follow the data: request → `dialects` → `directory` → `store` → database, and back.
 
 pub mod auth;
+pub mod changes;
 pub mod config;
 pub mod dialects;
 pub mod directory;
 pub mod domain;
+pub mod events;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod health;
@@ -30,8 +32,10 @@ type Apis = (
     health::HealthApi,
     dialects::oauth::TokenApi,
     dialects::admin::AdminApi,
+    dialects::admin::events::AdminEventsApi,
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
+    dialects::logto::hooks::LogtoHooksApi,
     dialects::domo::DomoApi,
     dialects::adobe::AdobeApi,
     dialects::sumo::SumoApi,
@@ -44,8 +48,10 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
             health::HealthApi,
             dialects::oauth::TokenApi,
             dialects::admin::AdminApi,
+            dialects::admin::events::AdminEventsApi,
             dialects::scim::ScimApi,
             dialects::logto::LogtoApi,
+            dialects::logto::hooks::LogtoHooksApi,
             dialects::domo::DomoApi,
             dialects::adobe::AdobeApi,
             dialects::sumo::SumoApi,

@@ -20,6 +20,27 @@ pub struct AppState {
     /// connection, so hashing never holds more than this many of the pool's connections.
     /// Its line is bounded like the pool's.
     hashing: Arc<store::Gate>,
+    /// Wake-ups between requests that write change events and the event tasks
+    /// (`events::spawn`) of this instance.
+    pub events: Arc<EventSignals>,
+}
+
+/// In-process signals of the change-event log: a request that wrote an event pokes
+/// `recorded` after its transaction ends (the sequencer wakes); the sequencer bumps
+/// `sequenced` after numbering events (feed long-polls and the deliverer wake). Other
+/// instances' changes are seen by the slow polls behind these.
+pub struct EventSignals {
+    pub recorded: tokio::sync::Notify,
+    pub sequenced: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for EventSignals {
+    fn default() -> Self {
+        EventSignals {
+            recorded: tokio::sync::Notify::new(),
+            sequenced: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl AppState {
@@ -35,6 +56,7 @@ impl AppState {
             store,
             metrics: http::metrics::Metrics::new(),
             hashing,
+            events: Arc::new(EventSignals::default()),
         }
     }
 
@@ -90,6 +112,7 @@ impl AppState {
         let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let refused_in = refused.clone();
         let keys = self.store.keys();
+        let recorded = store::events::recorded();
         let result = self
             .store
             .run_with(move |conn| {
@@ -104,6 +127,11 @@ impl AppState {
                 op(conn, p)
             })
             .await;
+        // The trip is over (its transaction committed or rolled back): an event written in
+        // it (by this or, harmlessly, another request) is the sequencer's to number now.
+        if store::events::recorded() != recorded {
+            self.events.recorded.notify_one();
+        }
         if let Some(key) = &client_key {
             if refused.load(std::sync::atomic::Ordering::Relaxed) {
                 self.throttle.fail(key);

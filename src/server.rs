@@ -91,7 +91,11 @@ pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
     let config = Config::from_args(args)?;
     let base = config.base_url.to_string();
     let store = store.with_queue(args.queue_limits());
-    let endpoint = app(AppState::new(config, store));
+    let state = AppState::new(config, store);
+    // The change-event sequencer and webhook deliverer (docs/events.md); they end with the
+    // process.
+    let _events = crate::events::spawn(state.clone());
+    let endpoint = app(state);
     let listener = TcpListener::bind(args.bind);
     let grace = Some(Duration::from_secs(30));
     match (&args.tls_cert, &args.tls_key) {

@@ -15,7 +15,8 @@ both_backends!(
     adobe_reads_fit_their_statement_budgets,
     sumo_reads_fit_their_statement_budgets,
     writes_make_one_trip,
-    large_group_changes_cost_what_they_change
+    large_group_changes_cost_what_they_change,
+    the_event_feed_fits_its_budget
 );
 
 const SCIM_CT: &str = "application/scim+json";
@@ -423,9 +424,13 @@ async fn writes_make_one_trip(b: Backend) {
     assert_eq!(body["displayName"], "First");
     eprintln!("PATCH /Users/{{id}}: {c:?}");
     assert_eq!(c.trips, 1);
-    // BEGIN, locked read (row + values/roles), UPDATE, audit INSERT, COMMIT, groups.
-    assert!(c.statements <= 8, "{c:?}");
-    assert_eq!(c.writes, 2, "the row and its audit entry: {c:?}");
+    // BEGIN, locked read (row + values/roles), UPDATE, audit INSERT, event INSERT, COMMIT,
+    // groups.
+    assert!(c.statements <= 9, "{c:?}");
+    assert_eq!(
+        c.writes, 3,
+        "the row, its audit entry and its change event: {c:?}"
+    );
 
     // Adding a member is a row delta: no member list is read or rewritten.
     let (c, status, body) = cost(
@@ -544,12 +549,12 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
         eprintln!("group {gid}: add {add_cost:?} remove {remove_cost:?} read {read_cost:?}");
         assert_eq!(add_cost.trips, 1);
         assert_eq!(
-            add_cost.writes, 3,
-            "membership, version, audit: {add_cost:?}"
+            add_cost.writes, 4,
+            "membership, version, audit, event: {add_cost:?}"
         );
         assert_eq!(
-            remove_cost.writes, 4,
-            "user and nested-group membership DELETEs, version, audit: {remove_cost:?}"
+            remove_cost.writes, 5,
+            "user and nested-group membership DELETEs, version, audit, event: {remove_cost:?}"
         );
         assert_eq!(read_cost.writes, 0);
         // What was newly prepared depends on the order the two groups ran in; not the rest.
@@ -638,4 +643,28 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
         members.iter().all(|m| m.as_object().unwrap().len() == 1),
         "only value"
     );
+}
+
+async fn the_event_feed_fits_its_budget(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    seed(&s).await;
+    // No event tasks run here: number the seed's events as the sequencer would.
+    let store = s.store.clone();
+    let numbered = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        muster::store::events::sequence(&mut conn).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(numbered > 100, "{numbered}");
+    // Credential, page, the organization's last number.
+    let page = check_read(&s, "GET /admin/v1/events?limit=100", 3, || {
+        s.get("/admin/v1/events?after=5&limit=100")
+            .bearer_auth(ADMIN_TOKEN)
+    })
+    .await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 100);
+    assert_eq!(events[0]["sequence"], 6);
+    assert_eq!(page["moreAvailable"], true);
 }

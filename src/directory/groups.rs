@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{audit, check_version, Caller, Changed, Expect};
+use super::{audit, check_version, Caller, Changed, Expect, Subject};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, OrgId};
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
@@ -114,7 +114,12 @@ fn user_change(
         }
         let (g, changed) = store::groups::write(conn, &current, &current.data, &change)?;
         if changed {
-            audit(conn, caller, None, "Group.Update", payload(&g))?;
+            let subject = Subject::Group {
+                group: &g,
+                data_changed: false,
+                members: Some(&change),
+            };
+            audit(conn, caller, None, "Group.Update", payload(&g), subject)?;
         }
         Ok(Ok(Changed { value: g, changed }))
     })
@@ -134,7 +139,13 @@ pub fn create(
 ) -> StoreResult<Group> {
     store::write_tx(conn, |conn| {
         let g = store::groups::insert(conn, caller.org(), data, members)?;
-        audit(conn, caller, None, "Group.Create", payload(&g))?;
+        let added = MemberChange::replace_with(members.to_vec());
+        let subject = Subject::Group {
+            group: &g,
+            data_changed: true,
+            members: Some(&added),
+        };
+        audit(conn, caller, None, "Group.Create", payload(&g), subject)?;
         Ok(g)
     })
 }
@@ -165,7 +176,12 @@ where
         let (data, delta) = change(&current)?;
         let (mut g, changed) = store::groups::write(conn, &current, &data, &delta)?;
         if changed {
-            audit(conn, caller, None, "Group.Update", payload(&g))?;
+            let subject = Subject::Group {
+                group: &g,
+                data_changed: data != current.data,
+                members: Some(&delta),
+            };
+            audit(conn, caller, None, "Group.Update", payload(&g), subject)?;
         }
         // Read in the transaction, so the members shown are those of the version shown.
         if output == Members::Load {
@@ -230,7 +246,19 @@ pub fn delete(
         let current = store::groups::lock(conn, caller.org(), id, store::LockFor::Delete)?;
         check_version(expected, current.version)?;
         store::groups::delete(conn, id)?;
-        audit(conn, caller, None, "Group.Delete", payload(&current))
+        let subject = Subject::Group {
+            group: &current,
+            data_changed: true,
+            members: None,
+        };
+        audit(
+            conn,
+            caller,
+            None,
+            "Group.Delete",
+            payload(&current),
+            subject,
+        )
     })
 }
 

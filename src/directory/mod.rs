@@ -16,6 +16,7 @@ pub mod passwords;
 pub mod roles;
 pub mod users;
 
+pub use crate::changes::Subject;
 use crate::domain::{OrgId, PasswordHash, Principal};
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
@@ -128,18 +129,23 @@ pub fn audit_key(dialect: &str, action: &str) -> String {
     format!("{cap}.{action}")
 }
 
-/// One audit entry, written in the transaction of the change it records. `action` is the
-/// directory verb (`User.Update`); the stored key is `audit_key`'s.
+/// One audit entry and the change event it fires (`changes::change`), written together in
+/// the transaction of the change they record: a change that rolls back leaves neither, and
+/// no write path can record one without the other. `action` is the directory verb
+/// (`User.Update`); the stored key is `audit_key`'s; `subject` is the new state.
 fn audit(
     conn: &mut DbConn,
     caller: &Caller<'_>,
     user_id: Option<i64>,
     action: &str,
     mut payload: serde_json::Value,
+    subject: Subject<'_>,
 ) -> StoreResult<()> {
     if let Some(obj) = payload.as_object_mut() {
         obj.insert("action".into(), action.into());
     }
+    let actor = caller.actor();
+    let changes = crate::changes::changes(action, &subject, &payload);
     store::audit::record(
         conn,
         store::audit::NewEntry {
@@ -147,28 +153,41 @@ fn audit(
             user_id,
             key: &audit_key(caller.dialect, action),
             result: "Success",
-            actor: &caller.actor(),
+            actor: &actor,
             dialect: caller.dialect,
             payload,
         },
     )?;
-    Ok(())
+    let events: Vec<_> = changes
+        .into_iter()
+        .map(|change| store::events::NewEvent {
+            org_id: caller.org(),
+            change,
+            action,
+            actor: &actor,
+            dialect: caller.dialect,
+        })
+        .collect();
+    store::events::record(conn, &events)
 }
 
-/// Audit entries for many changes of one kind (`action`), one multi-row INSERT per 500.
-fn audit_many(
+/// Audit entries and events for many changes of one kind (`action`), one multi-row INSERT
+/// per 500 of each.
+fn audit_many<'s>(
     conn: &mut DbConn,
     caller: &Caller<'_>,
     action: &str,
-    changes: impl Iterator<Item = (Option<i64>, serde_json::Value)>,
+    changes: impl Iterator<Item = (Option<i64>, serde_json::Value, Subject<'s>)>,
 ) -> StoreResult<()> {
     let key = audit_key(caller.dialect, action);
     let actor = caller.actor();
+    let mut events = Vec::new();
     let entries: Vec<store::audit::NewEntry<'_>> = changes
-        .map(|(user_id, mut payload)| {
+        .map(|(user_id, mut payload, subject)| {
             if let Some(obj) = payload.as_object_mut() {
                 obj.insert("action".into(), action.into());
             }
+            events.extend(crate::changes::changes(action, &subject, &payload));
             store::audit::NewEntry {
                 org_id: caller.org(),
                 user_id,
@@ -180,7 +199,18 @@ fn audit_many(
             }
         })
         .collect();
-    store::audit::record_many(conn, &entries)
+    store::audit::record_many(conn, &entries)?;
+    let events: Vec<_> = events
+        .into_iter()
+        .map(|change| store::events::NewEvent {
+            org_id: caller.org(),
+            change,
+            action,
+            actor: &actor,
+            dialect: caller.dialect,
+        })
+        .collect();
+    store::events::record(conn, &events)
 }
 
 /// A changed resource and whether the change changed anything.

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{audit, Caller};
+use super::{audit, Caller, Subject};
 use crate::domain::{Credential, CredentialKind, OrgDetails, OrgId, Scopes, Subscription};
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
@@ -60,6 +60,7 @@ pub fn create_child(
             "Organization.Create",
             json!({"orgId": c.id.as_str(), "name": c.name,
                    "plan": c.subscription.plan_name, "credits": c.subscription.credits}),
+            Subject::Payload,
         )?;
         Ok(d)
     })
@@ -88,6 +89,7 @@ pub fn update_subscription(
             None,
             "Organization.Update",
             json!({"orgId": id.as_str(), "credits": s.credits, "version": d.version}),
+            Subject::Payload,
         )?;
         Ok(d)
     })
@@ -113,6 +115,7 @@ pub fn deactivate(conn: &mut DbConn, caller: &Caller<'_>, id: &OrgId) -> StoreRe
             None,
             "Organization.Deactivate",
             json!({"orgId": id.as_str(), "credentialsRevoked": revoked}),
+            Subject::Payload,
         )?;
         Ok(d)
     })
@@ -138,6 +141,7 @@ pub fn delink(conn: &mut DbConn, caller: &Caller<'_>, ids: &[OrgId]) -> StoreRes
                 None,
                 "Organization.Delink",
                 json!({"orgId": id.as_str()}),
+                Subject::Payload,
             )?;
         }
         Ok(ids.len())
@@ -186,6 +190,7 @@ pub fn mint_child_key(
             None,
             "Organization.AccessKey.Create",
             json!({"orgId": id.as_str(), "credentialId": cred.id, "label": label}),
+            Subject::None,
         )?;
         Ok((cred, secret))
     })

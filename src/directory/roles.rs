@@ -44,7 +44,7 @@ pub fn resolve(
 
 use serde_json::json;
 
-use super::{audit, Caller};
+use super::{audit, Caller, Subject};
 use crate::domain::{id_to_hex, Role, RoleData, RoleValue};
 use crate::store::users::Actor;
 
@@ -206,6 +206,7 @@ pub fn create(
             None,
             "Role.Create",
             json!({"roleId": id_to_hex(role.id), "name": role.name}),
+            Subject::Payload,
         )?;
         for u in &users {
             set_holder(conn, caller, *u, &role.name, true)?;
@@ -242,6 +243,7 @@ pub fn update(
             None,
             "Role.Update",
             json!({"roleId": id_to_hex(id), "name": role.name, "version": role.version}),
+            Subject::Payload,
         )?;
         let holders = store::roles::holders(conn, &[id])?
             .remove(&id)
@@ -283,6 +285,7 @@ pub fn delete(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<()
             "Role.Delete",
             json!({"roleId": id_to_hex(id), "name": current.name,
                    "users": holders.iter().map(|u| id_to_hex(*u)).collect::<Vec<_>>()}),
+            Subject::Payload,
         )
     })
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword};
+use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword, Subject};
 use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
 use crate::store::users::Actor;
 use crate::store::{self, DbConn, StoreError, StoreResult};
@@ -100,7 +100,14 @@ where
     store::write_tx(conn, |conn| {
         check(conn)?;
         let u = store::users::insert(conn, caller.org(), data, hash.as_ref(), Actor(&who))?;
-        audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
+        audit(
+            conn,
+            caller,
+            Some(u.id),
+            "User.Create",
+            payload(&u),
+            Subject::User(&u),
+        )?;
         Ok(u)
     })
 }
@@ -119,7 +126,9 @@ pub fn create_many(
             conn,
             caller,
             "User.Create",
-            users.iter().map(|u| (Some(u.id), payload(u))),
+            users
+                .iter()
+                .map(|u| (Some(u.id), payload(u), Subject::User(u))),
         )?;
         Ok(users)
     })
@@ -135,7 +144,14 @@ pub fn create_and_invite(
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         let u = store::users::insert(conn, caller.org(), data, None, Actor(&who))?;
-        audit(conn, caller, Some(u.id), "User.Create", payload(&u))?;
+        audit(
+            conn,
+            caller,
+            Some(u.id),
+            "User.Create",
+            payload(&u),
+            Subject::User(&u),
+        )?;
         let email = u
             .data
             .primary(crate::domain::MultiAttr::Emails)
@@ -146,6 +162,7 @@ pub fn create_and_invite(
             Some(u.id),
             "User.Invite",
             json!({"userId": id_to_hex(u.id), "email": email}),
+            Subject::None,
         )?;
         Ok(u)
     })
@@ -201,7 +218,11 @@ where
             });
         }
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
-        audit(conn, caller, Some(u.id), action, payload(&u))?;
+        let subject = Subject::UserUpdate {
+            before: &current,
+            after: &u,
+        };
+        audit(conn, caller, Some(u.id), action, payload(&u), subject)?;
         Ok(Changed {
             value: u,
             changed: true,
@@ -276,7 +297,14 @@ pub fn delete(
         let current = store::users::lock(conn, caller.org(), id, store::LockFor::Delete)?;
         check_version(expected, current.version)?;
         store::users::delete(conn, id)?;
-        audit(conn, caller, Some(id), "User.Delete", payload(&current))
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Delete",
+            payload(&current),
+            Subject::User(&current),
+        )
     })
 }
 
@@ -363,6 +391,7 @@ pub fn link_identity(
             Some(id),
             "User.Identity.Link",
             json!({"userId": id_to_hex(id), "target": identity.target}),
+            Subject::User(&u),
         )?;
         Ok(created)
     })
@@ -376,7 +405,7 @@ pub fn unlink_identity(
     target: &str,
 ) -> StoreResult<()> {
     store::write_tx(conn, |conn| {
-        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         if !store::identities::delete(conn, id, target)? {
             return Err(StoreError::NotFound);
         }
@@ -386,6 +415,7 @@ pub fn unlink_identity(
             Some(id),
             "User.Identity.Unlink",
             json!({"userId": id_to_hex(id), "target": target}),
+            Subject::User(&u),
         )
     })
 }
@@ -444,7 +474,14 @@ pub fn delete_recorded(
         if let (Some(o), serde_json::Value::Object(d)) = (p.as_object_mut(), details) {
             o.extend(d);
         }
-        audit(conn, caller, Some(id), "User.Delete", p)
+        audit(
+            conn,
+            caller,
+            Some(id),
+            "User.Delete",
+            p,
+            Subject::User(&current),
+        )
     })
 }
 
@@ -485,6 +522,7 @@ pub fn request_email_change(
             "User.Email.RequestChange",
             json!({"userId": id_to_hex(id), "email": email,
                    "expiresAt": p.expires_at.and_utc().to_rfc3339()}),
+            Subject::None,
         )?;
         Ok(p)
     })
@@ -559,6 +597,7 @@ pub fn request_password_reset(
             Some(id),
             "User.Password.Reset",
             json!({"userId": id_to_hex(id), "expiresAt": p.expires_at.and_utc().to_rfc3339()}),
+            Subject::None,
         )?;
         Ok(p)
     })
@@ -578,6 +617,7 @@ pub fn resend_welcome(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreR
             Some(id),
             "User.Invite",
             json!({"userId": id_to_hex(id), "email": email, "resent": true}),
+            Subject::None,
         )
     })
 }

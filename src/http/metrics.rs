@@ -10,6 +10,10 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     panics: IntCounter,
+    /// Webhook delivery attempts by outcome.
+    webhooks: IntCounterVec,
+    /// Change events numbered by this instance's sequencer.
+    sequenced: IntCounter,
 }
 
 impl Metrics {
@@ -48,11 +52,33 @@ impl Metrics {
         registry
             .register(Box::new(latency.clone()))
             .expect("register once");
+        let webhooks = IntCounterVec::new(
+            Opts::new(
+                "muster_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome: delivered, retry (a timeout, 5xx or \
+                 429, tried again later), failed (refused for good), given_up (too old)",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        let sequenced = IntCounter::new(
+            "muster_events_sequenced_total",
+            "Change events numbered by this instance",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(webhooks.clone()))
+            .expect("register once");
+        registry
+            .register(Box::new(sequenced.clone()))
+            .expect("register once");
         Metrics {
             registry,
             requests,
             latency,
             panics,
+            webhooks,
+            sequenced,
         }
     }
 
@@ -66,6 +92,21 @@ impl Metrics {
     /// One more panic caught by `http::panic::CatchPanics`.
     pub fn panicked(&self) {
         self.panics.inc();
+    }
+
+    /// One webhook delivery attempt ended with `outcome`.
+    pub fn webhook(&self, outcome: &str) {
+        self.webhooks.with_label_values(&[outcome]).inc();
+    }
+
+    /// Webhook attempts so far that ended with `outcome`.
+    pub fn webhooks(&self, outcome: &str) -> u64 {
+        self.webhooks.with_label_values(&[outcome]).get()
+    }
+
+    /// `n` more events numbered.
+    pub fn sequenced(&self, n: u64) {
+        self.sequenced.inc_by(n);
     }
 
     pub fn panics(&self) -> u64 {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod credentials;
+pub mod events;
 pub mod filter_sql;
 pub mod gate;
 pub mod groups;

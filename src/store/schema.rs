@@ -241,6 +241,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (pos) {
+        pos -> BigInt,
+        id -> Text,
+        org_id -> Text,
+        seq -> Nullable<BigInt>,
+        #[sql_name = "type"]
+        type_ -> Text,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        actor -> Text,
+        dialect -> Text,
+        data -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_counters (org_id) {
+        org_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    hooks (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        events -> Text,
+        url -> Text,
+        headers -> Text,
+        retries -> Nullable<BigInt>,
+        signing_key -> Text,
+        enabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    hook_deliveries (id) {
+        id -> BigInt,
+        hook_id -> Text,
+        org_id -> Text,
+        event_pos -> BigInt,
+        seq -> BigInt,
+        resource -> Text,
+        state -> Text,
+        attempts -> BigInt,
+        next_at -> BigInt,
+        lease_until -> BigInt,
+        created_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    hook_logs (id) {
+        id -> BigInt,
+        hook_id -> Text,
+        org_id -> Text,
+        key -> Text,
+        result -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
@@ -270,4 +340,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
     credit_usage,
     user_requests,
+    events,
+    event_counters,
+    hooks,
+    hook_deliveries,
+    hook_logs,
 );

@@ -104,6 +104,17 @@ impl TestDb {
         }
     }
 
+    /// The same database, for another server (a second instance): dropping it drops nothing.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            backend: self.backend.clone(),
+            sqlite_path: self.sqlite_path.clone(),
+            _dir: None,
+            pg: None,
+        }
+    }
+
     /// Make the database disappear under a running server.
     pub fn destroy(&mut self) {
         if let Some(path) = &self.sqlite_path {
@@ -139,6 +150,7 @@ pub struct TestServer {
     pub db: TestDb,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -166,7 +178,61 @@ impl TestServer {
         limits: store::QueueLimits,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let db = TestDb::new(&backend);
+        TestServer::start_inner(backend, pool, limits, tweak, false).await
+    }
+
+    /// With the change-event tasks running (the sequencer and the deliverer, as `serve`
+    /// runs them), webhooks allowed to reach 127.0.0.1, fast polls and short backoffs.
+    /// Other servers run without them, so nothing but the request moves the counters the
+    /// budget tests read.
+    pub async fn start_events(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_inner(
+            backend,
+            None,
+            store::QueueLimits::default(),
+            |c| {
+                events_config(c);
+                tweak(c)
+            },
+            true,
+        )
+        .await
+    }
+
+    /// Another instance on this server's database, with the event tasks running (several
+    /// instances on one PostgreSQL, as behind a load balancer).
+    pub async fn another_instance(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let db = self.db.shared();
+        TestServer::start_on(
+            db,
+            None,
+            store::QueueLimits::default(),
+            |c| {
+                events_config(c);
+                tweak(c)
+            },
+            true,
+        )
+        .await
+    }
+
+    async fn start_inner(
+        backend: Backend,
+        pool: Option<u32>,
+        limits: store::QueueLimits,
+        tweak: impl FnOnce(&mut Config),
+        events: bool,
+    ) -> TestServer {
+        TestServer::start_on(TestDb::new(&backend), pool, limits, tweak, events).await
+    }
+
+    async fn start_on(
+        db: TestDb,
+        pool: Option<u32>,
+        limits: store::QueueLimits,
+        tweak: impl FnOnce(&mut Config),
+        events: bool,
+    ) -> TestServer {
         let store = Store::connect_with(&db.url, pool)
             .expect("connect")
             .with_queue(limits);
@@ -184,7 +250,13 @@ impl TestServer {
         let base = format!("http://127.0.0.1:{port}");
         let mut config = Config::for_base_url(&base).expect("config");
         tweak(&mut config);
-        let app = muster::app(AppState::new(config, store.clone()));
+        let state = AppState::new(config, store.clone());
+        let tasks = if events {
+            muster::events::spawn(state.clone())
+        } else {
+            vec![]
+        };
+        let app = muster::app(state);
         let acceptor = poem::listener::TcpAcceptor::from_std(std_listener).expect("poem acceptor");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -207,11 +279,20 @@ impl TestServer {
                 .build()
                 .unwrap(),
             shutdown: Some(tx),
+            tasks,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Stop this instance's event tasks at once, as if its process were killed: deliveries
+    /// in flight end unrecorded (the server still answers requests).
+    pub fn kill_events(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -281,7 +362,20 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        for t in &self.tasks {
+            t.abort();
+        }
     }
+}
+
+/// The event tasks' settings for tests: webhooks may reach 127.0.0.1, fast polls, short
+/// backoffs and timeouts.
+fn events_config(c: &mut Config) {
+    c.webhooks.allow_private = true;
+    c.webhooks.poll = Duration::from_millis(100);
+    c.webhooks.base_backoff = Duration::from_millis(100);
+    c.webhooks.max_backoff = Duration::from_millis(800);
+    c.webhooks.timeout = Duration::from_secs(2);
 }
 
 /// Read a response as JSON, asserting its status first (and showing the body if it differs).
@@ -290,6 +384,16 @@ pub async fn json(resp: reqwest::Response, status: u16) -> Value {
     let text = resp.text().await.expect("body");
     assert_eq!(got, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+/// The header of a JWT.
+pub fn jwt_header(token: &str) -> Value {
+    use base64::Engine;
+    let header = token.split('.').next().expect("a JWT has a header");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url header");
+    serde_json::from_slice(&bytes).expect("JSON header")
 }
 
 /// The claims of a JWT, without checking its signature.

@@ -2,6 +2,7 @@
 //! organizations I manage, and credit usage records for the Sumo Logic organizations API.
 
 pub mod error;
+pub mod events;
 
 use chrono::NaiveDate;
 use poem::http::StatusCode;

@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod error;
+pub mod hooks;
 pub mod query;
 pub mod user;
 

@@ -1,0 +1,707 @@
+//! The change-event log and webhooks' rows (docs/events.md).
+//!
+//! A change writes its event with `seq` NULL in its own transaction (`record`), beside its
+//! audit entry: writers never wait on each other for it. `sequence` then numbers committed
+//! events per organization, one sequencer at a time (an advisory lock on PostgreSQL; the
+//! write lock on SQLite), in insertion order among what it sees committed: a row that
+//! commits late is numbered late, so a reader of `seq > N` never skips it, and two changes of
+//! one resource (queued on its row lock) keep their order. In the same transaction it makes
+//! one delivery row for each enabled hook of the organization subscribed to the event.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::schema::{event_counters, events, hook_deliveries, hook_logs, hooks};
+use super::{DbConn, StoreError, StoreResult};
+use crate::changes::Recorded;
+use crate::domain::OrgId;
+
+/// Events recorded by this process (committed or not): a hint that the sequencer has work.
+static RECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// How many events this process has written (read around a request: a change means work).
+pub fn recorded() -> u64 {
+    RECORDED.load(Ordering::Relaxed)
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// An event to write.
+pub struct NewEvent<'a> {
+    pub org_id: &'a OrgId,
+    pub change: crate::changes::Change,
+    pub action: &'a str,
+    pub actor: &'a str,
+    pub dialect: &'a str,
+}
+
+/// Write events (not yet numbered) in multi-row INSERTs, inside the change's transaction.
+pub fn record(conn: &mut DbConn, all: &[NewEvent<'_>]) -> StoreResult<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let t = now_ms();
+    for chunk in all.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    events::id.eq(uuid::Uuid::new_v4().to_string()),
+                    events::org_id.eq(e.org_id.as_str()),
+                    events::type_.eq(e.change.event),
+                    events::action.eq(e.action),
+                    events::resource_type.eq(e.change.resource_type),
+                    events::resource_id.eq(e.change.resource_id.as_str()),
+                    events::actor.eq(e.actor),
+                    events::dialect.eq(e.dialect),
+                    events::data.eq(e.change.data.to_string()),
+                    events::created_at.eq(t),
+                )
+            })
+            .collect();
+        super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    RECORDED.fetch_add(all.len() as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+const SEQUENCER_LOCK_KEY: i64 = 0x6d75_7374_6573; // "mustes"
+/// Events numbered per sequencer transaction.
+pub const SEQUENCE_BATCH: i64 = 1000;
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    sequenced: i64,
+    #[diesel(sql_type = BigInt)]
+    deliveries: i64,
+}
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Number the committed events that have no `seq` yet (up to `SEQUENCE_BATCH`), and make
+/// their deliveries. Returns how many were numbered; 0 also when another instance's
+/// sequencer holds the lock.
+pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
+    let t = now_ms();
+    super::write_tx(conn, |conn| match conn {
+        DbConn::Pg(c) => {
+            let l: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                .bind::<BigInt, _>(SEQUENCER_LOCK_KEY)
+                .get_result(c)?;
+            if !l.locked {
+                return Ok(0);
+            }
+            let n: Counted = diesel::sql_query(
+                "WITH p AS (
+                    SELECT pos, org_id, row_number() OVER (PARTITION BY org_id ORDER BY pos) AS rn
+                    FROM events WHERE seq IS NULL ORDER BY pos LIMIT $1),
+                 n AS (SELECT org_id, count(*) AS c FROM p GROUP BY org_id),
+                 c AS (INSERT INTO event_counters (org_id, seq) SELECT org_id, c FROM n
+                       ON CONFLICT (org_id) DO UPDATE SET seq = event_counters.seq + excluded.seq
+                       RETURNING org_id, seq),
+                 u AS (UPDATE events e SET seq = c.seq - n.c + p.rn
+                       FROM p JOIN n ON n.org_id = p.org_id JOIN c ON c.org_id = p.org_id
+                       WHERE e.pos = p.pos
+                       RETURNING e.pos, e.org_id, e.seq, e.type, e.resource_type, e.resource_id),
+                 d AS (INSERT INTO hook_deliveries
+                         (hook_id, org_id, event_pos, seq, resource, state, attempts, next_at,
+                          lease_until, created_at)
+                       SELECT h.id, u.org_id, u.pos, u.seq, u.resource_type || ':' || u.resource_id,
+                              'pending', 0, $2, 0, $2
+                       FROM u JOIN hooks h ON h.org_id = u.org_id AND h.enabled
+                            AND position('\"' || u.type || '\"' in h.events) > 0
+                       RETURNING 1)
+                 SELECT (SELECT count(*) FROM u) AS sequenced, (SELECT count(*) FROM d) AS deliveries",
+            )
+            .bind::<BigInt, _>(SEQUENCE_BATCH)
+            .bind::<BigInt, _>(t)
+            .get_result(c)?;
+            let _ = n.deliveries;
+            Ok(n.sequenced as usize)
+        }
+        DbConn::Sqlite(c) => {
+            let pending: Vec<(i64, String)> = events::table
+                .filter(events::seq.is_null())
+                .order(events::pos)
+                .select((events::pos, events::org_id))
+                .limit(SEQUENCE_BATCH)
+                .load(c)?;
+            if pending.is_empty() {
+                return Ok(0);
+            }
+            let mut next: std::collections::HashMap<String, i64> = Default::default();
+            for (pos, org) in &pending {
+                let seq = match next.get(org) {
+                    Some(s) => *s,
+                    None => event_counters::table
+                        .find(org)
+                        .select(event_counters::seq)
+                        .first::<i64>(c)
+                        .optional()?
+                        .unwrap_or(0),
+                } + 1;
+                next.insert(org.clone(), seq);
+                diesel::update(events::table.find(pos))
+                    .set(events::seq.eq(seq))
+                    .execute(c)?;
+            }
+            for (org, seq) in &next {
+                diesel::sql_query(
+                    "INSERT INTO event_counters (org_id, seq) VALUES (?, ?)
+                     ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq",
+                )
+                .bind::<Text, _>(org)
+                .bind::<BigInt, _>(seq)
+                .execute(c)?;
+            }
+            let (first, last) = (pending[0].0, pending[pending.len() - 1].0);
+            diesel::sql_query(
+                "INSERT INTO hook_deliveries
+                   (hook_id, org_id, event_pos, seq, resource, state, attempts, next_at,
+                    lease_until, created_at)
+                 SELECT h.id, e.org_id, e.pos, e.seq, e.resource_type || ':' || e.resource_id,
+                        'pending', 0, ?, 0, ?
+                 FROM events e JOIN hooks h ON h.org_id = e.org_id AND h.enabled
+                      AND instr(h.events, '\"' || e.type || '\"') > 0
+                 WHERE e.pos BETWEEN ? AND ? AND e.seq IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM hook_deliveries x
+                                   WHERE x.event_pos = e.pos AND x.hook_id = h.id)",
+            )
+            .bind::<BigInt, _>(t)
+            .bind::<BigInt, _>(t)
+            .bind::<BigInt, _>(first)
+            .bind::<BigInt, _>(last)
+            .execute(c)?;
+            Ok(pending.len())
+        }
+    })
+}
+
+type EventRow = (
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
+
+fn recorded_of(r: EventRow) -> Recorded {
+    let (id, org_id, seq, event, action, resource_type, resource_id, actor, dialect, data, at) = r;
+    Recorded {
+        id,
+        org_id,
+        seq: seq.unwrap_or(0),
+        event,
+        action,
+        resource_type,
+        resource_id,
+        actor,
+        dialect,
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+        created_at: at,
+    }
+}
+
+macro_rules! event_columns {
+    () => {
+        (
+            events::id,
+            events::org_id,
+            events::seq,
+            events::type_,
+            events::action,
+            events::resource_type,
+            events::resource_id,
+            events::actor,
+            events::dialect,
+            events::data,
+            events::created_at,
+        )
+    };
+}
+
+/// The organization's numbered events after `after`, in order, at most `limit`.
+pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResult<Vec<Recorded>> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::org_id.eq(org.as_str()))
+        .filter(events::seq.gt(after))
+        .order(events::seq)
+        .limit(limit)
+        .select(event_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().map(recorded_of).collect())
+}
+
+/// The last number given out in the organization (0 when none).
+pub fn last_seq(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    Ok(event_counters::table
+        .find(org.as_str())
+        .select(event_counters::seq)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Whether events wait for a number (the sequencer is behind).
+pub fn unsequenced(conn: &mut DbConn) -> StoreResult<bool> {
+    let one: Option<i64> = events::table
+        .filter(events::seq.is_null())
+        .select(events::pos)
+        .first(conn)
+        .optional()?;
+    Ok(one.is_some())
+}
+
+/// One event by its position (for a delivery).
+pub fn event_at(conn: &mut DbConn, pos: i64) -> StoreResult<Recorded> {
+    let row: EventRow = events::table
+        .find(pos)
+        .select(event_columns!())
+        .first(conn)?;
+    Ok(recorded_of(row))
+}
+
+// ---------------------------------------------------------------------------------------
+// Hooks
+
+/// A webhook (Logto's shape). `events` lists event names; `headers` is a JSON object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub events: Vec<String>,
+    pub url: String,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    pub retries: Option<i64>,
+    pub signing_key: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+type HookRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    bool,
+    i64,
+    i64,
+);
+
+macro_rules! hook_columns {
+    () => {
+        (
+            hooks::id,
+            hooks::org_id,
+            hooks::name,
+            hooks::events,
+            hooks::url,
+            hooks::headers,
+            hooks::retries,
+            hooks::signing_key,
+            hooks::enabled,
+            hooks::created_at,
+            hooks::updated_at,
+        )
+    };
+}
+
+fn hook_of(r: HookRow) -> Hook {
+    let (id, org_id, name, events, url, headers, retries, signing_key, enabled, c, u) = r;
+    Hook {
+        id,
+        org_id,
+        name,
+        events: serde_json::from_str(&events).unwrap_or_default(),
+        url,
+        headers: serde_json::from_str(&headers).unwrap_or_default(),
+        retries,
+        signing_key,
+        enabled,
+        created_at: c,
+        updated_at: u,
+    }
+}
+
+/// The organization's hooks, oldest first, and how many there are.
+pub fn hooks(
+    conn: &mut DbConn,
+    org: &OrgId,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<Hook>, i64)> {
+    let total: i64 = hooks::table
+        .filter(hooks::org_id.eq(org.as_str()))
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<HookRow> = hooks::table
+        .filter(hooks::org_id.eq(org.as_str()))
+        .order((hooks::created_at, hooks::id))
+        .offset(offset)
+        .limit(limit)
+        .select(hook_columns!())
+        .load(conn)?;
+    Ok((rows.into_iter().map(hook_of).collect(), total))
+}
+
+/// One hook of the organization.
+pub fn hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<Hook> {
+    let row: HookRow = hooks::table
+        .filter(hooks::org_id.eq(org.as_str()))
+        .filter(hooks::id.eq(id))
+        .select(hook_columns!())
+        .first(conn)?;
+    Ok(hook_of(row))
+}
+
+/// One hook, whatever its organization (the deliverer); `None` once deleted.
+pub fn hook_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<Hook>> {
+    let row: Option<HookRow> = hooks::table
+        .find(id)
+        .select(hook_columns!())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(hook_of))
+}
+
+fn events_json(h: &Hook) -> String {
+    serde_json::to_string(&h.events).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn insert_hook(conn: &mut DbConn, h: &Hook) -> StoreResult<()> {
+    diesel::insert_into(hooks::table)
+        .values((
+            hooks::id.eq(&h.id),
+            hooks::org_id.eq(&h.org_id),
+            hooks::name.eq(&h.name),
+            hooks::events.eq(events_json(h)),
+            hooks::url.eq(&h.url),
+            hooks::headers.eq(serde_json::Value::Object(h.headers.clone()).to_string()),
+            hooks::retries.eq(h.retries),
+            hooks::signing_key.eq(&h.signing_key),
+            hooks::enabled.eq(h.enabled),
+            hooks::created_at.eq(h.created_at),
+            hooks::updated_at.eq(h.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Write a hook's fields (not its signing key).
+pub fn update_hook(conn: &mut DbConn, h: &Hook) -> StoreResult<()> {
+    let n = diesel::update(
+        hooks::table
+            .filter(hooks::org_id.eq(&h.org_id))
+            .filter(hooks::id.eq(&h.id)),
+    )
+    .set((
+        hooks::name.eq(&h.name),
+        hooks::events.eq(events_json(h)),
+        hooks::url.eq(&h.url),
+        hooks::headers.eq(serde_json::Value::Object(h.headers.clone()).to_string()),
+        hooks::retries.eq(h.retries),
+        hooks::enabled.eq(h.enabled),
+        hooks::updated_at.eq(h.updated_at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn set_signing_key(conn: &mut DbConn, org: &OrgId, id: &str, key: &str) -> StoreResult<()> {
+    let n = diesel::update(
+        hooks::table
+            .filter(hooks::org_id.eq(org.as_str()))
+            .filter(hooks::id.eq(id)),
+    )
+    .set((hooks::signing_key.eq(key), hooks::updated_at.eq(now_ms())))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Delete a hook with its pending deliveries and logs.
+pub fn delete_hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<()> {
+    super::write_tx(conn, |conn| {
+        hook(conn, org, id)?;
+        diesel::delete(hook_deliveries::table.filter(hook_deliveries::hook_id.eq(id)))
+            .execute(conn)?;
+        diesel::delete(hook_logs::table.filter(hook_logs::hook_id.eq(id))).execute(conn)?;
+        diesel::delete(hooks::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Deliveries
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+/// A delivery leased to this instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leased {
+    pub id: i64,
+    pub hook_id: String,
+    pub event_pos: i64,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub created_at: i64,
+}
+
+/// Deliveries due at `now` that head their (hook, resource) line: no earlier pending
+/// delivery of the same resource to the same hook (so each resource's events arrive in
+/// order), with no live lease. Ids and hooks, oldest due first.
+pub fn due(conn: &mut DbConn, now: i64, limit: i64) -> StoreResult<Vec<(i64, String)>> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        hook_id: String,
+    }
+    const SQL: &str = "SELECT d.id, d.hook_id FROM hook_deliveries d
+        WHERE d.state = 'pending' AND d.next_at <= {now} AND d.lease_until <= {now}
+          AND NOT EXISTS (SELECT 1 FROM hook_deliveries p
+                          WHERE p.hook_id = d.hook_id AND p.resource = d.resource
+                            AND p.state = 'pending' AND p.seq < d.seq)
+        ORDER BY d.next_at, d.id LIMIT {limit}";
+    let rows: Vec<Due> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(SQL.replace("{now}", "$1").replace("{limit}", "$2"))
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(SQL.replace("{now}", "?1").replace("{limit}", "?2"))
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c)?,
+    };
+    Ok(rows.into_iter().map(|d| (d.id, d.hook_id)).collect())
+}
+
+/// Lease delivery `id` until `until`, if it is still pending and unleased at `now` (a
+/// compare-and-set: of several instances racing for it, one wins). Counts the attempt.
+pub fn lease(conn: &mut DbConn, id: i64, now: i64, until: i64) -> StoreResult<Option<Leased>> {
+    let n = diesel::update(
+        hook_deliveries::table
+            .filter(hook_deliveries::id.eq(id))
+            .filter(hook_deliveries::state.eq(PENDING))
+            .filter(hook_deliveries::lease_until.le(now)),
+    )
+    .set((
+        hook_deliveries::lease_until.eq(until),
+        hook_deliveries::attempts.eq(hook_deliveries::attempts + 1),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let (hook_id, event_pos, attempts, created_at): (String, i64, i64, i64) =
+        hook_deliveries::table
+            .find(id)
+            .select((
+                hook_deliveries::hook_id,
+                hook_deliveries::event_pos,
+                hook_deliveries::attempts,
+                hook_deliveries::created_at,
+            ))
+            .first(conn)?;
+    Ok(Some(Leased {
+        id,
+        hook_id,
+        event_pos,
+        attempts,
+        created_at,
+    }))
+}
+
+/// The outcome of an attempt: delivered, failed for good, or to retry at `next_at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    Failed,
+    Retry { next_at: i64 },
+}
+
+/// A delivery attempt's log entry (Logto's `TriggerHook.<event>` log).
+pub struct NewLog<'a> {
+    pub hook_id: &'a str,
+    pub org_id: &'a str,
+    pub key: &'a str,
+    pub result: &'a str,
+    pub payload: serde_json::Value,
+}
+
+/// Record an attempt: its outcome on the delivery (releasing the lease) and its log entry,
+/// in one transaction.
+pub fn finish(conn: &mut DbConn, id: i64, outcome: Outcome, log: NewLog<'_>) -> StoreResult<()> {
+    let t = now_ms();
+    super::write_tx(conn, |conn| {
+        let q = hook_deliveries::table.filter(hook_deliveries::id.eq(id));
+        match outcome {
+            Outcome::Delivered | Outcome::Failed => {
+                let state = if outcome == Outcome::Delivered {
+                    DELIVERED
+                } else {
+                    FAILED
+                };
+                diesel::update(q)
+                    .set((
+                        hook_deliveries::state.eq(state),
+                        hook_deliveries::lease_until.eq(0),
+                        hook_deliveries::finished_at.eq(Some(t)),
+                    ))
+                    .execute(conn)?;
+            }
+            Outcome::Retry { next_at } => {
+                diesel::update(q)
+                    .set((
+                        hook_deliveries::next_at.eq(next_at),
+                        hook_deliveries::lease_until.eq(0),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        // The hook may be gone (deleted meanwhile): then there is nothing to log under.
+        let exists: Option<String> = hooks::table
+            .find(log.hook_id)
+            .select(hooks::id)
+            .first(conn)
+            .optional()?;
+        if exists.is_some() {
+            diesel::insert_into(hook_logs::table)
+                .values((
+                    hook_logs::hook_id.eq(log.hook_id),
+                    hook_logs::org_id.eq(log.org_id),
+                    hook_logs::key.eq(log.key),
+                    hook_logs::result.eq(log.result),
+                    hook_logs::payload.eq(log.payload.to_string()),
+                    hook_logs::created_at.eq(t),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// How many deliveries are in each state (for tests and `/metrics`).
+pub fn delivery_counts(conn: &mut DbConn) -> StoreResult<Vec<(String, i64)>> {
+    Ok(hook_deliveries::table
+        .group_by(hook_deliveries::state)
+        .select((hook_deliveries::state, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// A hook's log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookLog {
+    pub id: i64,
+    pub key: String,
+    pub result: String,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// A hook's log entries since `since` (epoch ms), newest first, optionally of one key, and
+/// how many there are.
+pub fn logs(
+    conn: &mut DbConn,
+    hook_id: &str,
+    since: i64,
+    key: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<HookLog>, i64)> {
+    let filtered = || {
+        let mut q = hook_logs::table
+            .filter(hook_logs::hook_id.eq(hook_id.to_string()))
+            .filter(hook_logs::created_at.gt(since))
+            .into_boxed();
+        if let Some(k) = key {
+            q = q.filter(hook_logs::key.eq(k.to_string()));
+        }
+        q
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let rows: Vec<(i64, String, String, String, i64)> = filtered()
+        .order((hook_logs::created_at.desc(), hook_logs::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select((
+            hook_logs::id,
+            hook_logs::key,
+            hook_logs::result,
+            hook_logs::payload,
+            hook_logs::created_at,
+        ))
+        .load(conn)?;
+    Ok((
+        rows.into_iter()
+            .map(|(id, key, result, payload, created_at)| HookLog {
+                id,
+                key,
+                result,
+                payload: serde_json::from_str(&payload).unwrap_or_default(),
+                created_at,
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// Requests and successes of a hook since `since` (Logto's `executionStats`).
+pub fn hook_stats(conn: &mut DbConn, hook_id: &str, since: i64) -> StoreResult<(i64, i64)> {
+    let rows: Vec<(String, i64)> = hook_logs::table
+        .filter(hook_logs::hook_id.eq(hook_id))
+        .filter(hook_logs::created_at.gt(since))
+        .group_by(hook_logs::result)
+        .select((hook_logs::result, diesel::dsl::count_star()))
+        .load(conn)?;
+    let total = rows.iter().map(|r| r.1).sum();
+    let ok = rows.iter().filter(|r| r.0 == "Success").map(|r| r.1).sum();
+    Ok((total, ok))
+}
+
+/// Forget finished deliveries and log entries older than `before` (epoch ms): recent logs
+/// show one day, and a finished delivery is needed only until then. Events themselves are
+/// kept (the feed's history).
+pub fn prune(conn: &mut DbConn, before: i64) -> StoreResult<usize> {
+    let d = diesel::delete(
+        hook_deliveries::table
+            .filter(hook_deliveries::state.ne(PENDING))
+            .filter(hook_deliveries::finished_at.lt(before)),
+    )
+    .execute(conn)?;
+    let l =
+        diesel::delete(hook_logs::table.filter(hook_logs::created_at.lt(before))).execute(conn)?;
+    Ok(d + l)
+}
