@@ -50,6 +50,16 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub auth_failure_window: u64,
 
+    /// A web console session not used for this many seconds ends.
+    #[arg(long, env = "MUSTER_CONSOLE_IDLE_TIMEOUT", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(60..))]
+    pub console_idle_timeout: u64,
+
+    /// A web console session ends this many seconds after sign-in, used or not.
+    #[arg(long, env = "MUSTER_CONSOLE_SESSION_LIFETIME", default_value_t = 43200,
+          value_parser = clap::value_parser!(u64).range(60..))]
+    pub console_session_lifetime: u64,
+
     /// Allow a bcrypt cost below 10 (test and CI runs only: weak hashes are fast to crack).
     #[arg(long, env = "MUSTER_ALLOW_WEAK_BCRYPT", hide = true)]
     pub allow_weak_bcrypt: bool,
@@ -88,6 +98,26 @@ pub struct Config {
     /// Brute-force limit: failed secret or password checks per key and window.
     pub auth_failure_limit: u32,
     pub auth_failure_window: std::time::Duration,
+    /// Web console session timeouts.
+    pub console_sessions: ConsoleSessions,
+}
+
+/// How long web console sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSessions {
+    /// Ends a session not used for this long.
+    pub idle: std::time::Duration,
+    /// Ends a session this long after sign-in, used or not.
+    pub absolute: std::time::Duration,
+}
+
+impl Default for ConsoleSessions {
+    fn default() -> Self {
+        ConsoleSessions {
+            idle: std::time::Duration::from_secs(1800),
+            absolute: std::time::Duration::from_secs(43200),
+        }
+    }
 }
 
 impl Config {
@@ -116,6 +146,10 @@ impl Config {
             access_token_ttl: args.access_token_ttl.max(60),
             auth_failure_limit: args.auth_failure_limit,
             auth_failure_window: std::time::Duration::from_secs(args.auth_failure_window),
+            console_sessions: ConsoleSessions {
+                idle: std::time::Duration::from_secs(args.console_idle_timeout),
+                absolute: std::time::Duration::from_secs(args.console_session_lifetime),
+            },
         })
     }
 
@@ -128,6 +162,7 @@ impl Config {
             access_token_ttl: 3600,
             auth_failure_limit: 10,
             auth_failure_window: std::time::Duration::from_secs(300),
+            console_sessions: ConsoleSessions::default(),
         })
     }
 
