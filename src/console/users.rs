@@ -106,6 +106,18 @@ fn primary_value(d: &UserData, attr: MultiAttr) -> String {
         .unwrap_or_default()
 }
 
+fn attr_label(a: MultiAttr) -> &'static str {
+    match a {
+        MultiAttr::Emails => "Email",
+        MultiAttr::PhoneNumbers => "Phone",
+        MultiAttr::Ims => "Messaging",
+        MultiAttr::Photos => "Photo",
+        MultiAttr::Addresses => "Address",
+        MultiAttr::Entitlements => "Entitlement",
+        MultiAttr::X509Certificates => "Certificate",
+    }
+}
+
 fn badge(active: bool) -> Markup {
     html! {
         @if active {
@@ -507,7 +519,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                         (row("Time zone", d.timezone.as_deref()))
                         (row("Profile URL", d.profile_url.as_deref()))
                         @for (attr, v) in &d.values {
-                            dt { (attr.as_str()) @if let Some(k) = &v.kind { " (" (k) ")" } }
+                            dt { (attr_label(*attr)) @if let Some(k) = &v.kind { " (" (k) ")" } }
                             dd {
                                 (v.value.clone().or_else(|| v.address.as_ref().and_then(|a| a.formatted.clone())).unwrap_or_default())
                                 @if v.primary == Some(true) { " " span.tag { "primary" } }
