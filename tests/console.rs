@@ -838,3 +838,92 @@ async fn cli_grants_admin(b: Backend) {
     .await;
     assert_eq!(users["Resources"][0]["roles"][0]["value"], "Administrator");
 }
+
+/// The users page of 100 at 100,000 users (a figure for docs/console.md, not a timed test):
+/// `cargo test --release --test console -- --ignored --nocapture users_page_at_100k`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn users_page_at_100k() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let store = s.store.clone();
+    let t = std::time::Instant::now();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        let p = muster::domain::Principal {
+            org_id: muster::domain::OrgId::parse("default").unwrap(),
+            scopes: muster::domain::Scopes::all(),
+            credential_id: "bench".into(),
+            user_id: None,
+        };
+        let caller = muster::directory::Caller {
+            principal: &p,
+            dialect: "scim",
+            bcrypt_cost: 4,
+        };
+        for batch in 0..100 {
+            let data: Vec<muster::domain::UserData> = (0..1000)
+                .map(|i| {
+                    let n = batch * 1000 + i;
+                    let mut d = muster::domain::UserData {
+                        user_name: Some(format!("user{n:06}")),
+                        display_name: Some(format!("User {n}")),
+                        active: Some(true),
+                        ..Default::default()
+                    };
+                    d.name.given = Some(format!("Given{}", n % 977));
+                    d.name.family = Some(format!("Family{}", n % 983));
+                    d.values.push((
+                        muster::domain::MultiAttr::Emails,
+                        muster::domain::MultiValue {
+                            value: Some(format!("user{n:06}@example.com")),
+                            display: None,
+                            kind: Some("work".into()),
+                            primary: Some(true),
+                            address: None,
+                        },
+                    ));
+                    d
+                })
+                .collect();
+            let refs: Vec<&muster::domain::UserData> = data.iter().collect();
+            muster::directory::users::create_many(&mut conn, &caller, &refs).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    eprintln!("seeded 100,000 users in {:?}", t.elapsed());
+    let (c, _) = signed_in(&s).await;
+    let first = c.get("/console/users").await;
+    let i = first.body.find("rel=\"next\" href=\"").unwrap() + "rel=\"next\" href=\"".len();
+    let next = first.body[i..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    for (what, path) in [
+        ("first page", "/console/users".to_string()),
+        ("a page by cursor", next),
+        (
+            "sorted by family name",
+            "/console/users?sort=familyName".to_string(),
+        ),
+        ("plain search", "/console/users?q=user0999".to_string()),
+        (
+            "SCIM filter",
+            "/console/users?filter=name.familyName%20eq%20%22Family7%22".to_string(),
+        ),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let t = std::time::Instant::now();
+            let r = c.get(&path).await;
+            times.push(t.elapsed());
+            assert_eq!(r.status, 200, "{path}");
+        }
+        times.sort();
+        eprintln!(
+            "{what}: p50 {:?}, min {:?}, max {:?}",
+            times[10], times[0], times[20]
+        );
+    }
+}

@@ -239,7 +239,7 @@ fn load(conn: &mut DbConn, s: &Session, gid: i64, q: &ShowQuery) -> Result<Group
     let found = if find.is_empty() || find.len() > 256 {
         vec![]
     } else {
-        let cond = super::users::plain_search_sql(conn, find)?;
+        let cond = super::users::plain_search_sql(s, find);
         store::users::keyset_page(
             conn,
             org,

@@ -16,12 +16,12 @@ use crate::directory::{self, Expect, NewPassword};
 use crate::domain::{id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, User, UserData};
 use crate::request::AppState;
 use crate::store::raw::Raw;
-use crate::store::user_search::{self, Condition, Field, Mode};
+use crate::store::user_search;
 use crate::store::users::SortKey;
 use crate::store::{self, DbConn, StoreError};
 
 /// Users per page of the list.
-pub(crate) const PAGE: i64 = 50;
+pub(crate) const PAGE: i64 = 100;
 /// Activity entries on a user's page.
 const ACTIVITY: i64 = 20;
 
@@ -49,44 +49,9 @@ fn sort_key(s: &str) -> SortKey {
     }
 }
 
-fn like_escape(s: &str) -> String {
-    let mut out = String::from("%");
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// The plain search as SQL: the text anywhere in the user name, display name, primary email
-/// or primary phone, case-insensitively.
-pub(crate) fn plain_search_sql(conn: &DbConn, q: &str) -> Result<Raw, StoreError> {
-    let backend = user_search::Backend::of(conn);
-    let mut any: Option<Raw> = None;
-    for field in [
-        Field::Username,
-        Field::Name,
-        Field::PrimaryEmail,
-        Field::PrimaryPhone,
-    ] {
-        let c = user_search::condition(
-            &Condition {
-                field,
-                mode: Mode::Like,
-                values: vec![like_escape(q)],
-                case_sensitive: false,
-            },
-            &backend,
-        )?;
-        any = Some(match any {
-            None => c,
-            Some(prev) => Raw::join("OR", prev, c),
-        });
-    }
-    Ok(any.unwrap_or_else(|| Raw::constant(true)))
+/// The plain search as SQL (`store::user_search::text_anywhere`).
+pub(crate) fn plain_search_sql(s: &Session, q: &str) -> Raw {
+    user_search::text_anywhere(s.principal.org_id.as_str(), q)
 }
 
 fn notice_of(done: &str) -> Option<&'static str> {
@@ -158,7 +123,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                     if plain.len() > 256 {
                         filter_error = Some(("q", "The search is at most 256 characters.".into()));
                     } else {
-                        cond = Some(plain_search_sql(conn, plain)?);
+                        cond = Some(plain_search_sql(&s, plain));
                     }
                 }
                 let advanced = q.filter.trim();
