@@ -775,6 +775,24 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
         .unwrap();
     assert_eq!(gone.status(), 401);
 
+    // Make her an administrator: she can then sign in.
+    let mut hers = Console::new(&s.base);
+    assert_eq!(
+        hers.sign_in("default", "grace", &generated).await.status,
+        401
+    );
+    let r = c.post(&format!("/console/users/{id}/admin"), &[]).await;
+    assert_eq!(r.status, 303);
+    c.get(r.location())
+        .await
+        .has("The user is now an administrator.")
+        .lacks("Make administrator");
+    assert_eq!(scim_get(&s, id).await["roles"][0]["value"], "Administrator");
+    assert_eq!(
+        hers.sign_in("default", "grace", &generated).await.status,
+        303
+    );
+
     // Delete, with confirmation.
     c.get(&format!("/console/users/{id}/delete"))
         .await

@@ -61,6 +61,7 @@ fn notice_of(done: &str) -> Option<&'static str> {
         "reactivated" => "User reactivated.",
         "password" => "Password set.",
         "deleted" => "User deleted.",
+        "admin" => "The user is now an administrator.",
         _ => return None,
     })
 }
@@ -555,6 +556,14 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                             button type="submit" name="mode" value="generate" { "Generate one" }
                         }
                     }
+                    @if !d.roles.iter().any(|r| r.name.eq_ignore_ascii_case(directory::roles::ADMIN_ROLE)) {
+                        h2 { "Administrator" }
+                        form.inline method="post" action={ (base) "/admin" } {
+                            (view::csrf(s))
+                            button type="submit" { "Make administrator" }
+                        }
+                        p.hint { "Gives the Administrator role (orgs:admin): they can then sign in here." }
+                    }
                     h2 { "Delete" }
                     p { a.danger href={ (base) "/delete" } { "Delete this user…" } }
                 }
@@ -856,6 +865,35 @@ pub(crate) async fn delete(
                 let uid = hex_id(&id)?;
                 directory::users::delete(conn, &caller(&s, cost), uid, &Expect::Any)?;
                 Ok(Out::Redirect("/console/users?done=deleted".into()))
+            })
+            .await,
+    )
+}
+
+/// Give the user the Administrator role (`directory::roles::grant_admin`).
+#[handler]
+pub(crate) async fn grant_admin(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<CsrfOnly>,
+) -> Response {
+    let (id, csrf) = (id.0, f.0.csrf);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, Scope::OrgsAdmin)?;
+                let uid = hex_id(&id)?;
+                match directory::roles::grant_admin(conn, &caller(&s, cost), uid) {
+                    Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
+                    Err(StoreError::Invalid(m)) => Err(Fail::Page(
+                        StatusCode::CONFLICT,
+                        view::bare("Conflict", html! { p.error role="alert" { (m) } }),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
             })
             .await,
     )
