@@ -50,6 +50,16 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub auth_failure_window: u64,
 
+    /// A web console session not used for this many seconds ends.
+    #[arg(long, env = "MUSTER_CONSOLE_IDLE_TIMEOUT", default_value_t = 1800,
+          value_parser = clap::value_parser!(u64).range(60..))]
+    pub console_idle_timeout: u64,
+
+    /// A web console session ends this many seconds after sign-in, used or not.
+    #[arg(long, env = "MUSTER_CONSOLE_SESSION_LIFETIME", default_value_t = 43200,
+          value_parser = clap::value_parser!(u64).range(60..))]
+    pub console_session_lifetime: u64,
+
     /// Allow a bcrypt cost below 10 (test and CI runs only: weak hashes are fast to crack).
     #[arg(long, env = "MUSTER_ALLOW_WEAK_BCRYPT", hide = true)]
     pub allow_weak_bcrypt: bool,
@@ -111,6 +121,8 @@ pub struct Config {
     pub auth_failure_window: std::time::Duration,
     /// Webhooks and the event tasks (docs/events.md).
     pub webhooks: WebhookConfig,
+    /// Web console session timeouts.
+    pub console_sessions: ConsoleSessions,
 }
 
 /// How webhooks are delivered.
@@ -149,6 +161,24 @@ impl Default for WebhookConfig {
     }
 }
 
+/// How long web console sessions live.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleSessions {
+    /// Ends a session not used for this long.
+    pub idle: std::time::Duration,
+    /// Ends a session this long after sign-in, used or not.
+    pub absolute: std::time::Duration,
+}
+
+impl Default for ConsoleSessions {
+    fn default() -> Self {
+        ConsoleSessions {
+            idle: std::time::Duration::from_secs(1800),
+            absolute: std::time::Duration::from_secs(43200),
+        }
+    }
+}
+
 impl Config {
     pub fn from_args(args: &ServeArgs) -> Result<Config, String> {
         let scheme = if args.tls_cert.is_some() {
@@ -182,6 +212,10 @@ impl Config {
                 deliver: !args.no_deliverer,
                 ..WebhookConfig::default()
             },
+            console_sessions: ConsoleSessions {
+                idle: std::time::Duration::from_secs(args.console_idle_timeout),
+                absolute: std::time::Duration::from_secs(args.console_session_lifetime),
+            },
         })
     }
 
@@ -195,6 +229,7 @@ impl Config {
             auth_failure_limit: 10,
             auth_failure_window: std::time::Duration::from_secs(300),
             webhooks: WebhookConfig::default(),
+            console_sessions: ConsoleSessions::default(),
         })
     }
 

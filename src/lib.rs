@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod changes;
 pub mod config;
+pub mod console;
 pub mod dialects;
 pub mod directory;
 pub mod domain;
@@ -67,7 +68,7 @@ pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
 }
 
 /// Fixed path words of routes outside the OpenAPI description (for the metrics' route labels).
-pub const UNDESCRIBED_ROUTE_WORDS: &[&str] = &["openapi.json", "docs", "scim", "v1"];
+pub const UNDESCRIBED_ROUTE_WORDS: &[&str] = &["openapi.json", "docs", "scim", "v1", "console"];
 
 /// The error shape of each dialect's paths, for the errors the framework raises.
 pub fn error_shapes() -> http::errors::ErrorShapes {
@@ -85,6 +86,7 @@ pub fn error_shapes() -> http::errors::ErrorShapes {
         .with("/oidc", "oauth", dialects::oauth::framework_error)
         .with("/ims", "oauth", dialects::oauth::framework_error)
         .with("/admin", "admin", dialects::admin::error::framework_error)
+        .with("/console", "console", console::framework_error)
 }
 
 /// The whole route tree, used by the server and by the tests.
@@ -105,6 +107,7 @@ pub fn app(state: AppState) -> impl Endpoint {
         .nest("/docs", docs)
         .nest("/", api)
         .nest("/scim/v1", dialects::scim::error::unsupported_version)
+        .nest("/console", console::routes())
         .with(http::body_limit::BodyLimit {
             max: max_body,
             bulk_max: dialects::scim::bulk::payload_limit(max_body),

@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: CredCommand,
     },
+    /// Users: what an operator does before anyone can sign in to the web console.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Credit usage records for the Sumo Logic organizations API.
     Usage {
         #[command(subcommand)]
@@ -123,6 +128,19 @@ enum OrgCommand {
     },
     /// List organizations.
     List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Give a user the organization's Administrator role (capability orgs:admin), created
+    /// when missing: they can then sign in to the web console at /console.
+    GrantAdmin {
+        /// The user's organization.
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Their user name or email (or SCIM id).
+        user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -224,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Client { command } => {
             credential(&cli.database_url, CredentialKind::Client, command)
         }
+        Command::User { command } => user(&cli.database_url, command),
         Command::Usage { command } => usage(&cli.database_url, command),
         Command::Export { org, quiet } => export(&cli.database_url, org, quiet),
         Command::Import { file, quiet } => import(&cli.database_url, &file, quiet),
@@ -324,6 +343,36 @@ fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
     if !diff.is_empty() {
         bail!("the target differs from the source: {}", diff.join("; "));
     }
+    Ok(())
+}
+
+fn user(url: &str, command: UserCommand) -> Result<()> {
+    let UserCommand::GrantAdmin { org, user } = command;
+    let store = open(url)?;
+    let mut conn = store.conn()?;
+    let org = OrgId::parse(&org).map_err(|e| anyhow!(e))?;
+    let uid = match muster::domain::id_from_hex(&user) {
+        Some(id) if store::users::exists(&mut conn, &org, id)? => id,
+        _ => store::users::find_by_key(&mut conn, &org, &user)?
+            .with_context(|| format!("no user {user:?} in organization {org}"))?,
+    };
+    let principal = muster::domain::Principal {
+        org_id: org.clone(),
+        scopes: Scopes::all(),
+        credential_id: "cli".into(),
+        user_id: None,
+    };
+    let caller = muster::directory::Caller {
+        principal: &principal,
+        dialect: "admin",
+        bcrypt_cost: 10,
+    };
+    let role = muster::directory::roles::grant_admin(&mut conn, &caller, uid)?;
+    println!(
+        "{}",
+        json!({"org": org.as_str(), "userId": muster::domain::id_to_hex(uid),
+               "role": role.role.name, "capabilities": role.role.capabilities})
+    );
     Ok(())
 }
 

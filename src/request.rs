@@ -139,4 +139,49 @@ impl AppState {
         }
         result
     }
+
+    /// A web console request's one trip: on one blocking thread and one connection, resolve
+    /// the console session of `secret` (`auth::session::resolve`: the row, its timeouts, its
+    /// holder still an admin), then run `op` as that session.
+    pub async fn call_session<T, E, F>(&self, secret: Option<String>, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, auth::session::Session) -> Result<T, E> + Send + 'static,
+    {
+        let life = self.config.console_sessions;
+        self.store
+            .run_with(move |conn| {
+                let secret = secret.ok_or(auth::AuthError::Unauthorized)?;
+                let s = auth::session::resolve(conn, &secret, life)?;
+                op(conn, s)
+            })
+            .await
+    }
+
+    /// `call_session` for a console request that hashes a password (set or reset): waits
+    /// for a hashing slot first, as `call_hashing` does.
+    pub async fn call_session_hashing<T, E, F>(&self, secret: Option<String>, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, auth::session::Session) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self.hashing.enter().await?;
+        self.call_session(secret, op).await
+    }
+
+    /// The one trip of a request that presents no credential yet (the console's sign-in,
+    /// which checks a password or a token itself): waits for a hashing slot, since it
+    /// runs bcrypt, then runs `op` on one connection.
+    pub async fn call_sign_in<T, E, F>(&self, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn, &store::KeyCache) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self.hashing.enter().await?;
+        let keys = self.store.keys();
+        self.store.run_with(move |conn| op(conn, &keys)).await
+    }
 }

@@ -16,7 +16,8 @@ both_backends!(
     sumo_reads_fit_their_statement_budgets,
     writes_make_one_trip,
     large_group_changes_cost_what_they_change,
-    the_event_feed_fits_its_budget
+    the_event_feed_fits_its_budget,
+    console_pages_fit_their_statement_budgets
 );
 
 const SCIM_CT: &str = "application/scim+json";
@@ -241,6 +242,81 @@ async fn reads_fit_their_statement_budgets(b: Backend) {
     })
     .await;
     assert_eq!(found[0]["primaryEmail"], "user042@work.example");
+}
+
+/// The web console's pages: one trip, the session resolved in it (one statement), then the
+/// page's reads, like any API read.
+async fn console_pages_fit_their_statement_budgets(b: Backend) {
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    let (first, inner) = seed(&s).await;
+    let (console, _) = common::console::signed_in(&s).await;
+    let cookie = console.cookie.clone().unwrap();
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        let s = &s;
+        move || s.get(&path).header("cookie", cookie.clone())
+    };
+    // Session, the page's rows, their values and roles.
+    check_read(&s, "console users", 3, page("/console/users".into())).await;
+    check_read(
+        &s,
+        "console users, plain search",
+        3,
+        page("/console/users?q=user04".into()),
+    )
+    .await;
+    check_read(
+        &s,
+        "console users, SCIM filter and sort",
+        3,
+        page("/console/users?filter=userName%20sw%20%22user1%22&sort=email".into()),
+    )
+    .await;
+    // Session, the row, values/roles/groups, identities, the activity (count and rows).
+    check_read(
+        &s,
+        "console user",
+        6,
+        page(format!("/console/users/{first}")),
+    )
+    .await;
+    // Session, the group, its member count, a page of members and their values.
+    check_read(
+        &s,
+        "console group",
+        5,
+        page(format!("/console/groups/{inner}")),
+    )
+    .await;
+    check_read(&s, "console groups", 3, page("/console/groups".into())).await;
+    // The pages show what they should.
+    let body = s
+        .get("/console/users?q=user04")
+        .header("cookie", console.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.matches("<tr><td><a href=\"/console/users/").count(),
+        10
+    );
+    let body = s
+        .get("/console/users")
+        .header("cookie", console.cookie.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        body.matches("<tr><td><a href=\"/console/users/").count(),
+        100
+    );
+    assert!(body.contains("rel=\"next\""));
 }
 
 fn domo(s: &TestServer, path: &str) -> reqwest::RequestBuilder {

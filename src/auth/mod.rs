@@ -3,6 +3,7 @@
 pub mod cursor;
 pub mod jwt;
 pub mod schemes;
+pub mod session;
 
 use rand::distributions::{Alphanumeric, DistString};
 

@@ -309,3 +309,37 @@ pub fn unassign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> St
         Ok(())
     })
 }
+
+/// The capability that makes a role's holders administrators of their organization (the
+/// web console lets them sign in).
+pub const ADMIN_CAPABILITY: &str = "orgs:admin";
+/// The role `grant_admin` gives.
+pub const ADMIN_ROLE: &str = "Administrator";
+
+/// Make user `uid` an administrator: give them the organization's `Administrator` role,
+/// created with the `orgs:admin` capability when it does not exist. `Invalid` when a role of
+/// that name exists without the capability (an admin decides what it means, not this).
+pub fn grant_admin(conn: &mut DbConn, caller: &Caller<'_>, uid: i64) -> StoreResult<RoleView> {
+    match store::roles::find_by_name(conn, caller.org(), ADMIN_ROLE)? {
+        Some((id, _)) => {
+            let role = store::roles::get(conn, caller.org(), id)?;
+            if !role.capabilities.iter().any(|c| c == ADMIN_CAPABILITY) {
+                return Err(StoreError::Invalid(format!(
+                    "the role {ADMIN_ROLE:?} exists without the {ADMIN_CAPABILITY} capability"
+                )));
+            }
+            assign(conn, caller, id, uid)
+        }
+        None => create(
+            conn,
+            caller,
+            &RoleData {
+                name: ADMIN_ROLE.into(),
+                description: Some("Administrators of the organization (web console)".into()),
+                filter_predicate: None,
+                capabilities: vec![ADMIN_CAPABILITY.into()],
+            },
+            &[uid],
+        ),
+    }
+}

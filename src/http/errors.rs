@@ -1,7 +1,8 @@
 //! Errors the framework raises (no route, wrong method, unparsable body, body too large,
 //! failed authentication) are plain text; this middleware renders them in the dialect of the
 //! path, so a Logto client gets `{code, message}`, a SCIM client a SCIM error, and so on.
-//! Handlers render their own domain errors; responses that are already JSON pass untouched.
+//! Handlers render their own domain errors; responses that are already JSON (or, from the web
+//! console, HTML) pass untouched.
 
 use poem::http::{header, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
@@ -88,11 +89,12 @@ pub struct DialectErrorsEndpoint<E> {
     shapes: ErrorShapes,
 }
 
+/// Already rendered: JSON, or an HTML page (the console's error pages and forms).
 fn is_json(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"))
+        .is_some_and(|ct| ct.contains("json") || ct.starts_with("text/html"))
 }
 
 /// Seconds a client is told to wait after a 503: the line in front of the pool drains in

@@ -129,7 +129,8 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables a dump leaves out, each for a reason given in docs/portability.md: deployment
-/// secrets in the clear (`signing_keys`, `hooks`) and the source's change-event outbox.
+/// secrets in the clear (`signing_keys`, `hooks`), the source's change-event outbox, and
+/// web console sessions (short-lived sign-ins to that deployment).
 pub const NOT_EXPORTED: &[&str] = &[
     "signing_keys",
     "events",
@@ -137,6 +138,7 @@ pub const NOT_EXPORTED: &[&str] = &[
     "hooks",
     "hook_deliveries",
     "hook_logs",
+    "console_sessions",
 ];
 
 /// One line after the header.
@@ -338,7 +340,9 @@ mod every_table {
         let schema = include_str!("../store/schema.rs");
         let tables: Vec<&str> = schema
             .lines()
-            .filter(|l| l.starts_with("    ") && !l.starts_with("     ") && l.trim_end().ends_with(") {"))
+            .filter(|l| {
+                l.starts_with("    ") && !l.starts_with("     ") && l.trim_end().ends_with(") {")
+            })
             .filter_map(|l| l.trim().split(' ').next())
             .collect();
         assert!(tables.len() >= 19, "read {tables:?} from schema.rs");

@@ -88,7 +88,7 @@ pub struct Filter {
 }
 
 /// The dialect prefixes of `actor` (`dialect:credential`).
-const DIALECTS: [&str; 6] = ["scim", "logto", "domo", "sumo", "adobe", "admin"];
+const DIALECTS: [&str; 7] = ["scim", "logto", "domo", "sumo", "adobe", "admin", "console"];
 
 fn entry(org: &OrgId, row: Row) -> AuditEntry {
     let (id, _org, user_id, key, result, actor, dialect, payload, created_at) = row;

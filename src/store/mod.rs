@@ -2,6 +2,7 @@
 //! migrations, and one module per aggregate. Nothing above this module sees diesel.
 
 pub mod audit;
+pub mod console_sessions;
 pub mod credentials;
 pub mod events;
 pub mod filter_sql;

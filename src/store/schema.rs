@@ -311,6 +311,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Text,
+        org_id -> Text,
+        user_id -> Nullable<BigInt>,
+        credential_id -> Nullable<Text>,
+        label -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
@@ -345,4 +357,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     hooks,
     hook_deliveries,
     hook_logs,
+    console_sessions,
 );

@@ -260,6 +260,34 @@ pub fn taken(
     Ok(!q.load::<i64>(conn)?.is_empty())
 }
 
+/// The web console's plain search: `text` anywhere (case-insensitively) in the user name,
+/// the display name, or any email or phone number. The emails and phones are matched in one
+/// pass over the organization's values (`IN (SELECT …)`, evaluated once), not a subquery
+/// per user, so a search of a large organization is two scans, not one lookup per row.
+pub fn text_anywhere(org: &str, text: &str) -> Raw {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    let p = || Bind::Text(pattern.clone());
+    Raw::sql("(\"users\".\"user_name_lower\" LIKE ")
+        .bind(p())
+        .push(" ESCAPE '\\' OR \"users\".\"display_name_lower\" LIKE ")
+        .bind(p())
+        .push(
+            " ESCAPE '\\' OR \"users\".\"id\" IN (SELECT sv.user_id FROM user_values sv \
+             WHERE sv.org_id = ",
+        )
+        .bind(Bind::Text(org.to_string()))
+        .push(" AND sv.attribute IN ('emails', 'phoneNumbers') AND sv.value_lower LIKE ")
+        .bind(p())
+        .push(" ESCAPE '\\'))")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

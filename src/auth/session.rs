@@ -1,0 +1,118 @@
+//! Web console sessions. Signing in (an admin user's password, or an API token with
+//! `orgs:admin`) makes a server-side row keyed by the SHA-256 of a fresh random token that
+//! travels only in the cookie. Each console request resolves that token inside its one
+//! database trip (`AppState::call_session`): the row must exist, be younger than the
+//! absolute lifetime, have been used within the idle timeout, and its holder must still be
+//! an active admin of the organization (or the token still live with `orgs:admin`). So
+//! sign-out, a suspension, losing the admin role or a revoked token end the session on
+//! every instance at once.
+//!
+//! The CSRF token of a session is derived from its secret (`csrf_of`), so it needs no
+//! storage, differs per session, and cannot be computed without the cookie.
+
+use sha2::{Digest, Sha256};
+
+use super::AuthError;
+use crate::domain::{OrgId, Principal, Scope, Scopes};
+use crate::store::{self, console_sessions, DbConn};
+
+/// The cookie's name.
+pub const COOKIE: &str = "muster_console";
+
+/// `last_seen_at` is written at most this often (a console page is otherwise a read).
+const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+pub use crate::config::ConsoleSessions as Lifetimes;
+
+/// A resolved console session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub principal: Principal,
+    /// The signed-in user's name, or the token's id.
+    pub label: String,
+    /// The token for this session's forms.
+    pub csrf: String,
+}
+
+/// A fresh session secret (about 238 bits).
+pub fn new_secret() -> String {
+    super::generate_secret("mcs_")
+}
+
+/// What is stored for a secret.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The CSRF token of the session whose secret is `secret`.
+pub fn csrf_of(secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"muster console csrf\0");
+    h.update(secret.as_bytes());
+    hex::encode(&h.finalize()[..20])
+}
+
+/// Does `presented` equal the CSRF token of `secret` (in constant time)?
+pub fn csrf_ok(secret: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let want = csrf_of(secret);
+    want.len() == presented.len() && bool::from(want.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// The principal a user session acts as (`console` audit entries name `user:<id>`).
+pub fn user_principal(org: OrgId, user_id: i64) -> Principal {
+    Principal {
+        org_id: org,
+        scopes: Scopes::all(),
+        credential_id: format!("user:{}", crate::domain::id_to_hex(user_id)),
+        user_id: Some(user_id),
+    }
+}
+
+/// Resolve the session of `secret`: at most three statements (the lookup with its holder's
+/// standing, and a `last_seen_at` write at most once a minute or the delete of an expired row).
+pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Session, AuthError> {
+    if secret.is_empty() || secret.len() > 256 {
+        return Err(AuthError::Unauthorized);
+    }
+    let key = hash(secret);
+    let found = console_sessions::find(conn, &key)?.ok_or(AuthError::Unauthorized)?;
+    let now = store::now();
+    let idle = chrono::Duration::from_std(life.idle).unwrap_or(chrono::Duration::MAX);
+    let absolute = chrono::Duration::from_std(life.absolute).unwrap_or(chrono::Duration::MAX);
+    if now - found.last_seen_at > idle || now - found.created_at > absolute {
+        let _ = console_sessions::delete(conn, &key);
+        return Err(AuthError::Unauthorized);
+    }
+    let org = OrgId::parse(&found.org_id).map_err(|_| AuthError::Unauthorized)?;
+    let principal = match (found.user_id, &found.credential_id) {
+        (Some(uid), _) if found.user_is_admin => user_principal(org, uid),
+        (None, Some(cred)) => {
+            let scopes = found
+                .credential_scopes
+                .as_deref()
+                .and_then(|s| Scopes::parse(s).ok())
+                .ok_or(AuthError::Unauthorized)?;
+            let p = Principal {
+                org_id: org,
+                scopes,
+                credential_id: cred.clone(),
+                user_id: None,
+            };
+            if !p.has(Scope::OrgsAdmin) {
+                return Err(AuthError::Unauthorized);
+            }
+            p
+        }
+        _ => return Err(AuthError::Unauthorized),
+    };
+    if now - found.last_seen_at > TOUCH_EVERY {
+        // Best effort, like a credential's `last_used_at`.
+        let _ = console_sessions::touch(conn, &key);
+    }
+    Ok(Session {
+        principal,
+        label: found.label,
+        csrf: csrf_of(secret),
+    })
+}

@@ -1,0 +1,556 @@
+//! Groups: list, create, rename, delete; members paged (a group of any size opens at once),
+//! added by search and removed.
+
+use maud::{html, Markup};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path, Query};
+use poem::{handler, Request, Response};
+use serde::Deserialize;
+
+use super::view::{self, Nav};
+use super::{caller, check_csrf, hex_id, require, respond, session_secret, Fail, Out};
+use crate::auth::session::Session;
+use crate::directory::{self, Expect};
+use crate::domain::{id_to_hex, Group, GroupData, MemberChange, Scope, User};
+use crate::request::AppState;
+use crate::store::users::Among;
+use crate::store::{self, DbConn, StoreError};
+
+/// Groups per page, members per page, users offered by a member search.
+const PAGE: i64 = 50;
+const SEARCH: i64 = 10;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    after: String,
+    done: String,
+}
+
+fn notice_of(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "created" => "Group created.",
+        "renamed" => "Group renamed.",
+        "deleted" => "Group deleted.",
+        "added" => "Member added.",
+        "removed" => "Member removed.",
+        _ => return None,
+    })
+}
+
+fn check_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err("A group name is required.".into());
+    }
+    if n.len() > 255 || n.chars().any(|c| c.is_control()) {
+        return Err("At most 255 characters, without control characters.".into());
+    }
+    Ok(n.to_string())
+}
+
+fn render_list(
+    s: &Session,
+    groups: &[Group],
+    counts: &std::collections::HashMap<i64, i64>,
+    next: Option<i64>,
+    name: &str,
+    error: Option<&String>,
+    notice: Option<&str>,
+) -> Markup {
+    view::page(
+        s,
+        Nav::Groups,
+        "Groups",
+        html! {
+            h1 { "Groups" }
+            (view::notice(notice))
+            form.card.inline-form method="post" action="/console/groups" novalidate {
+                (view::csrf(s))
+                (view::field("New group name", "name", "text", name, error))
+                button type="submit" { "Create group" }
+            }
+            @if groups.is_empty() { p.empty { "No groups yet." } }
+            @else {
+                table.list {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Direct members" } th scope="col" { "Kind" } } }
+                    tbody { @for g in groups { tr {
+                        td { a href={ "/console/groups/" (id_to_hex(g.id)) } { (g.data.display_name) } }
+                        td { (counts.get(&g.id).copied().unwrap_or(0)) }
+                        td { (g.data.kind.as_str()) }
+                    } } }
+                }
+            }
+            nav.pager aria-label="Pages" {
+                @if let Some(n) = next { a rel="next" href={ "/console/groups?after=" (id_to_hex(n)) } { "Next page" } }
+            }
+        },
+    )
+}
+
+/// A page of groups, their direct member counts, and the cursor of the next page.
+type GroupList = (Vec<Group>, std::collections::HashMap<i64, i64>, Option<i64>);
+
+fn load_list(conn: &mut DbConn, s: &Session, after: Option<i64>) -> Result<GroupList, Fail> {
+    let (mut groups, _) = store::groups::query(
+        conn,
+        &s.principal.org_id,
+        None,
+        &store::Order::default(),
+        store::Window::After {
+            id: after,
+            limit: PAGE + 1,
+        },
+        false,
+        false,
+    )?;
+    let more = groups.len() as i64 > PAGE;
+    groups.truncate(PAGE as usize);
+    let next = if more {
+        groups.last().map(|g| g.id)
+    } else {
+        None
+    };
+    let counts = directory::groups::user_counts(conn, &groups)?;
+    Ok((groups, counts, next))
+}
+
+#[handler]
+pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQuery>) -> Response {
+    let q = q.0;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersRead)?;
+                let after = crate::domain::id_from_hex(&q.after);
+                let (groups, counts, next) = load_list(conn, &s, after)?;
+                Ok(Out::Page(render_list(
+                    &s,
+                    &groups,
+                    &counts,
+                    next,
+                    "",
+                    None,
+                    notice_of(&q.done),
+                )))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+#[handler]
+pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NameForm>) -> Response {
+    let f = f.0;
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let error = match check_name(&f.name) {
+                    Ok(name) => {
+                        let data = GroupData {
+                            display_name: name,
+                            ..GroupData::default()
+                        };
+                        match directory::groups::create(conn, &caller(&s, cost), &data, &[]) {
+                            Ok(g) => {
+                                return Ok(Out::Redirect(format!(
+                                    "/console/groups/{}?done=created",
+                                    id_to_hex(g.id)
+                                )))
+                            }
+                            Err(StoreError::Conflict(_)) => {
+                                "A group with this name exists.".to_string()
+                            }
+                            Err(StoreError::Invalid(m)) => m,
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Err(m) => m,
+                };
+                let (groups, counts, next) = load_list(conn, &s, None)?;
+                Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render_list(&s, &groups, &counts, next, &f.name, Some(&error), None),
+                ))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct ShowQuery {
+    /// Members after this user id (hex).
+    after: String,
+    /// Find users to add.
+    find: String,
+    done: String,
+}
+
+struct GroupPage {
+    group: Group,
+    members: Vec<User>,
+    count: i64,
+    next: Option<i64>,
+    found: Vec<User>,
+}
+
+fn load(conn: &mut DbConn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPage, Fail> {
+    let org = &s.principal.org_id;
+    let group = directory::groups::get(conn, org, gid, directory::groups::Members::Skip)?;
+    let count = directory::groups::user_counts(conn, std::slice::from_ref(&group))?
+        .get(&gid)
+        .copied()
+        .unwrap_or(0);
+    let among = Among {
+        group: Some((gid, false)),
+        ..Among::default()
+    };
+    let (loaded, _) = store::users::query(
+        conn,
+        org,
+        among.sql().as_ref(),
+        &store::Order::default(),
+        store::Window::After {
+            id: crate::domain::id_from_hex(&q.after),
+            limit: PAGE + 1,
+        },
+        false,
+        store::users::GroupsToo::Skip,
+    )?;
+    let mut members = loaded.users;
+    let more = members.len() as i64 > PAGE;
+    members.truncate(PAGE as usize);
+    let next = if more {
+        members.last().map(|u| u.id)
+    } else {
+        None
+    };
+    let find = q.find.trim();
+    let found = if find.is_empty() || find.len() > 256 {
+        vec![]
+    } else {
+        let cond = super::users::plain_search_sql(s, find);
+        store::users::keyset_page(
+            conn,
+            org,
+            Some(cond),
+            store::users::SortKey::Id,
+            None,
+            SEARCH,
+        )?
+        .users
+    };
+    Ok(GroupPage {
+        group,
+        members,
+        count,
+        next,
+        found,
+    })
+}
+
+fn render(
+    s: &Session,
+    p: &GroupPage,
+    q: &ShowQuery,
+    name_field: (&str, Option<&String>),
+    error: Option<&str>,
+) -> Markup {
+    let g = &p.group;
+    let hex = id_to_hex(g.id);
+    let base = format!("/console/groups/{hex}");
+    let name = &g.data.display_name;
+    view::page(
+        s,
+        Nav::Groups,
+        name,
+        html! {
+            p.crumbs { a href="/console/groups" { "Groups" } " / " (name) }
+            h1 { (name) }
+            (view::notice(notice_of(&q.done)))
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            div.columns {
+                section aria-labelledby="members-h" {
+                    h2 id="members-h" { "Members (" (p.count) ")" }
+                    @if p.members.is_empty() { p.empty { "No members." } }
+                    @else {
+                        table.list { tbody { @for u in &p.members { tr {
+                            td { a href={ "/console/users/" (id_to_hex(u.id)) } { (u.data.user_name.clone().unwrap_or_else(|| id_to_hex(u.id))) } }
+                            td { (u.data.display_name.clone().unwrap_or_default()) }
+                            td {
+                                form.inline method="post" action={ (base) "/members/remove" } {
+                                    (view::csrf(s))
+                                    input type="hidden" name="user" value=(id_to_hex(u.id));
+                                    button.link type="submit" aria-label={ "Remove " (u.data.user_name.clone().unwrap_or_default()) } { "Remove" }
+                                }
+                            }
+                        } } } }
+                    }
+                    nav.pager aria-label="Member pages" {
+                        @if !q.after.is_empty() { a href=(base) { "First page" } }
+                        @if let Some(n) = p.next { a rel="next" href={ (base) "?after=" (id_to_hex(n)) } { "Next page" } }
+                    }
+                }
+                section aria-labelledby="add-h" {
+                    h2 id="add-h" { "Add a member" }
+                    form.search method="get" action=(base) role="search" data-live="true" {
+                        (view::field("Find users", "find", "search", &q.find, None))
+                        button type="submit" { "Find" }
+                    }
+                    @if !q.find.trim().is_empty() && p.found.is_empty() { p.empty { "No users match." } }
+                    ul.found { @for u in &p.found { li {
+                        form.inline method="post" action={ (base) "/members/add" } {
+                            (view::csrf(s))
+                            input type="hidden" name="user" value=(id_to_hex(u.id));
+                            span { (u.data.user_name.clone().unwrap_or_default()) " " (u.data.display_name.clone().unwrap_or_default()) }
+                            " "
+                            button type="submit" aria-label={ "Add " (u.data.user_name.clone().unwrap_or_default()) } { "Add" }
+                        }
+                    } } }
+                    h2 { "Rename" }
+                    form.card method="post" action=(base) novalidate {
+                        (view::csrf(s))
+                        (view::field("Name", "name", "text", name_field.0, name_field.1))
+                        button type="submit" { "Rename" }
+                    }
+                    h2 { "Delete" }
+                    p { a.danger href={ (base) "/delete" } { "Delete this group…" } }
+                }
+            }
+        },
+    )
+}
+
+#[handler]
+pub(crate) async fn show(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    q: Query<ShowQuery>,
+) -> Response {
+    let (id, q) = (id.0, q.0);
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersRead)?;
+                let gid = hex_id(&id)?;
+                let p = load(conn, &s, gid, &q)?;
+                let name = p.group.data.display_name.clone();
+                Ok(Out::Page(render(&s, &p, &q, (&name, None), None)))
+            })
+            .await,
+    )
+}
+
+#[handler]
+pub(crate) async fn rename(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<NameForm>,
+) -> Response {
+    let (id, f) = (id.0, f.0);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let gid = hex_id(&id)?;
+                let error = match check_name(&f.name) {
+                    Ok(name) => {
+                        let r = directory::groups::update(
+                            conn,
+                            &caller(&s, cost),
+                            gid,
+                            &Expect::Any,
+                            directory::groups::Members::Skip,
+                            directory::groups::Members::Skip,
+                            |g: &Group| {
+                                Ok::<_, StoreError>((
+                                    GroupData {
+                                        display_name: name.clone(),
+                                        ..g.data.clone()
+                                    },
+                                    MemberChange::default(),
+                                ))
+                            },
+                        );
+                        match r {
+                            Ok(_) => {
+                                return Ok(Out::Redirect(format!(
+                                    "/console/groups/{id}?done=renamed"
+                                )))
+                            }
+                            Err(StoreError::Conflict(_)) => {
+                                "A group with this name exists.".to_string()
+                            }
+                            Err(StoreError::Invalid(m)) => m,
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Err(m) => m,
+                };
+                let q = ShowQuery::default();
+                let p = load(conn, &s, gid, &q)?;
+                Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render(&s, &p, &q, (&f.name, Some(&error)), None),
+                ))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct MemberForm {
+    csrf: String,
+    user: String,
+}
+
+async fn members(
+    req: &Request,
+    state: &AppState,
+    id: String,
+    f: MemberForm,
+    add: bool,
+) -> Response {
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let gid = hex_id(&id)?;
+                let error = match crate::domain::id_from_hex(&f.user) {
+                    None => "Choose a user to add.".to_string(),
+                    Some(uid) => {
+                        let c = caller(&s, cost);
+                        let r = if add {
+                            directory::groups::add_members(conn, &c, gid, &[uid])
+                        } else {
+                            directory::groups::remove_members(conn, &c, gid, &[uid])
+                        };
+                        match r {
+                            Ok(_) => {
+                                let done = if add { "added" } else { "removed" };
+                                return Ok(Out::Redirect(format!(
+                                    "/console/groups/{id}?done={done}"
+                                )));
+                            }
+                            Err(StoreError::Invalid(_)) => {
+                                "There is no such user in the organization.".to_string()
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                };
+                let q = ShowQuery::default();
+                let p = load(conn, &s, gid, &q)?;
+                let name = p.group.data.display_name.clone();
+                Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render(&s, &p, &q, (&name, None), Some(&error)),
+                ))
+            })
+            .await,
+    )
+}
+
+#[handler]
+pub(crate) async fn add_member(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<MemberForm>,
+) -> Response {
+    members(req, &state, id.0, f.0, true).await
+}
+
+#[handler]
+pub(crate) async fn remove_member(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<MemberForm>,
+) -> Response {
+    members(req, &state, id.0, f.0, false).await
+}
+
+#[handler]
+pub(crate) async fn confirm_delete(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+) -> Response {
+    let id = id.0;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersWrite)?;
+                let gid = hex_id(&id)?;
+                let g = directory::groups::get(
+                    conn,
+                    &s.principal.org_id,
+                    gid,
+                    directory::groups::Members::Skip,
+                )?;
+                let name = g.data.display_name;
+                Ok(Out::Page(view::page(
+                    &s,
+                    Nav::Groups,
+                    "Delete group",
+                    html! {
+                        h1 { "Delete " (name) "?" }
+                        p { "Its members stay; they leave the group in every dialect at once." }
+                        form.inline method="post" action={ "/console/groups/" (id) "/delete" } {
+                            (view::csrf(&s))
+                            button.danger type="submit" { "Delete " (name) }
+                            " "
+                            a href={ "/console/groups/" (id) } { "Cancel" }
+                        }
+                    },
+                )))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct CsrfOnly {
+    csrf: String,
+}
+
+#[handler]
+pub(crate) async fn delete(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<CsrfOnly>,
+) -> Response {
+    let (id, csrf) = (id.0, f.0.csrf);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let gid = hex_id(&id)?;
+                directory::groups::delete(conn, &caller(&s, cost), gid, &Expect::Any)?;
+                Ok(Out::Redirect("/console/groups?done=deleted".into()))
+            })
+            .await,
+    )
+}

@@ -1,0 +1,289 @@
+//! The web console at `/console`: server-rendered HTML (maud, escaped by construction) over
+//! the same directory layer every dialect calls, with a little plain JavaScript served from
+//! the binary. Every page is one trip through `AppState::call_session` (the session is
+//! resolved on the same connection as the page's reads); changes go through `directory`,
+//! so they carry the same audit entries (dialect `console`) and rules as any dialect's.
+//!
+//! The core flows (sign in, list, view, edit, suspend, passwords, groups, credentials) are
+//! plain forms and links: they work with JavaScript disabled. Every form carries the
+//! session's CSRF token; every response carries a strict Content-Security-Policy (no inline
+//! script or style), `X-Frame-Options: DENY`, `nosniff`, `no-referrer` and `no-store`.
+
+mod credentials;
+mod groups;
+mod signin;
+mod users;
+mod view;
+
+use poem::http::{header, HeaderValue, StatusCode};
+use poem::{
+    get, handler, post, Endpoint, EndpointExt, IntoResponse, Middleware, Request, Response, Route,
+};
+
+use crate::auth::{self, session::Session, AuthError};
+use crate::http::errors::ErrorContext;
+use crate::store::StoreError;
+
+/// The console's routes, to be nested at `/console`.
+pub fn routes() -> impl Endpoint {
+    Route::new()
+        .at("/", get(home))
+        .at("/assets/console.css", get(css))
+        .at("/assets/console.js", get(js))
+        .at("/login", get(signin::form).post(signin::submit))
+        .at("/logout", post(signin::logout))
+        .at("/users", get(users::list))
+        .at("/users/:id", get(users::show).post(users::edit))
+        .at("/users/:id/active", post(users::set_active))
+        .at("/users/:id/password", post(users::password))
+        .at("/users/:id/admin", post(users::grant_admin))
+        .at(
+            "/users/:id/delete",
+            get(users::confirm_delete).post(users::delete),
+        )
+        .at("/groups", get(groups::list).post(groups::create))
+        .at("/groups/:id", get(groups::show).post(groups::rename))
+        .at(
+            "/groups/:id/delete",
+            get(groups::confirm_delete).post(groups::delete),
+        )
+        .at("/groups/:id/members/add", post(groups::add_member))
+        .at("/groups/:id/members/remove", post(groups::remove_member))
+        .at(
+            "/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .at("/credentials/:id/revoke", post(credentials::revoke))
+        .with(SecurityHeaders)
+}
+
+#[handler]
+fn home() -> Response {
+    see_other("/console/users")
+}
+
+#[handler]
+fn css() -> Response {
+    asset(
+        include_str!("assets/console.css"),
+        "text/css; charset=utf-8",
+    )
+}
+
+#[handler]
+fn js() -> Response {
+    asset(
+        include_str!("assets/console.js"),
+        "text/javascript; charset=utf-8",
+    )
+}
+
+fn asset(body: &'static str, ty: &'static str) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, ty)
+        .header(header::CACHE_CONTROL, "public, max-age=3600")
+        .body(body)
+}
+
+/// The policy every console response carries: only this origin's script and style, no
+/// inline code, no framing, forms only to this origin.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
+
+/// Adds the security headers to every console response (errors included).
+struct SecurityHeaders;
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        SecurityHeadersEndpoint(ep)
+    }
+}
+
+struct SecurityHeadersEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let mut resp = match self.0.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+        secure(&mut resp);
+        Ok(resp)
+    }
+}
+
+fn secure(resp: &mut Response) {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+/// The framework's errors under `/console` (no such page, wrong method, body too large) as
+/// an HTML page.
+pub fn framework_error(status: StatusCode, message: &str, _ctx: &ErrorContext<'_>) -> Response {
+    let mut resp = view::bare_page(status, message);
+    secure(&mut resp);
+    resp
+}
+
+/// The session cookie's value, if the request has one.
+pub(crate) fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub(crate) fn session_secret(req: &Request) -> Option<String> {
+    cookie(req, auth::session::COOKIE)
+}
+
+/// A redirect after a form (or to a page).
+pub(crate) fn see_other(to: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, to)
+        .finish()
+}
+
+/// Why a console request did not do what it asked.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// No session, or it ended: back to the sign-in page.
+    SignIn,
+    /// The session's credential may not do this.
+    Forbidden(String),
+    /// The form's CSRF token is missing or wrong.
+    Csrf,
+    NotFound,
+    Throttled(u64),
+    /// The database is busy or away (503).
+    Busy,
+    Internal,
+    /// A page rendered with what was wrong (a form and its messages).
+    Page(StatusCode, maud::Markup),
+}
+
+impl From<AuthError> for Fail {
+    fn from(e: AuthError) -> Fail {
+        match e {
+            AuthError::Unauthorized => Fail::SignIn,
+            AuthError::Forbidden(s) => Fail::Forbidden(format!("this session lacks the {s} scope")),
+            AuthError::Unavailable(_) => Fail::Busy,
+            AuthError::Throttled(s) => Fail::Throttled(s),
+        }
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        match e {
+            StoreError::NotFound => Fail::NotFound,
+            StoreError::Busy(_) | StoreError::Overloaded => Fail::Busy,
+            StoreError::Panicked => Fail::Internal,
+            other => {
+                tracing::warn!(error = %other, "console: unexpected store error");
+                Fail::Internal
+            }
+        }
+    }
+}
+
+impl Fail {
+    pub(crate) fn into_response(self) -> Response {
+        match self {
+            Fail::SignIn => see_other("/console/login"),
+            Fail::Forbidden(m) => view::bare_page(StatusCode::FORBIDDEN, &m),
+            Fail::Csrf => view::bare_page(
+                StatusCode::FORBIDDEN,
+                "The form has expired or did not come from this console. Reload the page and try again.",
+            ),
+            Fail::NotFound => view::bare_page(StatusCode::NOT_FOUND, "There is no such page."),
+            Fail::Throttled(s) => {
+                let mut r = view::bare_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many failed attempts. Try again in {s} seconds."),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(s));
+                r
+            }
+            Fail::Busy => view::bare_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The directory is busy. Try again in a moment.",
+            ),
+            Fail::Internal => view::bare_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong; it has been logged.",
+            ),
+            Fail::Page(status, m) => view::html(status, m),
+        }
+    }
+}
+
+/// What a console request answers.
+pub(crate) enum Out {
+    Page(maud::Markup),
+    Redirect(String),
+}
+
+pub(crate) fn respond(r: Result<Out, Fail>) -> Response {
+    match r {
+        Ok(Out::Page(m)) => view::html(StatusCode::OK, m),
+        Ok(Out::Redirect(to)) => see_other(&to),
+        Err(f) => f.into_response(),
+    }
+}
+
+/// Refuse a form whose CSRF token is not the session's.
+pub(crate) fn check_csrf(s: &Session, presented: &str) -> Result<(), Fail> {
+    use subtle::ConstantTimeEq;
+    let ok = s.csrf.len() == presented.len()
+        && bool::from(s.csrf.as_bytes().ct_eq(presented.as_bytes()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Fail::Csrf)
+    }
+}
+
+/// The directory caller of a console session.
+pub(crate) fn caller<'a>(s: &'a Session, cost: u32) -> crate::directory::Caller<'a> {
+    crate::directory::Caller {
+        principal: &s.principal,
+        dialect: "console",
+        bcrypt_cost: cost,
+    }
+}
+
+/// Require a scope of the session (a token session has its token's scopes).
+pub(crate) fn require(s: &Session, scope: crate::domain::Scope) -> Result<(), Fail> {
+    auth::require(&s.principal, scope).map_err(Fail::from)
+}
+
+/// A 16-hex-digit id from a path.
+pub(crate) fn hex_id(s: &str) -> Result<i64, Fail> {
+    crate::domain::id_from_hex(s).ok_or(Fail::NotFound)
+}

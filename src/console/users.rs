@@ -1,0 +1,900 @@
+//! Users: the list (plain search, SCIM filter, sort, cursor paging) and a user's page
+//! (profile, edit, suspend / reactivate, password, delete, activity).
+
+use std::collections::BTreeMap;
+
+use maud::{html, Markup};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path, Query};
+use poem::{handler, Request, Response};
+use serde::Deserialize;
+
+use super::view::{self, Nav};
+use super::{caller, check_csrf, hex_id, require, respond, session_secret, Fail, Out};
+use crate::auth::session::Session;
+use crate::directory::{self, Expect, NewPassword};
+use crate::domain::{id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, User, UserData};
+use crate::request::AppState;
+use crate::store::raw::Raw;
+use crate::store::user_search;
+use crate::store::users::SortKey;
+use crate::store::{self, DbConn, StoreError};
+
+/// Users per page of the list.
+pub(crate) const PAGE: i64 = 100;
+/// Activity entries on a user's page.
+const ACTIVITY: i64 = 20;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    /// Plain search over user name, display name, primary email and phone.
+    q: String,
+    /// A SCIM filter (RFC 7644 §3.4.2.2).
+    filter: String,
+    /// `givenName`, `familyName`, `email`; anything else is the stable id order.
+    sort: String,
+    /// The cursor: the last row's id (hex) and sort key.
+    after: String,
+    key: String,
+    done: String,
+}
+
+fn sort_key(s: &str) -> SortKey {
+    match s {
+        "givenName" => SortKey::GivenName,
+        "familyName" => SortKey::FamilyName,
+        "email" => SortKey::Email,
+        _ => SortKey::Id,
+    }
+}
+
+/// The plain search as SQL (`store::user_search::text_anywhere`).
+pub(crate) fn plain_search_sql(s: &Session, q: &str) -> Raw {
+    user_search::text_anywhere(s.principal.org_id.as_str(), q)
+}
+
+fn notice_of(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "saved" => "Changes saved.",
+        "suspended" => "User suspended.",
+        "reactivated" => "User reactivated.",
+        "password" => "Password set.",
+        "deleted" => "User deleted.",
+        "admin" => "The user is now an administrator.",
+        _ => return None,
+    })
+}
+
+fn primary_value(d: &UserData, attr: MultiAttr) -> String {
+    d.primary(attr)
+        .and_then(|v| v.value.clone())
+        .unwrap_or_default()
+}
+
+fn attr_label(a: MultiAttr) -> &'static str {
+    match a {
+        MultiAttr::Emails => "Email",
+        MultiAttr::PhoneNumbers => "Phone",
+        MultiAttr::Ims => "Messaging",
+        MultiAttr::Photos => "Photo",
+        MultiAttr::Addresses => "Address",
+        MultiAttr::Entitlements => "Entitlement",
+        MultiAttr::X509Certificates => "Certificate",
+    }
+}
+
+fn badge(active: bool) -> Markup {
+    html! {
+        @if active {
+            span.badge.active { "Active" }
+        } @else {
+            span.badge.suspended { "Suspended" }
+        }
+    }
+}
+
+fn name_of(u: &User) -> String {
+    u.data
+        .display_name
+        .clone()
+        .or_else(|| u.data.name.formatted.clone())
+        .or_else(|| {
+            let n = [u.data.name.given.as_deref(), u.data.name.family.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!n.is_empty()).then_some(n)
+        })
+        .unwrap_or_default()
+}
+
+#[handler]
+pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQuery>) -> Response {
+    let q = q.0;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersRead)?;
+                let mut filter_error = None;
+                let mut cond: Option<Raw> = None;
+                let plain = q.q.trim();
+                if !plain.is_empty() {
+                    if plain.len() > 256 {
+                        filter_error = Some(("q", "The search is at most 256 characters.".into()));
+                    } else {
+                        cond = Some(plain_search_sql(&s, plain));
+                    }
+                }
+                let advanced = q.filter.trim();
+                if !advanced.is_empty() {
+                    match crate::scim::filter::Filter::parse(advanced)
+                        .map_err(|e| format!("At position {}: {}", e.position, e.message))
+                        .and_then(|f| {
+                            store::filter_sql::translate(
+                                &f,
+                                store::filter_sql::Target::Users,
+                                s.principal.org_id.as_str(),
+                            )
+                            .map_err(|e| e.detail)
+                        }) {
+                        Ok(r) => {
+                            cond = Some(match cond {
+                                None => r,
+                                Some(c) => Raw::join("AND", c, r),
+                            })
+                        }
+                        Err(m) => filter_error = Some(("filter", m)),
+                    }
+                }
+                let key = sort_key(&q.sort);
+                let after = crate::domain::id_from_hex(&q.after).map(|id| (q.key.clone(), id));
+                if filter_error.is_some() {
+                    let page = render_list(&s, &q, &[], false, key, filter_error);
+                    return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
+                }
+                let org = &s.principal.org_id;
+                let mut users =
+                    match store::users::keyset_page(conn, org, cond, key, after, PAGE + 1) {
+                        Ok(l) => l.users,
+                        Err(StoreError::Invalid(m)) => {
+                            let page = render_list(&s, &q, &[], false, key, Some(("filter", m)));
+                            return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                let more = users.len() as i64 > PAGE;
+                users.truncate(PAGE as usize);
+                Ok(Out::Page(render_list(&s, &q, &users, more, key, None)))
+            })
+            .await,
+    )
+}
+fn list_link(q: &ListQuery, after: Option<(&str, i64)>) -> String {
+    let mut u = url::form_urlencoded::Serializer::new(String::new());
+    if !q.q.is_empty() {
+        u.append_pair("q", &q.q);
+    }
+    if !q.filter.is_empty() {
+        u.append_pair("filter", &q.filter);
+    }
+    if !q.sort.is_empty() {
+        u.append_pair("sort", &q.sort);
+    }
+    if let Some((key, id)) = after {
+        u.append_pair("after", &id_to_hex(id));
+        u.append_pair("key", key);
+    }
+    format!("/console/users?{}", u.finish())
+}
+
+fn render_list(
+    s: &Session,
+    q: &ListQuery,
+    users: &[User],
+    more: bool,
+    key: SortKey,
+    error: Option<(&str, String)>,
+) -> Markup {
+    let (q_err, f_err) = match &error {
+        Some(("q", m)) => (Some(m.clone()), None),
+        Some((_, m)) => (None, Some(m.clone())),
+        None => (None, None),
+    };
+    let next = if more {
+        users
+            .last()
+            .map(|u| list_link(q, Some((&key.value_of(u), u.id))))
+    } else {
+        None
+    };
+    let sort_opt = |v: &str, label: &str| {
+        html! { option value=(v) selected[q.sort == v] { (label) } }
+    };
+    view::page(
+        s,
+        Nav::Users,
+        "Users",
+        html! {
+            h1 { "Users" }
+            (view::notice(notice_of(&q.done)))
+            form.search method="get" action="/console/users" role="search" {
+                (view::field("Search", "q", "search", &q.q, q_err.as_ref()))
+                details open[!q.filter.is_empty()] {
+                    summary { "Advanced: SCIM filter" }
+                    (view::field("SCIM filter", "filter", "text", &q.filter, f_err.as_ref()))
+                    p.hint { "For example " code { "name.familyName sw \"Sm\" and active eq true" } }
+                }
+                div.field {
+                    label for="f-sort" { "Sort by" }
+                    select id="f-sort" name="sort" {
+                        (sort_opt("", "Created (stable order)"))
+                        (sort_opt("givenName", "Given name"))
+                        (sort_opt("familyName", "Family name"))
+                        (sort_opt("email", "Email"))
+                    }
+                }
+                button type="submit" { "Search" }
+            }
+            @if users.is_empty() && error.is_none() {
+                p.empty { "No users match." }
+            }
+            @if !users.is_empty() {
+                table.list {
+                    thead { tr {
+                        th scope="col" { "User name" }
+                        th scope="col" { "Name" }
+                        th scope="col" { "Email" }
+                        th scope="col" { "Status" }
+                        th scope="col" { "Created in" }
+                    } }
+                    tbody {
+                        @for u in users {
+                            tr {
+                                td { a href={ "/console/users/" (id_to_hex(u.id)) } {
+                                    (u.data.user_name.clone().unwrap_or_else(|| id_to_hex(u.id)))
+                                } }
+                                td { (name_of(u)) }
+                                td { (primary_value(&u.data, MultiAttr::Emails)) }
+                                td { (badge(u.data.is_active())) }
+                                td { (view::dialect_label(u.created_by.as_deref())) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pager aria-label="Pages" {
+                @if !q.after.is_empty() {
+                    a href=(list_link(q, None)) { "First page" }
+                }
+                @if let Some(n) = next {
+                    a rel="next" href=(n) { "Next page" }
+                }
+            }
+        },
+    )
+}
+
+/// What a user's page shows.
+struct UserPage {
+    user: User,
+    groups: Vec<GroupRef>,
+    identities: Vec<Identity>,
+    activity: Vec<AuditEntry>,
+}
+
+fn load(conn: &mut DbConn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
+    let org = &s.principal.org_id;
+    let (user, groups) = store::users::get_with_groups(conn, org, uid)?;
+    let identities = store::identities::of_user(conn, uid)?;
+    let (activity, _) = store::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
+    Ok(UserPage {
+        user,
+        groups,
+        identities,
+        activity,
+    })
+}
+
+/// The edit form's values and their messages.
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct EditForm {
+    csrf: String,
+    user_name: String,
+    display_name: String,
+    given_name: String,
+    family_name: String,
+    email: String,
+    phone: String,
+    title: String,
+}
+
+impl EditForm {
+    fn of(u: &User) -> EditForm {
+        let d = &u.data;
+        EditForm {
+            csrf: String::new(),
+            user_name: d.user_name.clone().unwrap_or_default(),
+            display_name: d.display_name.clone().unwrap_or_default(),
+            given_name: d.name.given.clone().unwrap_or_default(),
+            family_name: d.name.family.clone().unwrap_or_default(),
+            email: primary_value(d, MultiAttr::Emails),
+            phone: primary_value(d, MultiAttr::PhoneNumbers),
+            title: d.title.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Messages by field name; empty when the form is good.
+    fn check(&self) -> BTreeMap<&'static str, String> {
+        let mut e = BTreeMap::new();
+        let text = |v: &str| v.len() > 255 || v.chars().any(|c| c.is_control());
+        if self.user_name.trim().is_empty() {
+            e.insert("user_name", "A user name is required.".to_string());
+        }
+        for (name, v) in [
+            ("user_name", &self.user_name),
+            ("display_name", &self.display_name),
+            ("given_name", &self.given_name),
+            ("family_name", &self.family_name),
+            ("title", &self.title),
+        ] {
+            if text(v) {
+                e.entry(name).or_insert_with(|| {
+                    "At most 255 characters, without control characters.".to_string()
+                });
+            }
+        }
+        let email = self.email.trim();
+        if !email.is_empty() {
+            let ok = email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && email
+                    .split_once('@')
+                    .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.contains('@'));
+            if !ok {
+                e.insert(
+                    "email",
+                    "Enter an email address such as ada@example.com.".to_string(),
+                );
+            }
+        }
+        let phone = self.phone.trim();
+        if !phone.is_empty()
+            && (phone.len() > 32
+                || !phone.chars().any(|c| c.is_ascii_digit())
+                || !phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
+        {
+            e.insert(
+                "phone",
+                "Digits, spaces and + - ( ) . only, up to 32 characters.".to_string(),
+            );
+        }
+        e
+    }
+
+    /// The user's data with this form's fields applied.
+    fn apply(&self, d: &UserData) -> UserData {
+        let opt = |v: &str| {
+            let v = v.trim();
+            (!v.is_empty()).then(|| v.to_string())
+        };
+        let mut d = d.clone();
+        d.user_name = opt(&self.user_name);
+        d.display_name = opt(&self.display_name);
+        d.name.given = opt(&self.given_name);
+        d.name.family = opt(&self.family_name);
+        d.title = opt(&self.title);
+        set_primary(&mut d, MultiAttr::Emails, opt(&self.email), "work");
+        set_primary(&mut d, MultiAttr::PhoneNumbers, opt(&self.phone), "work");
+        d
+    }
+}
+
+/// Replace the primary (else first) value of `attr`, add one, or remove it when `value` is
+/// `None`; the other values stay as they are.
+fn set_primary(d: &mut UserData, attr: MultiAttr, value: Option<String>, kind: &str) {
+    let pos = d
+        .values
+        .iter()
+        .position(|(a, v)| *a == attr && v.primary == Some(true))
+        .or_else(|| d.values.iter().position(|(a, _)| *a == attr));
+    match (pos, value) {
+        (Some(i), Some(v)) => {
+            if d.values[i].1.value.as_deref() != Some(v.as_str()) {
+                d.values[i].1.value = Some(v);
+            }
+        }
+        (Some(i), None) => {
+            d.values.remove(i);
+        }
+        (None, Some(v)) => d.values.push((
+            attr,
+            crate::domain::MultiValue {
+                value: Some(v),
+                display: None,
+                kind: Some(kind.to_string()),
+                primary: Some(true),
+                address: None,
+            },
+        )),
+        (None, None) => {}
+    }
+}
+
+#[derive(Default)]
+struct Shown<'a> {
+    edit: Option<(&'a EditForm, &'a BTreeMap<&'static str, String>)>,
+    password_error: Option<String>,
+    generated: Option<String>,
+    notice: Option<&'a str>,
+}
+
+fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
+    let u = &p.user;
+    let d = &u.data;
+    let hex = id_to_hex(u.id);
+    let base = format!("/console/users/{hex}");
+    let current = EditForm::of(u);
+    let no_errors = BTreeMap::new();
+    let (form, errors) = shown.edit.unwrap_or((&current, &no_errors));
+    let title = d.user_name.clone().unwrap_or_else(|| hex.clone());
+    let row = |label: &str, v: Option<&str>| {
+        html! {
+            @if let Some(v) = v.filter(|v| !v.is_empty()) {
+                dt { (label) } dd { (v) }
+            }
+        }
+    };
+    let e = &d.enterprise;
+    view::page(
+        s,
+        Nav::Users,
+        &title,
+        html! {
+            p.crumbs { a href="/console/users" { "Users" } " / " (title) }
+            h1 { (title) " " (badge(d.is_active())) }
+            (view::notice(shown.notice))
+            @if let Some(secret) = &shown.generated {
+                div.secret role="status" {
+                    p { "New password (shown only now):" }
+                    code id="generated-secret" { (secret) }
+                    button.copy type="button" data-copy="generated-secret" hidden { "Copy" }
+                }
+            }
+            div.columns {
+                section aria-labelledby="profile-h" {
+                    h2 id="profile-h" { "Profile" }
+                    dl.profile {
+                        dt { "Id" } dd { code { (hex) } }
+                        (row("User name", d.user_name.as_deref()))
+                        (row("Display name", d.display_name.as_deref()))
+                        (row("Formatted name", d.name.formatted.as_deref()))
+                        (row("Given name", d.name.given.as_deref()))
+                        (row("Middle name", d.name.middle.as_deref()))
+                        (row("Family name", d.name.family.as_deref()))
+                        (row("Nick name", d.nick_name.as_deref()))
+                        (row("Title", d.title.as_deref()))
+                        (row("User type", d.user_type.as_deref()))
+                        (row("External id", d.external_id.as_deref()))
+                        (row("Preferred language", d.preferred_language.as_deref()))
+                        (row("Locale", d.locale.as_deref()))
+                        (row("Time zone", d.timezone.as_deref()))
+                        (row("Profile URL", d.profile_url.as_deref()))
+                        @for (attr, v) in &d.values {
+                            dt { (attr_label(*attr)) @if let Some(k) = &v.kind { " (" (k) ")" } }
+                            dd {
+                                (v.value.clone().or_else(|| v.address.as_ref().and_then(|a| a.formatted.clone())).unwrap_or_default())
+                                @if v.primary == Some(true) { " " span.tag { "primary" } }
+                            }
+                        }
+                        (row("Employee number", e.employee_number.as_deref()))
+                        (row("Cost center", e.cost_center.as_deref()))
+                        (row("Organization", e.organization.as_deref()))
+                        (row("Division", e.division.as_deref()))
+                        (row("Department", e.department.as_deref()))
+                        (row("Manager", e.manager.as_deref()))
+                        dt { "Password" } dd { @if u.has_password { "set" } @else { "none" } }
+                        dt { "Created" } dd { (view::time(&u.created_at)) " in " (view::dialect_label(u.created_by.as_deref())) }
+                        dt { "Last changed" } dd { (view::time(&u.updated_at)) " in " (view::dialect_label(u.modified_by.as_deref())) }
+                        dt { "Version" } dd { (u.version) }
+                    }
+                    h3 { "Roles" }
+                    @if d.roles.is_empty() { p.empty { "None." } }
+                    ul { @for r in &d.roles { li { (r.name) } } }
+                    h3 { "Groups" }
+                    @if p.groups.is_empty() { p.empty { "None." } }
+                    ul { @for g in &p.groups { li {
+                        a href={ "/console/groups/" (id_to_hex(g.id)) } { (g.display_name) }
+                        @if !g.direct { " " span.tag { "through a nested group" } }
+                    } } }
+                    h3 { "Identities" }
+                    @if p.identities.is_empty() { p.empty { "None." } }
+                    ul { @for i in &p.identities { li { (i.target) ": " (i.external_user_id) } } }
+                    h3 { "Custom data" }
+                    pre.json { (serde_json::to_string_pretty(&d.vendor.custom_data).unwrap_or_default()) }
+                }
+                section aria-labelledby="edit-h" {
+                    h2 id="edit-h" { "Edit" }
+                    form.card method="post" action=(base) novalidate {
+                        (view::csrf(s))
+                        (view::field("User name", "user_name", "text", &form.user_name, errors.get("user_name")))
+                        (view::field("Display name", "display_name", "text", &form.display_name, errors.get("display_name")))
+                        (view::field("Given name", "given_name", "text", &form.given_name, errors.get("given_name")))
+                        (view::field("Family name", "family_name", "text", &form.family_name, errors.get("family_name")))
+                        (view::field("Email (primary)", "email", "email", &form.email, errors.get("email")))
+                        (view::field("Phone (primary)", "phone", "tel", &form.phone, errors.get("phone")))
+                        (view::field("Title", "title", "text", &form.title, errors.get("title")))
+                        button type="submit" { "Save changes" }
+                    }
+                    h2 { "Status" }
+                    form.inline method="post" action={ (base) "/active" } {
+                        (view::csrf(s))
+                        @if d.is_active() {
+                            input type="hidden" name="active" value="false";
+                            button.warn type="submit" { "Suspend" }
+                        } @else {
+                            input type="hidden" name="active" value="true";
+                            button type="submit" { "Reactivate" }
+                        }
+                    }
+                    h2 { "Password" }
+                    form.card method="post" action={ (base) "/password" } novalidate {
+                        (view::csrf(s))
+                        div.field.invalid[shown.password_error.is_some()] {
+                            label for="f-new-password" { "New password" }
+                            input id="f-new-password" name="password" type="password" autocomplete="new-password";
+                            @if let Some(m) = &shown.password_error {
+                                span.message role="alert" { (m) }
+                            }
+                        }
+                        div.buttons {
+                            button type="submit" name="mode" value="set" { "Set password" }
+                            button type="submit" name="mode" value="generate" { "Generate one" }
+                        }
+                    }
+                    @if !d.roles.iter().any(|r| r.name.eq_ignore_ascii_case(directory::roles::ADMIN_ROLE)) {
+                        h2 { "Administrator" }
+                        form.inline method="post" action={ (base) "/admin" } {
+                            (view::csrf(s))
+                            button type="submit" { "Make administrator" }
+                        }
+                        p.hint { "Gives the Administrator role (orgs:admin): they can then sign in here." }
+                    }
+                    h2 { "Delete" }
+                    p { a.danger href={ (base) "/delete" } { "Delete this user…" } }
+                }
+            }
+            section aria-labelledby="activity-h" {
+                h2 id="activity-h" { "Activity" }
+                @if p.activity.is_empty() { p.empty { "No activity recorded." } }
+                @else {
+                    table.list {
+                        thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Dialect" } th scope="col" { "By" } } }
+                        tbody { @for a in &p.activity { tr {
+                            td { (view::time(&a.created_at)) }
+                            td { (a.key) }
+                            td { (view::dialect_label(Some(&a.actor))) }
+                            td { code { (a.actor.split_once(':').map_or(a.actor.as_str(), |x| x.1)) } }
+                        } } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Done {
+    done: String,
+}
+
+#[handler]
+pub(crate) async fn show(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    q: Query<Done>,
+) -> Response {
+    let (id, done) = (id.0, q.0.done);
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersRead)?;
+                let uid = hex_id(&id)?;
+                let p = load(conn, &s, uid)?;
+                Ok(Out::Page(render_user(
+                    &s,
+                    &p,
+                    Shown {
+                        notice: notice_of(&done),
+                        ..Default::default()
+                    },
+                )))
+            })
+            .await,
+    )
+}
+
+#[handler]
+pub(crate) async fn edit(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<EditForm>,
+) -> Response {
+    let (id, f) = (id.0, f.0);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                let mut errors = f.check();
+                if errors.is_empty() {
+                    let r = directory::users::update(
+                        conn,
+                        &caller(&s, cost),
+                        uid,
+                        &Expect::Any,
+                        None,
+                        |u| Ok::<_, StoreError>(f.apply(&u.data)),
+                    );
+                    match r {
+                        Ok(_) => {
+                            return Ok(Out::Redirect(format!("/console/users/{id}?done=saved")))
+                        }
+                        Err(StoreError::Conflict(_)) => {
+                            errors.insert(
+                                "user_name",
+                                "Another user of the organization has this user name.".into(),
+                            );
+                        }
+                        Err(StoreError::Invalid(m)) => {
+                            errors.insert("user_name", m);
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let p = load(conn, &s, uid)?;
+                Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render_user(
+                        &s,
+                        &p,
+                        Shown {
+                            edit: Some((&f, &errors)),
+                            ..Default::default()
+                        },
+                    ),
+                ))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ActiveForm {
+    csrf: String,
+    active: String,
+}
+
+#[handler]
+pub(crate) async fn set_active(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<ActiveForm>,
+) -> Response {
+    let (id, f) = (id.0, f.0);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                let active = match f.active.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(Fail::Page(
+                            StatusCode::BAD_REQUEST,
+                            view::bare(
+                                "Bad request",
+                                html! { p.error { "active must be true or false." } },
+                            ),
+                        ))
+                    }
+                };
+                directory::users::set_active(conn, &caller(&s, cost), uid, active)?;
+                let done = if active { "reactivated" } else { "suspended" };
+                Ok(Out::Redirect(format!("/console/users/{id}?done={done}")))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PasswordForm {
+    csrf: String,
+    mode: String,
+    password: String,
+}
+
+/// Shortest password the console sets.
+const MIN_PASSWORD: usize = 8;
+
+#[handler]
+pub(crate) async fn password(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<PasswordForm>,
+) -> Response {
+    let (id, f) = (id.0, f.0);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session_hashing(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                let (plain, generated) = match f.mode.as_str() {
+                    "generate" => {
+                        let p = crate::auth::generate_secret("")[..20].to_string();
+                        (Ok(p.clone()), Some(p))
+                    }
+                    _ if f.password.len() < MIN_PASSWORD => {
+                        (Err(format!("At least {MIN_PASSWORD} characters.")), None)
+                    }
+                    _ if f.password.len() > directory::MAX_PASSWORD_BYTES => (
+                        Err(format!("At most {} bytes.", directory::MAX_PASSWORD_BYTES)),
+                        None,
+                    ),
+                    _ => (Ok(f.password.clone()), None),
+                };
+                let error = match plain {
+                    Ok(plain) => {
+                        directory::users::set_password(
+                            conn,
+                            &caller(&s, cost),
+                            uid,
+                            NewPassword::Plain(plain),
+                        )?;
+                        // The user's other console sessions end with their old password.
+                        if s.principal.user_id != Some(uid) {
+                            store::console_sessions::delete_for_user(
+                                conn,
+                                &s.principal.org_id,
+                                uid,
+                            )?;
+                        }
+                        match generated {
+                            None => {
+                                return Ok(Out::Redirect(format!(
+                                    "/console/users/{id}?done=password"
+                                )))
+                            }
+                            Some(_) => None,
+                        }
+                    }
+                    Err(m) => Some(m),
+                };
+                let p = load(conn, &s, uid)?;
+                let page = render_user(
+                    &s,
+                    &p,
+                    Shown {
+                        password_error: error.clone(),
+                        generated,
+                        notice: error.is_none().then_some("Password set."),
+                        ..Default::default()
+                    },
+                );
+                match error {
+                    Some(_) => Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page)),
+                    None => Ok(Out::Page(page)),
+                }
+            })
+            .await,
+    )
+}
+
+#[handler]
+pub(crate) async fn confirm_delete(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+) -> Response {
+    let id = id.0;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                let u = store::users::get(conn, &s.principal.org_id, uid)?;
+                let name = u.data.user_name.clone().unwrap_or_else(|| id.clone());
+                Ok(Out::Page(view::page(
+                    &s,
+                    Nav::Users,
+                    "Delete user",
+                    html! {
+                        h1 { "Delete " (name) "?" }
+                        p { "The user is removed from every dialect at once, with their group memberships, roles and identities. This cannot be undone." }
+                        form.inline method="post" action={ "/console/users/" (id) "/delete" } {
+                            (view::csrf(&s))
+                            button.danger type="submit" { "Delete " (name) }
+                            " "
+                            a href={ "/console/users/" (id) } { "Cancel" }
+                        }
+                    },
+                )))
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct CsrfOnly {
+    csrf: String,
+}
+
+#[handler]
+pub(crate) async fn delete(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<CsrfOnly>,
+) -> Response {
+    let (id, csrf) = (id.0, f.0.csrf);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                directory::users::delete(conn, &caller(&s, cost), uid, &Expect::Any)?;
+                Ok(Out::Redirect("/console/users?done=deleted".into()))
+            })
+            .await,
+    )
+}
+
+/// Give the user the Administrator role (`directory::roles::grant_admin`).
+#[handler]
+pub(crate) async fn grant_admin(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<CsrfOnly>,
+) -> Response {
+    let (id, csrf) = (id.0, f.0.csrf);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, Scope::OrgsAdmin)?;
+                let uid = hex_id(&id)?;
+                match directory::roles::grant_admin(conn, &caller(&s, cost), uid) {
+                    Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
+                    Err(StoreError::Invalid(m)) => Err(Fail::Page(
+                        StatusCode::CONFLICT,
+                        view::bare("Conflict", html! { p.error role="alert" { (m) } }),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await,
+    )
+}

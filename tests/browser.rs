@@ -1,0 +1,462 @@
+//! The web console in a real browser: headless Chromium, driven over WebDriver (chromedriver,
+//! fantoccini), against the real `muster` binary, on SQLite and PostgreSQL. Each step checks
+//! what the page shows and what SCIM and Logto then answer over HTTP.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); without
+//! `chromedriver` (at /usr/bin, or at `MUSTER_CHROMEDRIVER`) the test says so and passes,
+//! unless `MUSTER_REQUIRE_BROWSER` is set (as `.ci/run` sets it).
+//! Screenshots of the main pages go to `target/console-screenshots/`, and also to the
+//! directory `MUSTER_CONSOLE_SCREENSHOTS` names (the README's come from
+//! `MUSTER_CONSOLE_SCREENSHOTS=docs/console`).
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+both_backends!(an_admin_works_through_the_console_in_a_browser);
+
+fn chromedriver_path() -> Option<String> {
+    if let Ok(p) = std::env::var("MUSTER_CHROMEDRIVER") {
+        return Some(p);
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_string)
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start(path: &str) -> Driver {
+        let port = free_port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let http = reqwest::Client::new();
+        while http.get(format!("{url}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Driver { child, url }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    // Two providers are compiled in (through different crates): pick one for the process.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": std::env::var("MUSTER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1200,860",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
+}
+
+struct Shots {
+    dirs: Vec<std::path::PathBuf>,
+    backend: &'static str,
+}
+
+impl Shots {
+    /// Save the page as `name.png` (the SQLite run only writes the docs' copies).
+    async fn take(&self, c: &Client, name: &str) {
+        let png = c.screenshot().await.expect("screenshot");
+        for (i, d) in self.dirs.iter().enumerate() {
+            if i > 0 && self.backend != "sqlite" {
+                continue;
+            }
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// Click something that loads a page, and wait until the new page has loaded (so nothing
+/// is read off the old one).
+async fn click_el(c: &Client, e: fantoccini::elements::Element) {
+    c.execute("window.__musterOld = true; return true;", vec![])
+        .await
+        .unwrap();
+    e.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let done = c
+            .execute(
+                "return window.__musterOld === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .map(|v| v == Value::Bool(true))
+            .unwrap_or(false);
+        if done {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no new page after a click");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &Client, css: &str) {
+    let e = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    click_el(c, e).await;
+}
+
+async fn click_link(c: &Client, text: &str) {
+    let e = c
+        .find(Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    click_el(c, e).await;
+}
+
+async fn path_of(c: &Client) -> String {
+    let u = c.current_url().await.unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    }
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn scim_post(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/scim/v2{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        json(r, 201).await
+    }
+
+    async fn verify(&self, id: &str, password: &str) -> u16 {
+        self.http
+            .post(format!("{}/api/users/{id}/password/verify", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
+    let Some(driver_path) = chromedriver_path() else {
+        assert!(
+            std::env::var_os("MUSTER_REQUIRE_BROWSER").is_none(),
+            "MUSTER_REQUIRE_BROWSER is set but chromedriver is missing"
+        );
+        eprintln!(
+            "chromedriver not found (apt-get install chromium chromium-driver): browser test skipped"
+        );
+        return;
+    };
+    let backend = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    };
+    let db = TestDb::new(&b);
+    let server = Process::serve(&db.url, &["--bootstrap-token", ADMIN_TOKEN], &[]).await;
+    let api = Api {
+        base: server.base.clone(),
+        http: reqwest::Client::new(),
+    };
+    let user = |name: &str, given: &str, family: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name, "password": "correct horse 1",
+            "name": {"givenName": given, "familyName": family},
+            "displayName": format!("{given} {family}"),
+            "emails": [{"value": format!("{name}@example.com"), "type": "work", "primary": true}],
+            "title": "Engineer"
+        })
+    };
+    api.scim_post("/Users", user("ada", "Ada", "Lovelace"))
+        .await;
+    let grace = api
+        .scim_post("/Users", user("grace", "Grace", "Brewster"))
+        .await;
+    let grace_id = grace["id"].as_str().unwrap().to_string();
+    for (n, g, f) in [
+        ("alan", "Alan", "Turing"),
+        ("barbara", "Barbara", "Liskov"),
+        ("edsger", "Edsger", "Dijkstra"),
+        ("katherine", "Katherine", "Johnson"),
+        ("ken", "Ken", "Thompson"),
+        ("margaret", "Margaret", "Hamilton"),
+    ] {
+        api.scim_post("/Users", user(n, g, f)).await;
+    }
+    let pilots = api
+        .scim_post(
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "pilots"}),
+        )
+        .await;
+    let pilots_id = pilots["id"].as_str().unwrap().to_string();
+    let (ok, _, err) = cli(&db.url, &["user", "grant-admin", "--org", "default", "ada"]);
+    assert!(ok, "{err}");
+
+    let driver = Driver::start(&driver_path).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("../console-screenshots")
+        .join(backend)];
+    if let Ok(d) = std::env::var("MUSTER_CONSOLE_SCREENSHOTS") {
+        dirs.push(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d));
+    }
+    let shots = Shots { dirs, backend };
+    let base = server.base.clone();
+
+    // Sign in: an unknown session goes to the form; a wrong password says so.
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    assert_eq!(path_of(&c).await, "/console/login");
+    shots.take(&c, "sign-in").await;
+    fill(&c, "#f-org", "default").await;
+    fill(&c, "#f-login", "ada").await;
+    fill(&c, "#f-password", "not her password").await;
+    click(&c, "form[aria-label='Sign in with a password'] button").await;
+    assert!(text_of(&c, "#signin-error")
+        .await
+        .contains("Wrong organization"));
+    fill(&c, "#f-org", "default").await;
+    fill(&c, "#f-login", "ada").await;
+    fill(&c, "#f-password", "correct horse 1").await;
+    click(&c, "form[aria-label='Sign in with a password'] button").await;
+    assert_eq!(path_of(&c).await, "/console/users");
+    assert_eq!(text_of(&c, "span.who").await, "ada");
+    let rows = c
+        .find_all(Locator::Css("table.list tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 8);
+    shots.take(&c, "users").await;
+
+    // Search.
+    fill(&c, "#f-q", "BREWSTER").await;
+    click(&c, "form.search button[type=submit]").await;
+    let rows = c
+        .find_all(Locator::Css("table.list tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].text().await.unwrap().contains("grace@example.com"));
+
+    // Open the user.
+    click_link(&c, "grace").await;
+    assert_eq!(path_of(&c).await, format!("/console/users/{grace_id}"));
+    assert!(text_of(&c, "h1").await.starts_with("grace"));
+    assert!(text_of(&c, "h1 .badge").await.contains("Active"));
+
+    // Edit a field (and see a validation message first).
+    fill(&c, "#f-email", "grace at navy").await;
+    click(&c, "section[aria-labelledby=edit-h] form.card button").await;
+    assert!(text_of(&c, "#f-email-error")
+        .await
+        .contains("Enter an email address"));
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(
+        u["emails"][0]["value"], "grace@example.com",
+        "nothing written"
+    );
+    fill(&c, "#f-email", "grace@navy.example").await;
+    fill(&c, "#f-family_name", "Hopper").await;
+    fill(&c, "#f-display_name", "Grace Hopper").await;
+    click(&c, "section[aria-labelledby=edit-h] form.card button").await;
+    assert_eq!(text_of(&c, "p.notice").await, "Changes saved.");
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(u["name"]["familyName"], "Hopper");
+    assert_eq!(u["emails"][0]["value"], "grace@navy.example");
+    let (_, l) = api
+        .get(&format!("/api/users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(l["name"], "Grace Hopper");
+    assert_eq!(l["primaryEmail"], "grace@navy.example");
+
+    // Suspend.
+    click(&c, "form[action$='/active'] button").await;
+    assert_eq!(text_of(&c, "p.notice").await, "User suspended.");
+    assert_eq!(text_of(&c, "h1 .badge").await, "Suspended");
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(u["active"], false);
+    let (_, l) = api
+        .get(&format!("/api/users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(l["isSuspended"], true);
+
+    // Reset the password: generated, shown once.
+    click(&c, "button[name=mode][value=generate]").await;
+    let generated = text_of(&c, "#generated-secret").await;
+    assert_eq!(generated.len(), 20);
+    // The copy button appears only with JavaScript (it is hidden in the HTML).
+    assert!(c
+        .find(Locator::Css("button.copy"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap());
+    assert_eq!(api.verify(&grace_id, &generated).await, 204);
+    assert_eq!(api.verify(&grace_id, "correct horse 1").await, 422);
+    let activity = text_of(&c, "section[aria-labelledby=activity-h] tbody tr").await;
+    assert!(activity.contains("Console.User.Password"), "{activity}");
+    shots.take(&c, "user").await;
+
+    // Add a group member, searching as you type.
+    click(&c, "nav[aria-label=Sections] a[href='/console/groups']").await;
+    click_link(&c, "pilots").await;
+    c.find(Locator::Css("#f-find"))
+        .await
+        .unwrap()
+        .send_keys("hopp")
+        .await
+        .unwrap();
+    let add = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[aria-label='Add grace']"))
+        .await
+        .expect("live search offers grace");
+    click_el(&c, add).await;
+    assert_eq!(text_of(&c, "p.notice").await, "Member added.");
+    assert_eq!(text_of(&c, "#members-h").await, "Members (1)");
+    let (_, g) = api
+        .get(&format!("/scim/v2/Groups/{pilots_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(g["members"][0]["value"], grace_id.as_str());
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(u["groups"][0]["display"], "pilots");
+    shots.take(&c, "group").await;
+
+    // Create a token (secret shown once) and revoke it.
+    click(
+        &c,
+        "nav[aria-label=Sections] a[href='/console/credentials']",
+    )
+    .await;
+    fill(&c, "#f-label", "provisioning").await;
+    click(&c, "form.card button[type=submit]").await;
+    let secret = text_of(&c, "#new-secret").await;
+    assert!(secret.starts_with("mst_"), "{secret}");
+    let (status, list) = api.get("/scim/v2/Users", &secret).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["totalResults"], 8);
+    shots.take(&c, "credentials").await;
+    let id_text = text_of(&c, "div.secret p code").await;
+    c.goto(&format!("{base}/console/credentials"))
+        .await
+        .unwrap();
+    assert!(
+        !c.source().await.unwrap().contains(&secret),
+        "shown only once"
+    );
+    click(&c, &format!("button[aria-label='Revoke {id_text}']")).await;
+    assert_eq!(text_of(&c, "p.notice").await, "Credential revoked.");
+    let (status, _) = api.get("/scim/v2/Users", &secret).await;
+    assert_eq!(status, 401);
+
+    // Phone width: the users page still reads.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    shots.take(&c, "users-phone").await;
+    c.set_window_size(1200, 860).await.unwrap();
+
+    // Sign out: the session ends.
+    click(&c, "form.signout button").await;
+    assert_eq!(path_of(&c).await, "/console/login?out=1");
+    assert_eq!(text_of(&c, "p.notice").await, "You are signed out.");
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    assert_eq!(path_of(&c).await, "/console/login");
+    let rows = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM console_sessions",
+    );
+    assert_eq!(rows, vec!["0".to_string()]);
+
+    c.close().await.unwrap();
+}
