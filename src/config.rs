@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::domain::UnknownMembers;
 use crate::store::QueueLimits;
 
 /// Everything `serve` needs. Each flag has an environment variable.
@@ -63,6 +64,14 @@ pub struct ServeArgs {
     #[arg(long, env = "MUSTER_DB_QUEUE_WAIT_MS", default_value_t = QueueLimits::DEFAULT_WAIT_MS,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub db_queue_wait_ms: u64,
+
+    /// What a SCIM member add (POST, PUT, PATCH of a group, and Bulk) does with an id that is
+    /// not a user or group of the organization: `skip` adds the others and records the skipped
+    /// ids in the audit entry and in muster_scim_skipped_members_total; `reject` answers 400
+    /// and adds none.
+    #[arg(long, env = "MUSTER_SCIM_UNKNOWN_MEMBERS", default_value = "skip",
+          value_parser = ["skip", "reject"])]
+    pub scim_unknown_members: String,
 }
 
 impl ServeArgs {
@@ -88,6 +97,8 @@ pub struct Config {
     /// Brute-force limit: failed secret or password checks per key and window.
     pub auth_failure_limit: u32,
     pub auth_failure_window: std::time::Duration,
+    /// What a SCIM member add does with an unknown member id (`--scim-unknown-members`).
+    pub scim_unknown_members: UnknownMembers,
 }
 
 impl Config {
@@ -116,6 +127,7 @@ impl Config {
             access_token_ttl: args.access_token_ttl.max(60),
             auth_failure_limit: args.auth_failure_limit,
             auth_failure_window: std::time::Duration::from_secs(args.auth_failure_window),
+            scim_unknown_members: parse_unknown_members(&args.scim_unknown_members)?,
         })
     }
 
@@ -128,6 +140,7 @@ impl Config {
             access_token_ttl: 3600,
             auth_failure_limit: 10,
             auth_failure_window: std::time::Duration::from_secs(300),
+            scim_unknown_members: UnknownMembers::Skip,
         })
     }
 
@@ -135,6 +148,16 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         let base = self.base_url.as_str().trim_end_matches('/');
         format!("{base}{path}")
+    }
+}
+
+fn parse_unknown_members(s: &str) -> Result<UnknownMembers, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "skip" => Ok(UnknownMembers::Skip),
+        "reject" => Ok(UnknownMembers::Reject),
+        other => Err(format!(
+            "--scim-unknown-members must be skip or reject, got {other:?}"
+        )),
     }
 }
 
@@ -191,5 +214,22 @@ mod tests {
         );
         assert!(limits(&["--db-queue-wait-ms", "0"]).is_err());
         assert!(limits(&["--db-queue-depth", "-1"]).is_err());
+    }
+
+    #[test]
+    fn unknown_scim_members_are_skipped_unless_reject_is_asked_for() {
+        use clap::Parser;
+        let policy = |argv: &[&str]| {
+            Serve::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
+                .map_err(|e| e.to_string())
+                .and_then(|s| Config::from_args(&s.args))
+                .map(|c| c.scim_unknown_members)
+        };
+        assert_eq!(policy(&[]), Ok(UnknownMembers::Skip));
+        assert_eq!(
+            policy(&["--scim-unknown-members", "reject"]),
+            Ok(UnknownMembers::Reject)
+        );
+        assert!(policy(&["--scim-unknown-members", "ignore"]).is_err());
     }
 }

@@ -198,6 +198,7 @@ where
             return Ok(Changed {
                 value: current,
                 changed: false,
+                skipped: vec![],
             });
         }
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
@@ -205,6 +206,7 @@ where
         Ok(Changed {
             value: u,
             changed: true,
+            skipped: vec![],
         })
     })
 }

@@ -241,6 +241,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    org_user_counts (org_id, slot) {
+        org_id -> Text,
+        slot -> Integer,
+        users -> BigInt,
+        generation -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
@@ -270,4 +279,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
     credit_usage,
     user_requests,
+    org_user_counts,
 );
