@@ -898,7 +898,18 @@ async fn deep_pages_are_exact_while_users_come_and_go(b: Backend) {
         }
     };
     check("seeded").await;
+    let (seeks, builds) = s.store.page_stats();
+    assert!(
+        seeks >= 7,
+        "deep pages sought to sampled boundaries: {seeks}"
+    );
+    assert_eq!(builds, 1, "one sample set for the seeded directory");
     check("cached").await;
+    assert_eq!(
+        s.store.page_stats().1,
+        1,
+        "unchanged: the samples still hold"
+    );
     // A deep page costs the statements of the first page: no COUNT(*), no statement more.
     let statements = || metric(&s, "muster_db_statements_total");
     let before = statements().await;
@@ -922,6 +933,7 @@ async fn deep_pages_are_exact_while_users_come_and_go(b: Backend) {
         .await;
     }
     check("after SCIM deletes").await;
+    assert_eq!(s.store.page_stats().1, 2, "rebuilt once after the deletes");
     post(
         &s,
         "/Users",

@@ -500,6 +500,11 @@ impl Store {
         &self.stats
     }
 
+    /// Deep pages that sought to a sampled boundary, and sample sets built (`paging`).
+    pub fn page_stats(&self) -> (u64, u64) {
+        self.pages.stats()
+    }
+
     /// The signing keys of this database, cached.
     pub fn keys(&self) -> Arc<KeyCache> {
         self.keys.clone()
