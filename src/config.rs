@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::domain::UnknownMembers;
 use crate::store::QueueLimits;
 
 /// Everything `serve` needs. Each flag has an environment variable.
@@ -94,6 +95,14 @@ pub struct ServeArgs {
     /// Run no deliverer in this instance (it still writes events and serves the feed).
     #[arg(long, env = "MUSTER_NO_DELIVERER")]
     pub no_deliverer: bool,
+
+    /// What a SCIM member add (POST, PUT, PATCH of a group, and Bulk) does with an id that is
+    /// not a user or group of the organization: `skip` adds the others and records the skipped
+    /// ids in the audit entry and in muster_scim_skipped_members_total; `reject` answers 400
+    /// and adds none.
+    #[arg(long, env = "MUSTER_SCIM_UNKNOWN_MEMBERS", default_value = "skip",
+          value_parser = ["skip", "reject"])]
+    pub scim_unknown_members: String,
 }
 
 impl ServeArgs {
@@ -123,6 +132,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Web console session timeouts.
     pub console_sessions: ConsoleSessions,
+    /// What a SCIM member add does with an unknown member id (`--scim-unknown-members`).
+    pub scim_unknown_members: UnknownMembers,
 }
 
 /// How webhooks are delivered.
@@ -216,6 +227,7 @@ impl Config {
                 idle: std::time::Duration::from_secs(args.console_idle_timeout),
                 absolute: std::time::Duration::from_secs(args.console_session_lifetime),
             },
+            scim_unknown_members: parse_unknown_members(&args.scim_unknown_members)?,
         })
     }
 
@@ -230,6 +242,7 @@ impl Config {
             auth_failure_window: std::time::Duration::from_secs(300),
             webhooks: WebhookConfig::default(),
             console_sessions: ConsoleSessions::default(),
+            scim_unknown_members: UnknownMembers::Skip,
         })
     }
 
@@ -237,6 +250,16 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         let base = self.base_url.as_str().trim_end_matches('/');
         format!("{base}{path}")
+    }
+}
+
+fn parse_unknown_members(s: &str) -> Result<UnknownMembers, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "skip" => Ok(UnknownMembers::Skip),
+        "reject" => Ok(UnknownMembers::Reject),
+        other => Err(format!(
+            "--scim-unknown-members must be skip or reject, got {other:?}"
+        )),
     }
 }
 
@@ -293,5 +316,22 @@ mod tests {
         );
         assert!(limits(&["--db-queue-wait-ms", "0"]).is_err());
         assert!(limits(&["--db-queue-depth", "-1"]).is_err());
+    }
+
+    #[test]
+    fn unknown_scim_members_are_skipped_unless_reject_is_asked_for() {
+        use clap::Parser;
+        let policy = |argv: &[&str]| {
+            Serve::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
+                .map_err(|e| e.to_string())
+                .and_then(|s| Config::from_args(&s.args))
+                .map(|c| c.scim_unknown_members)
+        };
+        assert_eq!(policy(&[]), Ok(UnknownMembers::Skip));
+        assert_eq!(
+            policy(&["--scim-unknown-members", "reject"]),
+            Ok(UnknownMembers::Reject)
+        );
+        assert!(policy(&["--scim-unknown-members", "ignore"]).is_err());
     }
 }

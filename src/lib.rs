@@ -112,6 +112,8 @@ pub fn app(state: AppState) -> impl Endpoint {
             max: max_body,
             bulk_max: dialects::scim::bulk::payload_limit(max_body),
         })
+        // `/scim/v2/users` reaches `/scim/v2/Users` (after the slashes are normalised).
+        .with(dialects::scim::paths::CaseInsensitiveEndpoints)
         // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
         // samples) all reach their routes.
         .with(NormalizePath::new(TrailingSlash::Trim))

@@ -670,15 +670,40 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
     let mut want: Vec<&str> = ids[..BIG].iter().map(String::as_str).collect();
     want.sort_unstable();
     assert_eq!(shown, want);
+    let names: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     for m in members {
+        let id = m["value"].as_str().unwrap();
         assert_eq!(m["type"], "User", "{m}");
+        assert_eq!(m["$ref"], s.url(&format!("/scim/v2/Users/{id}")), "{m}");
+        // `display`: these users have no displayName, so their userName.
         assert_eq!(
-            m["$ref"],
-            s.url(&format!("/scim/v2/Users/{}", m["value"].as_str().unwrap())),
+            m["display"],
+            format!("big{:05}@example.com", names[id]),
             "{m}"
         );
-        assert_eq!(m.as_object().unwrap().len(), 3, "{m}");
+        assert_eq!(m.as_object().unwrap().len(), 4, "{m}");
     }
+    // Members with their display names cost the same statements for 2,500 as for one: the
+    // names come with the membership rows, not a statement per member.
+    let mut shown_costs = Vec::new();
+    for gid in [small, big] {
+        let (c, status, body) = cost(
+            &s,
+            scim(&s, reqwest::Method::GET, &format!("/Groups/{gid}")),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(body["members"][0]["display"].is_string(), "{body}");
+        shown_costs.push((c.trips, c.statements, c.writes));
+    }
+    assert_eq!(
+        shown_costs[0], shown_costs[1],
+        "showing {BIG} members with their display names costs what one costs"
+    );
     // A small group is one sized buffer, the same shape.
     let resp = scim(&s, reqwest::Method::GET, &format!("/Groups/{small}"))
         .send()
@@ -688,7 +713,7 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
         body["members"],
-        json!([{"value": ids[0], "$ref": s.url(&format!("/scim/v2/Users/{}", ids[0])), "type": "User"}])
+        json!([{"value": ids[0], "$ref": s.url(&format!("/scim/v2/Users/{}", ids[0])), "type": "User", "display": "big00000@example.com"}])
     );
     // A PATCH answering with the members streams them too; a projection is honoured.
     let r = scim(&s, reqwest::Method::PATCH, &format!("/Groups/{big}"))
@@ -719,6 +744,26 @@ async fn large_group_changes_cost_what_they_change(b: Backend) {
         members.iter().all(|m| m.as_object().unwrap().len() == 1),
         "only value"
     );
+    // `attributes=members.display`: only the display names (streamed or not, the same).
+    for gid in [small, big] {
+        let r = scim(
+            &s,
+            reqwest::Method::GET,
+            &format!("/Groups/{gid}?attributes=members.display"),
+        )
+        .send()
+        .await
+        .unwrap();
+        let body = json(r, 200).await;
+        let members = body["members"].as_array().unwrap();
+        assert!(!members.is_empty());
+        assert!(
+            members.iter().all(|m| m.as_object().unwrap().len() == 1
+                && m["display"].as_str().unwrap().ends_with("@example.com")),
+            "only display: {}",
+            members[0]
+        );
+    }
 }
 
 async fn the_event_feed_fits_its_budget(b: Backend) {

@@ -743,7 +743,11 @@ async fn groups_filter_on_members_and_meta(b: Backend) {
 
 // ---- the property test ------------------------------------------------------------------
 
-const WORDS: [&str; 6] = ["ab", "Ab", "abc", "b", "x-y", "Q_1"];
+const WORDS: [&str; 9] = ["ab", "Ab", "abc", "b", "x-y", "Q_1", "22fb-c5", "007", "7"];
+
+/// Values written unquoted in filters: whole tokens, numbers (`007`, `7`, `1e2`) among them,
+/// and tokens that start like a number but are strings (`22fb-c5`, an Entra GUID's shape).
+const UNQUOTED: [&str; 9] = ["ab", "Ab", "x-y", "Q_1", "22fb-c5", "007", "7", "1e2", "-3"];
 
 fn word() -> impl Strategy<Value = String> {
     prop::sample::select(WORDS.to_vec()).prop_map(str::to_string)
@@ -822,7 +826,13 @@ fn leaf() -> impl Strategy<Value = String> {
         "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "EQ", "Co",
     ]);
     prop_oneof![
-        (string_attr.clone(), op, word()).prop_map(|(a, o, w)| format!("{a} {o} \"{w}\"")),
+        (string_attr.clone(), op.clone(), word()).prop_map(|(a, o, w)| format!("{a} {o} \"{w}\"")),
+        (
+            string_attr.clone(),
+            op,
+            prop::sample::select(UNQUOTED.to_vec())
+        )
+            .prop_map(|(a, o, w)| format!("{a} {o} {w}")),
         string_attr.prop_map(|a| format!("{a} pr")),
         (
             prop::sample::select(vec!["eq", "ne"]),
@@ -854,7 +864,10 @@ fn leaf() -> impl Strategy<Value = String> {
             "emails[primary eq true]",
             "emails[not (primary eq true)]",
             "title eq null",
-            "meta.created gt \"2000-01-01T00:00:00Z\""
+            "meta.created gt \"2000-01-01T00:00:00Z\"",
+            "meta.created gt 2000-01-01T00:00:00Z",
+            "meta.created lt 2999-01-01T00:00:00.5+02:00",
+            "emails[type eq work and value sw 22fb-c5]",
         ])
         .prop_map(str::to_string),
     ]

@@ -298,9 +298,10 @@ async fn entra_aad_opt_dialect_and_group_push(b: Backend) {
             json!([{"op": "Remove", "path": "members", "value": [{"value": bu}]}]),
         )
         .await;
+    // `display`: the member's displayName, else (as here) their userName.
     assert_eq!(
         g["members"],
-        json!([{"value": a, "type": "User", "$ref": s.url(&format!("/scim/v2/Users/{a}"))}])
+        json!([{"value": a, "type": "User", "display": "a@contoso.com", "$ref": s.url(&format!("/scim/v2/Users/{a}"))}])
     );
     // aadOpt: removal by filter; excludedAttributes on GET by id.
     let g = c
@@ -546,23 +547,23 @@ async fn okta_group_push(b: Backend) {
         .await;
     assert_eq!(g["members"].as_array().unwrap().len(), 1);
     assert_eq!(g["members"][0]["value"], ids[0].as_str());
-    // Unknown member: a clear 400, nothing changed.
-    let e = c.call(reqwest::Method::PATCH, &format!("/Groups/{gid}"), Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": ids[1]}, {"value": "7FFFFFFFFFFFFFF0"}]}]})), 400).await;
-    assert_eq!(e["scimType"], "invalidValue");
-    assert_eq!(
-        c.get(&format!("/Groups/{gid}")).await["members"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    // Adding a member leaves the other membership rows alone.
+    // An unknown member id is skipped (the default, --scim-unknown-members=skip): the known
+    // one is added, no row names the unknown one, and the other rows are left alone.
     let before = membership_rows(&s, &gid).await;
-    c.patch(
-        &format!("/Groups/{gid}"),
-        json!([{"op": "add", "path": "members", "value": [{"value": ids[1]}]}]),
-    )
-    .await;
+    let g = c
+        .patch(
+            &format!("/Groups/{gid}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[1]}, {"value": "7FFFFFFFFFFFFFF0"}]}]),
+        )
+        .await;
+    let shown: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 2, "{g}");
+    assert!(shown.contains(&ids[1].as_str()) && !shown.contains(&"7FFFFFFFFFFFFFF0"));
     let after = membership_rows(&s, &gid).await;
     assert_eq!(after.len(), 2);
     assert!(
@@ -822,12 +823,14 @@ async fn a_tenant_never_sees_another_tenants_scim_resources(b: Backend) {
     theirs
         .post("/Users", json!({"userName": "shared@x.com"}))
         .await;
-    // Another tenant's user cannot be made a member.
+    // Another tenant's user cannot be made a member: to this tenant the id names nobody, so
+    // it is skipped (and the group is unchanged).
     let tg = theirs
         .post("/Groups", json!({"displayName": "Theirs"}))
         .await;
-    let e = theirs.call(reqwest::Method::PATCH, &format!("/Groups/{}", tg["id"].as_str().unwrap()), Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})), 400).await;
-    assert_eq!(e["scimType"], "invalidValue");
+    let g = theirs.call(reqwest::Method::PATCH, &format!("/Groups/{}", tg["id"].as_str().unwrap()), Some(json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]})), 200).await;
+    assert!(g.get("members").is_none(), "{g}");
+    assert_eq!(g["meta"]["version"], tg["meta"]["version"]);
     assert_eq!(
         mine.get(&format!("/Users/{uid}")).await["userName"],
         "shared@x.com"

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{audit, check_version, Caller, Changed, Expect, Subject};
-use crate::domain::{id_to_hex, Group, GroupData, MemberChange, OrgId};
+use crate::domain::{id_to_hex, Group, GroupData, MemberChange, OrgId, UnknownMembers};
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
 /// Whether a read or change brings the member list (one more statement).
@@ -91,15 +91,13 @@ fn user_change(
 ) -> StoreResult<Result<Changed<Group>, Missing>> {
     let change = if add {
         MemberChange {
-            clear: false,
             add: vec![user],
-            remove: vec![],
+            ..MemberChange::default()
         }
     } else {
         MemberChange {
-            clear: false,
-            add: vec![],
             remove: vec![user],
+            ..MemberChange::default()
         }
     };
     let org = caller.org().clone();
@@ -112,21 +110,60 @@ fn user_change(
         if !store::users::exists(conn, &org, user)? {
             return Ok(Err(Missing::User));
         }
-        let (g, changed) = store::groups::write(conn, &current, &current.data, &change)?;
-        if changed {
+        let w = store::groups::write(conn, &current, &current.data, &change)?;
+        if w.changed {
+            let done = without_skipped(&change, &w.skipped);
             let subject = Subject::Group {
-                group: &g,
+                group: &w.group,
                 data_changed: false,
-                members: Some(&change),
+                members: Some(&done),
             };
-            audit(conn, caller, None, "Group.Update", payload(&g), subject)?;
+            audit(
+                conn,
+                caller,
+                None,
+                "Group.Update",
+                payload(&w.group),
+                subject,
+            )?;
         }
-        Ok(Ok(Changed { value: g, changed }))
+        Ok(Ok(Changed {
+            value: w.group,
+            changed: w.changed,
+            skipped: w.skipped,
+        }))
     })
 }
 
 fn payload(g: &Group) -> serde_json::Value {
     json!({"groupId": id_to_hex(g.id), "version": g.version})
+}
+
+/// The membership change that was made: `delta` without the ids skipped as unknown (an
+/// event names only members that exist).
+fn without_skipped(delta: &MemberChange, skipped: &[i64]) -> MemberChange {
+    let mut done = delta.clone();
+    if !skipped.is_empty() {
+        done.add.retain(|m| !skipped.contains(m));
+    }
+    done
+}
+
+/// At most this many skipped ids are listed in an audit entry (all are counted).
+const SKIPPED_SHOWN: usize = 100;
+
+/// `payload`, with the member ids the change left out as unknown, if any.
+fn payload_skipping(g: &Group, skipped: &[i64]) -> serde_json::Value {
+    let mut p = payload(g);
+    if !skipped.is_empty() {
+        p["skippedMembers"] = json!(skipped
+            .iter()
+            .take(SKIPPED_SHOWN)
+            .map(|&id| id_to_hex(id))
+            .collect::<Vec<_>>());
+        p["skippedMemberCount"] = json!(skipped.len());
+    }
+    p
 }
 
 /// Create a group with members. `Conflict` when the name is taken; `Invalid` names an
@@ -137,16 +174,41 @@ pub fn create(
     data: &GroupData,
     members: &[i64],
 ) -> StoreResult<Group> {
+    create_with(conn, caller, data, members, UnknownMembers::Reject).map(|(g, _)| g)
+}
+
+/// `create`, with `unknown` saying what an unknown member id does: refuses the create
+/// (`Invalid`), or is left out, listed in the audit entry and returned.
+pub fn create_with(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    data: &GroupData,
+    members: &[i64],
+    unknown: UnknownMembers,
+) -> StoreResult<(Group, Vec<i64>)> {
     store::write_tx(conn, |conn| {
-        let g = store::groups::insert(conn, caller.org(), data, members)?;
-        let added = MemberChange::replace_with(members.to_vec());
+        let (g, skipped) = store::groups::insert(conn, caller.org(), data, members, unknown)?;
+        let added = MemberChange::replace_with(
+            members
+                .iter()
+                .copied()
+                .filter(|m| !skipped.contains(m))
+                .collect(),
+        );
         let subject = Subject::Group {
             group: &g,
             data_changed: true,
             members: Some(&added),
         };
-        audit(conn, caller, None, "Group.Create", payload(&g), subject)?;
-        Ok(g)
+        audit(
+            conn,
+            caller,
+            None,
+            "Group.Create",
+            payload_skipping(&g, &skipped),
+            subject,
+        )?;
+        Ok((g, skipped))
     })
 }
 
@@ -174,20 +236,34 @@ where
             current.members = Some(store::groups::members(conn, id)?);
         }
         let (data, delta) = change(&current)?;
-        let (mut g, changed) = store::groups::write(conn, &current, &data, &delta)?;
-        if changed {
-            let subject = Subject::Group {
-                group: &g,
-                data_changed: data != current.data,
-                members: Some(&delta),
+        let w = store::groups::write(conn, &current, &data, &delta)?;
+        // A change that only named unknown members changes nothing (and fires no event), but
+        // its entry still tells an operator which ids were left out.
+        if w.changed || !w.skipped.is_empty() {
+            let mut entry = payload_skipping(&w.group, &w.skipped);
+            let done = without_skipped(&delta, &w.skipped);
+            let subject = if w.changed {
+                Subject::Group {
+                    group: &w.group,
+                    data_changed: data != current.data,
+                    members: Some(&done),
+                }
+            } else {
+                entry["changed"] = json!(false);
+                Subject::None
             };
-            audit(conn, caller, None, "Group.Update", payload(&g), subject)?;
+            audit(conn, caller, None, "Group.Update", entry, subject)?;
         }
+        let mut g = w.group;
         // Read in the transaction, so the members shown are those of the version shown.
         if output == Members::Load {
             g.members = Some(store::groups::members(conn, id)?);
         }
-        Ok::<_, E>(Changed { value: g, changed })
+        Ok::<_, E>(Changed {
+            value: g,
+            changed: w.changed,
+            skipped: w.skipped,
+        })
     })?;
     Ok(result)
 }
@@ -220,9 +296,9 @@ fn delta(
     remove: Vec<i64>,
 ) -> StoreResult<Changed<Group>> {
     let change = MemberChange {
-        clear: false,
         add,
         remove,
+        ..MemberChange::default()
     };
     update(
         conn,

@@ -74,6 +74,7 @@ pub fn hash_password(p: NewPassword, cost: u32) -> StoreResult<PasswordHash> {
                     "password must be 1 to {MAX_PASSWORD_BYTES} bytes"
                 )));
             }
+            store::note_hashing();
             let hash = bcrypt::hash(plain, cost)
                 .map_err(|_| StoreError::Invalid("the password cannot be hashed".into()))?;
             Ok(PasswordHash {
@@ -218,4 +219,7 @@ fn audit_many<'s>(
 pub struct Changed<T> {
     pub value: T,
     pub changed: bool,
+    /// Member ids a group change left out because they name no user or group of the
+    /// organization (`UnknownMembers::Skip`); empty otherwise.
+    pub skipped: Vec<i64>,
 }

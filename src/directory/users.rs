@@ -215,6 +215,7 @@ where
             return Ok(Changed {
                 value: current,
                 changed: false,
+                skipped: vec![],
             });
         }
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
@@ -226,6 +227,7 @@ where
         Ok(Changed {
             value: u,
             changed: true,
+            skipped: vec![],
         })
     })
 }

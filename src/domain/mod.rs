@@ -556,6 +556,10 @@ pub enum MemberKind {
 pub struct Member {
     pub id: i64,
     pub kind: MemberKind,
+    /// What SCIM shows as the member's `display`: a user's displayName, else their userName
+    /// (for a user without a login name, the lower-cased primary email); a group's
+    /// displayName. Read with the membership rows.
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -627,6 +631,15 @@ pub struct Group {
     pub updated_at: NaiveDateTime,
 }
 
+/// What a member add does with an id that is not a user or group of the organization (never
+/// was, or was deleted): refuse the whole change (`Invalid`), or leave it out and report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownMembers {
+    #[default]
+    Reject,
+    Skip,
+}
+
 /// How a write changes a group's members; each variant touches only the rows it names.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MemberChange {
@@ -634,6 +647,8 @@ pub struct MemberChange {
     pub clear: bool,
     pub add: Vec<i64>,
     pub remove: Vec<i64>,
+    /// What happens to ids of `add` that name no user or group.
+    pub unknown: UnknownMembers,
 }
 
 impl MemberChange {
@@ -644,6 +659,7 @@ impl MemberChange {
             clear: true,
             add: ids,
             remove: vec![],
+            unknown: UnknownMembers::Reject,
         }
     }
 

@@ -14,6 +14,7 @@ pub struct Metrics {
     webhooks: IntCounterVec,
     /// Change events numbered by this instance's sequencer.
     sequenced: IntCounter,
+    scim_skipped_members: IntCounter,
 }
 
 impl Metrics {
@@ -43,6 +44,15 @@ impl Metrics {
             "Panics caught while serving a request (answered with 500)",
         )
         .expect("valid metric");
+        let scim_skipped_members = IntCounter::new(
+            "muster_scim_skipped_members_total",
+            "Member ids a SCIM group write left out because they name no user or group of \
+             the organization (--scim-unknown-members=skip)",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(scim_skipped_members.clone()))
+            .expect("register once");
         registry
             .register(Box::new(requests.clone()))
             .expect("register once");
@@ -79,6 +89,14 @@ impl Metrics {
             panics,
             webhooks,
             sequenced,
+            scim_skipped_members,
+        }
+    }
+
+    /// `n` more member ids skipped by SCIM group writes (counted once they are committed).
+    pub fn scim_skipped_members(&self, n: u64) {
+        if n > 0 {
+            self.scim_skipped_members.inc_by(n);
         }
     }
 
@@ -156,6 +174,12 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
             "muster_blocking_panics_total",
             "Panics caught on the blocking pool",
             panics,
+        ),
+        (
+            "muster_passwords_hashed_in_transaction_total",
+            "Passwords hashed while a write transaction was open (holding its locks); \
+             expected to stay 0",
+            crate::store::hashed_in_transaction(),
         ),
     ] {
         out.push_str(&format!(

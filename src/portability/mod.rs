@@ -130,7 +130,8 @@ pub const TABLES: &[&str] = &[
 
 /// Tables a dump leaves out, each for a reason given in docs/portability.md: deployment
 /// secrets in the clear (`signing_keys`, `hooks`), the source's change-event outbox, and
-/// web console sessions (short-lived sign-ins to that deployment).
+/// web console sessions (short-lived sign-ins to that deployment); `org_user_counts` is
+/// derived (database triggers keep it as the import writes users).
 pub const NOT_EXPORTED: &[&str] = &[
     "signing_keys",
     "events",
@@ -139,6 +140,7 @@ pub const NOT_EXPORTED: &[&str] = &[
     "hook_deliveries",
     "hook_logs",
     "console_sessions",
+    "org_user_counts",
 ];
 
 /// One line after the header.

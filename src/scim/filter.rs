@@ -95,8 +95,27 @@ impl CompareOp {
 pub enum CompValue {
     Null,
     Bool(bool),
-    Number(f64),
+    /// A number, with the token as written: where the attribute is a string the token
+    /// compares as written (`employeeNumber eq 007` is `employeeNumber eq "007"`).
+    Number(f64, String),
     String(String),
+}
+
+/// `token` as a number when the whole token is one (sign and exponent included); `None` for
+/// anything else (`22fbc523`, `1-2`, `inf`). A number too large for a double (`1e400`) is
+/// `Some` of a non-finite value, which the parser refuses.
+fn whole_number(token: &str) -> Option<f64> {
+    let b = token.as_bytes();
+    let digits = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let first = if b.first() == Some(&b'-') { 1 } else { 0 };
+    if !digits(first)
+        || !b
+            .iter()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+    {
+        return None;
+    }
+    token.parse::<f64>().ok()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -417,41 +436,36 @@ impl Parser {
                         message: format!("invalid string: {e}"),
                     })
             }
-            Some(c) if c == '-' || c.is_ascii_digit() => {
-                let start = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-                {
-                    self.pos += 1;
-                }
-                let lit: String = self.chars[start..self.pos].iter().collect();
-                lit.parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
-                    .map(CompValue::Number)
-                    .ok_or(FilterError {
-                        position: start,
-                        message: format!("invalid number {lit:?}"),
-                    })
-            }
             Some(_) => {
+                // An unquoted value is the whole token (up to a space, bracket, parenthesis
+                // or quote): `externalId eq 22fbc523-6032-4ad9-...` is one string, not a
+                // number followed by junk.
                 let start = self.pos;
-                while self
-                    .peek()
-                    .is_some_and(|c| !matches!(c, ' ' | '\t' | ')' | ']' | '(' | '[' | '"'))
-                {
+                while self.peek().is_some_and(|c| {
+                    !matches!(c, ' ' | '\t' | '\n' | '\r' | ')' | ']' | '(' | '[' | '"')
+                }) {
                     self.pos += 1;
                 }
                 let word: String = self.chars[start..self.pos].iter().collect();
                 if word.is_empty() {
                     return Err(self.err("expected a value"));
                 }
+                if let Some(n) = whole_number(&word) {
+                    if !n.is_finite() {
+                        return Err(FilterError {
+                            position: start,
+                            message: format!("invalid number {word:?}"),
+                        });
+                    }
+                    return Ok(CompValue::Number(n, word));
+                }
                 Ok(match word.to_ascii_lowercase().as_str() {
                     "true" => CompValue::Bool(true),
                     "false" => CompValue::Bool(false),
                     "null" => CompValue::Null,
-                    // Entra's documentation writes `externalId eq jyoung`.
+                    // Entra's documentation writes `externalId eq jyoung`; a dateTime such
+                    // as `2015-10-10T14:38:21.8617979-07:00` is a string here and compares
+                    // as an instant where the attribute is a dateTime.
                     _ => CompValue::String(word),
                 })
             }
@@ -560,7 +574,7 @@ fn compare(x: &Value, op: CompareOp, v: &CompValue, kind: ValueKind) -> bool {
             op == CompareOp::Eq && xb.is_some() && xb == vb
         }
         ValueKind::Number => {
-            let (Some(a), CompValue::Number(b)) = (x.as_f64(), v) else {
+            let (Some(a), CompValue::Number(b, _)) = (x.as_f64(), v) else {
                 return false;
             };
             a.partial_cmp(b).is_some_and(ord_ok)
@@ -588,7 +602,7 @@ fn compare(x: &Value, op: CompareOp, v: &CompValue, kind: ValueKind) -> bool {
             let vs = match v {
                 CompValue::String(s) => s.clone(),
                 CompValue::Bool(b) => b.to_string(),
-                CompValue::Number(n) => n.to_string(),
+                CompValue::Number(_, token) => token.clone(),
                 CompValue::Null => return false,
             };
             let (a, b) = if case_exact {
@@ -689,7 +703,11 @@ mod tests {
         );
         assert_eq!(
             p("x ge -1.5e2"),
-            Filter::Compare(path("x"), CompareOp::Ge, CompValue::Number(-150.0))
+            Filter::Compare(
+                path("x"),
+                CompareOp::Ge,
+                CompValue::Number(-150.0, "-1.5e2".into())
+            )
         );
         assert_eq!(
             p("externalId eq jyoung"),
@@ -706,6 +724,44 @@ mod tests {
         assert!(matches!(
             p("members[value eq \"1\"].$ref pr"),
             Filter::ValuePath(..)
+        ));
+    }
+
+    #[test]
+    fn unquoted_values_are_read_as_whole_tokens() {
+        let value = |s: &str| match p(s) {
+            Filter::Compare(_, _, v) => v,
+            other => panic!("{other:?}"),
+        };
+        let guid = "22fbc523-6032-4ad9-a3a5-4e3a5b3f6a1c";
+        assert_eq!(
+            value(&format!("externalId eq {guid}")),
+            CompValue::String(guid.into())
+        );
+        let t = "2015-10-10T14:38:21.8617979-07:00";
+        assert_eq!(
+            value(&format!("meta.created gt {t}")),
+            CompValue::String(t.into())
+        );
+        assert_eq!(value("x eq 007"), CompValue::Number(7.0, "007".into()));
+        assert_eq!(value("x eq -3"), CompValue::Number(-3.0, "-3".into()));
+        assert!(Filter::parse("x eq 1e999")
+            .unwrap_err()
+            .message
+            .contains("invalid number"));
+        for s in [
+            "1-2", "12abc", "-x", "-", "inf", "NaN", "3.5.1x", "1:2", "1e",
+        ] {
+            assert_eq!(
+                value(&format!("x eq {s}")),
+                CompValue::String(s.into()),
+                "{s}"
+            );
+        }
+        // The token ends at a bracket or parenthesis.
+        assert!(matches!(
+            p("(externalId eq 22fb) and emails[value eq 1a]"),
+            Filter::And(..)
         ));
     }
 

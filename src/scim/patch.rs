@@ -567,7 +567,11 @@ fn seed_from_filter(f: &Filter, attr: &Attribute) -> Map<String, Value> {
                     let json = match v {
                         CompValue::String(s) => Value::String(s.clone()),
                         CompValue::Bool(b) => Value::Bool(*b),
-                        CompValue::Number(n) => serde_json::Number::from_f64(*n)
+                        // A string sub-attribute takes the token as written.
+                        CompValue::Number(_, token) if sub.ty == AttrType::String => {
+                            Value::String(token.clone())
+                        }
+                        CompValue::Number(n, _) => serde_json::Number::from_f64(*n)
                             .map(Value::Number)
                             .unwrap_or(Value::Null),
                         CompValue::Null => Value::Null,

@@ -738,7 +738,7 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
         Kind::Str { ci, lower } => {
             let text = match v {
                 CompValue::String(s) => s.clone(),
-                CompValue::Number(n) => n.to_string(),
+                CompValue::Number(_, token) => token.clone(),
                 CompValue::Bool(b) => b.to_string(),
                 CompValue::Null => unreachable!(),
             };
@@ -840,7 +840,7 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
         Kind::Version => {
             let n = match v {
                 CompValue::String(s) => crate::scim::etag::parse_etag(s),
-                CompValue::Number(n) if n.fract() == 0.0 => Some(*n as i64),
+                CompValue::Number(n, _) if n.fract() == 0.0 => Some(*n as i64),
                 _ => None,
             };
             match (n, op) {

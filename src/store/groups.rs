@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::raw::{Bind, Raw};
 use super::schema::groups;
 use super::{new_id, now, DbConn, StoreError, StoreResult};
-use crate::domain::{Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId};
+use crate::domain::{
+    Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId, UnknownMembers,
+};
 
 type Row = (
     i64,
@@ -167,14 +169,15 @@ fn insert_members(
 }
 
 /// Apply a membership change to group `gid`: only the named rows are read or written, a
-/// handful of statements whatever the number of members. Returns whether anything changed;
-/// `Invalid` names an unknown member.
+/// handful of statements whatever the number of members. Returns whether anything changed,
+/// and the ids of `add` left out because they name no user or group of the organization
+/// (`UnknownMembers::Skip`; with `Reject` such an id is `Invalid` and nothing is written).
 fn change_members(
     conn: &mut DbConn,
     org: &OrgId,
     gid: i64,
     change: &MemberChange,
-) -> StoreResult<bool> {
+) -> StoreResult<(bool, Vec<i64>)> {
     let mut changed = false;
     if change.clear {
         // A replace is a diff: rows of members that stay are neither deleted nor rewritten,
@@ -193,10 +196,10 @@ fn change_members(
         )? > 0;
     }
     if change.add.is_empty() {
-        return Ok(changed);
+        return Ok((changed, vec![]));
     }
     let kinds = kinds_of(conn, org, &change.add)?;
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    let (mut users, mut groups, mut unknown) = (Vec::new(), Vec::new(), Vec::new());
     for &mid in &change.add {
         match kinds.get(&mid) {
             Some(MemberKind::User) => users.push(mid),
@@ -207,26 +210,41 @@ fn change_members(
                 )))
             }
             Some(MemberKind::Group) => groups.push(mid),
-            None => {
-                return Err(StoreError::Invalid(format!(
-                    "member {} is not a user or group of this organization",
-                    crate::domain::id_to_hex(mid)
-                )))
-            }
+            None => unknown.push(mid),
         }
+    }
+    if !unknown.is_empty() && change.unknown == UnknownMembers::Reject {
+        let shown: Vec<String> = unknown
+            .iter()
+            .take(10)
+            .map(|&id| crate::domain::id_to_hex(id))
+            .collect();
+        return Err(StoreError::Invalid(format!(
+            "{} {} not a user or group of this organization: {}{}",
+            if unknown.len() == 1 {
+                "member"
+            } else {
+                "members"
+            },
+            if unknown.len() == 1 { "is" } else { "are" },
+            shown.join(", "),
+            if unknown.len() > 10 { ", ..." } else { "" }
+        )));
     }
     changed |= insert_members(conn, "group_users", "user_id", org, gid, &users)? > 0;
     changed |= insert_members(conn, "group_groups", "member_group_id", org, gid, &groups)? > 0;
-    Ok(changed)
+    Ok((changed, unknown))
 }
 
 /// Insert a group with its members. Call inside a write transaction (the directory's).
+/// Returns the group and the member ids skipped as unknown (`unknown` as in `MemberChange`).
 pub fn insert(
     conn: &mut DbConn,
     org: &OrgId,
     data: &GroupData,
     members: &[i64],
-) -> StoreResult<Group> {
+    unknown: UnknownMembers,
+) -> StoreResult<(Group, Vec<i64>)> {
     let id = new_id();
     let t = now();
     diesel::insert_into(groups::table)
@@ -246,7 +264,7 @@ pub fn insert(
         ))
         .execute(conn)
         .map_err(conflict)?;
-    change_members(
+    let (_, skipped) = change_members(
         conn,
         org,
         id,
@@ -254,18 +272,22 @@ pub fn insert(
             clear: false,
             add: members.to_vec(),
             remove: vec![],
+            unknown,
         },
     )?;
-    Ok(Group {
-        id,
-        org_id: org.clone(),
-        data: data.clone(),
-        members: None,
-        is_default: false,
-        version: 1,
-        created_at: t,
-        updated_at: t,
-    })
+    Ok((
+        Group {
+            id,
+            org_id: org.clone(),
+            data: data.clone(),
+            members: None,
+            is_default: false,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        },
+        skipped,
+    ))
 }
 
 /// Read a group for changing it; on PostgreSQL its row stays locked until the transaction
@@ -288,19 +310,31 @@ pub fn lock(
     from_row(row)
 }
 
+/// What `write` did: the group as written, whether anything changed, and the member ids
+/// left out as unknown.
+pub struct Written {
+    pub group: Group,
+    pub changed: bool,
+    pub skipped: Vec<i64>,
+}
+
 /// Write new data and a membership change over `current` (read with `lock` in this
-/// transaction). Nothing changed → no version bump. Returns (group, changed).
+/// transaction). Nothing changed → no version bump.
 pub fn write(
     conn: &mut DbConn,
     current: &Group,
     data: &GroupData,
     members: &MemberChange,
-) -> StoreResult<(Group, bool)> {
+) -> StoreResult<Written> {
     let id = current.id;
-    let mut changed = change_members(conn, &current.org_id, id, members)?;
+    let (mut changed, skipped) = change_members(conn, &current.org_id, id, members)?;
     changed |= current.data != *data;
     if !changed {
-        return Ok((current.clone(), false));
+        return Ok(Written {
+            group: current.clone(),
+            changed: false,
+            skipped,
+        });
     }
     let t = now();
     let target = groups::table.find(id);
@@ -324,16 +358,17 @@ pub fn write(
     } else {
         diesel::update(target).set(bump).execute(conn)?;
     }
-    Ok((
-        Group {
+    Ok(Written {
+        group: Group {
             data: data.clone(),
             version: current.version + 1,
             updated_at: t,
             members: None,
             ..current.clone()
         },
-        true,
-    ))
+        changed: true,
+        skipped,
+    })
 }
 
 pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
@@ -366,33 +401,40 @@ pub fn members_of_many(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i
     if gids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, i64, i32)> =
-        Raw::sql("SELECT gu.group_id, gu.user_id, 1 FROM group_users gu WHERE gu.group_id")
-            .in_ids(gids)
-            .push(
-                " UNION ALL SELECT gg.group_id, gg.member_group_id, 2 FROM group_groups gg \
-                 WHERE gg.group_id",
-            )
-            .in_ids(gids)
-            .query::<(BigInt, BigInt, Integer)>()
-            .load(conn)?;
-    let mut out: HashMap<i64, Vec<(i32, i64)>> = HashMap::new();
-    for (g, m, k) in rows {
-        out.entry(g).or_default().push((k, m));
+    // The display names come from the same statement: each membership row joined to its
+    // member's row by primary key, never a statement per member.
+    let rows: Vec<(i64, i64, i32, Option<String>)> = Raw::sql(
+        "SELECT gu.group_id, gu.user_id, 1, \
+         COALESCE(u.display_name, u.user_name, u.user_name_lower) \
+         FROM group_users gu JOIN users u ON u.id = gu.user_id WHERE gu.group_id",
+    )
+    .in_ids(gids)
+    .push(
+        " UNION ALL SELECT gg.group_id, gg.member_group_id, 2, mg.display_name \
+         FROM group_groups gg JOIN groups mg ON mg.id = gg.member_group_id \
+         WHERE gg.group_id",
+    )
+    .in_ids(gids)
+    .query::<(BigInt, BigInt, Integer, Nullable<Text>)>()
+    .load(conn)?;
+    let mut out: HashMap<i64, Vec<(i32, i64, Option<String>)>> = HashMap::new();
+    for (g, m, k, d) in rows {
+        out.entry(g).or_default().push((k, m, d));
     }
     Ok(out
         .into_iter()
         .map(|(g, mut ms)| {
-            ms.sort_unstable();
+            ms.sort_unstable_by_key(|&(k, id, _)| (k, id));
             let members = ms
                 .into_iter()
-                .map(|(k, id)| Member {
+                .map(|(k, id, display)| Member {
                     id,
                     kind: if k == 1 {
                         MemberKind::User
                     } else {
                         MemberKind::Group
                     },
+                    display,
                 })
                 .collect();
             (g, members)

@@ -10,6 +10,7 @@ pub mod gate;
 pub mod groups;
 pub mod identities;
 pub mod orgs;
+pub mod paging;
 pub mod portable;
 pub mod raw;
 pub mod roles;
@@ -429,6 +430,8 @@ pub struct Store {
     stats: Arc<StoreStats>,
     keys: Arc<KeyCache>,
     generation: Arc<AtomicU64>,
+    /// Sampled page boundaries of unfiltered user lists (`paging`).
+    pages: Arc<paging::PageCache>,
 }
 
 impl Store {
@@ -468,6 +471,7 @@ impl Store {
             stats,
             keys: Arc::new(KeyCache::default()),
             generation,
+            pages: Arc::new(paging::PageCache::default()),
         })
     }
 
@@ -497,6 +501,11 @@ impl Store {
 
     pub fn stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// Deep pages that sought to a sampled boundary, and sample sets built (`paging`).
+    pub fn page_stats(&self) -> (u64, u64) {
+        self.pages.stats()
     }
 
     /// The signing keys of this database, cached.
@@ -535,14 +544,16 @@ impl Store {
         let permit = self.permits.enter().await?;
         let pool = self.pool.clone();
         let stats = self.stats.clone();
+        let pages = self.pages.clone();
         stats.trips.fetch_add(1, Ordering::Relaxed);
         let task = tokio::task::spawn_blocking(move || -> Result<T, E> {
             // Held by the task, not the request: a client that goes away does not free a
             // permit while its work still holds a connection.
             let _permit = permit;
             let mut pooled = pool.get().map_err(StoreError::from)?;
-            let out =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut pooled.conn)));
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                paging::with_cache(pages, || f(&mut pooled.conn))
+            }));
             pooled.last_used = Instant::now();
             match out {
                 Ok(result) => result,
@@ -690,6 +701,31 @@ static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
 thread_local! {
     static FLATTENED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Write transactions open on this thread (a trip runs on one thread from start to end).
+    static IN_WRITE_TX: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Passwords hashed while a write transaction was open, since the process started.
+static HASHED_IN_TX: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this thread is inside a write transaction ([`write_tx`], [`savepoint`]).
+pub fn in_write_tx() -> bool {
+    IN_WRITE_TX.get() > 0
+}
+
+/// Note a password hashed at this point: when a write transaction is open, the slow hash
+/// held its locks (SQLite's one writer) meanwhile, which no path should do. Counted, for
+/// `muster_passwords_hashed_in_transaction_total` and the tests.
+pub fn note_hashing() {
+    if in_write_tx() {
+        HASHED_IN_TX.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("a password was hashed inside a write transaction");
+    }
+}
+
+/// How many passwords were hashed inside a write transaction since the process started.
+pub fn hashed_in_transaction() -> u64 {
+    HASHED_IN_TX.load(Ordering::Relaxed)
 }
 
 /// Run `f` with every nested [`write_tx`] flattened into the transaction that encloses it
@@ -739,6 +775,14 @@ where
         DbConn::Pg(_) => Tm::begin_transaction(conn),
     };
     begun.map_err(StoreError::from)?;
+    struct Open;
+    impl Drop for Open {
+        fn drop(&mut self) {
+            IN_WRITE_TX.set(IN_WRITE_TX.get().saturating_sub(1));
+        }
+    }
+    IN_WRITE_TX.set(IN_WRITE_TX.get() + 1);
+    let _open = Open;
     match f(conn) {
         Ok(value) => {
             Tm::commit_transaction(conn).map_err(StoreError::from)?;

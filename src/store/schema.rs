@@ -323,6 +323,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    org_user_counts (org_id, slot) {
+        org_id -> Text,
+        slot -> Integer,
+        users -> BigInt,
+        generation -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
@@ -358,4 +367,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     hook_deliveries,
     hook_logs,
     console_sessions,
+    org_user_counts,
 );

@@ -853,15 +853,41 @@ pub fn query(
         }
         q
     };
-    let total: Option<i64> = if with_total {
-        Some(base().count().get_result(conn)?)
+    // Unfiltered: the exact total is kept by triggers (`paging`), and a deep page in id order
+    // seeks to a sampled boundary instead of walking the whole offset.
+    let by_id = order.key.is_none() && !order.descending;
+    let deep =
+        matches!(window, super::Window::Offset { offset, .. } if offset >= super::paging::STRIDE);
+    let counted = if filter.is_none() && (with_total || (by_id && deep)) {
+        Some(super::paging::counts(conn, org)?)
     } else {
         None
     };
+    let total: Option<i64> = match (with_total, counted) {
+        (false, _) => None,
+        (true, Some((users, _))) => Some(users),
+        (true, None) => Some(base().count().get_result(conn)?),
+    };
+    let mut window = window;
+    let mut boundary = None;
+    if let (Some((_, generation)), super::Window::Offset { offset, limit }, true) =
+        (counted, window, by_id)
+    {
+        if let Some((id, rest)) = super::paging::seek(conn, org, generation, offset)? {
+            window = super::Window::Offset {
+                offset: rest,
+                limit,
+            };
+            boundary = Some(id);
+        }
+    }
     let w = window.sql(order, r#""users"."id""#);
     let mut q = base().order_by(w.order).offset(w.offset).limit(w.limit);
     if let Some(f) = w.filter {
         q = q.filter(f);
+    }
+    if let Some(id) = boundary {
+        q = q.filter(users::id.ge(id));
     }
     let mut rows: Vec<Row> = q.load(conn)?;
     if w.reverse {

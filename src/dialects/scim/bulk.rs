@@ -282,6 +282,8 @@ fn target(path: &str, method: Method) -> ScimResult<(Kind, Option<String>)> {
 /// The prepared write of one operation, its references resolved.
 fn prepare(
     cfg: &Arc<Config>,
+    tally: &Tally,
+    pre: &Prehashed,
     op: &Operation,
     ids: &HashMap<String, String>,
 ) -> ScimResult<(Kind, Prepared)> {
@@ -298,13 +300,13 @@ fn prepare(
     let data = data.unwrap_or(Value::Null);
     let id = id.unwrap_or_default();
     let prepared = match (kind, op.method) {
-        (Kind::Users, Method::Post) => users::create(cfg, data, proj),
-        (Kind::Users, Method::Put) => users::replace(cfg, &id, data, proj, version),
-        (Kind::Users, Method::Patch) => users::modify(cfg, &id, data, proj, version),
+        (Kind::Users, Method::Post) => users::create(cfg, pre, data, proj),
+        (Kind::Users, Method::Put) => users::replace(cfg, pre, &id, data, proj, version),
+        (Kind::Users, Method::Patch) => users::modify(cfg, pre, &id, data, proj, version),
         (Kind::Users, Method::Delete) => users::delete(cfg, &id, version),
-        (Kind::Groups, Method::Post) => groups::create(cfg, data, proj),
-        (Kind::Groups, Method::Put) => groups::replace(cfg, &id, data, proj, version),
-        (Kind::Groups, Method::Patch) => groups::modify(cfg, &id, data, proj, version),
+        (Kind::Groups, Method::Post) => groups::create(cfg, tally, data, proj),
+        (Kind::Groups, Method::Put) => groups::replace(cfg, tally, &id, data, proj, version),
+        (Kind::Groups, Method::Patch) => groups::modify(cfg, tally, &id, data, proj, version),
         (Kind::Groups, Method::Delete) => groups::delete(cfg, &id, version),
     }?;
     Ok((kind, prepared))
@@ -412,27 +414,52 @@ impl From<StoreError> for Stop {
 /// the answer. If one fails, that transaction is rolled back whole and the request runs again
 /// with a savepoint per operation, so a failed operation leaves no trace and the others
 /// stand. The directory layer's own transactions are flattened into the operation's.
-fn execute(conn: &mut DbConn, cfg: &Arc<Config>, p: &Principal, req: Request) -> ScimResult<Value> {
+fn execute(
+    conn: &mut DbConn,
+    cfg: &Arc<Config>,
+    tally: &Tally,
+    p: &Principal,
+    req: Request,
+) -> ScimResult<Value> {
+    // bcrypt runs here, before the transaction begins, never inside it.
+    let plain = req.ops.iter().filter_map(|op| {
+        let data = op.data.as_ref().filter(|d| sets_password(d))?;
+        match (target(&op.path, op.method).ok()?.0, op.method) {
+            (Kind::Users, Method::Post | Method::Put) => users::password_in(data, false),
+            (Kind::Users, Method::Patch) => users::password_in(data, true),
+            _ => None,
+        }
+    });
+    let pre = Prehashed::hash_all(plain.collect::<Vec<_>>(), cfg.bcrypt_cost);
     let mut attempt = |savepoints: bool| {
+        // What a rolled-back attempt skipped is not counted.
+        tally.reset();
+        // Nor does a rolled-back attempt use up the hashes made ahead: each attempt takes
+        // them from a fresh copy.
+        let pre = pre.fresh();
         store::write_tx(conn, |conn| {
-            store::flattened(|| run_all(conn, cfg, p, &req, savepoints))
+            store::flattened(|| run_all(conn, cfg, tally, &pre, p, &req, savepoints))
         })
     };
-    let results = match attempt(false) {
-        Ok(results) => results,
-        Err(Stop::Again) => match attempt(true) {
+    let outcome = (|| {
+        let results = match attempt(false) {
             Ok(results) => results,
+            Err(Stop::Again) => match attempt(true) {
+                Ok(results) => results,
+                Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
+                // With savepoints no operation asks for another attempt.
+                Err(Stop::Again) => {
+                    return Err(ScimError::status(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the Bulk request could not be completed",
+                    ))
+                }
+            },
             Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
-            // With savepoints no operation asks for another attempt.
-            Err(Stop::Again) => {
-                return Err(ScimError::status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the Bulk request could not be completed",
-                ))
-            }
-        },
-        Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
-    };
+        };
+        Ok(results)
+    })();
+    let results = outcome.inspect_err(|_| tally.reset())?;
     Ok(json!({
         "schemas": [BULK_RESPONSE],
         "Operations": results,
@@ -443,9 +470,12 @@ fn execute(conn: &mut DbConn, cfg: &Arc<Config>, p: &Principal, req: Request) ->
 /// Without savepoints (the first attempt) any failure asks for the second attempt, and
 /// consecutive user creates that refer to nothing are written together
 /// (`directory::users::create_many`: a multi-row INSERT instead of statements per user).
+#[allow(clippy::too_many_arguments)]
 fn run_all(
     conn: &mut DbConn,
     cfg: &Arc<Config>,
+    tally: &Tally,
+    pre: &Prehashed,
     p: &Principal,
     req: &Request,
     savepoints: bool,
@@ -483,7 +513,7 @@ fn run_all(
                 progressed = true;
             } else if op.refs.iter().all(|r| ids.contains_key(r)) {
                 progressed = true;
-                let (kind, mut prepared) = match prepare(cfg, op, &ids) {
+                let (kind, mut prepared) = match prepare(cfg, tally, pre, op, &ids) {
                     Ok(x) => x,
                     Err(_) if !savepoints => return Err(Stop::Again),
                     Err(e) => {
@@ -648,8 +678,10 @@ fn sets_password(v: &Value) -> bool {
 pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcome {
     let req = parse(&body)?;
     let cfg = state.config.clone();
+    let tally = Tally::default();
+    let counted = tally.clone();
     let op = move |conn: &mut DbConn, p: Principal| -> Outcome {
-        let body = execute(conn, &cfg, &p, req)?;
+        let body = execute(conn, &cfg, &counted, &p, req)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
     };
     let answered = if sets_password(&body) {
@@ -657,5 +689,6 @@ pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcom
     } else {
         state.call(auth, Some(Scope::Scim), op).await
     };
+    state.metrics.scim_skipped_members(tally.get());
     Ok(answered.unwrap_or_else(ScimResponse::from))
 }

@@ -52,8 +52,8 @@ pub const STREAM_MEMBERS_FROM: usize = 1000;
 /// How many members each streamed chunk holds (about 100 bytes each).
 const MEMBERS_PER_CHUNK: usize = 1024;
 
-/// The members of a group, rendered lazily: `{"value":…,"$ref":…,"type":…}` each, the same
-/// objects `group_json` builds.
+/// The members of a group, rendered lazily: `{"value":…,"$ref":…,"display":…,"type":…}` each,
+/// the same objects `group_json` builds.
 struct StreamedMembers {
     members: Vec<Member>,
     /// `"$ref":"<base>/scim/v2/Users/` already JSON-escaped, without the closing quote.
@@ -87,10 +87,80 @@ impl StreamedMembers {
                 out.push(b',');
             }
             // Writing to a Vec cannot fail.
-            let _ = write!(
-                out,
-                "{{\"value\":\"{hex}\",{reference}{hex}\",\"type\":\"{kind}\"}}"
-            );
+            let _ = write!(out, "{{\"value\":\"{hex}\",{reference}{hex}\",");
+            if let Some(d) = &m.display {
+                out.extend_from_slice(b"\"display\":");
+                let _ = serde_json::to_writer(&mut *out, d);
+                out.push(b',');
+            }
+            let _ = write!(out, "\"type\":\"{kind}\"}}");
+        }
+    }
+}
+
+/// Member ids skipped as unknown by a request's group writes, added to
+/// `muster_scim_skipped_members_total` once the request's trip is over (a Bulk attempt that
+/// is rolled back starts again from zero).
+#[derive(Clone, Default)]
+pub struct Tally(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Tally {
+    pub fn add(&self, n: usize) {
+        self.0
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn reset(&self) {
+        self.0.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Passwords hashed ahead of the transaction that stores them (SCIM Bulk hashes every
+/// password of the request before its transaction begins, so bcrypt never runs while the
+/// transaction holds SQLite's write lock or PostgreSQL's row locks). Each hash is used once:
+/// two users given the same password get different salts.
+#[derive(Clone, Default)]
+pub struct Prehashed(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, Vec<crate::domain::PasswordHash>>>,
+    >,
+);
+
+impl Prehashed {
+    /// Hash each of `plain` (one hash per occurrence) with `cost`. A password that cannot be
+    /// hashed (too long, empty) is left for the operation, which answers its error.
+    pub fn hash_all(plain: impl IntoIterator<Item = String>, cost: u32) -> Prehashed {
+        use crate::directory::{hash_password, NewPassword};
+        let mut map: std::collections::HashMap<String, Vec<crate::domain::PasswordHash>> =
+            std::collections::HashMap::new();
+        for p in plain {
+            if let Ok(h) = hash_password(NewPassword::Plain(p.clone()), cost) {
+                map.entry(p).or_default().push(h);
+            }
+        }
+        Prehashed(std::sync::Arc::new(std::sync::Mutex::new(map)))
+    }
+
+    /// A copy with every hash still there (for another attempt after a rollback).
+    pub fn fresh(&self) -> Prehashed {
+        let map = self.0.lock().map(|m| m.clone()).unwrap_or_default();
+        Prehashed(std::sync::Arc::new(std::sync::Mutex::new(map)))
+    }
+
+    /// The password to store for `plain`: its hash made ahead if there is one left, else
+    /// `plain` itself (hashed by the directory before its own transaction).
+    pub fn take(&self, plain: String) -> crate::directory::NewPassword {
+        use crate::directory::NewPassword;
+        let hashed = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut m| m.get_mut(&plain).and_then(Vec::pop));
+        match hashed {
+            Some(h) => NewPassword::Digest(h),
+            None => NewPassword::Plain(plain),
         }
     }
 }
@@ -273,6 +343,19 @@ pub async fn run(
     } else {
         call_scim(state, auth, p.op).await
     }
+}
+
+/// `run` for a group write: the member ids it skipped as unknown are counted in
+/// `muster_scim_skipped_members_total` once its trip is over.
+pub async fn run_counted(
+    state: &crate::request::AppState,
+    auth: &BearerOrBasic,
+    prepare: impl FnOnce(&Tally) -> ScimResult<Prepared>,
+) -> Outcome {
+    let tally = Tally::default();
+    let r = run(state, auth, prepare(&tally)).await;
+    state.metrics.scim_skipped_members(tally.get());
+    r
 }
 
 /// `call_scim` for a request that sets a password (see `AppState::call_hashing`).

@@ -47,17 +47,30 @@ fn wants_members(proj: &Projection) -> Members {
     }
 }
 
-pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Prepared> {
+pub fn create(
+    cfg: &Arc<Config>,
+    tally: &Tally,
+    body: Value,
+    proj: Projection,
+) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let data = group_data(&canon, &GroupData::default());
     let members = member_ids(canon.get("members"))?;
     let cfg = cfg.clone();
+    let tally = tally.clone();
     Ok(Prepared::new(
         move |conn, p| {
-            let mut g = dir::create(conn, &caller(&cfg, &p), &data, &members)
-                .map_err(|e| store_error(e, "group"))?;
+            let (mut g, skipped) = dir::create_with(
+                conn,
+                &caller(&cfg, &p),
+                &data,
+                &members,
+                cfg.scim_unknown_members,
+            )
+            .map_err(|e| store_error(e, "group"))?;
+            tally.add(skipped.len());
             if wants_members(&proj) == Members::Load {
                 g.members = Some(crate::store::groups::members(conn, g.id)?);
             }
@@ -100,9 +113,11 @@ pub async fn get(
     .await
 }
 
-/// Run a change in the directory and render it.
+/// Run a change in the directory and render it. Unknown ids among the members it adds are
+/// treated as `--scim-unknown-members` says, and the skipped ones counted in `tally`.
 fn change<F>(
     cfg: &Arc<Config>,
+    tally: &Tally,
     id: &str,
     if_match_h: Option<&str>,
     input: Members,
@@ -115,6 +130,7 @@ where
     let id = parse_id(id, "group")?;
     let expected = if_match(if_match_h)?;
     let cfg = cfg.clone();
+    let tally = tally.clone();
     Ok(Prepared::new(
         move |conn, p| {
             let output = wants_members(&proj);
@@ -125,7 +141,11 @@ where
                 &expected,
                 input,
                 output,
-                |current: &Group| compute(&cfg, current),
+                |current: &Group| {
+                    let (data, mut members) = compute(&cfg, current)?;
+                    members.unknown = cfg.scim_unknown_members;
+                    Ok((data, members))
+                },
             )
             .map_err(|e| match e {
                 ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
@@ -133,6 +153,7 @@ where
                 }
                 other => other,
             })?;
+            tally.add(changed.skipped.len());
             let g = changed.value;
             let version = g.version;
             Ok(ScimResponse::Ok(
@@ -146,6 +167,7 @@ where
 
 pub fn replace(
     cfg: &Arc<Config>,
+    tally: &Tally,
     id: &str,
     body: Value,
     proj: Projection,
@@ -157,6 +179,7 @@ pub fn replace(
     let members = member_ids(canon.get("members"))?;
     change(
         cfg,
+        tally,
         id,
         if_match_h,
         Members::Skip,
@@ -319,6 +342,7 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
 
 pub fn modify(
     cfg: &Arc<Config>,
+    tally: &Tally,
     id: &str,
     body: Value,
     proj: Projection,
@@ -329,6 +353,7 @@ pub fn modify(
     match split(&ops)? {
         Some((delta, rest)) => change(
             cfg,
+            tally,
             id,
             if_match_h,
             Members::Skip,
@@ -348,6 +373,7 @@ pub fn modify(
         // the same row lock as the write, so a concurrent change waits instead of failing.
         None => change(
             cfg,
+            tally,
             id,
             if_match_h,
             Members::Load,

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod list;
+pub mod paths;
 pub mod resources;
 pub mod users;
 
@@ -20,7 +21,8 @@ use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use common::{
-    call_scim, checked, done, list_response, paging, run, Outcome, ScimBody, ScimJson, ScimResponse,
+    call_scim, checked, done, list_response, paging, run, run_counted, Outcome, ScimBody, ScimJson,
+    ScimResponse,
 };
 
 #[derive(Tags)]
@@ -243,6 +245,7 @@ impl ScimApi {
                     &auth,
                     users::create(
                         &state.config,
+                        &common::Prehashed::default(),
                         body.value()?,
                         projection(&attributes, &excluded)?,
                     ),
@@ -320,6 +323,7 @@ impl ScimApi {
                     &auth,
                     users::replace(
                         &state.config,
+                        &common::Prehashed::default(),
                         &id.0,
                         body.value()?,
                         projection(&attributes, &excluded)?,
@@ -354,6 +358,7 @@ impl ScimApi {
                     &auth,
                     users::modify(
                         &state.config,
+                        &common::Prehashed::default(),
                         &id.0,
                         body.value()?,
                         projection(&attributes, &excluded)?,
@@ -442,15 +447,14 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                run(
-                    &state,
-                    &auth,
+                run_counted(&state, &auth, |tally| {
                     groups::create(
                         &state.config,
+                        tally,
                         body.value()?,
                         projection(&attributes, &excluded)?,
-                    ),
-                )
+                    )
+                })
                 .await
             }
             .await,
@@ -519,17 +523,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                run(
-                    &state,
-                    &auth,
+                run_counted(&state, &auth, |tally| {
                     groups::replace(
                         &state.config,
+                        tally,
                         &id.0,
                         body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
-                    ),
-                )
+                    )
+                })
                 .await
             }
             .await,
@@ -553,17 +556,16 @@ impl ScimApi {
             &state,
             &auth,
             async {
-                run(
-                    &state,
-                    &auth,
+                run_counted(&state, &auth, |tally| {
                     groups::modify(
                         &state.config,
+                        tally,
                         &id.0,
                         body.value()?,
                         projection(&attributes, &excluded)?,
                         if_match.0.as_deref(),
-                    ),
-                )
+                    )
+                })
                 .await
             }
             .await,

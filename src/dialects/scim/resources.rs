@@ -315,8 +315,11 @@ pub fn group_json(cfg: &Config, g: &Group) -> Value {
                             cfg.url(&format!("/scim/v2/{endpoint}/{}", id_to_hex(mb.id))),
                         ),
                     );
-                    // No `display`: clients compare members with what they sent, and the
-                    // identity providers send none or their own.
+                    // RFC 7643 §4.2: the member's displayName (a user without one: their
+                    // userName), read with the membership rows.
+                    if let Some(d) = &mb.display {
+                        e.insert("display".into(), Value::String(d.clone()));
+                    }
                     e.insert("type".into(), Value::String(kind.into()));
                     Value::Object(e)
                 })

@@ -11,7 +11,6 @@ use super::resources::{etag, keep_derived_user_name, user_data, user_json};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
 use crate::directory::users::{self as dir, Groups, UserView};
-use crate::directory::NewPassword;
 use crate::domain::{id_to_hex, User, UserData, VendorFields};
 use crate::request::AppState;
 use crate::scim::patch::{self, Op, Operation};
@@ -49,7 +48,14 @@ fn view(conn: &mut crate::store::DbConn, user: User, proj: &Projection) -> ScimR
     Ok(UserView { user, groups })
 }
 
-pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Prepared> {
+/// `pre`: passwords hashed ahead (Bulk hashes before its transaction begins); a password not
+/// found there is hashed in the operation, before its own transaction.
+pub fn create(
+    cfg: &Arc<Config>,
+    pre: &Prehashed,
+    body: Value,
+    proj: Projection,
+) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
@@ -62,12 +68,13 @@ pub fn create(cfg: &Arc<Config>, body: Value, proj: Projection) -> ScimResult<Pr
         data: data.clone(),
         proj: proj.clone(),
     });
+    let pre = pre.clone();
     let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let u = dir::create(
             conn,
             &caller(&cfg, &p),
             &data,
-            password.map(NewPassword::Plain),
+            password.map(|p| pre.take(p)),
         )
         .map_err(|e| store_error(e, "user"))?;
         Ok(created(&cfg, u, &proj))
@@ -128,6 +135,7 @@ pub enum IdOrMe<'a> {
 /// Run a change in the directory and render it.
 fn change<F>(
     cfg: &Arc<Config>,
+    pre: &Prehashed,
     id: &str,
     if_match_h: Option<&str>,
     password: Option<String>,
@@ -141,6 +149,7 @@ where
     let expected = if_match(if_match_h)?;
     let cfg: Arc<Config> = cfg.clone();
     let hashing = password.is_some();
+    let pre = pre.clone();
     let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
         let c = caller(&cfg, &p);
         let changed = dir::update(
@@ -148,7 +157,7 @@ where
             &c,
             id,
             &expected,
-            password.map(NewPassword::Plain),
+            password.map(|p| pre.take(p)),
             |current: &User| {
                 let data = compute(&cfg, current)?;
                 Ok(keep_derived_user_name(current.id, &current.data, data))
@@ -168,6 +177,7 @@ where
 
 pub fn replace(
     cfg: &Arc<Config>,
+    pre: &Prehashed,
     id: &str,
     body: Value,
     proj: Projection,
@@ -180,14 +190,37 @@ pub fn replace(
         .get("password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    change(cfg, id, if_match_h, password, proj, move |_, current| {
-        let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
-        // A PUT that leaves `active` out keeps it: omission never re-enables a user.
-        if data.active.is_none() {
-            data.active = current.data.active;
-        }
-        Ok(data)
-    })
+    change(
+        cfg,
+        pre,
+        id,
+        if_match_h,
+        password,
+        proj,
+        move |_, current| {
+            let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
+            // A PUT that leaves `active` out keeps it: omission never re-enables a user.
+            if data.active.is_none() {
+                data.active = current.data.active;
+            }
+            Ok(data)
+        },
+    )
+}
+
+/// The password a POST, PUT (`patch: false`) or PATCH body sets, as the operation will read
+/// it; `None` when it sets none or is malformed (the operation then answers the error).
+pub fn password_in(body: &Value, patch: bool) -> Option<String> {
+    if patch {
+        return patch::parse_request(body)
+            .ok()
+            .and_then(|ops| patch_password(&ops));
+    }
+    let canon = normalize::resource(body, Registry::get().user()).ok()?;
+    canon
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// The password a PATCH sets, found in its operations (the rendered user carries none, so
@@ -217,6 +250,7 @@ fn patch_password(ops: &[Operation]) -> Option<String> {
 
 pub fn modify(
     cfg: &Arc<Config>,
+    pre: &Prehashed,
     id: &str,
     body: Value,
     proj: Projection,
@@ -225,15 +259,23 @@ pub fn modify(
     let rt = Registry::get().user();
     let ops = patch::parse_request(&body)?;
     let password = patch_password(&ops);
-    change(cfg, id, if_match_h, password, proj, move |cfg, current| {
-        let before = user_json(cfg, current, None);
-        let after = patch::apply(&before, &ops, rt)?;
-        normalize::check_required(&after, rt)?;
-        // Removing or clearing `active` leaves it unset, which is inactive
-        // (`UserData::is_active`): only an explicit true enables a user.
-        let (data, _) = user_data(&after, current.data.vendor.clone())?;
-        Ok(data)
-    })
+    change(
+        cfg,
+        pre,
+        id,
+        if_match_h,
+        password,
+        proj,
+        move |cfg, current| {
+            let before = user_json(cfg, current, None);
+            let after = patch::apply(&before, &ops, rt)?;
+            normalize::check_required(&after, rt)?;
+            // Removing or clearing `active` leaves it unset, which is inactive
+            // (`UserData::is_active`): only an explicit true enables a user.
+            let (data, _) = user_data(&after, current.data.vendor.clone())?;
+            Ok(data)
+        },
+    )
 }
 
 pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResult<Prepared> {
