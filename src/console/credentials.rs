@@ -248,18 +248,12 @@ pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewFor
     )
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct CsrfOnly {
-    csrf: String,
-}
-
 #[handler]
 pub(crate) async fn revoke(
     req: &Request,
     state: Data<&AppState>,
     id: Path<String>,
-    f: Form<CsrfOnly>,
+    f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     respond(

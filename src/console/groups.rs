@@ -507,30 +507,17 @@ pub(crate) async fn confirm_delete(
                     directory::groups::Members::Skip,
                 )?;
                 let name = g.data.display_name;
-                Ok(Out::Page(view::page(
+                Ok(Out::Page(view::confirm_delete(
                     &s,
                     Nav::Groups,
                     "Delete group",
-                    html! {
-                        h1 { "Delete " (name) "?" }
-                        p { "Its members stay; they leave the group in every dialect at once." }
-                        form.inline method="post" action={ "/console/groups/" (id) "/delete" } {
-                            (view::csrf(&s))
-                            button.danger type="submit" { "Delete " (name) }
-                            " "
-                            a href={ "/console/groups/" (id) } { "Cancel" }
-                        }
-                    },
+                    &name,
+                    "Its members stay; they leave the group in every dialect at once.",
+                    &format!("/console/groups/{id}"),
                 )))
             })
             .await,
     )
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct CsrfOnly {
-    csrf: String,
 }
 
 #[handler]
@@ -538,7 +525,7 @@ pub(crate) async fn delete(
     req: &Request,
     state: Data<&AppState>,
     id: Path<String>,
-    f: Form<CsrfOnly>,
+    f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     let cost = state.config.bcrypt_cost;

@@ -822,30 +822,17 @@ pub(crate) async fn confirm_delete(
                 let uid = hex_id(&id)?;
                 let u = store::users::get(conn, &s.principal.org_id, uid)?;
                 let name = u.data.user_name.clone().unwrap_or_else(|| id.clone());
-                Ok(Out::Page(view::page(
+                Ok(Out::Page(view::confirm_delete(
                     &s,
                     Nav::Users,
                     "Delete user",
-                    html! {
-                        h1 { "Delete " (name) "?" }
-                        p { "The user is removed from every dialect at once, with their group memberships, roles and identities. This cannot be undone." }
-                        form.inline method="post" action={ "/console/users/" (id) "/delete" } {
-                            (view::csrf(&s))
-                            button.danger type="submit" { "Delete " (name) }
-                            " "
-                            a href={ "/console/users/" (id) } { "Cancel" }
-                        }
-                    },
+                    &name,
+                    "The user is removed from every dialect at once, with their group memberships, roles and identities. This cannot be undone.",
+                    &format!("/console/users/{id}"),
                 )))
             })
             .await,
     )
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct CsrfOnly {
-    csrf: String,
 }
 
 #[handler]
@@ -853,7 +840,7 @@ pub(crate) async fn delete(
     req: &Request,
     state: Data<&AppState>,
     id: Path<String>,
-    f: Form<CsrfOnly>,
+    f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     let cost = state.config.bcrypt_cost;
@@ -876,7 +863,7 @@ pub(crate) async fn grant_admin(
     req: &Request,
     state: Data<&AppState>,
     id: Path<String>,
-    f: Form<CsrfOnly>,
+    f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     let cost = state.config.bcrypt_cost;
