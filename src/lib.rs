@@ -89,8 +89,40 @@ pub fn error_shapes() -> http::errors::ErrorShapes {
         .with("/console", "console", console::framework_error)
 }
 
+/// Each dialect's rendering of one user, for the console's side-by-side page.
+pub fn user_views() -> request::UserViews {
+    request::UserViews(std::sync::Arc::new(vec![
+        (
+            "SCIM",
+            "GET /scim/v2/Users/{id}",
+            dialects::scim::users::console_view as request::UserRender,
+        ),
+        (
+            "Logto",
+            "GET /api/users/{userId}",
+            dialects::logto::console_view,
+        ),
+        (
+            "Domo",
+            "GET /v1/users/{id}",
+            dialects::domo::users::console_view,
+        ),
+        (
+            "Sumo Logic",
+            "GET /api/v1/users/{id}",
+            dialects::sumo::users::console_view,
+        ),
+        (
+            "Adobe",
+            "GET /v2/usermanagement/organizations/{orgId}/users/{userString}",
+            dialects::adobe::reads::console_view,
+        ),
+    ]))
+}
+
 /// The whole route tree, used by the server and by the tests.
-pub fn app(state: AppState) -> impl Endpoint {
+pub fn app(mut state: AppState) -> impl Endpoint {
+    state.user_views = user_views();
     let api = openapi(&state.config);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();

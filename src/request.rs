@@ -23,7 +23,24 @@ pub struct AppState {
     /// Wake-ups between requests that write change events and the event tasks
     /// (`events::spawn`) of this instance.
     pub events: Arc<EventSignals>,
+    /// How each dialect renders a user, for the console's "how each API sees this user"
+    /// page. The wiring (`crate::app`) fills it in, so the console shows the dialects'
+    /// renderings without importing them (no route module imports another).
+    pub user_views: UserViews,
 }
+
+/// One dialect's rendering of a user with their groups, as its read of that user returns
+/// it (the reads it needs, such as identities or role ids, on the connection given).
+pub type UserRender = fn(
+    &mut store::DbConn,
+    &Config,
+    &domain::User,
+    &[domain::GroupRef],
+) -> store::StoreResult<serde_json::Value>;
+
+/// The dialects' renderings of a user: (name shown, the route it mirrors, render).
+#[derive(Clone, Default)]
+pub struct UserViews(pub Arc<Vec<(&'static str, &'static str, UserRender)>>);
 
 /// In-process signals of the change-event log: a request that wrote an event pokes
 /// `recorded` after its transaction ends (the sequencer wakes); the sequencer bumps
@@ -57,6 +74,7 @@ impl AppState {
             metrics: http::metrics::Metrics::new(),
             hashing,
             events: Arc::new(EventSignals::default()),
+            user_views: UserViews::default(),
         }
     }
 

@@ -203,6 +203,25 @@ impl Api {
         json(r, 201).await
     }
 
+    /// A request with a JSON body: bearer `auth`, or Basic `id:secret` when it has a colon.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        let r = match auth.split_once(':') {
+            Some((id, secret)) => r.basic_auth(id, Some(secret)),
+            None => r.bearer_auth(auth),
+        };
+        let r = if body.is_null() { r } else { r.json(&body) };
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn verify(&self, id: &str, password: &str) -> u16 {
         self.http
             .post(format!("{}/api/users/{id}/password/verify", self.base))
@@ -300,8 +319,19 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     fill(&c, "#f-login", "ada").await;
     fill(&c, "#f-password", "correct horse 1").await;
     click(&c, "form[aria-label='Sign in with a password'] button").await;
-    assert_eq!(path_of(&c).await, "/console/users");
+    assert_eq!(path_of(&c).await, "/console/");
     assert_eq!(text_of(&c, "span.who").await, "ada");
+    // The dashboard: counts, the chart, the latest changes, requests by dialect.
+    assert_eq!(text_of(&c, "a.stat:first-child .n").await, "8");
+    assert_eq!(text_of(&c, "a.stat:nth-child(3) .n").await, "0");
+    assert!(c.find(Locator::Css("svg.chart rect")).await.is_ok());
+    let latest = text_of(&c, "table[aria-labelledby=latest-h] tbody tr").await;
+    assert!(
+        latest.contains("Admin.User.Role.Assign") || latest.contains("Role"),
+        "{latest}"
+    );
+    shots.take(&c, "dashboard").await;
+    click(&c, "nav[aria-label=Sections] a[href='/console/users']").await;
     let rows = c
         .find_all(Locator::Css("table.list tbody tr"))
         .await
@@ -385,6 +415,42 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert!(activity.contains("Console.User.Password"), "{activity}");
     shots.take(&c, "user").await;
 
+    // Remove an identity (linked through Logto), then see the user as each API does.
+    let (status, _) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/users/{grace_id}/identities/github"),
+            ADMIN_TOKEN,
+            json!({"userId": "gh-grace"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // (A fresh GET: reloading the page that showed the generated password would post again.)
+    c.goto(&format!("{base}/console/users/{grace_id}"))
+        .await
+        .unwrap();
+    click(&c, "button[aria-label='Remove identity github']").await;
+    assert_eq!(text_of(&c, "p.notice").await, "Identity removed.");
+    let (_, l) = api
+        .get(&format!("/api/users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(l["identities"], json!({}));
+    click_link(&c, "How each API sees this user").await;
+    assert_eq!(path_of(&c).await, format!("/console/users/{grace_id}/apis"));
+    let panes = c.find_all(Locator::Css("section.api")).await.unwrap();
+    assert_eq!(panes.len(), 5);
+    let scim_pane = text_of(&c, "section.api[aria-label=SCIM] pre").await;
+    let shown: Value = serde_json::from_str(&scim_pane).unwrap();
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(shown, u);
+    let logto_pane = text_of(&c, "section.api[aria-label=Logto] pre").await;
+    let shown: Value = serde_json::from_str(&logto_pane).unwrap();
+    assert_eq!(shown["isSuspended"], true);
+    assert_eq!(shown["primaryEmail"], "grace@navy.example");
+    shots.take(&c, "user-apis").await;
+
     // Add a group member, searching as you type.
     click(&c, "nav[aria-label=Sections] a[href='/console/groups']").await;
     click_link(&c, "pilots").await;
@@ -439,6 +505,101 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(text_of(&c, "p.notice").await, "Credential revoked.");
     let (status, _) = api.get("/scim/v2/Users", &secret).await;
     assert_eq!(status, 401);
+
+    // Activity, filtered to the console's own changes.
+    click(&c, "nav[aria-label=Sections] a[href='/console/activity']").await;
+    c.find(Locator::Css("#f-dialect"))
+        .await
+        .unwrap()
+        .select_by_value("console")
+        .await
+        .unwrap();
+    fill(&c, "#f-action", "Password").await;
+    click(&c, "form.filters button[type=submit]").await;
+    assert_eq!(
+        path_of(&c).await,
+        "/console/activity?dialect=console&action=Password&user=&from=&to="
+    );
+    assert_eq!(
+        text_of(&c, "#activity-count").await,
+        "Showing 1–1 of 1, newest first."
+    );
+    let row = text_of(&c, "table.list tbody tr").await;
+    assert!(row.contains("Console.User.Password"), "{row}");
+    fill(&c, "#f-action", "").await;
+    click(&c, "form.filters button[type=submit]").await;
+    shots.take(&c, "activity").await;
+
+    // Child organizations (made through Sumo Logic's API): usage, then deactivate one.
+    let (status, client) = api
+        .send(
+            reqwest::Method::POST,
+            "/admin/v1/credentials",
+            ADMIN_TOKEN,
+            json!({"kind": "client", "label": "sumo"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{client}");
+    let basic = format!(
+        "{}:{}",
+        client["id"].as_str().unwrap(),
+        client["secret"].as_str().unwrap()
+    );
+    let mut kids = vec![];
+    for name in ["Acme EU", "Acme US"] {
+        let (status, child) = api
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/organizations",
+                &basic,
+                json!({"organizationName": name, "email": "ops@acme.example", "firstName": "Op",
+                       "deploymentId": "us2",
+                       "baselines": {"continuousIngest": 40000, "metrics": 60000}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{child}");
+        kids.push(child["orgId"].as_str().unwrap().to_string());
+    }
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("/admin/v1/organizations/{}/credit-usage", kids[0]),
+            ADMIN_TOKEN,
+            json!([{"date": today, "productVariable": "continuousIngest", "creditsUsed": 1250.0, "unit": "GB"}]),
+        )
+        .await;
+    assert_eq!(status, 201);
+    click(
+        &c,
+        "nav[aria-label=Sections] a[href='/console/organizations']",
+    )
+    .await;
+    let rows = c
+        .find_all(Locator::Css("table.list tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let first = rows[0].text().await.unwrap();
+    assert!(
+        first.contains("Acme EU") && first.contains("1250.00"),
+        "{first}"
+    );
+    shots.take(&c, "organizations").await;
+    click(&c, &format!("a[aria-label='Deactivate {}']", kids[0])).await;
+    click(&c, "form[action$='/deactivate'] button.danger").await;
+    assert!(text_of(&c, "p.notice")
+        .await
+        .starts_with("Organization deactivated"));
+    let (_, got) = api
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/organizations/{}", kids[0]),
+            &basic,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(got["subscription"]["status"], "Canceled", "{got}");
 
     // Phone width: the users page still reads.
     c.set_window_size(390, 844).await.unwrap();

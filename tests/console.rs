@@ -20,6 +20,10 @@ both_backends!(
     bad_input_gets_a_message_by_the_field_and_writes_nothing,
     console_changes_are_seen_by_scim_and_logto,
     cli_grants_admin,
+    the_dashboard_counts_charts_and_rates,
+    activity_filters_by_dialect_action_user_and_time,
+    child_organizations_show_usage_and_deactivate,
+    identities_are_removed_and_each_api_is_shown_side_by_side,
 );
 
 async fn scim_get(s: &TestServer, id: &str) -> Value {
@@ -64,7 +68,7 @@ async fn password_sign_in_sets_a_strict_cookie_and_sign_out_ends_the_session(b: 
     let r = c
         .sign_in("default", "ada@example.com", "correct horse 1")
         .await;
-    assert_eq!((r.status, r.location()), (303, "/console/users"));
+    assert_eq!((r.status, r.location()), (303, "/console/"));
     let set = r
         .set_cookies()
         .into_iter()
@@ -944,4 +948,415 @@ async fn users_page_at_100k() {
             times[10], times[0], times[20]
         );
     }
+}
+
+/// The text of every `<pre class="json">` block of a page, unescaped, parsed.
+fn json_blocks(body: &str) -> Vec<Value> {
+    body.split("<pre class=\"json\">")
+        .skip(1)
+        .map(|rest| {
+            let text = &rest[..rest.find("</pre>").unwrap()];
+            let text = text
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&");
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        })
+        .collect()
+}
+
+async fn api_json(s: &TestServer, path: &str) -> Value {
+    json(
+        s.get(path).bearer_auth(ADMIN_TOKEN).send().await.unwrap(),
+        200,
+    )
+    .await
+}
+
+async fn the_dashboard_counts_charts_and_rates(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (mut c, _ada) = signed_in(&s).await;
+    let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
+    scim_user(&s, ADMIN_TOKEN, "cy", "correct horse 1").await;
+    // Suspended through Logto, a group through Domo.
+    let r = s
+        .patch(&format!(
+            "/api/users/{}/is-suspended",
+            bob["id"].as_str().unwrap()
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"isSuspended": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .post("/v1/groups")
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"name": "Pilots"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    // Signing in lands on the dashboard.
+    let r = c.sign_in("default", "ada", "correct horse 1").await;
+    assert_eq!((r.status, r.location()), (303, "/console/"));
+    let page = c.get("/console/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let stat = |n: &str, label: &str| {
+        format!("<span class=\"n\">{n}</span><span class=\"label\">{label}</span>")
+    };
+    page.has(&stat("3", "Users"))
+        .has(&stat("2", "Active"))
+        .has(&stat("1", "Suspended"))
+        .has(&stat("1", "Groups"));
+    // Today's bar counts every change recorded today (the grant, three creates, the
+    // suspension, the group), and the chart says so.
+    let today = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE org_id = 'default'",
+    );
+    assert!(today >= 6, "{today}");
+    page.has(&format!(
+        "aria-label=\"{today} changes in the last 14 days\""
+    ));
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    page.has(&format!("<td>{day}</td><td class=\"num\">{today}</td>"));
+    // The latest change first: the Domo group.
+    let latest = page
+        .body
+        .split("aria-labelledby=\"latest-h\"")
+        .nth(1)
+        .unwrap();
+    let first_row = &latest[latest.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(first_row.contains("Domo.Group.Create"), "{first_row}");
+    assert!(first_row.contains("<td>Domo</td>"), "{first_row}");
+    // Requests by dialect since this server started: exactly the one Domo request, the
+    // one Logto request; SCIM the three creates.
+    page.has("<td>Domo</td><td class=\"num\">")
+        .has("</td><td class=\"num\">1</td></tr>");
+    let row_of = |label: &str| -> String {
+        let rates = page
+            .body
+            .split("aria-labelledby=\"rates-h\"")
+            .nth(1)
+            .unwrap();
+        let at = rates
+            .find(&format!("<tr><td>{label}</td>"))
+            .unwrap_or_else(|| panic!("no {label} row"));
+        rates[at..at + rates[at..].find("</tr>").unwrap()].to_string()
+    };
+    assert!(
+        row_of("Domo").ends_with("<td class=\"num\">1</td>"),
+        "{}",
+        row_of("Domo")
+    );
+    assert!(
+        row_of("Logto").ends_with("<td class=\"num\">1</td>"),
+        "{}",
+        row_of("Logto")
+    );
+    assert!(
+        row_of("SCIM").ends_with("<td class=\"num\">3</td>"),
+        "{}",
+        row_of("SCIM")
+    );
+    // The counters are also in /metrics.
+    let metrics = s
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("muster_http_requests_by_dialect_total{dialect=\"domo\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn activity_filters_by_dialect_action_user_and_time(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, ada) = signed_in(&s).await;
+    let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
+    let bob_id = bob["id"].as_str().unwrap();
+    let r = s
+        .patch(&format!("/api/users/{bob_id}/password"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"password": "another horse 2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let all = c.get("/console/activity").await;
+    assert_eq!(all.status, 200);
+    let total = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE org_id = 'default'",
+    );
+    all.has(&format!("Showing 1–{total} of {total}, newest first."))
+        .has("Scim.User.Create")
+        .has("User.Data.Updated");
+
+    // By dialect: only Logto's entry (the password change, under Logto's key).
+    let logto = c.get("/console/activity?dialect=logto").await;
+    logto
+        .has("Showing 1–1 of 1")
+        .has("User.Data.Updated")
+        .lacks("Scim.User.Create")
+        .has("<option value=\"logto\" selected>Logto</option>");
+    // By action: text in the key.
+    let creates = c.get("/console/activity?action=User.Create").await;
+    creates.has("Showing 1–2 of 2").lacks("User.Data.Updated");
+    // By user: name, email or id, each the same entries.
+    for who in ["bob", "bob@example.com", bob_id] {
+        let p = c
+            .get(&format!("/console/activity?user={}", urlencode(who)))
+            .await;
+        p.has("Showing 1–2 of 2")
+            .lacks(&format!("user {}", ada["id"].as_str().unwrap()));
+    }
+    // By time: today has everything, a range in the past nothing.
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    c.get(&format!("/console/activity?from={day}&to={day}"))
+        .await
+        .has(&format!("of {total}, newest first."));
+    c.get("/console/activity?from=2020-01-01&to=2020-01-31")
+        .await
+        .has("No activity matches.");
+    // Combined, and paged links keep the filters.
+    c.get(&format!(
+        "/console/activity?dialect=scim&action=Create&user=bob&from={day}"
+    ))
+    .await
+    .has("Showing 1–1 of 1");
+
+    // Bad filters: a message by the field, no rows.
+    for (q, field, message) in [
+        ("dialect=ldap", "dialect", "Choose a dialect from the list."),
+        ("from=yesterday", "from", "Enter a date as YYYY-MM-DD."),
+        (
+            "from=2026-12-03&to=2026-12-01",
+            "to",
+            "The end is before the start.",
+        ),
+        ("user=nobody", "user", "No user nobody here."),
+        ("page=0", "page", "A page from 1 to 2000."),
+    ] {
+        let p = c.get(&format!("/console/activity?{q}")).await;
+        assert_eq!(p.status, 400, "{q}");
+        p.has(message).lacks("Showing ").lacks("<tbody>");
+        if field != "page" {
+            p.has(&format!("id=\"f-{field}-error\""));
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn child_organizations_show_usage_and_deactivate(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, _) = signed_in(&s).await;
+    s.credential(
+        "default",
+        kind_client(),
+        "sumo-id-000000001",
+        "sumo-key-0123456789abcdef",
+        "all",
+    )
+    .await;
+    let sumo = |m: reqwest::Method, path: &str| {
+        s.request(m, &format!("/api/v1{path}"))
+            .basic_auth("sumo-id-000000001", Some("sumo-key-0123456789abcdef"))
+    };
+    let page = c.get("/console/organizations").await;
+    page.has("This organization has no child organizations.");
+    let mut kids = vec![];
+    for name in ["Alpha Co", "Beta (Co)"] {
+        let r = sumo(reqwest::Method::POST, "/organizations")
+            .json(
+                &serde_json::json!({"organizationName": name, "email": "a@b.example",
+                "firstName": "A", "deploymentId": "us2",
+                "baselines": {"continuousIngest": 40000, "metrics": 60000}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        kids.push(json(r, 200).await["orgId"].as_str().unwrap().to_string());
+    }
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let r = s
+        .post(&format!("/admin/v1/organizations/{}/credit-usage", kids[0]))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!([
+            {"date": today, "productVariable": "continuousIngest", "creditsUsed": 1000.5, "unit": "GB"},
+            {"date": today, "productVariable": "metrics", "creditsUsed": 3000.0, "unit": "DPM"},
+            {"date": "2020-01-01", "productVariable": "metrics", "creditsUsed": 99.0, "unit": "DPM"}
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let page = c.get("/console/organizations").await;
+    assert_eq!(page.status, 200);
+    // Each child, escaped, with its plan, allocation and the last 30 days of usage only.
+    page.has("<strong>Alpha Co</strong>")
+        .has("<strong>Beta (Co)</strong>")
+        .has("Enterprise")
+        .has("<td class=\"num\">100000</td><td class=\"num\">4000.50</td>")
+        .has("<td class=\"num\">100000</td><td class=\"num\">0.00</td>")
+        .has(&format!("aria-label=\"Deactivate {}\"", kids[0]));
+
+    // Deactivate: a confirmation, then the child is Inactive in Sumo's API at once.
+    let confirm = c
+        .get(&format!("/console/organizations/{}/deactivate", kids[0]))
+        .await;
+    confirm.has("Deactivate Alpha Co?");
+    let csrf = confirm.csrf();
+    let r = c
+        .post_raw(
+            &format!("/console/organizations/{}/deactivate", kids[0]),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/organizations?done=deactivated")
+    );
+    let got = json(
+        sumo(reqwest::Method::GET, &format!("/organizations/{}", kids[0]))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(got["subscription"]["status"], "Canceled", "{got}");
+    let page = c.get("/console/organizations?done=deactivated").await;
+    page.has("Organization deactivated")
+        .lacks(&format!("aria-label=\"Deactivate {}\"", kids[0]))
+        .has(&format!("aria-label=\"Deactivate {}\"", kids[1]));
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.Organization.Deactivate'"
+        ),
+        1
+    );
+    // Without a CSRF token, nothing; another organization's id (or none) is not found.
+    let r = c
+        .post_raw(
+            &format!("/console/organizations/{}/deactivate", kids[1]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    for id in ["default", "nope", "bad%20id"] {
+        let r = c
+            .get(&format!("/console/organizations/{id}/deactivate"))
+            .await;
+        assert_eq!(r.status, 404, "{id}");
+    }
+    // A session without orgs:admin does not see the page.
+    s.credential(
+        "default",
+        kind_token(),
+        "reader",
+        "reader-secret-0123456789",
+        "users:read",
+    )
+    .await;
+    let mut reader = Console::new(&s.base);
+    let r = reader.sign_in_token("reader-secret-0123456789").await;
+    if r.status == 303 {
+        assert_eq!(reader.get("/console/organizations").await.status, 403);
+    }
+}
+
+async fn identities_are_removed_and_each_api_is_shown_side_by_side(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, _) = signed_in(&s).await;
+    let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
+    let id = bob["id"].as_str().unwrap().to_string();
+    for (target, uid) in [("github", "gh-1"), ("google", "g-2")] {
+        let r = s
+            .put(&format!("/api/users/{id}/identities/{target}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"userId": uid}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let page = c.get(&format!("/console/users/{id}")).await;
+    page.has("aria-label=\"Remove identity github\"")
+        .has("<code>gh-1</code>");
+    let csrf = page.csrf();
+    // Without the token nothing is removed; an unknown target is not found.
+    let path = format!("/console/users/{id}/identities/remove");
+    let r = c.post_raw(&path, &[("target", "github")]).await;
+    assert_eq!(r.status, 403);
+    let r = c
+        .post_raw(&path, &[("csrf", &csrf), ("target", "gitlab")])
+        .await;
+    assert_eq!(r.status, 404);
+    let r = c
+        .post_raw(&path, &[("csrf", &csrf), ("target", "github")])
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, format!("/console/users/{id}?done=identity").as_str())
+    );
+    let l = api_json(&s, &format!("/api/users/{id}")).await;
+    assert_eq!(
+        l["identities"],
+        serde_json::json!({"google": {"userId": "g-2", "details": {}}})
+    );
+    c.get(&format!("/console/users/{id}?done=identity"))
+        .await
+        .has("Identity removed.")
+        .lacks("Remove identity github");
+
+    // Each API's read of the user, side by side: exactly what each API returns.
+    let page = c.get(&format!("/console/users/{id}/apis")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for name in ["SCIM", "Logto", "Domo", "Sumo Logic", "Adobe"] {
+        page.has(&format!("<h2>{name}</h2>"));
+    }
+    let blocks = json_blocks(&page.body);
+    assert_eq!(blocks.len(), 5);
+    assert_eq!(
+        blocks[0],
+        api_json(&s, &format!("/scim/v2/Users/{id}")).await
+    );
+    assert_eq!(blocks[1], api_json(&s, &format!("/api/users/{id}")).await);
+    let domo_id = blocks[2]["id"].clone();
+    assert_eq!(
+        blocks[2],
+        api_json(
+            &s,
+            &format!(
+                "/v1/users/{}",
+                domo_id
+                    .as_i64()
+                    .map_or(domo_id.to_string(), |n| n.to_string())
+            )
+        )
+        .await
+    );
+    assert_eq!(blocks[3]["email"], "bob@example.com");
+    assert_eq!(blocks[4]["user"]["email"], "bob@example.com");
+    assert_eq!(blocks[0]["userName"], "bob");
+    // Another organization's user is not found.
+    let r = c.get("/console/users/7FFFFFFFFFFFFFFF/apis").await;
+    assert_eq!(r.status, 404);
 }

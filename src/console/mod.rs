@@ -9,8 +9,11 @@
 //! session's CSRF token; every response carries a strict Content-Security-Policy (no inline
 //! script or style), `X-Frame-Options: DENY`, `nosniff`, `no-referrer` and `no-store`.
 
+mod activity;
 mod credentials;
+mod dashboard;
 mod groups;
+mod orgs;
 mod signin;
 mod users;
 mod view;
@@ -27,7 +30,15 @@ use crate::store::StoreError;
 /// The console's routes, to be nested at `/console`.
 pub fn routes() -> impl Endpoint {
     Route::new()
-        .at("/", get(home))
+        .at("/", get(dashboard::show))
+        .at("/activity", get(activity::list))
+        .at("/organizations", get(orgs::list))
+        .at(
+            "/organizations/:id/deactivate",
+            get(orgs::confirm_deactivate).post(orgs::deactivate),
+        )
+        .at("/users/:id/apis", get(users::apis))
+        .at("/users/:id/identities/remove", post(users::remove_identity))
         .at("/assets/console.css", get(css))
         .at("/assets/console.js", get(js))
         .at("/login", get(signin::form).post(signin::submit))
@@ -55,11 +66,6 @@ pub fn routes() -> impl Endpoint {
         )
         .at("/credentials/:id/revoke", post(credentials::revoke))
         .with(SecurityHeaders)
-}
-
-#[handler]
-fn home() -> Response {
-    see_other("/console/users")
 }
 
 #[handler]

@@ -262,7 +262,7 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
     let (org, login) = (f.org.clone(), f.login.clone());
     match result {
         Ok(Outcome::In(secret)) => {
-            let mut resp = super::see_other("/console/users");
+            let mut resp = super::see_other("/console/");
             let max_age = state.config.console_sessions.absolute.as_secs();
             let c = format!(
                 "{}={secret}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",

@@ -60,6 +60,7 @@ fn notice_of(done: &str) -> Option<&'static str> {
         "suspended" => "User suspended.",
         "reactivated" => "User reactivated.",
         "password" => "Password set.",
+        "identity" => "Identity removed.",
         "deleted" => "User deleted.",
         "admin" => "The user is now an administrator.",
         _ => return None,
@@ -455,7 +456,8 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
         Nav::Users,
         &title,
         html! {
-            p.crumbs { a href="/console/users" { "Users" } " / " (title) }
+            p.crumbs { a href="/console/users" { "Users" } " / " (title)
+                " · " a href={ (base) "/apis" } { "How each API sees this user" } }
             h1 { (title) " " (badge(d.is_active())) }
             (view::notice(shown.notice))
             @if let Some(secret) = &shown.generated {
@@ -513,7 +515,14 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     } } }
                     h3 { "Identities" }
                     @if p.identities.is_empty() { p.empty { "None." } }
-                    ul { @for i in &p.identities { li { (i.target) ": " (i.external_user_id) } } }
+                    ul.identities { @for i in &p.identities { li {
+                        (i.target) ": " code { (i.external_user_id) } " "
+                        form.inline method="post" action={ (base) "/identities/remove" } {
+                            (view::csrf(s))
+                            input type="hidden" name="target" value=(i.target);
+                            button.link type="submit" aria-label={ "Remove identity " (i.target) } { "Remove" }
+                        }
+                    } } }
                     h3 { "Custom data" }
                     pre.json { (serde_json::to_string_pretty(&d.vendor.custom_data).unwrap_or_default()) }
                 }
@@ -572,15 +581,8 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                 h2 id="activity-h" { "Activity" }
                 @if p.activity.is_empty() { p.empty { "No activity recorded." } }
                 @else {
-                    table.list {
-                        thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Dialect" } th scope="col" { "By" } } }
-                        tbody { @for a in &p.activity { tr {
-                            td { (view::time(&a.created_at)) }
-                            td { (a.key) }
-                            td { (view::dialect_label(Some(&a.actor))) }
-                            td { code { (a.actor.split_once(':').map_or(a.actor.as_str(), |x| x.1)) } }
-                        } } }
-                    }
+                    (view::activity_table(&p.activity, "activity-h"))
+                    p { a href={ "/console/activity?user=" (hex) } { "All of this user's activity" } }
                 }
             }
         },
@@ -881,6 +883,80 @@ pub(crate) async fn grant_admin(
                     )),
                     Err(e) => Err(e.into()),
                 }
+            })
+            .await,
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct IdentityForm {
+    csrf: String,
+    target: String,
+}
+
+/// Remove one of the user's identities (Logto's `DELETE /api/users/{userId}/identities/{target}`).
+#[handler]
+pub(crate) async fn remove_identity(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<IdentityForm>,
+) -> Response {
+    let (id, f) = (id.0, f.0);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &f.csrf)?;
+                require(&s, Scope::UsersWrite)?;
+                let uid = hex_id(&id)?;
+                directory::users::unlink_identity(conn, &caller(&s, cost), uid, f.target.trim())?;
+                Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
+            })
+            .await,
+    )
+}
+
+/// The same user as each dialect's read of it returns it, side by side
+/// (`request::UserViews`, filled in by the wiring).
+#[handler]
+pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>) -> Response {
+    let id = id.0;
+    let views = state.user_views.clone();
+    let cfg = state.config.clone();
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                require(&s, Scope::UsersRead)?;
+                let uid = hex_id(&id)?;
+                let (user, groups) = store::users::get_with_groups(conn, &s.principal.org_id, uid)?;
+                let mut shown = Vec::with_capacity(views.0.len());
+                for (name, route, render) in views.0.iter() {
+                    let v = render(conn, &cfg, &user, &groups)?;
+                    shown.push((*name, *route, serde_json::to_string_pretty(&v).unwrap_or_default()));
+                }
+                let title = user.data.user_name.clone().unwrap_or_else(|| id.clone());
+                Ok(Out::Page(view::page(
+                    &s,
+                    Nav::Users,
+                    &format!("{title}: each API"),
+                    html! {
+                        p.crumbs { a href="/console/users" { "Users" } " / "
+                            a href={ "/console/users/" (id) } { (title) } " / each API" }
+                        h1 { "How each API sees " (title) }
+                        p.hint { "One user in one store: each dialect's read of it, as that API returns it now." }
+                        div.apis {
+                            @for (name, route, json) in &shown {
+                                section.api aria-label=(name) {
+                                    h2 { (name) }
+                                    p.hint { code { (route) } }
+                                    pre.json { (json) }
+                                }
+                            }
+                        }
+                    },
+                )))
             })
             .await,
     )

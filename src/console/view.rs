@@ -57,9 +57,12 @@ pub(crate) fn bare_page(status: StatusCode, message: &str) -> Response {
 /// Which section of the navigation is current.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
+    Dashboard,
     Users,
     Groups,
+    Organizations,
     Credentials,
+    Activity,
 }
 
 /// A page of a signed-in session: header with navigation and sign-out, then `body`.
@@ -83,9 +86,12 @@ pub(crate) fn page(s: &Session, nav: Nav, title: &str, body: Markup) -> Markup {
                     span.brand { "Muster" }
                     span.org title="Organization" { (s.principal.org_id.as_str()) }
                     nav aria-label="Sections" {
+                        (item(Nav::Dashboard, "/console/", "Dashboard"))
                         (item(Nav::Users, "/console/users", "Users"))
                         (item(Nav::Groups, "/console/groups", "Groups"))
+                        (item(Nav::Organizations, "/console/organizations", "Organizations"))
                         (item(Nav::Credentials, "/console/credentials", "Credentials"))
+                        (item(Nav::Activity, "/console/activity", "Activity"))
                     }
                     form.signout method="post" action="/console/logout" {
                         (csrf(s))
@@ -181,6 +187,8 @@ pub(crate) fn dialect_label(actor: Option<&str>) -> &'static str {
         Some("adobe") => "Adobe",
         Some("admin") => "Admin API",
         Some("console") => "Console",
+        Some("oauth") => "OAuth tokens",
+        Some("other") => "Other (health, metrics, unknown paths)",
         Some(_) => "other",
         None => "—",
     }
@@ -188,4 +196,41 @@ pub(crate) fn dialect_label(actor: Option<&str>) -> &'static str {
 
 pub(crate) fn time(t: &chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The credential part of an audit entry's actor (`dialect:credential`).
+pub(crate) fn actor_credential(actor: &str) -> &str {
+    actor.split_once(':').map_or(actor, |x| x.1)
+}
+
+/// What an audit entry changed: its key, and a link to the user it concerns (if any).
+pub(crate) fn change_link(a: &crate::domain::AuditEntry) -> Markup {
+    html! {
+        (a.key)
+        @if let Some(u) = a.user_id {
+            @let hex = crate::domain::id_to_hex(u);
+            " " a.subtle href={ "/console/users/" (hex) } { "user " (hex) }
+        }
+        @if !a.result.eq_ignore_ascii_case("success") {
+            " " span.tag { (a.result) }
+        }
+    }
+}
+
+/// Audit entries as a table, newest first: when, what, dialect and who (the credential).
+pub(crate) fn activity_table(entries: &[crate::domain::AuditEntry], label: &str) -> Markup {
+    html! {
+        table.list aria-labelledby=(label) {
+            thead { tr {
+                th scope="col" { "When" } th scope="col" { "What" }
+                th scope="col" { "Dialect" } th scope="col" { "By" }
+            } }
+            tbody { @for a in entries { tr {
+                td { (time(&a.created_at)) }
+                td { (change_link(a)) }
+                td { (dialect_label(Some(&a.actor))) }
+                td { code { (actor_credential(&a.actor)) } }
+            } } }
+        }
+    }
 }

@@ -15,6 +15,37 @@ pub struct Metrics {
     /// Change events numbered by this instance's sequencer.
     sequenced: IntCounter,
     scim_skipped_members: IntCounter,
+    /// Requests by the dialect their path belongs to (`other` for none).
+    by_dialect: IntCounterVec,
+    /// Snapshots of `by_dialect` for the console's request rates.
+    rates: std::sync::Arc<parking_lot::Mutex<RateSamples>>,
+}
+
+/// The dialect labels of `muster_http_requests_by_dialect_total`, in the order shown.
+pub const DIALECT_LABELS: [&str; 9] = [
+    "scim", "logto", "domo", "sumo", "adobe", "oauth", "admin", "console", "other",
+];
+
+/// Counts of each of [`DIALECT_LABELS`] at an instant.
+type Sample = (std::time::Instant, [u64; DIALECT_LABELS.len()]);
+
+/// Snapshots taken when rates are asked for (at most one every [`SAMPLE_EVERY`]), kept for
+/// [`RATE_WINDOW`]; the oldest is the baseline of the rates.
+struct RateSamples {
+    started: std::time::Instant,
+    samples: std::collections::VecDeque<Sample>,
+}
+
+const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// One dialect's requests on this instance: in all since it started, and per minute over
+/// the window the rates were measured in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialectRate {
+    pub dialect: &'static str,
+    pub total: u64,
+    pub per_minute: f64,
 }
 
 impl Metrics {
@@ -82,7 +113,24 @@ impl Metrics {
         registry
             .register(Box::new(sequenced.clone()))
             .expect("register once");
+        let by_dialect = IntCounterVec::new(
+            Opts::new(
+                "muster_http_requests_by_dialect_total",
+                "HTTP requests by the dialect of their path (scim, logto, domo, sumo, adobe, \
+                 oauth, admin, console; other for health, metrics and unmatched paths)",
+            ),
+            &["dialect"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(by_dialect.clone()))
+            .expect("register once");
         Metrics {
+            by_dialect,
+            rates: std::sync::Arc::new(parking_lot::Mutex::new(RateSamples {
+                started: std::time::Instant::now(),
+                samples: Default::default(),
+            })),
             registry,
             requests,
             latency,
@@ -100,7 +148,19 @@ impl Metrics {
         }
     }
 
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    /// One request served: `dialect` is the one its path belongs to (`None`: `other`).
+    pub fn observe(
+        &self,
+        method: &str,
+        route: &str,
+        dialect: Option<&str>,
+        status: u16,
+        seconds: f64,
+    ) {
+        let d = dialect
+            .filter(|d| DIALECT_LABELS.contains(d))
+            .unwrap_or("other");
+        self.by_dialect.with_label_values(&[d]).inc();
         let status = status.to_string();
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
@@ -125,6 +185,49 @@ impl Metrics {
     /// `n` more events numbered.
     pub fn sequenced(&self, n: u64) {
         self.sequenced.inc_by(n);
+    }
+
+    /// Each dialect's requests on this instance, with the rate per minute since the oldest
+    /// snapshot of the last five minutes (or since the start, the first time), and the
+    /// length of that window.
+    pub fn dialect_rates(&self) -> (Vec<DialectRate>, std::time::Duration) {
+        let now = std::time::Instant::now();
+        let mut counts = [0u64; DIALECT_LABELS.len()];
+        for (i, d) in DIALECT_LABELS.iter().enumerate() {
+            counts[i] = self.by_dialect.with_label_values(&[d]).get();
+        }
+        let mut r = self.rates.lock();
+        while r.samples.len() > 1
+            && r.samples
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+        {
+            r.samples.pop_front();
+        }
+        let (since, base) = r
+            .samples
+            .front()
+            .copied()
+            .unwrap_or((r.started, [0; DIALECT_LABELS.len()]));
+        if r.samples
+            .back()
+            .is_none_or(|(t, _)| now.duration_since(*t) >= SAMPLE_EVERY)
+        {
+            r.samples.push_back((now, counts));
+        }
+        drop(r);
+        let window = now.duration_since(since);
+        let minutes = window.as_secs_f64().max(1.0) / 60.0;
+        let rates = DIALECT_LABELS
+            .iter()
+            .zip(counts.iter().zip(base.iter()))
+            .map(|(d, (c, b))| DialectRate {
+                dialect: d,
+                total: *c,
+                per_minute: c.saturating_sub(*b) as f64 / minutes,
+            })
+            .collect();
+        (rates, window)
     }
 
     pub fn panics(&self) -> u64 {
@@ -272,6 +375,11 @@ impl RouteLabels {
             .collect();
         words.extend(extra.iter().map(|w| w.to_string()));
         RouteLabels { words, shapes }
+    }
+
+    /// The dialect `path` belongs to, if any.
+    pub fn dialect(&self, path: &str) -> Option<&'static str> {
+        self.shapes.dialect_of(path)
     }
 
     pub fn label(&self, path: &str, status: u16) -> String {

@@ -69,6 +69,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         self.metrics.observe(
             &method,
             &self.labels.label(&path, status),
+            self.labels.dialect(&path),
             status,
             elapsed.as_secs_f64(),
         );

@@ -85,6 +85,11 @@ pub struct Filter {
     /// Inclusive bounds on `created_at`.
     pub from: Option<chrono::NaiveDateTime>,
     pub to: Option<chrono::NaiveDateTime>,
+    /// Made through this dialect (`scim`, `logto`, ..., `console`).
+    pub dialect: Option<String>,
+    /// Whose key contains this text (`User.Create` matches `Scim.User.Create` and Logto's
+    /// `User.Created`); `%` and `_` match themselves.
+    pub key_contains: Option<String>,
 }
 
 /// The dialect prefixes of `actor` (`dialect:credential`).
@@ -153,6 +158,16 @@ pub fn search(
         if let Some(t) = f.to {
             q = q.filter(audit_entries::created_at.le(t));
         }
+        if let Some(d) = &f.dialect {
+            q = q.filter(audit_entries::dialect.eq(d.clone()));
+        }
+        if let Some(k) = &f.key_contains {
+            q = q.filter(
+                audit_entries::key
+                    .like(format!("%{}%", super::filter_sql::escape_like(k)))
+                    .escape('\\'),
+            );
+        }
         q
     };
     let total: i64 = filtered().count().get_result(conn)?;
@@ -162,6 +177,61 @@ pub fn search(
         .limit(limit)
         .load(conn)?;
     Ok((rows.into_iter().map(|r| entry(org, r)).collect(), total))
+}
+
+/// The `limit` newest entries of the organization (no count): one statement.
+pub fn recent(conn: &mut DbConn, org: &OrgId, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    let rows: Vec<Row> = audit_entries::table
+        .filter(audit_entries::org_id.eq(org.as_str().to_string()))
+        .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| entry(org, r)).collect())
+}
+
+/// How many entries the organization has on each of the `days` days (UTC) ending with
+/// `last`, oldest first: one statement over the `(org_id, created_at)` index, bucketed by a
+/// `CASE` on bound day boundaries (the same SQL on both backends, no date functions).
+pub fn per_day(
+    conn: &mut DbConn,
+    org: &OrgId,
+    last: chrono::NaiveDate,
+    days: u32,
+) -> StoreResult<Vec<i64>> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::BigInt;
+    let days = days.max(1);
+    let start = last - chrono::Duration::days(i64::from(days) - 1);
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let mut sql =
+        Raw::sql("SELECT CAST(t.day AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM (SELECT CASE");
+    for i in 1..days {
+        sql = sql
+            .push(" WHEN a.created_at < ")
+            .bind(Bind::Time(midnight(
+                start + chrono::Duration::days(i64::from(i)),
+            )))
+            .push(format!(" THEN {}", i - 1));
+    }
+    sql = sql
+        .push(format!(
+            " ELSE {} END AS day FROM audit_entries a WHERE a.org_id = ",
+            days - 1
+        ))
+        .bind(Bind::Text(org.as_str().to_string()))
+        .push(" AND a.created_at >= ")
+        .bind(Bind::Time(midnight(start)))
+        .push(" AND a.created_at < ")
+        .bind(Bind::Time(midnight(last + chrono::Duration::days(1))))
+        .push(") t GROUP BY t.day");
+    let rows: Vec<(i64, i64)> = sql.query::<(BigInt, BigInt)>().load(conn)?;
+    let mut out = vec![0; days as usize];
+    for (day, n) in rows {
+        if let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) {
+            *slot = n;
+        }
+    }
+    Ok(out)
 }
 
 /// One entry of the organization.

@@ -689,7 +689,8 @@ fn compare(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<R
     leaf(col, op, v, p)
 }
 
-fn escape_like(s: &str) -> String {
+/// `s` with LIKE's wildcards and its escape character (a backslash) escaped.
+pub(crate) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\\' | '%' | '_') {

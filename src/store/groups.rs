@@ -568,3 +568,11 @@ pub fn of_kinds(kinds: &[GroupKind]) -> Option<Raw> {
         .map(|k| Raw::sql("\"groups\".\"group_type\" = ").bind(Bind::Text(k.as_str().into())))
         .reduce(|a, b| Raw::join("OR", a, b))
 }
+
+/// How many groups `org` has: one statement.
+pub fn count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    Ok(groups::table
+        .filter(groups::org_id.eq(org.as_str().to_string()))
+        .count()
+        .get_result(conn)?)
+}

@@ -35,6 +35,7 @@ enum Part {
     Sql(String),
     Bind(Bind),
     Ids(IdList),
+    Texts(TextList),
     IdTable(IdTable),
 }
 
@@ -96,6 +97,33 @@ impl QueryFragment<Sqlite> for IdList {
     }
 }
 
+/// [`IdList`] for text values: membership in a list of strings bound as one parameter
+/// (`= ANY($n)` of a text array, or `IN (SELECT value FROM json_each(?))`), so lists of
+/// any length share one prepared statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextList {
+    items: Vec<String>,
+    json: String,
+}
+
+impl QueryFragment<Pg> for TextList {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<Array<Text>, _>(&self.items)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for TextList {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
 /// A boolean SQL expression (or an ORDER BY list) built from text and binds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Raw {
@@ -119,6 +147,13 @@ impl Raw {
     /// `<column the caller wrote> IN ids`, bound as one parameter.
     pub fn in_ids(mut self, ids: &[i64]) -> Raw {
         self.parts.push(Part::Ids(IdList::new(ids)));
+        self
+    }
+    /// `<column the caller wrote> IN items`, bound as one parameter.
+    pub fn in_texts<S: AsRef<str>>(mut self, items: &[S]) -> Raw {
+        let items: Vec<String> = items.iter().map(|s| s.as_ref().to_string()).collect();
+        let json = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
+        self.parts.push(Part::Texts(TextList { items, json }));
         self
     }
     /// A table of ids with one column, `id`.
@@ -180,6 +215,7 @@ impl Raw {
                 Part::Bind(Bind::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 Part::Bind(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                 Part::Ids(ids) => MultiBackend::walk_variant_ast(ids, out.reborrow())?,
+                Part::Texts(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
                 Part::IdTable(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
             }
         }

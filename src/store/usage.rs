@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 
+use super::raw::Raw;
 use super::schema::credit_usage;
 use super::{new_id, now, DbConn, StoreResult};
 use crate::domain::{OrgId, UsageRecord};
@@ -89,7 +90,8 @@ pub fn totals(
         d.format("%Y-%m-%d").to_string()
     });
     let rows: Vec<(String, String, String, Option<f64>)> = credit_usage::table
-        .filter(credit_usage::org_id.eq_any(ids))
+        // One bound list, so any number of organizations is one cacheable statement.
+        .filter(Raw::sql(r#""credit_usage"."org_id""#).in_texts(&ids))
         .filter(credit_usage::usage_date.ge(from))
         .filter(credit_usage::usage_date.le(to))
         .group_by((
@@ -124,7 +126,7 @@ pub fn daily(
     }
     let ids: Vec<String> = orgs.iter().map(|o| o.as_str().to_string()).collect();
     let rows: Vec<(String, String, Option<f64>)> = credit_usage::table
-        .filter(credit_usage::org_id.eq_any(ids))
+        .filter(Raw::sql(r#""credit_usage"."org_id""#).in_texts(&ids))
         .filter(credit_usage::usage_date.ge(from.format("%Y-%m-%d").to_string()))
         .filter(credit_usage::usage_date.le(to.format("%Y-%m-%d").to_string()))
         .group_by((credit_usage::org_id, credit_usage::usage_date))

@@ -1136,3 +1136,17 @@ pub fn active_counts(conn: &mut DbConn, orgs: &[OrgId]) -> StoreResult<HashMap<S
         .load(conn)?;
     Ok(rows.into_iter().collect())
 }
+
+/// How many users of `org` are suspended (`active = false`): one statement, read from the
+/// partial index `users_org_suspended` (the literal `false` lets both planners use it).
+pub fn suspended_count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::BigInt;
+    let rows: Vec<(i64,)> = Raw::sql(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM users u WHERE u.active = false AND u.org_id = ",
+    )
+    .bind(Bind::Text(org.as_str().to_string()))
+    .query::<(BigInt,)>()
+    .load(conn)?;
+    Ok(rows.first().map_or(0, |r| r.0))
+}

@@ -309,6 +309,18 @@ impl TestServer {
         self.http.delete(self.url(path))
     }
 
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    pub fn patch(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PATCH, path)
+    }
+
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::PUT, path)
+    }
+
     /// Create an organization directly in the store (as `muster org create` does).
     pub async fn org(&self, id: &str, parent: Option<&str>) {
         let store = self.store.clone();

@@ -390,6 +390,17 @@ pub fn legacy_group_users(
     })
 }
 
+/// The user as `GET /v2/usermanagement/organizations/{orgId}/users/{userString}` returns it
+/// (for the console's side-by-side page, `request::UserViews`).
+pub fn console_view(
+    _conn: &mut DbConn,
+    _cfg: &crate::config::Config,
+    u: &crate::domain::User,
+    groups: &[crate::domain::GroupRef],
+) -> crate::store::StoreResult<Value> {
+    Ok(json!({"result": "success", "user": model::user_json(u, Some(&groups.to_vec()), true)}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,3 +200,16 @@ pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoR
         })
         .await
 }
+
+/// The user as `GET /v1/users/{id}` returns it (for the console's side-by-side page,
+/// `request::UserViews`).
+pub fn console_view(
+    conn: &mut DbConn,
+    cfg: &Config,
+    u: &User,
+    groups: &[GroupRef],
+) -> store::StoreResult<serde_json::Value> {
+    let role_ids = store::roles::ids_of_users(conn, &u.org_id, &[u.id])?;
+    let d = user_json(cfg, u, groups, role_ids.get(&u.id));
+    Ok(poem_openapi::types::ToJSON::to_json(&d).unwrap_or_default())
+}

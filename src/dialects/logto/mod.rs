@@ -979,3 +979,15 @@ impl LogtoApi {
         .await
     }
 }
+
+/// The user as `GET /api/users/{userId}` returns it (for the console's side-by-side page,
+/// `request::UserViews`).
+pub fn console_view(
+    conn: &mut DbConn,
+    _cfg: &Config,
+    u: &User,
+    _groups: &[crate::domain::GroupRef],
+) -> store::StoreResult<Value> {
+    let identities = store::identities::of_user(conn, u.id)?;
+    Ok(poem_openapi::types::ToJSON::to_json(&user::render(u, &identities)).unwrap_or_default())
+}

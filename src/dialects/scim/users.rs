@@ -322,3 +322,14 @@ pub fn list_in(
         super::list::is_cursor(&plan),
     ))
 }
+
+/// The user as `GET /scim/v2/Users/{id}` returns it (for the console's side-by-side page,
+/// `request::UserViews`).
+pub fn console_view(
+    _conn: &mut crate::store::DbConn,
+    cfg: &Config,
+    u: &User,
+    groups: &[crate::domain::GroupRef],
+) -> crate::store::StoreResult<Value> {
+    Ok(user_json(cfg, u, Some(groups)))
+}

@@ -488,3 +488,16 @@ pub async fn disable_mfa(
     Throttle::after_trip(&retry);
     result
 }
+
+/// The user as `GET /api/v1/users/{id}` returns it (for the console's side-by-side page,
+/// `request::UserViews`).
+pub fn console_view(
+    conn: &mut DbConn,
+    _cfg: &Config,
+    u: &User,
+    _groups: &[crate::domain::GroupRef],
+) -> store::StoreResult<serde_json::Value> {
+    let role_ids = store::roles::ids_of_users(conn, &u.org_id, &[u.id])?;
+    let s = model::user(u, role_ids.get(&u.id));
+    Ok(poem_openapi::types::ToJSON::to_json(&s).unwrap_or_default())
+}
