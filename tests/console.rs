@@ -229,10 +229,51 @@ async fn console_sessions_reach_only_their_organization(b: Backend) {
             vec![("mode", "generate")],
         ),
         (format!("/console/users/{ada_id}/delete"), vec![]),
+        (
+            format!("/console/users/{ada_id}/identities/remove"),
+            vec![("target", "github")],
+        ),
+        (format!("/console/users/{ada_id}/admin"), vec![]),
     ] {
         let r = eve_console.post(&path, &form).await;
         assert_eq!(r.status, 404, "{path}: {}", r.body);
     }
+    // Nor see Ada in each API, in acme's activity, or default's changes on the dashboard.
+    let r = eve_console
+        .get(&format!("/console/users/{ada_id}/apis"))
+        .await;
+    assert_eq!(r.status, 404);
+    let r = eve_console
+        .get(&format!("/console/activity?user={ada_id}"))
+        .await;
+    // (An id is taken as it is, so a deleted user's trail stays findable; here it matches
+    // nothing of acme's.)
+    assert_eq!(r.status, 200);
+    r.has("No activity matches.");
+    eve_console
+        .get("/console/activity")
+        .await
+        .lacks(&format!("user {ada_id}"))
+        .has(&format!("user {eve_id}"));
+    eve_console
+        .get("/console/")
+        .await
+        .has("<span class=\"n\">1</span><span class=\"label\">Users</span>")
+        .lacks(&format!("user {ada_id}"));
+    // A child organization of default is not acme's to see or deactivate.
+    s.org("default-child", Some("default")).await;
+    for path in ["/console/organizations/default-child/deactivate".to_string()] {
+        assert_eq!(eve_console.get(&path).await.status, 404, "{path}");
+        assert_eq!(eve_console.post(&path, &[]).await.status, 404, "{path}");
+    }
+    eve_console
+        .get("/console/organizations")
+        .await
+        .has("This organization has no child organizations.");
+    ada_console
+        .get("/console/organizations")
+        .await
+        .has("default-child");
     let g = ada_console
         .post("/console/groups", &[("name", "staff")])
         .await;

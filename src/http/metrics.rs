@@ -408,6 +408,35 @@ impl RouteLabels {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn requests_are_counted_by_dialect_with_a_rate() {
+        let m = super::Metrics::new();
+        for _ in 0..3 {
+            m.observe("GET", "/scim/v2/Users", Some("scim"), 200, 0.001);
+        }
+        m.observe("GET", "/v1/users", Some("domo"), 200, 0.001);
+        m.observe("GET", "/healthz", None, 200, 0.001);
+        m.observe("GET", "/x", Some("not-a-dialect"), 404, 0.001);
+        let (rates, window) = m.dialect_rates();
+        let of = |d: &str| rates.iter().find(|r| r.dialect == d).unwrap().clone();
+        assert_eq!(rates.len(), super::DIALECT_LABELS.len());
+        assert_eq!(of("scim").total, 3);
+        assert_eq!(of("domo").total, 1);
+        assert_eq!(of("other").total, 2);
+        assert_eq!(of("logto").total, 0);
+        // The first window is since the start (under a second here, counted as one second),
+        // so 3 requests are 180 a minute.
+        assert!(window.as_secs() < 5);
+        assert_eq!(of("scim").per_minute, 180.0);
+        // The second look is against the first snapshot: nothing new, no rate.
+        let (rates, _) = m.dialect_rates();
+        let scim = rates.iter().find(|r| r.dialect == "scim").unwrap();
+        assert_eq!((scim.total, scim.per_minute), (3, 0.0));
+        assert!(m
+            .render()
+            .contains("muster_http_requests_by_dialect_total{dialect=\"scim\"} 3"));
+    }
+
     fn route_label(path: &str, status: u16) -> String {
         let config = crate::config::Config::for_base_url("http://127.0.0.1").expect("literal URL");
         super::RouteLabels::new(
