@@ -11,7 +11,8 @@
       record until every acknowledged write of the driver's --state (cluster/drive.py's or
       crash/drive.py's) has its event in the feed and every feed event the hook subscribes
       to has been delivered at least once, or --wait seconds pass (default 60). Then checks:
-        - the feed is gap-free and duplicate-free (sequences 1..n, distinct ids);
+        - the feed is gap-free and duplicate-free (sequences 1..n, distinct ids, at most
+          one User.Created per user);
         - every acknowledged create has its User.Created (and, for crash/drive.py, every
           acknowledged update its User.Data.Updated, every acknowledged member add a
           Group.Membership.Updated naming the user);
@@ -168,6 +169,9 @@ def verify(a):
         fail(label, f"the feed's sequences are not 1..{len(seqs)}: {seqs[:10]}...")
     if len({e["id"] for e in feed.events}) != len(feed.events):
         fail(label, "the feed repeats an event id")
+    created = [e["resourceId"] for e in feed.events if e["type"] == "User.Created"]
+    if len(set(created)) != len(created):
+        fail(label, f"{len(created) - len(set(created))} users have two User.Created events")
     # Every acknowledged write has its event.
     if lacking:
         fail(label, f"{len(lacking)} acknowledged writes have no event in the feed "
