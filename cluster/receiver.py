@@ -62,6 +62,7 @@ def main():
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
+        request_queue_size = 128  # up to 64 deliveries in flight per instance connect at once
 
         def handle_error(self, request, client_address):
             # A killed server resets its pooled connections: expected here, not worth a trace.
