@@ -4,7 +4,12 @@
 # instance with SIGKILL and another with SIGTERM, restarts both, then verifies (cluster/drive.py)
 # that every write acknowledged with a 2xx is present, that only requests in flight on the
 # SIGKILLed process failed (none on the SIGTERMed one, which drains), and that versions,
-# cursors and access tokens work across instances.
+# cursors and access tokens work across instances. Change events: before the load a hook
+# (Logto's /api/hooks, through the balancer) subscribed to every user and group event points
+# at a local receiver (cluster/receiver.py); after the restarts cluster/eventcheck.py waits
+# (at most 60 s) until every event of the feed has been delivered at least once and checks
+# that none was lost, every acknowledged create has its User.Created, every signature is
+# right and each resource's events arrived in order (duplicates are counted, not an error).
 #
 #   cluster/run.sh [BINARY] [SECONDS] [WORKERS]     default target/release/muster 20 8
 #
@@ -31,6 +36,7 @@ PORTS=("$(free_port)" "$(free_port)" "$(free_port)")
 declare -a PIDS
 
 cleanup() {
+  [ -n "${RECEIVER_PID:-}" ] && kill "$RECEIVER_PID" 2>/dev/null || true
   for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done
   [ -n "${HAPROXY_PID:-}" ] && kill "$HAPROXY_PID" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -53,9 +59,16 @@ start() { # index
   local i=$1
   MUSTER_BOOTSTRAP_TOKEN="$TOKEN" MUSTER_BCRYPT_COST=4 MUSTER_ALLOW_WEAK_BCRYPT=true RUST_LOG=warn \
     MUSTER_BASE_URL="http://127.0.0.1:$LB_PORT" MUSTER_DB_POOL_SIZE=8 \
+    MUSTER_WEBHOOK_ALLOW_PRIVATE=true MUSTER_WEBHOOK_TIMEOUT_MS=2000 \
     "$BIN" serve --database-url "$url" --bind "127.0.0.1:${PORTS[$i]}" >> "$work/instance-$i.log" 2>&1 &
   PIDS[$i]=$!
 }
+
+# The webhook receiver (its own process): one JSON line per delivery in $work/deliveries.
+python3 cluster/receiver.py --port-file "$work/receiver.port" --out "$work/deliveries" &
+RECEIVER_PID=$!
+for _ in $(seq 1 200); do [ -e "$work/receiver.port" ] && break; sleep 0.025; done
+[ -e "$work/receiver.port" ] || { echo "cluster: the webhook receiver did not start" >&2; exit 1; }
 
 for i in 0 1 2; do start "$i"; done
 for i in 0 1 2; do wait_healthy "${PORTS[$i]}"; done
@@ -77,6 +90,11 @@ client=$(curl -fsS -X POST "http://127.0.0.1:$LB_PORT/admin/v1/credentials" \
   -d '{"kind":"client","label":"cluster"}')
 client_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$client")
 client_secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$client")
+
+# A 2 s webhook timeout (above) makes a delivery lease 9 s: what an instance SIGKILLed or
+# SIGTERMed mid-delivery leaves behind is taken over by another within that.
+python3 cluster/eventcheck.py hook --url "http://127.0.0.1:$LB_PORT" --token "$TOKEN" \
+  --receiver "http://127.0.0.1:$(cat "$work/receiver.port")/hook" --key-file "$work/hook.json"
 
 now() { python3 -c 'import time; print(time.time())'; }
 events="$work/events"
@@ -105,4 +123,7 @@ python3 cluster/drive.py verify --lb "http://127.0.0.1:$LB_PORT" \
   --instances "http://127.0.0.1:${PORTS[0]},http://127.0.0.1:${PORTS[1]},http://127.0.0.1:${PORTS[2]}" \
   --token "$TOKEN" --client "$client_id:$client_secret" --workers "$WORKERS" \
   --state "$work/state.json" --events "$events"
+python3 cluster/eventcheck.py verify --url "http://127.0.0.1:$LB_PORT" --token "$TOKEN" \
+  --key-file "$work/hook.json" --deliveries "$work/deliveries" --state "$work/state.json" \
+  --wait 60 --label cluster
 echo "cluster: passed"

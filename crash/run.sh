@@ -4,6 +4,12 @@
 # every write acknowledged with a 2xx must be there, the database consistent (references,
 # versions, audit entries) and the figures are printed. On SQLite (a file) and on PostgreSQL
 # (a fresh database made from MUSTER_TEST_POSTGRES_URL), or only the BACKEND named.
+# Change events: a hook (Logto's /api/hooks) subscribed to every user and group event points
+# at a local receiver (cluster/receiver.py) from the start; after the last restart
+# cluster/eventcheck.py checks that every acknowledged write has its event in the feed (each
+# create its User.Created, each update its User.Data.Updated, each member add its group
+# event) and waits (at most 60 s) until every event of the feed has been delivered at least
+# once, with valid signatures and in order per resource; duplicates are counted, not an error.
 #
 #   crash/run.sh [BINARY] [KILLS] [BACKEND]     default target/release/muster 10 "sqlite postgres"
 #
@@ -23,7 +29,9 @@ work=$(mktemp -d)
 db_pg="muster_crash_$$"
 PID=""
 DRIVER=""
+RECEIVER=""
 cleanup() {
+  [ -n "$RECEIVER" ] && kill "$RECEIVER" 2>/dev/null || true
   [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null || true
   [ -n "$DRIVER" ] && kill "$DRIVER" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -48,8 +56,17 @@ run_one() { # backend
     *) echo "crash: unknown backend $backend" >&2; return 2 ;;
   esac
   port=$(free_port)
+  # The webhook receiver (its own process): one JSON line per delivery.
+  rm -f "$work/receiver.port"
+  python3 cluster/receiver.py --port-file "$work/receiver.port" --out "$work/deliveries-$backend" &
+  RECEIVER=$!
+  for _ in $(seq 1 200); do [ -e "$work/receiver.port" ] && break; sleep 0.025; done
+  [ -e "$work/receiver.port" ] || { echo "crash: the webhook receiver did not start" >&2; return 1; }
+  # A 2 s webhook timeout makes a delivery lease 9 s: a delivery the killed server had in
+  # flight is sent again by its successor within that.
   start() {
     MUSTER_BOOTSTRAP_TOKEN="$TOKEN" MUSTER_BCRYPT_COST=4 MUSTER_ALLOW_WEAK_BCRYPT=true RUST_LOG=warn \
+      MUSTER_WEBHOOK_ALLOW_PRIVATE=true MUSTER_WEBHOOK_TIMEOUT_MS=2000 \
       "$BIN" serve --database-url "$url" --bind "127.0.0.1:$port" >> "$log" 2>&1 &
     PID=$!
   }
@@ -71,6 +88,8 @@ run_one() { # backend
     -d '{"kind":"client","label":"crash"}')
   client_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$client")
   client_secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$client")
+  python3 cluster/eventcheck.py hook --url "http://127.0.0.1:$port" --token "$TOKEN" \
+    --receiver "http://127.0.0.1:$(cat "$work/receiver.port")/hook" --key-file "$work/hook-$backend.json"
 
   rm -f "$work/ready" "$work/stop"
   python3 crash/drive.py load --url "http://127.0.0.1:$port" --token "$TOKEN" \
@@ -94,9 +113,15 @@ run_one() { # backend
   DRIVER=""
   python3 crash/drive.py verify --url "http://127.0.0.1:$port" --token "$TOKEN" \
     --state "$work/state-$backend.json" --db "$url" --kills "$KILLS"
+  python3 cluster/eventcheck.py verify --url "http://127.0.0.1:$port" --token "$TOKEN" \
+    --key-file "$work/hook-$backend.json" --deliveries "$work/deliveries-$backend" \
+    --state "$work/state-$backend.json" --wait 60 --label "crash ($backend)"
   kill -TERM "$PID"
   wait "$PID" 2>/dev/null || true
   PID=""
+  kill "$RECEIVER" 2>/dev/null || true
+  wait "$RECEIVER" 2>/dev/null || true
+  RECEIVER=""
   echo "crash ($backend): passed"
 }
 
