@@ -58,7 +58,7 @@ wait_healthy() { # port
 start() { # index
   local i=$1
   MUSTER_BOOTSTRAP_TOKEN="$TOKEN" MUSTER_BCRYPT_COST=4 MUSTER_ALLOW_WEAK_BCRYPT=true RUST_LOG=warn \
-    MUSTER_BASE_URL="http://127.0.0.1:$LB_PORT" MUSTER_DB_POOL_SIZE=8 \
+    MUSTER_BASE_URL="http://127.0.0.1:$LB_PORT" MUSTER_DB_POOL_SIZE=8 MUSTER_SHUTDOWN_DELAY_MS=2000 \
     MUSTER_WEBHOOK_ALLOW_PRIVATE=true MUSTER_WEBHOOK_TIMEOUT_MS=2000 \
     "$BIN" serve --database-url "$url" --bind "127.0.0.1:${PORTS[$i]}" >> "$work/instance-$i.log" 2>&1 &
   PIDS[$i]=$!

@@ -92,6 +92,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub webhook_timeout_ms: u64,
 
+    /// After SIGTERM, how long to keep serving with `/readyz` answering 503 before the
+    /// listener closes, in milliseconds: a balancer's health check takes the instance out of
+    /// rotation first, so no new connection meets a closing listener (see
+    /// docs/operations.md). 0 (the default) closes at once.
+    #[arg(long, env = "MUSTER_SHUTDOWN_DELAY_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub shutdown_delay_ms: u64,
+
     /// Run no deliverer in this instance (it still writes events and serves the feed).
     #[arg(long, env = "MUSTER_NO_DELIVERER")]
     pub no_deliverer: bool,

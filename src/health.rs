@@ -26,7 +26,7 @@ enum Readiness {
     /// The database answers.
     #[oai(status = 200)]
     Ready(Json<Status>),
-    /// The database does not answer.
+    /// The database does not answer, or the instance is shutting down.
     #[oai(status = 503)]
     NotReady(Json<Status>),
 }
@@ -50,6 +50,13 @@ impl HealthApi {
     async fn readyz(&self, state: Data<&AppState>) -> Readiness {
         let store = state.store.clone();
         let backend = Some(store.backend().name().to_string());
+        if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return Readiness::NotReady(Json(Status {
+                status: "draining".into(),
+                backend,
+                reason: Some("the instance is shutting down".into()),
+            }));
+        }
         let checked = tokio::task::spawn_blocking(move || store.ready()).await;
         match checked {
             Ok(Ok(())) => Readiness::Ready(Json(Status {

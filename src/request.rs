@@ -27,6 +27,9 @@ pub struct AppState {
     /// page. The wiring (`crate::app`) fills it in, so the console shows the dialects'
     /// renderings without importing them (no route module imports another).
     pub user_views: UserViews,
+    /// Set when the process has been asked to stop: `/readyz` answers 503 so a balancer
+    /// stops sending new requests while the instance still serves (`server::serve`).
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One dialect's rendering of a user with their groups, as its read of that user returns
@@ -75,6 +78,7 @@ impl AppState {
             hashing,
             events: Arc::new(EventSignals::default()),
             user_views: UserViews::default(),
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 

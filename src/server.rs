@@ -83,6 +83,21 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// The signal, then the lame-duck `delay`: `/readyz` answers 503 (the balancer takes the
+/// instance out) while requests are still accepted; then the listener closes and requests
+/// in flight finish.
+async fn drain_then_stop(draining: std::sync::Arc<std::sync::atomic::AtomicBool>, delay: Duration) {
+    shutdown_signal().await;
+    draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    if !delay.is_zero() {
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "stopping: not ready, still serving"
+        );
+        tokio::time::sleep(delay).await;
+    }
     tracing::info!("shutting down: finishing requests in flight");
 }
 
@@ -95,6 +110,10 @@ pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
     // The change-event sequencer and webhook deliverer (docs/events.md); they end with the
     // process.
     let _events = crate::events::spawn(state.clone());
+    let stop = drain_then_stop(
+        state.draining.clone(),
+        Duration::from_millis(args.shutdown_delay_ms),
+    );
     let endpoint = app(state);
     let listener = TcpListener::bind(args.bind);
     let grace = Some(Duration::from_secs(30));
@@ -108,13 +127,13 @@ pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
             let listener = listener.rustls(tls);
             tracing::info!(bind = %args.bind, base_url = %base, "listening (HTTPS)");
             Server::new(listener)
-                .run_with_graceful_shutdown(endpoint, shutdown_signal(), grace)
+                .run_with_graceful_shutdown(endpoint, stop, grace)
                 .await
         }
         _ => {
             tracing::info!(bind = %args.bind, base_url = %base, "listening (HTTP)");
             Server::new(listener)
-                .run_with_graceful_shutdown(endpoint, shutdown_signal(), grace)
+                .run_with_graceful_shutdown(endpoint, stop, grace)
                 .await
         }
     }

@@ -13,6 +13,7 @@ both_backends!(
     the_command_line_sets_up_organizations_and_credentials,
     a_token_minted_by_one_process_works_on_another,
     sigterm_stops_the_server_cleanly,
+    sigterm_with_a_shutdown_delay_drains_first,
 );
 
 fn token_in(stderr: &str) -> Option<String> {
@@ -362,6 +363,60 @@ async fn sigterm_stops_the_server_cleanly(b: Backend) {
         p.stderr()
     );
     assert!(p.stderr().contains("shutting down"));
+}
+
+/// `--shutdown-delay-ms`: after SIGTERM the instance says it is not ready (so a balancer
+/// takes it out) but still serves, then stops.
+async fn sigterm_with_a_shutdown_delay_drains_first(b: Backend) {
+    let db = TestDb::new(&b);
+    let mut p = Process::serve(&db.url, &["--shutdown-delay-ms", "1500"], &[]).await;
+    let http = reqwest::Client::new();
+    let ready = |http: reqwest::Client, base: String| async move {
+        let r = http.get(format!("{base}/readyz")).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(ready(http.clone(), p.base.clone()).await.0, 200);
+    let pid = p.child.id().to_string();
+    let signalled = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // Within the delay: not ready, and still serving new connections.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, body) = ready(reqwest::Client::new(), p.base.clone()).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (503, Some("draining")),
+        "{body}"
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/healthz", p.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(signalled.elapsed() < Duration::from_millis(1500));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(1500),
+        "stopped before the delay"
+    );
+    assert!(
+        status.success(),
+        "exit status {status}; stderr:\n{}",
+        p.stderr()
+    );
+    assert!(p.stderr().contains("not ready, still serving"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
