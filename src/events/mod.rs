@@ -94,27 +94,32 @@ async fn deliverer(state: AppState) {
             let busy = in_flight.clone();
             let leased = state
                 .store
+                // The round's leases in one transaction, committed without waiting for the
+                // flush (`ev::relaxed_commit`): one commit a round, not one a delivery.
                 .run_with(move |conn| {
-                    let due = ev::due(conn, now, (MAX_IN_FLIGHT * 4) as i64)?;
-                    let mut per_hook = busy;
-                    let mut out = Vec::new();
-                    for (id, hook) in due {
-                        if out.len() >= free {
-                            break;
+                    crate::store::write_tx(conn, |conn| {
+                        ev::relaxed_commit(conn)?;
+                        let due = ev::due(conn, now, (MAX_IN_FLIGHT * 4) as i64)?;
+                        let mut per_hook = busy;
+                        let mut out = Vec::new();
+                        for (id, hook) in due {
+                            if out.len() >= free {
+                                break;
+                            }
+                            let n = per_hook.entry(hook).or_insert(0);
+                            if *n >= MAX_IN_FLIGHT_PER_HOOK {
+                                continue;
+                            }
+                            if let Some(l) = ev::lease(conn, id, now, until)? {
+                                *n += 1;
+                                // What the attempt needs, read in the same trip.
+                                let e = ev::event_at(conn, l.event_pos)?;
+                                let h = ev::hook_by_id(conn, &l.hook_id)?;
+                                out.push((l, e, h));
+                            }
                         }
-                        let n = per_hook.entry(hook).or_insert(0);
-                        if *n >= MAX_IN_FLIGHT_PER_HOOK {
-                            continue;
-                        }
-                        if let Some(l) = ev::lease(conn, id, now, until)? {
-                            *n += 1;
-                            // What the attempt needs, read in the same trip.
-                            let e = ev::event_at(conn, l.event_pos)?;
-                            let h = ev::hook_by_id(conn, &l.hook_id)?;
-                            out.push((l, e, h));
-                        }
-                    }
-                    Ok::<_, crate::store::StoreError>(out)
+                        Ok::<_, crate::store::StoreError>(out)
+                    })
                 })
                 .await;
             match leased {
