@@ -340,6 +340,18 @@ async fn a_token_minted_by_one_process_works_on_another(b: Backend) {
     assert_eq!(whoami(&second.base, &token).await.0, 401);
 }
 
+/// The process's exit status, waiting at most 15 s after the SIGTERM.
+async fn exit_after_sigterm(p: &mut Process) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn sigterm_stops_the_server_cleanly(b: Backend) {
     let db = TestDb::new(&b);
     let mut p = Process::serve(&db.url, &[], &[]).await;
@@ -349,14 +361,7 @@ async fn sigterm_stops_the_server_cleanly(b: Backend) {
         .status()
         .unwrap();
     assert!(ok.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = p.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exit_after_sigterm(&mut p).await;
     assert!(
         status.success(),
         "exit status {status}; stderr:\n{}",
@@ -399,14 +404,7 @@ async fn sigterm_with_a_shutdown_delay_drains_first(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(signalled.elapsed() < Duration::from_millis(1500));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = p.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "still running after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exit_after_sigterm(&mut p).await;
     assert!(
         signalled.elapsed() >= Duration::from_millis(1500),
         "stopped before the delay"
