@@ -24,6 +24,7 @@ both_backends!(
     activity_filters_by_dialect_action_user_and_time,
     child_organizations_show_usage_and_deactivate,
     identities_are_removed_and_each_api_is_shown_side_by_side,
+    admins_are_made_and_unmade_from_the_console,
 );
 
 async fn scim_get(s: &TestServer, id: &str) -> Value {
@@ -1400,4 +1401,78 @@ async fn identities_are_removed_and_each_api_is_shown_side_by_side(b: Backend) {
     // Another organization's user is not found.
     let r = c.get("/console/users/7FFFFFFFFFFFFFFF/apis").await;
     assert_eq!(r.status, 404);
+}
+
+async fn admins_are_made_and_unmade_from_the_console(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (ada_console, ada) = signed_in(&s).await;
+    let ada_id = ada["id"].as_str().unwrap();
+    let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
+    let bob_id = bob["id"].as_str().unwrap();
+    let r = ada_console
+        .post(&format!("/console/users/{bob_id}/admin"), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let mut bob_console = Console::new(&s.base);
+    assert_eq!(
+        bob_console
+            .sign_in("default", "bob", "correct horse 1")
+            .await
+            .status,
+        303
+    );
+    assert_eq!(bob_console.get("/console/users").await.status, 200);
+    // Her own page offers no removal, and the route refuses it.
+    ada_console
+        .get(&format!("/console/users/{ada_id}"))
+        .await
+        .has("You are an administrator.")
+        .lacks("Remove administrator");
+    let r = ada_console
+        .post(&format!("/console/users/{ada_id}/admin/revoke"), &[])
+        .await;
+    assert_eq!(r.status, 409);
+    // Bob's page does; without the CSRF token nothing happens.
+    ada_console
+        .get(&format!("/console/users/{bob_id}"))
+        .await
+        .has("Remove administrator");
+    let r = ada_console
+        .post_raw(&format!("/console/users/{bob_id}/admin/revoke"), &[])
+        .await;
+    assert_eq!(r.status, 403);
+    let r = ada_console
+        .post(&format!("/console/users/{bob_id}/admin/revoke"), &[])
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (
+            303,
+            format!("/console/users/{bob_id}?done=unadmin").as_str()
+        )
+    );
+    // Seen by SCIM at once, and Bob's session is over.
+    let u = scim_get(&s, bob_id).await;
+    assert!(
+        !u["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["value"] == "Administrator"),
+        "{u}"
+    );
+    let r = bob_console.get("/console/users").await;
+    assert_eq!((r.status, r.location()), (303, "/console/login"));
+    // Again: he no longer holds it.
+    let r = ada_console
+        .post(&format!("/console/users/{bob_id}/admin/revoke"), &[])
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT COUNT(*) FROM audit_entries WHERE key LIKE 'Console.User.Role%'"
+        ),
+        2
+    );
 }

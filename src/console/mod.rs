@@ -48,6 +48,7 @@ pub fn routes() -> impl Endpoint {
         .at("/users/:id/active", post(users::set_active))
         .at("/users/:id/password", post(users::password))
         .at("/users/:id/admin", post(users::grant_admin))
+        .at("/users/:id/admin/revoke", post(users::revoke_admin))
         .at(
             "/users/:id/delete",
             get(users::confirm_delete).post(users::delete),

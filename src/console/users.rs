@@ -63,6 +63,7 @@ fn notice_of(done: &str) -> Option<&'static str> {
         "identity" => "Identity removed.",
         "deleted" => "User deleted.",
         "admin" => "The user is now an administrator.",
+        "unadmin" => "The user is no longer an administrator.",
         _ => return None,
     })
 }
@@ -565,13 +566,21 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                             button type="submit" name="mode" value="generate" { "Generate one" }
                         }
                     }
+                    h2 { "Administrator" }
                     @if !d.roles.iter().any(|r| r.name.eq_ignore_ascii_case(directory::roles::ADMIN_ROLE)) {
-                        h2 { "Administrator" }
                         form.inline method="post" action={ (base) "/admin" } {
                             (view::csrf(s))
                             button type="submit" { "Make administrator" }
                         }
                         p.hint { "Gives the Administrator role (orgs:admin): they can then sign in here." }
+                    } @else if s.principal.user_id == Some(u.id) {
+                        p.hint { "You are an administrator. Another administrator can take the role from you." }
+                    } @else {
+                        form.inline method="post" action={ (base) "/admin/revoke" } {
+                            (view::csrf(s))
+                            button.warn type="submit" { "Remove administrator" }
+                        }
+                        p.hint { "Takes the Administrator role: their console sessions end at once." }
                     }
                     h2 { "Delete" }
                     p { a.danger href={ (base) "/delete" } { "Delete this user…" } }
@@ -957,6 +966,39 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
                         }
                     },
                 )))
+            })
+            .await,
+    )
+}
+
+/// Take the Administrator role (`directory::roles::revoke_admin`); not from oneself, so a
+/// session cannot lock its own holder out by a click.
+#[handler]
+pub(crate) async fn revoke_admin(
+    req: &Request,
+    state: Data<&AppState>,
+    id: Path<String>,
+    f: Form<view::CsrfOnly>,
+) -> Response {
+    let (id, csrf) = (id.0, f.0.csrf);
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, Scope::OrgsAdmin)?;
+                let uid = hex_id(&id)?;
+                if s.principal.user_id == Some(uid) {
+                    return Err(Fail::Page(
+                        StatusCode::CONFLICT,
+                        view::bare(
+                            "Conflict",
+                            html! { p.error role="alert" { "You cannot take the Administrator role from yourself here; another administrator can." } },
+                        ),
+                    ));
+                }
+                directory::roles::revoke_admin(conn, &caller(&s, cost), uid)?;
+                Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
             })
             .await,
     )

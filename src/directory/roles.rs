@@ -343,3 +343,12 @@ pub fn grant_admin(conn: &mut DbConn, caller: &Caller<'_>, uid: i64) -> StoreRes
         ),
     }
 }
+
+/// Take the `Administrator` role from user `uid` (`grant_admin`'s undo); `NotFound` when they
+/// do not hold it. Their console sessions end with it (a session re-checks its holder's
+/// roles on every request).
+pub fn revoke_admin(conn: &mut DbConn, caller: &Caller<'_>, uid: i64) -> StoreResult<()> {
+    let (id, _) =
+        store::roles::find_by_name(conn, caller.org(), ADMIN_ROLE)?.ok_or(StoreError::NotFound)?;
+    unassign(conn, caller, id, uid)
+}
