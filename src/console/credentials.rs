@@ -9,7 +9,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{check_csrf, require, respond, session_secret, Fail, Out};
+use super::{form_action, require, respond, session_secret, Fail, Out};
 use crate::auth::{self, session::Session};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
 use crate::request::AppState;
@@ -167,85 +167,86 @@ pub(crate) async fn list(
 #[handler]
 pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewForm>) -> Response {
     let f = f.0;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::OrgsAdmin)?;
-                let mut errors = std::collections::BTreeMap::new();
-                let kind = match f.kind.as_str() {
-                    "client" => CredentialKind::Client,
-                    _ => CredentialKind::Token,
-                };
-                let label = f.label.trim();
-                if label.len() > 255 || label.chars().any(|c| c.is_control()) {
-                    errors.insert(
-                        "label",
-                        "At most 255 characters, without control characters.".to_string(),
-                    );
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::OrgsAdmin,
+        move |conn, s, _c| {
+            let mut errors = std::collections::BTreeMap::new();
+            let kind = match f.kind.as_str() {
+                "client" => CredentialKind::Client,
+                _ => CredentialKind::Token,
+            };
+            let label = f.label.trim();
+            if label.len() > 255 || label.chars().any(|c| c.is_control()) {
+                errors.insert(
+                    "label",
+                    "At most 255 characters, without control characters.".to_string(),
+                );
+            }
+            let mut chosen = Vec::new();
+            for (on, scope) in [
+                (&f.scim, Scope::Scim),
+                (&f.users_read, Scope::UsersRead),
+                (&f.users_write, Scope::UsersWrite),
+                (&f.orgs_admin, Scope::OrgsAdmin),
+            ] {
+                if !on.is_empty() {
+                    chosen.push(scope.as_str());
                 }
-                let mut chosen = Vec::new();
-                for (on, scope) in [
-                    (&f.scim, Scope::Scim),
-                    (&f.users_read, Scope::UsersRead),
-                    (&f.users_write, Scope::UsersWrite),
-                    (&f.orgs_admin, Scope::OrgsAdmin),
-                ] {
-                    if !on.is_empty() {
-                        chosen.push(scope.as_str());
+            }
+            let scopes = Scopes::parse(&chosen.join(" ")).unwrap_or_default();
+            if chosen.is_empty() {
+                errors.insert("scopes", "Choose at least one scope.".to_string());
+            } else if scopes.iter().any(|sc| !s.principal.has(sc)) {
+                errors.insert(
+                    "scopes",
+                    "A credential cannot have a scope this session lacks.".to_string(),
+                );
+            }
+            let mut created = None;
+            if errors.is_empty() {
+                let (id, secret) = match kind {
+                    CredentialKind::Token => {
+                        (auth::generate_id("tok_"), auth::generate_secret("mst_"))
                     }
-                }
-                let scopes = Scopes::parse(&chosen.join(" ")).unwrap_or_default();
-                if chosen.is_empty() {
-                    errors.insert("scopes", "Choose at least one scope.".to_string());
-                } else if scopes.iter().any(|sc| !s.principal.has(sc)) {
-                    errors.insert(
-                        "scopes",
-                        "A credential cannot have a scope this session lacks.".to_string(),
-                    );
-                }
-                let mut created = None;
-                if errors.is_empty() {
-                    let (id, secret) = match kind {
-                        CredentialKind::Token => {
-                            (auth::generate_id("tok_"), auth::generate_secret("mst_"))
-                        }
-                        CredentialKind::Client => {
-                            (auth::generate_id("cli_"), auth::generate_secret(""))
-                        }
-                    };
-                    let cred = store::credentials::create(
-                        conn,
-                        store::credentials::NewCredential {
-                            id: &id,
-                            org_id: &s.principal.org_id,
-                            kind,
-                            label,
-                            secret: &secret,
-                            scopes: &scopes,
-                            user_id: None,
-                        },
-                    )?;
-                    created = Some(Created { cred, secret });
-                }
-                let creds = list_of(conn, &s)?;
-                match created {
-                    Some(c) => Ok(Out::Page(render(
-                        &s,
-                        &creds,
-                        &NewForm::default(),
-                        &errors,
-                        Some(&c),
-                        None,
-                    ))),
-                    None => Err(Fail::Page(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        render(&s, &creds, &f, &errors, None, None),
-                    )),
-                }
-            })
-            .await,
+                    CredentialKind::Client => {
+                        (auth::generate_id("cli_"), auth::generate_secret(""))
+                    }
+                };
+                let cred = store::credentials::create(
+                    conn,
+                    store::credentials::NewCredential {
+                        id: &id,
+                        org_id: &s.principal.org_id,
+                        kind,
+                        label,
+                        secret: &secret,
+                        scopes: &scopes,
+                        user_id: None,
+                    },
+                )?;
+                created = Some(Created { cred, secret });
+            }
+            let creds = list_of(conn, s)?;
+            match created {
+                Some(c) => Ok(Out::Page(render(
+                    s,
+                    &creds,
+                    &NewForm::default(),
+                    &errors,
+                    Some(&c),
+                    None,
+                ))),
+                None => Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    render(s, &creds, &f, &errors, None, None),
+                )),
+            }
+        },
     )
+    .await
 }
 
 #[handler]
@@ -256,20 +257,15 @@ pub(crate) async fn revoke(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::OrgsAdmin)?;
-                if id.len() > 256 {
-                    return Err(Fail::NotFound);
-                }
-                match store::credentials::revoke(conn, Some(&s.principal.org_id), &id) {
-                    Ok(_) => Ok(Out::Redirect("/console/credentials?done=revoked".into())),
-                    Err(StoreError::NotFound) => Err(Fail::NotFound),
-                    Err(e) => Err(e.into()),
-                }
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, s, _c| {
+        if id.len() > 256 {
+            return Err(Fail::NotFound);
+        }
+        match store::credentials::revoke(conn, Some(&s.principal.org_id), &id) {
+            Ok(_) => Ok(Out::Redirect("/console/credentials?done=revoked".into())),
+            Err(StoreError::NotFound) => Err(Fail::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }

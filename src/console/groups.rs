@@ -8,7 +8,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{caller, check_csrf, hex_id, require, respond, session_secret, Fail, Out};
+use super::{form_action, hex_id, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{self, Expect};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, Scope, User};
@@ -148,42 +148,42 @@ pub(crate) struct NameForm {
 #[handler]
 pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NameForm>) -> Response {
     let f = f.0;
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let error = match check_name(&f.name) {
-                    Ok(name) => {
-                        let data = GroupData {
-                            display_name: name,
-                            ..GroupData::default()
-                        };
-                        match directory::groups::create(conn, &caller(&s, cost), &data, &[]) {
-                            Ok(g) => {
-                                return Ok(Out::Redirect(format!(
-                                    "/console/groups/{}?done=created",
-                                    id_to_hex(g.id)
-                                )))
-                            }
-                            Err(StoreError::Conflict(_)) => {
-                                "A group with this name exists.".to_string()
-                            }
-                            Err(StoreError::Invalid(m)) => m,
-                            Err(e) => return Err(e.into()),
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, s, c| {
+            let error = match check_name(&f.name) {
+                Ok(name) => {
+                    let data = GroupData {
+                        display_name: name,
+                        ..GroupData::default()
+                    };
+                    match directory::groups::create(conn, c, &data, &[]) {
+                        Ok(g) => {
+                            return Ok(Out::Redirect(format!(
+                                "/console/groups/{}?done=created",
+                                id_to_hex(g.id)
+                            )))
                         }
+                        Err(StoreError::Conflict(_)) => {
+                            "A group with this name exists.".to_string()
+                        }
+                        Err(StoreError::Invalid(m)) => m,
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(m) => m,
-                };
-                let (groups, counts, next) = load_list(conn, &s, None)?;
-                Err(Fail::Page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render_list(&s, &groups, &counts, next, &f.name, Some(&error), None),
-                ))
-            })
-            .await,
+                }
+                Err(m) => m,
+            };
+            let (groups, counts, next) = load_list(conn, s, None)?;
+            Err(Fail::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_list(s, &groups, &counts, next, &f.name, Some(&error), None),
+            ))
+        },
     )
+    .await
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -360,56 +360,54 @@ pub(crate) async fn rename(
     f: Form<NameForm>,
 ) -> Response {
     let (id, f) = (id.0, f.0);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let gid = hex_id(&id)?;
-                let error = match check_name(&f.name) {
-                    Ok(name) => {
-                        let r = directory::groups::update(
-                            conn,
-                            &caller(&s, cost),
-                            gid,
-                            &Expect::Any,
-                            directory::groups::Members::Skip,
-                            directory::groups::Members::Skip,
-                            |g: &Group| {
-                                Ok::<_, StoreError>((
-                                    GroupData {
-                                        display_name: name.clone(),
-                                        ..g.data.clone()
-                                    },
-                                    MemberChange::default(),
-                                ))
-                            },
-                        );
-                        match r {
-                            Ok(_) => {
-                                return Ok(Out::Redirect(format!(
-                                    "/console/groups/{id}?done=renamed"
-                                )))
-                            }
-                            Err(StoreError::Conflict(_)) => {
-                                "A group with this name exists.".to_string()
-                            }
-                            Err(StoreError::Invalid(m)) => m,
-                            Err(e) => return Err(e.into()),
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, s, c| {
+            let gid = hex_id(&id)?;
+            let error = match check_name(&f.name) {
+                Ok(name) => {
+                    let r = directory::groups::update(
+                        conn,
+                        c,
+                        gid,
+                        &Expect::Any,
+                        directory::groups::Members::Skip,
+                        directory::groups::Members::Skip,
+                        |g: &Group| {
+                            Ok::<_, StoreError>((
+                                GroupData {
+                                    display_name: name.clone(),
+                                    ..g.data.clone()
+                                },
+                                MemberChange::default(),
+                            ))
+                        },
+                    );
+                    match r {
+                        Ok(_) => {
+                            return Ok(Out::Redirect(format!("/console/groups/{id}?done=renamed")))
                         }
+                        Err(StoreError::Conflict(_)) => {
+                            "A group with this name exists.".to_string()
+                        }
+                        Err(StoreError::Invalid(m)) => m,
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(m) => m,
-                };
-                let q = ShowQuery::default();
-                let p = load(conn, &s, gid, &q)?;
-                Err(Fail::Page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(&s, &p, &q, (&f.name, Some(&error)), None),
-                ))
-            })
-            .await,
+                }
+                Err(m) => m,
+            };
+            let q = ShowQuery::default();
+            let p = load(conn, s, gid, &q)?;
+            Err(Fail::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(s, &p, &q, (&f.name, Some(&error)), None),
+            ))
+        },
     )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -426,46 +424,43 @@ async fn members(
     f: MemberForm,
     add: bool,
 ) -> Response {
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let gid = hex_id(&id)?;
-                let error = match crate::domain::id_from_hex(&f.user) {
-                    None => "Choose a user to add.".to_string(),
-                    Some(uid) => {
-                        let c = caller(&s, cost);
-                        let r = if add {
-                            directory::groups::add_members(conn, &c, gid, &[uid])
-                        } else {
-                            directory::groups::remove_members(conn, &c, gid, &[uid])
-                        };
-                        match r {
-                            Ok(_) => {
-                                let done = if add { "added" } else { "removed" };
-                                return Ok(Out::Redirect(format!(
-                                    "/console/groups/{id}?done={done}"
-                                )));
-                            }
-                            Err(StoreError::Invalid(_)) => {
-                                "There is no such user in the organization.".to_string()
-                            }
-                            Err(e) => return Err(e.into()),
+    form_action(
+        req,
+        state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, s, c| {
+            let gid = hex_id(&id)?;
+            let error = match crate::domain::id_from_hex(&f.user) {
+                None => "Choose a user to add.".to_string(),
+                Some(uid) => {
+                    let r = if add {
+                        directory::groups::add_members(conn, c, gid, &[uid])
+                    } else {
+                        directory::groups::remove_members(conn, c, gid, &[uid])
+                    };
+                    match r {
+                        Ok(_) => {
+                            let done = if add { "added" } else { "removed" };
+                            return Ok(Out::Redirect(format!("/console/groups/{id}?done={done}")));
                         }
+                        Err(StoreError::Invalid(_)) => {
+                            "There is no such user in the organization.".to_string()
+                        }
+                        Err(e) => return Err(e.into()),
                     }
-                };
-                let q = ShowQuery::default();
-                let p = load(conn, &s, gid, &q)?;
-                let name = p.group.data.display_name.clone();
-                Err(Fail::Page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(&s, &p, &q, (&name, None), Some(&error)),
-                ))
-            })
-            .await,
+                }
+            };
+            let q = ShowQuery::default();
+            let p = load(conn, s, gid, &q)?;
+            let name = p.group.data.display_name.clone();
+            Err(Fail::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(s, &p, &q, (&name, None), Some(&error)),
+            ))
+        },
     )
+    .await
 }
 
 #[handler]
@@ -528,16 +523,10 @@ pub(crate) async fn delete(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let gid = hex_id(&id)?;
-                directory::groups::delete(conn, &caller(&s, cost), gid, &Expect::Any)?;
-                Ok(Out::Redirect("/console/groups?done=deleted".into()))
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
+        let gid = hex_id(&id)?;
+        directory::groups::delete(conn, c, gid, &Expect::Any)?;
+        Ok(Out::Redirect("/console/groups?done=deleted".into()))
+    })
+    .await
 }

@@ -276,6 +276,36 @@ pub(crate) fn check_csrf(s: &Session, presented: &str) -> Result<(), Fail> {
     }
 }
 
+/// A form that changes something: one trip that resolves the session, checks the form's
+/// CSRF token, then `scope`, and runs `f` with the session and its directory caller.
+pub(crate) async fn form_action<F>(
+    req: &Request,
+    state: &crate::request::AppState,
+    csrf: String,
+    scope: crate::domain::Scope,
+    f: F,
+) -> Response
+where
+    F: FnOnce(
+            &mut crate::store::DbConn,
+            &Session,
+            &crate::directory::Caller<'_>,
+        ) -> Result<Out, Fail>
+        + Send
+        + 'static,
+{
+    let cost = state.config.bcrypt_cost;
+    respond(
+        state
+            .call_session(session_secret(req), move |conn, s| {
+                check_csrf(&s, &csrf)?;
+                require(&s, scope)?;
+                f(conn, &s, &caller(&s, cost))
+            })
+            .await,
+    )
+}
+
 /// The directory caller of a console session.
 pub(crate) fn caller<'a>(s: &'a Session, cost: u32) -> crate::directory::Caller<'a> {
     crate::directory::Caller {

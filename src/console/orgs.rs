@@ -14,7 +14,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{caller, check_csrf, require, respond, session_secret, Fail, Out};
+use super::{form_action, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{self, orgs::ACTIVE, orgs::INACTIVE};
 use crate::domain::{OrgDetails, OrgId, Scope};
@@ -168,17 +168,11 @@ pub(crate) async fn deactivate(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::OrgsAdmin)?;
-                directory::orgs::deactivate(conn, &caller(&s, cost), &child_id(&id)?)?;
-                Ok(Out::Redirect(
-                    "/console/organizations?done=deactivated".into(),
-                ))
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
+        directory::orgs::deactivate(conn, c, &child_id(&id)?)?;
+        Ok(Out::Redirect(
+            "/console/organizations?done=deactivated".into(),
+        ))
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{caller, check_csrf, hex_id, require, respond, session_secret, Fail, Out};
+use super::{caller, check_csrf, form_action, hex_id, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{self, Expect, NewPassword};
 use crate::domain::{id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, User, UserData};
@@ -639,54 +639,47 @@ pub(crate) async fn edit(
     f: Form<EditForm>,
 ) -> Response {
     let (id, f) = (id.0, f.0);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
-                let mut errors = f.check();
-                if errors.is_empty() {
-                    let r = directory::users::update(
-                        conn,
-                        &caller(&s, cost),
-                        uid,
-                        &Expect::Any,
-                        None,
-                        |u| Ok::<_, StoreError>(f.apply(&u.data)),
-                    );
-                    match r {
-                        Ok(_) => {
-                            return Ok(Out::Redirect(format!("/console/users/{id}?done=saved")))
-                        }
-                        Err(StoreError::Conflict(_)) => {
-                            errors.insert(
-                                "user_name",
-                                "Another user of the organization has this user name.".into(),
-                            );
-                        }
-                        Err(StoreError::Invalid(m)) => {
-                            errors.insert("user_name", m);
-                        }
-                        Err(e) => return Err(e.into()),
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, s, c| {
+            let uid = hex_id(&id)?;
+            let mut errors = f.check();
+            if errors.is_empty() {
+                let r = directory::users::update(conn, c, uid, &Expect::Any, None, |u| {
+                    Ok::<_, StoreError>(f.apply(&u.data))
+                });
+                match r {
+                    Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
+                    Err(StoreError::Conflict(_)) => {
+                        errors.insert(
+                            "user_name",
+                            "Another user of the organization has this user name.".into(),
+                        );
                     }
+                    Err(StoreError::Invalid(m)) => {
+                        errors.insert("user_name", m);
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                let p = load(conn, &s, uid)?;
-                Err(Fail::Page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render_user(
-                        &s,
-                        &p,
-                        Shown {
-                            edit: Some((&f, &errors)),
-                            ..Default::default()
-                        },
-                    ),
-                ))
-            })
-            .await,
+            }
+            let p = load(conn, s, uid)?;
+            Err(Fail::Page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render_user(
+                    s,
+                    &p,
+                    Shown {
+                        edit: Some((&f, &errors)),
+                        ..Default::default()
+                    },
+                ),
+            ))
+        },
     )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -704,32 +697,32 @@ pub(crate) async fn set_active(
     f: Form<ActiveForm>,
 ) -> Response {
     let (id, f) = (id.0, f.0);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
-                let active = match f.active.as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(Fail::Page(
-                            StatusCode::BAD_REQUEST,
-                            view::bare(
-                                "Bad request",
-                                html! { p.error { "active must be true or false." } },
-                            ),
-                        ))
-                    }
-                };
-                directory::users::set_active(conn, &caller(&s, cost), uid, active)?;
-                let done = if active { "reactivated" } else { "suspended" };
-                Ok(Out::Redirect(format!("/console/users/{id}?done={done}")))
-            })
-            .await,
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, _s, c| {
+            let uid = hex_id(&id)?;
+            let active = match f.active.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(Fail::Page(
+                        StatusCode::BAD_REQUEST,
+                        view::bare(
+                            "Bad request",
+                            html! { p.error { "active must be true or false." } },
+                        ),
+                    ))
+                }
+            };
+            directory::users::set_active(conn, c, uid, active)?;
+            let done = if active { "reactivated" } else { "suspended" };
+            Ok(Out::Redirect(format!("/console/users/{id}?done={done}")))
+        },
     )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -854,18 +847,12 @@ pub(crate) async fn delete(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
-                directory::users::delete(conn, &caller(&s, cost), uid, &Expect::Any)?;
-                Ok(Out::Redirect("/console/users?done=deleted".into()))
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
+        let uid = hex_id(&id)?;
+        directory::users::delete(conn, c, uid, &Expect::Any)?;
+        Ok(Out::Redirect("/console/users?done=deleted".into()))
+    })
+    .await
 }
 
 /// Give the user the Administrator role (`directory::roles::grant_admin`).
@@ -877,24 +864,18 @@ pub(crate) async fn grant_admin(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::OrgsAdmin)?;
-                let uid = hex_id(&id)?;
-                match directory::roles::grant_admin(conn, &caller(&s, cost), uid) {
-                    Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
-                    Err(StoreError::Invalid(m)) => Err(Fail::Page(
-                        StatusCode::CONFLICT,
-                        view::bare("Conflict", html! { p.error role="alert" { (m) } }),
-                    )),
-                    Err(e) => Err(e.into()),
-                }
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
+        let uid = hex_id(&id)?;
+        match directory::roles::grant_admin(conn, c, uid) {
+            Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
+            Err(StoreError::Invalid(m)) => Err(Fail::Page(
+                StatusCode::CONFLICT,
+                view::bare("Conflict", html! { p.error role="alert" { (m) } }),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -913,18 +894,18 @@ pub(crate) async fn remove_identity(
     f: Form<IdentityForm>,
 ) -> Response {
     let (id, f) = (id.0, f.0);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
-                directory::users::unlink_identity(conn, &caller(&s, cost), uid, f.target.trim())?;
-                Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
-            })
-            .await,
+    form_action(
+        req,
+        &state,
+        f.csrf.clone(),
+        Scope::UsersWrite,
+        move |conn, _s, c| {
+            let uid = hex_id(&id)?;
+            directory::users::unlink_identity(conn, c, uid, f.target.trim())?;
+            Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
+        },
     )
+    .await
 }
 
 /// The same user as each dialect's read of it returns it, side by side
@@ -981,25 +962,19 @@ pub(crate) async fn revoke_admin(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    let cost = state.config.bcrypt_cost;
-    respond(
-        state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, Scope::OrgsAdmin)?;
-                let uid = hex_id(&id)?;
-                if s.principal.user_id == Some(uid) {
-                    return Err(Fail::Page(
-                        StatusCode::CONFLICT,
-                        view::bare(
-                            "Conflict",
-                            html! { p.error role="alert" { "You cannot take the Administrator role from yourself here; another administrator can." } },
-                        ),
-                    ));
-                }
-                directory::roles::revoke_admin(conn, &caller(&s, cost), uid)?;
-                Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
-            })
-            .await,
-    )
+    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, s, c| {
+            let uid = hex_id(&id)?;
+            if s.principal.user_id == Some(uid) {
+                return Err(Fail::Page(
+                    StatusCode::CONFLICT,
+                    view::bare(
+                        "Conflict",
+                        html! { p.error role="alert" { "You cannot take the Administrator role from yourself here; another administrator can." } },
+                    ),
+                ));
+            }
+            directory::roles::revoke_admin(conn, c, uid)?;
+            Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
+    })
+    .await
 }
