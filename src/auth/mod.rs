@@ -62,6 +62,35 @@ pub fn generate_id(prefix: &str) -> String {
     )
 }
 
+/// Make a new API token or OAuth client of `org` with a fresh id and secret (tokens `tok_…`
+/// with a `mst_…` secret, clients `cli_…`); the secret is returned to show once and only its
+/// hash is stored.
+pub fn mint_credential(
+    conn: &mut store::DbConn,
+    org: &crate::domain::OrgId,
+    kind: CredentialKind,
+    label: &str,
+    scopes: &crate::domain::Scopes,
+) -> Result<(crate::domain::Credential, String), StoreError> {
+    let (id, secret) = match kind {
+        CredentialKind::Token => (generate_id("tok_"), generate_secret("mst_")),
+        CredentialKind::Client => (generate_id("cli_"), generate_secret("")),
+    };
+    let cred = store::credentials::create(
+        conn,
+        store::credentials::NewCredential {
+            id: &id,
+            org_id: org,
+            kind,
+            label,
+            secret: &secret,
+            scopes,
+            user_id: None,
+        },
+    )?;
+    Ok((cred, secret))
+}
+
 fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }

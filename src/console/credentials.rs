@@ -207,26 +207,8 @@ pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewFor
             }
             let mut created = None;
             if errors.is_empty() {
-                let (id, secret) = match kind {
-                    CredentialKind::Token => {
-                        (auth::generate_id("tok_"), auth::generate_secret("mst_"))
-                    }
-                    CredentialKind::Client => {
-                        (auth::generate_id("cli_"), auth::generate_secret(""))
-                    }
-                };
-                let cred = store::credentials::create(
-                    conn,
-                    store::credentials::NewCredential {
-                        id: &id,
-                        org_id: &s.principal.org_id,
-                        kind,
-                        label,
-                        secret: &secret,
-                        scopes: &scopes,
-                        user_id: None,
-                    },
-                )?;
+                let (cred, secret) =
+                    auth::mint_credential(conn, &s.principal.org_id, kind, label, &scopes)?;
                 created = Some(Created { cred, secret });
             }
             let creds = list_of(conn, s)?;

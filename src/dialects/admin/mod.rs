@@ -409,26 +409,8 @@ impl AdminApi {
                             "a credential cannot grant scopes its creator lacks",
                         ));
                     }
-                    let (id, secret) = match kind {
-                        CredentialKind::Token => {
-                            (auth::generate_id("tok_"), auth::generate_secret("mst_"))
-                        }
-                        CredentialKind::Client => {
-                            (auth::generate_id("cli_"), auth::generate_secret(""))
-                        }
-                    };
-                    let cred = store::credentials::create(
-                        conn,
-                        store::credentials::NewCredential {
-                            id: &id,
-                            org_id: &p.org_id,
-                            kind,
-                            label: &label,
-                            secret: &secret,
-                            scopes: &scopes,
-                            user_id: None,
-                        },
-                    )?;
+                    let (cred, secret) =
+                        auth::mint_credential(conn, &p.org_id, kind, &label, &scopes)?;
                     Ok((cred, secret))
                 })
                 .await?;
