@@ -15,6 +15,7 @@ pub mod portable;
 pub mod raw;
 pub mod roles;
 pub mod schema;
+pub mod search;
 pub mod signing_keys;
 pub mod usage;
 pub mod user_requests;
