@@ -171,7 +171,7 @@ pub fn dialect_request(data: &[u8]) {
     // Adobe: the array of commands, each entry parsed.
     if let Ok(Value::Array(entries)) = body::value::<adobe::error::AdobeError>(data) {
         for e in &entries {
-            let _ = adobe::action::parse_entry(e);
+            let _ = adobe::parse::parse_entry(e);
         }
     }
 }

@@ -6,8 +6,10 @@
 
 pub mod action;
 pub mod body;
+pub mod command;
 pub mod error;
 pub mod model;
+pub mod parse;
 pub mod reads;
 
 use poem::web::Data;
@@ -144,17 +146,17 @@ impl AdobeApi {
                 call.check(&p)?;
                 let test_only = reads::flag(test_only.0.as_deref(), "testOnly", false)?;
                 let items = body.array()?;
-                if items.len() > action::MAX_ENTRIES {
+                if items.len() > command::MAX_ENTRIES {
                     return Err(AdobeError::bad_request(
                         "error.command.malformed",
                         format!(
                             "Too many commands: {}, at most {} per request",
                             items.len(),
-                            action::MAX_ENTRIES
+                            command::MAX_ENTRIES
                         ),
                     ));
                 }
-                let entries: Vec<action::Entry> = items.iter().map(action::parse_entry).collect();
+                let entries: Vec<command::Entry> = items.iter().map(parse::parse_entry).collect();
                 let out = action::run(conn, &caller(&st, &p), &entries, test_only)?;
                 Ok(out.body())
             })

@@ -214,3 +214,5 @@ impl From<LogtoError> for poem::Error {
         poem::Error::from_response(e.into_response())
     }
 }
+
+pub type LogtoResult<T> = Result<T, LogtoError>;

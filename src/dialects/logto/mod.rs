@@ -1,38 +1,29 @@
-//! Logto's Management API for users and logs (`/api/users`, `/api/logs`; vendor-apis.md §1).
-//! Each handler authenticates and runs its directory operation in one database trip
-//! (`AppState::call`); a bad body or query is judged inside it, after the credential.
+//! Logto's Management API for users and logs (`/api/users`, `/api/logs`; vendor-apis.md §1):
+//! the routes. Each handler's work is one database trip (`users.rs`, `logs.rs`) that
+//! authenticates first; a bad body or query is judged inside it, after the credential.
 
 pub mod body;
 pub mod error;
 pub mod hooks;
+pub mod logs;
+pub mod model;
 pub mod query;
+pub mod search;
 pub mod user;
+pub mod users;
 
-use std::collections::BTreeMap;
-
-use poem::http::StatusCode;
 use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
-use serde_json::Value;
+use poem_openapi::{OpenApi, Tags};
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
-use crate::auth::AuthError;
-use crate::config::Config;
-use crate::directory::users as dir;
-use crate::directory::{Caller, Expect, NewPassword};
-use crate::domain::{id_from_hex, id_to_hex, AuditEntry, Identity, Principal, Scope, User};
-use crate::http::throttle::Throttle;
 use crate::request::AppState;
-use crate::store::raw::Raw;
-use crate::store::user_search::{self, Backend, Field};
-use crate::store::{self, DbConn, StoreError};
 use body::LogtoJson;
-use error::LogtoError;
-use query::{Page, Pairs};
-use user::{LogtoIdentity, LogtoProfile, LogtoUser, NewUserBody, UserPatchBody};
+pub use error::LogtoResult;
+pub use model::*;
+use user::{NewUserBody, UserPatchBody};
+pub use users::console_view;
 
 #[derive(Tags)]
 enum Tag {
@@ -40,306 +31,13 @@ enum Tag {
     Logto,
 }
 
-type LogtoResult<T> = Result<T, LogtoError>;
-
-#[derive(ApiResponse)]
-pub enum UserResponse {
-    /// The user.
-    #[oai(status = 200)]
-    Ok(Json<LogtoUser>),
-}
-
-#[derive(ApiResponse)]
-pub enum UsersResponse {
-    /// A page of users, newest first.
-    #[oai(status = 200)]
-    Ok(
-        Json<Vec<LogtoUser>>,
-        /// How many users match.
-        #[oai(header = "Total-Number")]
-        String,
-        /// `first`, `prev`, `next`, `last` pages.
-        #[oai(header = "Link")]
-        String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum NoContent {
-    /// Done.
-    #[oai(status = 204)]
-    NoContent,
-}
-
-#[derive(ApiResponse)]
-pub enum IdentitiesResponse {
-    /// The identity replaced an existing one at the target; the user's identities.
-    #[oai(status = 200)]
-    Replaced(Json<BTreeMap<String, LogtoIdentity>>),
-    /// The identity is new at the target; the user's identities.
-    #[oai(status = 201)]
-    Created(Json<BTreeMap<String, LogtoIdentity>>),
-}
-
-#[derive(ApiResponse)]
-pub enum CustomDataResponse {
-    /// The user's custom data.
-    #[oai(status = 200)]
-    Ok(Json<BTreeMap<String, Value>>),
-}
-
-#[derive(ApiResponse)]
-pub enum ProfileResponse {
-    /// The user's profile.
-    #[oai(status = 200)]
-    Ok(Json<LogtoProfile>),
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoHasPassword", rename_all = "camelCase")]
-pub struct HasPassword {
-    pub has_password: bool,
-}
-
-#[derive(ApiResponse)]
-pub enum HasPasswordResponse {
-    /// Whether the user has a password.
-    #[oai(status = 200)]
-    Ok(Json<HasPassword>),
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoErrorBody", rename_all = "camelCase")]
-pub struct ErrorBody {
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(ApiResponse)]
-pub enum VerifyResponse {
-    /// The password matches.
-    #[oai(status = 204)]
-    Match,
-    /// The password does not match (or the user has none).
-    #[oai(status = 422)]
-    Mismatch(Json<ErrorBody>),
-}
-
-/// An audit entry as a Logto log.
-#[derive(Object)]
-#[oai(rename = "LogtoLog", rename_all = "camelCase")]
-pub struct LogtoLog {
-    /// The organization.
-    pub tenant_id: String,
-    pub id: String,
-    pub key: String,
-    /// `key`, `result`, `userId`, `dialect`, `credentialId` and `applicationId` (the
-    /// credential that made the change), `action` and the change's own fields.
-    pub payload: BTreeMap<String, Value>,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-}
-
-#[derive(ApiResponse)]
-pub enum LogsResponse {
-    /// A page of logs, newest first.
-    #[oai(status = 200)]
-    Ok(
-        Json<Vec<LogtoLog>>,
-        #[oai(header = "Total-Number")] String,
-        #[oai(header = "Link")] String,
-    ),
-}
-
-#[derive(ApiResponse)]
-pub enum LogResponse {
-    /// The log.
-    #[oai(status = 200)]
-    Ok(Json<LogtoLog>),
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoPassword", rename_all = "camelCase")]
-pub struct PasswordBody {
-    pub password: String,
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoSuspension", rename_all = "camelCase")]
-pub struct SuspensionBody {
-    pub is_suspended: bool,
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoCustomDataPatch", rename_all = "camelCase")]
-pub struct CustomDataBody {
-    pub custom_data: BTreeMap<String, Value>,
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoProfilePatch", rename_all = "camelCase")]
-pub struct ProfileBody {
-    pub profile: LogtoProfile,
-}
-
-#[derive(Object)]
-#[oai(rename = "LogtoIdentityBody", rename_all = "camelCase")]
-pub struct IdentityBody {
-    /// The user's id at the target.
-    pub user_id: String,
-    pub details: Option<BTreeMap<String, Value>>,
-}
-
 fn bearer(auth: BearerAuth) -> BearerOrBasic {
     BearerOrBasic::Bearer(auth)
-}
-
-fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "logto",
-        bcrypt_cost: cfg.bcrypt_cost,
-    }
-}
-
-/// A user id of this dialect (16 hex digits); anything else names no user.
-fn user_id(s: &str) -> LogtoResult<i64> {
-    id_from_hex(s).ok_or_else(|| LogtoError::not_found("users", s))
-}
-
-/// The user named `id` (16 hex digits) of the caller's organization.
-fn load(conn: &mut DbConn, p: &Principal, id: &str) -> LogtoResult<User> {
-    let uid = user_id(id)?;
-    store::users::get(conn, &p.org_id, uid)
-        .map_err(LogtoError::from)
-        .map_err(user_missing(id))
-}
-
-fn non_empty_password(pw: &str) -> LogtoResult<()> {
-    if pw.is_empty() {
-        return Err(LogtoError::body(
-            "password",
-            "(too_small) String must contain at least 1 character(s)",
-        ));
-    }
-    Ok(())
-}
-
-/// `NotFound` of the user named `s` in Logto's words.
-fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
-    move |e| {
-        if e.code == "entity.not_found" {
-            LogtoError::not_found("users", s)
-        } else {
-            e
-        }
-    }
-}
-
-fn rendered(conn: &mut DbConn, u: &User) -> LogtoResult<LogtoUser> {
-    let identities = store::identities::of_user(conn, u.id)?;
-    Ok(user::render(u, &identities))
-}
-
-/// Logto's uniqueness rules for a user's username, email and phone, in `order`, ignoring the
-/// user itself. The database's unique index on login names catches a race.
-fn check_unique(
-    conn: &mut DbConn,
-    p: &Principal,
-    except: Option<i64>,
-    order: &[(Field, Option<&str>)],
-) -> LogtoResult<()> {
-    for (field, value) in order {
-        let Some(v) = value else { continue };
-        if user_search::taken(conn, &p.org_id, *field, v, except)? {
-            return Err(match field {
-                Field::PrimaryEmail => LogtoError::email_taken(),
-                Field::PrimaryPhone => LogtoError::phone_taken(),
-                _ => LogtoError::username_taken(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A user without a login name answers to their email (one identity whatever the dialect),
-/// so a login-name collision of a change that gave no username is its email's.
-fn email_as_login(e: LogtoError, no_username: bool) -> LogtoError {
-    if no_username && e.code == "user.username_already_in_use" {
-        LogtoError::email_taken()
-    } else {
-        e
-    }
-}
-
-fn log_of(e: AuditEntry) -> LogtoLog {
-    let mut payload: BTreeMap<String, Value> = match e.payload {
-        Value::Object(o) => o.into_iter().collect(),
-        _ => BTreeMap::new(),
-    };
-    let credential = e
-        .actor
-        .split_once(':')
-        .map_or(e.actor.as_str(), |(_, c)| c)
-        .to_string();
-    payload.insert("key".into(), e.key.clone().into());
-    payload.insert("result".into(), e.result.clone().into());
-    payload.insert("dialect".into(), e.dialect.into());
-    payload.insert("credentialId".into(), credential.clone().into());
-    payload.insert("applicationId".into(), credential.into());
-    if let Some(u) = e.user_id {
-        payload.insert("userId".into(), id_to_hex(u).into());
-    }
-    LogtoLog {
-        tenant_id: e.org_id.as_str().to_string(),
-        id: id_to_hex(e.id),
-        key: e.key,
-        payload,
-        created_at: user::millis(e.created_at),
-    }
-}
-
-/// The search of `GET /api/users` as SQL on this connection's engine.
-fn search_sql(
-    backend: Backend,
-    s: &query::Search,
-    exclude_role: Option<&str>,
-) -> LogtoResult<Option<Raw>> {
-    let mut joined: Option<Raw> = None;
-    for conds in &s.matches {
-        let mut any: Option<Raw> = None;
-        for c in conds {
-            let sql = user_search::condition(c, &backend)?;
-            any = Some(match any {
-                None => sql,
-                Some(prev) => Raw::join("OR", prev, sql),
-            });
-        }
-        let Some(any) = any else { continue };
-        joined = Some(match joined {
-            None => any,
-            Some(prev) => Raw::join(if s.joint_and { "AND" } else { "OR" }, prev, any),
-        });
-    }
-    if let Some(role) = exclude_role {
-        // A role's canonical id: 16 hex digits (as SCIM and Sumo show ids) or the integer
-        // (as Domo's `roleId`). One that cannot exist excludes nobody.
-        let rid = id_from_hex(role).or_else(|| role.parse::<i64>().ok().filter(|v| *v > 0));
-        if let Some(rid) = rid {
-            let without = user_search::without_role(rid);
-            joined = Some(match joined {
-                None => without,
-                Some(prev) => Raw::join("AND", prev, without),
-            });
-        }
-    }
-    Ok(joined)
 }
 
 async fn respond<T>(f: impl std::future::Future<Output = LogtoResult<T>>) -> poem::Result<T> {
     f.await.map_err(poem::Error::from)
 }
-
 pub struct LogtoApi;
 
 #[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
@@ -373,45 +71,7 @@ impl LogtoApi {
         let _ = exclude_role_id;
         let pairs = query::pairs(req.uri().query());
         let base = state.config.url(req.uri().path());
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let page = Page::parse(&pairs)?;
-                let s = query::search(&pairs)?;
-                let exclude = query::exclusions(&pairs)?;
-                let filter = search_sql(Backend::of(conn), &s, exclude.as_deref())?;
-                let order = store::Order {
-                    key: Some("users.created_at".into()),
-                    descending: true,
-                };
-                let window = store::Window::Offset {
-                    offset: page.offset(),
-                    limit: page.size,
-                };
-                let (loaded, total) = store::users::query(
-                    conn,
-                    &p.org_id,
-                    filter.as_ref(),
-                    &order,
-                    window,
-                    true,
-                    store::users::GroupsToo::Skip,
-                )?;
-                let total = total.unwrap_or(0);
-                let ids: Vec<i64> = loaded.users.iter().map(|u| u.id).collect();
-                let mut identities = store::identities::of_users(conn, &ids)?;
-                let users = loaded
-                    .users
-                    .iter()
-                    .map(|u| user::render(u, &identities.remove(&u.id).unwrap_or_default()))
-                    .collect();
-                Ok(UsersResponse::Ok(
-                    Json(users),
-                    total.to_string(),
-                    page.link(&base, &pairs, total),
-                ))
-            }),
-        )
-        .await
+        respond(users::list(&state, &bearer(auth), pairs, base)).await
     }
 
     /// Create a user (200, as Logto answers). Every field is optional; `password`, or
@@ -423,61 +83,7 @@ impl LogtoApi {
         state: Data<&AppState>,
         body: LogtoJson<NewUserBody>,
     ) -> poem::Result<UserResponse> {
-        let body = body.into_result();
-        let hashing = matches!(&body, Ok(b) if b.password.is_some());
-        let cfg = state.config.clone();
-        let op = move |conn: &mut DbConn, p: Principal| {
-            let b = body?;
-            user::check_new(&b)?;
-            if b.password.is_some() && b.password_digest.is_some() {
-                return Err(LogtoError::new(
-                    StatusCode::BAD_REQUEST,
-                    "user.password_and_digest",
-                    "You cannot set both plain text password and password digest.",
-                ));
-            }
-            let password = match (&b.password, &b.password_digest) {
-                (Some(pw), _) => Some(NewPassword::Plain(pw.clone())),
-                (None, Some(digest)) => {
-                    let Some(alg) = &b.password_algorithm else {
-                        return Err(LogtoError::new(
-                            StatusCode::BAD_REQUEST,
-                            "user.password_algorithm_required",
-                            "Password algorithm is required.",
-                        ));
-                    };
-                    let hash = crate::directory::passwords::import(alg, digest)
-                        .map_err(|m| LogtoError::body("passwordDigest", m))?;
-                    Some(NewPassword::Digest(hash))
-                }
-                (None, None) => None,
-            };
-            let data = user::new_user_data(&b);
-            let c = caller(&cfg, &p);
-            let u = dir::create_checked(conn, &c, &data, password, |conn| {
-                check_unique(
-                    conn,
-                    &p,
-                    None,
-                    &[
-                        (Field::Username, b.username.as_deref()),
-                        (Field::PrimaryEmail, b.primary_email.as_deref()),
-                        (Field::PrimaryPhone, b.primary_phone.as_deref()),
-                    ],
-                )
-            })
-            .map_err(|e| email_as_login(e, b.username.is_none()))?;
-            Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
-        };
-        let auth = bearer(auth);
-        respond(async {
-            if hashing {
-                state.call_hashing(&auth, Some(Scope::UsersWrite), op).await
-            } else {
-                state.call(&auth, Some(Scope::UsersWrite), op).await
-            }
-        })
-        .await
+        respond(users::create(&state, &bearer(auth), body)).await
     }
 
     /// Get a user.
@@ -488,14 +94,7 @@ impl LogtoApi {
         state: Data<&AppState>,
         #[oai(name = "userId")] id: Path<String>,
     ) -> poem::Result<UserResponse> {
-        let id = id.0;
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let u = load(conn, &p, &id)?;
-                Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
-            }),
-        )
-        .await
+        respond(users::get(&state, &bearer(auth), id.0)).await
     }
 
     /// Update a user: the fields given change (`""` or null clears one); `customData` and
@@ -508,42 +107,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<UserPatchBody>,
     ) -> poem::Result<UserResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                let patch = user::check_patch(&b)?;
-                let c = caller(&cfg, &p);
-                let changed = dir::update_as(
-                    conn,
-                    &c,
-                    uid,
-                    &Expect::Any,
-                    None,
-                    "User.Update",
-                    |conn, u| {
-                        let new = |v: &Option<Option<String>>| v.clone().flatten();
-                        check_unique(
-                            conn,
-                            &p,
-                            Some(u.id),
-                            &[
-                                (Field::PrimaryEmail, new(&patch.primary_email).as_deref()),
-                                (Field::PrimaryPhone, new(&patch.primary_phone).as_deref()),
-                                (Field::Username, new(&patch.username).as_deref()),
-                            ],
-                        )?;
-                        Ok(patch.apply(&u.data))
-                    },
-                )
-                .map_err(user_missing(&id))
-                .map_err(|e| email_as_login(e, patch.username.is_none()))?;
-                Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
-            }),
-        )
-        .await
+        respond(users::update(&state, &bearer(auth), id.0, body)).await
     }
 
     /// Delete a user (204). A credential bound to a user cannot delete that user.
@@ -558,25 +122,7 @@ impl LogtoApi {
         state: Data<&AppState>,
         #[oai(name = "userId")] id: Path<String>,
     ) -> poem::Result<NoContent> {
-        let id = id.0;
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                if p.user_id == Some(uid) {
-                    return Err(LogtoError::new(
-                        StatusCode::BAD_REQUEST,
-                        "user.cannot_delete_self",
-                        "You cannot delete yourself.",
-                    ));
-                }
-                dir::delete(conn, &caller(&cfg, &p), uid, &Expect::Any)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
-                Ok(NoContent::NoContent)
-            }),
-        )
-        .await
+        respond(users::delete(&state, &bearer(auth), id.0)).await
     }
 
     /// Set a user's password (hashed with bcrypt).
@@ -592,27 +138,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<PasswordBody>,
     ) -> poem::Result<UserResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call_hashing(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                non_empty_password(&b.password)?;
-                if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
-                    return Err(LogtoError::body(
-                        "password",
-                        "(too_big) a password is at most 72 bytes",
-                    ));
-                }
-                let u =
-                    dir::set_password(conn, &caller(&cfg, &p), uid, NewPassword::Plain(b.password))
-                        .map_err(LogtoError::from)
-                        .map_err(user_missing(&id))?;
-                Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
-            }),
-        )
-        .await
+        respond(users::set_password(&state, &bearer(auth), id.0, body)).await
     }
 
     /// Check a password against the user's (204 when it matches, 422 when not). bcrypt and
@@ -625,40 +151,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<PasswordBody>,
     ) -> poem::Result<VerifyResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let throttle = state.throttle.clone();
-        let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let retry_in = retry.clone();
-        let result =
-            respond(
-                state.call_hashing(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                    let uid = user_id(&id)?;
-                    let b = body?;
-                    non_empty_password(&b.password)?;
-                    // Brute-force limit per user (`http::throttle`).
-                    let key = Throttle::password_key(p.org_id.as_str(), uid);
-                    throttle
-                        .check_in_trip(&key, &retry_in)
-                        .map_err(AuthError::Throttled)?;
-                    let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
-                        .map_err(LogtoError::from)
-                        .map_err(user_missing(&id))?;
-                    if !ok {
-                        throttle.fail(&key);
-                    }
-                    Ok(if ok {
-                        VerifyResponse::Match
-                    } else {
-                        VerifyResponse::Mismatch(Json(ErrorBody {
-                            code: "session.invalid_credentials".into(),
-                            message: "Wrong account or password.".into(),
-                        }))
-                    })
-                }),
-            )
-            .await;
-        Throttle::after_trip(&retry);
-        result
+        respond(users::verify_password(&state, &bearer(auth), id.0, body)).await
     }
 
     /// Whether the user has a password.
@@ -669,16 +162,7 @@ impl LogtoApi {
         state: Data<&AppState>,
         #[oai(name = "userId")] id: Path<String>,
     ) -> poem::Result<HasPasswordResponse> {
-        let id = id.0;
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let u = load(conn, &p, &id)?;
-                Ok(HasPasswordResponse::Ok(Json(HasPassword {
-                    has_password: u.has_password,
-                })))
-            }),
-        )
-        .await
+        respond(users::has_password(&state, &bearer(auth), id.0)).await
     }
 
     /// Suspend (`true`) or reinstate a user: SCIM's `active`, seen from the other side.
@@ -694,19 +178,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<SuspensionBody>,
     ) -> poem::Result<UserResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                let changed = dir::set_active(conn, &caller(&cfg, &p), uid, !b.is_suspended)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
-                Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
-            }),
-        )
-        .await
+        respond(users::set_suspended(&state, &bearer(auth), id.0, body)).await
     }
 
     /// A user's custom data.
@@ -717,16 +189,7 @@ impl LogtoApi {
         state: Data<&AppState>,
         #[oai(name = "userId")] id: Path<String>,
     ) -> poem::Result<CustomDataResponse> {
-        let id = id.0;
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let u = load(conn, &p, &id)?;
-                Ok(CustomDataResponse::Ok(Json(
-                    user::render(&u, &[]).custom_data,
-                )))
-            }),
-        )
-        .await
+        respond(users::get_custom_data(&state, &bearer(auth), id.0)).await
     }
 
     /// Merge into a user's custom data (top-level keys given replace theirs).
@@ -738,39 +201,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<CustomDataBody>,
     ) -> poem::Result<CustomDataResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                let changed = dir::update_as(
-                    conn,
-                    &caller(&cfg, &p),
-                    uid,
-                    &Expect::Any,
-                    None,
-                    "User.CustomData",
-                    |_, u| {
-                        let mut d = u.data.clone();
-                        let mut merged = d
-                            .vendor
-                            .custom_data
-                            .as_object()
-                            .cloned()
-                            .unwrap_or_default();
-                        merged.extend(b.custom_data);
-                        d.vendor.custom_data = Value::Object(merged);
-                        Ok::<_, LogtoError>(d)
-                    },
-                )
-                .map_err(user_missing(&id))?;
-                Ok(CustomDataResponse::Ok(Json(
-                    user::render(&changed.value, &[]).custom_data,
-                )))
-            }),
-        )
-        .await
+        respond(users::patch_custom_data(&state, &bearer(auth), id.0, body)).await
     }
 
     /// Merge into a user's profile (the claims given replace theirs).
@@ -782,33 +213,7 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         body: LogtoJson<ProfileBody>,
     ) -> poem::Result<ProfileResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                user::check_profile(&b.profile)?;
-                let changed = dir::update_as(
-                    conn,
-                    &caller(&cfg, &p),
-                    uid,
-                    &Expect::Any,
-                    None,
-                    "User.Profile",
-                    |_, u| {
-                        let mut d = u.data.clone();
-                        user::apply_profile(&mut d, &b.profile, true);
-                        Ok::<_, LogtoError>(d)
-                    },
-                )
-                .map_err(user_missing(&id))?;
-                Ok(ProfileResponse::Ok(Json(user::profile_of(
-                    &changed.value.data,
-                ))))
-            }),
-        )
-        .await
+        respond(users::patch_profile(&state, &bearer(auth), id.0, body)).await
     }
 
     /// Link (or replace) the user's identity at `target`: 201 when the target is new, 200
@@ -826,38 +231,13 @@ impl LogtoApi {
         target: Path<String>,
         body: LogtoJson<IdentityBody>,
     ) -> poem::Result<IdentitiesResponse> {
-        let (id, target, body) = (id.0, target.0, body.into_result());
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                let b = body?;
-                if target.is_empty() || target.len() > 128 || target.contains('\0') {
-                    return Err(LogtoError::guard("params", "target", "1 to 128 characters"));
-                }
-                if b.user_id.is_empty() || b.user_id.len() > 256 || b.user_id.contains('\0') {
-                    return Err(LogtoError::body(
-                        "userId",
-                        "(too_small) 1 to 256 characters",
-                    ));
-                }
-                let identity = Identity {
-                    target: target.clone(),
-                    external_user_id: b.user_id,
-                    details: user::custom_data_value(&b.details.unwrap_or_default()),
-                };
-                let created = dir::link_identity(conn, &caller(&cfg, &p), uid, &identity)
-                    .map_err(LogtoError::from)
-                    .map_err(user_missing(&id))?;
-                // The link locked and checked the user; only the identities are new.
-                let all = user::identities_map(&store::identities::of_user(conn, uid)?);
-                Ok(if created {
-                    IdentitiesResponse::Created(Json(all))
-                } else {
-                    IdentitiesResponse::Replaced(Json(all))
-                })
-            }),
-        )
+        respond(users::put_identity(
+            &state,
+            &bearer(auth),
+            id.0,
+            target.0,
+            body,
+        ))
         .await
     }
 
@@ -874,30 +254,12 @@ impl LogtoApi {
         #[oai(name = "userId")] id: Path<String>,
         target: Path<String>,
     ) -> poem::Result<UserResponse> {
-        let (id, target) = (id.0, target.0);
-        let cfg = state.config.clone();
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                let uid = user_id(&id)?;
-                match dir::unlink_identity(conn, &caller(&cfg, &p), uid, &target) {
-                    Ok(()) => {}
-                    Err(StoreError::NotFound) => {
-                        // Which is missing: the user, or their identity at the target?
-                        store::users::get(conn, &p.org_id, uid)
-                            .map_err(LogtoError::from)
-                            .map_err(user_missing(&id))?;
-                        return Err(LogtoError::new(
-                            StatusCode::NOT_FOUND,
-                            "user.identity_not_exist",
-                            "The social account has not been registered yet.",
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                let u = store::users::get(conn, &p.org_id, uid)?;
-                Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
-            }),
-        )
+        respond(users::delete_identity(
+            &state,
+            &bearer(auth),
+            id.0,
+            target.0,
+        ))
         .await
     }
 
@@ -921,39 +283,9 @@ impl LogtoApi {
     ) -> poem::Result<LogsResponse> {
         let _ = (user_id_q, log_key, application_id, start_time, end_time);
         let _ = (page, page_size);
-        let pairs: Pairs = query::pairs(req.uri().query());
+        let pairs = query::pairs(req.uri().query());
         let base = state.config.url(req.uri().path());
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let page = Page::parse(&pairs)?;
-                let (from, to) = query::time_window(&pairs)?;
-                let mut f = store::audit::Filter {
-                    key: query::value(&pairs, "logKey").map(str::to_string),
-                    credential: query::value(&pairs, "applicationId").map(str::to_string),
-                    from,
-                    to,
-                    ..Default::default()
-                };
-                let mut nothing = false;
-                if let Some(u) = query::value(&pairs, "userId") {
-                    match id_from_hex(u) {
-                        Some(id) => f.user_id = Some(id),
-                        None => nothing = true,
-                    }
-                }
-                let (entries, total) = if nothing {
-                    (vec![], 0)
-                } else {
-                    store::audit::search(conn, &p.org_id, &f, page.offset(), page.size)?
-                };
-                Ok(LogsResponse::Ok(
-                    Json(entries.into_iter().map(log_of).collect()),
-                    total.to_string(),
-                    page.link(&base, &pairs, total),
-                ))
-            }),
-        )
-        .await
+        respond(logs::list(&state, &bearer(auth), pairs, base)).await
     }
 
     /// One log.
@@ -964,30 +296,6 @@ impl LogtoApi {
         state: Data<&AppState>,
         id: Path<String>,
     ) -> poem::Result<LogResponse> {
-        let id = id.0;
-        respond(
-            state.call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                let missing = || LogtoError::not_found("logs", &id);
-                let lid = id_from_hex(&id).ok_or_else(missing)?;
-                match store::audit::get(conn, &p.org_id, lid) {
-                    Ok(e) => Ok(LogResponse::Ok(Json(log_of(e)))),
-                    Err(StoreError::NotFound) => Err(missing()),
-                    Err(e) => Err(e.into()),
-                }
-            }),
-        )
-        .await
+        respond(logs::get(&state, &bearer(auth), id.0)).await
     }
-}
-
-/// The user as `GET /api/users/{userId}` returns it (for the console's side-by-side page,
-/// `request::UserViews`).
-pub fn console_view(
-    conn: &mut DbConn,
-    _cfg: &Config,
-    u: &User,
-    _groups: &[crate::domain::GroupRef],
-) -> store::StoreResult<Value> {
-    let identities = store::identities::of_user(conn, u.id)?;
-    Ok(poem_openapi::types::ToJSON::to_json(&user::render(u, &identities)).unwrap_or_default())
 }

@@ -1,0 +1,555 @@
+//! `/api/users`: each operation is one database trip (`AppState::call`) that checks the
+//! credential, then judges the body or query (a bad credential is a 401 first), runs the
+//! directory operation and renders the user in Logto's shape.
+
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use serde_json::Value;
+
+use super::body::LogtoJson;
+use super::error::{LogtoError, LogtoResult};
+use super::model::*;
+use super::query::{self, Page, Pairs};
+use super::search::search_sql;
+use super::user::{self, LogtoUser, NewUserBody, UserPatchBody};
+use crate::auth::schemes::BearerOrBasic;
+use crate::auth::AuthError;
+use crate::config::Config;
+use crate::directory::users as dir;
+use crate::directory::{Caller, Expect, NewPassword};
+use crate::domain::{id_from_hex, Identity, Principal, Scope, User};
+use crate::http::throttle::Throttle;
+use crate::request::AppState;
+use crate::store::user_search::{self, Backend, Field};
+use crate::store::{self, DbConn, StoreError};
+
+fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
+    Caller {
+        principal: p,
+        dialect: "logto",
+        bcrypt_cost: cfg.bcrypt_cost,
+    }
+}
+
+/// A user id of this dialect (16 hex digits); anything else names no user.
+pub fn user_id(s: &str) -> LogtoResult<i64> {
+    id_from_hex(s).ok_or_else(|| LogtoError::not_found("users", s))
+}
+
+/// The user named `id` (16 hex digits) of the caller's organization.
+pub fn load(conn: &mut DbConn, p: &Principal, id: &str) -> LogtoResult<User> {
+    let uid = user_id(id)?;
+    store::users::get(conn, &p.org_id, uid)
+        .map_err(LogtoError::from)
+        .map_err(user_missing(id))
+}
+
+pub fn non_empty_password(pw: &str) -> LogtoResult<()> {
+    if pw.is_empty() {
+        return Err(LogtoError::body(
+            "password",
+            "(too_small) String must contain at least 1 character(s)",
+        ));
+    }
+    Ok(())
+}
+
+/// `NotFound` of the user named `s` in Logto's words.
+pub fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
+    move |e| {
+        if e.code == "entity.not_found" {
+            LogtoError::not_found("users", s)
+        } else {
+            e
+        }
+    }
+}
+
+pub fn rendered(conn: &mut DbConn, u: &User) -> LogtoResult<LogtoUser> {
+    let identities = store::identities::of_user(conn, u.id)?;
+    Ok(user::render(u, &identities))
+}
+
+/// Logto's uniqueness rules for a user's username, email and phone, in `order`, ignoring the
+/// user itself. The database's unique index on login names catches a race.
+pub fn check_unique(
+    conn: &mut DbConn,
+    p: &Principal,
+    except: Option<i64>,
+    order: &[(Field, Option<&str>)],
+) -> LogtoResult<()> {
+    for (field, value) in order {
+        let Some(v) = value else { continue };
+        if user_search::taken(conn, &p.org_id, *field, v, except)? {
+            return Err(match field {
+                Field::PrimaryEmail => LogtoError::email_taken(),
+                Field::PrimaryPhone => LogtoError::phone_taken(),
+                _ => LogtoError::username_taken(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A user without a login name answers to their email (one identity whatever the dialect),
+/// so a login-name collision of a change that gave no username is its email's.
+pub fn email_as_login(e: LogtoError, no_username: bool) -> LogtoError {
+    if no_username && e.code == "user.username_already_in_use" {
+        LogtoError::email_taken()
+    } else {
+        e
+    }
+}
+
+/// A page of users, newest first, as the query `pairs` select.
+pub async fn list(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    pairs: Pairs,
+    base: String,
+) -> LogtoResult<UsersResponse> {
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let page = Page::parse(&pairs)?;
+            let s = query::search(&pairs)?;
+            let exclude = query::exclusions(&pairs)?;
+            let filter = search_sql(Backend::of(conn), &s, exclude.as_deref())?;
+            let order = store::Order {
+                key: Some("users.created_at".into()),
+                descending: true,
+            };
+            let window = store::Window::Offset {
+                offset: page.offset(),
+                limit: page.size,
+            };
+            let (loaded, total) = store::users::query(
+                conn,
+                &p.org_id,
+                filter.as_ref(),
+                &order,
+                window,
+                true,
+                store::users::GroupsToo::Skip,
+            )?;
+            let total = total.unwrap_or(0);
+            let ids: Vec<i64> = loaded.users.iter().map(|u| u.id).collect();
+            let mut identities = store::identities::of_users(conn, &ids)?;
+            let users = loaded
+                .users
+                .iter()
+                .map(|u| user::render(u, &identities.remove(&u.id).unwrap_or_default()))
+                .collect();
+            Ok(UsersResponse::Ok(
+                Json(users),
+                total.to_string(),
+                page.link(&base, &pairs, total),
+            ))
+        })
+        .await
+}
+
+/// Create a user.
+pub async fn create(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    body: LogtoJson<NewUserBody>,
+) -> LogtoResult<UserResponse> {
+    let body = body.into_result();
+    let hashing = matches!(&body, Ok(b) if b.password.is_some());
+    let cfg = state.config.clone();
+    let op = move |conn: &mut DbConn, p: Principal| {
+        let b = body?;
+        user::check_new(&b)?;
+        if b.password.is_some() && b.password_digest.is_some() {
+            return Err(LogtoError::new(
+                StatusCode::BAD_REQUEST,
+                "user.password_and_digest",
+                "You cannot set both plain text password and password digest.",
+            ));
+        }
+        let password = match (&b.password, &b.password_digest) {
+            (Some(pw), _) => Some(NewPassword::Plain(pw.clone())),
+            (None, Some(digest)) => {
+                let Some(alg) = &b.password_algorithm else {
+                    return Err(LogtoError::new(
+                        StatusCode::BAD_REQUEST,
+                        "user.password_algorithm_required",
+                        "Password algorithm is required.",
+                    ));
+                };
+                let hash = crate::directory::passwords::import(alg, digest)
+                    .map_err(|m| LogtoError::body("passwordDigest", m))?;
+                Some(NewPassword::Digest(hash))
+            }
+            (None, None) => None,
+        };
+        let data = user::new_user_data(&b);
+        let c = caller(&cfg, &p);
+        let u = dir::create_checked(conn, &c, &data, password, |conn| {
+            check_unique(
+                conn,
+                &p,
+                None,
+                &[
+                    (Field::Username, b.username.as_deref()),
+                    (Field::PrimaryEmail, b.primary_email.as_deref()),
+                    (Field::PrimaryPhone, b.primary_phone.as_deref()),
+                ],
+            )
+        })
+        .map_err(|e| email_as_login(e, b.username.is_none()))?;
+        Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
+    };
+    if hashing {
+        state.call_hashing(auth, Some(Scope::UsersWrite), op).await
+    } else {
+        state.call(auth, Some(Scope::UsersWrite), op).await
+    }
+}
+
+pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<UserResponse> {
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let u = load(conn, &p, &id)?;
+            Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<UserPatchBody>,
+) -> LogtoResult<UserResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            let patch = user::check_patch(&b)?;
+            let c = caller(&cfg, &p);
+            let changed = dir::update_as(
+                conn,
+                &c,
+                uid,
+                &Expect::Any,
+                None,
+                "User.Update",
+                |conn, u| {
+                    let new = |v: &Option<Option<String>>| v.clone().flatten();
+                    check_unique(
+                        conn,
+                        &p,
+                        Some(u.id),
+                        &[
+                            (Field::PrimaryEmail, new(&patch.primary_email).as_deref()),
+                            (Field::PrimaryPhone, new(&patch.primary_phone).as_deref()),
+                            (Field::Username, new(&patch.username).as_deref()),
+                        ],
+                    )?;
+                    Ok(patch.apply(&u.data))
+                },
+            )
+            .map_err(user_missing(&id))
+            .map_err(|e| email_as_login(e, patch.username.is_none()))?;
+            Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
+        })
+        .await
+}
+
+pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<NoContent> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            if p.user_id == Some(uid) {
+                return Err(LogtoError::new(
+                    StatusCode::BAD_REQUEST,
+                    "user.cannot_delete_self",
+                    "You cannot delete yourself.",
+                ));
+            }
+            dir::delete(conn, &caller(&cfg, &p), uid, &Expect::Any)
+                .map_err(LogtoError::from)
+                .map_err(user_missing(&id))?;
+            Ok(NoContent::NoContent)
+        })
+        .await
+}
+
+pub async fn set_password(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<PasswordBody>,
+) -> LogtoResult<UserResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call_hashing(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            non_empty_password(&b.password)?;
+            if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
+                return Err(LogtoError::body(
+                    "password",
+                    "(too_big) a password is at most 72 bytes",
+                ));
+            }
+            let u = dir::set_password(conn, &caller(&cfg, &p), uid, NewPassword::Plain(b.password))
+                .map_err(LogtoError::from)
+                .map_err(user_missing(&id))?;
+            Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
+        })
+        .await
+}
+
+pub async fn verify_password(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<PasswordBody>,
+) -> LogtoResult<VerifyResponse> {
+    let body = body.into_result();
+    let throttle = state.throttle.clone();
+    let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let retry_in = retry.clone();
+    let result = state
+        .call_hashing(auth, Some(Scope::UsersRead), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            non_empty_password(&b.password)?;
+            // Brute-force limit per user (`http::throttle`).
+            let key = Throttle::password_key(p.org_id.as_str(), uid);
+            throttle
+                .check_in_trip(&key, &retry_in)
+                .map_err(AuthError::Throttled)?;
+            let ok = dir::verify_password(conn, &p.org_id, uid, &b.password)
+                .map_err(LogtoError::from)
+                .map_err(user_missing(&id))?;
+            if !ok {
+                throttle.fail(&key);
+            }
+            Ok(if ok {
+                VerifyResponse::Match
+            } else {
+                VerifyResponse::Mismatch(Json(ErrorBody {
+                    code: "session.invalid_credentials".into(),
+                    message: "Wrong account or password.".into(),
+                }))
+            })
+        })
+        .await;
+    Throttle::after_trip(&retry);
+    result
+}
+
+pub async fn has_password(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+) -> LogtoResult<HasPasswordResponse> {
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let u = load(conn, &p, &id)?;
+            Ok(HasPasswordResponse::Ok(Json(HasPassword {
+                has_password: u.has_password,
+            })))
+        })
+        .await
+}
+
+pub async fn set_suspended(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<SuspensionBody>,
+) -> LogtoResult<UserResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            let changed = dir::set_active(conn, &caller(&cfg, &p), uid, !b.is_suspended)
+                .map_err(LogtoError::from)
+                .map_err(user_missing(&id))?;
+            Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
+        })
+        .await
+}
+
+pub async fn get_custom_data(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+) -> LogtoResult<CustomDataResponse> {
+    state
+        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+            let u = load(conn, &p, &id)?;
+            Ok(CustomDataResponse::Ok(Json(
+                user::render(&u, &[]).custom_data,
+            )))
+        })
+        .await
+}
+
+pub async fn patch_custom_data(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<CustomDataBody>,
+) -> LogtoResult<CustomDataResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            let changed = dir::update_as(
+                conn,
+                &caller(&cfg, &p),
+                uid,
+                &Expect::Any,
+                None,
+                "User.CustomData",
+                |_, u| {
+                    let mut d = u.data.clone();
+                    let mut merged = d
+                        .vendor
+                        .custom_data
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default();
+                    merged.extend(b.custom_data);
+                    d.vendor.custom_data = Value::Object(merged);
+                    Ok::<_, LogtoError>(d)
+                },
+            )
+            .map_err(user_missing(&id))?;
+            Ok(CustomDataResponse::Ok(Json(
+                user::render(&changed.value, &[]).custom_data,
+            )))
+        })
+        .await
+}
+
+pub async fn patch_profile(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    body: LogtoJson<ProfileBody>,
+) -> LogtoResult<ProfileResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            user::check_profile(&b.profile)?;
+            let changed = dir::update_as(
+                conn,
+                &caller(&cfg, &p),
+                uid,
+                &Expect::Any,
+                None,
+                "User.Profile",
+                |_, u| {
+                    let mut d = u.data.clone();
+                    user::apply_profile(&mut d, &b.profile, true);
+                    Ok::<_, LogtoError>(d)
+                },
+            )
+            .map_err(user_missing(&id))?;
+            Ok(ProfileResponse::Ok(Json(user::profile_of(
+                &changed.value.data,
+            ))))
+        })
+        .await
+}
+
+pub async fn put_identity(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    target: String,
+    body: LogtoJson<IdentityBody>,
+) -> LogtoResult<IdentitiesResponse> {
+    let body = body.into_result();
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            let b = body?;
+            if target.is_empty() || target.len() > 128 || target.contains('\0') {
+                return Err(LogtoError::guard("params", "target", "1 to 128 characters"));
+            }
+            if b.user_id.is_empty() || b.user_id.len() > 256 || b.user_id.contains('\0') {
+                return Err(LogtoError::body(
+                    "userId",
+                    "(too_small) 1 to 256 characters",
+                ));
+            }
+            let identity = Identity {
+                target: target.clone(),
+                external_user_id: b.user_id,
+                details: user::custom_data_value(&b.details.unwrap_or_default()),
+            };
+            let created = dir::link_identity(conn, &caller(&cfg, &p), uid, &identity)
+                .map_err(LogtoError::from)
+                .map_err(user_missing(&id))?;
+            // The link locked and checked the user; only the identities are new.
+            let all = user::identities_map(&store::identities::of_user(conn, uid)?);
+            Ok(if created {
+                IdentitiesResponse::Created(Json(all))
+            } else {
+                IdentitiesResponse::Replaced(Json(all))
+            })
+        })
+        .await
+}
+
+pub async fn delete_identity(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    target: String,
+) -> LogtoResult<UserResponse> {
+    let cfg = state.config.clone();
+    state
+        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+            let uid = user_id(&id)?;
+            match dir::unlink_identity(conn, &caller(&cfg, &p), uid, &target) {
+                Ok(()) => {}
+                Err(StoreError::NotFound) => {
+                    // Which is missing: the user, or their identity at the target?
+                    store::users::get(conn, &p.org_id, uid)
+                        .map_err(LogtoError::from)
+                        .map_err(user_missing(&id))?;
+                    return Err(LogtoError::new(
+                        StatusCode::NOT_FOUND,
+                        "user.identity_not_exist",
+                        "The social account has not been registered yet.",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let u = store::users::get(conn, &p.org_id, uid)?;
+            Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
+        })
+        .await
+}
+
+/// The user as `GET /api/users/{userId}` returns it (for the console's side-by-side page,
+/// `request::UserViews`).
+pub fn console_view(
+    conn: &mut DbConn,
+    _cfg: &Config,
+    u: &User,
+    _groups: &[crate::domain::GroupRef],
+) -> store::StoreResult<Value> {
+    let identities = store::identities::of_user(conn, u.id)?;
+    Ok(poem_openapi::types::ToJSON::to_json(&user::render(u, &identities)).unwrap_or_default())
+}
