@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod events;
 pub mod groups;
+pub mod hooks;
 pub mod identities;
 pub mod orgs;
 pub mod passwords;

@@ -78,6 +78,18 @@ pub fn groups_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Vec<Gro
     store::users::groups_of(conn, org, id)
 }
 
+/// Whether another user of `org` than `except` has `value` as `field` (case-insensitively):
+/// Logto's uniqueness of usernames, primary emails and phones.
+pub fn taken(
+    conn: &mut DbConn,
+    org: &OrgId,
+    field: super::read::Field,
+    value: &str,
+    except: Option<i64>,
+) -> StoreResult<bool> {
+    store::user_search::taken(conn, org, field, value, except)
+}
+
 /// Is `id` a user of `org`? (Reads the id alone.)
 pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
     store::users::exists(conn, org, id)
