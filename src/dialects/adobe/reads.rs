@@ -8,10 +8,10 @@ use super::error::{AdobeError, AdobeResult};
 use super::model;
 use super::Paged;
 use crate::directory::groups as dg;
-use crate::directory::users::{self as du, Groups};
-use crate::domain::{Group, GroupKind, Principal};
 use crate::directory::read::Among;
+use crate::directory::users::{self as du, Groups};
 use crate::directory::{Conn, StoreError, StoreResult};
+use crate::domain::{Group, GroupKind, Principal};
 
 /// Users and groups per page. Adobe's own pages are up to 2000 users; the client's comment
 /// says 200, which is what Muster serves.
@@ -198,12 +198,7 @@ pub fn users(conn: &mut Conn, p: &Principal, q: UsersQuery) -> AdobeResult<Paged
 }
 
 /// `/organizations/{orgId}/users/{userString}`.
-pub fn user(
-    conn: &mut Conn,
-    p: &Principal,
-    key: &str,
-    domain: Option<&str>,
-) -> AdobeResult<Value> {
+pub fn user(conn: &mut Conn, p: &Principal, key: &str, domain: Option<&str>) -> AdobeResult<Value> {
     let key = key.trim();
     name_param(key, "the user")?;
     let not_found = || AdobeError::user_not_found(key);
