@@ -45,9 +45,6 @@ fn layer(module: &str) -> Option<u8> {
 /// Modules that reach the store only through the directory.
 const THROUGH_THE_DIRECTORY: [&str; 3] = ["dialects", "console", "health"];
 
-/// Dialects not yet moved onto the directory's read API (this list only shrinks).
-const NOT_YET: [&str; 2] = ["logto", "adobe"];
-
 /// What is wrong with `module` (`sub`) reaching `target` (`target_sub`), if anything.
 fn verdict(
     module: &str,
@@ -74,8 +71,7 @@ fn verdict(
         Some(l) if l > own => return Some(format!("`{module}` reaches up into `{target}`")),
         Some(_) => {}
     }
-    let exempt = module == "dialects" && sub.is_some_and(|s| NOT_YET.contains(&s));
-    if target == "store" && THROUGH_THE_DIRECTORY.contains(&module) && !exempt {
+    if target == "store" && THROUGH_THE_DIRECTORY.contains(&module) {
         return Some(format!(
             "`{module}` reaches the store (`crate::store`): read and write through `crate::directory`"
         ));

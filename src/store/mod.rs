@@ -897,8 +897,9 @@ pub fn now() -> chrono::NaiveDateTime {
 /// id as tie-breaker. Missing keys sort last ascending, first descending.
 #[derive(Debug, Clone, Default)]
 pub struct Order {
-    pub key: Option<String>,
-    pub descending: bool,
+    // Private: a caller names an order by its constructors (`search.rs`), never as SQL.
+    key: Option<String>,
+    descending: bool,
 }
 
 impl Order {

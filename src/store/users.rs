@@ -858,7 +858,7 @@ pub fn search(
 }
 
 /// `search` with the condition as SQL.
-pub fn query(
+fn query(
     conn: &mut DbConn,
     org: &OrgId,
     filter: Option<&super::raw::Raw>,
