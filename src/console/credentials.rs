@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{form_action, require, respond, session_secret, Fail, Out};
 use crate::auth::{self, session::Session};
+use crate::directory::{Conn, StoreError};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
 use crate::request::AppState;
-use crate::store::{self, DbConn, StoreError};
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -121,8 +121,8 @@ fn render(
     )
 }
 
-fn list_of(conn: &mut DbConn, s: &Session) -> Result<Vec<Credential>, Fail> {
-    let mut creds = store::credentials::list(conn, Some(&s.principal.org_id))?;
+fn list_of(conn: &mut Conn, s: &Session) -> Result<Vec<Credential>, Fail> {
+    let mut creds = auth::credentials(conn, Some(&s.principal.org_id))?;
     creds.sort_by(|a, b| {
         a.revoked_at
             .is_some()
@@ -243,7 +243,7 @@ pub(crate) async fn revoke(
         if id.len() > 256 {
             return Err(Fail::NotFound);
         }
-        match store::credentials::revoke(conn, Some(&s.principal.org_id), &id) {
+        match auth::revoke_credential(conn, Some(&s.principal.org_id), &id) {
             Ok(_) => Ok(Out::Redirect("/console/credentials?done=revoked".into())),
             Err(StoreError::NotFound) => Err(Fail::NotFound),
             Err(e) => Err(e.into()),

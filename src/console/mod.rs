@@ -24,8 +24,8 @@ use poem::{
 };
 
 use crate::auth::{self, session::Session, AuthError};
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 /// The console's routes, to be nested at `/console`.
 pub fn routes() -> impl Endpoint {
@@ -287,7 +287,7 @@ pub(crate) async fn form_action<F>(
 ) -> Response
 where
     F: FnOnce(
-            &mut crate::store::DbConn,
+            &mut crate::directory::Conn,
             &Session,
             &crate::directory::Caller<'_>,
         ) -> Result<Out, Fail>

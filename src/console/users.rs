@@ -12,13 +12,11 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{caller, check_csrf, form_action, hex_id, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::read::{Groups, SortKey, UserFilter};
 use crate::directory::{self, Expect, NewPassword};
+use crate::directory::{Conn, StoreError};
 use crate::domain::{id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, User, UserData};
 use crate::request::AppState;
-use crate::store::raw::Raw;
-use crate::store::user_search;
-use crate::store::users::SortKey;
-use crate::store::{self, DbConn, StoreError};
 
 /// Users per page of the list.
 pub(crate) const PAGE: i64 = 100;
@@ -47,11 +45,6 @@ fn sort_key(s: &str) -> SortKey {
         "email" => SortKey::Email,
         _ => SortKey::Id,
     }
-}
-
-/// The plain search as SQL (`store::user_search::text_anywhere`).
-pub(crate) fn plain_search_sql(s: &Session, q: &str) -> Raw {
-    user_search::text_anywhere(s.principal.org_id.as_str(), q)
 }
 
 fn notice_of(done: &str) -> Option<&'static str> {
@@ -120,13 +113,13 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersRead)?;
                 let mut filter_error = None;
-                let mut cond: Option<Raw> = None;
+                let mut cond = UserFilter::all();
                 let plain = q.q.trim();
                 if !plain.is_empty() {
                     if plain.len() > 256 {
                         filter_error = Some(("q", "The search is at most 256 characters.".into()));
                     } else {
-                        cond = Some(plain_search_sql(&s, plain));
+                        cond = UserFilter::text(plain);
                     }
                 }
                 let advanced = q.filter.trim();
@@ -134,19 +127,9 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                     match crate::scim::filter::Filter::parse(advanced)
                         .map_err(|e| format!("At position {}: {}", e.position, e.message))
                         .and_then(|f| {
-                            store::filter_sql::translate(
-                                &f,
-                                store::filter_sql::Target::Users,
-                                s.principal.org_id.as_str(),
-                            )
-                            .map_err(|e| e.detail)
+                            UserFilter::scim(&f, &s.principal.org_id).map_err(|e| e.detail)
                         }) {
-                        Ok(r) => {
-                            cond = Some(match cond {
-                                None => r,
-                                Some(c) => Raw::join("AND", c, r),
-                            })
-                        }
+                        Ok(r) => cond = cond.and(r),
                         Err(m) => filter_error = Some(("filter", m)),
                     }
                 }
@@ -158,7 +141,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                 }
                 let org = &s.principal.org_id;
                 let mut users =
-                    match store::users::keyset_page(conn, org, cond, key, after, PAGE + 1) {
+                    match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1) {
                         Ok(l) => l.users,
                         Err(StoreError::Invalid(m)) => {
                             let page = render_list(&s, &q, &[], false, key, Some(("filter", m)));
@@ -286,14 +269,14 @@ struct UserPage {
     activity: Vec<AuditEntry>,
 }
 
-fn load(conn: &mut DbConn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
+fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
     let org = &s.principal.org_id;
-    let (user, groups) = store::users::get_with_groups(conn, org, uid)?;
-    let identities = store::identities::of_user(conn, uid)?;
-    let (activity, _) = store::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
+    let v = directory::users::get(conn, org, uid, Groups::Load)?;
+    let identities = directory::identities::of_user(conn, uid)?;
+    let (activity, _) = directory::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
     Ok(UserPage {
-        user,
-        groups,
+        user: v.user,
+        groups: v.groups.unwrap_or_default(),
         identities,
         activity,
     })
@@ -775,11 +758,7 @@ pub(crate) async fn password(
                         )?;
                         // The user's other console sessions end with their old password.
                         if s.principal.user_id != Some(uid) {
-                            store::console_sessions::delete_for_user(
-                                conn,
-                                &s.principal.org_id,
-                                uid,
-                            )?;
+                            crate::auth::session::end_all_of_user(conn, &s.principal.org_id, uid)?;
                         }
                         match generated {
                             None => {
@@ -824,7 +803,7 @@ pub(crate) async fn confirm_delete(
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersWrite)?;
                 let uid = hex_id(&id)?;
-                let u = store::users::get(conn, &s.principal.org_id, uid)?;
+                let u = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?.user;
                 let name = u.data.user_name.clone().unwrap_or_else(|| id.clone());
                 Ok(Out::Page(view::confirm_delete(
                     &s,
@@ -920,7 +899,8 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersRead)?;
                 let uid = hex_id(&id)?;
-                let (user, groups) = store::users::get_with_groups(conn, &s.principal.org_id, uid)?;
+                let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Load)?;
+                let (user, groups) = (v.user, v.groups.unwrap_or_default());
                 let mut shown = Vec::with_capacity(views.0.len());
                 for (name, route, render) in views.0.iter() {
                     let v = render(conn, &cfg, &user, &groups)?;

@@ -6,6 +6,9 @@
 use crate::domain::OrgId;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
+/// How a page of roles is ordered.
+pub use crate::store::roles::RoleOrder;
+
 /// How a request names a role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleRef {
@@ -351,4 +354,19 @@ pub fn revoke_admin(conn: &mut DbConn, caller: &Caller<'_>, uid: i64) -> StoreRe
     let (id, _) =
         store::roles::find_by_name(conn, caller.org(), ADMIN_ROLE)?.ok_or(StoreError::NotFound)?;
     unassign(conn, caller, id, uid)
+}
+
+/// The ids of the roles each of `user_ids` holds, by user and lower-cased role name: one
+/// statement for a page of users.
+pub fn ids_of_users(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, std::collections::HashMap<String, i64>>> {
+    store::roles::ids_of_users(conn, org, user_ids)
+}
+
+/// The stored name of the organization's role `id`, if there is one.
+pub fn name_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<String>> {
+    store::roles::find_by_id(conn, org, id)
 }

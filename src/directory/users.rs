@@ -7,9 +7,8 @@ use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
 use crate::store::users::Actor;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
-/// Whether a read also brings the groups a user belongs to (in the same statement as the
-/// user's values).
-pub use crate::store::users::GroupsToo as Groups;
+pub use super::read::{Groups, Loaded};
+use super::read::{Search, SortKey, UserFilter};
 
 /// A user, with their groups when asked for.
 pub struct UserView {
@@ -41,17 +40,77 @@ pub fn page(
     offset: i64,
     limit: i64,
     groups: Groups,
-) -> StoreResult<store::users::Loaded> {
-    let (loaded, _) = store::users::query(
+) -> StoreResult<Loaded> {
+    let (loaded, _) = search(
         conn,
         org,
-        None,
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        false,
-        groups,
+        &Search {
+            groups,
+            ..Search::page(offset, limit)
+        },
     )?;
     Ok(loaded)
+}
+
+/// The users a search selects, in its order and window, with what it brings; and how many
+/// match in all when it asks. Two statements for a page (the rows, then their values, roles
+/// and groups in one), one more for the total of a filtered search.
+pub fn search(conn: &mut DbConn, org: &OrgId, s: &Search) -> StoreResult<(Loaded, Option<i64>)> {
+    store::users::search(conn, org, &s.filter, &s.order, s.window, s.total, s.groups)
+}
+
+/// Up to `limit` users matching `filter` in `key` order after `after` (the key and id of the
+/// last user of the previous page): keyset paging, exact on both backends whatever changes
+/// between pages. The key of a user is `key.value_of(user)`.
+pub fn page_by_key(
+    conn: &mut DbConn,
+    org: &OrgId,
+    filter: &UserFilter,
+    key: SortKey,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> StoreResult<Loaded> {
+    store::users::keyset_page(conn, org, filter, key, after, limit)
+}
+
+/// The groups a user belongs to: directly, then through nested groups.
+pub fn groups_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Vec<GroupRef>> {
+    store::users::groups_of(conn, org, id)
+}
+
+/// Whether another user of `org` than `except` has `value` as `field` (case-insensitively):
+/// Logto's uniqueness of usernames, primary emails and phones.
+pub fn taken(
+    conn: &mut DbConn,
+    org: &OrgId,
+    field: super::read::Field,
+    value: &str,
+    except: Option<i64>,
+) -> StoreResult<bool> {
+    store::user_search::taken(conn, org, field, value, except)
+}
+
+/// Is `id` a user of `org`? (Reads the id alone.)
+pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
+    store::users::exists(conn, org, id)
+}
+
+/// How many users the organization has (kept by triggers: no scan).
+pub fn count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    Ok(store::paging::counts(conn, org)?.0)
+}
+
+/// How many users of the organization are suspended: one indexed statement.
+pub fn suspended_count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    store::users::suspended_count(conn, org)
+}
+
+/// How many active users each of `orgs` has, by organization id: one statement.
+pub fn active_counts(
+    conn: &mut DbConn,
+    orgs: &[OrgId],
+) -> StoreResult<std::collections::HashMap<String, i64>> {
+    store::users::active_counts(conn, orgs)
 }
 
 /// Another user of the organization (not `except`) that has `email` among their emails, if
@@ -443,20 +502,20 @@ pub fn find_by_key(conn: &mut DbConn, org: &OrgId, key: &str) -> StoreResult<Opt
 pub fn page_among(
     conn: &mut DbConn,
     org: &OrgId,
-    among: &store::users::Among,
+    among: &super::read::Among,
     offset: i64,
     limit: i64,
     groups: Groups,
-) -> StoreResult<(store::users::Loaded, i64)> {
-    let filter = among.sql();
-    let (loaded, total) = store::users::query(
+) -> StoreResult<(Loaded, i64)> {
+    let (loaded, total) = search(
         conn,
         org,
-        filter.as_ref(),
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        true,
-        groups,
+        &Search {
+            filter: UserFilter::among(among.clone()),
+            total: true,
+            groups,
+            ..Search::page(offset, limit)
+        },
     )?;
     Ok((loaded, total.unwrap_or(0)))
 }

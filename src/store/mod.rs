@@ -15,6 +15,7 @@ pub mod portable;
 pub mod raw;
 pub mod roles;
 pub mod schema;
+pub mod search;
 pub mod signing_keys;
 pub mod usage;
 pub mod user_requests;
@@ -903,8 +904,9 @@ pub fn now() -> chrono::NaiveDateTime {
 /// id as tie-breaker. Missing keys sort last ascending, first descending.
 #[derive(Debug, Clone, Default)]
 pub struct Order {
-    pub key: Option<String>,
-    pub descending: bool,
+    // Private: a caller names an order by its constructors (`search.rs`), never as SQL.
+    key: Option<String>,
+    descending: bool,
 }
 
 impl Order {

@@ -836,7 +836,29 @@ pub fn groups_of_many(
 }
 
 /// Users of `org` matching `filter`, ordered, windowed; and the number matching.
-pub fn query(
+pub fn search(
+    conn: &mut DbConn,
+    org: &OrgId,
+    filter: &super::search::UserFilter,
+    order: &super::Order,
+    window: super::Window,
+    with_total: bool,
+    groups: GroupsToo,
+) -> StoreResult<(Loaded, Option<i64>)> {
+    let filter = filter.sql(conn, org)?;
+    query(
+        conn,
+        org,
+        filter.as_ref(),
+        order,
+        window,
+        with_total,
+        groups,
+    )
+}
+
+/// `search` with the condition as SQL.
+fn query(
     conn: &mut DbConn,
     org: &OrgId,
     filter: Option<&super::raw::Raw>,
@@ -977,7 +999,7 @@ pub struct Among {
 
 impl Among {
     /// The condition on `users`, or `None` for every user.
-    pub fn sql(&self) -> Option<super::raw::Raw> {
+    pub(super) fn sql(&self) -> Option<super::raw::Raw> {
         use super::raw::{Bind, Raw};
         let mut parts: Vec<Raw> = Vec::new();
         if let Some(d) = &self.domain {
@@ -1071,12 +1093,13 @@ impl SortKey {
 pub fn keyset_page(
     conn: &mut DbConn,
     org: &OrgId,
-    filter: Option<super::raw::Raw>,
+    filter: &super::search::UserFilter,
     key: SortKey,
     after: Option<(String, i64)>,
     limit: i64,
 ) -> StoreResult<Loaded> {
     use super::raw::{Bind, Raw};
+    let filter = filter.sql(conn, org)?;
     if key == SortKey::Id {
         let (loaded, _) = query(
             conn,

@@ -13,12 +13,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::{self, AuthError};
+use crate::directory::{orgs, usage, Conn, StoreError};
 use crate::domain::{
     Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
     Scopes, UsageRecord,
 };
 use crate::request::AppState;
-use crate::store::{self, StoreError};
 
 #[derive(Tags)]
 enum Tag {
@@ -259,9 +259,9 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
 
 /// The organization a path names, if the caller may manage it (itself or a child); else 404,
 /// so other tenants' ids are not even confirmed to exist.
-fn manageable_org(conn: &mut store::DbConn, p: &Principal, org: &str) -> AdminResult<OrgId> {
+fn manageable_org(conn: &mut Conn, p: &Principal, org: &str) -> AdminResult<OrgId> {
     let org = OrgId::parse(org).map_err(|_| AdminError::not_found("organization"))?;
-    let o = match store::orgs::get(conn, &org) {
+    let o = match orgs::get(conn, &org) {
         Ok(o) => o,
         Err(StoreError::NotFound) => return Err(AdminError::not_found("organization")),
         Err(e) => return Err(e.into()),
@@ -342,7 +342,7 @@ impl AdminApi {
         admin(async move {
             let orgs = state
                 .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(store::orgs::manageable(conn, &p.org_id)?)
+                    Ok::<_, AdminError>(orgs::manageable(conn, &p.org_id)?)
                 })
                 .await?;
             Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
@@ -360,7 +360,7 @@ impl AdminApi {
         admin(async move {
             let creds = state
                 .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(store::credentials::list(conn, Some(&p.org_id))?)
+                    Ok::<_, AdminError>(crate::auth::credentials(conn, Some(&p.org_id))?)
                 })
                 .await?;
             Ok(Json(
@@ -482,10 +482,12 @@ impl AdminApi {
         admin(async move {
             state
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    store::credentials::revoke(conn, Some(&p.org_id), &id.0).map_err(|e| match e {
-                        StoreError::NotFound => AdminError::not_found("credential"),
-                        other => other.into(),
-                    })
+                    crate::auth::revoke_credential(conn, Some(&p.org_id), &id.0).map_err(
+                        |e| match e {
+                            StoreError::NotFound => AdminError::not_found("credential"),
+                            other => other.into(),
+                        },
+                    )
                 })
                 .await?;
             Ok(NoContent::NoContent)
@@ -548,7 +550,7 @@ impl AdminApi {
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
                     let org = manageable_org(conn, &p, &org_id.0)?;
                     let records = usage_records(&org, &body.0)?;
-                    Ok::<_, AdminError>(store::usage::insert(conn, &records)?)
+                    Ok::<_, AdminError>(usage::insert(conn, &records)?)
                 })
                 .await?;
             Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
@@ -576,7 +578,7 @@ impl AdminApi {
                         .map(|s| parse_date(s, "from"))
                         .transpose()?;
                     let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
-                    Ok::<_, AdminError>(store::usage::list(conn, &org, from, to)?)
+                    Ok::<_, AdminError>(usage::list(conn, &org, from, to)?)
                 })
                 .await?;
             Ok(Json(

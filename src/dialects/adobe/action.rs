@@ -12,11 +12,10 @@ use super::error::AdobeError;
 use super::model::{ADOBE_ID, FEDERATED_ID};
 use crate::directory::groups as dg;
 use crate::directory::users as du;
-use crate::directory::{Caller, Expect};
+use crate::directory::{self, Caller, Conn, Expect, StoreError};
 use crate::domain::{
     Address, GroupData, GroupKind, MultiAttr, MultiValue, Name, User, UserData, VendorFields,
 };
-use crate::store::{self, DbConn, StoreError};
 
 /// Why an entry's transaction ends without committing.
 enum Stop {
@@ -82,7 +81,7 @@ impl Outcome {
 
 /// Run the entries in order, each in its own transaction (rolled back in test mode).
 pub fn run(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     entries: &[Entry],
     test_only: bool,
@@ -97,7 +96,7 @@ pub fn run(
         let failures = match &entry.parsed {
             Err(errors) => errors.clone(),
             Ok(target) => {
-                let r = store::write_tx(conn, |conn| {
+                let r = directory::write_tx(conn, |conn| {
                     match target {
                         Target::User { key, domain, steps } => {
                             run_user(conn, who, key, domain.as_deref(), steps, test_only)?
@@ -243,7 +242,7 @@ fn set_email(data: &mut UserData, email: &str) {
 }
 
 fn run_user(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     key: &str,
     domain: Option<&str>,
@@ -432,7 +431,7 @@ fn run_user(
                     }
                     return Err(nonexistent(i, key));
                 };
-                let groups = store::users::groups_of(conn, &org, id)?;
+                let groups = du::groups_of(conn, &org, id)?;
                 for g in groups.iter().filter(|g| g.direct) {
                     if g.display_name.eq_ignore_ascii_case("_org_admin") {
                         continue;
@@ -473,7 +472,7 @@ fn check_group_name(step: usize, name: &str) -> Result<(), Stop> {
 }
 
 fn run_group(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     name: &str,
     steps: &[(usize, GroupStep)],

@@ -6,7 +6,7 @@ use poem::Response;
 use serde_json::{json, Value};
 
 use crate::auth::AuthError;
-use crate::store::StoreError;
+use crate::directory::StoreError;
 
 const INVALID_TOKEN: &str =
     "Bearer realm=\"JIL\", error=\"invalid_token\", error_description=\"The access token is invalid\"";

@@ -8,9 +8,9 @@ use poem_openapi::Object;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
 use crate::http::RequestId;
-use crate::store::StoreError;
 
 pub fn error_response(status: StatusCode, message: &str, ctx: &ErrorContext<'_>) -> Response {
     Response::builder()

@@ -11,8 +11,8 @@ use super::body::{self, Field};
 use super::error::DomoResult;
 use crate::config::Config;
 use crate::directory::roles::RoleRef;
+use crate::directory::{StoreError, StoreResult};
 use crate::domain::{Address, Group, GroupRef, MultiAttr, MultiValue, RoleValue, User, UserData};
-use crate::store::{StoreError, StoreResult};
 
 /// Domo's built-in roles; custom roles are the organization's roles (SCIM `roles`, Sumo's
 /// roles API), named by name or `roleId`.

@@ -5,8 +5,8 @@ use poem::Response;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()

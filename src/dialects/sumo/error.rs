@@ -5,8 +5,8 @@ use poem::Response;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 /// Sumo's error ids are dash-separated groups of five characters; ours derive from the
 /// request id so the two can be matched in logs.
