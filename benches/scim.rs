@@ -67,12 +67,12 @@ fn seed(store: &Store, from: usize, to: usize) -> Vec<i64> {
         sql.push(';');
     }
     sql.push_str("COMMIT;");
-    conn.batch_execute(&sql).unwrap();
+    conn.db().batch_execute(&sql).unwrap();
     let analyze = match store.backend() {
         store::Backend::Sqlite { .. } => "ANALYZE; PRAGMA optimize;",
         store::Backend::Postgres { .. } => "ANALYZE users; ANALYZE user_values;",
     };
-    conn.batch_execute(analyze).unwrap();
+    conn.db().batch_execute(analyze).unwrap();
     ids
 }
 

@@ -134,10 +134,9 @@ impl AppState {
         let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let refused_in = refused.clone();
         let keys = self.store.keys();
-        let recorded = store::events::recorded();
-        let result = self
+        let (result, written) = self
             .store
-            .run_with(move |conn| {
+            .run_trip(move |conn| {
                 let p = auth::resolve(conn, &keys, &presented).inspect_err(|e| {
                     if matches!(e, auth::AuthError::Unauthorized) {
                         refused_in.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -149,9 +148,9 @@ impl AppState {
                 op(conn, p)
             })
             .await;
-        // The trip is over (its transaction committed or rolled back): an event written in
-        // it (by this or, harmlessly, another request) is the sequencer's to number now.
-        if store::events::recorded() != recorded {
+        // The trip is over (its transaction committed or rolled back): an event it wrote
+        // and committed is the sequencer's to number now.
+        if !written.is_empty() {
             self.events.recorded.notify_one();
         }
         if let Some(key) = &client_key {

@@ -478,7 +478,7 @@ async fn password_hash(s: &TestServer, id: &str) -> Option<String> {
         users::table
             .find(id)
             .select(users::password_hash)
-            .first::<Option<String>>(&mut *c)
+            .first::<Option<String>>(c.db())
             .unwrap()
     })
     .await
@@ -593,7 +593,7 @@ async fn membership_rows(s: &TestServer, gid: &str) -> Vec<(i64, chrono::NaiveDa
             .filter(group_users::group_id.eq(gid))
             .select((group_users::user_id, group_users::created_at))
             .order(group_users::user_id)
-            .load(&mut *c)
+            .load(c.db())
             .unwrap()
     })
     .await
@@ -897,7 +897,7 @@ async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
                 users::department,
                 users::active,
             ))
-            .first(&mut *c)
+            .first(c.db())
             .unwrap();
         let values: Vec<ValueRow> = user_values::table
             .filter(user_values::user_id.eq(id))
@@ -909,7 +909,7 @@ async fn a_scim_user_is_a_row_of_the_one_schema(b: Backend) {
                 user_values::country,
             ))
             .order((user_values::attribute, user_values::position))
-            .load(&mut *c)
+            .load(c.db())
             .unwrap();
         (row, values)
     })

@@ -116,7 +116,7 @@ async fn set_flags(s: &TestServer, user_hex: &str, locked: bool, mfa: bool) {
         let mut conn = store.conn().unwrap();
         diesel::update(users::table.filter(users::id.eq(id)))
             .set((users::is_locked.eq(locked), users::mfa_enabled.eq(mfa)))
-            .execute(&mut *conn)
+            .execute(conn.db())
             .unwrap();
     })
     .await

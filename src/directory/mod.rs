@@ -64,8 +64,9 @@ impl std::fmt::Debug for NewPassword {
 pub const MAX_PASSWORD_BYTES: usize = 72;
 
 /// The stored form of a new password. bcrypt runs here, on the request's blocking thread
-/// and before its write transaction begins, so no lock is held while it hashes.
-pub fn hash_password(p: NewPassword, cost: u32) -> StoreResult<PasswordHash> {
+/// and before its write transaction on `conn` begins, so no lock is held while it hashes
+/// (one that is open is counted: `store::note_hashing`).
+pub fn hash_password(conn: &DbConn, p: NewPassword, cost: u32) -> StoreResult<PasswordHash> {
     match p {
         NewPassword::Digest(d) => Ok(d),
         NewPassword::Plain(plain) => {
@@ -74,7 +75,7 @@ pub fn hash_password(p: NewPassword, cost: u32) -> StoreResult<PasswordHash> {
                     "password must be 1 to {MAX_PASSWORD_BYTES} bytes"
                 )));
             }
-            store::note_hashing();
+            store::note_hashing(conn);
             let hash = bcrypt::hash(plain, cost)
                 .map_err(|_| StoreError::Invalid("the password cannot be hashed".into()))?;
             Ok(PasswordHash {

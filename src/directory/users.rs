@@ -94,7 +94,7 @@ where
     G: FnOnce(&mut DbConn) -> Result<(), E>,
 {
     let hash = password
-        .map(|p| hash_password(p, caller.bcrypt_cost))
+        .map(|p| hash_password(conn, p, caller.bcrypt_cost))
         .transpose()?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
@@ -204,7 +204,7 @@ where
     F: FnOnce(&mut DbConn, &User) -> Result<UserData, E>,
 {
     let hash = password
-        .map(|p| hash_password(p, caller.bcrypt_cost))
+        .map(|p| hash_password(conn, p, caller.bcrypt_cost))
         .transpose()?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {

@@ -282,7 +282,9 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
             "muster_passwords_hashed_in_transaction_total",
             "Passwords hashed while a write transaction was open (holding its locks); \
              expected to stay 0",
-            crate::store::hashed_in_transaction(),
+            stats
+                .hashed_in_transaction
+                .load(std::sync::atomic::Ordering::Relaxed),
         ),
     ] {
         out.push_str(&format!(

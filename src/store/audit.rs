@@ -31,7 +31,7 @@ pub fn record(conn: &mut DbConn, e: NewEntry<'_>) -> StoreResult<i64> {
             audit_entries::payload.eq(e.payload.to_string()),
             audit_entries::created_at.eq(now()),
         ))
-        .execute(conn)?;
+        .execute(conn.db())?;
     Ok(id)
 }
 
@@ -170,12 +170,12 @@ pub fn search(
         }
         q
     };
-    let total: i64 = filtered().count().get_result(conn)?;
+    let total: i64 = filtered().count().get_result(conn.db())?;
     let rows: Vec<Row> = filtered()
         .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
         .offset(offset)
         .limit(limit)
-        .load(conn)?;
+        .load(conn.db())?;
     Ok((rows.into_iter().map(|r| entry(org, r)).collect(), total))
 }
 
@@ -185,7 +185,7 @@ pub fn recent(conn: &mut DbConn, org: &OrgId, limit: i64) -> StoreResult<Vec<Aud
         .filter(audit_entries::org_id.eq(org.as_str().to_string()))
         .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
         .limit(limit)
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows.into_iter().map(|r| entry(org, r)).collect())
 }
 
@@ -226,7 +226,7 @@ pub fn per_day(
             .push(" AND a.created_at < ")
             .bind(Bind::Time(midnight(i + 1)));
     }
-    let rows: Vec<(i64, i64)> = sql.query::<(BigInt, BigInt)>().load(conn)?;
+    let rows: Vec<(i64, i64)> = sql.query::<(BigInt, BigInt)>().load(conn.db())?;
     let mut out = vec![0; days as usize];
     for (day, n) in rows {
         if let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) {
@@ -241,6 +241,6 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<AuditEntry> {
     let row: Row = audit_entries::table
         .filter(audit_entries::org_id.eq(org.as_str()))
         .filter(audit_entries::id.eq(id))
-        .first(conn)?;
+        .first(conn.db())?;
     Ok(entry(org, row))
 }

@@ -30,7 +30,7 @@ pub fn insert(conn: &mut DbConn, s: NewSession<'_>) -> StoreResult<()> {
             console_sessions::created_at.eq(t),
             console_sessions::last_seen_at.eq(t),
         ))
-        .execute(conn)?;
+        .execute(conn.db())?;
     Ok(())
 }
 
@@ -86,7 +86,7 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<Found>> {
         Bool,
         Nullable<Text>,
     )>()
-    .load(conn)?;
+    .load(conn.db())?;
     Ok(rows.into_iter().next().map(|r| Found {
         org_id: r.0,
         user_id: r.1,
@@ -103,7 +103,7 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<Found>> {
 pub fn touch(conn: &mut DbConn, token_hash: &str) -> StoreResult<()> {
     diesel::update(console_sessions::table.filter(console_sessions::token_hash.eq(token_hash)))
         .set(console_sessions::last_seen_at.eq(now()))
-        .execute(conn)?;
+        .execute(conn.db())?;
     Ok(())
 }
 
@@ -111,7 +111,7 @@ pub fn touch(conn: &mut DbConn, token_hash: &str) -> StoreResult<()> {
 pub fn delete(conn: &mut DbConn, token_hash: &str) -> StoreResult<bool> {
     let n =
         diesel::delete(console_sessions::table.filter(console_sessions::token_hash.eq(token_hash)))
-            .execute(conn)?;
+            .execute(conn.db())?;
     Ok(n > 0)
 }
 
@@ -122,5 +122,5 @@ pub fn delete_for_user(conn: &mut DbConn, org: &OrgId, user_id: i64) -> StoreRes
             .filter(console_sessions::org_id.eq(org.as_str()))
             .filter(console_sessions::user_id.eq(user_id)),
     )
-    .execute(conn)?)
+    .execute(conn.db())?)
 }

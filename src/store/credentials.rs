@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::schema::credentials;
-use super::{now, DbConn, StoreError, StoreResult};
+use super::{now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{Credential, CredentialKind, OrgId, Scopes};
 
 pub fn hash_secret(secret: &str) -> String {
@@ -69,7 +69,7 @@ pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credenti
                 credentials::user_id.eq(new.user_id),
                 credentials::created_at.eq(now()),
             ))
-            .execute(conn)
+            .execute(conn.db())
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(
                     "a credential with this id or secret already exists".into(),
@@ -83,7 +83,7 @@ pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credenti
 pub fn get(conn: &mut DbConn, id: &str) -> StoreResult<Credential> {
     credentials::table
         .filter(credentials::id.eq(id))
-        .first::<Row>(conn)?
+        .first::<Row>(conn.db())?
         .into_domain()
 }
 
@@ -94,7 +94,7 @@ pub fn list(conn: &mut DbConn, org: Option<&OrgId>) -> StoreResult<Vec<Credentia
         q = q.filter(credentials::org_id.eq(org.as_str().to_string()));
     }
     q.order((credentials::org_id.asc(), credentials::id.asc()))
-        .load::<Row>(conn)?
+        .load::<Row>(conn.db())?
         .into_iter()
         .map(Row::into_domain)
         .collect()
@@ -110,7 +110,7 @@ pub fn revoke(conn: &mut DbConn, org: Option<&OrgId>, id: &str) -> StoreResult<C
         if existing.revoked_at.is_none() {
             diesel::update(credentials::table.filter(credentials::id.eq(id)))
                 .set(credentials::revoked_at.eq(Some(now())))
-                .execute(conn)?;
+                .execute(conn.db())?;
         }
         get(conn, id)
     })
@@ -185,7 +185,7 @@ fn ensure_token_once(
         let digest = hash_secret(secret);
         let existing = credentials::table
             .filter(credentials::id.eq(id))
-            .first::<Row>(conn)
+            .first::<Row>(conn.db())
             .optional()?;
         match existing {
             Some(_) => {
@@ -197,7 +197,7 @@ fn ensure_token_once(
                         credentials::kind.eq(CredentialKind::Token.as_str()),
                         credentials::revoked_at.eq(None::<NaiveDateTime>),
                     ))
-                    .execute(conn)?;
+                    .execute(conn.db())?;
             }
             None => {
                 diesel::insert_into(credentials::table)
@@ -210,7 +210,7 @@ fn ensure_token_once(
                         credentials::scopes.eq(scopes.to_string()),
                         credentials::created_at.eq(now()),
                     ))
-                    .execute(conn)?;
+                    .execute(conn.db())?;
             }
         }
         Ok(())
@@ -229,23 +229,23 @@ pub fn touch_if_stale(conn: &mut DbConn, c: &Credential) -> StoreResult<bool> {
     let touch = |conn: &mut DbConn| {
         diesel::update(credentials::table.filter(credentials::id.eq(&c.id)))
             .set(credentials::last_used_at.eq(Some(t)))
-            .execute(conn)
+            .execute(conn.db())
     };
-    match conn {
+    match conn.db() {
         // On SQLite the UPDATE needs the database's one write lock: never wait for it (a
         // read must not queue behind writers for bookkeeping); a busy database skips the
         // touch and the next request a minute on tries again.
-        DbConn::Sqlite(inner) => {
+        MultiConn::Sqlite(inner) => {
             use diesel::connection::SimpleConnection;
             inner.batch_execute("PRAGMA busy_timeout = 0")?;
             let result = touch(conn);
-            if let DbConn::Sqlite(inner) = conn {
+            if let MultiConn::Sqlite(inner) = conn.db() {
                 inner.batch_execute(super::SQLITE_BUSY_TIMEOUT)?;
             }
             Ok(result.is_ok())
         }
         // PostgreSQL locks only this credential's row.
-        DbConn::Pg(_) => {
+        MultiConn::Pg(_) => {
             touch(conn)?;
             Ok(true)
         }
@@ -261,5 +261,5 @@ pub fn revoke_all(conn: &mut DbConn, org: &OrgId) -> StoreResult<usize> {
             .filter(credentials::revoked_at.is_null()),
     )
     .set(credentials::revoked_at.eq(Some(now())))
-    .execute(conn)?)
+    .execute(conn.db())?)
 }

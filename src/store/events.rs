@@ -8,22 +8,21 @@
 //! one resource (queued on its row lock) keep their order. In the same transaction it makes
 //! one delivery row for each enabled hook of the organization subscribed to the event.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::schema::{event_counters, events, hook_deliveries, hook_logs, hooks};
-use super::{DbConn, StoreError, StoreResult};
+use super::{DbConn, MultiConn, StoreError, StoreResult};
 use crate::changes::Recorded;
 use crate::domain::OrgId;
 
-/// Events recorded by this process (committed or not): a hint that the sequencer has work.
-static RECORDED: AtomicU64 = AtomicU64::new(0);
-
-/// How many events this process has written (read around a request: a change means work).
-pub fn recorded() -> u64 {
-    RECORDED.load(Ordering::Relaxed)
+/// An event a trip wrote (`Store::run_trip`): the sequencer has work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// The event's row (`events.id`).
+    pub id: uuid::Uuid,
+    /// Its type (`User.Created`, …).
+    pub event: &'static str,
 }
 
 /// Epoch milliseconds now.
@@ -46,12 +45,21 @@ pub fn record(conn: &mut DbConn, all: &[NewEvent<'_>]) -> StoreResult<()> {
         return Ok(());
     }
     let t = now_ms();
+    let mark = conn.tx.written_len();
     for chunk in all.chunks(500) {
+        let mut written = conn.tx.written.as_mut();
         let rows: Vec<_> = chunk
             .iter()
             .map(|e| {
+                let id = uuid::Uuid::new_v4();
+                if let Some(w) = written.as_mut() {
+                    w.push(Written {
+                        id,
+                        event: e.change.event,
+                    });
+                }
                 (
-                    events::id.eq(uuid::Uuid::new_v4().to_string()),
+                    events::id.eq(id.to_string()),
                     events::org_id.eq(e.org_id.as_str()),
                     events::type_.eq(e.change.event),
                     events::action.eq(e.action),
@@ -64,11 +72,14 @@ pub fn record(conn: &mut DbConn, all: &[NewEvent<'_>]) -> StoreResult<()> {
                 )
             })
             .collect();
-        super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+        let inserted = super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
             .values(rows)
-            .execute(c))?;
+            .execute(c));
+        if let Err(e) = inserted {
+            conn.tx.unwrite(mark);
+            return Err(e.into());
+        }
     }
-    RECORDED.fetch_add(all.len() as u64, Ordering::Relaxed);
     Ok(())
 }
 
@@ -95,8 +106,8 @@ struct Locked {
 /// sequencer holds the lock.
 pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
     let t = now_ms();
-    super::write_tx(conn, |conn| match conn {
-        DbConn::Pg(c) => {
+    super::write_tx(conn, |conn| match conn.db() {
+        MultiConn::Pg(c) => {
             let l: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
                 .bind::<BigInt, _>(SEQUENCER_LOCK_KEY)
                 .get_result(c)?;
@@ -131,7 +142,7 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
             let _ = n.deliveries;
             Ok(n.sequenced as usize)
         }
-        DbConn::Sqlite(c) => {
+        MultiConn::Sqlite(c) => {
             let pending: Vec<(i64, String)> = events::table
                 .filter(events::seq.is_null())
                 .order(events::pos)
@@ -246,7 +257,7 @@ pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResu
         .order(events::seq)
         .limit(limit)
         .select(event_columns!())
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows.into_iter().map(recorded_of).collect())
 }
 
@@ -255,7 +266,7 @@ pub fn last_seq(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
     Ok(event_counters::table
         .find(org.as_str())
         .select(event_counters::seq)
-        .first::<i64>(conn)
+        .first::<i64>(conn.db())
         .optional()?
         .unwrap_or(0))
 }
@@ -265,7 +276,7 @@ pub fn unsequenced(conn: &mut DbConn) -> StoreResult<bool> {
     let one: Option<i64> = events::table
         .filter(events::seq.is_null())
         .select(events::pos)
-        .first(conn)
+        .first(conn.db())
         .optional()?;
     Ok(one.is_some())
 }
@@ -275,7 +286,7 @@ pub fn event_at(conn: &mut DbConn, pos: i64) -> StoreResult<Recorded> {
     let row: EventRow = events::table
         .find(pos)
         .select(event_columns!())
-        .first(conn)?;
+        .first(conn.db())?;
     Ok(recorded_of(row))
 }
 
@@ -357,14 +368,14 @@ pub fn hooks(
     let total: i64 = hooks::table
         .filter(hooks::org_id.eq(org.as_str()))
         .count()
-        .get_result(conn)?;
+        .get_result(conn.db())?;
     let rows: Vec<HookRow> = hooks::table
         .filter(hooks::org_id.eq(org.as_str()))
         .order((hooks::created_at, hooks::id))
         .offset(offset)
         .limit(limit)
         .select(hook_columns!())
-        .load(conn)?;
+        .load(conn.db())?;
     Ok((rows.into_iter().map(hook_of).collect(), total))
 }
 
@@ -374,7 +385,7 @@ pub fn hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<Hook> {
         .filter(hooks::org_id.eq(org.as_str()))
         .filter(hooks::id.eq(id))
         .select(hook_columns!())
-        .first(conn)?;
+        .first(conn.db())?;
     Ok(hook_of(row))
 }
 
@@ -383,7 +394,7 @@ pub fn hook_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<Hook>> {
     let row: Option<HookRow> = hooks::table
         .find(id)
         .select(hook_columns!())
-        .first(conn)
+        .first(conn.db())
         .optional()?;
     Ok(row.map(hook_of))
 }
@@ -407,7 +418,7 @@ pub fn insert_hook(conn: &mut DbConn, h: &Hook) -> StoreResult<()> {
             hooks::created_at.eq(h.created_at),
             hooks::updated_at.eq(h.updated_at),
         ))
-        .execute(conn)?;
+        .execute(conn.db())?;
     Ok(())
 }
 
@@ -427,7 +438,7 @@ pub fn update_hook(conn: &mut DbConn, h: &Hook) -> StoreResult<()> {
         hooks::enabled.eq(h.enabled),
         hooks::updated_at.eq(h.updated_at),
     ))
-    .execute(conn)?;
+    .execute(conn.db())?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -441,7 +452,7 @@ pub fn set_signing_key(conn: &mut DbConn, org: &OrgId, id: &str, key: &str) -> S
             .filter(hooks::id.eq(id)),
     )
     .set((hooks::signing_key.eq(key), hooks::updated_at.eq(now_ms())))
-    .execute(conn)?;
+    .execute(conn.db())?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -453,9 +464,9 @@ pub fn delete_hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<()> 
     super::write_tx(conn, |conn| {
         hook(conn, org, id)?;
         diesel::delete(hook_deliveries::table.filter(hook_deliveries::hook_id.eq(id)))
-            .execute(conn)?;
-        diesel::delete(hook_logs::table.filter(hook_logs::hook_id.eq(id))).execute(conn)?;
-        diesel::delete(hooks::table.find(id)).execute(conn)?;
+            .execute(conn.db())?;
+        diesel::delete(hook_logs::table.filter(hook_logs::hook_id.eq(id))).execute(conn.db())?;
+        diesel::delete(hooks::table.find(id)).execute(conn.db())?;
         Ok(())
     })
 }
@@ -495,15 +506,17 @@ pub fn due(conn: &mut DbConn, now: i64, limit: i64) -> StoreResult<Vec<(i64, Str
                           WHERE p.hook_id = d.hook_id AND p.resource = d.resource
                             AND p.state = 'pending' AND p.seq < d.seq)
         ORDER BY d.next_at, d.id LIMIT {limit}";
-    let rows: Vec<Due> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(SQL.replace("{now}", "$1").replace("{limit}", "$2"))
+    let rows: Vec<Due> = match conn.db() {
+        MultiConn::Pg(c) => diesel::sql_query(SQL.replace("{now}", "$1").replace("{limit}", "$2"))
             .bind::<BigInt, _>(now)
             .bind::<BigInt, _>(limit)
             .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(SQL.replace("{now}", "?1").replace("{limit}", "?2"))
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
+        MultiConn::Sqlite(c) => {
+            diesel::sql_query(SQL.replace("{now}", "?1").replace("{limit}", "?2"))
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(c)?
+        }
     };
     Ok(rows.into_iter().map(|d| (d.id, d.hook_id)).collect())
 }
@@ -521,7 +534,7 @@ pub fn lease(conn: &mut DbConn, id: i64, now: i64, until: i64) -> StoreResult<Op
         hook_deliveries::lease_until.eq(until),
         hook_deliveries::attempts.eq(hook_deliveries::attempts + 1),
     ))
-    .execute(conn)?;
+    .execute(conn.db())?;
     if n == 0 {
         return Ok(None);
     }
@@ -534,7 +547,7 @@ pub fn lease(conn: &mut DbConn, id: i64, now: i64, until: i64) -> StoreResult<Op
                 hook_deliveries::attempts,
                 hook_deliveries::created_at,
             ))
-            .first(conn)?;
+            .first(conn.db())?;
     Ok(Some(Leased {
         id,
         hook_id,
@@ -570,7 +583,7 @@ pub struct NewLog<'a> {
 /// Without it each lease and each outcome waited for its own flush, one after another:
 /// the deliverer ran at the disk's flush rate.
 pub fn relaxed_commit(conn: &mut DbConn) -> StoreResult<()> {
-    if let DbConn::Pg(c) = conn {
+    if let MultiConn::Pg(c) = conn.db() {
         diesel::sql_query("SET LOCAL synchronous_commit = off").execute(c)?;
     }
     Ok(())
@@ -596,7 +609,7 @@ pub fn finish(conn: &mut DbConn, id: i64, outcome: Outcome, log: NewLog<'_>) -> 
                         hook_deliveries::lease_until.eq(0),
                         hook_deliveries::finished_at.eq(Some(t)),
                     ))
-                    .execute(conn)?;
+                    .execute(conn.db())?;
             }
             Outcome::Retry { next_at } => {
                 diesel::update(q)
@@ -604,14 +617,14 @@ pub fn finish(conn: &mut DbConn, id: i64, outcome: Outcome, log: NewLog<'_>) -> 
                         hook_deliveries::next_at.eq(next_at),
                         hook_deliveries::lease_until.eq(0),
                     ))
-                    .execute(conn)?;
+                    .execute(conn.db())?;
             }
         }
         // The hook may be gone (deleted meanwhile): then there is nothing to log under.
         let exists: Option<String> = hooks::table
             .find(log.hook_id)
             .select(hooks::id)
-            .first(conn)
+            .first(conn.db())
             .optional()?;
         if exists.is_some() {
             diesel::insert_into(hook_logs::table)
@@ -623,7 +636,7 @@ pub fn finish(conn: &mut DbConn, id: i64, outcome: Outcome, log: NewLog<'_>) -> 
                     hook_logs::payload.eq(log.payload.to_string()),
                     hook_logs::created_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(conn.db())?;
         }
         Ok(())
     })
@@ -634,7 +647,7 @@ pub fn delivery_counts(conn: &mut DbConn) -> StoreResult<Vec<(String, i64)>> {
     Ok(hook_deliveries::table
         .group_by(hook_deliveries::state)
         .select((hook_deliveries::state, diesel::dsl::count_star()))
-        .load(conn)?)
+        .load(conn.db())?)
 }
 
 /// A hook's log entry.
@@ -667,7 +680,7 @@ pub fn logs(
         }
         q
     };
-    let total: i64 = filtered().count().get_result(conn)?;
+    let total: i64 = filtered().count().get_result(conn.db())?;
     let rows: Vec<(i64, String, String, String, i64)> = filtered()
         .order((hook_logs::created_at.desc(), hook_logs::id.desc()))
         .offset(offset)
@@ -679,7 +692,7 @@ pub fn logs(
             hook_logs::payload,
             hook_logs::created_at,
         ))
-        .load(conn)?;
+        .load(conn.db())?;
     Ok((
         rows.into_iter()
             .map(|(id, key, result, payload, created_at)| HookLog {
@@ -701,7 +714,7 @@ pub fn hook_stats(conn: &mut DbConn, hook_id: &str, since: i64) -> StoreResult<(
         .filter(hook_logs::created_at.gt(since))
         .group_by(hook_logs::result)
         .select((hook_logs::result, diesel::dsl::count_star()))
-        .load(conn)?;
+        .load(conn.db())?;
     let total = rows.iter().map(|r| r.1).sum();
     let ok = rows.iter().filter(|r| r.0 == "Success").map(|r| r.1).sum();
     Ok((total, ok))
@@ -716,8 +729,8 @@ pub fn prune(conn: &mut DbConn, before: i64) -> StoreResult<usize> {
             .filter(hook_deliveries::state.ne(PENDING))
             .filter(hook_deliveries::finished_at.lt(before)),
     )
-    .execute(conn)?;
-    let l =
-        diesel::delete(hook_logs::table.filter(hook_logs::created_at.lt(before))).execute(conn)?;
+    .execute(conn.db())?;
+    let l = diesel::delete(hook_logs::table.filter(hook_logs::created_at.lt(before)))
+        .execute(conn.db())?;
     Ok(d + l)
 }

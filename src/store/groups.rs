@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::raw::{Bind, Raw};
 use super::schema::groups;
-use super::{new_id, now, DbConn, StoreError, StoreResult};
+use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{
     Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId, UnknownMembers,
 };
@@ -87,7 +87,7 @@ fn kinds_of(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<HashMap<
         .push(" AND g.id")
         .in_ids(ids)
         .query::<(BigInt, Integer)>()
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows
         .into_iter()
         .map(|(id, k)| {
@@ -113,7 +113,7 @@ fn delete_members(
     if let Some(ids) = ids {
         q = q.push(format!(" AND {column}")).in_ids(ids);
     }
-    Ok(q.query::<Integer>().execute(conn)?)
+    Ok(q.query::<Integer>().execute(conn.db())?)
 }
 
 /// `DELETE FROM <table> WHERE group_id = ? AND NOT (<column> IN keep)`; rows deleted.
@@ -130,7 +130,7 @@ fn delete_others(
         .in_ids(keep)
         .push(")")
         .query::<Integer>()
-        .execute(conn)?)
+        .execute(conn.db())?)
 }
 
 /// Insert membership rows for `ids` in one statement; rows that exist already are left
@@ -159,13 +159,15 @@ fn insert_members(
     .id_table(ids)
     .push(" t WHERE 1 = 1 ON CONFLICT DO NOTHING");
     // A member deleted by another writer since we looked is no member: a 400, not a 500.
-    q.query::<Integer>().execute(conn).map_err(|e| match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        ) => StoreError::Invalid("a member named in the request no longer exists".into()),
-        other => other.into(),
-    })
+    q.query::<Integer>()
+        .execute(conn.db())
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => StoreError::Invalid("a member named in the request no longer exists".into()),
+            other => other.into(),
+        })
 }
 
 /// Apply a membership change to group `gid`: only the named rows are read or written, a
@@ -262,7 +264,7 @@ pub fn insert(
             groups::created_at.eq(t),
             groups::updated_at.eq(t),
         ))
-        .execute(conn)
+        .execute(conn.db())
         .map_err(conflict)?;
     let (_, skipped) = change_members(
         conn,
@@ -302,10 +304,10 @@ pub fn lock(
         .filter(groups::id.eq(id))
         .filter(groups::org_id.eq(org.as_str()))
         .select(row_columns!());
-    let row: Row = match (&mut *conn, purpose) {
-        (DbConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
-        (DbConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
-        (DbConn::Sqlite(c), _) => q.first(c)?,
+    let row: Row = match (conn.db(), purpose) {
+        (MultiConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
+        (MultiConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
+        (MultiConn::Sqlite(c), _) => q.first(c)?,
     };
     from_row(row)
 }
@@ -353,10 +355,10 @@ pub fn write(
                 groups::group_type.eq(data.kind.as_str()),
                 groups::active.eq(data.active),
             ))
-            .execute(conn)
+            .execute(conn.db())
             .map_err(conflict)?;
     } else {
-        diesel::update(target).set(bump).execute(conn)?;
+        diesel::update(target).set(bump).execute(conn.db())?;
     }
     Ok(Written {
         group: Group {
@@ -372,7 +374,7 @@ pub fn write(
 }
 
 pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
-    diesel::delete(groups::table.find(id)).execute(conn)?;
+    diesel::delete(groups::table.find(id)).execute(conn.db())?;
     Ok(())
 }
 
@@ -416,7 +418,7 @@ pub fn members_of_many(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i
     )
     .in_ids(gids)
     .query::<(BigInt, BigInt, Integer, Nullable<Text>)>()
-    .load(conn)?;
+    .load(conn.db())?;
     let mut out: HashMap<i64, Vec<(i32, i64, Option<String>)>> = HashMap::new();
     for (g, m, k, d) in rows {
         out.entry(g).or_default().push((k, m, d));
@@ -453,7 +455,7 @@ pub fn user_counts(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, 
             .in_ids(gids)
             .push(" GROUP BY gu.group_id")
             .query::<(BigInt, BigInt)>()
-            .load(conn)?;
+            .load(conn.db())?;
     Ok(rows.into_iter().collect())
 }
 
@@ -482,7 +484,7 @@ pub fn user_ids(
     .bind(Bind::Text(org.as_str().to_string()))
     .push(" ORDER BY m.user_id")
     .query::<(BigInt, diesel::sql_types::Nullable<BigInt>)>()
-    .load(conn)?;
+    .load(conn.db())?;
     if rows.is_empty() {
         return Err(StoreError::NotFound);
     }
@@ -509,7 +511,7 @@ pub fn query(
         q
     };
     let total: Option<i64> = if with_total {
-        Some(base().count().get_result(conn)?)
+        Some(base().count().get_result(conn.db())?)
     } else {
         None
     };
@@ -518,7 +520,7 @@ pub fn query(
     if let Some(f) = w.filter {
         q = q.filter(f);
     }
-    let mut rows: Vec<Row> = q.select(row_columns!()).load(conn)?;
+    let mut rows: Vec<Row> = q.select(row_columns!()).load(conn.db())?;
     if w.reverse {
         rows.reverse();
     }
@@ -574,5 +576,5 @@ pub fn count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
     Ok(groups::table
         .filter(groups::org_id.eq(org.as_str().to_string()))
         .count()
-        .get_result(conn)?)
+        .get_result(conn.db())?)
 }

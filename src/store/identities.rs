@@ -21,7 +21,7 @@ pub fn upsert(conn: &mut DbConn, user: &User, identity: &Identity) -> StoreResul
         identities::details.eq(&details),
         identities::updated_at.eq(t),
     ))
-    .execute(conn)?;
+    .execute(conn.db())?;
     if updated == 0 {
         diesel::insert_into(identities::table)
             .values((
@@ -33,7 +33,7 @@ pub fn upsert(conn: &mut DbConn, user: &User, identity: &Identity) -> StoreResul
                 identities::created_at.eq(t),
                 identities::updated_at.eq(t),
             ))
-            .execute(conn)?;
+            .execute(conn.db())?;
     }
     Ok(updated == 0)
 }
@@ -45,7 +45,7 @@ pub fn delete(conn: &mut DbConn, user_id: i64, target: &str) -> StoreResult<bool
             .filter(identities::user_id.eq(user_id))
             .filter(identities::target.eq(target)),
     )
-    .execute(conn)?
+    .execute(conn.db())?
         > 0)
 }
 
@@ -72,7 +72,7 @@ pub fn of_users(
     .in_ids(user_ids)
     .push(" ORDER BY user_id, target")
     .query::<(BigInt, Text, Text, Text)>()
-    .load(conn)?;
+    .load(conn.db())?;
     for (user_id, target, external_user_id, details) in rows {
         out.entry(user_id).or_default().push(Identity {
             target,

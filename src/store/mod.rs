@@ -44,19 +44,80 @@ pub use gate::{Gate, GateLoad, QueueLimits};
 /// compiled for each backend.
 macro_rules! on_backend {
     ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::store::DbConn::Pg($c) => $body,
-            $crate::store::DbConn::Sqlite($c) => $body,
+        match $crate::store::DbConn::db($conn) {
+            $crate::store::MultiConn::Pg($c) => $body,
+            $crate::store::MultiConn::Sqlite($c) => $body,
         }
     };
 }
 pub(crate) use on_backend;
 
-/// One connection type for both backends; every query in `store/` is written once against it.
+/// One diesel connection type for both backends; every query in `store/` is written once
+/// against it.
 #[derive(diesel::MultiConnection)]
-pub enum DbConn {
+pub enum MultiConn {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
+}
+
+/// A connection of a [`Store`] and the state of the work in progress on it: what everything
+/// above `store` passes around as `&mut DbConn`. The state of a transaction lives here, and
+/// not in thread-locals or process globals, so it goes wherever the connection goes (a trip
+/// on any thread, a command-line connection), and two stores in one process (two test
+/// servers, `muster copy`) share nothing but the process.
+pub struct DbConn {
+    db: MultiConn,
+    tx: TxContext,
+}
+
+/// What a connection knows about the transaction it is in and the trip it serves.
+struct TxContext {
+    /// Write transactions (and savepoints) open ([`write_tx`], [`savepoint`]).
+    depth: u32,
+    /// Nested [`write_tx`] run in the transaction that encloses them ([`flattened`]).
+    flattened: bool,
+    /// The events written since the trip began, less those of transactions rolled back:
+    /// what the trip wrote ([`Store::run_trip`]). `None` outside a trip, where nobody asks
+    /// (a `muster import` writes a great many).
+    written: Option<Vec<events::Written>>,
+    /// What every connection of this connection's store shares.
+    shared: Arc<Shared>,
+}
+
+impl TxContext {
+    fn written_len(&self) -> usize {
+        self.written.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Forget the events of a transaction that rolled back (written after `mark`).
+    fn unwrite(&mut self, mark: usize) {
+        if let Some(w) = &mut self.written {
+            w.truncate(mark);
+        }
+    }
+}
+
+/// What the connections of one [`Store`] share (and nothing outside it does).
+#[derive(Debug, Default)]
+struct Shared {
+    stats: StoreStats,
+    /// SQLite writers of this store take turns here (see `transaction`). One per store, so
+    /// per database: writers of two databases never wait for each other.
+    writer: parking_lot::Mutex<()>,
+    /// Sampled page boundaries of unfiltered user lists (`paging`).
+    pages: paging::PageCache,
+}
+
+impl DbConn {
+    /// The diesel connection, for a statement of one's own (tests, tools).
+    pub fn db(&mut self) -> &mut MultiConn {
+        &mut self.db
+    }
+
+    /// This store's page cache (`paging`).
+    pub(crate) fn pages(&self) -> &paging::PageCache {
+        &self.tx.shared.pages
+    }
 }
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -197,6 +258,8 @@ pub struct StoreStats {
     pub writes: AtomicU64,
     pub prepared: AtomicU64,
     pub panics: AtomicU64,
+    /// Passwords hashed while a write transaction of this store was open ([`note_hashing`]).
+    pub hashed_in_transaction: AtomicU64,
 }
 
 impl StoreStats {
@@ -245,24 +308,25 @@ fn is_write(query: &dyn std::fmt::Display) -> bool {
 
 /// diesel's instrumentation hook: counts statements and cache insertions.
 struct Counter {
-    stats: Arc<StoreStats>,
+    shared: Arc<Shared>,
     health: Arc<ConnHealth>,
 }
 
 impl Instrumentation for Counter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        let stats = &self.shared.stats;
         match event {
             InstrumentationEvent::StartQuery { query, .. } => {
-                self.stats.statements.fetch_add(1, Ordering::Relaxed);
+                stats.statements.fetch_add(1, Ordering::Relaxed);
                 // Telling a write from a read means rendering the statement's text, which
                 // the profile showed costs a few percent of a read: debug builds (the tests)
                 // only.
                 if cfg!(debug_assertions) && is_write(query) {
-                    self.stats.writes.fetch_add(1, Ordering::Relaxed);
+                    stats.writes.fetch_add(1, Ordering::Relaxed);
                 }
             }
             InstrumentationEvent::CacheQuery { .. } => {
-                self.stats.prepared.fetch_add(1, Ordering::Relaxed);
+                stats.prepared.fetch_add(1, Ordering::Relaxed);
                 self.health.cached.fetch_add(1, Ordering::Relaxed);
             }
             InstrumentationEvent::FinishQuery {
@@ -295,7 +359,7 @@ const ALIVE_WITHOUT_CHECK: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Manager {
     backend: Backend,
-    stats: Arc<StoreStats>,
+    shared: Arc<Shared>,
     /// Connections made before the current generation are retired (`Store::recycle`).
     generation: Arc<AtomicU64>,
 }
@@ -319,7 +383,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, Self::Error> {
-        let mut conn = match &self.backend {
+        let mut db = match &self.backend {
             Backend::Postgres { url } => {
                 let mut c =
                     PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -327,23 +391,31 @@ impl r2d2::ManageConnection for Manager {
                 // filter: a runaway query is cancelled and the request answered.
                 c.batch_execute(PG_SESSION)
                     .map_err(diesel::r2d2::Error::QueryError)?;
-                DbConn::Pg(c)
+                MultiConn::Pg(c)
             }
             Backend::Sqlite { path } => {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 c.batch_execute(SQLITE_PRAGMAS)
                     .map_err(diesel::r2d2::Error::QueryError)?;
-                DbConn::Sqlite(c)
+                MultiConn::Sqlite(c)
             }
         };
         let health = Arc::new(ConnHealth::default());
-        conn.set_instrumentation(Counter {
-            stats: self.stats.clone(),
+        db.set_instrumentation(Counter {
+            shared: self.shared.clone(),
             health: health.clone(),
         });
         Ok(Pooled {
-            conn,
+            conn: DbConn {
+                db,
+                tx: TxContext {
+                    depth: 0,
+                    flattened: false,
+                    written: None,
+                    shared: self.shared.clone(),
+                },
+            },
             last_used: Instant::now(),
             broken: false,
             health,
@@ -361,6 +433,7 @@ impl r2d2::ManageConnection for Manager {
             return Ok(());
         }
         c.conn
+            .db
             .batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)?;
         c.last_used = Instant::now();
@@ -371,8 +444,8 @@ impl r2d2::ManageConnection for Manager {
         c.broken
             || c.health.gone.load(Ordering::Relaxed)
             || c.health.cached.load(Ordering::Relaxed) > MAX_CACHED_STATEMENTS
-            || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(
-                &mut c.conn,
+            || <MultiConn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut c.conn.db,
             )
     }
 }
@@ -427,11 +500,10 @@ pub struct Store {
     permits: Arc<Gate>,
     size: usize,
     backend: Backend,
-    stats: Arc<StoreStats>,
+    /// Counters, the SQLite writers' turn, the page cache: shared with every connection.
+    shared: Arc<Shared>,
     keys: Arc<KeyCache>,
     generation: Arc<AtomicU64>,
-    /// Sampled page boundaries of unfiltered user lists (`paging`).
-    pages: Arc<paging::PageCache>,
 }
 
 impl Store {
@@ -449,7 +521,7 @@ impl Store {
         if size == 0 {
             return Err("the database pool needs at least one connection".into());
         }
-        let stats = Arc::new(StoreStats::default());
+        let shared = Arc::new(Shared::default());
         let generation = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(size)
@@ -459,7 +531,7 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(Manager {
                 backend: backend.clone(),
-                stats: stats.clone(),
+                shared: shared.clone(),
                 generation: generation.clone(),
             })
             .map_err(|e| format!("cannot open the {} database: {e}", backend.name()))?;
@@ -468,10 +540,9 @@ impl Store {
             permits: Arc::new(Gate::new(size as usize, QueueLimits::default())),
             size: size as usize,
             backend,
-            stats,
+            shared,
             keys: Arc::new(KeyCache::default()),
             generation,
-            pages: Arc::new(paging::PageCache::default()),
         })
     }
 
@@ -500,12 +571,12 @@ impl Store {
     }
 
     pub fn stats(&self) -> &StoreStats {
-        &self.stats
+        &self.shared.stats
     }
 
     /// Deep pages that sought to a sampled boundary, and sample sets built (`paging`).
     pub fn page_stats(&self) -> (u64, u64) {
-        self.pages.stats()
+        self.shared.pages.stats()
     }
 
     /// The signing keys of this database, cached.
@@ -541,27 +612,47 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
     {
-        let permit = self.permits.enter().await?;
+        self.run_trip(f).await.0
+    }
+
+    /// [`run_with`](Store::run_with), and what the trip wrote: the change events it recorded
+    /// and committed (an event of a transaction that rolled back is not among them; a trip
+    /// that panicked wrote nothing).
+    pub async fn run_trip<T, E, F>(&self, f: F) -> (Result<T, E>, Vec<events::Written>)
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    {
+        let permit = match self.permits.enter().await {
+            Ok(p) => p,
+            Err(e) => return (Err(e.into()), Vec::new()),
+        };
         let pool = self.pool.clone();
-        let stats = self.stats.clone();
-        let pages = self.pages.clone();
-        stats.trips.fetch_add(1, Ordering::Relaxed);
-        let task = tokio::task::spawn_blocking(move || -> Result<T, E> {
+        let shared = self.shared.clone();
+        shared.stats.trips.fetch_add(1, Ordering::Relaxed);
+        let task = tokio::task::spawn_blocking(move || {
             // Held by the task, not the request: a client that goes away does not free a
             // permit while its work still holds a connection.
             let _permit = permit;
-            let mut pooled = pool.get().map_err(StoreError::from)?;
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                paging::with_cache(pages, || f(&mut pooled.conn))
-            }));
+            let mut pooled = match pool.get() {
+                Ok(p) => p,
+                Err(e) => return (Err(StoreError::from(e).into()), Vec::new()),
+            };
+            let conn = &mut pooled.conn;
+            conn.tx.depth = 0;
+            conn.tx.flattened = false;
+            conn.tx.written = Some(Vec::new());
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
+            let written = conn.tx.written.take().unwrap_or_default();
             pooled.last_used = Instant::now();
             match out {
-                Ok(result) => result,
+                Ok(result) => (result, written),
                 Err(panic) => {
                     pooled.broken = true;
-                    stats.panics.fetch_add(1, Ordering::Relaxed);
+                    shared.stats.panics.fetch_add(1, Ordering::Relaxed);
                     tracing::error!(panic = %panic_message(panic.as_ref()), "panic on the blocking pool");
-                    Err(StoreError::Panicked.into())
+                    (Err(StoreError::Panicked.into()), Vec::new())
                 }
             }
         });
@@ -569,7 +660,7 @@ impl Store {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "database task failed");
-                Err(StoreError::Panicked.into())
+                (Err(StoreError::Panicked.into()), Vec::new())
             }
         }
     }
@@ -596,6 +687,7 @@ impl Store {
             .map_err(StoreError::from)?;
         let alive = conn
             .conn
+            .db
             .batch_execute("SELECT 1")
             .map_err(StoreError::from);
         if alive.is_err() {
@@ -642,10 +734,10 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d75_7374_6572; // "muster"
 
 fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     let err = |e: Box<dyn std::error::Error + Send + Sync>| e.to_string();
-    match conn {
+    match &mut conn.db {
         // Two processes opening one SQLite file may both see a migration as pending; the
         // loser's CREATE fails once the winner commits, and a second look finds nothing to do.
-        DbConn::Sqlite(c) => {
+        MultiConn::Sqlite(c) => {
             let mut attempt = 0;
             loop {
                 match c.run_pending_migrations(SQLITE_MIGRATIONS) {
@@ -659,7 +751,7 @@ fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
                 }
             }
         }
-        DbConn::Pg(c) => {
+        MultiConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .map_err(|e| e.to_string())?;
             let result = c
@@ -683,7 +775,8 @@ where
     E: From<StoreError>,
     F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
-    transaction(conn, f, FLATTENED.get())
+    let flatten = conn.tx.flattened;
+    transaction(conn, f, flatten)
 }
 
 /// Run `f` in a savepoint of the enclosing transaction (or a transaction of its own when
@@ -696,51 +789,35 @@ where
     transaction(conn, f, false)
 }
 
-/// Turns of this process's SQLite writers (see `transaction`).
-static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::const_mutex(());
-
-thread_local! {
-    static FLATTENED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Write transactions open on this thread (a trip runs on one thread from start to end).
-    static IN_WRITE_TX: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+/// Whether a write transaction ([`write_tx`], [`savepoint`]) is open on `conn`.
+pub fn in_write_tx(conn: &DbConn) -> bool {
+    conn.tx.depth > 0
 }
 
-/// Passwords hashed while a write transaction was open, since the process started.
-static HASHED_IN_TX: AtomicU64 = AtomicU64::new(0);
-
-/// Whether this thread is inside a write transaction ([`write_tx`], [`savepoint`]).
-pub fn in_write_tx() -> bool {
-    IN_WRITE_TX.get() > 0
-}
-
-/// Note a password hashed at this point: when a write transaction is open, the slow hash
-/// held its locks (SQLite's one writer) meanwhile, which no path should do. Counted, for
-/// `muster_passwords_hashed_in_transaction_total` and the tests.
-pub fn note_hashing() {
-    if in_write_tx() {
-        HASHED_IN_TX.fetch_add(1, Ordering::Relaxed);
+/// Note a password hashed at this point on `conn`: when a write transaction is open there,
+/// the slow hash held its locks (SQLite's one writer) meanwhile, which no path should do.
+/// Counted per store, for `muster_passwords_hashed_in_transaction_total` and the tests.
+pub fn note_hashing(conn: &DbConn) {
+    if in_write_tx(conn) {
+        conn.tx
+            .shared
+            .stats
+            .hashed_in_transaction
+            .fetch_add(1, Ordering::Relaxed);
         tracing::warn!("a password was hashed inside a write transaction");
     }
 }
 
-/// How many passwords were hashed inside a write transaction since the process started.
-pub fn hashed_in_transaction() -> u64 {
-    HASHED_IN_TX.load(Ordering::Relaxed)
-}
-
-/// Run `f` with every nested [`write_tx`] flattened into the transaction that encloses it
-/// (no savepoint of its own): for a caller that undoes that whole transaction, or its own
-/// [`savepoint`], whenever `f` or anything in it fails (SCIM Bulk). The flag is per thread:
-/// a request's trip runs on one thread of the blocking pool from start to end.
-pub fn flattened<T>(f: impl FnOnce() -> T) -> T {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            FLATTENED.set(self.0);
-        }
-    }
-    let _restore = Restore(FLATTENED.replace(true));
-    f()
+/// Run `f` with every nested [`write_tx`] on `conn` flattened into the transaction that
+/// encloses it (no savepoint of its own): for a caller that undoes that whole transaction,
+/// or its own [`savepoint`], whenever `f` or anything in it fails (SCIM Bulk).
+pub fn flattened<T>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> T) -> T {
+    // Not restored if `f` panics: a trip that panicked retires its connection, and the
+    // next trip on a connection starts with a fresh context.
+    let was = std::mem::replace(&mut conn.tx.flattened, true);
+    let out = f(conn);
+    conn.tx.flattened = was;
+    out
 }
 
 fn transaction<T, E, F>(conn: &mut DbConn, f: F, flatten: bool) -> Result<T, E>
@@ -748,51 +825,51 @@ where
     E: From<StoreError>,
     F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
-    type Tm = <DbConn as Connection>::TransactionManager;
-    let nested = Tm::transaction_manager_status_mut(conn)
+    type Tm = <MultiConn as Connection>::TransactionManager;
+    let nested = Tm::transaction_manager_status_mut(&mut conn.db)
         .transaction_depth()
         .map_err(StoreError::from)?
         .is_some();
     if nested && flatten {
         return f(conn);
     }
-    // SQLite has one writer at a time: writers of this process take turns on a mutex
-    // (woken the moment the writer before them ends) instead of in SQLite's busy handler,
-    // which sleeps in steps of up to 100 ms. Bounded like the busy timeout; past it the
+    // SQLite has one writer at a time: writers of this store take turns on a mutex (woken
+    // the moment the writer before them ends) instead of in SQLite's busy handler, which
+    // sleeps in steps of up to 100 ms. Bounded like the busy timeout; past it the
     // transaction goes ahead and SQLite's own lock decides.
-    let _writer = match conn {
-        DbConn::Sqlite(_) if !nested => {
-            SQLITE_WRITER.try_lock_for(std::time::Duration::from_secs(10))
-        }
+    let shared = match conn.db {
+        MultiConn::Sqlite(_) if !nested => Some(conn.tx.shared.clone()),
         _ => None,
     };
-    let begun = match conn {
+    let _writer = shared
+        .as_ref()
+        .and_then(|s| s.writer.try_lock_for(Duration::from_secs(10)));
+    let begun = match &mut conn.db {
         // Inside a transaction already: a savepoint.
-        _ if nested => Tm::begin_transaction(conn),
-        DbConn::Sqlite(inner) => {
+        db if nested => Tm::begin_transaction(db),
+        MultiConn::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
         }
-        DbConn::Pg(_) => Tm::begin_transaction(conn),
+        db @ MultiConn::Pg(_) => Tm::begin_transaction(db),
     };
     begun.map_err(StoreError::from)?;
-    struct Open;
-    impl Drop for Open {
-        fn drop(&mut self) {
-            IN_WRITE_TX.set(IN_WRITE_TX.get().saturating_sub(1));
-        }
-    }
-    IN_WRITE_TX.set(IN_WRITE_TX.get() + 1);
-    let _open = Open;
-    match f(conn) {
-        Ok(value) => {
-            Tm::commit_transaction(conn).map_err(StoreError::from)?;
-            Ok(value)
-        }
+    let mark = conn.tx.written_len();
+    conn.tx.depth += 1;
+    let out = f(conn);
+    let committed = match out {
+        Ok(value) => Tm::commit_transaction(&mut conn.db)
+            .map(|()| value)
+            .map_err(|e| StoreError::from(e).into()),
         Err(e) => {
-            let _ = Tm::rollback_transaction(conn);
+            let _ = Tm::rollback_transaction(&mut conn.db);
             Err(e)
         }
+    };
+    conn.tx.depth -= 1;
+    if committed.is_err() {
+        conn.tx.unwrite(mark);
     }
+    committed
 }
 
 /// Why a row is locked (PostgreSQL): a change takes `FOR NO KEY UPDATE`, which leaves

@@ -75,7 +75,7 @@ pub fn create(
                 organizations::created_at.eq(t),
                 organizations::updated_at.eq(t),
             ))
-            .execute(conn)
+            .execute(conn.db())
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => {
                     StoreError::Conflict(format!("organization {id} already exists"))
@@ -90,7 +90,7 @@ pub fn get(conn: &mut DbConn, id: &OrgId) -> StoreResult<Organization> {
     organizations::table
         .filter(organizations::id.eq(id.as_str()))
         .select(ROW_COLUMNS)
-        .first::<Row>(conn)
+        .first::<Row>(conn.db())
         .map(Organization::from)
         .map_err(StoreError::from)
 }
@@ -99,7 +99,7 @@ pub fn list(conn: &mut DbConn) -> StoreResult<Vec<Organization>> {
     Ok(organizations::table
         .select(ROW_COLUMNS)
         .order(organizations::id.asc())
-        .load::<Row>(conn)?
+        .load::<Row>(conn.db())?
         .into_iter()
         .map(Organization::from)
         .collect())
@@ -115,7 +115,7 @@ pub fn manageable(conn: &mut DbConn, id: &OrgId) -> StoreResult<Vec<Organization
         )
         .select(ROW_COLUMNS)
         .order(organizations::id.asc())
-        .load::<Row>(conn)?
+        .load::<Row>(conn.db())?
         .into_iter()
         .map(Organization::from)
         .collect())
@@ -246,7 +246,7 @@ pub fn details(conn: &mut DbConn, id: &OrgId) -> StoreResult<OrgDetails> {
     let row: DetailRow = organizations::table
         .filter(organizations::id.eq(id.as_str()))
         .select(detail_columns!())
-        .first(conn)?;
+        .first(conn.db())?;
     Ok(details_of(row))
 }
 
@@ -269,7 +269,7 @@ pub fn children(
     }
     Ok(q.order(organizations::id.asc())
         .limit(limit)
-        .load::<DetailRow>(conn)?
+        .load::<DetailRow>(conn.db())?
         .into_iter()
         .map(details_of)
         .collect())
@@ -289,7 +289,7 @@ pub fn children_by_id(
         .filter(organizations::id.eq_any(ids.to_vec()))
         .select(detail_columns!())
         .order(organizations::id.asc())
-        .load::<DetailRow>(conn)?
+        .load::<DetailRow>(conn.db())?
         .into_iter()
         .map(details_of)
         .collect())
@@ -350,7 +350,7 @@ pub fn create_child(conn: &mut DbConn, c: NewChild<'_>) -> StoreResult<OrgDetail
             ),
             subscription_columns!(s),
         ))
-        .execute(conn)
+        .execute(conn.db())
         .map_err(|e| match StoreError::from(e) {
             StoreError::Conflict(_) => {
                 StoreError::Conflict(format!("organization {} already exists", c.id))
@@ -382,7 +382,7 @@ pub fn write_state(
         ),
         subscription_columns!(s),
     ))
-    .execute(conn)?;
+    .execute(conn.db())?;
     if n == 0 {
         return Err(StoreError::VersionMismatch);
     }

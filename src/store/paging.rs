@@ -16,11 +16,9 @@
 //!   `OFFSET` past the middle cost before). Sorted (`sortBy`) and descending lists keep
 //!   `OFFSET`.
 //!
-//! The cache belongs to a [`super::Store`] and is reached from the trip's thread
-//! ([`with_cache`]); a connection used outside a trip pages with `OFFSET`, with the same
-//! results.
+//! The cache belongs to a [`super::Store`] and is reached through each of its connections
+//! (`DbConn::pages`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -79,27 +77,6 @@ impl PageCache {
     }
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<PageCache>>> = const { RefCell::new(None) };
-}
-
-/// Run `f` (a trip's work, on its blocking thread) with `cache` as the page cache.
-pub(crate) fn with_cache<T>(cache: Arc<PageCache>, f: impl FnOnce() -> T) -> T {
-    struct Restore(Option<Arc<PageCache>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let old = self.0.take();
-            CURRENT.with(|c| *c.borrow_mut() = old);
-        }
-    }
-    let _restore = Restore(CURRENT.with(|c| c.borrow_mut().replace(cache)));
-    f()
-}
-
-fn current() -> Option<Arc<PageCache>> {
-    CURRENT.with(|c| c.borrow().clone())
-}
-
 /// The exact number of users of `org` and its generation: one statement.
 pub fn counts(conn: &mut DbConn, org: &OrgId) -> StoreResult<(i64, i64)> {
     let rows: Vec<(i64, i64)> = Raw::sql(
@@ -109,7 +86,7 @@ pub fn counts(conn: &mut DbConn, org: &OrgId) -> StoreResult<(i64, i64)> {
     )
     .bind(Bind::Text(org.as_str().to_string()))
     .query::<(BigInt, BigInt)>()
-    .load(conn)?;
+    .load(conn.db())?;
     Ok(rows.into_iter().next().unwrap_or((0, 0)))
 }
 
@@ -125,13 +102,11 @@ pub fn seek(
     if offset < STRIDE {
         return Ok(None);
     }
-    let Some(cache) = current() else {
-        return Ok(None);
-    };
-    let samples = match cache.get(org.as_str()) {
+    let samples = match conn.pages().get(org.as_str()) {
         Some(s) if s.generation == generation => s,
         _ => {
             let s = Arc::new(sample(conn, org)?);
+            let cache = conn.pages();
             cache
                 .builds
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -148,7 +123,7 @@ pub fn seek(
         return Ok(None);
     };
     let at = (index.min(samples.ids.len() - 1) as i64) * STRIDE;
-    cache
+    conn.pages()
         .seeks
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(Some((id, offset - at)))
@@ -178,7 +153,7 @@ fn sample(conn: &mut DbConn, org: &OrgId) -> StoreResult<Samples> {
     .bind(o())
     .push(") g WHERE s.id IS NOT NULL ORDER BY s.id")
     .query::<(BigInt, BigInt)>()
-    .load(conn)?;
+    .load(conn.db())?;
     let generation = match rows.first() {
         Some(&(g, _)) => g,
         None => counts(conn, org)?.1,

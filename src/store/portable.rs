@@ -91,7 +91,7 @@ macro_rules! portable {
                     q = q.filter(keyset!($table, last; $($k),+));
                 }
                 $(q = q.then_order_by($table::$k.asc());)+
-                Ok(q.limit(limit).load(conn)?)
+                Ok(q.limit(limit).load(conn.db())?)
             }
 
             fn insert_missing(conn: &mut DbConn, rows: &[Self]) -> StoreResult<usize> {
@@ -111,7 +111,7 @@ macro_rules! portable {
                 if let Some(org) = org {
                     q = q.filter($table::$org.eq(org.to_string()));
                 }
-                Ok(q.get_result(conn)?)
+                Ok(q.get_result(conn.db())?)
             }
 
             fn org(&self) -> &str {
@@ -330,7 +330,7 @@ pub fn all_organizations(conn: &mut DbConn) -> StoreResult<Vec<OrganizationRow>>
     Ok(organizations::table
         .select(OrganizationRow::as_select())
         .order(organizations::id.asc())
-        .load(conn)?)
+        .load(conn.db())?)
 }
 
 /// Which of `ids` name an organization of this database.
@@ -341,7 +341,7 @@ pub fn existing_organizations(conn: &mut DbConn, ids: &[String]) -> StoreResult<
     Ok(organizations::table
         .select(organizations::id)
         .filter(organizations::id.eq_any(ids.to_vec()))
-        .load(conn)?)
+        .load(conn.db())?)
 }
 
 /// Run `f` over one consistent view of the database: a read-only `REPEATABLE READ`
@@ -353,18 +353,18 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
 {
     use diesel::connection::{SimpleConnection, TransactionManager};
-    type Tm = <DbConn as Connection>::TransactionManager;
-    Tm::begin_transaction(conn).map_err(super::StoreError::from)?;
-    if let DbConn::Pg(c) = &mut *conn {
+    type Tm = <super::MultiConn as Connection>::TransactionManager;
+    Tm::begin_transaction(conn.db()).map_err(super::StoreError::from)?;
+    if let super::MultiConn::Pg(c) = conn.db() {
         if let Err(e) = c.batch_execute(
             "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
              SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0",
         ) {
-            let _ = Tm::rollback_transaction(conn);
+            let _ = Tm::rollback_transaction(conn.db());
             return Err(super::StoreError::from(e).into());
         }
     }
     let out = f(conn);
-    let _ = Tm::rollback_transaction(conn);
+    let _ = Tm::rollback_transaction(conn.db());
     out
 }

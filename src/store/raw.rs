@@ -19,7 +19,7 @@ use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
 /// The backend of the multi-connection (its type is private to the derive).
-type MultiBackend = <super::DbConn as diesel::Connection>::Backend;
+type MultiBackend = <super::MultiConn as diesel::Connection>::Backend;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
@@ -254,7 +254,7 @@ impl<ST> QueryFragment<MultiBackend> for RawQuery<ST> {
     }
 }
 
-impl<ST> RunQueryDsl<super::DbConn> for RawQuery<ST> {}
+impl<ST> RunQueryDsl<super::MultiConn> for RawQuery<ST> {}
 
 /// An ORDER BY list as text (no binds): `a ASC, b DESC`.
 #[derive(Debug, Clone, PartialEq)]

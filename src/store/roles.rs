@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::raw::{Bind, Raw};
 use super::schema::roles;
-use super::{new_id, now, DbConn, StoreError, StoreResult};
+use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{OrgId, Role, RoleData};
 
 /// The id and stored name of the role of `org` named `name` (case-insensitively).
@@ -54,7 +54,7 @@ pub fn ids_of_users(
     .push(" AND ur.user_id")
     .in_ids(user_ids)
     .query::<(BigInt, BigInt, Text)>()
-    .load(conn)?;
+    .load(conn.db())?;
     let mut out: HashMap<i64, HashMap<String, i64>> = HashMap::new();
     for (uid, rid, name) in rows {
         out.entry(uid).or_default().insert(name, rid);
@@ -182,7 +182,7 @@ pub fn page(
         }
     };
     q.limit(limit)
-        .load::<RoleRow>(conn)?
+        .load::<RoleRow>(conn.db())?
         .into_iter()
         .map(role_of)
         .collect()
@@ -198,7 +198,7 @@ pub fn holders(conn: &mut DbConn, role_ids: &[i64]) -> StoreResult<HashMap<i64, 
             .in_ids(role_ids)
             .push(" ORDER BY ur.role_id, ur.user_id")
             .query::<(BigInt, BigInt)>()
-            .load(conn)?;
+            .load(conn.db())?;
     let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
     for (rid, uid) in rows {
         out.entry(rid).or_default().push(uid);
@@ -228,7 +228,7 @@ pub fn insert(conn: &mut DbConn, org: &OrgId, data: &RoleData, actor: &str) -> S
             roles::created_at.eq(t),
             roles::updated_at.eq(t),
         ))
-        .execute(conn)
+        .execute(conn.db())
         .map_err(|e| name_conflict(e, &data.name))?;
     get(conn, org, id)
 }
@@ -239,9 +239,9 @@ pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Role> {
         .filter(roles::org_id.eq(org.as_str()))
         .filter(roles::id.eq(id))
         .select(ROLE_COLUMNS);
-    let row: RoleRow = match conn {
-        DbConn::Pg(c) => q.for_no_key_update().first(c)?,
-        DbConn::Sqlite(c) => q.first(c)?,
+    let row: RoleRow = match conn.db() {
+        MultiConn::Pg(c) => q.for_no_key_update().first(c)?,
+        MultiConn::Sqlite(c) => q.first(c)?,
     };
     role_of(row)
 }
@@ -260,7 +260,7 @@ pub fn write(conn: &mut DbConn, current: &Role, data: &RoleData, actor: &str) ->
             roles::version.eq(current.version + 1),
             roles::updated_at.eq(now()),
         ))
-        .execute(conn)
+        .execute(conn.db())
         .map_err(|e| name_conflict(e, &data.name))?;
     get(conn, &current.org_id, current.id)
 }
@@ -279,13 +279,13 @@ pub fn bump_holders(conn: &mut DbConn, role_id: i64, actor: &str) -> StoreResult
                 users::updated_at.eq(now()),
                 users::modified_by.eq(actor),
             ))
-            .execute(conn)?,
+            .execute(conn.db())?,
     )
 }
 
 /// Delete a role; its holders lose it (their versions bumped, so SCIM ETags change).
 pub fn delete(conn: &mut DbConn, role: &Role, actor: &str) -> StoreResult<()> {
     bump_holders(conn, role.id, actor)?;
-    diesel::delete(roles::table.filter(roles::id.eq(role.id))).execute(conn)?;
+    diesel::delete(roles::table.filter(roles::id.eq(role.id))).execute(conn.db())?;
     Ok(())
 }

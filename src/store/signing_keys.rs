@@ -28,7 +28,7 @@ pub fn current(conn: &mut DbConn) -> StoreResult<(String, Vec<u8>)> {
             signing_keys::secret.eq(hex::encode(secret)),
             signing_keys::created_at.eq(now()),
         ))
-        .execute(conn);
+        .execute(conn.db());
     match inserted.map_err(StoreError::from) {
         Ok(_) | Err(StoreError::Conflict(_)) => {}
         Err(e) => return Err(e),
@@ -41,7 +41,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> StoreResult<Option<Vec<u8>>> {
     let secret: Option<String> = signing_keys::table
         .filter(signing_keys::id.eq(id))
         .select(signing_keys::secret)
-        .first(conn)
+        .first(conn.db())
         .optional()?;
     Ok(secret.and_then(|s| hex::decode(s).ok()))
 }

@@ -24,7 +24,7 @@ pub fn insert(conn: &mut DbConn, records: &[UsageRecord]) -> StoreResult<usize> 
                     credit_usage::unit.eq(&r.unit),
                     credit_usage::created_at.eq(t),
                 ))
-                .execute(conn)?;
+                .execute(conn.db())?;
         }
         Ok(records.len())
     })
@@ -54,7 +54,7 @@ pub fn list(
             credit_usage::unit,
         ))
         .order((credit_usage::usage_date.asc(), credit_usage::id.asc()))
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows
         .into_iter()
         .filter_map(|(date, product_variable, credits_used, unit)| {
@@ -106,7 +106,7 @@ pub fn totals(
             diesel::dsl::sum(credit_usage::credits_used),
         ))
         .order((credit_usage::org_id, credit_usage::product_variable))
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows
         .into_iter()
         .map(|(o, p, u, s)| (o, p, u, s.unwrap_or(0.0)))
@@ -135,7 +135,7 @@ pub fn daily(
             credit_usage::usage_date,
             diesel::dsl::sum(credit_usage::credits_used),
         ))
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows
         .into_iter()
         .filter_map(|(o, d, s)| {

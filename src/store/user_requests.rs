@@ -38,7 +38,7 @@ pub fn put(
             .filter(user_requests::user_id.eq(user_id))
             .filter(user_requests::kind.eq(kind)),
     )
-    .execute(conn)?;
+    .execute(conn.db())?;
     let t = now();
     let p = Pending {
         user_id,
@@ -58,7 +58,7 @@ pub fn put(
             user_requests::created_at.eq(t),
             user_requests::expires_at.eq(p.expires_at),
         ))
-        .execute(conn)?;
+        .execute(conn.db())?;
     Ok(p)
 }
 
@@ -85,7 +85,7 @@ pub fn get(
             user_requests::created_at,
             user_requests::expires_at,
         ))
-        .first(conn)
+        .first(conn.db())
         .optional()?;
     Ok(
         row.map(|(email, created_by, created_at, expires_at)| Pending {
@@ -106,6 +106,6 @@ pub fn remove(conn: &mut DbConn, user_id: i64, kind: &str) -> StoreResult<()> {
             .filter(user_requests::user_id.eq(user_id))
             .filter(user_requests::kind.eq(kind)),
     )
-    .execute(conn)?;
+    .execute(conn.db())?;
     Ok(())
 }

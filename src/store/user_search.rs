@@ -3,7 +3,7 @@
 //! depends only on the fields, modes and number of values, so statements are reused.
 
 use super::raw::{Bind, Raw};
-use super::{DbConn, StoreError, StoreResult};
+use super::{DbConn, MultiConn, StoreError, StoreResult};
 
 /// Which SQL engine a connection speaks (the search SQL differs in a few functions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,9 +14,9 @@ pub enum Backend {
 
 impl Backend {
     pub fn of(conn: &DbConn) -> Backend {
-        match conn {
-            DbConn::Sqlite(_) => Backend::Sqlite,
-            DbConn::Pg(_) => Backend::Postgres,
+        match conn.db {
+            MultiConn::Sqlite(_) => Backend::Sqlite,
+            MultiConn::Pg(_) => Backend::Postgres,
         }
     }
 }
@@ -257,7 +257,7 @@ pub fn taken(
     if let Some(id) = except {
         q = q.filter(users::id.ne(id));
     }
-    Ok(!q.load::<i64>(conn)?.is_empty())
+    Ok(!q.load::<i64>(conn.db())?.is_empty())
 }
 
 /// The web console's plain search: `text` anywhere (case-insensitively) in the user name,

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{roles, user_roles, user_values, users};
-use super::{new_id, now, DbConn, StoreError, StoreResult};
+use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{
     Address, Enterprise, GroupRef, MultiAttr, MultiValue, Name, OrgId, PasswordHash, RoleValue,
     User, UserData, VendorFields,
@@ -293,7 +293,7 @@ fn write_roles(
                 user_roles::is_primary.eq(r.primary),
                 user_roles::created_at.eq(t),
             ))
-            .execute(conn)
+            .execute(conn.db())
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => {
                     StoreError::Conflict(format!("role {:?} is listed twice", r.name))
@@ -341,7 +341,7 @@ pub fn ensure_role(conn: &mut DbConn, org: &OrgId, name: &str) -> StoreResult<(i
     .bind(Bind::Time(t))
     .push(") ON CONFLICT DO NOTHING")
     .query::<diesel::sql_types::Integer>()
-    .execute(conn)?;
+    .execute(conn.db())?;
     find(conn)?.ok_or(StoreError::NotFound)
 }
 
@@ -372,7 +372,7 @@ pub fn insert(
             ),
             user_columns!(data),
         ))
-        .execute(conn)
+        .execute(conn.db())
         .map_err(conflict)?;
     let roles = write_values(conn, org, id, data)?;
     Ok(User {
@@ -475,13 +475,13 @@ pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64, purpose: super::LockFor) ->
     let q = users::table
         .filter(users::id.eq(id))
         .filter(users::org_id.eq(org.as_str()));
-    let row: Row = match (&mut *conn, purpose) {
+    let row: Row = match (conn.db(), purpose) {
         // A change takes the weaker lock, which does not block the key-share locks that
         // foreign keys take (a membership row being added for this user): no deadlock
         // between a group change and a user change.
-        (DbConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
-        (DbConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
-        (DbConn::Sqlite(c), _) => q.first(c)?,
+        (MultiConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
+        (MultiConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
+        (MultiConn::Sqlite(c), _) => q.first(c)?,
     };
     let mut loaded = load_many(conn, org, vec![row], GroupsToo::Skip)?;
     loaded.users.pop().ok_or(StoreError::NotFound)
@@ -510,7 +510,7 @@ pub fn write(
     let n = match password {
         None => diesel::update(target)
             .set((bump, user_columns!(data)))
-            .execute(conn),
+            .execute(conn.db()),
         Some(p) => diesel::update(target)
             .set((
                 bump,
@@ -521,7 +521,7 @@ pub fn write(
                     users::password_updated_at.eq(t),
                 ),
             ))
-            .execute(conn),
+            .execute(conn.db()),
     }
     .map_err(conflict)?;
     if n == 0 {
@@ -529,8 +529,9 @@ pub fn write(
     }
     let mut written = data.clone();
     if current.data.values != data.values || current.data.roles != data.roles {
-        diesel::delete(user_values::table.filter(user_values::user_id.eq(id))).execute(conn)?;
-        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn)?;
+        diesel::delete(user_values::table.filter(user_values::user_id.eq(id)))
+            .execute(conn.db())?;
+        diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn.db())?;
         written.roles = write_values(conn, &current.org_id, id, data)?;
     }
     Ok(User {
@@ -545,7 +546,7 @@ pub fn write(
 
 /// Delete a user (memberships and values go with it).
 pub fn delete(conn: &mut DbConn, id: i64) -> StoreResult<()> {
-    diesel::delete(users::table.find(id)).execute(conn)?;
+    diesel::delete(users::table.find(id)).execute(conn.db())?;
     Ok(())
 }
 
@@ -662,7 +663,7 @@ fn children(
             .bind(Bind::Text(org.as_str().to_string()))
             .push(" GROUP BY reach.user_id, g.id, g.display_name");
     }
-    Ok(q.query::<ChildSql>().load(conn)?)
+    Ok(q.query::<ChildSql>().load(conn.db())?)
 }
 
 /// Users with their values and roles, and (when loaded) their groups by user id.
@@ -819,7 +820,7 @@ pub fn groups_of_many(
         .bind(Bind::Text(org.as_str().to_string()))
         .push(" GROUP BY reach.user_id, g.id, g.display_name")
         .query::<(BigInt, BigInt, Text, Integer)>()
-        .load(conn)?;
+        .load(conn.db())?;
     let mut out: HashMap<i64, Vec<GroupRef>> = HashMap::new();
     for (uid, gid, name, direct) in rows {
         out.entry(uid).or_default().push(GroupRef {
@@ -866,7 +867,7 @@ pub fn query(
     let total: Option<i64> = match (with_total, counted) {
         (false, _) => None,
         (true, Some((users, _))) => Some(users),
-        (true, None) => Some(base().count().get_result(conn)?),
+        (true, None) => Some(base().count().get_result(conn.db())?),
     };
     let mut window = window;
     let mut boundary = None;
@@ -889,7 +890,7 @@ pub fn query(
     if let Some(id) = boundary {
         q = q.filter(users::id.ge(id));
     }
-    let mut rows: Vec<Row> = q.load(conn)?;
+    let mut rows: Vec<Row> = q.load(conn.db())?;
     if w.reverse {
         rows.reverse();
     }
@@ -933,7 +934,7 @@ pub fn password_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Optio
         .filter(users::id.eq(id))
         .filter(users::org_id.eq(org.as_str()))
         .select((users::password_hash, users::password_algorithm))
-        .first(conn)?;
+        .first(conn.db())?;
     Ok(hash.map(|hash| PasswordHash {
         hash,
         algorithm: algorithm.unwrap_or_else(|| "bcrypt".into()),
@@ -959,7 +960,7 @@ pub fn find_by_key(conn: &mut DbConn, org: &OrgId, key: &str) -> StoreResult<Opt
             .bind(Bind::Text(key))
             .push(" ORDER BY 2, 1 LIMIT 1")
             .query::<(BigInt, Integer)>()
-            .load(conn)?;
+            .load(conn.db())?;
     Ok(rows.first().map(|r| r.0))
 }
 
@@ -1133,7 +1134,7 @@ pub fn active_counts(conn: &mut DbConn, orgs: &[OrgId]) -> StoreResult<HashMap<S
         .filter(users::active.eq(true))
         .group_by(users::org_id)
         .select((users::org_id, diesel::dsl::count_star()))
-        .load(conn)?;
+        .load(conn.db())?;
     Ok(rows.into_iter().collect())
 }
 
@@ -1147,6 +1148,6 @@ pub fn suspended_count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
     )
     .bind(Bind::Text(org.as_str().to_string()))
     .query::<(BigInt,)>()
-    .load(conn)?;
+    .load(conn.db())?;
     Ok(rows.first().map_or(0, |r| r.0))
 }

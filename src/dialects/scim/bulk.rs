@@ -430,7 +430,7 @@ fn execute(
             _ => None,
         }
     });
-    let pre = Prehashed::hash_all(plain.collect::<Vec<_>>(), cfg.bcrypt_cost);
+    let pre = Prehashed::hash_all(conn, plain.collect::<Vec<_>>(), cfg.bcrypt_cost);
     let mut attempt = |savepoints: bool| {
         // What a rolled-back attempt skipped is not counted.
         tally.reset();
@@ -438,7 +438,9 @@ fn execute(
         // them from a fresh copy.
         let pre = pre.fresh();
         store::write_tx(conn, |conn| {
-            store::flattened(|| run_all(conn, cfg, tally, &pre, p, &req, savepoints))
+            store::flattened(conn, |conn| {
+                run_all(conn, cfg, tally, &pre, p, &req, savepoints)
+            })
         })
     };
     let outcome = (|| {

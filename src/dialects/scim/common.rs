@@ -131,12 +131,16 @@ pub struct Prehashed(
 impl Prehashed {
     /// Hash each of `plain` (one hash per occurrence) with `cost`. A password that cannot be
     /// hashed (too long, empty) is left for the operation, which answers its error.
-    pub fn hash_all(plain: impl IntoIterator<Item = String>, cost: u32) -> Prehashed {
+    pub fn hash_all(
+        conn: &crate::store::DbConn,
+        plain: impl IntoIterator<Item = String>,
+        cost: u32,
+    ) -> Prehashed {
         use crate::directory::{hash_password, NewPassword};
         let mut map: std::collections::HashMap<String, Vec<crate::domain::PasswordHash>> =
             std::collections::HashMap::new();
         for p in plain {
-            if let Ok(h) = hash_password(NewPassword::Plain(p.clone()), cost) {
+            if let Ok(h) = hash_password(conn, NewPassword::Plain(p.clone()), cost) {
                 map.entry(p).or_default().push(h);
             }
         }
