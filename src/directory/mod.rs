@@ -10,6 +10,7 @@
 //! compare-and-set, so a change without `If-Match` never fails for concurrency; with
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
+pub mod credentials;
 pub mod groups;
 pub mod orgs;
 pub mod passwords;
