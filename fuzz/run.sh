@@ -9,7 +9,7 @@
 # target explicitly, so build scripts and proc macros are left uninstrumented. Each target
 # starts from fuzz/seeds/<target> (plus the corpus of earlier runs in fuzz/corpus/<target>);
 # crashing inputs land in fuzz/artifacts/<target>/ and are to be kept as regression tests in
-# tests/fuzz_regressions.rs. Exits non-zero if any target crashed.
+# tests/it/fuzz_regressions.rs. Exits non-zero if any target crashed.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets (`fuzz/`) and their regression tests
-//! (`tests/fuzz_regressions.rs`): each takes arbitrary bytes, runs one parser the way a
+//! (`tests/it/fuzz_regressions.rs`): each takes arbitrary bytes, runs one parser the way a
 //! request would reach it, and must return without panicking, whatever the bytes. Errors
 //! are the expected outcome for most inputs; only a panic (or a hang) is a finding.
 //! Not part of the server's API; kept to these functions.

@@ -373,43 +373,14 @@ impl EditForm {
         d.name.given = opt(&self.given_name);
         d.name.family = opt(&self.family_name);
         d.title = opt(&self.title);
-        set_primary(&mut d, MultiAttr::Emails, opt(&self.email), "work");
-        set_primary(&mut d, MultiAttr::PhoneNumbers, opt(&self.phone), "work");
+        d.set_primary_email(opt(&self.email));
+        d.set_primary(MultiAttr::PhoneNumbers, opt(&self.phone), Some("work"));
         d
     }
 }
 
 /// Replace the primary (else first) value of `attr`, add one, or remove it when `value` is
 /// `None`; the other values stay as they are.
-fn set_primary(d: &mut UserData, attr: MultiAttr, value: Option<String>, kind: &str) {
-    let pos = d
-        .values
-        .iter()
-        .position(|(a, v)| *a == attr && v.primary == Some(true))
-        .or_else(|| d.values.iter().position(|(a, _)| *a == attr));
-    match (pos, value) {
-        (Some(i), Some(v)) => {
-            if d.values[i].1.value.as_deref() != Some(v.as_str()) {
-                d.values[i].1.value = Some(v);
-            }
-        }
-        (Some(i), None) => {
-            d.values.remove(i);
-        }
-        (None, Some(v)) => d.values.push((
-            attr,
-            crate::domain::MultiValue {
-                value: Some(v),
-                display: None,
-                kind: Some(kind.to_string()),
-                primary: Some(true),
-                address: None,
-            },
-        )),
-        (None, None) => {}
-    }
-}
-
 #[derive(Default)]
 struct Shown<'a> {
     edit: Option<(&'a EditForm, &'a BTreeMap<&'static str, String>)>,

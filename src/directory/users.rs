@@ -604,34 +604,12 @@ pub fn confirm_email_change(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> 
         }
         let changed = update_plain(conn, caller, id, None, "User.Email.Confirm", |u| {
             let mut d = u.data.clone();
-            set_primary_email(&mut d, &email);
+            d.set_primary_email(Some(email.clone()));
             d
         })?;
         store::user_requests::remove(conn, id, store::user_requests::EMAIL_CHANGE)?;
         Ok(changed.value)
     })
-}
-
-/// Make `email` the user's primary email (replacing the value of the current primary one).
-pub fn set_primary_email(d: &mut UserData, email: &str) {
-    use crate::domain::{MultiAttr, MultiValue};
-    let idx = d
-        .values
-        .iter()
-        .position(|(a, v)| *a == MultiAttr::Emails && v.primary == Some(true))
-        .or_else(|| d.values.iter().position(|(a, _)| *a == MultiAttr::Emails));
-    match idx {
-        Some(i) => d.values[i].1.value = Some(email.to_string()),
-        None => d.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some(email.to_string()),
-                kind: Some("work".into()),
-                primary: Some(true),
-                ..MultiValue::default()
-            },
-        )),
-    }
 }
 
 /// Record a password reset for user `id` (nothing is mailed; the entry is the request).

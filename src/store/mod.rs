@@ -79,13 +79,22 @@ struct TxContext {
     flattened: bool,
     /// The events written since the trip began, less those of transactions rolled back:
     /// what the trip wrote ([`Store::run_trip`]). `None` outside a trip, where nobody asks
-    /// (a `muster import` writes a great many).
+    /// (a long-lived command-line connection would only pile them up).
     written: Option<Vec<events::Written>>,
     /// What every connection of this connection's store shares.
     shared: Arc<Shared>,
 }
 
 impl TxContext {
+    /// A trip begins on this connection: nothing open, nothing flattened, and what it
+    /// writes collected. (Nothing is left over from the trip before: a connection whose
+    /// trip panicked midway is retired, and every other one ends with its transactions.)
+    fn begin_trip(&mut self) {
+        self.depth = 0;
+        self.flattened = false;
+        self.written = Some(Vec::new());
+    }
+
     fn written_len(&self) -> usize {
         self.written.as_ref().map_or(0, Vec::len)
     }
@@ -641,9 +650,7 @@ impl Store {
                 Err(e) => return (Err(StoreError::from(e).into()), Vec::new()),
             };
             let conn = &mut pooled.conn;
-            conn.tx.depth = 0;
-            conn.tx.flattened = false;
-            conn.tx.written = Some(Vec::new());
+            conn.tx.begin_trip();
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
             let written = conn.tx.written.take().unwrap_or_default();
             pooled.last_used = Instant::now();

@@ -173,19 +173,7 @@ fn new_user(
             .rsplit_once('@')
             .map(|(_, d)| d.to_lowercase()),
     };
-    let mut values = vec![(
-        MultiAttr::Emails,
-        MultiValue {
-            value: Some(email.to_string()),
-            kind: Some("work".into()),
-            primary: Some(true),
-            ..MultiValue::default()
-        },
-    )];
-    if let Some(c) = country {
-        values.push((MultiAttr::Addresses, address(c)));
-    }
-    UserData {
+    let mut data = UserData {
         user_name,
         name: Name {
             given: firstname.clone(),
@@ -193,14 +181,18 @@ fn new_user(
             ..Name::default()
         },
         active: Some(true),
-        values,
         vendor: VendorFields {
             identity_type: Some(id_type.to_string()),
             domain,
             ..VendorFields::default()
         },
         ..UserData::default()
+    };
+    data.set_primary_email(Some(email.to_string()));
+    if let Some(c) = country {
+        data.values.push((MultiAttr::Addresses, address(c)));
     }
+    data
 }
 
 fn address(country: &str) -> MultiValue {
@@ -212,32 +204,6 @@ fn address(country: &str) -> MultiValue {
             ..Address::default()
         }),
         ..MultiValue::default()
-    }
-}
-
-/// Set the primary email (the first email when none is marked primary).
-fn set_email(data: &mut UserData, email: &str) {
-    let mut slot = None;
-    for (n, (attr, v)) in data.values.iter().enumerate() {
-        if *attr == MultiAttr::Emails {
-            if v.primary == Some(true) {
-                slot = Some(n);
-                break;
-            }
-            slot.get_or_insert(n);
-        }
-    }
-    match slot {
-        Some(n) => data.values[n].1.value = Some(email.to_string()),
-        None => data.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some(email.to_string()),
-                kind: Some("work".into()),
-                primary: Some(true),
-                ..MultiValue::default()
-            },
-        )),
     }
 }
 
@@ -364,7 +330,7 @@ fn run_user(
                                 "The letter case of an email cannot be changed",
                             )));
                         }
-                        set_email(&mut data, e);
+                        data.set_primary_email(Some(e.to_string()));
                     }
                     if firstname.is_some() {
                         data.name.given = firstname.clone();

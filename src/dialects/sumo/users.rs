@@ -15,7 +15,7 @@ use crate::directory::read::{Condition, Field, FieldSearch, Mode, SortKey, UserF
 use crate::directory::users as dir;
 use crate::directory::{roles, Caller, Expect};
 use crate::directory::{Conn, StoreError, StoreResult};
-use crate::domain::{id_from_hex, id_to_hex, MultiAttr, MultiValue, Name, OrgId, Principal};
+use crate::domain::{id_from_hex, id_to_hex, Name, OrgId, Principal};
 use crate::domain::{RoleValue, Scope, User, UserData};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
@@ -233,7 +233,7 @@ pub async fn create(
             let email = email(&b.email)?;
             let roles = role_names(conn, &p.org_id, &b.role_ids)?;
             email_free(conn, &p.org_id, &email, None)?;
-            let data = UserData {
+            let mut data = UserData {
                 active: Some(true),
                 display_name: display(&first, &last),
                 name: Name {
@@ -241,18 +241,10 @@ pub async fn create(
                     family: (!last.is_empty()).then_some(last),
                     ..Name::default()
                 },
-                values: vec![(
-                    MultiAttr::Emails,
-                    MultiValue {
-                        value: Some(email),
-                        kind: Some("work".into()),
-                        primary: Some(true),
-                        ..MultiValue::default()
-                    },
-                )],
                 roles,
                 ..UserData::default()
             };
+            data.set_primary_email(Some(email));
             let u = dir::create(conn, &caller(&cfg, &p), &data, None).map_err(user_error)?;
             render_one(conn, &u)
         })

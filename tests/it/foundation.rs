@@ -1,7 +1,7 @@
 //! The foundation over real HTTP, on SQLite and PostgreSQL: authentication, tenancy, the token
 //! endpoints, body limits, malformed input, readiness, metrics, the API description.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

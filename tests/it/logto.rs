@@ -2,7 +2,7 @@
 //! paging, passwords (set, verify, imported digests), suspension, custom data, profile,
 //! identities, logs; one user crossing SCIM and Logto; every bad input in Logto's shape.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! The real `muster` binary: first start, the command line, two processes sharing one
 //! database, TLS, and shutdown on SIGTERM.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Concurrent writers over HTTP on SQLite and PostgreSQL: uniqueness is the database's, so
 //! racing creates give one winner; PATCHes without If-Match never lose an update.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -9,7 +9,7 @@
 //! directory `MUSTER_CONSOLE_SCREENSHOTS` names (the README's come from
 //! `MUSTER_CONSOLE_SCREENSHOTS=docs/console`).
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

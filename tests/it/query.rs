@@ -3,7 +3,7 @@
 //! property test: random directories and random filters, where the SQL answer must equal the
 //! in-memory reference evaluator's over the same resources.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -16,8 +16,6 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Value};
 
-const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
 both_backends!(
     operators_on_every_attribute_type,
     filter_errors_are_invalid_filter_with_a_position,
@@ -27,9 +25,7 @@ both_backends!(
     sql_equals_the_reference_evaluator_on_random_directories,
 );
 
-fn q(filter: &str) -> String {
-    url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
-}
+use common::urlencode as q;
 
 async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> Value {
     json(

@@ -8,7 +8,7 @@
 //! be exactly as before. Plus the oversized-request limits: a header block over the
 //! documented 32 KiB is a 431, and a 20 MB body gets its 413 read by the client.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

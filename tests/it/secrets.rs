@@ -11,7 +11,7 @@
 //!   the caller's dialect; other clients and users are not affected.
 //! - The bcrypt floor: `serve` refuses a cost below 10 unless told it is a test.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

@@ -3,7 +3,7 @@
 //! mode), unquoted filter values read whole, resource endpoints matched case-insensitively,
 //! members' `display`, Bulk hashing passwords before its transaction.
 
-mod common;
+use crate::common;
 
 use common::*;
 use muster::domain::UnknownMembers;
@@ -18,12 +18,6 @@ both_backends!(
     bulk_hashes_passwords_before_its_transaction,
     deep_pages_are_exact_while_users_come_and_go
 );
-
-const SCIM_CT: &str = "application/scim+json";
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 async fn call(
     s: &TestServer,
@@ -64,23 +58,6 @@ async fn patch(s: &TestServer, path: &str, ops: Value, status: u16) -> Value {
         status,
     )
     .await
-}
-
-async fn metric(s: &TestServer, name: &str) -> u64 {
-    let text = s
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 fn id(v: &Value) -> String {
@@ -402,7 +379,7 @@ async fn unquoted_filter_values_match_their_quoted_forms(b: Backend) {
         let s = &s;
         async move {
             let r = json(
-                s.get(&format!("/scim/v2/Users?filter={}", urlencoding(&f)))
+                s.get(&format!("/scim/v2/Users?filter={}", urlencode(&f)))
                     .bearer_auth(ADMIN_TOKEN)
                     .send()
                     .await
@@ -470,10 +447,6 @@ async fn unquoted_filter_values_match_their_quoted_forms(b: Backend) {
         assert_eq!(got.1, want, "{unquoted}");
         assert_eq!(got.0 as usize, want.len(), "{unquoted}");
     }
-}
-
-fn urlencoding(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn resource_endpoints_match_case_insensitively(b: Backend) {
@@ -958,7 +931,7 @@ async fn deep_pages_are_exact_while_users_come_and_go(b: Backend) {
         &s,
         &format!(
             "startIndex=1001&count=2&filter={}",
-            urlencoding("userName sw \"deep\"")
+            urlencode("userName sw \"deep\"")
         ),
     )
     .await;

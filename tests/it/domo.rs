@@ -2,7 +2,7 @@
 //! makes (vendor-clients.md §1), one identity shared with SCIM, and Domo's error body for
 //! every refusal.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -14,8 +14,6 @@ both_backends!(
     roles_by_name_and_id_in_the_one_roles_model,
     bad_input_gets_domo_errors,
 );
-
-const SCIM_CT: &str = "application/scim+json";
 
 /// A Domo client: an OAuth client's access token from `/oauth/token`, sent as
 /// `Authorization: bearer` (lower case, as pydomo does).
@@ -93,12 +91,6 @@ impl<'a> Domo<'a> {
         )
         .await
     }
-}
-
-fn scim(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    s.http
-        .request(method, s.url(&format!("/scim/v2{path}")))
-        .bearer_auth(ADMIN_TOKEN)
 }
 
 async fn scim_call(

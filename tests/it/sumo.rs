@@ -3,7 +3,7 @@
 //! SCIM, Logto and Domo, child organizations with their own keys and credit usage, and
 //! Sumo's error body for every refusal.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reqwest::Method;
@@ -19,7 +19,6 @@ both_backends!(
     bad_input_gets_sumo_errors,
 );
 
-const SCIM_CT: &str = "application/scim+json";
 const ID: &str = "sumo_admin";
 const KEY: &str = "sumo-secret-0123456789";
 

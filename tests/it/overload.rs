@@ -4,7 +4,7 @@
 //! database's write lock from outside, so the server's writes hold their connections (the
 //! pool is busy for as long as the test says), and it watches the line through the store.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -5,13 +5,13 @@
 //! Retry-After, give-up, a receiver down for a while), rolled-back work firing nothing,
 //! and outbound safety.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{json, kind_client, Backend, TestServer, ADMIN_TOKEN};
+use common::{json, kind_client, Backend, TestServer, ADMIN_TOKEN, BULK, GROUP, PATCH, USER};
 use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use poem::EndpointExt;
@@ -33,11 +33,6 @@ both_backends!(
     an_instance_killed_mid_delivery_leaves_it_to_another,
     sigkill_during_writes_and_deliveries_loses_no_event,
 );
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 async fn call(
     s: &TestServer,
@@ -1690,8 +1685,8 @@ async fn sigkill_during_writes_and_deliveries_loses_no_event(b: Backend) {
     );
 }
 
-/// A short measurement, not a test: `cargo test --test events -- --ignored --nocapture
-/// measure`. Creates users from 8 concurrent clients with a hook subscribed and reports
+/// A short measurement, not a test: `cargo test --test it -- --ignored --nocapture
+/// events::measure`. Creates users from 8 concurrent clients with a hook subscribed and reports
 /// events per second from the first create to the last delivery, commit-to-delivery latency
 /// (from the create's response to the receiver's arrival) p50/p99, and PATCH latency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,9 @@
 //! The web console over plain HTTP: sign-in and sessions, tenant isolation of the console
 //! routes, CSRF, security headers, bad input in every form (a message by the field, nothing
 //! written), and changes made in the console seen by SCIM and Logto at once. Both backends.
-//! (The browser flow is in tests/browser.rs.)
+//! (The browser flow is in tests/it/browser.rs.)
 
-mod common;
+use crate::common;
 
 use common::console::*;
 use common::*;
@@ -896,7 +896,7 @@ async fn cli_grants_admin(b: Backend) {
 }
 
 /// The users page of 100 at 100,000 users (a figure for docs/console.md, not a timed test):
-/// `cargo test --release --test console -- --ignored --nocapture users_page_at_100k`.
+/// `cargo test --release --test it -- --ignored --nocapture users_page_at_100k`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn users_page_at_100k() {
@@ -1190,10 +1190,6 @@ async fn activity_filters_by_dialect_action_user_and_time(b: Backend) {
             p.has(&format!("id=\"f-{field}-error\""));
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn child_organizations_show_usage_and_deactivate(b: Backend) {

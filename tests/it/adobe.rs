@@ -3,7 +3,7 @@
 //! and their headers, the deprecated reads, and the same users and groups seen through SCIM
 //! and Domo.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -22,7 +22,6 @@ both_backends!(
 const CLIENT: &str = "cli_adobe_test";
 const SECRET: &str = "adobe-client-secret-0123456789";
 const ORG: &str = "default@AdobeOrg";
-const SCIM_CT: &str = "application/scim+json";
 
 struct Adobe {
     s: TestServer,

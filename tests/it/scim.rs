@@ -2,13 +2,10 @@
 //! (default and `aadOptscim062020` dialects) and Okta send (scim.md §5.1, §5.2), errors,
 //! ETags, tenancy, and the rows a SCIM write leaves behind.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};
-
-const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const SCIM_CT: &str = "application/scim+json";
 
 both_backends!(
     entra_default_dialect_user_lifecycle,
@@ -105,9 +102,7 @@ impl Scim<'_> {
     }
 }
 
-fn q(filter: &str) -> String {
-    url::form_urlencoded::byte_serialize(filter.as_bytes()).collect()
-}
+use common::urlencode as q;
 
 async fn entra_default_dialect_user_lifecycle(b: Backend) {
     let s = TestServer::start(b).await;
@@ -1111,7 +1106,7 @@ async fn review_findings_on_the_request_path(b: Backend) {
         .await;
     assert_eq!(back["active"], true);
 
-    // (3) Bulk answers a BulkResponse (tests/bulk.rs covers it).
+    // (3) Bulk answers a BulkResponse (tests/it/bulk.rs covers it).
     let bulk = c
         .call(
             reqwest::Method::POST,

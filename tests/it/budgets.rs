@@ -4,7 +4,7 @@
 //! reuses its prepared statements (none newly prepared). Counted by diesel's
 //! instrumentation and read from `/metrics` around each request, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -19,8 +19,6 @@ both_backends!(
     the_event_feed_fits_its_budget,
     console_pages_fit_their_statement_budgets
 );
-
-const SCIM_CT: &str = "application/scim+json";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Cost {
@@ -73,12 +71,6 @@ async fn cost(s: &TestServer, req: reqwest::RequestBuilder) -> (Cost, u16, Value
         status,
         body,
     )
-}
-
-fn scim(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    s.http
-        .request(method, s.url(&format!("/scim/v2{path}")))
-        .bearer_auth(ADMIN_TOKEN)
 }
 
 async fn create(s: &TestServer, path: &str, body: Value) -> Value {

@@ -2,7 +2,7 @@
 //! handler does inside its trip) and seen at once over SCIM's HTTP API: one identity,
 //! whichever dialect changed it. On SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::*;
 use muster::directory::{self, groups as dg, users as du, Caller, NewPassword};

@@ -3,7 +3,7 @@
 //! back exactly as before; importing twice changes nothing; bad lines, newer formats and cut
 //! dumps are refused with their reason; `copy` verifies counts and checksums.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 
@@ -20,8 +20,6 @@ both_backends!(
     export_of_one_organization_takes_its_children_and_nothing_else,
 );
 
-const SCIM_CT: &str = "application/scim+json";
-const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const CLIENT: &str = "cli_port_test";
 const SECRET: &str = "port-client-secret-0123456789";
 

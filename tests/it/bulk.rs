@@ -2,7 +2,7 @@
 //! any order (paths and PATCH values too), cycles and unknown references, per-operation
 //! errors that leave the other operations standing, failOnErrors, versions, limits.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -13,11 +13,6 @@ both_backends!(
     limits_and_malformed_requests,
     batched_creates_are_single_creates
 );
-
-const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn bulk(s: &TestServer, body: Value, status: u16) -> Value {
     json(

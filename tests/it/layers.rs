@@ -38,7 +38,7 @@ fn layer(module: &str) -> Option<u8> {
         "portability" => 3,
         "store" => 2,
         "scim" | "domain" | "changes" => 1,
-        other => panic!("module `{other}` has no layer: add it to tests/layers.rs"),
+        other => panic!("module `{other}` has no layer: add it to tests/it/layers.rs"),
     })
 }
 

@@ -19,7 +19,7 @@
 //! with the victim's own credential, which must get past authentication with its bodies
 //! accepted — so the refusals above came from isolation, not from a malformed request.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -304,7 +304,7 @@ fn path_of(v: &Victim, r: &Route, ghost: bool) -> String {
     for p in &r.params {
         let value = fill(v, &r.template, p, ghost).unwrap_or_else(|| {
             panic!(
-                "{} {}: no victim object for the path parameter {p:?}; teach tests/isolation.rs",
+                "{} {}: no victim object for the path parameter {p:?}; teach tests/it/isolation.rs",
                 r.method, r.template
             )
         });
@@ -719,7 +719,7 @@ fn leaked<'a>(v: &'a Victim, got: &str, sent: &str) -> Vec<&'a String> {
 
 async fn every_route_refuses_every_foreign_or_dead_credential(b: Backend) {
     // Hundreds of failed Basic checks of two victim clients: no brute-force limit here
-    // (tests/secrets.rs tests it).
+    // (tests/it/secrets.rs tests it).
     let s = TestServer::start_with(b, |c| c.auth_failure_limit = u32::MAX).await;
     let v = seed(&s).await;
     let doc = json(s.get("/openapi.json").send().await.unwrap(), 200).await;
@@ -748,7 +748,7 @@ async fn every_route_refuses_every_foreign_or_dead_credential(b: Backend) {
         .collect();
     assert!(
         unknown.is_empty(),
-        "routes this matrix cannot attack yet; teach tests/isolation.rs:\n{}",
+        "routes this matrix cannot attack yet; teach tests/it/isolation.rs:\n{}",
         unknown.join("\n")
     );
     let (attackers, [noscim, scimonly, readonly]) = attackers(&s).await;
@@ -777,7 +777,7 @@ async fn every_route_refuses_every_foreign_or_dead_credential(b: Backend) {
         let body = if r.has_body {
             Some(body(&v, r).unwrap_or_else(|| {
                 panic!(
-                    "{} {}: no attack body; teach tests/isolation.rs",
+                    "{} {}: no attack body; teach tests/it/isolation.rs",
                     r.method, r.template
                 )
             }))

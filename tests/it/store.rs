@@ -1,7 +1,7 @@
 //! The blocking-pool runner: a panic in database work comes back as an error (a 500 in the
 //! dialect's shape), is counted, and retires its connection; the pool goes on serving.
 
-mod common;
+use crate::common;
 
 use common::*;
 use muster::store::{Store, StoreError};

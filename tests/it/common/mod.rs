@@ -19,6 +19,13 @@ use serde_json::Value;
 pub const PG_ENV: &str = "MUSTER_TEST_POSTGRES_URL";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+pub const SCIM_CT: &str = "application/scim+json";
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const BULK: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+
 #[derive(Debug, Clone)]
 pub enum Backend {
     Sqlite,
@@ -398,6 +405,36 @@ pub async fn json(resp: reqwest::Response, status: u16) -> Value {
     let text = resp.text().await.expect("body");
     assert_eq!(got, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+/// A SCIM request as the bootstrap admin, `path` under `/scim/v2`.
+pub fn scim(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    s.http
+        .request(method, s.url(&format!("/scim/v2{path}")))
+        .bearer_auth(ADMIN_TOKEN)
+}
+
+/// A counter of the server's `/metrics` (unlabelled), which must be there.
+pub async fn metric(s: &TestServer, name: &str) -> u64 {
+    let text = s
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// `s` form-urlencoded, for a query string.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// The header of a JWT.
