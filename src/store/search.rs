@@ -10,7 +10,7 @@ use super::filter_sql::{self, Target};
 use super::raw::Raw;
 use super::user_search::{self, Backend, Condition};
 use super::users::Among;
-use super::{DbConn, Order, StoreResult};
+use super::{Order, StoreResult};
 use crate::domain::{GroupKind, OrgId};
 use crate::scim::filter::{AttrPath, Filter};
 use crate::scim::ScimResult;
@@ -128,9 +128,9 @@ impl UserFilter {
         UserFilter { parts: vec![p] }
     }
 
-    /// The condition on `users` (`None`: every user).
-    pub(super) fn sql(&self, conn: &DbConn, org: &OrgId) -> StoreResult<Option<Raw>> {
-        let backend = Backend::of(conn);
+    /// The condition on `users` (`None`: every user, which lets an unfiltered list use the
+    /// counts kept by triggers).
+    pub(super) fn sql(&self, backend: Backend, org: &OrgId) -> StoreResult<Option<Raw>> {
         let mut joined: Option<Raw> = None;
         for p in &self.parts {
             let sql = match p {
@@ -203,5 +203,112 @@ impl Order {
     /// Whether the order is by a key other than the id (such lists page by offset).
     pub fn is_keyed(&self) -> bool {
         self.key.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::user_search::{Field, Mode};
+
+    fn org() -> OrgId {
+        OrgId::parse("acme").unwrap()
+    }
+
+    fn cond(field: Field, mode: Mode, v: &str) -> Condition {
+        Condition {
+            field,
+            mode,
+            values: vec![v.into()],
+            case_sensitive: false,
+        }
+    }
+
+    #[test]
+    fn no_condition_reads_every_user() {
+        for b in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(UserFilter::all().sql(b, &org()).unwrap(), None);
+            assert_eq!(
+                UserFilter::among(Among::default()).sql(b, &org()).unwrap(),
+                None
+            );
+            assert_eq!(
+                UserFilter::fields(FieldSearch::default())
+                    .sql(b, &org())
+                    .unwrap(),
+                None
+            );
+        }
+        assert!(GroupFilter::of_kinds(&[]).sql().is_none());
+    }
+
+    /// The SQL is the text Logto's handler composed itself before the search spec: each
+    /// match an OR of its conditions, the matches joined by the joint, then AND the role.
+    #[test]
+    fn a_field_search_composes_as_before() {
+        let b = Backend::Postgres;
+        let email = cond(Field::PrimaryEmail, Mode::Exact, "a@x.co");
+        let (n1, n2) = (
+            cond(Field::Name, Mode::Like, "%z%"),
+            cond(Field::Username, Mode::Like, "%z%"),
+        );
+        let f = UserFilter::fields(FieldSearch {
+            matches: vec![vec![email.clone()], vec![n1.clone(), n2.clone()]],
+            joint: Joint::And,
+        })
+        .and(UserFilter::without_role(7));
+        let c = |c: &Condition| user_search::condition(c, &b).unwrap();
+        let want = Raw::join(
+            "AND",
+            Raw::join("AND", c(&email), Raw::join("OR", c(&n1), c(&n2))),
+            user_search::without_role(7),
+        );
+        assert_eq!(f.sql(b, &org()).unwrap(), Some(want));
+        // A role alone is the role's condition, unwrapped.
+        assert_eq!(
+            UserFilter::without_role(7).sql(b, &org()).unwrap(),
+            Some(user_search::without_role(7))
+        );
+    }
+
+    #[test]
+    fn parts_are_anded_in_order() {
+        let f = crate::scim::filter::Filter::parse("userName sw \"a\"").unwrap();
+        let scim = filter_sql::translate(&f, Target::Users, "acme").unwrap();
+        let both = UserFilter::text("bo").and(UserFilter::scim(&f, &org()).unwrap());
+        assert_eq!(
+            both.sql(Backend::Sqlite, &org()).unwrap(),
+            Some(Raw::join(
+                "AND",
+                user_search::text_anywhere("acme", "bo"),
+                scim
+            ))
+        );
+    }
+
+    #[test]
+    fn a_mode_the_backend_lacks_is_refused_when_read() {
+        let f = UserFilter::fields(FieldSearch::one(Condition {
+            case_sensitive: true,
+            ..cond(Field::Name, Mode::Posix, "^a")
+        }));
+        assert!(matches!(
+            f.sql(Backend::Sqlite, &org()),
+            Err(crate::store::StoreError::Invalid(_))
+        ));
+        assert!(f.sql(Backend::Postgres, &org()).unwrap().is_some());
+    }
+
+    #[test]
+    fn orders() {
+        assert!(!Order::by_id().is_keyed());
+        assert!(Order::newest_first().is_keyed());
+        let p = crate::scim::filter::AttrPath::parse("name.familyName").unwrap();
+        assert!(Order::scim(Some(&p), Target::Users, false)
+            .unwrap()
+            .is_keyed());
+        assert!(!Order::scim(None, Target::Users, true).unwrap().is_keyed());
+        let bad = crate::scim::filter::AttrPath::parse("nope").unwrap();
+        assert!(Order::scim(Some(&bad), Target::Users, false).is_err());
     }
 }

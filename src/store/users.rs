@@ -838,7 +838,7 @@ pub fn search(
     with_total: bool,
     groups: GroupsToo,
 ) -> StoreResult<(Loaded, Option<i64>)> {
-    let filter = filter.sql(conn, org)?;
+    let filter = filter.sql(super::user_search::Backend::of(conn), org)?;
     query(
         conn,
         org,
@@ -1282,7 +1282,7 @@ pub fn keyset_page(
     limit: i64,
 ) -> StoreResult<Loaded> {
     use super::raw::{Bind, Raw};
-    let filter = filter.sql(conn, org)?;
+    let filter = filter.sql(super::user_search::Backend::of(conn), org)?;
     if key == SortKey::Id {
         let (loaded, _) = query(
             conn,
