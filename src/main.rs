@@ -309,6 +309,22 @@ fn import(url: &str, file: &str, quiet: bool) -> Result<()> {
     };
     let summary = portability::import(&mut conn, &mut input, quiet)?;
     print_import(&summary);
+    warn_conflicts(&mut conn)?;
+    Ok(())
+}
+
+/// An import restores rows as the dump has them (a backup is restored whole, duplicates and
+/// all), so the uniqueness rule's outcome is reported instead of enforced: the shared values
+/// now in the database, for `muster conflicts` to list and an admin to resolve.
+fn warn_conflicts(conn: &mut store::DbConn) -> Result<()> {
+    let found = store::users::duplicates(conn, None)?;
+    if !found.is_empty() {
+        eprintln!(
+            "warning: {} primary email(s) or phone number(s) are shared by several users of \
+             an organization; `muster conflicts` lists them",
+            found.len()
+        );
+    }
     Ok(())
 }
 

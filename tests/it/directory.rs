@@ -322,7 +322,9 @@ async fn roles_invitations_and_single_members(b: Backend) {
         };
         assert!(matches!(
             du::create(c, who, &clash, None),
-            Err(store::StoreError::Conflict(_))
+            Err(store::StoreError::Taken(
+                muster::domain::UniqueField::LoginName
+            ))
         ));
 
         // Built-ins in any case, spelled as the dialect spells them; unknown names refused.
