@@ -912,8 +912,23 @@ async fn sql_equals_the_reference_evaluator_on_random_directories(b: Backend) {
             .new_tree(&mut runner)
             .unwrap()
             .current();
+        let mut primaries = BTreeSet::new();
         for (i, mut u) in users.into_iter().enumerate() {
             u["userName"] = json!(format!("{}{i}", WORDS[i % WORDS.len()]));
+            // A primary email (the one marked primary, else the first) is one user's in an
+            // organization (the rule book): a drawn one already taken gets the user's index.
+            if let Some(es) = u.get_mut("emails").and_then(Value::as_array_mut) {
+                let k = es
+                    .iter()
+                    .position(|e| e["primary"] == json!(true))
+                    .unwrap_or(0);
+                let v = es[k]["value"].as_str().unwrap().to_string();
+                if !primaries.insert(v.to_lowercase()) {
+                    let unique = format!("{i}{v}");
+                    primaries.insert(unique.to_lowercase());
+                    es[k]["value"] = json!(unique);
+                }
+            }
             post(&s, &token, "/Users", u).await;
         }
         let all = list(&s, &token, "count=1000").await;
