@@ -1015,6 +1015,36 @@ async fn no_caller_grants_what_it_lacks(b: Backend) {
         v["detail"].as_str().unwrap().contains("granting this role"),
         "{v}"
     );
+    // Sumo Logic: a users:write client cannot make a role whose capability gives every scope.
+    c.s.credential(
+        "default",
+        kind_client(),
+        "sumo_writer",
+        "sumo-writer-secret-0123456789",
+        "users:read users:write",
+    )
+    .await;
+    let r =
+        c.s.post("/api/v1/roles")
+            .basic_auth("sumo_writer", Some("sumo-writer-secret-0123456789"))
+            .json(&json!({"name": "Backdoor", "capabilities": ["orgs:admin"]}))
+            .send()
+            .await
+            .unwrap();
+    let v = json(r, 403).await;
+    assert_eq!(v["errors"][0]["code"], "forbidden", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scim, orgs:admin"),
+        "{v}"
+    );
+    let (status, roles) = c
+        .send("sumo", Method::GET, "/api/v1/roles", Value::Null)
+        .await;
+    assert_eq!(status, 200, "{roles}");
+    assert!(!roles.to_string().contains("Backdoor"), "{roles}");
     // Nothing was written: no role, no new credential.
     let u = c.scim_get(&format!("/Users/{target}")).await;
     assert!(u["roles"].as_array().is_none_or(|a| a.is_empty()), "{u}");
