@@ -210,6 +210,7 @@ impl From<StoreError> for Fail {
             StoreError::NotFound => Fail::NotFound,
             StoreError::Busy(_) | StoreError::Overloaded => Fail::Busy,
             StoreError::Panicked => Fail::Internal,
+            StoreError::Forbidden(m) => Fail::Forbidden(m),
             other => {
                 tracing::warn!(error = %other, "console: unexpected store error");
                 Fail::Internal

@@ -232,11 +232,7 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
                 return Ok(Outcome::Refused(WRONG));
             };
             let user = crate::directory::users::get(conn, &org, uid, Groups::Skip)?.user;
-            let label = user
-                .data
-                .user_name
-                .clone()
-                .unwrap_or_else(|| crate::domain::id_to_hex(uid));
+            let label = user.shown_name();
             session::start(
                 conn,
                 session::NewSession {

@@ -48,6 +48,7 @@ pub fn resolve(
 use serde_json::json;
 
 use super::{audit, Caller, Subject};
+use crate::domain::Scope;
 use crate::domain::{id_to_hex, Role, RoleData, RoleValue};
 use crate::store::users::Actor;
 
@@ -199,6 +200,11 @@ pub fn create(
     users: &[i64],
 ) -> StoreResult<RoleView> {
     check(data)?;
+    check_scopes(
+        caller,
+        &scopes_conferred(&data.capabilities),
+        "a role with these capabilities",
+    )?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         let users = check_users(conn, caller.org(), users)?;
@@ -231,6 +237,13 @@ pub fn update(
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         let current = store::roles::lock(conn, caller.org(), id)?;
+        // New capabilities give their scopes to every holder: the caller must hold them.
+        let had = scopes_conferred(&current.capabilities);
+        let gained: Vec<Scope> = scopes_conferred(&data.capabilities)
+            .into_iter()
+            .filter(|s| !had.contains(s))
+            .collect();
+        check_scopes(caller, &gained, "these capabilities")?;
         if current.system_defined {
             return Err(StoreError::Invalid(
                 "a system-defined role cannot be changed".into(),
@@ -311,6 +324,50 @@ pub fn unassign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> St
         }
         Ok(())
     })
+}
+
+/// The scopes holding a role with `capabilities` gives its holder: every scope when one is
+/// `orgs:admin` (an administrator's console session acts with all of them), else those of
+/// its capabilities that name a scope.
+pub fn scopes_conferred(capabilities: &[String]) -> Vec<Scope> {
+    if capabilities.iter().any(|c| c == ADMIN_CAPABILITY) {
+        return Scope::ALL.to_vec();
+    }
+    let mut out: Vec<Scope> = capabilities
+        .iter()
+        .filter_map(|c| Scope::parse(c))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// No escalation: refuse, unless `caller` holds every scope in `scopes`, giving them to
+/// someone (`what` says how, for the message).
+pub fn check_scopes(caller: &Caller<'_>, scopes: &[Scope], what: &str) -> StoreResult<()> {
+    let missing: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !caller.principal.has(**s))
+        .map(|s| s.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Forbidden(format!(
+        "{what} would give the scope{} {} that this caller lacks",
+        if missing.len() == 1 { "" } else { "s" },
+        missing.join(", ")
+    )))
+}
+
+/// No escalation through roles: granting roles `names` of the caller's organization needs
+/// every scope they give (`scopes_conferred`). One statement, only when roles are granted.
+pub fn check_grant(conn: &mut DbConn, caller: &Caller<'_>, names: &[String]) -> StoreResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let caps = store::roles::capabilities_of(conn, caller.org(), names)?;
+    check_scopes(caller, &scopes_conferred(&caps), "granting this role")
 }
 
 /// The capability that makes a role's holders administrators of their organization (the

@@ -5,6 +5,9 @@ use std::fmt;
 
 use chrono::NaiveDateTime;
 
+pub mod rules;
+pub use rules::UniqueField;
+
 /// An organization (tenant) id: a short slug.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrgId(String);
@@ -628,6 +631,23 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     pub created_by: Option<String>,
     pub modified_by: Option<String>,
+}
+
+impl User {
+    /// The name a user goes by wherever one is shown (SCIM's `userName`, the console's
+    /// lists and titles): the login name, else (a user made without one: Domo, Sumo, Adobe
+    /// by email) the primary email, else the id as 16 hex digits.
+    pub fn shown_name(&self) -> String {
+        shown_name(self.id, &self.data)
+    }
+}
+
+/// `User::shown_name` of user `id` with `d`.
+pub fn shown_name(id: i64, d: &UserData) -> String {
+    d.user_name
+        .clone()
+        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.clone()))
+        .unwrap_or_else(|| id_to_hex(id))
 }
 
 /// A user's account at an external target (a social or enterprise identity provider).

@@ -142,6 +142,17 @@ pub enum StoreError {
     Conflict(String),
     #[error("version mismatch")]
     VersionMismatch,
+    /// A unique field of a user (`domain::rules::UniqueField`) is another user's in the
+    /// organization: each dialect names the field in its own words.
+    #[error("{}", .0.taken_message())]
+    Taken(crate::domain::UniqueField),
+    /// A value an identity rule refuses (`domain::rules::prepare`): a 400 naming the field.
+    #[error("{0}")]
+    Refused(crate::domain::rules::Refused),
+    /// The caller may not do this: it would give a user or a credential a scope the caller
+    /// lacks (`directory::roles::check_grant`). A 403 in the dialect's shape.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request names something that cannot be (an unknown group member, say).
     #[error("{0}")]
     Invalid(String),

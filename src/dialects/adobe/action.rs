@@ -38,6 +38,20 @@ impl From<StoreError> for Stop {
 fn step_store(step: usize, code: &'static str, e: StoreError) -> Stop {
     match e {
         StoreError::Conflict(m) => Stop::Step(fail(step, code, m)),
+        StoreError::Taken(f) => Stop::Step(fail(
+            step,
+            "error.user.already_exists",
+            format!("Another user has this {}", f.label()),
+        )),
+        StoreError::Refused(r) => Stop::Step(fail(
+            step,
+            if r.field == "emails" {
+                "error.user.email.invalid"
+            } else {
+                "error.command.steps.malformed"
+            },
+            r.to_string(),
+        )),
         StoreError::Invalid(m) => Stop::Step(fail(step, "error.command.steps.malformed", m)),
         StoreError::NotFound => Stop::Step(fail(step, "error.user.nonexistent", "Not found")),
         StoreError::VersionMismatch => Stop::Step(fail(
@@ -46,6 +60,17 @@ fn step_store(step: usize, code: &'static str, e: StoreError) -> Stop {
             "Changed concurrently; retry",
         )),
         other => Stop::Store(other),
+    }
+}
+
+/// A step's directory write failing on what the caller sent (a rule, a conflict) is the
+/// step's error; anything else stays the request's.
+fn in_step(step: usize) -> impl Fn(Stop) -> Stop {
+    move |s| match s {
+        Stop::Store(
+            e @ (StoreError::Taken(_) | StoreError::Refused(_) | StoreError::VersionMismatch),
+        ) => step_store(step, "error.user.already_exists", e),
+        other => other,
     }
 }
 
@@ -280,7 +305,7 @@ fn run_user(
                             }
                             Ok(data)
                         });
-                        r?;
+                        r.map_err(in_step(i))?;
                     }
                     (None, _) => {
                         let data =
@@ -303,15 +328,6 @@ fn run_user(
                     }
                     return Err(nonexistent(i, key));
                 };
-                if let Some(e) = email {
-                    if du::email_owner(conn, &org, e, Some(id))?.is_some() {
-                        return Err(Stop::Step(fail(
-                            i,
-                            "error.user.already_exists",
-                            format!("Another user has the email {e}"),
-                        )));
-                    }
-                }
                 du::update(conn, who, id, &Expect::Any, None, |u: &User| {
                     if u.data.vendor.identity_type.as_deref() == Some(ADOBE_ID) {
                         return Err(Stop::Step(fail(

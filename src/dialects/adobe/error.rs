@@ -118,7 +118,18 @@ impl From<StoreError> for AdobeError {
                 "Resource not found",
             ),
             StoreError::Conflict(m) => AdobeError::new(StatusCode::CONFLICT, "error.conflict", m),
+            StoreError::Taken(f) => AdobeError::new(
+                StatusCode::CONFLICT,
+                "error.user.already_exists",
+                format!("Another user has this {}", f.label()),
+            ),
             StoreError::Invalid(m) => AdobeError::bad_request("error.request.invalid", m),
+            StoreError::Refused(r) => {
+                AdobeError::bad_request("error.request.invalid", r.to_string())
+            }
+            StoreError::Forbidden(m) => {
+                AdobeError::new(StatusCode::FORBIDDEN, "error.forbidden", m)
+            }
             StoreError::VersionMismatch => AdobeError::new(
                 StatusCode::CONFLICT,
                 "error.conflict",

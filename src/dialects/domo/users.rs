@@ -30,17 +30,8 @@ fn user_error(e: StoreError, what: &str) -> DomoError {
         StoreError::Conflict(_) => DomoError::conflict(format!(
             "{what}: the email is already the email or login name of another user"
         )),
+        StoreError::Taken(f) => DomoError::conflict(format!("{what}: {}", f.taken_message())),
         other => store_error(other, "user"),
-    }
-}
-
-/// Domo's emails are unique: one person, one user, whichever dialect made them.
-fn email_free(conn: &mut Conn, org: &OrgId, email: &str, except: Option<i64>) -> DomoResult<()> {
-    match dir::email_owner(conn, org, email, except)? {
-        Some(other) => Err(DomoError::conflict(format!(
-            "{email} is already an email of user {other}"
-        ))),
-        None => Ok(()),
     }
 }
 
@@ -116,7 +107,6 @@ pub async fn create(
                 Field::Set(e) => e.clone(),
                 _ => String::new(),
             };
-            email_free(conn, &p.org_id, &email, None)?;
             let u = if invite {
                 dir::create_and_invite(conn, &who, &data)
             } else {
@@ -168,9 +158,6 @@ pub async fn update(
             let id = path_id(&id, "user")?;
             let f = UserFields::parse(&body.object()?)?;
             let role = role_of(conn, &p.org_id, &f)?;
-            if let Field::Set(email) = &f.email {
-                email_free(conn, &p.org_id, email, Some(id))?;
-            }
             let changed = dir::update(
                 conn,
                 &caller(&cfg, &p),

@@ -14,7 +14,7 @@ use super::user::{self, LogtoUser, NewUserBody, UserPatchBody};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::config::Config;
-use crate::directory::read::{Field, Groups, Order, Search, Window};
+use crate::directory::read::{Groups, Order, Search, Window};
 use crate::directory::users as dir;
 use crate::directory::{identities, Conn, StoreError, StoreResult};
 use crate::directory::{Caller, Expect, NewPassword};
@@ -68,37 +68,6 @@ pub fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
 pub fn rendered(conn: &mut Conn, u: &User) -> LogtoResult<LogtoUser> {
     let identities = identities::of_user(conn, u.id)?;
     Ok(user::render(u, &identities))
-}
-
-/// Logto's uniqueness rules for a user's username, email and phone, in `order`, ignoring the
-/// user itself. The database's unique index on login names catches a race.
-pub fn check_unique(
-    conn: &mut Conn,
-    p: &Principal,
-    except: Option<i64>,
-    order: &[(Field, Option<&str>)],
-) -> LogtoResult<()> {
-    for (field, value) in order {
-        let Some(v) = value else { continue };
-        if dir::taken(conn, &p.org_id, *field, v, except)? {
-            return Err(match field {
-                Field::PrimaryEmail => LogtoError::email_taken(),
-                Field::PrimaryPhone => LogtoError::phone_taken(),
-                _ => LogtoError::username_taken(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A user without a login name answers to their email (one identity whatever the dialect),
-/// so a login-name collision of a change that gave no username is its email's.
-pub fn email_as_login(e: LogtoError, no_username: bool) -> LogtoError {
-    if no_username && e.code == "user.username_already_in_use" {
-        LogtoError::email_taken()
-    } else {
-        e
-    }
 }
 
 /// A page of users, newest first, as the query `pairs` select.
@@ -178,19 +147,9 @@ pub async fn create(
         };
         let data = user::new_user_data(&b);
         let c = caller(&cfg, &p);
-        let u = dir::create_checked(conn, &c, &data, password, |conn| {
-            check_unique(
-                conn,
-                &p,
-                None,
-                &[
-                    (Field::Username, b.username.as_deref()),
-                    (Field::PrimaryEmail, b.primary_email.as_deref()),
-                    (Field::PrimaryPhone, b.primary_phone.as_deref()),
-                ],
-            )
-        })
-        .map_err(|e| email_as_login(e, b.username.is_none()))?;
+        // Uniqueness of the username, email and phone is the directory's
+        // (`domain::rules`), reported as Logto's `user.*_already_in_use`.
+        let u = dir::create(conn, &c, &data, password)?;
         Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
     };
     if hashing {
@@ -223,30 +182,11 @@ pub async fn update(
             let b = body?;
             let patch = user::check_patch(&b)?;
             let c = caller(&cfg, &p);
-            let changed = dir::update_as(
-                conn,
-                &c,
-                uid,
-                &Expect::Any,
-                None,
-                "User.Update",
-                |conn, u| {
-                    let new = |v: &Option<Option<String>>| v.clone().flatten();
-                    check_unique(
-                        conn,
-                        &p,
-                        Some(u.id),
-                        &[
-                            (Field::PrimaryEmail, new(&patch.primary_email).as_deref()),
-                            (Field::PrimaryPhone, new(&patch.primary_phone).as_deref()),
-                            (Field::Username, new(&patch.username).as_deref()),
-                        ],
-                    )?;
-                    Ok(patch.apply(&u.data))
-                },
-            )
-            .map_err(user_missing(&id))
-            .map_err(|e| email_as_login(e, patch.username.is_none()))?;
+            let changed =
+                dir::update_as(conn, &c, uid, &Expect::Any, None, "User.Update", |_, u| {
+                    Ok::<_, LogtoError>(patch.apply(&u.data))
+                })
+                .map_err(user_missing(&id))?;
             Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
         })
         .await

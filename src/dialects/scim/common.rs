@@ -401,7 +401,12 @@ pub fn store_error(e: StoreError, what: &str) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::not_found(format!("{what} not found")),
         StoreError::Conflict(m) => ScimError::uniqueness(m),
+        StoreError::Taken(f) => {
+            ScimError::uniqueness(format!("{}: {}", f.scim_attribute(), f.taken_message()))
+        }
         StoreError::Invalid(m) => ScimError::invalid_value(m),
+        StoreError::Refused(r) => ScimError::invalid_value(r.to_string()),
+        StoreError::Forbidden(m) => ScimError::status(StatusCode::FORBIDDEN, m),
         StoreError::VersionMismatch => ScimError::precondition_failed(
             "the resource was modified: its version does not match If-Match",
         ),

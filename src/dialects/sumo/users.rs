@@ -35,7 +35,7 @@ pub fn user_id(s: &str) -> SumoResult<i64> {
 
 fn user_error(e: StoreError) -> SumoError {
     match e {
-        StoreError::Conflict(_) => SumoError::conflict(
+        StoreError::Conflict(_) | StoreError::Taken(_) => SumoError::conflict(
             "user_email_already_exists",
             "A user with this email already exists.",
         ),
@@ -111,16 +111,6 @@ pub fn email(v: &str) -> SumoResult<String> {
 fn display(first: &str, last: &str) -> Option<String> {
     let d = format!("{first} {last}").trim().to_string();
     (!d.is_empty()).then_some(d)
-}
-
-fn email_free(conn: &mut Conn, org: &OrgId, email: &str, except: Option<i64>) -> SumoResult<()> {
-    match dir::email_owner(conn, org, email, except)? {
-        Some(_) => Err(SumoError::conflict(
-            "user_email_already_exists",
-            format!("A user with email {email} already exists."),
-        )),
-        None => Ok(()),
-    }
 }
 
 pub struct ListParams {
@@ -232,7 +222,6 @@ pub async fn create(
             let last = text("lastName", &b.last_name, 0, 128)?;
             let email = email(&b.email)?;
             let roles = role_names(conn, &p.org_id, &b.role_ids)?;
-            email_free(conn, &p.org_id, &email, None)?;
             let mut data = UserData {
                 active: Some(true),
                 display_name: display(&first, &last),
@@ -289,15 +278,9 @@ pub async fn update(
                 None,
                 "User.Update",
                 |_, u: &User| {
+                    // The display name Sumo made from the names follows them
+                    // (`domain::rules::derive`); one set elsewhere stays.
                     let mut d = u.data.clone();
-                    let old = display(
-                        d.name.given.as_deref().unwrap_or(""),
-                        d.name.family.as_deref().unwrap_or(""),
-                    );
-                    // A display name Sumo derived follows the names; one set elsewhere stays.
-                    if d.display_name.is_none() || d.display_name == old {
-                        d.display_name = display(&first, &last);
-                    }
                     d.name.given = Some(first.clone());
                     d.name.family = (!last.is_empty()).then(|| last.clone());
                     if let Some(a) = b.is_active {
