@@ -129,8 +129,3 @@ pub fn start(conn: &mut DbConn, s: NewSession<'_>) -> store::StoreResult<()> {
 pub fn end(conn: &mut DbConn, key_hash: &str) -> store::StoreResult<bool> {
     console_sessions::delete(conn, key_hash)
 }
-
-/// End every session of a user (their password changed): how many there were.
-pub fn end_all_of_user(conn: &mut DbConn, org: &OrgId, user_id: i64) -> store::StoreResult<usize> {
-    console_sessions::delete_for_user(conn, org, user_id)
-}
