@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::view::{self, Nav};
 use super::{form_action, require, respond, session_secret, Fail, Out};
-use crate::auth::{self, session::Session};
+use crate::auth::session::Session;
 use crate::directory::{Conn, StoreError};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
 use crate::request::AppState;
@@ -122,7 +122,7 @@ fn render(
 }
 
 fn list_of(conn: &mut Conn, s: &Session) -> Result<Vec<Credential>, Fail> {
-    let mut creds = auth::credentials(conn, Some(&s.principal.org_id))?;
+    let mut creds = crate::directory::credentials::list(conn, Some(&s.principal.org_id))?;
     creds.sort_by(|a, b| {
         a.revoked_at
             .is_some()

@@ -196,7 +196,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
                 _ => principal.scopes.clone(),
             };
             let scope_echo = requested.unwrap_or_else(|| granted.to_string());
-            let client = crate::auth::credential(conn, &principal.credential_id)?;
+            let client = crate::directory::credentials::get(conn, &principal.credential_id)?;
             let m = crate::auth::jwt::mint(
                 conn,
                 &keys,

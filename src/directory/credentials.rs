@@ -32,6 +32,16 @@ pub fn mint(
     })
 }
 
+/// The credentials of `org` (every organization's when `None`), never their secrets.
+pub fn list(conn: &mut DbConn, org: Option<&crate::domain::OrgId>) -> StoreResult<Vec<Credential>> {
+    store::credentials::list(conn, org)
+}
+
+/// One credential by id (`NotFound` when there is none).
+pub fn get(conn: &mut DbConn, id: &str) -> StoreResult<Credential> {
+    store::credentials::get(conn, id)
+}
+
 /// Revoke credential `id` of the caller's organization (`NotFound` for another's).
 pub fn revoke(conn: &mut DbConn, caller: &Caller<'_>, id: &str) -> StoreResult<Credential> {
     store::write_tx(conn, |conn| {

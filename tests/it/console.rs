@@ -636,6 +636,14 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
     c.get("/console/users?q=100%25")
         .await
         .has("No users match.");
+    // Both at once: the plain search AND the filter (each alone finds a user).
+    c.get("/console/users?q=GRAC&filter=userName%20eq%20%22grace%22")
+        .await
+        .has(">grace</a>")
+        .lacks(">ada</a>");
+    c.get("/console/users?q=GRAC&filter=userName%20eq%20%22ada%22")
+        .await
+        .has("No users match.");
     c.get("/console/users?sort=email").await.has("grace");
 
     // Edit.

@@ -396,7 +396,7 @@ impl AdminApi {
         admin(async move {
             let creds = state
                 .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(crate::auth::credentials(conn, Some(&p.org_id))?)
+                    Ok::<_, AdminError>(crate::directory::credentials::list(conn, Some(&p.org_id))?)
                 })
                 .await?;
             Ok(Json(
