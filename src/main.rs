@@ -85,6 +85,15 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// List users who share a primary email or phone number in an organization (written
+    /// before the uniqueness rule, or imported), one JSON line per shared value, for an
+    /// admin to resolve. Exit status: 0 when there are none, 3 when some are listed, 1 on
+    /// an error.
+    Conflicts {
+        /// Only this organization.
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Read a dump (from `muster export`) into the database; rows already there are kept.
     Import {
         /// The dump file, or - for standard input.
@@ -246,6 +255,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Usage { command } => usage(&cli.database_url, command),
         Command::Export { org, quiet } => export(&cli.database_url, org, quiet),
         Command::Import { file, quiet } => import(&cli.database_url, &file, quiet),
+        Command::Conflicts { org } => conflicts(&cli.database_url, org),
         Command::Copy {
             from,
             to,
@@ -299,6 +309,22 @@ fn import(url: &str, file: &str, quiet: bool) -> Result<()> {
     };
     let summary = portability::import(&mut conn, &mut input, quiet)?;
     print_import(&summary);
+    warn_conflicts(&mut conn)?;
+    Ok(())
+}
+
+/// An import restores rows as the dump has them (a backup is restored whole, duplicates and
+/// all), so the uniqueness rule's outcome is reported instead of enforced: the shared values
+/// now in the database, for `muster conflicts` to list and an admin to resolve.
+fn warn_conflicts(conn: &mut store::DbConn) -> Result<()> {
+    let found = store::users::duplicates(conn, None)?;
+    if !found.is_empty() {
+        eprintln!(
+            "warning: {} primary email(s) or phone number(s) are shared by several users of \
+             an organization; `muster conflicts` lists them",
+            found.len()
+        );
+    }
     Ok(())
 }
 
@@ -344,6 +370,44 @@ fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
         bail!("the target differs from the source: {}", diff.join("; "));
     }
     Ok(())
+}
+
+/// The exit status of `muster conflicts` when it listed some.
+const CONFLICTS_FOUND: i32 = 3;
+
+fn conflicts(url: &str, org: Option<String>) -> Result<()> {
+    let store = open(url)?;
+    let mut conn = store.conn()?;
+    let org = org
+        .map(|o| OrgId::parse(&o).map_err(|e| anyhow!(e)))
+        .transpose()?;
+    let found = store::users::duplicates(&mut conn, org.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    for d in &found {
+        let users: Vec<_> = d
+            .users
+            .iter()
+            .map(|(id, name)| json!({"id": muster::domain::id_to_hex(*id), "userName": name}))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            json!({"org": d.org_id, "field": d.field.scim_attribute(), "value": d.key,
+                   "users": users})
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    if found.is_empty() {
+        eprintln!("no conflicts");
+        Ok(())
+    } else {
+        eprintln!(
+            "{} shared value(s): change all but one user's, through any API or the console",
+            found.len()
+        );
+        std::process::exit(CONFLICTS_FOUND);
+    }
 }
 
 fn user(url: &str, command: UserCommand) -> Result<()> {

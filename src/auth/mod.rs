@@ -91,6 +91,32 @@ pub fn mint_credential(
     Ok((cred, secret))
 }
 
+/// The credentials of `org` (every organization's when `None`), never their secrets.
+pub fn credentials(
+    conn: &mut store::DbConn,
+    org: Option<&crate::domain::OrgId>,
+) -> Result<Vec<crate::domain::Credential>, StoreError> {
+    store::credentials::list(conn, org)
+}
+
+/// One credential by id (`NotFound` when there is none).
+pub fn credential(
+    conn: &mut store::DbConn,
+    id: &str,
+) -> Result<crate::domain::Credential, StoreError> {
+    store::credentials::get(conn, id)
+}
+
+/// Revoke a credential of `org` (of any organization when `None`): it stops working at once
+/// on every instance. `NotFound` when `org` has no such credential.
+pub fn revoke_credential(
+    conn: &mut store::DbConn,
+    org: Option<&crate::domain::OrgId>,
+    id: &str,
+) -> Result<crate::domain::Credential, StoreError> {
+    store::credentials::revoke(conn, org, id)
+}
+
 fn looks_like_jwt(token: &str) -> bool {
     token.starts_with("eyJ") && token.bytes().filter(|b| *b == b'.').count() == 2
 }

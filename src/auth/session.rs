@@ -116,3 +116,21 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
         csrf: csrf_of(secret),
     })
 }
+
+/// What a new session row holds.
+pub use crate::store::console_sessions::NewSession;
+
+/// Store a new session (keyed by the hash of its secret, `hash`).
+pub fn start(conn: &mut DbConn, s: NewSession<'_>) -> store::StoreResult<()> {
+    console_sessions::insert(conn, s)
+}
+
+/// End the session whose secret hashes to `key_hash`; whether there was one.
+pub fn end(conn: &mut DbConn, key_hash: &str) -> store::StoreResult<bool> {
+    console_sessions::delete(conn, key_hash)
+}
+
+/// End every session of a user (their password changed): how many there were.
+pub fn end_all_of_user(conn: &mut DbConn, org: &OrgId, user_id: i64) -> store::StoreResult<usize> {
+    console_sessions::delete_for_user(conn, org, user_id)
+}

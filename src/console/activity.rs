@@ -14,9 +14,10 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::audit::{self, Filter};
+use crate::directory::users;
 use crate::domain::{id_from_hex, AuditEntry, Scope};
 use crate::request::AppState;
-use crate::store::{self, audit::Filter};
 
 const PAGE: i64 = 50;
 /// The furthest page (so a hand-written URL cannot ask for a huge OFFSET).
@@ -166,7 +167,7 @@ pub(crate) async fn list(
                 if !user.is_empty() {
                     let id = match id_from_hex(user) {
                         Some(id) if user.len() == 16 => Some(id),
-                        _ => store::users::find_by_key(conn, org, user)?,
+                        _ => users::find_by_key(conn, org, user)?,
                     };
                     match id {
                         Some(id) => f.user_id = Some(id),
@@ -176,8 +177,7 @@ pub(crate) async fn list(
                         }
                     }
                 }
-                let (entries, total) =
-                    store::audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
+                let (entries, total) = audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
                 Ok(Out::Page(render(
                     &s,
                     &q,

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{form_action, require, respond, session_secret, Fail, Out};
 use crate::auth::{self, session::Session};
+use crate::directory::{Conn, StoreError};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
 use crate::request::AppState;
-use crate::store::{self, DbConn, StoreError};
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -121,8 +121,8 @@ fn render(
     )
 }
 
-fn list_of(conn: &mut DbConn, s: &Session) -> Result<Vec<Credential>, Fail> {
-    let mut creds = store::credentials::list(conn, Some(&s.principal.org_id))?;
+fn list_of(conn: &mut Conn, s: &Session) -> Result<Vec<Credential>, Fail> {
+    let mut creds = auth::credentials(conn, Some(&s.principal.org_id))?;
     creds.sort_by(|a, b| {
         a.revoked_at
             .is_some()
@@ -172,7 +172,7 @@ pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewFor
         &state,
         f.csrf.clone(),
         Scope::OrgsAdmin,
-        move |conn, s, _c| {
+        move |conn, s, c| {
             let mut errors = std::collections::BTreeMap::new();
             let kind = match f.kind.as_str() {
                 "client" => CredentialKind::Client,
@@ -199,17 +199,20 @@ pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewFor
             let scopes = Scopes::parse(&chosen.join(" ")).unwrap_or_default();
             if chosen.is_empty() {
                 errors.insert("scopes", "Choose at least one scope.".to_string());
-            } else if scopes.iter().any(|sc| !s.principal.has(sc)) {
-                errors.insert(
-                    "scopes",
-                    "A credential cannot have a scope this session lacks.".to_string(),
-                );
             }
             let mut created = None;
             if errors.is_empty() {
-                let (cred, secret) =
-                    auth::mint_credential(conn, &s.principal.org_id, kind, label, &scopes)?;
-                created = Some(Created { cred, secret });
+                // No escalation: the directory refuses a scope this session lacks.
+                match crate::directory::credentials::mint(conn, c, kind, label, &scopes) {
+                    Ok((cred, secret)) => created = Some(Created { cred, secret }),
+                    Err(StoreError::Forbidden(_)) => {
+                        errors.insert(
+                            "scopes",
+                            "A credential cannot have a scope this session lacks.".to_string(),
+                        );
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             let creds = list_of(conn, s)?;
             match created {
@@ -239,11 +242,11 @@ pub(crate) async fn revoke(
     f: Form<view::CsrfOnly>,
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, s, _c| {
+    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
         if id.len() > 256 {
             return Err(Fail::NotFound);
         }
-        match store::credentials::revoke(conn, Some(&s.principal.org_id), &id) {
+        match crate::directory::credentials::revoke(conn, c, &id) {
             Ok(_) => Ok(Out::Redirect("/console/credentials?done=revoked".into())),
             Err(StoreError::NotFound) => Err(Fail::NotFound),
             Err(e) => Err(e.into()),

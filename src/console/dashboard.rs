@@ -10,10 +10,10 @@ use poem::{handler, Request, Response};
 
 use super::view::{self, Nav};
 use super::{require, respond, session_secret, Out};
+use crate::directory::{audit, groups, users};
 use crate::domain::{AuditEntry, Scope};
 use crate::http::metrics::DialectRate;
 use crate::request::AppState;
-use crate::store;
 
 /// Days in the chart.
 pub(crate) const DAYS: u32 = 14;
@@ -38,12 +38,12 @@ pub(crate) async fn show(req: &Request, state: Data<&AppState>) -> Response {
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersRead)?;
                 let org = &s.principal.org_id;
-                let (users, _) = store::paging::counts(conn, org)?;
-                let suspended = store::users::suspended_count(conn, org)?;
-                let groups = store::groups::count(conn, org)?;
+                let users = users::count(conn, org)?;
+                let suspended = users::suspended_count(conn, org)?;
+                let groups = groups::count(conn, org)?;
                 let last_day = chrono::Utc::now().date_naive();
-                let per_day = store::audit::per_day(conn, org, last_day, DAYS)?;
-                let latest = store::audit::recent(conn, org, LATEST)?;
+                let per_day = audit::per_day(conn, org, last_day, DAYS)?;
+                let latest = audit::recent(conn, org, LATEST)?;
                 let d = Dashboard {
                     users,
                     suspended,

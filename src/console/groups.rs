@@ -10,11 +10,13 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{form_action, hex_id, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::read::{
+    Among, GroupFilter, GroupSearch, Order, Search, SortKey, UserFilter, Window,
+};
 use crate::directory::{self, Expect};
+use crate::directory::{Conn, StoreError};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, Scope, User};
 use crate::request::AppState;
-use crate::store::users::Among;
-use crate::store::{self, DbConn, StoreError};
 
 /// Groups per page, members per page, users offered by a member search.
 const PAGE: i64 = 50;
@@ -91,18 +93,20 @@ fn render_list(
 /// A page of groups, their direct member counts, and the cursor of the next page.
 type GroupList = (Vec<Group>, std::collections::HashMap<i64, i64>, Option<i64>);
 
-fn load_list(conn: &mut DbConn, s: &Session, after: Option<i64>) -> Result<GroupList, Fail> {
-    let (mut groups, _) = store::groups::query(
+fn load_list(conn: &mut Conn, s: &Session, after: Option<i64>) -> Result<GroupList, Fail> {
+    let (mut groups, _) = directory::groups::search(
         conn,
         &s.principal.org_id,
-        None,
-        &store::Order::default(),
-        store::Window::After {
-            id: after,
-            limit: PAGE + 1,
+        &GroupSearch {
+            filter: GroupFilter::all(),
+            order: Order::by_id(),
+            window: Window::After {
+                id: after,
+                limit: PAGE + 1,
+            },
+            total: false,
+            members: false,
         },
-        false,
-        false,
     )?;
     let more = groups.len() as i64 > PAGE;
     groups.truncate(PAGE as usize);
@@ -204,7 +208,7 @@ struct GroupPage {
     found: Vec<User>,
 }
 
-fn load(conn: &mut DbConn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPage, Fail> {
+fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPage, Fail> {
     let org = &s.principal.org_id;
     let group = directory::groups::get(conn, org, gid, directory::groups::Members::Skip)?;
     let count = directory::groups::user_counts(conn, std::slice::from_ref(&group))?
@@ -215,17 +219,19 @@ fn load(conn: &mut DbConn, s: &Session, gid: i64, q: &ShowQuery) -> Result<Group
         group: Some((gid, false)),
         ..Among::default()
     };
-    let (loaded, _) = store::users::query(
+    let (loaded, _) = directory::users::search(
         conn,
         org,
-        among.sql().as_ref(),
-        &store::Order::default(),
-        store::Window::After {
-            id: crate::domain::id_from_hex(&q.after),
-            limit: PAGE + 1,
+        &Search {
+            filter: UserFilter::among(among),
+            order: Order::by_id(),
+            window: Window::After {
+                id: crate::domain::id_from_hex(&q.after),
+                limit: PAGE + 1,
+            },
+            total: false,
+            groups: directory::users::Groups::Skip,
         },
-        false,
-        store::users::GroupsToo::Skip,
     )?;
     let mut members = loaded.users;
     let more = members.len() as i64 > PAGE;
@@ -239,12 +245,11 @@ fn load(conn: &mut DbConn, s: &Session, gid: i64, q: &ShowQuery) -> Result<Group
     let found = if find.is_empty() || find.len() > 256 {
         vec![]
     } else {
-        let cond = super::users::plain_search_sql(s, find);
-        store::users::keyset_page(
+        directory::users::page_by_key(
             conn,
             org,
-            Some(cond),
-            store::users::SortKey::Id,
+            &UserFilter::text(find),
+            SortKey::Id,
             None,
             SEARCH,
         )?

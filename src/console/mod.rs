@@ -24,8 +24,8 @@ use poem::{
 };
 
 use crate::auth::{self, session::Session, AuthError};
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 /// The console's routes, to be nested at `/console`.
 pub fn routes() -> impl Endpoint {
@@ -210,6 +210,7 @@ impl From<StoreError> for Fail {
             StoreError::NotFound => Fail::NotFound,
             StoreError::Busy(_) | StoreError::Overloaded => Fail::Busy,
             StoreError::Panicked => Fail::Internal,
+            StoreError::Forbidden(m) => Fail::Forbidden(m),
             other => {
                 tracing::warn!(error = %other, "console: unexpected store error");
                 Fail::Internal
@@ -287,7 +288,7 @@ pub(crate) async fn form_action<F>(
 ) -> Response
 where
     F: FnOnce(
-            &mut crate::store::DbConn,
+            &mut crate::directory::Conn,
             &Session,
             &crate::directory::Caller<'_>,
         ) -> Result<Out, Fail>

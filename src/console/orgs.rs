@@ -19,7 +19,6 @@ use crate::auth::session::Session;
 use crate::directory::{self, orgs::ACTIVE, orgs::INACTIVE};
 use crate::domain::{OrgDetails, OrgId, Scope};
 use crate::request::AppState;
-use crate::store;
 
 const PAGE: i64 = 50;
 /// Days of usage summed.
@@ -45,7 +44,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                 require(&s, Scope::OrgsAdmin)?;
                 let org = &s.principal.org_id;
                 let after = OrgId::parse(q.after.trim()).ok();
-                let mut children = store::orgs::children(
+                let mut children = directory::orgs::children(
                     conn,
                     org,
                     &[ACTIVE, INACTIVE],
@@ -58,7 +57,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                 let today = chrono::Utc::now().date_naive();
                 let from = today - chrono::Duration::days(USAGE_DAYS - 1);
                 let mut used: HashMap<String, f64> = HashMap::new();
-                for (o, _, _, credits) in store::usage::totals(conn, &ids, Some(from), Some(today))?
+                for (o, _, _, credits) in directory::usage::totals(conn, &ids, Some(from), Some(today))?
                 {
                     *used.entry(o).or_default() += credits;
                 }

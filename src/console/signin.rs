@@ -16,10 +16,10 @@ use serde::Deserialize;
 use super::view;
 use super::{cookie, session_secret, Fail};
 use crate::auth::{self, session};
+use crate::directory::users::Groups;
 use crate::domain::{OrgId, Scope};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
-use crate::store::{self, console_sessions};
 
 const LOGIN_COOKIE: &str = "muster_console_login";
 
@@ -187,9 +187,9 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
                         "That token lacks the orgs:admin scope the console needs.",
                     ));
                 }
-                console_sessions::insert(
+                session::start(
                     conn,
-                    console_sessions::NewSession {
+                    session::NewSession {
                         token_hash: &key_hash,
                         org_id: &p.org_id,
                         user_id: None,
@@ -206,7 +206,7 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
             ) else {
                 return Ok(Outcome::Refused(WRONG));
             };
-            let uid = store::users::find_by_key(conn, &org, &login_text)?;
+            let uid = crate::directory::users::find_by_key(conn, &org, &login_text)?;
             let key = match uid {
                 Some(uid) => Throttle::password_key(org.as_str(), uid),
                 None => format!(
@@ -231,15 +231,11 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
                 throttle.fail(&key);
                 return Ok(Outcome::Refused(WRONG));
             };
-            let user = store::users::get(conn, &org, uid)?;
-            let label = user
-                .data
-                .user_name
-                .clone()
-                .unwrap_or_else(|| crate::domain::id_to_hex(uid));
-            console_sessions::insert(
+            let user = crate::directory::users::get(conn, &org, uid, Groups::Skip)?.user;
+            let label = user.shown_name();
+            session::start(
                 conn,
-                console_sessions::NewSession {
+                session::NewSession {
                     token_hash: &key_hash,
                     org_id: &org,
                     user_id: Some(uid),
@@ -250,7 +246,7 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
             // The session row is checked like any other: an inactive user or one without
             // an admin role gets no session.
             if session::resolve(conn, &secret, session::Lifetimes::default()).is_err() {
-                console_sessions::delete(conn, &key_hash)?;
+                session::end(conn, &key_hash)?;
                 return Ok(Outcome::Refused(
                     "This user is not an active administrator of the organization.",
                 ));
@@ -320,7 +316,7 @@ pub(crate) async fn logout(req: &Request, state: Data<&AppState>, f: Form<Csrf>)
         .call_session(secret.clone(), move |conn, s| {
             super::check_csrf(&s, &csrf)?;
             if let Some(secret) = &secret {
-                console_sessions::delete(conn, &session::hash(secret))?;
+                session::end(conn, &session::hash(secret))?;
             }
             Ok::<_, Fail>(())
         })

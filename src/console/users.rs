@@ -12,13 +12,13 @@ use serde::Deserialize;
 use super::view::{self, Nav};
 use super::{caller, check_csrf, form_action, hex_id, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::read::{Groups, SortKey, UserFilter};
 use crate::directory::{self, Expect, NewPassword};
-use crate::domain::{id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, User, UserData};
+use crate::directory::{Conn, StoreError};
+use crate::domain::{
+    id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, UniqueField, User, UserData,
+};
 use crate::request::AppState;
-use crate::store::raw::Raw;
-use crate::store::user_search;
-use crate::store::users::SortKey;
-use crate::store::{self, DbConn, StoreError};
 
 /// Users per page of the list.
 pub(crate) const PAGE: i64 = 100;
@@ -47,11 +47,6 @@ fn sort_key(s: &str) -> SortKey {
         "email" => SortKey::Email,
         _ => SortKey::Id,
     }
-}
-
-/// The plain search as SQL (`store::user_search::text_anywhere`).
-pub(crate) fn plain_search_sql(s: &Session, q: &str) -> Raw {
-    user_search::text_anywhere(s.principal.org_id.as_str(), q)
 }
 
 fn notice_of(done: &str) -> Option<&'static str> {
@@ -120,13 +115,13 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersRead)?;
                 let mut filter_error = None;
-                let mut cond: Option<Raw> = None;
+                let mut cond = UserFilter::all();
                 let plain = q.q.trim();
                 if !plain.is_empty() {
                     if plain.len() > 256 {
                         filter_error = Some(("q", "The search is at most 256 characters.".into()));
                     } else {
-                        cond = Some(plain_search_sql(&s, plain));
+                        cond = UserFilter::text(plain);
                     }
                 }
                 let advanced = q.filter.trim();
@@ -134,19 +129,9 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                     match crate::scim::filter::Filter::parse(advanced)
                         .map_err(|e| format!("At position {}: {}", e.position, e.message))
                         .and_then(|f| {
-                            store::filter_sql::translate(
-                                &f,
-                                store::filter_sql::Target::Users,
-                                s.principal.org_id.as_str(),
-                            )
-                            .map_err(|e| e.detail)
+                            UserFilter::scim(&f, &s.principal.org_id).map_err(|e| e.detail)
                         }) {
-                        Ok(r) => {
-                            cond = Some(match cond {
-                                None => r,
-                                Some(c) => Raw::join("AND", c, r),
-                            })
-                        }
+                        Ok(r) => cond = cond.and(r),
                         Err(m) => filter_error = Some(("filter", m)),
                     }
                 }
@@ -158,7 +143,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                 }
                 let org = &s.principal.org_id;
                 let mut users =
-                    match store::users::keyset_page(conn, org, cond, key, after, PAGE + 1) {
+                    match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1) {
                         Ok(l) => l.users,
                         Err(StoreError::Invalid(m)) => {
                             let page = render_list(&s, &q, &[], false, key, Some(("filter", m)));
@@ -255,7 +240,7 @@ fn render_list(
                         @for u in users {
                             tr {
                                 td { a href={ "/console/users/" (id_to_hex(u.id)) } {
-                                    (u.data.user_name.clone().unwrap_or_else(|| id_to_hex(u.id)))
+                                    (u.shown_name())
                                 } }
                                 td { (name_of(u)) }
                                 td { (primary_value(&u.data, MultiAttr::Emails)) }
@@ -286,14 +271,14 @@ struct UserPage {
     activity: Vec<AuditEntry>,
 }
 
-fn load(conn: &mut DbConn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
+fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
     let org = &s.principal.org_id;
-    let (user, groups) = store::users::get_with_groups(conn, org, uid)?;
-    let identities = store::identities::of_user(conn, uid)?;
-    let (activity, _) = store::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
+    let v = directory::users::get(conn, org, uid, Groups::Load)?;
+    let identities = directory::identities::of_user(conn, uid)?;
+    let (activity, _) = directory::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
     Ok(UserPage {
-        user,
-        groups,
+        user: v.user,
+        groups: v.groups.unwrap_or_default(),
         identities,
         activity,
     })
@@ -304,6 +289,9 @@ fn load(conn: &mut DbConn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
 #[serde(default)]
 pub(crate) struct EditForm {
     csrf: String,
+    /// The version of the user the form was filled from: a save made against an older one
+    /// is refused ("changed since you opened it") instead of undoing the change between.
+    version: String,
     user_name: String,
     display_name: String,
     given_name: String,
@@ -318,6 +306,7 @@ impl EditForm {
         let d = &u.data;
         EditForm {
             csrf: String::new(),
+            version: u.version.to_string(),
             user_name: d.user_name.clone().unwrap_or_default(),
             display_name: d.display_name.clone().unwrap_or_default(),
             given_name: d.name.given.clone().unwrap_or_default(),
@@ -328,13 +317,21 @@ impl EditForm {
         }
     }
 
-    /// Messages by field name; empty when the form is good.
+    /// The version the form was filled from; a form without one (not one this console
+    /// served) is made against whatever is current.
+    fn expect(&self) -> Expect {
+        match self.version.trim().parse::<i64>() {
+            Ok(v) => Expect::OneOf(vec![v]),
+            Err(_) => Expect::Any,
+        }
+    }
+
+    /// Messages by field name; empty when the form is good. Whether a user name is needed
+    /// is the directory's rule (`domain::rules::prepare`): a user made without one (by
+    /// Domo, Sumo Logic, Adobe) is saved without one.
     fn check(&self) -> BTreeMap<&'static str, String> {
         let mut e = BTreeMap::new();
         let text = |v: &str| v.len() > 255 || v.chars().any(|c| c.is_control());
-        if self.user_name.trim().is_empty() {
-            e.insert("user_name", "A user name is required.".to_string());
-        }
         for (name, v) in [
             ("user_name", &self.user_name),
             ("display_name", &self.display_name),
@@ -390,46 +387,50 @@ impl EditForm {
         d.name.given = opt(&self.given_name);
         d.name.family = opt(&self.family_name);
         d.title = opt(&self.title);
-        set_primary(&mut d, MultiAttr::Emails, opt(&self.email), "work");
-        set_primary(&mut d, MultiAttr::PhoneNumbers, opt(&self.phone), "work");
+        d.set_primary_email(opt(&self.email));
+        d.set_primary(MultiAttr::PhoneNumbers, opt(&self.phone), Some("work"));
         d
     }
 }
 
 /// Replace the primary (else first) value of `attr`, add one, or remove it when `value` is
 /// `None`; the other values stay as they are.
-fn set_primary(d: &mut UserData, attr: MultiAttr, value: Option<String>, kind: &str) {
-    let pos = d
-        .values
-        .iter()
-        .position(|(a, v)| *a == attr && v.primary == Some(true))
-        .or_else(|| d.values.iter().position(|(a, _)| *a == attr));
-    match (pos, value) {
-        (Some(i), Some(v)) => {
-            if d.values[i].1.value.as_deref() != Some(v.as_str()) {
-                d.values[i].1.value = Some(v);
-            }
-        }
-        (Some(i), None) => {
-            d.values.remove(i);
-        }
-        (None, Some(v)) => d.values.push((
-            attr,
-            crate::domain::MultiValue {
-                value: Some(v),
-                display: None,
-                kind: Some(kind.to_string()),
-                primary: Some(true),
-                address: None,
-            },
-        )),
-        (None, None) => {}
+/// What a save made against an older version of the user shows, above the fresh values.
+const STALE: &str = "This user was changed since you opened it (by another admin or an \
+     identity provider). The form now shows the current values: make your change again.";
+
+/// The edit form's field for a field as the directory's rules name it (SCIM's names).
+fn form_field(rule_field: &str) -> &'static str {
+    match rule_field {
+        "emails" => "email",
+        "phoneNumbers" => "phone",
+        "displayName" => "display_name",
+        "name.givenName" => "given_name",
+        "name.familyName" => "family_name",
+        "title" => "title",
+        _ => "user_name",
     }
 }
 
+/// A rule's message as a sentence for a form.
+fn sentence(m: &str) -> String {
+    let mut c = m.chars();
+    let first: String = c
+        .next()
+        .map(|f| f.to_uppercase().collect())
+        .unwrap_or_default();
+    let rest: String = c.collect();
+    if rest.ends_with('.') {
+        format!("{first}{rest}")
+    } else {
+        format!("{first}{rest}.")
+    }
+}
 #[derive(Default)]
 struct Shown<'a> {
     edit: Option<(&'a EditForm, &'a BTreeMap<&'static str, String>)>,
+    /// A message about the whole form (the user changed meanwhile).
+    error: Option<&'a str>,
     password_error: Option<String>,
     generated: Option<String>,
     notice: Option<&'a str>,
@@ -443,7 +444,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
     let current = EditForm::of(u);
     let no_errors = BTreeMap::new();
     let (form, errors) = shown.edit.unwrap_or((&current, &no_errors));
-    let title = d.user_name.clone().unwrap_or_else(|| hex.clone());
+    let title = u.shown_name();
     let row = |label: &str, v: Option<&str>| {
         html! {
             @if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -461,6 +462,9 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                 " · " a href={ (base) "/apis" } { "How each API sees this user" } }
             h1 { (title) " " (badge(d.is_active())) }
             (view::notice(shown.notice))
+            @if let Some(e) = shown.error {
+                p.error role="alert" { (e) }
+            }
             @if let Some(secret) = &shown.generated {
                 div.secret role="status" {
                     p { "New password (shown only now):" }
@@ -531,6 +535,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     h2 id="edit-h" { "Edit" }
                     form.card method="post" action=(base) novalidate {
                         (view::csrf(s))
+                        input type="hidden" name="version" value=(form.version);
                         (view::field("User name", "user_name", "text", &form.user_name, errors.get("user_name")))
                         (view::field("Display name", "display_name", "text", &form.display_name, errors.get("display_name")))
                         (view::field("Given name", "given_name", "text", &form.given_name, errors.get("given_name")))
@@ -647,25 +652,53 @@ pub(crate) async fn edit(
         move |conn, s, c| {
             let uid = hex_id(&id)?;
             let mut errors = f.check();
+            let mut stale = false;
             if errors.is_empty() {
-                let r = directory::users::update(conn, c, uid, &Expect::Any, None, |u| {
+                let r = directory::users::update(conn, c, uid, &f.expect(), None, |u| {
                     Ok::<_, StoreError>(f.apply(&u.data))
                 });
                 match r {
                     Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
-                    Err(StoreError::Conflict(_)) => {
+                    Err(StoreError::Taken(field)) => {
+                        let name = match field {
+                            UniqueField::LoginName => "user_name",
+                            UniqueField::Email => "email",
+                            UniqueField::Phone => "phone",
+                        };
                         errors.insert(
-                            "user_name",
-                            "Another user of the organization has this user name.".into(),
+                            name,
+                            format!(
+                                "Another user of the organization has this {}.",
+                                field.label()
+                            ),
                         );
                     }
-                    Err(StoreError::Invalid(m)) => {
+                    Err(StoreError::Refused(r)) => {
+                        errors.insert(form_field(r.field), sentence(&r.message));
+                    }
+                    Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => {
                         errors.insert("user_name", m);
                     }
+                    Err(StoreError::VersionMismatch) => stale = true,
                     Err(e) => return Err(e.into()),
                 }
             }
             let p = load(conn, s, uid)?;
+            if stale {
+                // The fresh values, with their version: what the admin saves next is made
+                // against what they now see.
+                let fresh = EditForm::of(&p.user);
+                let page = render_user(
+                    s,
+                    &p,
+                    Shown {
+                        edit: Some((&fresh, &errors)),
+                        error: Some(STALE),
+                        ..Default::default()
+                    },
+                );
+                return Err(Fail::Page(StatusCode::CONFLICT, page));
+            }
             Err(Fail::Page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render_user(
@@ -773,14 +806,8 @@ pub(crate) async fn password(
                             uid,
                             NewPassword::Plain(plain),
                         )?;
-                        // The user's other console sessions end with their old password.
-                        if s.principal.user_id != Some(uid) {
-                            store::console_sessions::delete_for_user(
-                                conn,
-                                &s.principal.org_id,
-                                uid,
-                            )?;
-                        }
+                        // The directory ends the user's console sessions with their old
+                        // password (as for a change through any API).
                         match generated {
                             None => {
                                 return Ok(Out::Redirect(format!(
@@ -824,8 +851,8 @@ pub(crate) async fn confirm_delete(
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersWrite)?;
                 let uid = hex_id(&id)?;
-                let u = store::users::get(conn, &s.principal.org_id, uid)?;
-                let name = u.data.user_name.clone().unwrap_or_else(|| id.clone());
+                let u = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?.user;
+                let name = u.shown_name();
                 Ok(Out::Page(view::confirm_delete(
                     &s,
                     Nav::Users,
@@ -920,13 +947,14 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
             .call_session(session_secret(req), move |conn, s| {
                 require(&s, Scope::UsersRead)?;
                 let uid = hex_id(&id)?;
-                let (user, groups) = store::users::get_with_groups(conn, &s.principal.org_id, uid)?;
+                let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Load)?;
+                let (user, groups) = (v.user, v.groups.unwrap_or_default());
                 let mut shown = Vec::with_capacity(views.0.len());
                 for (name, route, render) in views.0.iter() {
                     let v = render(conn, &cfg, &user, &groups)?;
                     shown.push((*name, *route, serde_json::to_string_pretty(&v).unwrap_or_default()));
                 }
-                let title = user.data.user_name.clone().unwrap_or_else(|| id.clone());
+                let title = user.shown_name();
                 Ok(Out::Page(view::page(
                     &s,
                     Nav::Users,

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use crate::domain::Scopes;
 use crate::request::AppState;
-use crate::store;
 
 #[derive(Tags)]
 enum Tag {
@@ -197,7 +196,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
                 _ => principal.scopes.clone(),
             };
             let scope_echo = requested.unwrap_or_else(|| granted.to_string());
-            let client = store::credentials::get(conn, &principal.credential_id)?;
+            let client = crate::auth::credential(conn, &principal.credential_id)?;
             let m = crate::auth::jwt::mint(
                 conn,
                 &keys,
@@ -233,7 +232,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
         Err(e) => {
             tracing::warn!(error = %e, "cannot mint an access token");
             let description = match e {
-                crate::store::StoreError::Overloaded => {
+                crate::directory::StoreError::Overloaded => {
                     "the server is overloaded; retry after the Retry-After interval"
                 }
                 _ => "cannot mint a token now",

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::read::{GroupFilter, GroupSearch};
 use super::{audit, check_version, Caller, Changed, Expect, Subject};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, OrgId, UnknownMembers};
 use crate::store::{self, DbConn, StoreError, StoreResult};
@@ -20,16 +21,28 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, members: Members) -> StoreRe
 
 /// A window of the organization's groups in id order (stable for offset paging).
 pub fn page(conn: &mut DbConn, org: &OrgId, offset: i64, limit: i64) -> StoreResult<Vec<Group>> {
-    let (groups, _) = store::groups::query(
-        conn,
-        org,
-        None,
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        false,
-        false,
-    )?;
+    let (groups, _) = search(conn, org, &GroupSearch::page(offset, limit))?;
     Ok(groups)
+}
+
+/// The groups a search selects, in its order and window (with their members when it asks:
+/// one statement for the page's), and how many match in all when it asks.
+pub fn search(
+    conn: &mut DbConn,
+    org: &OrgId,
+    s: &GroupSearch,
+) -> StoreResult<(Vec<Group>, Option<i64>)> {
+    store::groups::query(conn, org, &s.filter, &s.order, s.window, s.members, s.total)
+}
+
+/// A group's members (users and nested groups).
+pub fn members(conn: &mut DbConn, id: i64) -> StoreResult<Vec<crate::domain::Member>> {
+    store::groups::members(conn, id)
+}
+
+/// How many groups the organization has: one statement.
+pub fn count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    store::groups::count(conn, org)
 }
 
 /// How many users each group has directly (nested groups not counted), by group id.
@@ -356,15 +369,14 @@ pub fn page_of_kinds(
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<Group>, i64)> {
-    let filter = store::groups::of_kinds(kinds);
-    let (groups, total) = store::groups::query(
+    let (groups, total) = search(
         conn,
         org,
-        filter.as_ref(),
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        false,
-        true,
+        &GroupSearch {
+            filter: GroupFilter::of_kinds(kinds),
+            total: true,
+            ..GroupSearch::page(offset, limit)
+        },
     )?;
     Ok((groups, total.unwrap_or(0)))
 }

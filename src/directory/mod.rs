@@ -10,15 +10,29 @@
 //! compare-and-set, so a change without `If-Match` never fails for concurrency; with
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
+pub mod audit;
+pub mod credentials;
+pub mod events;
 pub mod groups;
+pub mod hooks;
+pub mod identities;
 pub mod orgs;
 pub mod passwords;
+pub mod read;
 pub mod roles;
+pub mod usage;
 pub mod users;
 
 pub use crate::changes::Subject;
 use crate::domain::{OrgId, PasswordHash, Principal};
-use crate::store::{self, DbConn, StoreError, StoreResult};
+use crate::store::{self, DbConn};
+/// One transaction around several directory operations, for a caller that makes them one
+/// (SCIM Bulk, Adobe's action batches): `write_tx`, `savepoint`, `flattened` as the store
+/// defines them.
+pub use crate::store::{flattened, savepoint, write_tx};
+/// The connection a request's trip runs on, and the store's errors, as the directory's
+/// callers name them (they never import the store).
+pub use crate::store::{DbConn as Conn, KeyCache, StoreError, StoreResult};
 
 /// Who is changing the directory and through which dialect: the audit trail and
 /// `created_by`/`modified_by` record it.

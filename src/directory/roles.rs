@@ -6,6 +6,9 @@
 use crate::domain::OrgId;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
+/// How a page of roles is ordered.
+pub use crate::store::roles::RoleOrder;
+
 /// How a request names a role.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleRef {
@@ -45,6 +48,7 @@ pub fn resolve(
 use serde_json::json;
 
 use super::{audit, Caller, Subject};
+use crate::domain::Scope;
 use crate::domain::{id_to_hex, Role, RoleData, RoleValue};
 use crate::store::users::Actor;
 
@@ -196,6 +200,11 @@ pub fn create(
     users: &[i64],
 ) -> StoreResult<RoleView> {
     check(data)?;
+    check_scopes(
+        caller,
+        &scopes_conferred(&data.capabilities),
+        "a role with these capabilities",
+    )?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         let users = check_users(conn, caller.org(), users)?;
@@ -228,6 +237,13 @@ pub fn update(
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         let current = store::roles::lock(conn, caller.org(), id)?;
+        // New capabilities give their scopes to every holder: the caller must hold them.
+        let had = scopes_conferred(&current.capabilities);
+        let gained: Vec<Scope> = scopes_conferred(&data.capabilities)
+            .into_iter()
+            .filter(|s| !had.contains(s))
+            .collect();
+        check_scopes(caller, &gained, "these capabilities")?;
         if current.system_defined {
             return Err(StoreError::Invalid(
                 "a system-defined role cannot be changed".into(),
@@ -310,6 +326,50 @@ pub fn unassign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> St
     })
 }
 
+/// The scopes holding a role with `capabilities` gives its holder: every scope when one is
+/// `orgs:admin` (an administrator's console session acts with all of them), else those of
+/// its capabilities that name a scope.
+pub fn scopes_conferred(capabilities: &[String]) -> Vec<Scope> {
+    if capabilities.iter().any(|c| c == ADMIN_CAPABILITY) {
+        return Scope::ALL.to_vec();
+    }
+    let mut out: Vec<Scope> = capabilities
+        .iter()
+        .filter_map(|c| Scope::parse(c))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// No escalation: refuse, unless `caller` holds every scope in `scopes`, giving them to
+/// someone (`what` says how, for the message).
+pub fn check_scopes(caller: &Caller<'_>, scopes: &[Scope], what: &str) -> StoreResult<()> {
+    let missing: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !caller.principal.has(**s))
+        .map(|s| s.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Forbidden(format!(
+        "{what} would give the scope{} {} that this caller lacks",
+        if missing.len() == 1 { "" } else { "s" },
+        missing.join(", ")
+    )))
+}
+
+/// No escalation through roles: granting roles `names` of the caller's organization needs
+/// every scope they give (`scopes_conferred`). One statement, only when roles are granted.
+pub fn check_grant(conn: &mut DbConn, caller: &Caller<'_>, names: &[String]) -> StoreResult<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let caps = store::roles::capabilities_of(conn, caller.org(), names)?;
+    check_scopes(caller, &scopes_conferred(&caps), "granting this role")
+}
+
 /// The capability that makes a role's holders administrators of their organization (the
 /// web console lets them sign in).
 pub const ADMIN_CAPABILITY: &str = "orgs:admin";
@@ -351,4 +411,19 @@ pub fn revoke_admin(conn: &mut DbConn, caller: &Caller<'_>, uid: i64) -> StoreRe
     let (id, _) =
         store::roles::find_by_name(conn, caller.org(), ADMIN_ROLE)?.ok_or(StoreError::NotFound)?;
     unassign(conn, caller, id, uid)
+}
+
+/// The ids of the roles each of `user_ids` holds, by user and lower-cased role name: one
+/// statement for a page of users.
+pub fn ids_of_users(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user_ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, std::collections::HashMap<String, i64>>> {
+    store::roles::ids_of_users(conn, org, user_ids)
+}
+
+/// The stored name of the organization's role `id`, if there is one.
+pub fn name_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<String>> {
+    store::roles::find_by_id(conn, org, id)
 }

@@ -3,13 +3,13 @@
 use serde_json::json;
 
 use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword, Subject};
+use crate::domain::rules::{self, UniqueField};
 use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
 use crate::store::users::Actor;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
-/// Whether a read also brings the groups a user belongs to (in the same statement as the
-/// user's values).
-pub use crate::store::users::GroupsToo as Groups;
+pub use super::read::{Groups, Loaded};
+use super::read::{Search, SortKey, UserFilter};
 
 /// A user, with their groups when asked for.
 pub struct UserView {
@@ -41,22 +41,70 @@ pub fn page(
     offset: i64,
     limit: i64,
     groups: Groups,
-) -> StoreResult<store::users::Loaded> {
-    let (loaded, _) = store::users::query(
+) -> StoreResult<Loaded> {
+    let (loaded, _) = search(
         conn,
         org,
-        None,
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        false,
-        groups,
+        &Search {
+            groups,
+            ..Search::page(offset, limit)
+        },
     )?;
     Ok(loaded)
 }
 
+/// The users a search selects, in its order and window, with what it brings; and how many
+/// match in all when it asks. Two statements for a page (the rows, then their values, roles
+/// and groups in one), one more for the total of a filtered search.
+pub fn search(conn: &mut DbConn, org: &OrgId, s: &Search) -> StoreResult<(Loaded, Option<i64>)> {
+    store::users::search(conn, org, &s.filter, &s.order, s.window, s.total, s.groups)
+}
+
+/// Up to `limit` users matching `filter` in `key` order after `after` (the key and id of the
+/// last user of the previous page): keyset paging, exact on both backends whatever changes
+/// between pages. The key of a user is `key.value_of(user)`.
+pub fn page_by_key(
+    conn: &mut DbConn,
+    org: &OrgId,
+    filter: &UserFilter,
+    key: SortKey,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> StoreResult<Loaded> {
+    store::users::keyset_page(conn, org, filter, key, after, limit)
+}
+
+/// The groups a user belongs to: directly, then through nested groups.
+pub fn groups_of(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Vec<GroupRef>> {
+    store::users::groups_of(conn, org, id)
+}
+
+/// Is `id` a user of `org`? (Reads the id alone.)
+pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
+    store::users::exists(conn, org, id)
+}
+
+/// How many users the organization has (kept by triggers: no scan).
+pub fn count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    Ok(store::paging::counts(conn, org)?.0)
+}
+
+/// How many users of the organization are suspended: one indexed statement.
+pub fn suspended_count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    store::users::suspended_count(conn, org)
+}
+
+/// How many active users each of `orgs` has, by organization id: one statement.
+pub fn active_counts(
+    conn: &mut DbConn,
+    orgs: &[OrgId],
+) -> StoreResult<std::collections::HashMap<String, i64>> {
+    store::users::active_counts(conn, orgs)
+}
+
 /// Another user of the organization (not `except`) that has `email` among their emails, if
-/// any: dialects whose users are keyed by email (Domo) refuse a second one. Two such writes
-/// racing are still kept apart by the login-key index when neither user has a login name.
+/// any: which user a dialect that addresses users by email means (Adobe). Uniqueness itself
+/// is `apply_rules`'.
 pub fn email_owner(
     conn: &mut DbConn,
     org: &OrgId,
@@ -70,6 +118,76 @@ fn payload(u: &User) -> serde_json::Value {
     json!({"userId": id_to_hex(u.id), "version": u.version})
 }
 
+/// The identity rules a write of `new` (over `old`, the stored data, or `None` for a new
+/// user) must pass, in its transaction: normalisation and refusals (`rules::prepare`,
+/// which also keeps derived values derived), then uniqueness of the login name, primary
+/// email and primary phone number among the organization's other users — checked only for
+/// the keys the write changes (so a user stored with a duplicate from before the rule can
+/// still be edited), after taking their locks (`store::users::lock_unique_keys`), in one
+/// indexed statement. The login-key index catches anything this misses.
+pub(crate) fn apply_rules(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: Option<i64>,
+    new: &mut UserData,
+    old: Option<&UserData>,
+) -> StoreResult<()> {
+    rules::prepare(new, old).map_err(StoreError::Refused)?;
+    let keys = rules::keys_to_check(new, old);
+    check_unique(conn, org, id, &keys, rules::login_key_field(new))
+}
+
+/// Refuse `keys` that another user of `org` than `except` has; a login-key collision is
+/// reported as `login_field` (the email, for a user without a login name).
+fn check_unique(
+    conn: &mut DbConn,
+    org: &OrgId,
+    except: Option<i64>,
+    keys: &[(UniqueField, String)],
+    login_field: UniqueField,
+) -> StoreResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    store::users::lock_unique_keys(conn, org, keys)?;
+    match store::users::taken(conn, org, keys, except)? {
+        Some((UniqueField::LoginName, _)) => Err(StoreError::Taken(login_field)),
+        Some((field, _)) => Err(StoreError::Taken(field)),
+        None => Ok(()),
+    }
+}
+
+/// The roles `new` holds that `old` did not, and those it no longer holds (by name,
+/// case-insensitively).
+fn role_changes(old: Option<&UserData>, new: &UserData) -> (Vec<String>, Vec<String>) {
+    let names = |d: &UserData| -> Vec<String> { d.roles.iter().map(|r| r.name.clone()).collect() };
+    let had = old.map(names).unwrap_or_default();
+    let has = names(new);
+    let lacks = |list: &[String], n: &String| !list.iter().any(|o| o.eq_ignore_ascii_case(n));
+    (
+        has.iter().filter(|n| lacks(&had, n)).cloned().collect(),
+        had.iter().filter(|n| lacks(&has, n)).cloned().collect(),
+    )
+}
+
+/// A write's payload with the roles it grants and revokes (the audit trail shows who gave
+/// whom which role: the entry's actor).
+fn with_roles(
+    mut p: serde_json::Value,
+    granted: &[String],
+    revoked: &[String],
+) -> serde_json::Value {
+    if let Some(o) = p.as_object_mut() {
+        if !granted.is_empty() {
+            o.insert("rolesGranted".into(), json!(granted));
+        }
+        if !revoked.is_empty() {
+            o.insert("rolesRevoked".into(), json!(revoked));
+        }
+    }
+    p
+}
+
 /// Create a user. `Conflict` when the user name is taken in the organization.
 pub fn create(
     conn: &mut DbConn,
@@ -80,8 +198,8 @@ pub fn create(
     create_checked(conn, caller, data, password, |_| Ok::<_, StoreError>(()))
 }
 
-/// `create`, with `check` run first inside the write transaction (a dialect's own
-/// uniqueness rules, such as Logto's unique primary email): its error aborts the create.
+/// `create`, with `check` run first inside the write transaction: its error aborts the
+/// create. The identity rules (`apply_rules`) run after it, for every create.
 pub fn create_checked<E, G>(
     conn: &mut DbConn,
     caller: &Caller<'_>,
@@ -93,19 +211,24 @@ where
     E: From<StoreError>,
     G: FnOnce(&mut DbConn) -> Result<(), E>,
 {
+    let mut data = data.clone();
+    rules::prepare(&mut data, None).map_err(StoreError::Refused)?;
     let hash = password
         .map(|p| hash_password(conn, p, caller.bcrypt_cost))
         .transpose()?;
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         check(conn)?;
-        let u = store::users::insert(conn, caller.org(), data, hash.as_ref(), Actor(&who))?;
+        apply_rules(conn, caller.org(), None, &mut data, None)?;
+        let (granted, _) = role_changes(None, &data);
+        super::roles::check_grant(conn, caller, &granted)?;
+        let u = store::users::insert(conn, caller.org(), &data, hash.as_ref(), Actor(&who))?;
         audit(
             conn,
             caller,
             Some(u.id),
             "User.Create",
-            payload(&u),
+            with_roles(payload(&u), &granted, &[]),
             Subject::User(&u),
         )?;
         Ok(u)
@@ -120,8 +243,32 @@ pub fn create_many(
     all: &[&UserData],
 ) -> StoreResult<Vec<User>> {
     let who = caller.actor();
+    let mut prepared: Vec<UserData> = Vec::with_capacity(all.len());
+    for d in all {
+        let mut d = (*d).clone();
+        rules::prepare(&mut d, None).map_err(StoreError::Refused)?;
+        prepared.push(d);
+    }
+    // Two of the batch with one email or phone number are a conflict as much as one
+    // already stored.
+    let mut keys: Vec<(UniqueField, String)> = Vec::new();
+    for d in &prepared {
+        for k in rules::keys_to_check(d, None) {
+            if k.0 != UniqueField::LoginName && keys.contains(&k) {
+                return Err(StoreError::Taken(k.0));
+            }
+            keys.push(k);
+        }
+    }
     store::write_tx(conn, |conn| {
-        let users = store::users::insert_many(conn, caller.org(), all, Actor(&who))?;
+        check_unique(conn, caller.org(), None, &keys, UniqueField::LoginName)?;
+        let mut granted: Vec<String> = Vec::new();
+        for d in &prepared {
+            granted.extend(role_changes(None, d).0);
+        }
+        super::roles::check_grant(conn, caller, &granted)?;
+        let refs: Vec<&UserData> = prepared.iter().collect();
+        let users = store::users::insert_many(conn, caller.org(), &refs, Actor(&who))?;
         super::audit_many(
             conn,
             caller,
@@ -142,8 +289,12 @@ pub fn create_and_invite(
     data: &UserData,
 ) -> StoreResult<User> {
     let who = caller.actor();
+    let mut data = data.clone();
     store::write_tx(conn, |conn| {
-        let u = store::users::insert(conn, caller.org(), data, None, Actor(&who))?;
+        apply_rules(conn, caller.org(), None, &mut data, None)?;
+        let (granted, _) = role_changes(None, &data);
+        super::roles::check_grant(conn, caller, &granted)?;
+        let u = store::users::insert(conn, caller.org(), &data, None, Actor(&who))?;
         audit(
             conn,
             caller,
@@ -210,7 +361,7 @@ where
     store::write_tx(conn, |conn| {
         let current = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
         check_version(expected, current.version)?;
-        let data = change(conn, &current)?;
+        let mut data = change(conn, &current)?;
         if data == current.data && hash.is_none() {
             return Ok(Changed {
                 value: current,
@@ -218,12 +369,22 @@ where
                 skipped: vec![],
             });
         }
+        apply_rules(conn, caller.org(), Some(id), &mut data, Some(&current.data))?;
+        let (granted, revoked) = role_changes(Some(&current.data), &data);
+        super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
+        if hash.is_some() && caller.principal.user_id != Some(id) {
+            // Credentials follow passwords: whoever changed it, through whichever caller,
+            // the user's console sessions signed in with the old one end with it. (A user
+            // changing their own keeps the session doing it.)
+            store::console_sessions::delete_for_user(conn, caller.org(), id)?;
+        }
         let subject = Subject::UserUpdate {
             before: &current,
             after: &u,
         };
-        audit(conn, caller, Some(u.id), action, payload(&u), subject)?;
+        let p = with_roles(payload(&u), &granted, &revoked);
+        audit(conn, caller, Some(u.id), action, p, subject)?;
         Ok(Changed {
             value: u,
             changed: true,
@@ -443,20 +604,20 @@ pub fn find_by_key(conn: &mut DbConn, org: &OrgId, key: &str) -> StoreResult<Opt
 pub fn page_among(
     conn: &mut DbConn,
     org: &OrgId,
-    among: &store::users::Among,
+    among: &super::read::Among,
     offset: i64,
     limit: i64,
     groups: Groups,
-) -> StoreResult<(store::users::Loaded, i64)> {
-    let filter = among.sql();
-    let (loaded, total) = store::users::query(
+) -> StoreResult<(Loaded, i64)> {
+    let (loaded, total) = search(
         conn,
         org,
-        filter.as_ref(),
-        &store::Order::default(),
-        store::Window::Offset { offset, limit },
-        true,
-        groups,
+        &Search {
+            filter: UserFilter::among(among.clone()),
+            total: true,
+            groups,
+            ..Search::page(offset, limit)
+        },
     )?;
     Ok((loaded, total.unwrap_or(0)))
 }
@@ -502,12 +663,12 @@ pub fn request_email_change(
 ) -> StoreResult<store::user_requests::Pending> {
     let who = caller.actor();
     store::write_tx(conn, |conn| {
-        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
-        if store::users::email_owner(conn, caller.org(), email, Some(id))?.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "{email} is already the email of another user"
-            )));
-        }
+        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+        // The email it would become must pass the rules now too (refused early, not only
+        // at confirmation).
+        let mut d = u.data.clone();
+        d.set_primary_email(Some(email.to_string()));
+        apply_rules(conn, caller.org(), Some(id), &mut d, Some(&u.data))?;
         let p = store::user_requests::put(
             conn,
             caller.org(),
@@ -531,48 +692,34 @@ pub fn request_email_change(
 }
 
 /// Apply user `id`'s pending email change: the primary email becomes the requested one.
-/// `NotFound` when there is none (or it expired).
-pub fn confirm_email_change(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<User> {
+/// `NotFound` when there is none (or it expired); `expected` as in `update`.
+pub fn confirm_email_change(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    expected: &Expect,
+) -> StoreResult<User> {
     store::write_tx(conn, |conn| {
         let pending =
             store::user_requests::get(conn, caller.org(), id, store::user_requests::EMAIL_CHANGE)?
                 .ok_or(StoreError::NotFound)?;
         let email = pending.email.clone().unwrap_or_default();
-        if store::users::email_owner(conn, caller.org(), &email, Some(id))?.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "{email} is already the email of another user"
-            )));
-        }
-        let changed = update_plain(conn, caller, id, None, "User.Email.Confirm", |u| {
-            let mut d = u.data.clone();
-            set_primary_email(&mut d, &email);
-            d
-        })?;
+        let changed = update_as(
+            conn,
+            caller,
+            id,
+            expected,
+            None,
+            "User.Email.Confirm",
+            |_, u| {
+                let mut d = u.data.clone();
+                d.set_primary_email(Some(email.clone()));
+                Ok::<_, StoreError>(d)
+            },
+        )?;
         store::user_requests::remove(conn, id, store::user_requests::EMAIL_CHANGE)?;
         Ok(changed.value)
     })
-}
-
-/// Make `email` the user's primary email (replacing the value of the current primary one).
-pub fn set_primary_email(d: &mut UserData, email: &str) {
-    use crate::domain::{MultiAttr, MultiValue};
-    let idx = d
-        .values
-        .iter()
-        .position(|(a, v)| *a == MultiAttr::Emails && v.primary == Some(true))
-        .or_else(|| d.values.iter().position(|(a, _)| *a == MultiAttr::Emails));
-    match idx {
-        Some(i) => d.values[i].1.value = Some(email.to_string()),
-        None => d.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some(email.to_string()),
-                kind: Some("work".into()),
-                primary: Some(true),
-                ..MultiValue::default()
-            },
-        )),
-    }
 }
 
 /// Record a password reset for user `id` (nothing is mailed; the entry is the request).

@@ -5,6 +5,9 @@ use std::fmt;
 
 use chrono::NaiveDateTime;
 
+pub mod rules;
+pub use rules::UniqueField;
+
 /// An organization (tenant) id: a short slug.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OrgId(String);
@@ -336,6 +339,71 @@ mod tests {
         assert!(OrgId::parse("").is_err());
         assert!(OrgId::parse(&"x".repeat(65)).is_err());
     }
+
+    fn email(value: &str, kind: &str, primary: Option<bool>) -> (MultiAttr, MultiValue) {
+        (
+            MultiAttr::Emails,
+            MultiValue {
+                value: Some(value.into()),
+                kind: Some(kind.into()),
+                primary,
+                ..MultiValue::default()
+            },
+        )
+    }
+
+    fn emails(d: &UserData) -> Vec<(&str, &str, Option<bool>)> {
+        fn s(o: &Option<String>) -> &str {
+            o.as_deref().unwrap_or("")
+        }
+        d.values_of(MultiAttr::Emails)
+            .map(|v| (s(&v.value), s(&v.kind), v.primary))
+            .collect()
+    }
+
+    #[test]
+    fn the_primary_email_is_the_marked_one_else_the_first() {
+        let mut d = UserData::default();
+        d.set_primary_email(Some("a@x.co".into()));
+        assert_eq!(emails(&d), [("a@x.co", "work", Some(true))]);
+        // Replacing keeps the value's type and mark, and leaves the other emails.
+        d.values.insert(0, email("h@x.co", "home", None));
+        d.set_primary_email(Some("b@x.co".into()));
+        assert_eq!(
+            emails(&d),
+            [("h@x.co", "home", None), ("b@x.co", "work", Some(true))]
+        );
+        // With none marked primary, the first email is the primary one.
+        let mut d = UserData {
+            values: vec![
+                email("one@x.co", "home", None),
+                email("two@x.co", "other", Some(false)),
+            ],
+            ..UserData::default()
+        };
+        assert_eq!(
+            d.primary(MultiAttr::Emails).unwrap().value.as_deref(),
+            Some("one@x.co")
+        );
+        d.set_primary_email(Some("new@x.co".into()));
+        assert_eq!(
+            emails(&d),
+            [
+                ("new@x.co", "home", None),
+                ("two@x.co", "other", Some(false))
+            ]
+        );
+        // Clearing removes only the primary one; clearing nothing changes nothing.
+        d.set_primary_email(None);
+        assert_eq!(emails(&d), [("two@x.co", "other", Some(false))]);
+        let mut none = UserData::default();
+        none.set_primary_email(None);
+        assert!(none.values.is_empty());
+        // Phone numbers are another attribute: the email is not touched.
+        d.set_primary(MultiAttr::PhoneNumbers, Some("+1 555".into()), None);
+        assert_eq!(emails(&d), [("two@x.co", "other", Some(false))]);
+        assert_eq!(d.values.len(), 2);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -501,9 +569,47 @@ impl UserData {
     }
     /// The primary value of `attr`, else its first.
     pub fn primary(&self, attr: MultiAttr) -> Option<&MultiValue> {
-        self.values_of(attr)
-            .find(|v| v.primary == Some(true))
-            .or_else(|| self.values_of(attr).next())
+        self.primary_index(attr).map(|i| &self.values[i].1)
+    }
+    /// Where the primary value of `attr` sits in `values`: the one marked primary, else the
+    /// first of `attr`.
+    pub fn primary_index(&self, attr: MultiAttr) -> Option<usize> {
+        let mut first = None;
+        for (i, (a, v)) in self.values.iter().enumerate() {
+            if *a == attr {
+                if v.primary == Some(true) {
+                    return Some(i);
+                }
+                first.get_or_insert(i);
+            }
+        }
+        first
+    }
+    /// Set the primary value of `attr` (the one `primary` finds) to `value`, or remove it
+    /// with `None`; the others stay as they are, and so do the type and mark of the one
+    /// replaced. With none there, `value` is added marked primary, of type `kind`.
+    pub fn set_primary(&mut self, attr: MultiAttr, value: Option<String>, kind: Option<&str>) {
+        match (self.primary_index(attr), value) {
+            (Some(i), Some(v)) => self.values[i].1.value = Some(v),
+            (Some(i), None) => {
+                self.values.remove(i);
+            }
+            (None, Some(v)) => self.values.push((
+                attr,
+                MultiValue {
+                    value: Some(v),
+                    kind: kind.map(str::to_string),
+                    primary: Some(true),
+                    ..MultiValue::default()
+                },
+            )),
+            (None, None) => {}
+        }
+    }
+    /// Set (or with `None` remove) the user's primary email: what every dialect and the
+    /// console mean by "the user's email". A new one is of type `work`.
+    pub fn set_primary_email(&mut self, email: Option<String>) {
+        self.set_primary(MultiAttr::Emails, email, Some("work"));
     }
 }
 
@@ -525,6 +631,23 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     pub created_by: Option<String>,
     pub modified_by: Option<String>,
+}
+
+impl User {
+    /// The name a user goes by wherever one is shown (SCIM's `userName`, the console's
+    /// lists and titles): the login name, else (a user made without one: Domo, Sumo, Adobe
+    /// by email) the primary email, else the id as 16 hex digits.
+    pub fn shown_name(&self) -> String {
+        shown_name(self.id, &self.data)
+    }
+}
+
+/// `User::shown_name` of user `id` with `d`.
+pub fn shown_name(id: i64, d: &UserData) -> String {
+    d.user_name
+        .clone()
+        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.clone()))
+        .unwrap_or_else(|| id_to_hex(id))
 }
 
 /// A user's account at an external target (a social or enterprise identity provider).

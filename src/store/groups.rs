@@ -495,12 +495,13 @@ pub fn user_ids(
 pub fn query(
     conn: &mut DbConn,
     org: &OrgId,
-    filter: Option<&super::raw::Raw>,
+    filter: &super::search::GroupFilter,
     order: &super::Order,
     window: super::Window,
     with_members: bool,
     with_total: bool,
 ) -> StoreResult<(Vec<Group>, Option<i64>)> {
+    let filter = filter.sql();
     let base = || {
         let mut q = groups::table
             .filter(groups::org_id.eq(org.as_str().to_string()))
@@ -564,7 +565,7 @@ pub fn find_by_names(
 }
 
 /// The condition "the group is of one of `kinds`" (`None`: any kind).
-pub fn of_kinds(kinds: &[GroupKind]) -> Option<Raw> {
+pub(super) fn of_kinds(kinds: &[GroupKind]) -> Option<Raw> {
     kinds
         .iter()
         .map(|k| Raw::sql("\"groups\".\"group_type\" = ").bind(Bind::Text(k.as_str().into())))

@@ -15,6 +15,7 @@ pub mod portable;
 pub mod raw;
 pub mod roles;
 pub mod schema;
+pub mod search;
 pub mod signing_keys;
 pub mod usage;
 pub mod user_requests;
@@ -78,13 +79,22 @@ struct TxContext {
     flattened: bool,
     /// The events written since the trip began, less those of transactions rolled back:
     /// what the trip wrote ([`Store::run_trip`]). `None` outside a trip, where nobody asks
-    /// (a `muster import` writes a great many).
+    /// (a long-lived command-line connection would only pile them up).
     written: Option<Vec<events::Written>>,
     /// What every connection of this connection's store shares.
     shared: Arc<Shared>,
 }
 
 impl TxContext {
+    /// A trip begins on this connection: nothing open, nothing flattened, and what it
+    /// writes collected. (Nothing is left over from the trip before: a connection whose
+    /// trip panicked midway is retired, and every other one ends with its transactions.)
+    fn begin_trip(&mut self) {
+        self.depth = 0;
+        self.flattened = false;
+        self.written = Some(Vec::new());
+    }
+
     fn written_len(&self) -> usize {
         self.written.as_ref().map_or(0, Vec::len)
     }
@@ -132,6 +142,17 @@ pub enum StoreError {
     Conflict(String),
     #[error("version mismatch")]
     VersionMismatch,
+    /// A unique field of a user (`domain::rules::UniqueField`) is another user's in the
+    /// organization: each dialect names the field in its own words.
+    #[error("{}", .0.taken_message())]
+    Taken(crate::domain::UniqueField),
+    /// A value an identity rule refuses (`domain::rules::prepare`): a 400 naming the field.
+    #[error("{0}")]
+    Refused(crate::domain::rules::Refused),
+    /// The caller may not do this: it would give a user or a credential a scope the caller
+    /// lacks (`directory::roles::check_grant`). A 403 in the dialect's shape.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request names something that cannot be (an unknown group member, say).
     #[error("{0}")]
     Invalid(String),
@@ -640,9 +661,7 @@ impl Store {
                 Err(e) => return (Err(StoreError::from(e).into()), Vec::new()),
             };
             let conn = &mut pooled.conn;
-            conn.tx.depth = 0;
-            conn.tx.flattened = false;
-            conn.tx.written = Some(Vec::new());
+            conn.tx.begin_trip();
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
             let written = conn.tx.written.take().unwrap_or_default();
             pooled.last_used = Instant::now();
@@ -896,8 +915,9 @@ pub fn now() -> chrono::NaiveDateTime {
 /// id as tie-breaker. Missing keys sort last ascending, first descending.
 #[derive(Debug, Clone, Default)]
 pub struct Order {
-    pub key: Option<String>,
-    pub descending: bool,
+    // Private: a caller names an order by its constructors (`search.rs`), never as SQL.
+    key: Option<String>,
+    descending: bool,
 }
 
 impl Order {

@@ -26,6 +26,28 @@ pub fn find_by_name(
         .optional())?)
 }
 
+/// The capabilities of the roles of `org` named `names` (case-insensitively; names of no
+/// role add nothing): one statement.
+pub fn capabilities_of(
+    conn: &mut DbConn,
+    org: &OrgId,
+    names: &[String],
+) -> StoreResult<Vec<String>> {
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let keys: Vec<String> = names.iter().map(|n| n.trim().to_lowercase()).collect();
+    let rows: Vec<String> = super::on_backend!(conn, c => roles::table
+        .filter(roles::org_id.eq(org.as_str()))
+        .filter(roles::name_lower.eq_any(&keys))
+        .select(roles::capabilities)
+        .load::<String>(c))?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| serde_json::from_str::<Vec<String>>(r).unwrap_or_default())
+        .collect())
+}
+
 /// The stored name of role `id` of `org`.
 pub fn find_by_id(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Option<String>> {
     Ok(super::on_backend!(conn, c => roles::table

@@ -227,39 +227,6 @@ pub fn without_role(role_id: i64) -> Raw {
     .push(")")
 }
 
-/// Another user of `org` than `except` whose `field` equals `value` (case-insensitively):
-/// Logto's uniqueness of primary emails and phones.
-pub fn taken(
-    conn: &mut DbConn,
-    org: &crate::domain::OrgId,
-    field: Field,
-    value: &str,
-    except: Option<i64>,
-) -> StoreResult<bool> {
-    use super::schema::users;
-    use diesel::prelude::*;
-    let backend = Backend::of(conn);
-    let cond = condition(
-        &Condition {
-            field,
-            mode: Mode::Exact,
-            values: vec![value.to_string()],
-            case_sensitive: false,
-        },
-        &backend,
-    )?;
-    let mut q = users::table
-        .filter(users::org_id.eq(org.as_str().to_string()))
-        .filter(cond)
-        .select(users::id)
-        .limit(1)
-        .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(users::id.ne(id));
-    }
-    Ok(!q.load::<i64>(conn.db())?.is_empty())
-}
-
 /// The web console's plain search: `text` anywhere (case-insensitively) in the user name,
 /// the display name, or any email or phone number. The emails and phones are matched in one
 /// pass over the organization's values (`IN (SELECT …)`, evaluated once), not a subquery

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::schema::{roles, user_roles, user_values, users};
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
+use crate::domain::rules::{self, UniqueField};
 use crate::domain::{
     Address, Enterprise, GroupRef, MultiAttr, MultiValue, Name, OrgId, PasswordHash, RoleValue,
     User, UserData, VendorFields,
@@ -85,16 +86,11 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| s.to_lowercase())
 }
 
-/// The user's SCIM `userName`, lower-cased, as `user_name_lower` keeps it: the stored login
-/// name, else (a user made by a dialect without login names: Domo, Sumo, Adobe by email)
-/// the primary email, which SCIM shows as the `userName`. So `userName` filters find such a
-/// user and the unique index counts the email as taken: one person, one identity.
-pub fn login_key(d: &UserData) -> Option<String> {
-    d.user_name
-        .as_ref()
-        .or_else(|| d.primary(MultiAttr::Emails).and_then(|e| e.value.as_ref()))
-        .map(|s| s.to_lowercase())
-}
+/// The user's SCIM `userName`, lower-cased, as `user_name_lower` keeps it
+/// (`domain::rules::login_key`): the stored login name, else the primary email, which SCIM
+/// shows as the `userName`. So `userName` filters find such a user and the unique index
+/// counts the email as taken: one person, one identity.
+pub use crate::domain::rules::login_key;
 
 fn json_or_empty(s: &str) -> serde_json::Value {
     serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}))
@@ -163,14 +159,11 @@ impl Row {
 /// Who made a change, for `created_by` / `modified_by`.
 pub struct Actor<'a>(pub &'a str);
 
-/// Map a unique violation on user names to a clear conflict.
-fn conflict(e: diesel::result::Error) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict(
-            "userName is already taken (by a user's login name or, for users without one, \
-             their email)"
-                .into(),
-        ),
+/// A unique violation of the login key (`users_org_user_name`) as the field that collided:
+/// the login name, or the email of a user without one (`rules::login_key_field`).
+fn conflict(field: UniqueField) -> impl Fn(diesel::result::Error) -> StoreError {
+    move |e| match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Taken(field),
         other => other,
     }
 }
@@ -373,7 +366,7 @@ pub fn insert(
             user_columns!(data),
         ))
         .execute(conn.db())
-        .map_err(conflict)?;
+        .map_err(conflict(rules::login_key_field(data)))?;
     let roles = write_values(conn, org, id, data)?;
     Ok(User {
         id,
@@ -434,7 +427,7 @@ pub fn insert_many(
         super::on_backend!(&mut *conn, c => diesel::insert_into(users::table)
             .values(rows)
             .execute(c))
-        .map_err(conflict)?;
+        .map_err(conflict(UniqueField::LoginName))?;
     }
     let values: Vec<NewValue<'_>> = all
         .iter()
@@ -523,7 +516,7 @@ pub fn write(
             ))
             .execute(conn.db()),
     }
-    .map_err(conflict)?;
+    .map_err(conflict(rules::login_key_field(data)))?;
     if n == 0 {
         return Err(StoreError::VersionMismatch);
     }
@@ -836,7 +829,29 @@ pub fn groups_of_many(
 }
 
 /// Users of `org` matching `filter`, ordered, windowed; and the number matching.
-pub fn query(
+pub fn search(
+    conn: &mut DbConn,
+    org: &OrgId,
+    filter: &super::search::UserFilter,
+    order: &super::Order,
+    window: super::Window,
+    with_total: bool,
+    groups: GroupsToo,
+) -> StoreResult<(Loaded, Option<i64>)> {
+    let filter = filter.sql(super::user_search::Backend::of(conn), org)?;
+    query(
+        conn,
+        org,
+        filter.as_ref(),
+        order,
+        window,
+        with_total,
+        groups,
+    )
+}
+
+/// `search` with the condition as SQL.
+fn query(
     conn: &mut DbConn,
     org: &OrgId,
     filter: Option<&super::raw::Raw>,
@@ -917,6 +932,196 @@ pub fn email_owner(
         .optional())?)
 }
 
+/// `domain::rules::phone_key` in SQL, over `user_values.value_lower` (which is the value
+/// lower-cased): the expression the index `user_values_phone_key` is built on, written
+/// identically here so both planners use it.
+pub const PHONE_KEY_SQL: &str =
+    "REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(uv.value_lower, ' ', ''), \
+     '-', ''), '(', ''), ')', ''), '.', '')";
+
+/// `uv` is its user's primary value of its attribute, else (none primary) the first.
+const UV_PRIMARY_OR_FIRST: &str = "(uv.is_primary = TRUE OR (NOT EXISTS (SELECT 1 FROM \
+     user_values q WHERE q.user_id = uv.user_id AND q.attribute = uv.attribute AND \
+     q.is_primary = TRUE) AND uv.position = (SELECT MIN(q.position) FROM user_values q WHERE \
+     q.user_id = uv.user_id AND q.attribute = uv.attribute)))";
+
+/// Serialise the writers of these unique keys (field, key) of `org` until the transaction
+/// ends, so two that would write the same new email both check before either writes and
+/// one sees the other's: PostgreSQL's transaction-scoped advisory locks, keyed by a hash of
+/// (organization, field, key), taken in key order (no deadlock between two writers of
+/// several). SQLite needs none: `BEGIN IMMEDIATE` already makes writers take turns. No
+/// unique index does this, because a database may already hold duplicates from before the
+/// rule and must keep starting (`muster conflicts` lists them).
+pub fn lock_unique_keys(
+    conn: &mut DbConn,
+    org: &OrgId,
+    keys: &[(UniqueField, String)],
+) -> StoreResult<()> {
+    use sha2::{Digest, Sha256};
+    let MultiConn::Pg(c) = conn.db() else {
+        return Ok(());
+    };
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = keys
+        .iter()
+        .map(|(f, k)| {
+            let h = Sha256::new()
+                .chain_update(org.as_str())
+                .chain_update([0])
+                .chain_update(f.scim_attribute())
+                .chain_update([0])
+                .chain_update(k)
+                .finalize();
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&h[..8]);
+            i64::from_be_bytes(first)
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    diesel::sql_query("SELECT pg_advisory_xact_lock(k) FROM UNNEST($1::BIGINT[]) AS k")
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+        .execute(c)?;
+    Ok(())
+}
+
+/// The first of `keys` (field, key) that a user of `org` other than `except` already has
+/// (in `UniqueField` order): their login key (`users_org_user_name`), or their primary (else
+/// first) email or phone number (`user_values_lookup`, `user_values_phone_key`). One
+/// statement, one indexed branch per field asked about; nothing is read when `keys` is empty.
+pub fn taken(
+    conn: &mut DbConn,
+    org: &OrgId,
+    keys: &[(UniqueField, String)],
+    except: Option<i64>,
+) -> StoreResult<Option<(UniqueField, String)>> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::{Integer, Text};
+    let fields = [
+        UniqueField::Email,
+        UniqueField::Phone,
+        UniqueField::LoginName,
+    ];
+    let except = except.unwrap_or(0);
+    let mut q: Option<Raw> = None;
+    for (n, field) in fields.iter().enumerate() {
+        let values: Vec<&str> = keys
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, k)| k.as_str())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let o = Bind::Text(org.as_str().to_string());
+        let branch = match field {
+            UniqueField::LoginName => Raw::sql(format!(
+                "SELECT {n}, u.user_name_lower FROM users u WHERE u.org_id = "
+            ))
+            .bind(o)
+            .push(" AND u.id <> ")
+            .bind(Bind::Int(except))
+            .push(" AND u.user_name_lower")
+            .in_texts(&values),
+            UniqueField::Email => Raw::sql(format!(
+                "SELECT {n}, uv.value_lower FROM user_values uv WHERE uv.org_id = "
+            ))
+            .bind(o)
+            .push(" AND uv.attribute = 'emails' AND uv.user_id <> ")
+            .bind(Bind::Int(except))
+            .push(" AND uv.value_lower")
+            .in_texts(&values)
+            .push(format!(" AND {UV_PRIMARY_OR_FIRST}")),
+            UniqueField::Phone => Raw::sql(format!(
+                "SELECT {n}, {PHONE_KEY_SQL} FROM user_values uv WHERE uv.org_id = "
+            ))
+            .bind(o)
+            .push(" AND uv.attribute = 'phoneNumbers' AND uv.user_id <> ")
+            .bind(Bind::Int(except))
+            .push(format!(" AND {PHONE_KEY_SQL}"))
+            .in_texts(&values)
+            .push(format!(" AND {UV_PRIMARY_OR_FIRST}")),
+        };
+        q = Some(match q {
+            None => branch,
+            Some(prev) => prev.push(" UNION ALL ").append(branch),
+        });
+    }
+    let Some(q) = q else { return Ok(None) };
+    let rows: Vec<(i32, Option<String>)> = q
+        .push(" ORDER BY 1 LIMIT 1")
+        .query::<(Integer, diesel::sql_types::Nullable<Text>)>()
+        .load(conn.db())?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(n, k)| (fields[n as usize], k.unwrap_or_default())))
+}
+
+/// One group of users of an organization sharing a unique value (`muster conflicts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub org_id: String,
+    pub field: UniqueField,
+    pub key: String,
+    /// (user id, login name as stored).
+    pub users: Vec<(i64, Option<String>)>,
+}
+
+/// Primary (else first) emails and phone numbers that more than one user of an organization
+/// (of `org`, or of every organization) has, compared by their keys: what a database kept
+/// from before the uniqueness rule, for an admin to resolve. Login names need no listing:
+/// their unique index never let a duplicate in.
+pub fn duplicates(conn: &mut DbConn, org: Option<&OrgId>) -> StoreResult<Vec<Duplicate>> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    let mut out = Vec::new();
+    for (field, attr, key) in [
+        (UniqueField::Email, "emails", "uv.value_lower"),
+        (UniqueField::Phone, "phoneNumbers", PHONE_KEY_SQL),
+    ] {
+        let scope = |q: Raw| match org {
+            Some(o) => q
+                .push(" AND uv.org_id = ")
+                .bind(Bind::Text(o.as_str().to_string())),
+            None => q,
+        };
+        let primaries = scope(Raw::sql(format!(
+            "SELECT uv.org_id AS org_id, {key} AS k, uv.user_id AS user_id FROM user_values uv \
+             WHERE uv.attribute = '{attr}' AND {UV_PRIMARY_OR_FIRST}"
+        )));
+        let rows: Vec<(String, String, i64, Option<String>)> = Raw::sql("WITH p AS (")
+            .append(primaries)
+            .push(
+                ") SELECT p.org_id, p.k, p.user_id, u.user_name FROM p JOIN users u ON \
+                 u.id = p.user_id WHERE p.k <> '' AND EXISTS (SELECT 1 FROM p p2 WHERE \
+                 p2.org_id = p.org_id AND p2.k = p.k AND p2.user_id <> p.user_id) \
+                 ORDER BY p.org_id, p.k, p.user_id",
+            )
+            .query::<(Text, Text, BigInt, Nullable<Text>)>()
+            .load(conn.db())?;
+        for (org_id, k, uid, name) in rows {
+            match out.last_mut() {
+                Some(Duplicate {
+                    org_id: o,
+                    field: f,
+                    key,
+                    users,
+                }) if *o == org_id && *f == field && *key == k => users.push((uid, name)),
+                _ => out.push(Duplicate {
+                    org_id,
+                    field,
+                    key: k,
+                    users: vec![(uid, name)],
+                }),
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Is `id` a user of `org`? (Reads the id alone.)
 pub fn exists(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<bool> {
     Ok(super::on_backend!(conn, c => users::table
@@ -977,7 +1182,7 @@ pub struct Among {
 
 impl Among {
     /// The condition on `users`, or `None` for every user.
-    pub fn sql(&self) -> Option<super::raw::Raw> {
+    pub(super) fn sql(&self) -> Option<super::raw::Raw> {
         use super::raw::{Bind, Raw};
         let mut parts: Vec<Raw> = Vec::new();
         if let Some(d) = &self.domain {
@@ -1071,12 +1276,13 @@ impl SortKey {
 pub fn keyset_page(
     conn: &mut DbConn,
     org: &OrgId,
-    filter: Option<super::raw::Raw>,
+    filter: &super::search::UserFilter,
     key: SortKey,
     after: Option<(String, i64)>,
     limit: i64,
 ) -> StoreResult<Loaded> {
     use super::raw::{Bind, Raw};
+    let filter = filter.sql(super::user_search::Backend::of(conn), org)?;
     if key == SortKey::Id {
         let (loaded, _) = query(
             conn,

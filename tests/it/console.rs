@@ -526,9 +526,11 @@ async fn bad_input_gets_a_message_by_the_field_and_writes_nothing(b: Backend) {
     let edit = format!("/console/users/{id}");
     for (form, field, message) in [
         (
+            // Required of this user, who has one: without it and without an email they
+            // would go by nothing (`domain::rules::required`).
             vec![("user_name", "  ")],
             "user_name",
-            "A user name is required.",
+            "A user name is required",
         ),
         (
             vec![("user_name", "grace")],

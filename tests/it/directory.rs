@@ -322,7 +322,9 @@ async fn roles_invitations_and_single_members(b: Backend) {
         };
         assert!(matches!(
             du::create(c, who, &clash, None),
-            Err(store::StoreError::Conflict(_))
+            Err(store::StoreError::Taken(
+                muster::domain::UniqueField::LoginName
+            ))
         ));
 
         // Built-ins in any case, spelled as the dialect spells them; unknown names refused.
@@ -502,7 +504,8 @@ async fn roles_requests_and_child_orgs(b: Backend) {
             .is_none());
         // Pending email change: applied only when confirmed.
         du::request_email_change(conn, caller, u.id, "dora.new@example.com").unwrap();
-        let changed = du::confirm_email_change(conn, caller, u.id).unwrap();
+        let changed =
+            du::confirm_email_change(conn, caller, u.id, &directory::Expect::Any).unwrap();
         assert_eq!(
             changed
                 .data
@@ -513,7 +516,7 @@ async fn roles_requests_and_child_orgs(b: Backend) {
             Some("dora.new@example.com")
         );
         assert!(matches!(
-            du::confirm_email_change(conn, caller, u.id),
+            du::confirm_email_change(conn, caller, u.id, &directory::Expect::Any),
             Err(store::StoreError::NotFound)
         ));
         du::request_password_reset(conn, caller, u.id).unwrap();

@@ -224,7 +224,7 @@ async fn a_domo_user_is_the_scim_user_of_its_email(b: Backend) {
         &taken,
         409,
         "/v1/users",
-        "carl@example.com is already an email of user",
+        "user carl@example.com: this email is already another user's",
     );
     let path = format!("/v1/users/{id}");
     let taken = domo
@@ -235,7 +235,7 @@ async fn a_domo_user_is_the_scim_user_of_its_email(b: Backend) {
             409,
         )
         .await;
-    assert_domo_error(&taken, 409, &path, "already an email");
+    assert_domo_error(&taken, 409, &path, "this email is already another user's");
     // Its own email again is no conflict.
     domo.call(
         reqwest::Method::PUT,

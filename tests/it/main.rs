@@ -26,6 +26,7 @@ mod overload;
 mod portability;
 mod process;
 mod query;
+mod rules;
 mod scim;
 mod scim_details;
 mod secrets;

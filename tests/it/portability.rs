@@ -115,7 +115,11 @@ async fn seed(s: &TestServer) -> Seeded {
             .header("content-type", SCIM_CT)
     };
     let mut scim_users = Vec::new();
-    for (name, first) in [("bjensen", "Barbara"), ("jsmith", "John")] {
+    // Each with a phone of their own: primary phone numbers are unique in an organization.
+    for (name, first, phone) in [
+        ("bjensen", "Barbara", "555-555-5555"),
+        ("jsmith", "John", "555-555-5556"),
+    ] {
         let (u, _) = call(
             h,
             scim(Method::POST, "/Users").json(&json!({
@@ -130,7 +134,7 @@ async fn seed(s: &TestServer) -> Seeded {
                 "password": "t1meMachine!",
                 "emails": [{"value": format!("{name}@example.com"), "type": "work", "primary": true},
                            {"value": format!("{name}@home.example"), "type": "home"}],
-                "phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
+                "phoneNumbers": [{"value": phone, "type": "work"}],
                 "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza",
                                "locality": "Hollywood", "region": "CA", "postalCode": "91608",
                                "country": "USA", "primary": true}],

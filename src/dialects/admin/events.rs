@@ -13,9 +13,9 @@ use serde_json::{json, Value};
 use super::{admin, AdminError, AdminResult, Tag};
 use crate::auth::schemes::BearerOrBasic;
 use crate::changes::Recorded;
+use crate::directory::events;
 use crate::domain::Scope;
 use crate::request::AppState;
-use crate::store;
 
 /// The longest a long poll waits, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
@@ -109,8 +109,8 @@ impl AdminEventsApi {
                 woken.borrow_and_update();
                 let (events, last) = state
                     .call(&auth, Some(Scope::UsersRead), move |conn, p| {
-                        let events = store::events::page(conn, &p.org_id, after, limit + 1)?;
-                        let last = store::events::last_seq(conn, &p.org_id)?;
+                        let events = events::page(conn, &p.org_id, after, limit + 1)?;
+                        let last = events::last_seq(conn, &p.org_id)?;
                         Ok::<_, AdminError>((events, last))
                     })
                     .await?;

@@ -12,13 +12,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::auth::{self, AuthError};
+use crate::auth::AuthError;
+use crate::directory::{orgs, usage, Conn, StoreError};
 use crate::domain::{
     Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
     Scopes, UsageRecord,
 };
 use crate::request::AppState;
-use crate::store::{self, StoreError};
 
 #[derive(Tags)]
 enum Tag {
@@ -59,7 +59,14 @@ impl From<StoreError> for AdminError {
         match e {
             StoreError::NotFound => AdminError::not_found("resource"),
             StoreError::Conflict(m) => AdminError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Taken(f) => AdminError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{}: {}", f.scim_attribute(), f.taken_message()),
+            ),
             StoreError::Invalid(m) => AdminError::bad(m),
+            StoreError::Refused(r) => AdminError::bad(r.to_string()),
+            StoreError::Forbidden(m) => AdminError::new(StatusCode::FORBIDDEN, "forbidden", m),
             StoreError::VersionMismatch => AdminError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",
@@ -252,6 +259,35 @@ enum NoContent {
     NoContent,
 }
 
+/// The directory caller of an admin API request.
+fn admin_caller(p: &Principal, bcrypt_cost: u32) -> crate::directory::Caller<'_> {
+    crate::directory::Caller {
+        principal: p,
+        dialect: "admin",
+        bcrypt_cost,
+    }
+}
+
+/// The versions an `If-Match` header accepts (a list of entity tags such as `W/"3"`, or
+/// `*`); a header naming none of ours can never match: 412, as a stale version is.
+fn expect_of(header: Option<&str>) -> AdminResult<crate::directory::Expect> {
+    use crate::directory::Expect;
+    let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(Expect::Any);
+    };
+    if h.split(',').any(|t| t.trim() == "*") {
+        return Ok(Expect::Any);
+    }
+    let versions: Vec<i64> = h
+        .split(',')
+        .filter_map(crate::scim::etag::parse_etag)
+        .collect();
+    if versions.is_empty() {
+        return Err(StoreError::VersionMismatch.into());
+    }
+    Ok(Expect::OneOf(versions))
+}
+
 fn rfc3339(t: chrono::NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -259,9 +295,9 @@ fn rfc3339(t: chrono::NaiveDateTime) -> String {
 
 /// The organization a path names, if the caller may manage it (itself or a child); else 404,
 /// so other tenants' ids are not even confirmed to exist.
-fn manageable_org(conn: &mut store::DbConn, p: &Principal, org: &str) -> AdminResult<OrgId> {
+fn manageable_org(conn: &mut Conn, p: &Principal, org: &str) -> AdminResult<OrgId> {
     let org = OrgId::parse(org).map_err(|_| AdminError::not_found("organization"))?;
-    let o = match store::orgs::get(conn, &org) {
+    let o = match orgs::get(conn, &org) {
         Ok(o) => o,
         Err(StoreError::NotFound) => return Err(AdminError::not_found("organization")),
         Err(e) => return Err(e.into()),
@@ -342,7 +378,7 @@ impl AdminApi {
         admin(async move {
             let orgs = state
                 .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(store::orgs::manageable(conn, &p.org_id)?)
+                    Ok::<_, AdminError>(orgs::manageable(conn, &p.org_id)?)
                 })
                 .await?;
             Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
@@ -360,7 +396,7 @@ impl AdminApi {
         admin(async move {
             let creds = state
                 .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(store::credentials::list(conn, Some(&p.org_id))?)
+                    Ok::<_, AdminError>(crate::auth::credentials(conn, Some(&p.org_id))?)
                 })
                 .await?;
             Ok(Json(
@@ -381,6 +417,7 @@ impl AdminApi {
         state: Data<&AppState>,
         body: Json<NewCredentialBody>,
     ) -> poem::Result<Created<CredentialBody>> {
+        let cost = state.config.bcrypt_cost;
         admin(async move {
             // Judged inside the trip, after the credential: a bad credential is a 401 first.
             let checked = (|| {
@@ -402,16 +439,16 @@ impl AdminApi {
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
                     let (kind, asked) = checked?;
                     let scopes = asked.unwrap_or_else(|| p.scopes.clone());
-                    if scopes.iter().any(|s| !p.has(s)) {
-                        return Err(AdminError::new(
-                            StatusCode::FORBIDDEN,
-                            "forbidden",
-                            "a credential cannot grant scopes its creator lacks",
-                        ));
-                    }
-                    let (cred, secret) =
-                        auth::mint_credential(conn, &p.org_id, kind, &label, &scopes)?;
-                    Ok((cred, secret))
+                    // No escalation: `directory::credentials::mint` refuses (403) a scope
+                    // the caller lacks, and audits the grant.
+                    let (cred, secret) = crate::directory::credentials::mint(
+                        conn,
+                        &admin_caller(&p, cost),
+                        kind,
+                        &label,
+                        &scopes,
+                    )?;
+                    Ok::<_, AdminError>((cred, secret))
                 })
                 .await?;
             Ok(Created::Created(Json(CredentialBody::from(
@@ -479,13 +516,15 @@ impl AdminApi {
         state: Data<&AppState>,
         id: Path<String>,
     ) -> poem::Result<NoContent> {
+        let cost = state.config.bcrypt_cost;
         admin(async move {
             state
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    store::credentials::revoke(conn, Some(&p.org_id), &id.0).map_err(|e| match e {
-                        StoreError::NotFound => AdminError::not_found("credential"),
-                        other => other.into(),
-                    })
+                    crate::directory::credentials::revoke(conn, &admin_caller(&p, cost), &id.0)
+                        .map_err(|e| match e {
+                            StoreError::NotFound => AdminError::not_found("credential"),
+                            other => other.into(),
+                        })
                 })
                 .await?;
             Ok(NoContent::NoContent)
@@ -502,6 +541,10 @@ impl AdminApi {
         auth: BearerOrBasic,
         state: Data<&AppState>,
         user_id: Path<String>,
+        /// The user's version this change is made against (`W/"3"`, as SCIM's `meta.version`
+        /// shows it): 412 when the user changed since. Absent or `*`: whatever is current.
+        #[oai(name = "If-Match")]
+        if_match: poem_openapi::param::Header<Option<String>>,
     ) -> poem::Result<Json<EmailChanged>> {
         let cost = state.config.bcrypt_cost;
         admin(async move {
@@ -509,16 +552,20 @@ impl AdminApi {
                 .call(&auth, Some(Scope::UsersWrite), move |conn, p| {
                     let id = crate::domain::id_from_hex(&user_id.0)
                         .ok_or_else(|| AdminError::not_found("pending email change"))?;
+                    let expected = expect_of(if_match.0.as_deref())?;
                     let caller = crate::directory::Caller {
                         principal: &p,
                         dialect: "admin",
                         bcrypt_cost: cost,
                     };
-                    let u = crate::directory::users::confirm_email_change(conn, &caller, id)
-                        .map_err(|e| match e {
-                            StoreError::NotFound => AdminError::not_found("pending email change"),
-                            other => other.into(),
-                        })?;
+                    let u =
+                        crate::directory::users::confirm_email_change(conn, &caller, id, &expected)
+                            .map_err(|e| match e {
+                                StoreError::NotFound => {
+                                    AdminError::not_found("pending email change")
+                                }
+                                other => other.into(),
+                            })?;
                     let email = u
                         .data
                         .primary(crate::domain::MultiAttr::Emails)
@@ -548,7 +595,7 @@ impl AdminApi {
                 .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
                     let org = manageable_org(conn, &p, &org_id.0)?;
                     let records = usage_records(&org, &body.0)?;
-                    Ok::<_, AdminError>(store::usage::insert(conn, &records)?)
+                    Ok::<_, AdminError>(usage::insert(conn, &records)?)
                 })
                 .await?;
             Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
@@ -576,7 +623,7 @@ impl AdminApi {
                         .map(|s| parse_date(s, "from"))
                         .transpose()?;
                     let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
-                    Ok::<_, AdminError>(store::usage::list(conn, &org, from, to)?)
+                    Ok::<_, AdminError>(usage::list(conn, &org, from, to)?)
                 })
                 .await?;
             Ok(Json(

@@ -12,11 +12,10 @@ use super::error::AdobeError;
 use super::model::{ADOBE_ID, FEDERATED_ID};
 use crate::directory::groups as dg;
 use crate::directory::users as du;
-use crate::directory::{Caller, Expect};
+use crate::directory::{self, Caller, Conn, Expect, StoreError};
 use crate::domain::{
     Address, GroupData, GroupKind, MultiAttr, MultiValue, Name, User, UserData, VendorFields,
 };
-use crate::store::{self, DbConn, StoreError};
 
 /// Why an entry's transaction ends without committing.
 enum Stop {
@@ -39,6 +38,20 @@ impl From<StoreError> for Stop {
 fn step_store(step: usize, code: &'static str, e: StoreError) -> Stop {
     match e {
         StoreError::Conflict(m) => Stop::Step(fail(step, code, m)),
+        StoreError::Taken(f) => Stop::Step(fail(
+            step,
+            "error.user.already_exists",
+            format!("Another user has this {}", f.label()),
+        )),
+        StoreError::Refused(r) => Stop::Step(fail(
+            step,
+            if r.field == "emails" {
+                "error.user.email.invalid"
+            } else {
+                "error.command.steps.malformed"
+            },
+            r.to_string(),
+        )),
         StoreError::Invalid(m) => Stop::Step(fail(step, "error.command.steps.malformed", m)),
         StoreError::NotFound => Stop::Step(fail(step, "error.user.nonexistent", "Not found")),
         StoreError::VersionMismatch => Stop::Step(fail(
@@ -47,6 +60,17 @@ fn step_store(step: usize, code: &'static str, e: StoreError) -> Stop {
             "Changed concurrently; retry",
         )),
         other => Stop::Store(other),
+    }
+}
+
+/// A step's directory write failing on what the caller sent (a rule, a conflict) is the
+/// step's error; anything else stays the request's.
+fn in_step(step: usize) -> impl Fn(Stop) -> Stop {
+    move |s| match s {
+        Stop::Store(
+            e @ (StoreError::Taken(_) | StoreError::Refused(_) | StoreError::VersionMismatch),
+        ) => step_store(step, "error.user.already_exists", e),
+        other => other,
     }
 }
 
@@ -82,7 +106,7 @@ impl Outcome {
 
 /// Run the entries in order, each in its own transaction (rolled back in test mode).
 pub fn run(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     entries: &[Entry],
     test_only: bool,
@@ -97,7 +121,7 @@ pub fn run(
         let failures = match &entry.parsed {
             Err(errors) => errors.clone(),
             Ok(target) => {
-                let r = store::write_tx(conn, |conn| {
+                let r = directory::write_tx(conn, |conn| {
                     match target {
                         Target::User { key, domain, steps } => {
                             run_user(conn, who, key, domain.as_deref(), steps, test_only)?
@@ -174,19 +198,7 @@ fn new_user(
             .rsplit_once('@')
             .map(|(_, d)| d.to_lowercase()),
     };
-    let mut values = vec![(
-        MultiAttr::Emails,
-        MultiValue {
-            value: Some(email.to_string()),
-            kind: Some("work".into()),
-            primary: Some(true),
-            ..MultiValue::default()
-        },
-    )];
-    if let Some(c) = country {
-        values.push((MultiAttr::Addresses, address(c)));
-    }
-    UserData {
+    let mut data = UserData {
         user_name,
         name: Name {
             given: firstname.clone(),
@@ -194,14 +206,18 @@ fn new_user(
             ..Name::default()
         },
         active: Some(true),
-        values,
         vendor: VendorFields {
             identity_type: Some(id_type.to_string()),
             domain,
             ..VendorFields::default()
         },
         ..UserData::default()
+    };
+    data.set_primary_email(Some(email.to_string()));
+    if let Some(c) = country {
+        data.values.push((MultiAttr::Addresses, address(c)));
     }
+    data
 }
 
 fn address(country: &str) -> MultiValue {
@@ -216,34 +232,8 @@ fn address(country: &str) -> MultiValue {
     }
 }
 
-/// Set the primary email (the first email when none is marked primary).
-fn set_email(data: &mut UserData, email: &str) {
-    let mut slot = None;
-    for (n, (attr, v)) in data.values.iter().enumerate() {
-        if *attr == MultiAttr::Emails {
-            if v.primary == Some(true) {
-                slot = Some(n);
-                break;
-            }
-            slot.get_or_insert(n);
-        }
-    }
-    match slot {
-        Some(n) => data.values[n].1.value = Some(email.to_string()),
-        None => data.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some(email.to_string()),
-                kind: Some("work".into()),
-                primary: Some(true),
-                ..MultiValue::default()
-            },
-        )),
-    }
-}
-
 fn run_user(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     key: &str,
     domain: Option<&str>,
@@ -315,7 +305,7 @@ fn run_user(
                             }
                             Ok(data)
                         });
-                        r?;
+                        r.map_err(in_step(i))?;
                     }
                     (None, _) => {
                         let data =
@@ -338,15 +328,6 @@ fn run_user(
                     }
                     return Err(nonexistent(i, key));
                 };
-                if let Some(e) = email {
-                    if du::email_owner(conn, &org, e, Some(id))?.is_some() {
-                        return Err(Stop::Step(fail(
-                            i,
-                            "error.user.already_exists",
-                            format!("Another user has the email {e}"),
-                        )));
-                    }
-                }
                 du::update(conn, who, id, &Expect::Any, None, |u: &User| {
                     if u.data.vendor.identity_type.as_deref() == Some(ADOBE_ID) {
                         return Err(Stop::Step(fail(
@@ -365,7 +346,7 @@ fn run_user(
                                 "The letter case of an email cannot be changed",
                             )));
                         }
-                        set_email(&mut data, e);
+                        data.set_primary_email(Some(e.to_string()));
                     }
                     if firstname.is_some() {
                         data.name.given = firstname.clone();
@@ -432,7 +413,7 @@ fn run_user(
                     }
                     return Err(nonexistent(i, key));
                 };
-                let groups = store::users::groups_of(conn, &org, id)?;
+                let groups = du::groups_of(conn, &org, id)?;
                 for g in groups.iter().filter(|g| g.direct) {
                     if g.display_name.eq_ignore_ascii_case("_org_admin") {
                         continue;
@@ -473,7 +454,7 @@ fn check_group_name(step: usize, name: &str) -> Result<(), Stop> {
 }
 
 fn run_group(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     who: &Caller<'_>,
     name: &str,
     steps: &[(usize, GroupStep)],

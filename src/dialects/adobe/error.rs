@@ -6,7 +6,7 @@ use poem::Response;
 use serde_json::{json, Value};
 
 use crate::auth::AuthError;
-use crate::store::StoreError;
+use crate::directory::StoreError;
 
 const INVALID_TOKEN: &str =
     "Bearer realm=\"JIL\", error=\"invalid_token\", error_description=\"The access token is invalid\"";
@@ -118,7 +118,18 @@ impl From<StoreError> for AdobeError {
                 "Resource not found",
             ),
             StoreError::Conflict(m) => AdobeError::new(StatusCode::CONFLICT, "error.conflict", m),
+            StoreError::Taken(f) => AdobeError::new(
+                StatusCode::CONFLICT,
+                "error.user.already_exists",
+                format!("Another user has this {}", f.label()),
+            ),
             StoreError::Invalid(m) => AdobeError::bad_request("error.request.invalid", m),
+            StoreError::Refused(r) => {
+                AdobeError::bad_request("error.request.invalid", r.to_string())
+            }
+            StoreError::Forbidden(m) => {
+                AdobeError::new(StatusCode::FORBIDDEN, "error.forbidden", m)
+            }
             StoreError::VersionMismatch => AdobeError::new(
                 StatusCode::CONFLICT,
                 "error.conflict",

@@ -8,10 +8,10 @@ use super::error::{AdobeError, AdobeResult};
 use super::model;
 use super::Paged;
 use crate::directory::groups as dg;
+use crate::directory::read::Among;
 use crate::directory::users::{self as du, Groups};
+use crate::directory::{Conn, StoreError, StoreResult};
 use crate::domain::{Group, GroupKind, Principal};
-use crate::store::users::Among;
-use crate::store::DbConn;
 
 /// Users and groups per page. Adobe's own pages are up to 2000 users; the client's comment
 /// says 200, which is what Muster serves.
@@ -88,7 +88,7 @@ pub struct UsersQuery {
 
 /// A window of users `among` shows, on page `page` or (past the end) the last page.
 fn user_page(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     p: &Principal,
     among: &Among,
     page: i64,
@@ -131,7 +131,7 @@ fn last_page(served: i64, total: i64) -> bool {
 }
 
 /// `/users/{orgId}/{page}` and `/users/{orgId}/{page}/{group}`.
-pub fn users(conn: &mut DbConn, p: &Principal, q: UsersQuery) -> AdobeResult<Paged> {
+pub fn users(conn: &mut Conn, p: &Principal, q: UsersQuery) -> AdobeResult<Paged> {
     let page = page_number(&q.page)?;
     let direct_only = flag(q.direct_only.as_deref(), "directOnly", true)?;
     let exclude_groups = flag(q.exclude_groups.as_deref(), "excludeGroups", false)?;
@@ -198,12 +198,7 @@ pub fn users(conn: &mut DbConn, p: &Principal, q: UsersQuery) -> AdobeResult<Pag
 }
 
 /// `/organizations/{orgId}/users/{userString}`.
-pub fn user(
-    conn: &mut DbConn,
-    p: &Principal,
-    key: &str,
-    domain: Option<&str>,
-) -> AdobeResult<Value> {
+pub fn user(conn: &mut Conn, p: &Principal, key: &str, domain: Option<&str>) -> AdobeResult<Value> {
     let key = key.trim();
     name_param(key, "the user")?;
     let not_found = || AdobeError::user_not_found(key);
@@ -211,7 +206,7 @@ pub fn user(
         return Err(not_found());
     };
     let view = du::get(conn, &p.org_id, id, Groups::Load).map_err(|e| match e {
-        crate::store::StoreError::NotFound => not_found(),
+        StoreError::NotFound => not_found(),
         other => other.into(),
     })?;
     // `domain` narrows a username to one domain (`AdobeID` names no domain of ours).
@@ -229,7 +224,7 @@ pub fn user(
 }
 
 fn group_page(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     p: &Principal,
     kinds: &[GroupKind],
     page: i64,
@@ -257,7 +252,7 @@ fn group_page(
 }
 
 /// `/groups/{orgId}/{page}`.
-pub fn groups(conn: &mut DbConn, p: &Principal, page: &str) -> AdobeResult<Paged> {
+pub fn groups(conn: &mut Conn, p: &Principal, page: &str) -> AdobeResult<Paged> {
     let page = page_number(page)?;
     let Served {
         items: groups,
@@ -282,7 +277,7 @@ pub fn groups(conn: &mut DbConn, p: &Principal, page: &str) -> AdobeResult<Paged
 
 /// Deprecated `/{orgId}/users?page=N`: a bare array.
 pub fn legacy_users(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     p: &Principal,
     page: Option<&str>,
     direct_only: Option<&str>,
@@ -307,7 +302,7 @@ pub fn legacy_users(
 }
 
 /// Deprecated `/{orgId}/user-groups?page=N`: the user groups, a bare array.
-pub fn legacy_groups(conn: &mut DbConn, p: &Principal, page: Option<&str>) -> AdobeResult<Paged> {
+pub fn legacy_groups(conn: &mut Conn, p: &Principal, page: Option<&str>) -> AdobeResult<Paged> {
     let page = optional_page(page)?;
     let Served {
         items: groups,
@@ -335,7 +330,7 @@ fn legacy_group_id(s: &str) -> AdobeResult<i64> {
         .ok_or_else(|| invalid(format!("the group id must be a positive number, got {s:?}")))
 }
 
-fn user_group(conn: &mut DbConn, p: &Principal, id: &str) -> AdobeResult<Group> {
+fn user_group(conn: &mut Conn, p: &Principal, id: &str) -> AdobeResult<Group> {
     let gid = legacy_group_id(id)?;
     let not_found = || {
         AdobeError::new(
@@ -346,13 +341,13 @@ fn user_group(conn: &mut DbConn, p: &Principal, id: &str) -> AdobeResult<Group> 
     };
     match dg::get(conn, &p.org_id, gid, dg::Members::Skip) {
         Ok(g) if g.data.kind == GroupKind::Group => Ok(g),
-        Ok(_) | Err(crate::store::StoreError::NotFound) => Err(not_found()),
+        Ok(_) | Err(StoreError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Deprecated `/{orgId}/user-groups/{groupId}`.
-pub fn legacy_group(conn: &mut DbConn, p: &Principal, id: &str) -> AdobeResult<Value> {
+pub fn legacy_group(conn: &mut Conn, p: &Principal, id: &str) -> AdobeResult<Value> {
     let g = user_group(conn, p, id)?;
     let counts = dg::user_counts(conn, std::slice::from_ref(&g))?;
     let n = counts.get(&g.id).copied().unwrap_or(0);
@@ -361,7 +356,7 @@ pub fn legacy_group(conn: &mut DbConn, p: &Principal, id: &str) -> AdobeResult<V
 
 /// Deprecated `/{orgId}/user-groups/{groupId}/users?page=N`: a bare array.
 pub fn legacy_group_users(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     p: &Principal,
     id: &str,
     page: Option<&str>,
@@ -393,11 +388,11 @@ pub fn legacy_group_users(
 /// The user as `GET /v2/usermanagement/organizations/{orgId}/users/{userString}` returns it
 /// (for the console's side-by-side page, `request::UserViews`).
 pub fn console_view(
-    _conn: &mut DbConn,
+    _conn: &mut Conn,
     _cfg: &crate::config::Config,
     u: &crate::domain::User,
     groups: &[crate::domain::GroupRef],
-) -> crate::store::StoreResult<Value> {
+) -> StoreResult<Value> {
     Ok(json!({"result": "success", "user": model::user_json(u, Some(&groups.to_vec()), true)}))
 }
 

@@ -8,9 +8,9 @@ use poem_openapi::Object;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
 use crate::http::RequestId;
-use crate::store::StoreError;
 
 pub fn error_response(status: StatusCode, message: &str, ctx: &ErrorContext<'_>) -> Response {
     Response::builder()
@@ -95,7 +95,10 @@ pub fn store_error(e: StoreError, what: &str) -> DomoError {
     match e {
         StoreError::NotFound => DomoError::not_found(format!("{what} not found")),
         StoreError::Conflict(m) => DomoError::conflict(m),
+        StoreError::Taken(f) => DomoError::conflict(format!("the {what}'s {}", f.taken_message())),
         StoreError::Invalid(m) => DomoError::bad_request(m),
+        StoreError::Refused(r) => DomoError::bad_request(r.to_string()),
+        StoreError::Forbidden(m) => DomoError::new(StatusCode::FORBIDDEN, m),
         // Domo's writes have no If-Match; a version mismatch is a concurrent change.
         StoreError::VersionMismatch => {
             DomoError::conflict(format!("the {what} was changed concurrently; retry"))

@@ -9,9 +9,9 @@ use super::users::caller;
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::groups::{self as dir, Members, Missing};
 use crate::directory::Expect;
+use crate::directory::{Conn, StoreError};
 use crate::domain::{Group, GroupData, MemberChange, Scope};
 use crate::request::AppState;
-use crate::store::{DbConn, StoreError};
 
 fn group_error(e: StoreError, what: &str) -> DomoError {
     match e {
@@ -23,7 +23,7 @@ fn group_error(e: StoreError, what: &str) -> DomoError {
     }
 }
 
-fn render(conn: &mut DbConn, groups: &[Group]) -> DomoResult<Vec<DomoGroup>> {
+fn render(conn: &mut Conn, groups: &[Group]) -> DomoResult<Vec<DomoGroup>> {
     let counts = dir::user_counts(conn, groups)?;
     Ok(groups
         .iter()
@@ -31,7 +31,7 @@ fn render(conn: &mut DbConn, groups: &[Group]) -> DomoResult<Vec<DomoGroup>> {
         .collect())
 }
 
-fn render_one(conn: &mut DbConn, g: Group) -> DomoResult<DomoGroup> {
+fn render_one(conn: &mut Conn, g: Group) -> DomoResult<DomoGroup> {
     let id = g.id;
     render(conn, &[g])?
         .pop()

@@ -11,8 +11,8 @@ use super::body::{self, Field};
 use super::error::DomoResult;
 use crate::config::Config;
 use crate::directory::roles::RoleRef;
+use crate::directory::{StoreError, StoreResult};
 use crate::domain::{Address, Group, GroupRef, MultiAttr, MultiValue, RoleValue, User, UserData};
-use crate::store::{StoreError, StoreResult};
 
 /// Domo's built-in roles; custom roles are the organization's roles (SCIM `roles`, Sumo's
 /// roles API), named by name or `roleId`.
@@ -113,18 +113,10 @@ fn timestamp(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// The index in `values` of the primary value of `attr`, else of its first.
-fn primary_index(values: &[(MultiAttr, MultiValue)], attr: MultiAttr) -> Option<usize> {
-    values
-        .iter()
-        .position(|(a, v)| *a == attr && v.primary == Some(true))
-        .or_else(|| values.iter().position(|(a, _)| *a == attr))
-}
-
 /// The index of the alternate email: the first `other` email that is not the primary one.
-fn alternate_index(values: &[(MultiAttr, MultiValue)]) -> Option<usize> {
-    let primary = primary_index(values, MultiAttr::Emails);
-    values.iter().enumerate().position(|(i, (a, v))| {
+fn alternate_index(d: &UserData) -> Option<usize> {
+    let primary = d.primary_index(MultiAttr::Emails);
+    d.values.iter().enumerate().position(|(i, (a, v))| {
         Some(i) != primary
             && *a == MultiAttr::Emails
             && v.kind
@@ -169,13 +161,14 @@ pub fn user_json(
     DomoUser {
         id: u.id,
         name: d.display_name.clone().or_else(|| d.name.formatted.clone()),
-        email: value_at(primary_index(&d.values, MultiAttr::Emails)),
+        email: value_at(d.primary_index(MultiAttr::Emails)),
         role: role.map(|r| r.name.clone()),
         role_id: role.and_then(|r| role_ids?.get(&r.name.to_lowercase()).copied()),
         title: d.title.clone(),
-        alternate_email: value_at(alternate_index(&d.values)),
-        phone: value_at(primary_index(&d.values, MultiAttr::PhoneNumbers)),
-        location: primary_index(&d.values, MultiAttr::Addresses)
+        alternate_email: value_at(alternate_index(d)),
+        phone: value_at(d.primary_index(MultiAttr::PhoneNumbers)),
+        location: d
+            .primary_index(MultiAttr::Addresses)
             .and_then(|i| location_of(&d.values[i].1)),
         timezone: d.timezone.clone(),
         locale: d.locale.clone(),
@@ -302,10 +295,10 @@ impl UserFields {
         if let Field::Set(n) = &self.name {
             d.display_name = Some(n.clone());
         }
-        set_primary(&mut d.values, MultiAttr::Emails, &self.email, "work");
-        set_alternate(&mut d.values, &self.alternate_email);
-        set_primary(&mut d.values, MultiAttr::PhoneNumbers, &self.phone, "work");
-        set_location(&mut d.values, &self.location);
+        set_primary(d, MultiAttr::Emails, &self.email);
+        set_alternate(d, &self.alternate_email);
+        set_primary(d, MultiAttr::PhoneNumbers, &self.phone);
+        set_location(d, &self.location);
         let put = |slot: &mut Option<String>, f: &Field<String>| match f {
             Field::Absent => {}
             Field::Null => *slot = None,
@@ -327,33 +320,19 @@ impl UserFields {
     }
 }
 
-fn set_primary(
-    values: &mut Vec<(MultiAttr, MultiValue)>,
-    attr: MultiAttr,
-    f: &Field<String>,
-    kind: &str,
-) {
-    let at = primary_index(values, attr);
-    match (f, at) {
-        (Field::Absent, _) | (Field::Null, None) => {}
-        (Field::Null, Some(i)) => {
-            values.remove(i);
-        }
-        (Field::Set(v), Some(i)) => values[i].1.value = Some(v.clone()),
-        (Field::Set(v), None) => values.push((
-            attr,
-            MultiValue {
-                value: Some(v.clone()),
-                kind: Some(kind.into()),
-                primary: Some(true),
-                ..MultiValue::default()
-            },
-        )),
+/// A Domo field onto the user's primary value of `attr`: absent keeps it, null clears it.
+fn set_primary(d: &mut UserData, attr: MultiAttr, f: &Field<String>) {
+    match f {
+        Field::Absent => {}
+        Field::Null => d.set_primary(attr, None, Some("work")),
+        Field::Set(v) => d.set_primary(attr, Some(v.clone()), Some("work")),
     }
 }
 
-fn set_alternate(values: &mut Vec<(MultiAttr, MultiValue)>, f: &Field<String>) {
-    match (f, alternate_index(values)) {
+fn set_alternate(d: &mut UserData, f: &Field<String>) {
+    let at = alternate_index(d);
+    let values = &mut d.values;
+    match (f, at) {
         (Field::Absent, _) | (Field::Null, None) => {}
         (Field::Null, Some(i)) => {
             values.remove(i);
@@ -371,8 +350,9 @@ fn set_alternate(values: &mut Vec<(MultiAttr, MultiValue)>, f: &Field<String>) {
     }
 }
 
-fn set_location(values: &mut Vec<(MultiAttr, MultiValue)>, f: &Field<String>) {
-    let at = primary_index(values, MultiAttr::Addresses);
+fn set_location(d: &mut UserData, f: &Field<String>) {
+    let at = d.primary_index(MultiAttr::Addresses);
+    let values = &mut d.values;
     match (f, at) {
         (Field::Absent, _) | (Field::Null, None) => {}
         (Field::Null, Some(i)) => {

@@ -11,9 +11,9 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
 use crate::directory::users::{self as dir, Groups};
 use crate::directory::{roles, Caller, Expect};
+use crate::directory::{Conn, StoreError, StoreResult};
 use crate::domain::{GroupRef, OrgId, Principal, Scope, User, UserData};
 use crate::request::AppState;
-use crate::store::{self, DbConn, StoreError};
 
 pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
     Caller {
@@ -30,30 +30,21 @@ fn user_error(e: StoreError, what: &str) -> DomoError {
         StoreError::Conflict(_) => DomoError::conflict(format!(
             "{what}: the email is already the email or login name of another user"
         )),
+        StoreError::Taken(f) => DomoError::conflict(format!("{what}: {}", f.taken_message())),
         other => store_error(other, "user"),
-    }
-}
-
-/// Domo's emails are unique: one person, one user, whichever dialect made them.
-fn email_free(conn: &mut DbConn, org: &OrgId, email: &str, except: Option<i64>) -> DomoResult<()> {
-    match dir::email_owner(conn, org, email, except)? {
-        Some(other) => Err(DomoError::conflict(format!(
-            "{email} is already an email of user {other}"
-        ))),
-        None => Ok(()),
     }
 }
 
 /// Render users with their role ids (one statement for all of them).
 fn render(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Config,
     org: &OrgId,
     users: &[User],
     groups: &HashMap<i64, Vec<GroupRef>>,
 ) -> DomoResult<Vec<DomoUser>> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    let role_ids = store::roles::ids_of_users(conn, org, &ids)?;
+    let role_ids = roles::ids_of_users(conn, org, &ids)?;
     Ok(users
         .iter()
         .map(|u| {
@@ -64,7 +55,7 @@ fn render(
 }
 
 fn render_one(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Config,
     u: User,
     groups: Vec<GroupRef>,
@@ -77,7 +68,7 @@ fn render_one(
 }
 
 /// The role a body names, resolved in the organization; `None` when it names none.
-fn role_of(conn: &mut DbConn, org: &OrgId, f: &UserFields) -> DomoResult<Option<String>> {
+fn role_of(conn: &mut Conn, org: &OrgId, f: &UserFields) -> DomoResult<Option<String>> {
     match f.role_ref()? {
         None => Ok(None),
         Some(r) => Ok(Some(
@@ -116,7 +107,6 @@ pub async fn create(
                 Field::Set(e) => e.clone(),
                 _ => String::new(),
             };
-            email_free(conn, &p.org_id, &email, None)?;
             let u = if invite {
                 dir::create_and_invite(conn, &who, &data)
             } else {
@@ -168,9 +158,6 @@ pub async fn update(
             let id = path_id(&id, "user")?;
             let f = UserFields::parse(&body.object()?)?;
             let role = role_of(conn, &p.org_id, &f)?;
-            if let Field::Set(email) = &f.email {
-                email_free(conn, &p.org_id, email, Some(id))?;
-            }
             let changed = dir::update(
                 conn,
                 &caller(&cfg, &p),
@@ -184,7 +171,7 @@ pub async fn update(
                 },
             )
             .map_err(|e| user_error(e, &format!("user {id}")))?;
-            let groups = store::users::groups_of(conn, &p.org_id, id)?;
+            let groups = dir::groups_of(conn, &p.org_id, id)?;
             render_one(conn, &cfg, changed.value, groups)
         })
         .await
@@ -204,12 +191,12 @@ pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoR
 /// The user as `GET /v1/users/{id}` returns it (for the console's side-by-side page,
 /// `request::UserViews`).
 pub fn console_view(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Config,
     u: &User,
     groups: &[GroupRef],
-) -> store::StoreResult<serde_json::Value> {
-    let role_ids = store::roles::ids_of_users(conn, &u.org_id, &[u.id])?;
+) -> StoreResult<serde_json::Value> {
+    let role_ids = roles::ids_of_users(conn, &u.org_id, &[u.id])?;
     let d = user_json(cfg, u, groups, role_ids.get(&u.id));
     Ok(poem_openapi::types::ToJSON::to_json(&d).unwrap_or_default())
 }

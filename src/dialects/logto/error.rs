@@ -5,8 +5,9 @@ use poem::Response;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
+use crate::domain::UniqueField;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()
@@ -170,6 +171,20 @@ impl From<AuthError> for LogtoError {
     }
 }
 
+/// A field as Logto's bodies name it, for SCIM's name of it (`domain::rules::Refused`).
+fn logto_field(scim: &str) -> &str {
+    match scim {
+        "userName" => "username",
+        "emails" => "primaryEmail",
+        "phoneNumbers" => "primaryPhone",
+        "displayName" | "name.formatted" => "name",
+        "name.givenName" => "profile.givenName",
+        "name.familyName" => "profile.familyName",
+        "name.middleName" => "profile.middleName",
+        other => other,
+    }
+}
+
 /// Store errors on a user route; handlers map `NotFound` and `Conflict` themselves where
 /// they know the entity.
 impl From<StoreError> for LogtoError {
@@ -181,7 +196,14 @@ impl From<StoreError> for LogtoError {
                 "The requested resource does not exist.",
             ),
             StoreError::Conflict(_) => LogtoError::username_taken(),
+            StoreError::Taken(f) => match f {
+                UniqueField::Email => LogtoError::email_taken(),
+                UniqueField::Phone => LogtoError::phone_taken(),
+                UniqueField::LoginName => LogtoError::username_taken(),
+            },
             StoreError::Invalid(m) => LogtoError::input(m),
+            StoreError::Refused(r) => LogtoError::body(logto_field(r.field), r.message),
+            StoreError::Forbidden(m) => LogtoError::new(StatusCode::FORBIDDEN, "auth.forbidden", m),
             StoreError::VersionMismatch => LogtoError::new(
                 StatusCode::CONFLICT,
                 "request.general",

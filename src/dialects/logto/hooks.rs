@@ -19,11 +19,11 @@ use super::error::LogtoError;
 use super::query::{self, Page, Pairs};
 use super::{bearer, respond, LogtoResult, NoContent, Tag};
 use crate::auth::schemes::BearerAuth;
+use crate::directory::hooks::{self as ev, Hook};
+use crate::directory::StoreError;
 use crate::domain::Scope;
 use crate::events::outbound;
 use crate::request::AppState;
-use crate::store::events::{self as ev, Hook};
-use crate::store::StoreError;
 
 /// Logto's bound on a hook's `retries`.
 pub const MAX_RETRIES: i64 = 10;
@@ -372,12 +372,12 @@ impl LogtoHooksApi {
                 } else {
                     (0, 10_000)
                 };
-                let (hooks, total) = ev::hooks(conn, &p.org_id, offset, limit)?;
+                let (hooks, total) = ev::list(conn, &p.org_id, offset, limit)?;
                 let since = ev::now_ms() - RECENT_LOGS_MS;
                 let mut list = Vec::with_capacity(hooks.len());
                 for h in hooks {
                     let stats = if with_stats {
-                        Some(ev::hook_stats(conn, &h.id, since)?)
+                        Some(ev::stats(conn, &h.id, since)?)
                     } else {
                         None
                     };
@@ -428,7 +428,7 @@ impl LogtoHooksApi {
                     created_at: t,
                     updated_at: t,
                 };
-                ev::insert_hook(conn, &hook)?;
+                ev::insert(conn, &hook)?;
                 Ok(HookCreated::Created(Json(out(hook, true, None))))
             }),
         )
@@ -448,9 +448,9 @@ impl LogtoHooksApi {
         let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
         respond(
             state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let h = ev::hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                 let stats = if with_stats {
-                    Some(ev::hook_stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
+                    Some(ev::stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
                 } else {
                     None
                 };
@@ -474,7 +474,7 @@ impl LogtoHooksApi {
         respond(
             state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
                 let b = body?;
-                let mut h = ev::hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                let mut h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                 if let Some(name) = &b.name {
                     check_name(name)?;
                     h.name = name.clone();
@@ -492,7 +492,7 @@ impl LogtoHooksApi {
                     h.enabled = e;
                 }
                 h.updated_at = ev::now_ms();
-                ev::update_hook(conn, &h).map_err(missing(&id))?;
+                ev::update(conn, &h).map_err(missing(&id))?;
                 Ok(HookResponse::Ok(Json(out(h, false, None))))
             }),
         )
@@ -510,7 +510,7 @@ impl LogtoHooksApi {
         let id = id.0;
         respond(
             state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                ev::delete_hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                ev::delete(conn, &p.org_id, &id).map_err(missing(&id))?;
                 Ok(NoContent::NoContent)
             }),
         )
@@ -534,7 +534,7 @@ impl LogtoHooksApi {
             state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
                 let key = crate::auth::generate_secret("");
                 ev::set_signing_key(conn, &p.org_id, &id, &key).map_err(missing(&id))?;
-                let h = ev::hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                 Ok(HookResponse::Ok(Json(out(h, true, None))))
             }),
         )
@@ -559,7 +559,7 @@ impl LogtoHooksApi {
             respond(
                 state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
                     let b = body?;
-                    let h = ev::hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                     if b.events.is_empty() {
                         return Err(LogtoError::body(
                             "events",
@@ -628,7 +628,7 @@ impl LogtoHooksApi {
         respond(
             state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
                 let page = Page::parse(&pairs)?;
-                ev::hook(conn, &p.org_id, &id).map_err(missing(&id))?;
+                ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                 let since = ev::now_ms() - RECENT_LOGS_MS;
                 let (logs, total) =
                     ev::logs(conn, &id, since, key.as_deref(), page.offset(), page.size)?;

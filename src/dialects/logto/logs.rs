@@ -10,9 +10,9 @@ use super::model::{LogResponse, LogsResponse, LogtoLog};
 use super::query::{self, Page, Pairs};
 use super::user;
 use crate::auth::schemes::BearerOrBasic;
+use crate::directory::{audit, StoreError};
 use crate::domain::{id_from_hex, id_to_hex, AuditEntry, Scope};
 use crate::request::AppState;
-use crate::store::{self, StoreError};
 
 pub fn log_of(e: AuditEntry) -> LogtoLog {
     let mut payload: BTreeMap<String, Value> = match e.payload {
@@ -52,7 +52,7 @@ pub async fn list(
         .call(auth, Some(Scope::UsersRead), move |conn, p| {
             let page = Page::parse(&pairs)?;
             let (from, to) = query::time_window(&pairs)?;
-            let mut f = store::audit::Filter {
+            let mut f = audit::Filter {
                 key: query::value(&pairs, "logKey").map(str::to_string),
                 credential: query::value(&pairs, "applicationId").map(str::to_string),
                 from,
@@ -69,7 +69,7 @@ pub async fn list(
             let (entries, total) = if nothing {
                 (vec![], 0)
             } else {
-                store::audit::search(conn, &p.org_id, &f, page.offset(), page.size)?
+                audit::search(conn, &p.org_id, &f, page.offset(), page.size)?
             };
             Ok(LogsResponse::Ok(
                 Json(entries.into_iter().map(log_of).collect()),
@@ -86,7 +86,7 @@ pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoRes
         .call(auth, Some(Scope::UsersRead), move |conn, p| {
             let missing = || LogtoError::not_found("logs", &id);
             let lid = id_from_hex(&id).ok_or_else(missing)?;
-            match store::audit::get(conn, &p.org_id, lid) {
+            match audit::get(conn, &p.org_id, lid) {
                 Ok(e) => Ok(LogResponse::Ok(Json(log_of(e)))),
                 Err(StoreError::NotFound) => Err(missing()),
                 Err(e) => Err(e.into()),

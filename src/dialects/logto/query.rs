@@ -3,7 +3,7 @@
 //! `isCaseSensitive`), parsed from the raw query string because keys repeat and are dynamic.
 
 use super::error::LogtoError;
-use crate::store::user_search::{Condition, Field, Mode};
+use crate::directory::read::{Condition, Field, FieldSearch, Joint, Mode};
 
 pub type Pairs = Vec<(String, String)>;
 
@@ -118,21 +118,15 @@ fn truthy(key: &str, v: &str) -> Result<bool, LogtoError> {
     }
 }
 
-/// A parsed search: its matches (each an OR of conditions) and how they are joined.
-#[derive(Debug, Clone, Default)]
-pub struct Search {
-    /// Each inner list is one `search` key: one condition, or one per field for `search`.
-    pub matches: Vec<Vec<Condition>>,
-    pub joint_and: bool,
-}
-
 /// At most this many search values in all (each is a bind parameter).
 pub const MAX_SEARCH_VALUES: usize = 100;
 
-pub fn search(pairs: &Pairs) -> Result<Search, LogtoError> {
+/// The search the query asks for: one match per `search` key (one condition, or one per
+/// field for `search`), joined as `joint` says.
+pub fn search(pairs: &Pairs) -> Result<FieldSearch, LogtoError> {
     let mut global_mode = Mode::Like;
     let mut modes: Vec<(Field, Mode)> = vec![];
-    let mut joint_and = false;
+    let mut joint = Joint::Or;
     let mut case_sensitive = false;
     // (field or all, values) in the order first seen.
     let mut keys: Vec<(Option<Field>, Vec<String>)> = vec![];
@@ -175,9 +169,9 @@ pub fn search(pairs: &Pairs) -> Result<Search, LogtoError> {
             })?;
             modes.push((fld, mode(v)?));
         } else if k == "joint" || k == "jointMode" {
-            joint_and = match v.to_ascii_lowercase().as_str() {
-                "or" => false,
-                "and" => true,
+            joint = match v.to_ascii_lowercase().as_str() {
+                "or" => Joint::Or,
+                "and" => Joint::And,
                 other => {
                     return Err(LogtoError::input(format!(
                         "Unknown joint mode `{other}`: use or or and."
@@ -224,7 +218,7 @@ pub fn search(pairs: &Pairs) -> Result<Search, LogtoError> {
         }
         matches.push(conds);
     }
-    Ok(Search { matches, joint_and })
+    Ok(FieldSearch { matches, joint })
 }
 
 /// `excludeRoleId` / `excludeOrganizationId` (both at once is a 400).
@@ -327,7 +321,7 @@ mod tests {
             "search.primaryEmail=a@x.co&search.primaryEmail=b@x.co&mode.primaryEmail=exact&search=%25z%25&joint=and",
         ))
         .unwrap();
-        assert!(s.joint_and);
+        assert_eq!(s.joint, Joint::And);
         assert_eq!(s.matches.len(), 2);
         assert_eq!(s.matches[0][0].values.len(), 2);
         assert_eq!(s.matches[0][0].mode, Mode::Exact);

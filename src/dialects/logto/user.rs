@@ -214,35 +214,8 @@ pub fn render(u: &User, identities: &[Identity]) -> LogtoUser {
     }
 }
 
-/// Where the primary value of `attr` sits in `values`: marked primary, else the first.
-fn primary_index(d: &UserData, attr: MultiAttr) -> Option<usize> {
-    let of = || d.values.iter().enumerate().filter(|(_, (a, _))| *a == attr);
-    of().find(|(_, (_, v))| v.primary == Some(true))
-        .or_else(|| of().next())
-        .map(|(i, _)| i)
-}
-
-/// Set (or with `None` remove) the primary value of `attr`, leaving the others.
-pub fn set_primary(d: &mut UserData, attr: MultiAttr, value: Option<String>) {
-    match (primary_index(d, attr), value) {
-        (Some(i), Some(v)) => d.values[i].1.value = Some(v),
-        (Some(i), None) => {
-            d.values.remove(i);
-        }
-        (None, Some(v)) => d.values.push((
-            attr,
-            MultiValue {
-                value: Some(v),
-                primary: Some(true),
-                ..Default::default()
-            },
-        )),
-        (None, None) => {}
-    }
-}
-
 fn set_address(d: &mut UserData, a: Option<&LogtoAddress>) {
-    let i = primary_index(d, MultiAttr::Addresses);
+    let i = d.primary_index(MultiAttr::Addresses);
     let Some(a) = a.filter(|a| **a != LogtoAddress::default()) else {
         if let Some(i) = i {
             d.values.remove(i);
@@ -417,12 +390,12 @@ pub fn new_user_data(b: &NewUserBody) -> UserData {
         active: Some(true),
         ..Default::default()
     };
-    set_primary(&mut d, MultiAttr::Emails, b.primary_email.clone());
-    set_primary(&mut d, MultiAttr::PhoneNumbers, b.primary_phone.clone());
-    set_primary(
-        &mut d,
+    d.set_primary_email(b.primary_email.clone());
+    d.set_primary(MultiAttr::PhoneNumbers, b.primary_phone.clone(), None);
+    d.set_primary(
         MultiAttr::Photos,
         b.avatar.clone().filter(|s| !s.is_empty()),
+        None,
     );
     if let Some(c) = &b.custom_data {
         d.vendor.custom_data = custom_data_value(c);
@@ -514,13 +487,13 @@ impl Patch {
             d.display_name = v.clone();
         }
         if let Some(v) = &self.primary_email {
-            set_primary(&mut d, MultiAttr::Emails, v.clone());
+            d.set_primary_email(v.clone());
         }
         if let Some(v) = &self.primary_phone {
-            set_primary(&mut d, MultiAttr::PhoneNumbers, v.clone());
+            d.set_primary(MultiAttr::PhoneNumbers, v.clone(), None);
         }
         if let Some(v) = &self.avatar {
-            set_primary(&mut d, MultiAttr::Photos, v.clone());
+            d.set_primary(MultiAttr::Photos, v.clone(), None);
         }
         if let Some(c) = &self.custom_data {
             d.vendor.custom_data = c.clone();
@@ -586,31 +559,5 @@ mod tests {
         // Replace clears the rest.
         apply_profile(&mut d, &LogtoProfile::default(), false);
         assert_eq!(profile_of(&d), LogtoProfile::default());
-    }
-
-    #[test]
-    fn primary_values_are_replaced_in_place() {
-        let mut d = UserData::default();
-        d.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some("work@x.co".into()),
-                kind: Some("work".into()),
-                ..Default::default()
-            },
-        ));
-        d.values.push((
-            MultiAttr::Emails,
-            MultiValue {
-                value: Some("home@x.co".into()),
-                primary: Some(true),
-                ..Default::default()
-            },
-        ));
-        set_primary(&mut d, MultiAttr::Emails, Some("new@x.co".into()));
-        assert_eq!(d.values[1].1.value.as_deref(), Some("new@x.co"));
-        assert_eq!(d.values[0].1.value.as_deref(), Some("work@x.co"));
-        set_primary(&mut d, MultiAttr::Emails, None);
-        assert_eq!(d.values.len(), 1);
     }
 }

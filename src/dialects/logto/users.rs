@@ -10,18 +10,17 @@ use super::body::LogtoJson;
 use super::error::{LogtoError, LogtoResult};
 use super::model::*;
 use super::query::{self, Page, Pairs};
-use super::search::search_sql;
 use super::user::{self, LogtoUser, NewUserBody, UserPatchBody};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::config::Config;
+use crate::directory::read::{Groups, Order, Search, Window};
 use crate::directory::users as dir;
+use crate::directory::{identities, Conn, StoreError, StoreResult};
 use crate::directory::{Caller, Expect, NewPassword};
 use crate::domain::{id_from_hex, Identity, Principal, Scope, User};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
-use crate::store::user_search::{self, Backend, Field};
-use crate::store::{self, DbConn, StoreError};
 
 fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
     Caller {
@@ -37,9 +36,10 @@ pub fn user_id(s: &str) -> LogtoResult<i64> {
 }
 
 /// The user named `id` (16 hex digits) of the caller's organization.
-pub fn load(conn: &mut DbConn, p: &Principal, id: &str) -> LogtoResult<User> {
+pub fn load(conn: &mut Conn, p: &Principal, id: &str) -> LogtoResult<User> {
     let uid = user_id(id)?;
-    store::users::get(conn, &p.org_id, uid)
+    dir::get(conn, &p.org_id, uid, Groups::Skip)
+        .map(|v| v.user)
         .map_err(LogtoError::from)
         .map_err(user_missing(id))
 }
@@ -65,40 +65,9 @@ pub fn user_missing(s: &str) -> impl Fn(LogtoError) -> LogtoError + '_ {
     }
 }
 
-pub fn rendered(conn: &mut DbConn, u: &User) -> LogtoResult<LogtoUser> {
-    let identities = store::identities::of_user(conn, u.id)?;
+pub fn rendered(conn: &mut Conn, u: &User) -> LogtoResult<LogtoUser> {
+    let identities = identities::of_user(conn, u.id)?;
     Ok(user::render(u, &identities))
-}
-
-/// Logto's uniqueness rules for a user's username, email and phone, in `order`, ignoring the
-/// user itself. The database's unique index on login names catches a race.
-pub fn check_unique(
-    conn: &mut DbConn,
-    p: &Principal,
-    except: Option<i64>,
-    order: &[(Field, Option<&str>)],
-) -> LogtoResult<()> {
-    for (field, value) in order {
-        let Some(v) = value else { continue };
-        if user_search::taken(conn, &p.org_id, *field, v, except)? {
-            return Err(match field {
-                Field::PrimaryEmail => LogtoError::email_taken(),
-                Field::PrimaryPhone => LogtoError::phone_taken(),
-                _ => LogtoError::username_taken(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A user without a login name answers to their email (one identity whatever the dialect),
-/// so a login-name collision of a change that gave no username is its email's.
-pub fn email_as_login(e: LogtoError, no_username: bool) -> LogtoError {
-    if no_username && e.code == "user.username_already_in_use" {
-        LogtoError::email_taken()
-    } else {
-        e
-    }
 }
 
 /// A page of users, newest first, as the query `pairs` select.
@@ -113,27 +82,20 @@ pub async fn list(
             let page = Page::parse(&pairs)?;
             let s = query::search(&pairs)?;
             let exclude = query::exclusions(&pairs)?;
-            let filter = search_sql(Backend::of(conn), &s, exclude.as_deref())?;
-            let order = store::Order {
-                key: Some("users.created_at".into()),
-                descending: true,
+            let search = Search {
+                filter: super::search::filter(s, exclude.as_deref()),
+                order: Order::newest_first(),
+                window: Window::Offset {
+                    offset: page.offset(),
+                    limit: page.size,
+                },
+                total: true,
+                groups: Groups::Skip,
             };
-            let window = store::Window::Offset {
-                offset: page.offset(),
-                limit: page.size,
-            };
-            let (loaded, total) = store::users::query(
-                conn,
-                &p.org_id,
-                filter.as_ref(),
-                &order,
-                window,
-                true,
-                store::users::GroupsToo::Skip,
-            )?;
+            let (loaded, total) = dir::search(conn, &p.org_id, &search)?;
             let total = total.unwrap_or(0);
             let ids: Vec<i64> = loaded.users.iter().map(|u| u.id).collect();
-            let mut identities = store::identities::of_users(conn, &ids)?;
+            let mut identities = identities::of_users(conn, &ids)?;
             let users = loaded
                 .users
                 .iter()
@@ -157,7 +119,7 @@ pub async fn create(
     let body = body.into_result();
     let hashing = matches!(&body, Ok(b) if b.password.is_some());
     let cfg = state.config.clone();
-    let op = move |conn: &mut DbConn, p: Principal| {
+    let op = move |conn: &mut Conn, p: Principal| {
         let b = body?;
         user::check_new(&b)?;
         if b.password.is_some() && b.password_digest.is_some() {
@@ -185,19 +147,9 @@ pub async fn create(
         };
         let data = user::new_user_data(&b);
         let c = caller(&cfg, &p);
-        let u = dir::create_checked(conn, &c, &data, password, |conn| {
-            check_unique(
-                conn,
-                &p,
-                None,
-                &[
-                    (Field::Username, b.username.as_deref()),
-                    (Field::PrimaryEmail, b.primary_email.as_deref()),
-                    (Field::PrimaryPhone, b.primary_phone.as_deref()),
-                ],
-            )
-        })
-        .map_err(|e| email_as_login(e, b.username.is_none()))?;
+        // Uniqueness of the username, email and phone is the directory's
+        // (`domain::rules`), reported as Logto's `user.*_already_in_use`.
+        let u = dir::create(conn, &c, &data, password)?;
         Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
     };
     if hashing {
@@ -230,30 +182,11 @@ pub async fn update(
             let b = body?;
             let patch = user::check_patch(&b)?;
             let c = caller(&cfg, &p);
-            let changed = dir::update_as(
-                conn,
-                &c,
-                uid,
-                &Expect::Any,
-                None,
-                "User.Update",
-                |conn, u| {
-                    let new = |v: &Option<Option<String>>| v.clone().flatten();
-                    check_unique(
-                        conn,
-                        &p,
-                        Some(u.id),
-                        &[
-                            (Field::PrimaryEmail, new(&patch.primary_email).as_deref()),
-                            (Field::PrimaryPhone, new(&patch.primary_phone).as_deref()),
-                            (Field::Username, new(&patch.username).as_deref()),
-                        ],
-                    )?;
-                    Ok(patch.apply(&u.data))
-                },
-            )
-            .map_err(user_missing(&id))
-            .map_err(|e| email_as_login(e, patch.username.is_none()))?;
+            let changed =
+                dir::update_as(conn, &c, uid, &Expect::Any, None, "User.Update", |_, u| {
+                    Ok::<_, LogtoError>(patch.apply(&u.data))
+                })
+                .map_err(user_missing(&id))?;
             Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
         })
         .await
@@ -501,7 +434,7 @@ pub async fn put_identity(
                 .map_err(LogtoError::from)
                 .map_err(user_missing(&id))?;
             // The link locked and checked the user; only the identities are new.
-            let all = user::identities_map(&store::identities::of_user(conn, uid)?);
+            let all = user::identities_map(&identities::of_user(conn, uid)?);
             Ok(if created {
                 IdentitiesResponse::Created(Json(all))
             } else {
@@ -525,7 +458,7 @@ pub async fn delete_identity(
                 Ok(()) => {}
                 Err(StoreError::NotFound) => {
                     // Which is missing: the user, or their identity at the target?
-                    store::users::get(conn, &p.org_id, uid)
+                    dir::get(conn, &p.org_id, uid, Groups::Skip)
                         .map_err(LogtoError::from)
                         .map_err(user_missing(&id))?;
                     return Err(LogtoError::new(
@@ -536,7 +469,7 @@ pub async fn delete_identity(
                 }
                 Err(e) => return Err(e.into()),
             }
-            let u = store::users::get(conn, &p.org_id, uid)?;
+            let u = dir::get(conn, &p.org_id, uid, Groups::Skip)?.user;
             Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
         })
         .await
@@ -545,11 +478,11 @@ pub async fn delete_identity(
 /// The user as `GET /api/users/{userId}` returns it (for the console's side-by-side page,
 /// `request::UserViews`).
 pub fn console_view(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     _cfg: &Config,
     u: &User,
     _groups: &[crate::domain::GroupRef],
-) -> store::StoreResult<Value> {
-    let identities = store::identities::of_user(conn, u.id)?;
+) -> StoreResult<Value> {
+    let identities = identities::of_user(conn, u.id)?;
     Ok(poem_openapi::types::ToJSON::to_json(&user::render(u, &identities)).unwrap_or_default())
 }

@@ -20,11 +20,11 @@ use super::common::*;
 use super::{groups, users};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
+use crate::directory::{self, Conn, StoreError};
 use crate::domain::{Principal, Scope};
 use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::{ScimError, ScimResult};
-use crate::store::{self, DbConn, StoreError};
 
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -415,7 +415,7 @@ impl From<StoreError> for Stop {
 /// with a savepoint per operation, so a failed operation leaves no trace and the others
 /// stand. The directory layer's own transactions are flattened into the operation's.
 fn execute(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Arc<Config>,
     tally: &Tally,
     p: &Principal,
@@ -437,8 +437,8 @@ fn execute(
         // Nor does a rolled-back attempt use up the hashes made ahead: each attempt takes
         // them from a fresh copy.
         let pre = pre.fresh();
-        store::write_tx(conn, |conn| {
-            store::flattened(conn, |conn| {
+        directory::write_tx(conn, |conn| {
+            directory::flattened(conn, |conn| {
                 run_all(conn, cfg, tally, &pre, p, &req, savepoints)
             })
         })
@@ -474,7 +474,7 @@ fn execute(
 /// (`directory::users::create_many`: a multi-row INSERT instead of statements per user).
 #[allow(clippy::too_many_arguments)]
 fn run_all(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Arc<Config>,
     tally: &Tally,
     pre: &Prehashed,
@@ -582,7 +582,7 @@ fn run_all(
 /// Write the batched user creates together; any failure (a user name taken) asks for the
 /// attempt with savepoints, which writes them one by one.
 fn write_batch(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Arc<Config>,
     p: &Principal,
     req: &Request,
@@ -621,7 +621,7 @@ fn write_batch(
 /// in the response, and whether it failed.
 #[allow(clippy::too_many_arguments)]
 fn run_one(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     cfg: &Arc<Config>,
     p: &Principal,
     op: &Operation,
@@ -640,7 +640,7 @@ fn run_one(
         });
     let principal = p.clone();
     let r = if savepoints {
-        let answer = store::savepoint(conn, move |conn| match (prepared.op)(conn, principal) {
+        let answer = directory::savepoint(conn, move |conn| match (prepared.op)(conn, principal) {
             Ok(r @ ScimResponse::Error(..)) => Err(Undo::Answer(Box::new(r))),
             Ok(r) => Ok(r),
             Err(e) => Err(Undo::Answer(Box::new(ScimResponse::from(e)))),
@@ -682,7 +682,7 @@ pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcom
     let cfg = state.config.clone();
     let tally = Tally::default();
     let counted = tally.clone();
-    let op = move |conn: &mut DbConn, p: Principal| -> Outcome {
+    let op = move |conn: &mut Conn, p: Principal| -> Outcome {
         let body = execute(conn, &cfg, &counted, &p, req)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
     };

@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::config::Config;
+use crate::directory::StoreError;
 use crate::directory::{Caller, Expect};
 use crate::domain::{id_from_hex, Member, MemberKind, Principal};
 use crate::scim::{ScimError, ScimResult};
-use crate::store::StoreError;
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const MAX_RESULTS: i64 = 1000;
@@ -132,7 +132,7 @@ impl Prehashed {
     /// Hash each of `plain` (one hash per occurrence) with `cost`. A password that cannot be
     /// hashed (too long, empty) is left for the operation, which answers its error.
     pub fn hash_all(
-        conn: &crate::store::DbConn,
+        conn: &crate::directory::Conn,
         plain: impl IntoIterator<Item = String>,
         cost: u32,
     ) -> Prehashed {
@@ -293,7 +293,7 @@ pub fn done(o: Outcome) -> ScimResponse {
 /// be one raised while parsing, before the trip.
 pub async fn call_scim<F>(state: &crate::request::AppState, auth: &BearerOrBasic, op: F) -> Outcome
 where
-    F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+    F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
 {
     Ok(state
         .call(auth, Some(crate::domain::Scope::Scim), op)
@@ -302,7 +302,7 @@ where
 }
 
 /// A write to run on a connection as a principal.
-pub type WriteOp = Box<dyn FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send>;
+pub type WriteOp = Box<dyn FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send>;
 
 /// A SCIM write prepared from its request: the operation to run on the caller's connection,
 /// in the request's own trip (`run`) or as one operation of a Bulk request.
@@ -324,7 +324,7 @@ pub struct NewUser {
 impl Prepared {
     pub fn new<F>(op: F, hashing: bool) -> Prepared
     where
-        F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+        F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
     {
         Prepared {
             op: Box::new(op),
@@ -369,7 +369,7 @@ pub async fn call_scim_hashing<F>(
     op: F,
 ) -> Outcome
 where
-    F: FnOnce(&mut crate::store::DbConn, Principal) -> Outcome + Send + 'static,
+    F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
 {
     Ok(state
         .call_hashing(auth, Some(crate::domain::Scope::Scim), op)
@@ -401,7 +401,12 @@ pub fn store_error(e: StoreError, what: &str) -> ScimError {
     match e {
         StoreError::NotFound => ScimError::not_found(format!("{what} not found")),
         StoreError::Conflict(m) => ScimError::uniqueness(m),
+        StoreError::Taken(f) => {
+            ScimError::uniqueness(format!("{}: {}", f.scim_attribute(), f.taken_message()))
+        }
         StoreError::Invalid(m) => ScimError::invalid_value(m),
+        StoreError::Refused(r) => ScimError::invalid_value(r.to_string()),
+        StoreError::Forbidden(m) => ScimError::status(StatusCode::FORBIDDEN, m),
         StoreError::VersionMismatch => ScimError::precondition_failed(
             "the resource was modified: its version does not match If-Match",
         ),

@@ -72,7 +72,7 @@ pub fn create(
             .map_err(|e| store_error(e, "group"))?;
             tally.add(skipped.len());
             if wants_members(&proj) == Members::Load {
-                g.members = Some(crate::store::groups::members(conn, g.id)?);
+                g.members = Some(dir::members(conn, g.id)?);
             }
             let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
             let version = g.version;
@@ -102,7 +102,7 @@ pub async fn get(
             return Ok(ScimResponse::NotModified(etag(g.version)));
         }
         if wants_members(&proj) == Members::Load {
-            g.members = Some(crate::store::groups::members(conn, id)?);
+            g.members = Some(dir::members(conn, id)?);
         }
         let version = g.version;
         Ok(ScimResponse::Ok(
@@ -408,8 +408,8 @@ pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResu
 
 /// A page of groups as a ListResponse body, on the caller's connection.
 pub fn list_in(
-    conn: &mut crate::store::DbConn,
-    keys: &crate::store::KeyCache,
+    conn: &mut crate::directory::Conn,
+    keys: &crate::directory::KeyCache,
     cfg: &Config,
     org: &crate::domain::OrgId,
     params: super::list::Params,

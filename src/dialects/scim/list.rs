@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 
 use super::common::{store_error, DEFAULT_COUNT, LIST_RESPONSE, MAX_RESULTS};
 use crate::auth::cursor::{self, CursorFault};
+use crate::directory::read::{
+    GroupFilter, GroupSearch, Groups, Order, Search, Target, UserFilter, Window,
+};
+use crate::directory::{groups as group_dir, users as user_dir, Conn, KeyCache};
 use crate::domain::OrgId;
 use crate::scim::filter::{AttrPath, Filter};
 use crate::scim::{ScimError, ScimResult};
-use crate::store::filter_sql::{self, Target};
-use crate::store::raw::Raw;
-use crate::store::{self, KeyCache, Order, Window};
 
 pub const CURSOR_TIMEOUT: u64 = 3600;
 
@@ -44,9 +45,9 @@ struct CursorClaims {
     iat: u64,
 }
 
-/// A planned query.
-pub struct Plan {
-    pub filter: Option<Raw>,
+/// A planned query: which rows (a SCIM filter, checked when planned) in which order.
+pub struct Plan<F> {
+    pub filter: F,
     pub order: Order,
     pub window: Window,
     pub with_total: bool,
@@ -92,20 +93,17 @@ fn query_hash(org: &OrgId, target: Target, p: &Params) -> String {
     hex::encode(&h.finalize()[..12])
 }
 
-pub fn plan(
-    conn: &mut store::DbConn,
+pub fn plan<F: Default>(
+    conn: &mut Conn,
     keys: &KeyCache,
     org: &OrgId,
     target: Target,
     p: &Params,
-) -> ScimResult<Plan> {
+    filter: impl FnOnce(&Filter) -> ScimResult<F>,
+) -> ScimResult<Plan<F>> {
     let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Some(filter_sql::translate(
-            &Filter::parse(f)?,
-            target,
-            org.as_str(),
-        )?),
-        None => None,
+        Some(f) => filter(&Filter::parse(f)?)?,
+        None => F::default(),
     };
     let descending = match p
         .sort_order
@@ -121,21 +119,19 @@ pub fn plan(
             )))
         }
     };
-    let key = match p
+    let by = match p
         .sort_by
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
         Some(s) => {
-            let path =
-                AttrPath::parse(s).map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
-            Some(filter_sql::sort_key(&path, target)?)
+            Some(AttrPath::parse(s).map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?)
         }
         None => None,
     };
-    let sorted = key.is_some();
-    let order = Order { key, descending };
+    let order = Order::scim(by.as_ref(), target, descending)?;
+    let sorted = order.is_keyed();
     let count_param = num("count", p.count.as_deref())?;
 
     let Some(cursor) = &p.cursor else {
@@ -243,7 +239,7 @@ pub fn plan(
     })
 }
 
-fn decode(conn: &mut store::DbConn, keys: &KeyCache, token: &str) -> ScimResult<CursorClaims> {
+fn decode(conn: &mut Conn, keys: &KeyCache, token: &str) -> ScimResult<CursorClaims> {
     let kid = cursor::key_id(token).map_err(cursor_fault)?;
     let key = keys
         .get(conn, &kid)
@@ -271,7 +267,7 @@ pub fn verify_cursor(token: &str, key: &[u8]) -> ScimResult<(i64, i64)> {
 }
 
 fn encode(
-    conn: &mut store::DbConn,
+    conn: &mut Conn,
     keys: &KeyCache,
     hash: &str,
     count: i64,
@@ -306,10 +302,10 @@ pub struct Page<T> {
     pub previous: Option<String>,
 }
 
-pub fn paginate<T>(
-    conn: &mut store::DbConn,
+pub fn paginate<T, F>(
+    conn: &mut Conn,
     keys: &KeyCache,
-    plan: &Plan,
+    plan: &Plan<F>,
     mut rows: Vec<T>,
     total: Option<i64>,
     id: impl Fn(&T) -> i64,
@@ -406,28 +402,32 @@ pub fn response(
     body
 }
 
-pub fn is_cursor(plan: &Plan) -> bool {
+pub fn is_cursor<F>(plan: &Plan<F>) -> bool {
     plan.cursor.is_some()
 }
 
 /// Plan and run a user query on the caller's connection.
 /// The groups of the page's users come in the same statement as their values when asked.
 pub fn users(
-    conn: &mut store::DbConn,
+    conn: &mut Conn,
     keys: &KeyCache,
     org: &OrgId,
     params: Params,
-    groups: store::users::GroupsToo,
-) -> ScimResult<(Page<crate::domain::User>, Plan, UserGroups)> {
-    let plan = plan(conn, keys, org, Target::Users, &params)?;
-    let (loaded, total) = store::users::query(
+    groups: Groups,
+) -> ScimResult<(Page<crate::domain::User>, Plan<UserFilter>, UserGroups)> {
+    let mut plan = plan(conn, keys, org, Target::Users, &params, |f| {
+        UserFilter::scim(f, org)
+    })?;
+    let (loaded, total) = user_dir::search(
         conn,
         org,
-        plan.filter.as_ref(),
-        &plan.order,
-        plan.window,
-        plan.with_total,
-        groups,
+        &Search {
+            filter: std::mem::take(&mut plan.filter),
+            order: std::mem::take(&mut plan.order),
+            window: plan.window,
+            total: plan.with_total,
+            groups,
+        },
     )
     .map_err(|e| store_error(e, "user"))?;
     let page = paginate(conn, keys, &plan, loaded.users, total, |u| u.id)?;
@@ -439,21 +439,25 @@ pub type UserGroups = std::collections::HashMap<i64, Vec<crate::domain::GroupRef
 
 /// Plan and run a group query on the caller's connection.
 pub fn groups(
-    conn: &mut store::DbConn,
+    conn: &mut Conn,
     keys: &KeyCache,
     org: &OrgId,
     params: Params,
     with_members: bool,
-) -> ScimResult<(Page<crate::domain::Group>, Plan)> {
-    let plan = plan(conn, keys, org, Target::Groups, &params)?;
-    let (rows, total) = store::groups::query(
+) -> ScimResult<(Page<crate::domain::Group>, Plan<GroupFilter>)> {
+    let mut plan = plan(conn, keys, org, Target::Groups, &params, |f| {
+        GroupFilter::scim(f, org)
+    })?;
+    let (rows, total) = group_dir::search(
         conn,
         org,
-        plan.filter.as_ref(),
-        &plan.order,
-        plan.window,
-        with_members,
-        plan.with_total,
+        &GroupSearch {
+            filter: std::mem::take(&mut plan.filter),
+            order: std::mem::take(&mut plan.order),
+            window: plan.window,
+            total: plan.with_total,
+            members: with_members,
+        },
     )
     .map_err(|e| store_error(e, "group"))?;
     let page = paginate(conn, keys, &plan, rows, total, |g| g.id)?;

@@ -104,8 +104,8 @@ fn projection(
 /// How a resource type answers a query on the caller's connection (`users::list_in`,
 /// `groups::list_in`).
 type ListIn = fn(
-    &mut crate::store::DbConn,
-    &crate::store::KeyCache,
+    &mut crate::directory::Conn,
+    &crate::directory::KeyCache,
     &crate::config::Config,
     &crate::domain::OrgId,
     list::Params,

@@ -43,8 +43,8 @@ fn meta(
 }
 
 /// The `userName` SCIM shows for a user without a login name (made through a dialect that
-/// has none: Domo, Sumo, Adobe by email): their primary email, else their id. userName is
-/// required in SCIM.
+/// has none: Domo, Sumo, Adobe by email): their primary email, else their id
+/// (`domain::shown_name`, which the console shows too). userName is required in SCIM.
 pub fn derived_user_name(id: i64, d: &UserData) -> String {
     d.primary(MultiAttr::Emails)
         .and_then(|e| e.value.clone())
@@ -69,10 +69,7 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), Value::String(id_to_hex(u.id)));
     put(&mut m, "externalId", &d.external_id);
-    let user_name = d
-        .user_name
-        .clone()
-        .unwrap_or_else(|| derived_user_name(u.id, d));
+    let user_name = u.shown_name();
     m.insert("userName".into(), Value::String(user_name));
     let mut name = Map::new();
     put(&mut name, "formatted", &d.name.formatted);

@@ -40,10 +40,10 @@ fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
 }
 
 /// A user's groups for the response of a change, when the projection shows them.
-fn view(conn: &mut crate::store::DbConn, user: User, proj: &Projection) -> ScimResult<UserView> {
+fn view(conn: &mut crate::directory::Conn, user: User, proj: &Projection) -> ScimResult<UserView> {
     let groups = match wants_groups(proj) {
         Groups::Skip => None,
-        Groups::Load => Some(crate::store::users::groups_of(conn, &user.org_id, user.id)?),
+        Groups::Load => Some(dir::groups_of(conn, &user.org_id, user.id)?),
     };
     Ok(UserView { user, groups })
 }
@@ -69,7 +69,7 @@ pub fn create(
         proj: proj.clone(),
     });
     let pre = pre.clone();
-    let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
+    let op = move |conn: &mut crate::directory::Conn, p: crate::domain::Principal| {
         let u = dir::create(
             conn,
             &caller(&cfg, &p),
@@ -150,7 +150,7 @@ where
     let cfg: Arc<Config> = cfg.clone();
     let hashing = password.is_some();
     let pre = pre.clone();
-    let op = move |conn: &mut crate::store::DbConn, p: crate::domain::Principal| {
+    let op = move |conn: &mut crate::directory::Conn, p: crate::domain::Principal| {
         let c = caller(&cfg, &p);
         let changed = dir::update(
             conn,
@@ -294,8 +294,8 @@ pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResu
 
 /// A page of users as a ListResponse body, on the caller's connection.
 pub fn list_in(
-    conn: &mut crate::store::DbConn,
-    keys: &crate::store::KeyCache,
+    conn: &mut crate::directory::Conn,
+    keys: &crate::directory::KeyCache,
     cfg: &Config,
     org: &crate::domain::OrgId,
     params: super::list::Params,
@@ -326,10 +326,10 @@ pub fn list_in(
 /// The user as `GET /scim/v2/Users/{id}` returns it (for the console's side-by-side page,
 /// `request::UserViews`).
 pub fn console_view(
-    _conn: &mut crate::store::DbConn,
+    _conn: &mut crate::directory::Conn,
     cfg: &Config,
     u: &User,
     groups: &[crate::domain::GroupRef],
-) -> crate::store::StoreResult<Value> {
+) -> crate::directory::StoreResult<Value> {
     Ok(user_json(cfg, u, Some(groups)))
 }

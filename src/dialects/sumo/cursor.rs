@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{SumoError, SumoResult};
 use crate::auth::cursor::{self, CursorFault};
-use crate::store::{DbConn, KeyCache};
+use crate::directory::{Conn, KeyCache};
 
 pub const TTL_SECONDS: u64 = 3600;
 
@@ -49,7 +49,7 @@ fn invalid() -> SumoError {
     )
 }
 
-pub fn encode(conn: &mut DbConn, keys: &KeyCache, q: &str, after: &After) -> SumoResult<String> {
+pub fn encode(conn: &mut Conn, keys: &KeyCache, q: &str, after: &After) -> SumoResult<String> {
     let (kid, key) = keys.current(conn)?;
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let claims = Claims {
@@ -72,7 +72,7 @@ pub fn encode(conn: &mut DbConn, keys: &KeyCache, q: &str, after: &After) -> Sum
 
 /// The position a token names, if this server issued it for query `q` and it has not
 /// expired.
-pub fn decode(conn: &mut DbConn, keys: &KeyCache, token: &str, q: &str) -> SumoResult<After> {
+pub fn decode(conn: &mut Conn, keys: &KeyCache, token: &str, q: &str) -> SumoResult<After> {
     let kid = cursor::key_id(token).map_err(fault)?;
     let key = keys.get(conn, &kid)?.ok_or_else(invalid)?;
     verify(token, &key, q)

@@ -5,8 +5,8 @@ use poem::Response;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::directory::StoreError;
 use crate::http::errors::ErrorContext;
-use crate::store::StoreError;
 
 /// Sumo's error ids are dash-separated groups of five characters; ours derive from the
 /// request id so the two can be matched in logs.
@@ -121,7 +121,16 @@ pub fn store_error(e: StoreError, what: &str) -> SumoError {
             },
             m,
         ),
+        StoreError::Taken(f) => SumoError::conflict(
+            match f {
+                crate::domain::UniqueField::Phone => "user_phone_already_exists",
+                _ => "user_email_already_exists",
+            },
+            f.taken_message(),
+        ),
         StoreError::Invalid(m) => SumoError::invalid("invalid_field", m),
+        StoreError::Refused(r) => SumoError::invalid("invalid_field", r.to_string()),
+        StoreError::Forbidden(m) => SumoError::new(StatusCode::FORBIDDEN, "forbidden", m),
         StoreError::VersionMismatch => SumoError::conflict(
             "concurrent_modification",
             format!("The {what} was changed concurrently; retry."),

@@ -16,9 +16,9 @@ use super::model::rfc3339;
 use super::users::{caller, email};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::orgs::{self as dir, ACTIVE, DELINKED, INACTIVE};
+use crate::directory::{usage, users, Conn, StoreError};
 use crate::domain::{id_to_hex, Baselines, OrgDetails, OrgId, Scope, Scopes, Subscription};
 use crate::request::AppState;
-use crate::store::{self, DbConn, StoreError};
 
 /// The deployment ids Sumo's spec allows (`deploymentId` pattern).
 pub const DEPLOYMENTS: [&str; 19] = [
@@ -236,7 +236,7 @@ pub async fn list(state: &AppState, auth: &BearerOrBasic, q: ListParams) -> Sumo
             let after = cursor::token(q.token.as_deref())
                 .map(|t| cursor::decode(conn, &keys, t, &hash))
                 .transpose()?;
-            let mut page = store::orgs::children(
+            let mut page = dir::children(
                 conn,
                 &p.org_id,
                 statuses,
@@ -340,7 +340,7 @@ pub async fn create(
                 allocated_credits: Some(credits),
                 baselines: base,
             };
-            let id = OrgId::parse(&format!("{dep}-{}", id_to_hex(store::new_id())))
+            let id = OrgId::parse(&format!("{dep}-{}", id_to_hex(dir::new_id())))
                 .map_err(|e| SumoError::invalid("invalid_field", e))?;
             let d = dir::create_child(
                 conn,
@@ -490,7 +490,7 @@ type Breakdown = Vec<(String, String, f64)>;
 
 /// The subscription period's usage of each of `orgs`, by organization: records dated within
 /// the subscription (all of them when it has no dates).
-fn period_usage(conn: &mut DbConn, orgs: &[OrgDetails]) -> SumoResult<HashMap<String, Breakdown>> {
+fn period_usage(conn: &mut Conn, orgs: &[OrgDetails]) -> SumoResult<HashMap<String, Breakdown>> {
     let mut out: HashMap<String, Breakdown> = HashMap::new();
     // One statement per distinct period (children made the same day share one).
     let mut by_period: HashMap<(Option<NaiveDate>, Option<NaiveDate>), Vec<OrgId>> = HashMap::new();
@@ -502,7 +502,7 @@ fn period_usage(conn: &mut DbConn, orgs: &[OrgDetails]) -> SumoResult<HashMap<St
             .push(o.org.id.clone());
     }
     for ((from, to), ids) in by_period {
-        for (org, pv, unit, credits) in store::usage::totals(conn, &ids, from, to)? {
+        for (org, pv, unit, credits) in usage::totals(conn, &ids, from, to)? {
             out.entry(org).or_default().push((pv, unit, credits));
         }
     }
@@ -537,17 +537,17 @@ fn baseline_of(b: &Baselines, product_variable: &str) -> Option<i64> {
     }
 }
 
-fn active_users(conn: &mut DbConn, orgs: &[OrgId]) -> SumoResult<HashMap<String, i64>> {
-    Ok(store::users::active_counts(conn, orgs)?)
+fn active_users(conn: &mut Conn, orgs: &[OrgId]) -> SumoResult<HashMap<String, i64>> {
+    Ok(users::active_counts(conn, orgs)?)
 }
 
 /// `GET /v1/organizations/usages`: the caller's own usage (`ParentUsage`).
 pub async fn own_usage(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
         .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            let me = store::orgs::details(conn, &p.org_id)?;
+            let me = dir::details(conn, &p.org_id)?;
             let usage = period_usage(conn, std::slice::from_ref(&me))?;
-            let children = store::orgs::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
+            let children = dir::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
             let allocated: i64 = children
                 .iter()
                 .map(|c| c.subscription.allocated_credits.unwrap_or(0))
@@ -574,7 +574,7 @@ pub async fn detailed_usage(
         .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
             let id = org_id(&id)?;
             let d = if id == p.org_id {
-                store::orgs::details(conn, &id)?
+                dir::details(conn, &id)?
             } else {
                 dir::child(conn, &p.org_id, &id).map_err(org_error)?
             };
@@ -653,7 +653,7 @@ pub async fn usages(
                         .map_or(0, |a| a.id.max(0) as usize);
                     let end = (start + limit as usize).min(ids.len());
                     let page: Vec<String> = ids.get(start..end).unwrap_or(&[]).to_vec();
-                    let found = store::orgs::children_by_id(conn, &p.org_id, &page)?;
+                    let found = dir::children_by_id(conn, &p.org_id, &page)?;
                     let by_id: HashMap<&str, &OrgDetails> = found
                         .iter()
                         .filter(|d| d.status != DELINKED)
@@ -742,19 +742,18 @@ pub async fn usages(
 /// preceding range of equal length and week over week (the range's last 7 days against the
 /// 7 before), and a forecast at the range's daily rate to the subscription's end.
 fn range_report(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     parent: &OrgId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> SumoResult<Value> {
-    let children =
-        store::orgs::children(conn, parent, &[ACTIVE, INACTIVE, DELINKED], None, i64::MAX)?;
+    let children = dir::children(conn, parent, &[ACTIVE, INACTIVE, DELINKED], None, i64::MAX)?;
     let ids: Vec<OrgId> = children.iter().map(|c| c.org.id.clone()).collect();
     let days = (to - from).num_days() + 1;
     let prev_from = from - chrono::Duration::days(days);
     let wow_from = (to - chrono::Duration::days(13)).min(prev_from);
     let earliest = prev_from.min(wow_from);
-    let daily = store::usage::daily(conn, &ids, earliest, to)?;
+    let daily = usage::daily(conn, &ids, earliest, to)?;
     let users = active_users(conn, &ids)?;
     let sum = |org: &str, a: NaiveDate, b: NaiveDate| -> f64 {
         daily
@@ -815,7 +814,7 @@ fn range_report(
 pub async fn allocated_credits(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
         .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            let children = store::orgs::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
+            let children = dir::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
             let total: i64 = children
                 .iter()
                 .filter(|c| !matches!(c.subscription.plan_name.as_deref(), Some("Trial" | "Free")))
@@ -830,7 +829,7 @@ pub async fn allocated_credits(state: &AppState, auth: &BearerOrBasic) -> SumoRe
 pub async fn parent_org(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
         .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            let me = store::orgs::details(conn, &p.org_id)?;
+            let me = dir::details(conn, &p.org_id)?;
             Ok(json!({
                 "isEligibleForTrialOrgs": true,
                 "isEligibleForDeploymentCharge": false,

@@ -8,10 +8,10 @@ use super::model::{self, CreateRoleBody, SumoRole, SumoRoleList, UpdateRoleBody}
 use super::users::{caller, user_id};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::roles as dir;
+use crate::directory::roles::RoleOrder;
+use crate::directory::{Conn, StoreError};
 use crate::domain::{id_from_hex, RoleData, Scope};
 use crate::request::AppState;
-use crate::store::roles::RoleOrder;
-use crate::store::{DbConn, StoreError};
 
 fn role_id(s: &str) -> SumoResult<i64> {
     id_from_hex(s).ok_or_else(|| SumoError::not_found("role_not_found", "The role does not exist."))
@@ -137,7 +137,7 @@ pub async fn create(
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<SumoRole> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn: &mut DbConn, p| {
+        .call(auth, Some(Scope::UsersRead), move |conn: &mut Conn, p| {
             let id = role_id(&id)?;
             let v = dir::get(conn, &p.org_id, id).map_err(role_error)?;
             Ok(model::role(&v))
@@ -194,10 +194,7 @@ pub async fn assign(
             let v = dir::assign(conn, &caller(&cfg, &p), rid, uid).map_err(|e| match e {
                 // The role was found first; a missing row now is the user's.
                 StoreError::NotFound
-                    if crate::store::roles::find_by_id(conn, &p.org_id, rid)
-                        .ok()
-                        .flatten()
-                        .is_some() =>
+                    if dir::name_of(conn, &p.org_id, rid).ok().flatten().is_some() =>
                 {
                     SumoError::not_found("user_not_found", "The user does not exist.")
                 }

@@ -11,15 +11,14 @@ use super::model::{self, CreateUserBody, DisableMfaBody, EmailChangeBody, SumoUs
 use super::model::{SumoUserList, UpdateUserBody};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
+use crate::directory::read::{Condition, Field, FieldSearch, Mode, SortKey, UserFilter};
 use crate::directory::users as dir;
 use crate::directory::{roles, Caller, Expect};
-use crate::domain::{id_from_hex, id_to_hex, MultiAttr, MultiValue, Name, OrgId, Principal};
+use crate::directory::{Conn, StoreError, StoreResult};
+use crate::domain::{id_from_hex, id_to_hex, Name, OrgId, Principal};
 use crate::domain::{RoleValue, Scope, User, UserData};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
-use crate::store::user_search::{self, Backend, Condition, Field, Mode};
-use crate::store::users::SortKey;
-use crate::store::{self, DbConn, StoreError};
 
 pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
     Caller {
@@ -36,7 +35,7 @@ pub fn user_id(s: &str) -> SumoResult<i64> {
 
 fn user_error(e: StoreError) -> SumoError {
     match e {
-        StoreError::Conflict(_) => SumoError::conflict(
+        StoreError::Conflict(_) | StoreError::Taken(_) => SumoError::conflict(
             "user_email_already_exists",
             "A user with this email already exists.",
         ),
@@ -45,16 +44,16 @@ fn user_error(e: StoreError) -> SumoError {
 }
 
 /// Render users with their role ids (one statement for all of them).
-fn render(conn: &mut DbConn, org: &OrgId, users: &[User]) -> SumoResult<Vec<SumoUser>> {
+fn render(conn: &mut Conn, org: &OrgId, users: &[User]) -> SumoResult<Vec<SumoUser>> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
-    let role_ids = store::roles::ids_of_users(conn, org, &ids)?;
+    let role_ids = roles::ids_of_users(conn, org, &ids)?;
     Ok(users
         .iter()
         .map(|u| model::user(u, role_ids.get(&u.id)))
         .collect())
 }
 
-fn render_one(conn: &mut DbConn, u: &User) -> SumoResult<SumoUser> {
+fn render_one(conn: &mut Conn, u: &User) -> SumoResult<SumoUser> {
     let mut out = render(conn, &u.org_id, std::slice::from_ref(u))?;
     out.pop()
         .ok_or_else(|| SumoError::not_found("user_not_found", "The user does not exist."))
@@ -62,7 +61,7 @@ fn render_one(conn: &mut DbConn, u: &User) -> SumoResult<SumoUser> {
 
 /// The stored names of the roles `ids` name; 400 for an id that is not a role of the
 /// organization.
-fn role_names(conn: &mut DbConn, org: &OrgId, ids: &[String]) -> SumoResult<Vec<RoleValue>> {
+fn role_names(conn: &mut Conn, org: &OrgId, ids: &[String]) -> SumoResult<Vec<RoleValue>> {
     let mut out: Vec<RoleValue> = Vec::with_capacity(ids.len());
     for s in ids {
         let unknown =
@@ -112,16 +111,6 @@ pub fn email(v: &str) -> SumoResult<String> {
 fn display(first: &str, last: &str) -> Option<String> {
     let d = format!("{first} {last}").trim().to_string();
     (!d.is_empty()).then_some(d)
-}
-
-fn email_free(conn: &mut DbConn, org: &OrgId, email: &str, except: Option<i64>) -> SumoResult<()> {
-    match dir::email_owner(conn, org, email, except)? {
-        Some(_) => Err(SumoError::conflict(
-            "user_email_already_exists",
-            format!("A user with email {email} already exists."),
-        )),
-        None => Ok(()),
-    }
 }
 
 pub struct ListParams {
@@ -182,23 +171,18 @@ pub async fn list(
             let after = cursor::token(q.token.as_deref())
                 .map(|t| cursor::decode(conn, &keys, t, &hash))
                 .transpose()?;
-            let filter = email
-                .map(|e| {
-                    user_search::condition(
-                        &Condition {
-                            field: Field::PrimaryEmail,
-                            mode: Mode::Exact,
-                            values: vec![e],
-                            case_sensitive: false,
-                        },
-                        &Backend::of(conn),
-                    )
-                })
-                .transpose()?;
-            let mut loaded = store::users::keyset_page(
+            let filter = email.map_or_else(UserFilter::all, |e| {
+                UserFilter::fields(FieldSearch::one(Condition {
+                    field: Field::PrimaryEmail,
+                    mode: Mode::Exact,
+                    values: vec![e],
+                    case_sensitive: false,
+                }))
+            });
+            let mut loaded = dir::page_by_key(
                 conn,
                 &p.org_id,
-                filter,
+                &filter,
                 key,
                 after.map(|a| (a.key, a.id)),
                 limit + 1,
@@ -238,8 +222,7 @@ pub async fn create(
             let last = text("lastName", &b.last_name, 0, 128)?;
             let email = email(&b.email)?;
             let roles = role_names(conn, &p.org_id, &b.role_ids)?;
-            email_free(conn, &p.org_id, &email, None)?;
-            let data = UserData {
+            let mut data = UserData {
                 active: Some(true),
                 display_name: display(&first, &last),
                 name: Name {
@@ -247,18 +230,10 @@ pub async fn create(
                     family: (!last.is_empty()).then_some(last),
                     ..Name::default()
                 },
-                values: vec![(
-                    MultiAttr::Emails,
-                    MultiValue {
-                        value: Some(email),
-                        kind: Some("work".into()),
-                        primary: Some(true),
-                        ..MultiValue::default()
-                    },
-                )],
                 roles,
                 ..UserData::default()
             };
+            data.set_primary_email(Some(email));
             let u = dir::create(conn, &caller(&cfg, &p), &data, None).map_err(user_error)?;
             render_one(conn, &u)
         })
@@ -269,7 +244,9 @@ pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResu
     state
         .call(auth, Some(Scope::UsersRead), move |conn, p| {
             let id = user_id(&id)?;
-            let u = store::users::get(conn, &p.org_id, id).map_err(user_error)?;
+            let u = dir::get(conn, &p.org_id, id, dir::Groups::Skip)
+                .map_err(user_error)?
+                .user;
             render_one(conn, &u)
         })
         .await
@@ -301,15 +278,9 @@ pub async fn update(
                 None,
                 "User.Update",
                 |_, u: &User| {
+                    // The display name Sumo made from the names follows them
+                    // (`domain::rules::derive`); one set elsewhere stays.
                     let mut d = u.data.clone();
-                    let old = display(
-                        d.name.given.as_deref().unwrap_or(""),
-                        d.name.family.as_deref().unwrap_or(""),
-                    );
-                    // A display name Sumo derived follows the names; one set elsewhere stays.
-                    if d.display_name.is_none() || d.display_name == old {
-                        d.display_name = display(&first, &last);
-                    }
                     d.name.given = Some(first.clone());
                     d.name.family = (!last.is_empty()).then(|| last.clone());
                     if let Some(a) = b.is_active {
@@ -370,7 +341,7 @@ pub async fn delete(
                         )
                     };
                     let to = id_from_hex(t).ok_or_else(bad)?;
-                    if to == id || !store::users::exists(conn, &p.org_id, to)? {
+                    if to == id || !dir::exists(conn, &p.org_id, to)? {
                         return Err(bad());
                     }
                     Some(to)
@@ -492,12 +463,12 @@ pub async fn disable_mfa(
 /// The user as `GET /api/v1/users/{id}` returns it (for the console's side-by-side page,
 /// `request::UserViews`).
 pub fn console_view(
-    conn: &mut DbConn,
+    conn: &mut Conn,
     _cfg: &Config,
     u: &User,
     _groups: &[crate::domain::GroupRef],
-) -> store::StoreResult<serde_json::Value> {
-    let role_ids = store::roles::ids_of_users(conn, &u.org_id, &[u.id])?;
+) -> StoreResult<serde_json::Value> {
+    let role_ids = roles::ids_of_users(conn, &u.org_id, &[u.id])?;
     let s = model::user(u, role_ids.get(&u.id));
     Ok(poem_openapi::types::ToJSON::to_json(&s).unwrap_or_default())
 }

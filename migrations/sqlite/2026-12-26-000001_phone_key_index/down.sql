@@ -1,0 +1,1 @@
+DROP INDEX user_values_phone_key;

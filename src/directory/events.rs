@@ -1,0 +1,16 @@
+//! Reading the change feed: the organization's events in the order the sequencer numbered
+//! them (`GET /admin/v1/events`).
+
+use crate::changes::Recorded;
+use crate::domain::OrgId;
+use crate::store::{self, DbConn, StoreResult};
+
+/// Up to `limit` events of the organization numbered after `after`, in order: one statement.
+pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResult<Vec<Recorded>> {
+    store::events::page(conn, org, after, limit)
+}
+
+/// The last number given out in the organization (0 when none): one statement.
+pub fn last_seq(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
+    store::events::last_seq(conn, org)
+}

@@ -1,0 +1,314 @@
+//! What a read of users or groups selects and in which order, said in types by the
+//! directory's callers and written as SQL only here. A dialect says *what* to search (a SCIM
+//! filter, Logto's field searches, Adobe's domain and group, the console's plain text); the
+//! SQL text, its bind parameters and the backend's dialect of SQL stay in the store.
+//!
+//! The SQL a filter makes is the same text, part for part, as each caller composed before
+//! (`Raw::join` in the same order), so statements stay cached and the budgets unchanged.
+
+use super::filter_sql::{self, Target};
+use super::raw::Raw;
+use super::user_search::{self, Backend, Condition};
+use super::users::Among;
+use super::{Order, StoreResult};
+use crate::domain::{GroupKind, OrgId};
+use crate::scim::filter::{AttrPath, Filter};
+use crate::scim::ScimResult;
+
+/// How the matches of a field search combine (Logto's `joint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Joint {
+    #[default]
+    Or,
+    And,
+}
+
+/// A search by field (Logto's `search.<field>` with its modes): each match is one OR of
+/// conditions (a search of every field is one match with a condition per field), and the
+/// matches are joined by `joint`.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSearch {
+    pub matches: Vec<Vec<Condition>>,
+    pub joint: Joint,
+}
+
+impl FieldSearch {
+    /// One field matched one way (Sumo Logic's `email`).
+    pub fn one(c: Condition) -> FieldSearch {
+        FieldSearch {
+            matches: vec![vec![c]],
+            joint: Joint::Or,
+        }
+    }
+
+    fn sql(&self, backend: &Backend) -> StoreResult<Option<Raw>> {
+        let op = match self.joint {
+            Joint::And => "AND",
+            Joint::Or => "OR",
+        };
+        let mut joined: Option<Raw> = None;
+        for conds in &self.matches {
+            let mut any: Option<Raw> = None;
+            for c in conds {
+                let sql = user_search::condition(c, backend)?;
+                any = Some(match any {
+                    None => sql,
+                    Some(prev) => Raw::join("OR", prev, sql),
+                });
+            }
+            let Some(any) = any else { continue };
+            joined = Some(match joined {
+                None => any,
+                Some(prev) => Raw::join(op, prev, any),
+            });
+        }
+        Ok(joined)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum UserPart {
+    /// A SCIM filter, translated (and so checked) when the filter was made.
+    Scim(Raw),
+    Fields(FieldSearch),
+    /// The console's plain search: anywhere in the login name, display name, emails, phones.
+    Text(String),
+    Among(Among),
+    WithoutRole(i64),
+}
+
+/// Which users a read selects: every user, or those matching all of its parts.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    parts: Vec<UserPart>,
+}
+
+impl UserFilter {
+    /// Every user of the organization.
+    pub fn all() -> UserFilter {
+        UserFilter::default()
+    }
+
+    /// A SCIM filter on users; an unknown attribute or a mismatched operator is SCIM's 400
+    /// `invalidFilter` here, before anything is read.
+    pub fn scim(f: &Filter, org: &OrgId) -> ScimResult<UserFilter> {
+        let sql = filter_sql::translate(f, Target::Users, org.as_str())?;
+        Ok(UserFilter::of(UserPart::Scim(sql)))
+    }
+
+    /// A field search. A mode the backend cannot run or a malformed pattern is `Invalid`
+    /// when the read runs.
+    pub fn fields(s: FieldSearch) -> UserFilter {
+        UserFilter::of(UserPart::Fields(s))
+    }
+
+    /// `text` anywhere (case-insensitively) in the login name, the display name, or any
+    /// email or phone number.
+    pub fn text(text: &str) -> UserFilter {
+        UserFilter::of(UserPart::Text(text.to_string()))
+    }
+
+    /// The users an Adobe list shows (an email domain, a group, active or not).
+    pub fn among(a: Among) -> UserFilter {
+        UserFilter::of(UserPart::Among(a))
+    }
+
+    /// Users lacking the role `role_id`.
+    pub fn without_role(role_id: i64) -> UserFilter {
+        UserFilter::of(UserPart::WithoutRole(role_id))
+    }
+
+    /// Users matching both.
+    pub fn and(mut self, other: UserFilter) -> UserFilter {
+        self.parts.extend(other.parts);
+        self
+    }
+
+    fn of(p: UserPart) -> UserFilter {
+        UserFilter { parts: vec![p] }
+    }
+
+    /// The condition on `users` (`None`: every user, which lets an unfiltered list use the
+    /// counts kept by triggers).
+    pub(super) fn sql(&self, backend: Backend, org: &OrgId) -> StoreResult<Option<Raw>> {
+        let mut joined: Option<Raw> = None;
+        for p in &self.parts {
+            let sql = match p {
+                UserPart::Scim(r) => Some(r.clone()),
+                UserPart::Fields(s) => s.sql(&backend)?,
+                UserPart::Text(t) => Some(user_search::text_anywhere(org.as_str(), t)),
+                UserPart::Among(a) => a.sql(),
+                UserPart::WithoutRole(id) => Some(user_search::without_role(*id)),
+            };
+            let Some(sql) = sql else { continue };
+            joined = Some(match joined {
+                None => sql,
+                Some(prev) => Raw::join("AND", prev, sql),
+            });
+        }
+        Ok(joined)
+    }
+}
+
+/// Which groups a read selects.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter(Option<Raw>);
+
+impl GroupFilter {
+    /// Every group of the organization.
+    pub fn all() -> GroupFilter {
+        GroupFilter(None)
+    }
+
+    /// A SCIM filter on groups (SCIM's 400 `invalidFilter` when it cannot be).
+    pub fn scim(f: &Filter, org: &OrgId) -> ScimResult<GroupFilter> {
+        Ok(GroupFilter(Some(filter_sql::translate(
+            f,
+            Target::Groups,
+            org.as_str(),
+        )?)))
+    }
+
+    /// Groups of one of `kinds` (every kind when empty).
+    pub fn of_kinds(kinds: &[GroupKind]) -> GroupFilter {
+        GroupFilter(super::groups::of_kinds(kinds))
+    }
+
+    pub(super) fn sql(&self) -> Option<&Raw> {
+        self.0.as_ref()
+    }
+}
+
+impl Order {
+    /// By id, ascending: the stable order of offset and keyset paging.
+    pub fn by_id() -> Order {
+        Order::default()
+    }
+
+    /// Users, newest first (Logto's lists).
+    pub fn newest_first() -> Order {
+        Order {
+            key: Some("users.created_at".into()),
+            descending: true,
+        }
+    }
+
+    /// SCIM's `sortBy` (none: by id) and `sortOrder`; an attribute that cannot be sorted by
+    /// is SCIM's 400 `invalidValue`.
+    pub fn scim(by: Option<&AttrPath>, target: Target, descending: bool) -> ScimResult<Order> {
+        let key = by.map(|p| filter_sql::sort_key(p, target)).transpose()?;
+        Ok(Order { key, descending })
+    }
+
+    /// Whether the order is by a key other than the id (such lists page by offset).
+    pub fn is_keyed(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::user_search::{Field, Mode};
+
+    fn org() -> OrgId {
+        OrgId::parse("acme").unwrap()
+    }
+
+    fn cond(field: Field, mode: Mode, v: &str) -> Condition {
+        Condition {
+            field,
+            mode,
+            values: vec![v.into()],
+            case_sensitive: false,
+        }
+    }
+
+    #[test]
+    fn no_condition_reads_every_user() {
+        for b in [Backend::Sqlite, Backend::Postgres] {
+            assert_eq!(UserFilter::all().sql(b, &org()).unwrap(), None);
+            assert_eq!(
+                UserFilter::among(Among::default()).sql(b, &org()).unwrap(),
+                None
+            );
+            assert_eq!(
+                UserFilter::fields(FieldSearch::default())
+                    .sql(b, &org())
+                    .unwrap(),
+                None
+            );
+        }
+        assert!(GroupFilter::of_kinds(&[]).sql().is_none());
+    }
+
+    /// The SQL is the text Logto's handler composed itself before the search spec: each
+    /// match an OR of its conditions, the matches joined by the joint, then AND the role.
+    #[test]
+    fn a_field_search_composes_as_before() {
+        let b = Backend::Postgres;
+        let email = cond(Field::PrimaryEmail, Mode::Exact, "a@x.co");
+        let (n1, n2) = (
+            cond(Field::Name, Mode::Like, "%z%"),
+            cond(Field::Username, Mode::Like, "%z%"),
+        );
+        let f = UserFilter::fields(FieldSearch {
+            matches: vec![vec![email.clone()], vec![n1.clone(), n2.clone()]],
+            joint: Joint::And,
+        })
+        .and(UserFilter::without_role(7));
+        let c = |c: &Condition| user_search::condition(c, &b).unwrap();
+        let want = Raw::join(
+            "AND",
+            Raw::join("AND", c(&email), Raw::join("OR", c(&n1), c(&n2))),
+            user_search::without_role(7),
+        );
+        assert_eq!(f.sql(b, &org()).unwrap(), Some(want));
+        // A role alone is the role's condition, unwrapped.
+        assert_eq!(
+            UserFilter::without_role(7).sql(b, &org()).unwrap(),
+            Some(user_search::without_role(7))
+        );
+    }
+
+    #[test]
+    fn parts_are_anded_in_order() {
+        let f = crate::scim::filter::Filter::parse("userName sw \"a\"").unwrap();
+        let scim = filter_sql::translate(&f, Target::Users, "acme").unwrap();
+        let both = UserFilter::text("bo").and(UserFilter::scim(&f, &org()).unwrap());
+        assert_eq!(
+            both.sql(Backend::Sqlite, &org()).unwrap(),
+            Some(Raw::join(
+                "AND",
+                user_search::text_anywhere("acme", "bo"),
+                scim
+            ))
+        );
+    }
+
+    #[test]
+    fn a_mode_the_backend_lacks_is_refused_when_read() {
+        let f = UserFilter::fields(FieldSearch::one(Condition {
+            case_sensitive: true,
+            ..cond(Field::Name, Mode::Posix, "^a")
+        }));
+        assert!(matches!(
+            f.sql(Backend::Sqlite, &org()),
+            Err(crate::store::StoreError::Invalid(_))
+        ));
+        assert!(f.sql(Backend::Postgres, &org()).unwrap().is_some());
+    }
+
+    #[test]
+    fn orders() {
+        assert!(!Order::by_id().is_keyed());
+        assert!(Order::newest_first().is_keyed());
+        let p = crate::scim::filter::AttrPath::parse("name.familyName").unwrap();
+        assert!(Order::scim(Some(&p), Target::Users, false)
+            .unwrap()
+            .is_keyed());
+        assert!(!Order::scim(None, Target::Users, true).unwrap().is_keyed());
+        let bad = crate::scim::filter::AttrPath::parse("nope").unwrap();
+        assert!(Order::scim(Some(&bad), Target::Users, false).is_err());
+    }
+}
