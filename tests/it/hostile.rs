@@ -482,7 +482,6 @@ struct Ids {
 }
 
 fn body_routes(ids: &Ids) -> Vec<BodyRoute> {
-    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let scim_user = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "hostile.user", "displayName": "Hostile", "title": "t", "nickName": "n",

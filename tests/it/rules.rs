@@ -22,8 +22,6 @@ both_backends!(
     no_caller_grants_what_it_lacks,
 );
 
-const SCIM_CT: &str = "application/scim+json";
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const DOMO: (&str, &str) = ("rules_domo", "rules-domo-secret-0123456789");
 const SUMO: (&str, &str) = ("rules_sumo", "rules-sumo-secret-0123456789");
 const ADOBE: (&str, &str) = ("rules_adobe", "rules-adobe-secret-0123456789");

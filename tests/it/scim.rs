@@ -1285,7 +1285,6 @@ async fn entra_unqualified_enterprise_names(b: Backend) {
         json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENT])
     );
     c.post("/Users", json!({"userName": "entra2"})).await;
-    let q = |f: &str| -> String { url::form_urlencoded::byte_serialize(f.as_bytes()).collect() };
     for f in [
         "employeeNumber eq \"7\"",
         "manager.value eq \"00000000000000AB\"",
