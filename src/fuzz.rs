@@ -151,7 +151,7 @@ pub fn dialect_request(data: &[u8]) {
         let mut halves = q.splitn(2, '&');
         let (a, b) = (halves.next(), halves.next());
         let _ = domo::body::paging(a, b);
-        let _ = domo::body::path_id(q, "user");
+        let _ = <domo::error::DomoError as crate::directory::seam::Dialect>::id(q, "user");
         let _ = sumo::cursor::limit(a);
     }
     // Sumo: typed bodies.

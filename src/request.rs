@@ -1,10 +1,13 @@
 //! The request path: what every handler may reach (`AppState`) and a request's one trip to the
-//! database (`call`, `call_hashing`). Dialects, the console and the token endpoints call it;
-//! it calls down into `auth`, `http` and `store`, never up.
+//! database (`Trip`: `state.trip(&auth, scope).run(…)`). Dialects, the console and the
+//! token endpoints call it; it calls down into `directory`, `auth`, `http` and `store`, never
+//! up.
 
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::directory::seam::Dialect;
+use crate::directory::Caller;
 use crate::store::Store;
 use crate::{auth, domain, http, store};
 
@@ -87,56 +90,134 @@ impl AppState {
         self.hashing.load()
     }
 
-    /// `call` for a request that sets a password: bcrypt runs in the trip (after the
-    /// credential is checked, before the write transaction), so it holds a connection
-    /// meanwhile; at most one such request per core is let in at a time, and the others
-    /// wait without a connection, so reads keep the rest of the pool.
-    pub async fn call_hashing<T, E, F>(
+    /// A request's one trip to the database, admitted by the credential it presents and
+    /// requiring `scope` of it (`None`: any valid credential, for what shows nothing of the
+    /// tenant). The scope is an argument, not an option, so no trip forgets it:
+    /// `state.trip(&auth, Scope::Scim).hashing(sets_password).run(|conn, caller| …)`.
+    pub fn trip(
         &self,
         auth: &auth::schemes::BearerOrBasic,
-        scope: Option<domain::Scope>,
-        op: F,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
-    {
-        let _permit = self.hashing.enter().await?;
-        self.call(auth, scope, op).await
+        scope: impl Into<Option<domain::Scope>>,
+    ) -> Trip<'_, ByCredential> {
+        Trip::new(self, ByCredential(auth.presented().clone()), scope.into())
     }
 
-    /// A request's one trip to the database: on one blocking thread and one connection,
-    /// check the presented credential (and `scope`, when given), then run `op` as that
-    /// principal. Every dialect's handler calls this exactly once.
-    pub async fn call<T, E, F>(
+    /// A web console request's one trip, admitted by its session cookie's `secret`
+    /// (`auth::session::resolve`: the row, its timeouts, its holder still an admin) and
+    /// requiring `scope` of the session (`None`: a form checks it after its CSRF token).
+    pub fn session_trip(
         &self,
-        auth: &auth::schemes::BearerOrBasic,
-        scope: Option<domain::Scope>,
-        op: F,
-    ) -> Result<T, E>
+        secret: Option<String>,
+        scope: impl Into<Option<domain::Scope>>,
+    ) -> Trip<'_, BySession> {
+        Trip::new(self, BySession(secret), scope.into())
+    }
+
+    /// The one trip of a request that presents no credential yet (the console's sign-in,
+    /// which checks a password or a token itself, so it hashes).
+    pub fn sign_in_trip(&self) -> Trip<'_, BySignIn> {
+        Trip::new(self, BySignIn, None).hashing(true)
+    }
+}
+
+/// A credential presented with the request (`Authorization`).
+pub struct ByCredential(auth::Presented);
+/// A console session cookie's secret, if the request has one.
+pub struct BySession(Option<String>);
+/// No credential: the operation checks one itself.
+pub struct BySignIn;
+
+/// A request's one trip to the blocking pool, built by [`AppState::trip`] (or
+/// `session_trip`, `sign_in_trip`): on one blocking thread and one connection, admit the
+/// request and check its scope, then run the operation as the dialect's
+/// `directory::Caller`. A trip that `hashing` waits for a hashing slot first, without a
+/// connection: bcrypt runs in the trip (after the credential, before the write transaction)
+/// and holds a connection meanwhile, so at most one such request per core is let in at a
+/// time and reads keep the rest of the pool. Every handler makes exactly one.
+pub struct Trip<'a, A> {
+    state: &'a AppState,
+    admit: A,
+    scope: Option<domain::Scope>,
+    hashing: bool,
+}
+
+impl<'a, A> Trip<'a, A> {
+    fn new(state: &'a AppState, admit: A, scope: Option<domain::Scope>) -> Self {
+        Trip {
+            state,
+            admit,
+            scope,
+            hashing: false,
+        }
+    }
+
+    /// Whether the operation hashes a password (see [`Trip`]).
+    pub fn hashing(mut self, hashing: bool) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    /// Wait for a hashing slot if asked, then run `f` on a connection of the blocking pool;
+    /// a change event it committed wakes the sequencer once the trip is over.
+    async fn go<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, domain::Principal) -> Result<T, E> + Send + 'static,
+        E: From<store::StoreError> + Send + 'static,
+        F: FnOnce(&mut store::DbConn) -> Result<T, E> + Send + 'static,
     {
-        let presented = auth.presented().clone();
+        let _permit = if self.hashing {
+            Some(self.state.hashing.enter().await?)
+        } else {
+            None
+        };
+        let (result, written) = self.state.store.run_trip(f).await;
+        if !written.is_empty() {
+            self.state.events.recorded.notify_one();
+        }
+        result
+    }
+}
+
+impl Trip<'_, ByCredential> {
+    /// Check the credential (and scope), then run `op` as the dialect `E`'s caller.
+    pub async fn run<T, E, F>(self, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: Dialect + From<auth::AuthError> + From<store::StoreError>,
+        F: FnOnce(&mut store::DbConn, &Caller<'_>) -> Result<T, E> + Send + 'static,
+    {
+        self.judged(Ok(()), move |conn, caller, ()| op(conn, caller))
+            .await
+    }
+
+    /// `run` with what the request carries, prepared (parsed) before the trip: a request
+    /// that could not be prepared is refused only once its credential checks out, so a bad
+    /// credential is a 401 whatever else is wrong with the request, in every dialect.
+    pub async fn judged<P, T, E, F>(self, prepared: Result<P, E>, op: F) -> Result<T, E>
+    where
+        P: Send + 'static,
+        T: Send + 'static,
+        E: Dialect + From<auth::AuthError> + From<store::StoreError>,
+        F: FnOnce(&mut store::DbConn, &Caller<'_>, P) -> Result<T, E> + Send + 'static,
+    {
+        let presented = self.admit.0.clone();
         // A client's secret sent with HTTP Basic is a guessable check: limited per client.
         let client_key = match &presented {
             auth::Presented::Basic { id, .. } => Some(http::throttle::Throttle::client_key(id)),
             auth::Presented::Bearer(_) => None,
         };
         if let Some(key) = &client_key {
-            self.throttle
+            self.state
+                .throttle
                 .check(key)
                 .map_err(auth::AuthError::Throttled)?;
         }
         let refused = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let refused_in = refused.clone();
-        let keys = self.store.keys();
-        let (result, written) = self
-            .store
-            .run_trip(move |conn| {
+        let keys = self.state.store.keys();
+        let (scope, cost) = (self.scope, self.state.config.bcrypt_cost);
+        let result = self
+            .go(move |conn| {
                 let p = auth::resolve(conn, &keys, &presented).inspect_err(|e| {
                     if matches!(e, auth::AuthError::Unauthorized) {
                         refused_in.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -145,64 +226,54 @@ impl AppState {
                 if let Some(scope) = scope {
                     auth::require(&p, scope)?;
                 }
-                op(conn, p)
+                op(conn, &Caller::new(&p, E::NAME, cost), prepared?)
             })
             .await;
-        // The trip is over (its transaction committed or rolled back): an event it wrote
-        // and committed is the sequencer's to number now.
-        if !written.is_empty() {
-            self.events.recorded.notify_one();
-        }
         if let Some(key) = &client_key {
             if refused.load(std::sync::atomic::Ordering::Relaxed) {
-                self.throttle.fail(key);
+                self.state.throttle.fail(key);
             }
         }
         result
     }
+}
 
-    /// A web console request's one trip: on one blocking thread and one connection, resolve
-    /// the console session of `secret` (`auth::session::resolve`: the row, its timeouts, its
-    /// holder still an admin), then run `op` as that session.
-    pub async fn call_session<T, E, F>(&self, secret: Option<String>, op: F) -> Result<T, E>
+impl Trip<'_, BySession> {
+    /// Resolve the console session (and check scope), then run `op` with the session and
+    /// its caller.
+    pub async fn run<T, E, F>(self, op: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, auth::session::Session) -> Result<T, E> + Send + 'static,
+        E: Dialect + From<auth::AuthError> + From<store::StoreError>,
+        F: FnOnce(&mut store::DbConn, &auth::session::Session, &Caller<'_>) -> Result<T, E>
+            + Send
+            + 'static,
     {
-        let life = self.config.console_sessions;
-        self.store
-            .run_with(move |conn| {
-                let secret = secret.ok_or(auth::AuthError::Unauthorized)?;
-                let s = auth::session::resolve(conn, &secret, life)?;
-                op(conn, s)
-            })
-            .await
+        let secret = self.admit.0.clone();
+        let life = self.state.config.console_sessions;
+        let (scope, cost) = (self.scope, self.state.config.bcrypt_cost);
+        self.go(move |conn| {
+            let secret = secret.ok_or(auth::AuthError::Unauthorized)?;
+            let s = auth::session::resolve(conn, &secret, life)?;
+            if let Some(scope) = scope {
+                auth::require(&s.principal, scope)?;
+            }
+            let caller = Caller::new(&s.principal, E::NAME, cost);
+            op(conn, &s, &caller)
+        })
+        .await
     }
+}
 
-    /// `call_session` for a console request that hashes a password (set or reset): waits
-    /// for a hashing slot first, as `call_hashing` does.
-    pub async fn call_session_hashing<T, E, F>(&self, secret: Option<String>, op: F) -> Result<T, E>
+impl Trip<'_, BySignIn> {
+    /// Run `op` with the process's signing keys; it checks what the request presents.
+    pub async fn run<T, E, F>(self, op: F) -> Result<T, E>
     where
         T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
-        F: FnOnce(&mut store::DbConn, auth::session::Session) -> Result<T, E> + Send + 'static,
-    {
-        let _permit = self.hashing.enter().await?;
-        self.call_session(secret, op).await
-    }
-
-    /// The one trip of a request that presents no credential yet (the console's sign-in,
-    /// which checks a password or a token itself): waits for a hashing slot, since it
-    /// runs bcrypt, then runs `op` on one connection.
-    pub async fn call_sign_in<T, E, F>(&self, op: F) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<auth::AuthError> + From<store::StoreError> + Send + 'static,
+        E: From<store::StoreError> + Send + 'static,
         F: FnOnce(&mut store::DbConn, &store::KeyCache) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self.hashing.enter().await?;
-        let keys = self.store.keys();
-        self.store.run_with(move |conn| op(conn, &keys)).await
+        let keys = self.state.store.keys();
+        self.go(move |conn| op(conn, &keys)).await
     }
 }

@@ -96,7 +96,7 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// A credential as the request presented it, not yet checked. Checking it needs the database,
-/// so it happens inside the request's one trip there (`AppState::call`), on the same
+/// so it happens inside the request's one trip there (`AppState::trip`), on the same
 /// connection as the operation.
 #[derive(Clone)]
 pub enum Presented {

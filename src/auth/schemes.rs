@@ -1,6 +1,6 @@
 //! The authentication schemes the dialects declare in the OpenAPI document. Their checkers
 //! only take the credential off the request (refusing what cannot be one); it is checked
-//! inside the request's one database trip (`AppState::call`). A failure is a plain 401 that
+//! inside the request's one database trip (`AppState::trip`). A failure is a plain 401 that
 //! the dialect-error middleware renders in the caller's dialect.
 
 use poem::Request;

@@ -1,7 +1,7 @@
 //! Web console sessions. Signing in (an admin user's password, or an API token with
 //! `orgs:admin`) makes a server-side row keyed by the SHA-256 of a fresh random token that
 //! travels only in the cookie. Each console request resolves that token inside its one
-//! database trip (`AppState::call_session`): the row must exist, be younger than the
+//! database trip (`AppState::session_trip`): the row must exist, be younger than the
 //! absolute lifetime, have been used within the idle timeout, and its holder must still be
 //! an active admin of the organization (or the token still live with `orgs:admin`). So
 //! sign-out, a suspension, losing the admin role or a revoked token end the session on

@@ -12,7 +12,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{require, respond, session_secret, Fail, Out};
+use super::{respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::audit::{self, Filter};
 use crate::directory::users;
@@ -156,13 +156,13 @@ pub(crate) async fn list(
     let q = q.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
                 let org = &s.principal.org_id;
                 let bad = |s: &Session, q: &ActivityQuery, e: &Errors| {
                     Fail::Page(StatusCode::BAD_REQUEST, render(s, q, e, &[], 0, 1))
                 };
-                let (mut f, page) = parse(&q).map_err(|e| bad(&s, &q, &e))?;
+                let (mut f, page) = parse(&q).map_err(|e| bad(s, &q, &e))?;
                 let user = q.user.trim();
                 if !user.is_empty() {
                     let id = match id_from_hex(user) {
@@ -173,13 +173,13 @@ pub(crate) async fn list(
                         Some(id) => f.user_id = Some(id),
                         None => {
                             let e = Errors::from([("user", format!("No user {user} here."))]);
-                            return Err(bad(&s, &q, &e));
+                            return Err(bad(s, &q, &e));
                         }
                     }
                 }
                 let (entries, total) = audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
                 Ok(Out::Page(render(
-                    &s,
+                    s,
                     &q,
                     &Errors::new(),
                     &entries,

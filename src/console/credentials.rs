@@ -9,7 +9,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{form_action, require, respond, session_secret, Fail, Out};
+use super::{form_action, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{Conn, StoreError};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
@@ -147,12 +147,12 @@ pub(crate) async fn list(
     let done = q.0.done;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::OrgsAdmin)?;
-                let creds = list_of(conn, &s)?;
+            .session_trip(session_secret(req), Scope::OrgsAdmin)
+            .run(move |conn, s, _| {
+                let creds = list_of(conn, s)?;
                 let notice = (done == "revoked").then_some("Credential revoked.");
                 Ok(Out::Page(render(
-                    &s,
+                    s,
                     &creds,
                     &NewForm::default(),
                     &Default::default(),

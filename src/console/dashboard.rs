@@ -9,7 +9,7 @@ use poem::web::Data;
 use poem::{handler, Request, Response};
 
 use super::view::{self, Nav};
-use super::{require, respond, session_secret, Out};
+use super::{respond, session_secret, Out};
 use crate::directory::{audit, groups, users};
 use crate::domain::{AuditEntry, Scope};
 use crate::http::metrics::DialectRate;
@@ -35,8 +35,8 @@ pub(crate) async fn show(req: &Request, state: Data<&AppState>) -> Response {
     let (rates, window) = state.metrics.dialect_rates();
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
                 let org = &s.principal.org_id;
                 let users = users::count(conn, org)?;
                 let suspended = users::suspended_count(conn, org)?;
@@ -52,7 +52,7 @@ pub(crate) async fn show(req: &Request, state: Data<&AppState>) -> Response {
                     last_day,
                     latest,
                 };
-                Ok(Out::Page(render(&s, &d, &rates, window)))
+                Ok(Out::Page(render(s, &d, &rates, window)))
             })
             .await,
     )

@@ -8,11 +8,12 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{form_action, hex_id, require, respond, session_secret, Fail, Out};
+use super::{form_action, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::read::{
     Among, GroupFilter, GroupSearch, Order, Search, SortKey, UserFilter, Window,
 };
+use crate::directory::seam::Dialect;
 use crate::directory::{self, Expect};
 use crate::directory::{Conn, StoreError};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, Scope, User};
@@ -124,12 +125,12 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
     let q = q.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
                 let after = crate::domain::id_from_hex(&q.after);
-                let (groups, counts, next) = load_list(conn, &s, after)?;
+                let (groups, counts, next) = load_list(conn, s, after)?;
                 Ok(Out::Page(render_list(
-                    &s,
+                    s,
                     &groups,
                     &counts,
                     next,
@@ -147,6 +148,9 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
 pub(crate) struct NameForm {
     csrf: String,
     name: String,
+    /// The group's version the rename form was shown at (absent on the create form): a
+    /// rename of a group changed since is refused instead of undoing that change.
+    version: String,
 }
 
 #[handler]
@@ -290,13 +294,13 @@ fn render(
                     @if p.members.is_empty() { p.empty { "No members." } }
                     @else {
                         table.list { tbody { @for u in &p.members { tr {
-                            td { a href={ "/console/users/" (id_to_hex(u.id)) } { (u.data.user_name.clone().unwrap_or_else(|| id_to_hex(u.id))) } }
+                            td { a href={ "/console/users/" (id_to_hex(u.id)) } { (u.shown_name()) } }
                             td { (u.data.display_name.clone().unwrap_or_default()) }
                             td {
                                 form.inline method="post" action={ (base) "/members/remove" } {
                                     (view::csrf(s))
                                     input type="hidden" name="user" value=(id_to_hex(u.id));
-                                    button.link type="submit" aria-label={ "Remove " (u.data.user_name.clone().unwrap_or_default()) } { "Remove" }
+                                    button.link type="submit" aria-label={ "Remove " (u.shown_name()) } { "Remove" }
                                 }
                             }
                         } } } }
@@ -317,14 +321,15 @@ fn render(
                         form.inline method="post" action={ (base) "/members/add" } {
                             (view::csrf(s))
                             input type="hidden" name="user" value=(id_to_hex(u.id));
-                            span { (u.data.user_name.clone().unwrap_or_default()) " " (u.data.display_name.clone().unwrap_or_default()) }
+                            span { (u.shown_name()) " " (u.data.display_name.clone().unwrap_or_default()) }
                             " "
-                            button type="submit" aria-label={ "Add " (u.data.user_name.clone().unwrap_or_default()) } { "Add" }
+                            button type="submit" aria-label={ "Add " (u.shown_name()) } { "Add" }
                         }
                     } } }
                     h2 { "Rename" }
                     form.card method="post" action=(base) novalidate {
                         (view::csrf(s))
+                        input type="hidden" name="version" value=(g.version);
                         (view::field("Name", "name", "text", name_field.0, name_field.1))
                         button type="submit" { "Rename" }
                     }
@@ -346,12 +351,12 @@ pub(crate) async fn show(
     let (id, q) = (id.0, q.0);
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
-                let gid = hex_id(&id)?;
-                let p = load(conn, &s, gid, &q)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
+                let gid = Fail::id(&id, "page")?;
+                let p = load(conn, s, gid, &q)?;
                 let name = p.group.data.display_name.clone();
-                Ok(Out::Page(render(&s, &p, &q, (&name, None), None)))
+                Ok(Out::Page(render(s, &p, &q, (&name, None), None)))
             })
             .await,
     )
@@ -371,14 +376,19 @@ pub(crate) async fn rename(
         f.csrf.clone(),
         Scope::UsersWrite,
         move |conn, s, c| {
-            let gid = hex_id(&id)?;
+            let gid = Fail::id(&id, "page")?;
+            let expected = match f.version.trim().parse::<i64>() {
+                Ok(v) => Expect::OneOf(vec![v]),
+                Err(_) => Expect::Any,
+            };
+            let mut stale = false;
             let error = match check_name(&f.name) {
                 Ok(name) => {
                     let r = directory::groups::update(
                         conn,
                         c,
                         gid,
-                        &Expect::Any,
+                        &expected,
                         directory::groups::Members::Skip,
                         directory::groups::Members::Skip,
                         |g: &Group| {
@@ -399,6 +409,12 @@ pub(crate) async fn rename(
                             "A group with this name exists.".to_string()
                         }
                         Err(StoreError::Invalid(m)) => m,
+                        Err(StoreError::VersionMismatch) => {
+                            stale = true;
+                            "This group was changed since you opened it; it now shows the \
+                             current name: rename it again."
+                                .to_string()
+                        }
                         Err(e) => return Err(e.into()),
                     }
                 }
@@ -406,6 +422,13 @@ pub(crate) async fn rename(
             };
             let q = ShowQuery::default();
             let p = load(conn, s, gid, &q)?;
+            if stale {
+                let fresh = p.group.data.display_name.clone();
+                return Err(Fail::Page(
+                    StatusCode::CONFLICT,
+                    render(s, &p, &q, (&fresh, Some(&error)), None),
+                ));
+            }
             Err(Fail::Page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(s, &p, &q, (&f.name, Some(&error)), None),
@@ -435,7 +458,7 @@ async fn members(
         f.csrf.clone(),
         Scope::UsersWrite,
         move |conn, s, c| {
-            let gid = hex_id(&id)?;
+            let gid = Fail::id(&id, "page")?;
             let error = match crate::domain::id_from_hex(&f.user) {
                 None => "Choose a user to add.".to_string(),
                 Some(uid) => {
@@ -497,9 +520,9 @@ pub(crate) async fn confirm_delete(
     let id = id.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersWrite)?;
-                let gid = hex_id(&id)?;
+            .session_trip(session_secret(req), Scope::UsersWrite)
+            .run(move |conn, s, _| {
+                let gid = Fail::id(&id, "page")?;
                 let g = directory::groups::get(
                     conn,
                     &s.principal.org_id,
@@ -508,7 +531,7 @@ pub(crate) async fn confirm_delete(
                 )?;
                 let name = g.data.display_name;
                 Ok(Out::Page(view::confirm_delete(
-                    &s,
+                    s,
                     Nav::Groups,
                     "Delete group",
                     &name,
@@ -529,7 +552,7 @@ pub(crate) async fn delete(
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
-        let gid = hex_id(&id)?;
+        let gid = Fail::id(&id, "page")?;
         directory::groups::delete(conn, c, gid, &Expect::Any)?;
         Ok(Out::Redirect("/console/groups?done=deleted".into()))
     })

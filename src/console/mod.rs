@@ -1,6 +1,6 @@
 //! The web console at `/console`: server-rendered HTML (maud, escaped by construction) over
 //! the same directory layer every dialect calls, with a little plain JavaScript served from
-//! the binary. Every page is one trip through `AppState::call_session` (the session is
+//! the binary. Every page is one trip through `AppState::session_trip` (the session is
 //! resolved on the same connection as the page's reads); changes go through `directory`,
 //! so they carry the same audit entries (dialect `console`) and rules as any dialect's.
 //!
@@ -23,8 +23,8 @@ use poem::{
     get, handler, post, Endpoint, EndpointExt, IntoResponse, Middleware, Request, Response, Route,
 };
 
-use crate::auth::{self, session::Session, AuthError};
-use crate::directory::StoreError;
+use crate::auth::{self, session::Session};
+use crate::directory::seam::{Dialect, Failure};
 use crate::http::errors::ErrorContext;
 
 /// The console's routes, to be nested at `/console`.
@@ -193,31 +193,29 @@ pub(crate) enum Fail {
     Page(StatusCode, maud::Markup),
 }
 
-impl From<AuthError> for Fail {
-    fn from(e: AuthError) -> Fail {
-        match e {
-            AuthError::Unauthorized => Fail::SignIn,
-            AuthError::Forbidden(s) => Fail::Forbidden(format!("this session lacks the {s} scope")),
-            AuthError::Unavailable(_) => Fail::Busy,
-            AuthError::Throttled(s) => Fail::Throttled(s),
-        }
-    }
-}
+/// The console's words for each failure: a page (or the sign-in page).
+impl Dialect for Fail {
+    const NAME: &'static str = "console";
 
-impl From<StoreError> for Fail {
-    fn from(e: StoreError) -> Fail {
-        match e {
-            StoreError::NotFound => Fail::NotFound,
-            StoreError::Busy(_) | StoreError::Overloaded => Fail::Busy,
-            StoreError::Panicked => Fail::Internal,
-            StoreError::Forbidden(m) => Fail::Forbidden(m),
+    fn failure(f: Failure, _what: &str) -> Fail {
+        match f {
+            Failure::Unauthorized => Fail::SignIn,
+            Failure::Forbidden(s) => Fail::Forbidden(format!("this session lacks the {s} scope")),
+            Failure::NotAllowed(m) => Fail::Forbidden(m),
+            Failure::Throttled(s) => Fail::Throttled(s),
+            Failure::NotFound | Failure::MalformedId(_) => Fail::NotFound,
+            Failure::Busy | Failure::Overloaded => Fail::Busy,
+            Failure::Internal => Fail::Internal,
+            // The console's forms judge these themselves before the directory sees them.
             other => {
-                tracing::warn!(error = %other, "console: unexpected store error");
+                tracing::warn!(error = %other, "console: unexpected directory error");
                 Fail::Internal
             }
         }
     }
 }
+
+crate::directory::seam::dialect_errors!(Fail);
 
 impl Fail {
     pub(crate) fn into_response(self) -> Response {
@@ -295,33 +293,19 @@ where
         + Send
         + 'static,
 {
-    let cost = state.config.bcrypt_cost;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                check_csrf(&s, &csrf)?;
-                require(&s, scope)?;
-                f(conn, &s, &caller(&s, cost))
+            .session_trip(session_secret(req), None)
+            .run(move |conn, s, c| {
+                check_csrf(s, &csrf)?;
+                require(s, scope)?;
+                f(conn, s, c)
             })
             .await,
     )
 }
 
-/// The directory caller of a console session.
-pub(crate) fn caller<'a>(s: &'a Session, cost: u32) -> crate::directory::Caller<'a> {
-    crate::directory::Caller {
-        principal: &s.principal,
-        dialect: "console",
-        bcrypt_cost: cost,
-    }
-}
-
 /// Require a scope of the session (a token session has its token's scopes).
 pub(crate) fn require(s: &Session, scope: crate::domain::Scope) -> Result<(), Fail> {
     auth::require(&s.principal, scope).map_err(Fail::from)
-}
-
-/// A 16-hex-digit id from a path.
-pub(crate) fn hex_id(s: &str) -> Result<i64, Fail> {
-    crate::domain::id_from_hex(s).ok_or(Fail::NotFound)
 }

@@ -14,7 +14,7 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{form_action, require, respond, session_secret, Fail, Out};
+use super::{form_action, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{self, orgs::ACTIVE, orgs::INACTIVE};
 use crate::domain::{OrgDetails, OrgId, Scope};
@@ -40,8 +40,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
     let q = q.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::OrgsAdmin)?;
+            .session_trip(session_secret(req), Scope::OrgsAdmin).run(move |conn, s, _| {
                 let org = &s.principal.org_id;
                 let after = OrgId::parse(q.after.trim()).ok();
                 let mut children = directory::orgs::children(
@@ -65,7 +64,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                     "deactivated" => Some("Organization deactivated: its subscription is canceled and its credentials revoked."),
                     _ => None,
                 };
-                Ok(Out::Page(render(&s, &children, &used, more, notice)))
+                Ok(Out::Page(render(s, &children, &used, more, notice)))
             })
             .await,
     )
@@ -134,12 +133,11 @@ pub(crate) async fn confirm_deactivate(
     let id = id.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::OrgsAdmin)?;
+            .session_trip(session_secret(req), Scope::OrgsAdmin).run(move |conn, s, _| {
                 let child = directory::orgs::child(conn, &s.principal.org_id, &child_id(&id)?)?;
                 let id = child.org.id.as_str();
                 Ok(Out::Page(view::page(
-                    &s,
+                    s,
                     Nav::Organizations,
                     "Deactivate organization",
                     html! {
@@ -147,7 +145,7 @@ pub(crate) async fn confirm_deactivate(
                         p { "Its subscription is canceled and every API token and OAuth client of "
                             code { (id) } " is revoked at once. Its users and data stay, unreachable." }
                         form.inline method="post" action={ "/console/organizations/" (id) "/deactivate" } {
-                            (view::csrf(&s))
+                            (view::csrf(s))
                             button.danger type="submit" { "Deactivate " (id) }
                             " "
                             a href="/console/organizations" { "Cancel" }

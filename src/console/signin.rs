@@ -169,7 +169,8 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
     let (org_text, login_text) = (f.org.trim().to_string(), f.login.trim().to_string());
     let cost = state.config.bcrypt_cost;
     let result: Result<Outcome, Fail> = state
-        .call_sign_in(move |conn, keys| {
+        .sign_in_trip()
+        .run(move |conn, keys| {
             let secret = session::new_secret();
             let key_hash = session::hash(&secret);
             if f.method == "token" {
@@ -313,8 +314,9 @@ pub(crate) async fn logout(req: &Request, state: Data<&AppState>, f: Form<Csrf>)
     let secret = session_secret(req);
     let csrf = f.0.csrf;
     let r = state
-        .call_session(secret.clone(), move |conn, s| {
-            super::check_csrf(&s, &csrf)?;
+        .session_trip(secret.clone(), None)
+        .run(move |conn, s, _| {
+            super::check_csrf(s, &csrf)?;
             if let Some(secret) = &secret {
                 session::end(conn, &session::hash(secret))?;
             }

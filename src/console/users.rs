@@ -10,9 +10,10 @@ use poem::{handler, Request, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{caller, check_csrf, form_action, hex_id, require, respond, session_secret, Fail, Out};
+use super::{check_csrf, form_action, require, respond, session_secret, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::read::{Groups, SortKey, UserFilter};
+use crate::directory::seam::Dialect;
 use crate::directory::{self, Expect, NewPassword};
 use crate::directory::{Conn, StoreError};
 use crate::domain::{
@@ -112,8 +113,8 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
     let q = q.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
                 let mut filter_error = None;
                 let mut cond = UserFilter::all();
                 let plain = q.q.trim();
@@ -138,7 +139,7 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                 let key = sort_key(&q.sort);
                 let after = crate::domain::id_from_hex(&q.after).map(|id| (q.key.clone(), id));
                 if filter_error.is_some() {
-                    let page = render_list(&s, &q, &[], false, key, filter_error);
+                    let page = render_list(s, &q, &[], false, key, filter_error);
                     return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
                 }
                 let org = &s.principal.org_id;
@@ -146,14 +147,14 @@ pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQue
                     match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1) {
                         Ok(l) => l.users,
                         Err(StoreError::Invalid(m)) => {
-                            let page = render_list(&s, &q, &[], false, key, Some(("filter", m)));
+                            let page = render_list(s, &q, &[], false, key, Some(("filter", m)));
                             return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
                         }
                         Err(e) => return Err(e.into()),
                     };
                 let more = users.len() as i64 > PAGE;
                 users.truncate(PAGE as usize);
-                Ok(Out::Page(render_list(&s, &q, &users, more, key, None)))
+                Ok(Out::Page(render_list(s, &q, &users, more, key, None)))
             })
             .await,
     )
@@ -619,12 +620,12 @@ pub(crate) async fn show(
     let (id, done) = (id.0, q.0.done);
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
-                let uid = hex_id(&id)?;
-                let p = load(conn, &s, uid)?;
+            .session_trip(session_secret(req), Scope::UsersRead)
+            .run(move |conn, s, _| {
+                let uid = Fail::id(&id, "page")?;
+                let p = load(conn, s, uid)?;
                 Ok(Out::Page(render_user(
-                    &s,
+                    s,
                     &p,
                     Shown {
                         notice: notice_of(&done),
@@ -650,7 +651,7 @@ pub(crate) async fn edit(
         f.csrf.clone(),
         Scope::UsersWrite,
         move |conn, s, c| {
-            let uid = hex_id(&id)?;
+            let uid = Fail::id(&id, "page")?;
             let mut errors = f.check();
             let mut stale = false;
             if errors.is_empty() {
@@ -736,7 +737,7 @@ pub(crate) async fn set_active(
         f.csrf.clone(),
         Scope::UsersWrite,
         move |conn, _s, c| {
-            let uid = hex_id(&id)?;
+            let uid = Fail::id(&id, "page")?;
             let active = match f.active.as_str() {
                 "true" => true,
                 "false" => false,
@@ -777,13 +778,14 @@ pub(crate) async fn password(
     f: Form<PasswordForm>,
 ) -> Response {
     let (id, f) = (id.0, f.0);
-    let cost = state.config.bcrypt_cost;
     respond(
         state
-            .call_session_hashing(session_secret(req), move |conn, s| {
-                check_csrf(&s, &f.csrf)?;
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
+            .session_trip(session_secret(req), None)
+            .hashing(true)
+            .run(move |conn, s, c| {
+                check_csrf(s, &f.csrf)?;
+                require(s, Scope::UsersWrite)?;
+                let uid = Fail::id(&id, "page")?;
                 let (plain, generated) = match f.mode.as_str() {
                     "generate" => {
                         let p = crate::auth::generate_secret("")[..20].to_string();
@@ -800,12 +802,7 @@ pub(crate) async fn password(
                 };
                 let error = match plain {
                     Ok(plain) => {
-                        directory::users::set_password(
-                            conn,
-                            &caller(&s, cost),
-                            uid,
-                            NewPassword::Plain(plain),
-                        )?;
+                        directory::users::set_password(conn, c, uid, NewPassword::Plain(plain))?;
                         // The directory ends the user's console sessions with their old
                         // password (as for a change through any API).
                         match generated {
@@ -819,9 +816,9 @@ pub(crate) async fn password(
                     }
                     Err(m) => Some(m),
                 };
-                let p = load(conn, &s, uid)?;
+                let p = load(conn, s, uid)?;
                 let page = render_user(
-                    &s,
+                    s,
                     &p,
                     Shown {
                         password_error: error.clone(),
@@ -848,13 +845,12 @@ pub(crate) async fn confirm_delete(
     let id = id.0;
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersWrite)?;
-                let uid = hex_id(&id)?;
+            .session_trip(session_secret(req), Scope::UsersWrite).run(move |conn, s, _| {
+                let uid = Fail::id(&id, "page")?;
                 let u = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?.user;
                 let name = u.shown_name();
                 Ok(Out::Page(view::confirm_delete(
-                    &s,
+                    s,
                     Nav::Users,
                     "Delete user",
                     &name,
@@ -875,7 +871,7 @@ pub(crate) async fn delete(
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
-        let uid = hex_id(&id)?;
+        let uid = Fail::id(&id, "page")?;
         directory::users::delete(conn, c, uid, &Expect::Any)?;
         Ok(Out::Redirect("/console/users?done=deleted".into()))
     })
@@ -892,7 +888,7 @@ pub(crate) async fn grant_admin(
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
-        let uid = hex_id(&id)?;
+        let uid = Fail::id(&id, "page")?;
         match directory::roles::grant_admin(conn, c, uid) {
             Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
             Err(StoreError::Invalid(m)) => Err(Fail::Page(
@@ -927,7 +923,7 @@ pub(crate) async fn remove_identity(
         f.csrf.clone(),
         Scope::UsersWrite,
         move |conn, _s, c| {
-            let uid = hex_id(&id)?;
+            let uid = Fail::id(&id, "page")?;
             directory::users::unlink_identity(conn, c, uid, f.target.trim())?;
             Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
         },
@@ -944,9 +940,8 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
     let cfg = state.config.clone();
     respond(
         state
-            .call_session(session_secret(req), move |conn, s| {
-                require(&s, Scope::UsersRead)?;
-                let uid = hex_id(&id)?;
+            .session_trip(session_secret(req), Scope::UsersRead).run(move |conn, s, _| {
+                let uid = Fail::id(&id, "page")?;
                 let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Load)?;
                 let (user, groups) = (v.user, v.groups.unwrap_or_default());
                 let mut shown = Vec::with_capacity(views.0.len());
@@ -956,7 +951,7 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
                 }
                 let title = user.shown_name();
                 Ok(Out::Page(view::page(
-                    &s,
+                    s,
                     Nav::Users,
                     &format!("{title}: each API"),
                     html! {
@@ -991,7 +986,7 @@ pub(crate) async fn revoke_admin(
 ) -> Response {
     let (id, csrf) = (id.0, f.0.csrf);
     form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, s, c| {
-            let uid = hex_id(&id)?;
+            let uid = Fail::id(&id, "page")?;
             if s.principal.user_id == Some(uid) {
                 return Err(Fail::Page(
                     StatusCode::CONFLICT,

@@ -1,6 +1,6 @@
 //! The directory: the operations every dialect performs on the one store. A dialect parses
 //! its wire format, then calls these inside its request's one database trip
-//! (`AppState::call`); each write here is one transaction that includes its audit entry.
+//! (`AppState::trip`); each write here is one transaction that includes its audit entry.
 //! Uniqueness, row locks, version checks, "nothing changed → no version bump", password
 //! hashing and the audit trail live here once, for SCIM and every vendor dialect alike.
 //!
@@ -20,6 +20,7 @@ pub mod orgs;
 pub mod passwords;
 pub mod read;
 pub mod roles;
+pub mod seam;
 pub mod usage;
 pub mod users;
 
@@ -45,7 +46,15 @@ pub struct Caller<'a> {
     pub bcrypt_cost: u32,
 }
 
-impl Caller<'_> {
+impl<'a> Caller<'a> {
+    pub fn new(principal: &'a Principal, dialect: &'static str, bcrypt_cost: u32) -> Caller<'a> {
+        Caller {
+            principal,
+            dialect,
+            bcrypt_cost,
+        }
+    }
+
     pub fn org(&self) -> &OrgId {
         &self.principal.org_id
     }
@@ -53,6 +62,15 @@ impl Caller<'_> {
     /// `dialect:credential`, as stored in `created_by` / `modified_by` and the audit trail.
     pub fn actor(&self) -> String {
         format!("{}:{}", self.dialect, self.principal.credential_id)
+    }
+}
+
+/// A caller is its principal acting through a dialect: a handler reads the principal's
+/// organization, scopes and user through it.
+impl std::ops::Deref for Caller<'_> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        self.principal
     }
 }
 

@@ -300,9 +300,55 @@ pub fn id_from_hex(s: &str) -> Option<i64> {
     i64::from_str_radix(s, 16).ok().filter(|v| *v > 0)
 }
 
+/// How a dialect writes canonical ids: 16 hex digits (SCIM, Logto, Sumo, Adobe, the
+/// console, the admin API) or a positive decimal integer (Domo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdFormat {
+    Hex,
+    Decimal,
+}
+
+impl IdFormat {
+    /// The id `s` names; `None` for anything not in this format. A decimal id may have
+    /// surrounding spaces (Domo's clients send them); digits only, no sign.
+    pub fn parse(self, s: &str) -> Option<i64> {
+        match self {
+            IdFormat::Hex => id_from_hex(s),
+            IdFormat::Decimal => {
+                let s = s.trim();
+                if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                s.parse::<i64>().ok().filter(|v| *v > 0)
+            }
+        }
+    }
+
+    pub fn show(self, id: i64) -> String {
+        match self {
+            IdFormat::Hex => id_to_hex(id),
+            IdFormat::Decimal => id.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_ids_are_positive_integers_without_sign() {
+        let d = IdFormat::Decimal;
+        assert_eq!(d.parse("959463190"), Some(959463190));
+        assert_eq!(d.parse(" 12 "), Some(12));
+        assert_eq!(d.parse("+1"), None);
+        assert_eq!(d.parse("0"), None);
+        assert_eq!(d.parse(""), None);
+        assert_eq!(d.parse("9223372036854775808"), None);
+        assert_eq!(d.show(12), "12");
+        assert_eq!(IdFormat::Hex.show(10), "000000000000000A");
+        assert_eq!(IdFormat::Hex.parse("000000000000000a"), Some(10));
+    }
 
     #[test]
     fn ids_are_sixteen_hex_digits_and_nothing_else() {

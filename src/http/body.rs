@@ -41,6 +41,18 @@ pub trait BodyError: Sized {
 
 /// Whether a `Content-Type` is JSON: `application/json`, any `+json` (`application/scim+json`),
 /// with or without parameters, in any case; empty counts as JSON.
+/// A JSON value's type as a dialect's messages name it (`a string`, `an object`, ...).
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 pub fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')

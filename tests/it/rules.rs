@@ -749,6 +749,40 @@ async fn stale_writes_are_refused_everywhere(b: Backend) {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    // The console's group rename form carries its version too.
+    let g = c
+        .scim(
+            Method::POST,
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                   "displayName": "Ops"}),
+            201,
+        )
+        .await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    let page = console.get(&format!("/console/groups/{gid}")).await;
+    let gversion = form_version(&page.body);
+    c.scim(
+        Method::PATCH,
+        &format!("/Groups/{gid}"),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": "displayName", "value": "Operations"}]}),
+        200,
+    )
+    .await;
+    let page = console
+        .post(
+            &format!("/console/groups/{gid}"),
+            &[("version", &gversion), ("name", "Ops team")],
+        )
+        .await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    page.has("changed since you opened it")
+        .has("value=\"Operations\"");
+    assert_eq!(
+        c.scim_get(&format!("/Groups/{gid}")).await["displayName"],
+        "Operations"
+    );
     // SCIM: If-Match.
     let r = c
         .req("scim", Method::PATCH, &format!("/scim/v2/Users/{id}"))

@@ -108,7 +108,8 @@ impl AdminEventsApi {
             let (events, last) = loop {
                 woken.borrow_and_update();
                 let (events, last) = state
-                    .call(&auth, Some(Scope::UsersRead), move |conn, p| {
+                    .trip(&auth, Scope::UsersRead)
+                    .run(move |conn, p| {
                         let events = events::page(conn, &p.org_id, after, limit + 1)?;
                         let last = events::last_seq(conn, &p.org_id)?;
                         Ok::<_, AdminError>((events, last))

@@ -12,7 +12,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::auth::AuthError;
+use crate::directory::seam::{Dialect, Failure};
 use crate::directory::{orgs, usage, Conn, StoreError};
 use crate::domain::{
     Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
@@ -54,68 +54,32 @@ impl AdminError {
     }
 }
 
-impl From<StoreError> for AdminError {
-    fn from(e: StoreError) -> AdminError {
-        match e {
-            StoreError::NotFound => AdminError::not_found("resource"),
-            StoreError::Conflict(m) => AdminError::new(StatusCode::CONFLICT, "conflict", m),
-            StoreError::Taken(f) => AdminError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("{}: {}", f.scim_attribute(), f.taken_message()),
-            ),
-            StoreError::Invalid(m) => AdminError::bad(m),
-            StoreError::Refused(r) => AdminError::bad(r.to_string()),
-            StoreError::Forbidden(m) => AdminError::new(StatusCode::FORBIDDEN, "forbidden", m),
-            StoreError::VersionMismatch => AdminError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_mismatch",
-                "the resource changed",
-            ),
-            StoreError::Busy(m) => {
-                tracing::warn!(error = %m, "database unavailable");
-                AdminError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; retry",
-                )
+/// The admin API's words for each failure: `{code, message}`.
+impl Dialect for AdminError {
+    const NAME: &'static str = "admin";
+
+    fn failure(f: Failure, what: &str) -> AdminError {
+        let code = match &f {
+            Failure::NotFound | Failure::MalformedId(_) => return AdminError::not_found(what),
+            Failure::Taken(field) => {
+                let message = format!("{}: {}", field.scim_attribute(), field.taken_message());
+                return AdminError::new(f.status(), "conflict", message);
             }
-            StoreError::Overloaded => AdminError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "the server is overloaded; retry after the Retry-After interval",
-            ),
-            StoreError::Panicked => AdminError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            ),
-            StoreError::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                AdminError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error",
-                )
-            }
-        }
+            Failure::Conflict(_) => "conflict",
+            Failure::Invalid(_) | Failure::Refused(_) => "invalid_request",
+            Failure::VersionMismatch => "version_mismatch",
+            Failure::Unauthorized => "unauthorized",
+            Failure::Forbidden(_) | Failure::NotAllowed(_) => "forbidden",
+            Failure::Throttled(_) => "too_many_requests",
+            Failure::Busy => "unavailable",
+            Failure::Overloaded => "overloaded",
+            Failure::Internal => "internal",
+        };
+        AdminError::new(f.status(), code, f.to_string())
     }
 }
 
-impl From<AuthError> for AdminError {
-    fn from(e: AuthError) -> AdminError {
-        if let AuthError::Unavailable(StoreError::Overloaded) = e {
-            return StoreError::Overloaded.into();
-        }
-        let code = match e {
-            AuthError::Unauthorized => "unauthorized",
-            AuthError::Forbidden(_) => "forbidden",
-            AuthError::Unavailable(_) => "unavailable",
-            AuthError::Throttled(_) => "too_many_requests",
-        };
-        AdminError::new(e.status(), code, e.to_string())
-    }
-}
+crate::directory::seam::dialect_errors!(AdminError);
 
 impl From<AdminError> for poem::Error {
     fn from(e: AdminError) -> poem::Error {
@@ -259,15 +223,6 @@ enum NoContent {
     NoContent,
 }
 
-/// The directory caller of an admin API request.
-fn admin_caller(p: &Principal, bcrypt_cost: u32) -> crate::directory::Caller<'_> {
-    crate::directory::Caller {
-        principal: p,
-        dialect: "admin",
-        bcrypt_cost,
-    }
-}
-
 /// The versions an `If-Match` header accepts (a list of entity tags such as `W/"3"`, or
 /// `*`); a header naming none of ours can never match: 412, as a stale version is.
 fn expect_of(header: Option<&str>) -> AdminResult<crate::directory::Expect> {
@@ -357,7 +312,8 @@ impl AdminApi {
     ) -> poem::Result<Json<WhoAmI>> {
         admin(async move {
             let p = state
-                .call(&auth, None, |_, p| Ok::<_, AdminError>(p))
+                .trip(&auth, None)
+                .run(|_, p| Ok::<_, AdminError>(p.principal.clone()))
                 .await?;
             Ok(Json(WhoAmI {
                 organization: p.org_id.to_string(),
@@ -377,9 +333,8 @@ impl AdminApi {
     ) -> poem::Result<Json<Vec<OrganizationBody>>> {
         admin(async move {
             let orgs = state
-                .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
-                    Ok::<_, AdminError>(orgs::manageable(conn, &p.org_id)?)
-                })
+                .trip(&auth, Scope::OrgsAdmin)
+                .run(|conn, p| Ok::<_, AdminError>(orgs::manageable(conn, &p.org_id)?))
                 .await?;
             Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
         })
@@ -395,7 +350,8 @@ impl AdminApi {
     ) -> poem::Result<Json<Vec<CredentialBody>>> {
         admin(async move {
             let creds = state
-                .call(&auth, Some(Scope::OrgsAdmin), |conn, p| {
+                .trip(&auth, Scope::OrgsAdmin)
+                .run(|conn, p| {
                     Ok::<_, AdminError>(crate::directory::credentials::list(conn, Some(&p.org_id))?)
                 })
                 .await?;
@@ -417,10 +373,9 @@ impl AdminApi {
         state: Data<&AppState>,
         body: Json<NewCredentialBody>,
     ) -> poem::Result<Created<CredentialBody>> {
-        let cost = state.config.bcrypt_cost;
         admin(async move {
-            // Judged inside the trip, after the credential: a bad credential is a 401 first.
-            let checked = (|| {
+            // Judged after the credential (`Trip::judged`): a bad credential is a 401 first.
+            let prepared = (|| {
                 if body.label.contains('\0') || body.label.len() > 256 {
                     return Err(AdminError::bad(
                         "label must be at most 256 characters, without NUL",
@@ -436,18 +391,13 @@ impl AdminApi {
             })();
             let label = body.label.clone();
             let (cred, shown) = state
-                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    let (kind, asked) = checked?;
+                .trip(&auth, Scope::OrgsAdmin)
+                .judged(prepared, move |conn, p, (kind, asked)| {
                     let scopes = asked.unwrap_or_else(|| p.scopes.clone());
                     // No escalation: `directory::credentials::mint` refuses (403) a scope
                     // the caller lacks, and audits the grant.
-                    let (cred, secret) = crate::directory::credentials::mint(
-                        conn,
-                        &admin_caller(&p, cost),
-                        kind,
-                        &label,
-                        &scopes,
-                    )?;
+                    let (cred, secret) =
+                        crate::directory::credentials::mint(conn, p, kind, &label, &scopes)?;
                     Ok::<_, AdminError>((cred, secret))
                 })
                 .await?;
@@ -468,10 +418,10 @@ impl AdminApi {
         state: Data<&AppState>,
         body: Json<NewGroupBody>,
     ) -> poem::Result<Created<GroupBody>> {
-        let cost = state.config.bcrypt_cost;
         admin(async move {
             let g = state
-                .call(&auth, Some(Scope::UsersWrite), move |conn, p| {
+                .trip(&auth, Scope::UsersWrite)
+                .run(move |conn, p| {
                     let name = body.name.trim();
                     if name.is_empty() || name.len() > 255 || name.contains('\0') {
                         return Err(AdminError::bad("name must be 1 to 255 characters"));
@@ -490,12 +440,7 @@ impl AdminApi {
                         kind,
                         ..GroupData::default()
                     };
-                    let who = crate::directory::Caller {
-                        principal: &p,
-                        dialect: "admin",
-                        bcrypt_cost: cost,
-                    };
-                    Ok(crate::directory::groups::create(conn, &who, &data, &[])?)
+                    Ok(crate::directory::groups::create(conn, p, &data, &[])?)
                 })
                 .await?;
             Ok(Created::Created(Json(GroupBody {
@@ -516,15 +461,14 @@ impl AdminApi {
         state: Data<&AppState>,
         id: Path<String>,
     ) -> poem::Result<NoContent> {
-        let cost = state.config.bcrypt_cost;
         admin(async move {
             state
-                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    crate::directory::credentials::revoke(conn, &admin_caller(&p, cost), &id.0)
-                        .map_err(|e| match e {
-                            StoreError::NotFound => AdminError::not_found("credential"),
-                            other => other.into(),
-                        })
+                .trip(&auth, Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    crate::directory::credentials::revoke(conn, p, &id.0).map_err(|e| match e {
+                        StoreError::NotFound => AdminError::not_found("credential"),
+                        other => other.into(),
+                    })
                 })
                 .await?;
             Ok(NoContent::NoContent)
@@ -546,26 +490,17 @@ impl AdminApi {
         #[oai(name = "If-Match")]
         if_match: poem_openapi::param::Header<Option<String>>,
     ) -> poem::Result<Json<EmailChanged>> {
-        let cost = state.config.bcrypt_cost;
         admin(async move {
             state
-                .call(&auth, Some(Scope::UsersWrite), move |conn, p| {
-                    let id = crate::domain::id_from_hex(&user_id.0)
-                        .ok_or_else(|| AdminError::not_found("pending email change"))?;
+                .trip(&auth, Scope::UsersWrite)
+                .run(move |conn, p| {
+                    let id = AdminError::id(&user_id.0, "pending email change")?;
                     let expected = expect_of(if_match.0.as_deref())?;
-                    let caller = crate::directory::Caller {
-                        principal: &p,
-                        dialect: "admin",
-                        bcrypt_cost: cost,
-                    };
-                    let u =
-                        crate::directory::users::confirm_email_change(conn, &caller, id, &expected)
-                            .map_err(|e| match e {
-                                StoreError::NotFound => {
-                                    AdminError::not_found("pending email change")
-                                }
-                                other => other.into(),
-                            })?;
+                    let u = crate::directory::users::confirm_email_change(conn, p, id, &expected)
+                        .map_err(|e| match e {
+                        StoreError::NotFound => AdminError::not_found("pending email change"),
+                        other => other.into(),
+                    })?;
                     let email = u
                         .data
                         .primary(crate::domain::MultiAttr::Emails)
@@ -592,8 +527,9 @@ impl AdminApi {
     ) -> poem::Result<Created<Inserted>> {
         admin(async move {
             let n = state
-                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    let org = manageable_org(conn, &p, &org_id.0)?;
+                .trip(&auth, Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let org = manageable_org(conn, p, &org_id.0)?;
                     let records = usage_records(&org, &body.0)?;
                     Ok::<_, AdminError>(usage::insert(conn, &records)?)
                 })
@@ -615,8 +551,9 @@ impl AdminApi {
     ) -> poem::Result<Json<Vec<UsageBody>>> {
         admin(async move {
             let records = state
-                .call(&auth, Some(Scope::OrgsAdmin), move |conn, p| {
-                    let org = manageable_org(conn, &p, &org_id.0)?;
+                .trip(&auth, Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let org = manageable_org(conn, p, &org_id.0)?;
                     let from = from
                         .0
                         .as_deref()

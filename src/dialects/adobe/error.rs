@@ -5,8 +5,7 @@ use poem::http::StatusCode;
 use poem::Response;
 use serde_json::{json, Value};
 
-use crate::auth::AuthError;
-use crate::directory::StoreError;
+use crate::directory::seam::{Dialect, Failure};
 
 const INVALID_TOKEN: &str =
     "Bearer realm=\"JIL\", error=\"invalid_token\", error_description=\"The access token is invalid\"";
@@ -109,77 +108,39 @@ impl From<AdobeError> for poem::Error {
     }
 }
 
-impl From<StoreError> for AdobeError {
-    fn from(e: StoreError) -> AdobeError {
-        match e {
-            StoreError::NotFound => AdobeError::new(
-                StatusCode::NOT_FOUND,
-                "error.not_found",
-                "Resource not found",
-            ),
-            StoreError::Conflict(m) => AdobeError::new(StatusCode::CONFLICT, "error.conflict", m),
-            StoreError::Taken(f) => AdobeError::new(
-                StatusCode::CONFLICT,
+/// Adobe's words for each failure. A missing or unscoped credential is 401 / 403 with
+/// an empty body, as UMAPI answers.
+impl Dialect for AdobeError {
+    const NAME: &'static str = "adobe";
+
+    fn failure(f: Failure, _what: &str) -> AdobeError {
+        let (result, message): (&str, String) = match &f {
+            Failure::NotFound | Failure::MalformedId(_) => {
+                ("error.not_found", "Resource not found".into())
+            }
+            Failure::Conflict(m) => ("error.conflict", m.clone()),
+            Failure::Taken(field) => (
                 "error.user.already_exists",
-                format!("Another user has this {}", f.label()),
+                format!("Another user has this {}", field.label()),
             ),
-            StoreError::Invalid(m) => AdobeError::bad_request("error.request.invalid", m),
-            StoreError::Refused(r) => {
-                AdobeError::bad_request("error.request.invalid", r.to_string())
-            }
-            StoreError::Forbidden(m) => {
-                AdobeError::new(StatusCode::FORBIDDEN, "error.forbidden", m)
-            }
-            StoreError::VersionMismatch => AdobeError::new(
-                StatusCode::CONFLICT,
-                "error.conflict",
-                "changed concurrently; retry",
-            ),
-            StoreError::Busy(m) => {
-                tracing::warn!(error = %m, "database busy or unavailable");
-                AdobeError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "error.unavailable",
-                    "The service is unavailable; retry",
-                )
-            }
-            StoreError::Overloaded => AdobeError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            Failure::Invalid(_) | Failure::Refused(_) => ("error.request.invalid", f.to_string()),
+            Failure::NotAllowed(m) => ("error.forbidden", m.clone()),
+            Failure::VersionMismatch => ("error.conflict", "changed concurrently; retry".into()),
+            Failure::Unauthorized => ("error.token.invalid", "The access token is invalid".into()),
+            Failure::Forbidden(_) => return AdobeError::api_key(),
+            Failure::Throttled(_) => ("error.too_many_requests", f.to_string()),
+            Failure::Busy => (
                 "error.unavailable",
-                "The server is overloaded; retry after the Retry-After interval",
+                "The service is unavailable; retry".into(),
             ),
-            StoreError::Panicked => AdobeError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "error.internal",
-                "Internal error",
+            Failure::Overloaded => (
+                "error.unavailable",
+                "The server is overloaded; retry after the Retry-After interval".into(),
             ),
-            StoreError::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                AdobeError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "error.internal",
-                    "Internal error",
-                )
-            }
-        }
+            Failure::Internal => ("error.internal", "Internal error".into()),
+        };
+        AdobeError::new(f.status_unversioned(), result, message)
     }
 }
 
-impl From<AuthError> for AdobeError {
-    fn from(e: AuthError) -> AdobeError {
-        match e {
-            AuthError::Unavailable(e) => e.into(),
-            AuthError::Unauthorized => AdobeError::new(
-                StatusCode::UNAUTHORIZED,
-                "error.token.invalid",
-                "The access token is invalid",
-            ),
-            AuthError::Forbidden(_) => AdobeError::api_key(),
-            AuthError::Throttled(_) => AdobeError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "error.too_many_requests",
-                e.to_string(),
-            ),
-        }
-    }
-}
+crate::directory::seam::dialect_errors!(AdobeError);

@@ -22,7 +22,6 @@ use serde_json::Value;
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
 use crate::auth::Presented;
-use crate::directory::Caller;
 use crate::domain::{Principal, Scope};
 use crate::request::AppState;
 use body::{ActionCommand, AdobeBody};
@@ -93,14 +92,6 @@ impl Call {
     }
 }
 
-pub fn caller<'a>(state: &AppState, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "adobe",
-        bcrypt_cost: state.config.bcrypt_cost,
-    }
-}
-
 /// A page of a list: the body and Adobe's paging headers.
 pub struct Paged {
     pub body: Value,
@@ -140,10 +131,10 @@ impl AdobeApi {
         body: AdobeBody<Vec<ActionCommand>>,
     ) -> poem::Result<Json<Value>> {
         let call = Call::new(req, org_id.0);
-        let st = state.0.clone();
         let r: AdobeResult<Value> = state
-            .call(&bearer(auth), Some(Scope::UsersWrite), move |conn, p| {
-                call.check(&p)?;
+            .trip(&bearer(auth), Scope::UsersWrite)
+            .run(move |conn, p| {
+                call.check(p)?;
                 let test_only = reads::flag(test_only.0.as_deref(), "testOnly", false)?;
                 let items = body.array()?;
                 if items.len() > command::MAX_ENTRIES {
@@ -157,7 +148,7 @@ impl AdobeApi {
                     ));
                 }
                 let entries: Vec<command::Entry> = items.iter().map(parse::parse_entry).collect();
-                let out = action::run(conn, &caller(&st, &p), &entries, test_only)?;
+                let out = action::run(conn, p, &entries, test_only)?;
                 Ok(out.body())
             })
             .await;
@@ -187,9 +178,10 @@ impl AdobeApi {
             status: None,
         };
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::users(conn, &p, q)
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::users(conn, p, q)
             })
             .await;
         Ok(r?.respond())
@@ -221,9 +213,10 @@ impl AdobeApi {
             status: status.0,
         };
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::users(conn, &p, q)
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::users(conn, p, q)
             })
             .await;
         Ok(r?.respond())
@@ -242,9 +235,10 @@ impl AdobeApi {
     ) -> poem::Result<Json<Value>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::user(conn, &p, &user.0, domain.0.as_deref())
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::user(conn, p, &user.0, domain.0.as_deref())
             })
             .await;
         Ok(Json(r?))
@@ -263,9 +257,10 @@ impl AdobeApi {
     ) -> poem::Result<Response<Json<Value>>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::groups(conn, &p, &page.0)
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::groups(conn, p, &page.0)
             })
             .await;
         Ok(r?.respond())
@@ -284,9 +279,10 @@ impl AdobeApi {
     ) -> poem::Result<Response<Json<Value>>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::legacy_users(conn, &p, page.0.as_deref(), direct_only.0.as_deref())
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::legacy_users(conn, p, page.0.as_deref(), direct_only.0.as_deref())
             })
             .await;
         Ok(r?.respond())
@@ -304,9 +300,10 @@ impl AdobeApi {
     ) -> poem::Result<Response<Json<Value>>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::legacy_groups(conn, &p, page.0.as_deref())
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::legacy_groups(conn, p, page.0.as_deref())
             })
             .await;
         Ok(r?.respond())
@@ -324,9 +321,10 @@ impl AdobeApi {
     ) -> poem::Result<Json<Value>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::legacy_group(conn, &p, &group_id.0)
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::legacy_group(conn, p, &group_id.0)
             })
             .await;
         Ok(Json(r?))
@@ -349,9 +347,10 @@ impl AdobeApi {
     ) -> poem::Result<Response<Json<Value>>> {
         let call = Call::new(req, org_id.0);
         let r = state
-            .call(&bearer(auth), Some(Scope::UsersRead), move |conn, p| {
-                call.check(&p)?;
-                reads::legacy_group_users(conn, &p, &group_id.0, page.0.as_deref())
+            .trip(&bearer(auth), Scope::UsersRead)
+            .run(move |conn, p| {
+                call.check(p)?;
+                reads::legacy_group_users(conn, p, &group_id.0, page.0.as_deref())
             })
             .await;
         Ok(r?.respond())

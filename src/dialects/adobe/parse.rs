@@ -5,17 +5,7 @@ use serde_json::{Map, Value};
 
 use super::command::*;
 use super::model::{ADOBE_ID, ENTERPRISE_ID, FEDERATED_ID};
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+use crate::http::body::kind_of;
 
 /// A string parameter of a step: absent (or `null`, or empty) is `None`.
 fn text(
@@ -41,7 +31,7 @@ fn text(
         Some(other) => Err(fail(
             step,
             "error.command.steps.malformed",
-            format!("Field {key} must be a string, got {}", kind(other)),
+            format!("Field {key} must be a string, got {}", kind_of(other)),
         )),
     }
 }
@@ -104,7 +94,10 @@ fn names(o: &Map<String, Value>, step: usize, key: &str) -> Result<Vec<String>, 
             return Err(fail(
                 step,
                 "error.command.steps.malformed",
-                format!("Field {key} must be a list of names, got {}", kind(other)),
+                format!(
+                    "Field {key} must be a list of names, got {}",
+                    kind_of(other)
+                ),
             ))
         }
     };
@@ -136,7 +129,7 @@ fn names(o: &Map<String, Value>, step: usize, key: &str) -> Result<Vec<String>, 
             other => Err(fail(
                 step,
                 "error.command.steps.malformed",
-                format!("Names in {key} must be strings, got {}", kind(other)),
+                format!("Names in {key} must be strings, got {}", kind_of(other)),
             )),
         })
         .collect()
@@ -149,7 +142,7 @@ fn params<'v>(v: &'v Value, step: usize, name: &str) -> Result<&'v Map<String, V
             "error.command.steps.malformed",
             format!(
                 "The parameters of {name} must be an object, got {}",
-                kind(v)
+                kind_of(v)
             ),
         )
     })
@@ -263,7 +256,7 @@ fn user_step(name: &str, v: &Value, i: usize) -> Result<UserStep, StepError> {
                 Some(other) => Err(fail(
                     i,
                     "error.command.steps.malformed",
-                    format!("deleteAccount must be a boolean, got {}", kind(other)),
+                    format!("deleteAccount must be a boolean, got {}", kind_of(other)),
                 )),
             }
         }
@@ -365,7 +358,7 @@ pub fn parse_entry(v: &Value) -> Entry {
             subject: None,
             parsed: Err(malformed(format!(
                 "A command must be an object, got {}",
-                kind(v)
+                kind_of(v)
             ))),
         };
     };
@@ -378,7 +371,7 @@ pub fn parse_entry(v: &Value) -> Entry {
                 subject: None,
                 parsed: Err(malformed(format!(
                     "requestID must be a string, got {}",
-                    kind(other)
+                    kind_of(other)
                 ))),
             }
         }
@@ -443,7 +436,7 @@ fn parse_target(
         Some(other) => {
             return Err(malformed(format!(
                 "domain must be a string, got {}",
-                kind(other)
+                kind_of(other)
             )))
         }
     };
@@ -451,7 +444,7 @@ fn parse_target(
         if !v.is_boolean() && !v.is_null() {
             return Err(malformed(format!(
                 "useAdobeID must be a boolean, got {}",
-                kind(v)
+                kind_of(v)
             )));
         }
     }

@@ -322,12 +322,14 @@ pub fn legacy_groups(conn: &mut Conn, p: &Principal, page: Option<&str>) -> Adob
     })
 }
 
+/// The legacy API names user groups by their canonical id as a decimal integer.
 fn legacy_group_id(s: &str) -> AdobeResult<i64> {
-    let s = s.trim();
-    s.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0 && s.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| invalid(format!("the group id must be a positive number, got {s:?}")))
+    crate::domain::IdFormat::Decimal.parse(s).ok_or_else(|| {
+        invalid(format!(
+            "the group id must be a positive number, got {:?}",
+            s.trim()
+        ))
+    })
 }
 
 fn user_group(conn: &mut Conn, p: &Principal, id: &str) -> AdobeResult<Group> {

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::http::body::{BodyError, BodyFault, JsonBody};
+use crate::http::body::{kind_of, BodyError, BodyFault, JsonBody};
 
 use super::error::{DomoError, DomoResult};
 
@@ -71,7 +71,7 @@ pub fn text(o: &Map<String, Value>, key: &str) -> DomoResult<Field<String>> {
         Some(Value::String(s)) => Ok(Field::Set(s.trim().to_string())),
         Some(other) => Err(DomoError::bad_request(format!(
             "{key} must be a string, got {}",
-            kind(other)
+            kind_of(other)
         ))),
     }
 }
@@ -84,7 +84,7 @@ pub fn text_or_number(o: &Map<String, Value>, key: &str) -> DomoResult<Field<Str
         Some(Value::String(_)) | Some(Value::Null) | None => text(o, key),
         Some(other) => Err(DomoError::bad_request(format!(
             "{key} must be a string or a number, got {}",
-            kind(other)
+            kind_of(other)
         ))),
     }
 }
@@ -100,7 +100,10 @@ pub fn id(o: &Map<String, Value>, key: &str) -> DomoResult<Field<i64>> {
             .filter(|v| *v > 0)
             .map(Field::Set)
             .ok_or_else(bad),
-        Some(Value::String(s)) => parse_id(s.trim()).map(Field::Set).ok_or_else(bad),
+        Some(Value::String(s)) => crate::domain::IdFormat::Decimal
+            .parse(s)
+            .map(Field::Set)
+            .ok_or_else(bad),
         Some(_) => Err(bad()),
     }
 }
@@ -117,7 +120,7 @@ pub fn boolean(o: &Map<String, Value>, key: &str) -> DomoResult<Field<bool>> {
         }),
         Some(other) => Err(DomoError::bad_request(format!(
             "{key} must be a boolean, got {}",
-            kind(other)
+            kind_of(other)
         ))),
     }
 }
@@ -128,34 +131,6 @@ pub fn flag(s: &str) -> Option<bool> {
         "true" | "1" => Some(true),
         "false" | "0" => Some(false),
         _ => None,
-    }
-}
-
-/// A canonical id as Domo shows it: a positive integer.
-pub fn parse_id(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<i64>().ok().filter(|v| *v > 0)
-}
-
-/// An id in a path: not an integer is a 400, an integer that names nothing a 404 (later).
-pub fn path_id(s: &str, what: &str) -> DomoResult<i64> {
-    parse_id(s.trim()).ok_or_else(|| {
-        DomoError::bad_request(format!(
-            "the {what} id must be a positive integer, got {s:?}"
-        ))
-    })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -231,11 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_positive_integers_only() {
-        assert_eq!(parse_id("959463190"), Some(959463190));
-        assert_eq!(parse_id("+1"), None);
-        assert_eq!(parse_id("0"), None);
-        assert_eq!(parse_id("9223372036854775808"), None);
+    fn flags_are_booleans_in_any_case() {
         assert_eq!(flag("False"), Some(false));
         assert_eq!(flag("yes"), None);
     }

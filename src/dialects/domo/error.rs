@@ -7,8 +7,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::Object;
 use serde_json::json;
 
-use crate::auth::AuthError;
-use crate::directory::StoreError;
+use crate::directory::seam::{Dialect, Failure};
+use crate::domain::IdFormat;
 use crate::http::errors::ErrorContext;
 use crate::http::RequestId;
 
@@ -90,49 +90,28 @@ impl DomoError {
     }
 }
 
-/// A store error in Domo's terms; `what` names the resource (`user`, `group`).
-pub fn store_error(e: StoreError, what: &str) -> DomoError {
-    match e {
-        StoreError::NotFound => DomoError::not_found(format!("{what} not found")),
-        StoreError::Conflict(m) => DomoError::conflict(m),
-        StoreError::Taken(f) => DomoError::conflict(format!("the {what}'s {}", f.taken_message())),
-        StoreError::Invalid(m) => DomoError::bad_request(m),
-        StoreError::Refused(r) => DomoError::bad_request(r.to_string()),
-        StoreError::Forbidden(m) => DomoError::new(StatusCode::FORBIDDEN, m),
-        // Domo's writes have no If-Match; a version mismatch is a concurrent change.
-        StoreError::VersionMismatch => {
-            DomoError::conflict(format!("the {what} was changed concurrently; retry"))
-        }
-        StoreError::Busy(m) => {
-            tracing::warn!(error = %m, "database busy or unavailable");
-            DomoError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable; retry",
-            )
-        }
-        StoreError::Overloaded => DomoError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is overloaded; retry after the Retry-After interval",
-        ),
-        StoreError::Panicked => DomoError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
-        StoreError::Db(e) => {
-            tracing::error!(error = %e, "database error");
-            DomoError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    }
-}
+/// Domo's words for each failure, about a `what` (`user`, `group`). Domo's ids are
+/// integers: one that is not names nothing, and is a 400.
+impl Dialect for DomoError {
+    const NAME: &'static str = "domo";
+    const IDS: IdFormat = IdFormat::Decimal;
 
-impl From<StoreError> for DomoError {
-    fn from(e: StoreError) -> DomoError {
-        store_error(e, "resource")
-    }
-}
-
-impl From<AuthError> for DomoError {
-    fn from(e: AuthError) -> DomoError {
-        match e {
-            AuthError::Unavailable(e) => store_error(e, "credential"),
+    fn failure(f: Failure, what: &str) -> DomoError {
+        match f {
+            Failure::NotFound => DomoError::not_found(format!("{what} not found")),
+            Failure::MalformedId(id) => DomoError::bad_request(format!(
+                "the {what} id must be a positive integer, got {id:?}"
+            )),
+            Failure::Conflict(m) => DomoError::conflict(m),
+            Failure::Taken(f) => DomoError::conflict(format!("the {what}'s {}", f.taken_message())),
+            Failure::Invalid(m) => DomoError::bad_request(m),
+            // Domo's writes have no If-Match; a version mismatch is a concurrent change.
+            Failure::VersionMismatch => {
+                DomoError::conflict(format!("the {what} was changed concurrently; retry"))
+            }
             other => DomoError::new(other.status(), other.to_string()),
         }
     }
 }
+
+crate::directory::seam::dialect_errors!(DomoError);

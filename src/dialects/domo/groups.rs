@@ -2,12 +2,12 @@
 //! group's users (add, remove, list ids). The same groups SCIM serves; each handler makes
 //! one database trip.
 
-use super::body::{paging, path_id, DomoBody, Field};
-use super::error::{store_error, DomoError, DomoResult};
+use super::body::{paging, DomoBody, Field};
+use super::error::{DomoError, DomoResult};
 use super::model::{group_json, DomoGroup, DomoGroupInput, GroupFields};
-use super::users::caller;
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::groups::{self as dir, Members, Missing};
+use crate::directory::seam::{id_and, Dialect};
 use crate::directory::Expect;
 use crate::directory::{Conn, StoreError};
 use crate::domain::{Group, GroupData, MemberChange, Scope};
@@ -19,7 +19,7 @@ fn group_error(e: StoreError, what: &str) -> DomoError {
         StoreError::Conflict(_) => {
             DomoError::conflict(format!("{what}: a group of that name already exists"))
         }
-        other => store_error(other, "group"),
+        other => DomoError::about(other, "group"),
     }
 }
 
@@ -43,29 +43,32 @@ pub async fn create(
     auth: &BearerOrBasic,
     body: DomoBody<DomoGroupInput>,
 ) -> DomoResult<DomoGroup> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let f = GroupFields::parse(&body.object()?)?;
-            let Field::Set(name) = f.name else {
-                return Err(DomoError::bad_request("name is required"));
-            };
-            let data = GroupData {
-                display_name: name.clone(),
-                active: f.active.set().unwrap_or(true),
-                ..GroupData::default()
-            };
-            let g = dir::create(conn, &caller(&cfg, &p), &data, &[])
-                .map_err(|e| group_error(e, &format!("group {name:?}")))?;
-            Ok(group_json(&g, 0))
-        })
+        .trip(auth, Scope::UsersWrite)
+        .judged(
+            body.object().and_then(|o| GroupFields::parse(&o)),
+            move |conn, p, f| {
+                let Field::Set(name) = f.name else {
+                    return Err(DomoError::bad_request("name is required"));
+                };
+                let data = GroupData {
+                    display_name: name.clone(),
+                    active: f.active.set().unwrap_or(true),
+                    ..GroupData::default()
+                };
+                let g = dir::create(conn, p, &data, &[])
+                    .map_err(|e| group_error(e, &format!("group {name:?}")))?;
+                Ok(group_json(&g, 0))
+            },
+        )
         .await
 }
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<DomoGroup> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let id = path_id(&id, "group")?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let id = DomoError::id(&id, "group")?;
             let g = dir::get(conn, &p.org_id, id, Members::Skip)
                 .map_err(|e| group_error(e, &format!("group {id}")))?;
             render_one(conn, g)
@@ -80,7 +83,8 @@ pub async fn list(
     offset: Option<String>,
 ) -> DomoResult<Vec<DomoGroup>> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
             let groups = dir::page(conn, &p.org_id, offset, limit)?;
             render(conn, &groups)
@@ -94,41 +98,46 @@ pub async fn update(
     id: String,
     body: DomoBody<DomoGroupInput>,
 ) -> DomoResult<DomoGroup> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = path_id(&id, "group")?;
-            let f = GroupFields::parse(&body.object()?)?;
-            let changed = dir::update(
-                conn,
-                &caller(&cfg, &p),
-                id,
-                &Expect::Any,
-                Members::Skip,
-                Members::Skip,
-                |g: &Group| {
-                    let mut data = g.data.clone();
-                    if let Field::Set(n) = &f.name {
-                        data.display_name = n.clone();
-                    }
-                    if let Field::Set(a) = f.active {
-                        data.active = a;
-                    }
-                    Ok::<_, StoreError>((data, MemberChange::default()))
-                },
-            )
-            .map_err(|e| group_error(e, &format!("group {id}")))?;
-            render_one(conn, changed.value)
-        })
+        .trip(auth, Scope::UsersWrite)
+        .judged(
+            id_and(
+                &id,
+                "group",
+                body.object().and_then(|o| GroupFields::parse(&o)),
+            ),
+            move |conn, p, (id, f)| {
+                let changed = dir::update(
+                    conn,
+                    p,
+                    id,
+                    &Expect::Any,
+                    Members::Skip,
+                    Members::Skip,
+                    |g: &Group| {
+                        let mut data = g.data.clone();
+                        if let Field::Set(n) = &f.name {
+                            data.display_name = n.clone();
+                        }
+                        if let Field::Set(a) = f.active {
+                            data.active = a;
+                        }
+                        Ok::<_, StoreError>((data, MemberChange::default()))
+                    },
+                )
+                .map_err(|e| group_error(e, &format!("group {id}")))?;
+                render_one(conn, changed.value)
+            },
+        )
         .await
 }
 
 pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = path_id(&id, "group")?;
-            dir::delete(conn, &caller(&cfg, &p), id, &Expect::Any)
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = DomoError::id(&id, "group")?;
+            dir::delete(conn, p, id, &Expect::Any)
                 .map_err(|e| group_error(e, &format!("group {id}")))
         })
         .await
@@ -142,16 +151,16 @@ pub async fn member(
     user: String,
     add: bool,
 ) -> DomoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let gid = path_id(&group, "group")?;
-            let uid = path_id(&user, "user")?;
-            let who = caller(&cfg, &p);
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let gid = DomoError::id(&group, "group")?;
+            let uid = DomoError::id(&user, "user")?;
+            let who = p;
             let outcome = if add {
-                dir::add_user(conn, &who, gid, uid)
+                dir::add_user(conn, who, gid, uid)
             } else {
-                dir::remove_user(conn, &who, gid, uid)
+                dir::remove_user(conn, who, gid, uid)
             }
             .map_err(|e| group_error(e, &format!("group {gid}")))?;
             match outcome {
@@ -171,8 +180,9 @@ pub async fn users(
     offset: Option<String>,
 ) -> DomoResult<Vec<i64>> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let gid = path_id(&group, "group")?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let gid = DomoError::id(&group, "group")?;
             let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
             dir::user_ids(conn, &p.org_id, gid, offset, limit)
                 .map_err(|e| group_error(e, &format!("group {gid}")))

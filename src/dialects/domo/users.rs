@@ -1,27 +1,20 @@
 //! `/v1/users`: create, read, list, update, delete. Each handler makes one database trip
-//! (`AppState::call`) that checks the credential, then parses what the request carries (so
+//! (`AppState::trip`) that checks the credential, then parses what the request carries (so
 //! a bad credential is a 401 first), runs the directory operation and renders the user.
 
 use std::collections::HashMap;
 
-use super::body::{flag, paging, path_id, DomoBody, Field};
-use super::error::{store_error, DomoError, DomoResult};
+use super::body::{flag, paging, DomoBody, Field};
+use super::error::{DomoError, DomoResult};
 use super::model::{user_json, DomoUser, DomoUserInput, UserFields, BUILTIN_ROLES};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
+use crate::directory::seam::{id_and, Dialect};
 use crate::directory::users::{self as dir, Groups};
-use crate::directory::{roles, Caller, Expect};
+use crate::directory::{roles, Expect};
 use crate::directory::{Conn, StoreError, StoreResult};
-use crate::domain::{GroupRef, OrgId, Principal, Scope, User, UserData};
+use crate::domain::{GroupRef, OrgId, Scope, User, UserData};
 use crate::request::AppState;
-
-pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "domo",
-        bcrypt_cost: cfg.bcrypt_cost,
-    }
-}
 
 /// A store error about user `id` (or the user being created, by email).
 fn user_error(e: StoreError, what: &str) -> DomoError {
@@ -31,7 +24,7 @@ fn user_error(e: StoreError, what: &str) -> DomoError {
             "{what}: the email is already the email or login name of another user"
         )),
         StoreError::Taken(f) => DomoError::conflict(format!("{what}: {}", f.taken_message())),
-        other => store_error(other, "user"),
+        other => DomoError::about(other, "user"),
     }
 }
 
@@ -72,7 +65,8 @@ fn role_of(conn: &mut Conn, org: &OrgId, f: &UserFields) -> DomoResult<Option<St
     match f.role_ref()? {
         None => Ok(None),
         Some(r) => Ok(Some(
-            roles::resolve(conn, org, &r, &BUILTIN_ROLES).map_err(|e| store_error(e, "role"))?,
+            roles::resolve(conn, org, &r, &BUILTIN_ROLES)
+                .map_err(|e| DomoError::about(e, "role"))?,
         )),
     }
 }
@@ -85,7 +79,8 @@ pub async fn create(
 ) -> DomoResult<DomoUser> {
     let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
             // pydomo sends `True`/`False`; other SDKs `true`/`false`.
             let invite = match send_invite.as_deref().map(str::trim) {
                 None | Some("") => false,
@@ -101,16 +96,16 @@ pub async fn create(
                 ..UserData::default()
             };
             f.apply(&mut data, role)
-                .map_err(|e| store_error(e, "user"))?;
-            let who = caller(&cfg, &p);
+                .map_err(|e| DomoError::about(e, "user"))?;
+            let who = p;
             let email = match &f.email {
                 Field::Set(e) => e.clone(),
                 _ => String::new(),
             };
             let u = if invite {
-                dir::create_and_invite(conn, &who, &data)
+                dir::create_and_invite(conn, who, &data)
             } else {
-                dir::create(conn, &who, &data, None)
+                dir::create(conn, who, &data, None)
             }
             .map_err(|e| user_error(e, &format!("user {email}")))?;
             render_one(conn, &cfg, u, vec![])
@@ -121,8 +116,9 @@ pub async fn create(
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<DomoUser> {
     let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let id = path_id(&id, "user")?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let id = DomoError::id(&id, "user")?;
             let v = dir::get(conn, &p.org_id, id, Groups::Load)
                 .map_err(|e| user_error(e, &format!("user {id}")))?;
             render_one(conn, &cfg, v.user, v.groups.unwrap_or_default())
@@ -138,7 +134,8 @@ pub async fn list(
 ) -> DomoResult<Vec<DomoUser>> {
     let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
             let page = dir::page(conn, &p.org_id, offset, limit, Groups::Load)?;
             render(conn, &cfg, &p.org_id, &page.users, &page.groups)
@@ -154,36 +151,34 @@ pub async fn update(
 ) -> DomoResult<DomoUser> {
     let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = path_id(&id, "user")?;
-            let f = UserFields::parse(&body.object()?)?;
-            let role = role_of(conn, &p.org_id, &f)?;
-            let changed = dir::update(
-                conn,
-                &caller(&cfg, &p),
-                id,
-                &Expect::Any,
-                None,
-                |u: &User| {
+        .trip(auth, Scope::UsersWrite)
+        .judged(
+            id_and(
+                &id,
+                "user",
+                body.object().and_then(|o| UserFields::parse(&o)),
+            ),
+            move |conn, p, (id, f)| {
+                let role = role_of(conn, &p.org_id, &f)?;
+                let changed = dir::update(conn, p, id, &Expect::Any, None, |u: &User| {
                     let mut d = u.data.clone();
                     f.apply(&mut d, role)?;
                     Ok::<_, StoreError>(d)
-                },
-            )
-            .map_err(|e| user_error(e, &format!("user {id}")))?;
-            let groups = dir::groups_of(conn, &p.org_id, id)?;
-            render_one(conn, &cfg, changed.value, groups)
-        })
+                })
+                .map_err(|e| user_error(e, &format!("user {id}")))?;
+                let groups = dir::groups_of(conn, &p.org_id, id)?;
+                render_one(conn, &cfg, changed.value, groups)
+            },
+        )
         .await
 }
 
 pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = path_id(&id, "user")?;
-            dir::delete(conn, &caller(&cfg, &p), id, &Expect::Any)
-                .map_err(|e| user_error(e, &format!("user {id}")))
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = DomoError::id(&id, "user")?;
+            dir::delete(conn, p, id, &Expect::Any).map_err(|e| user_error(e, &format!("user {id}")))
         })
         .await
 }

@@ -4,8 +4,7 @@ use poem::http::StatusCode;
 use poem::Response;
 use serde_json::json;
 
-use crate::auth::AuthError;
-use crate::directory::StoreError;
+use crate::directory::seam::{Dialect, Failure};
 use crate::domain::UniqueField;
 use crate::http::errors::ErrorContext;
 
@@ -148,28 +147,52 @@ impl LogtoError {
     }
 }
 
-impl From<AuthError> for LogtoError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Forbidden(_) => LogtoError::new(
-                StatusCode::FORBIDDEN,
-                "auth.forbidden",
-                "Forbidden. Please check your user roles and permissions.",
+/// Logto's words for each failure. A `NotFound` says no more than Logto's generic
+/// `entity.not_found`: handlers that know the entity and its id say which
+/// (`users::user_missing`).
+impl Dialect for LogtoError {
+    const NAME: &'static str = "logto";
+
+    fn failure(f: Failure, what: &str) -> LogtoError {
+        let (code, message): (&'static str, String) = match &f {
+            Failure::MalformedId(id) => return LogtoError::not_found(what, id),
+            Failure::Conflict(_) | Failure::Taken(UniqueField::LoginName) => {
+                return LogtoError::username_taken()
+            }
+            Failure::Taken(UniqueField::Email) => return LogtoError::email_taken(),
+            Failure::Taken(UniqueField::Phone) => return LogtoError::phone_taken(),
+            Failure::Invalid(m) => return LogtoError::input(m),
+            Failure::Refused(r) => return LogtoError::body(logto_field(r.field), &r.message),
+            Failure::NotFound => (
+                "entity.not_found",
+                "The requested resource does not exist.".into(),
             ),
-            AuthError::Unavailable(s) => s.into(),
-            AuthError::Throttled(_) => LogtoError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "guard.too_many_requests",
-                e.to_string(),
+            Failure::NotAllowed(m) => ("auth.forbidden", m.clone()),
+            Failure::VersionMismatch => (
+                "request.general",
+                "The user was changed meanwhile; try again.".into(),
             ),
-            AuthError::Unauthorized => LogtoError::new(
-                StatusCode::UNAUTHORIZED,
+            Failure::Unauthorized => (
                 "auth.unauthorized",
-                "Unauthorized. Please check credentials and its scope.",
+                "Unauthorized. Please check credentials and its scope.".into(),
             ),
-        }
+            Failure::Forbidden(_) => (
+                "auth.forbidden",
+                "Forbidden. Please check your user roles and permissions.".into(),
+            ),
+            Failure::Throttled(_) => ("guard.too_many_requests", f.to_string()),
+            Failure::Busy => ("request.general", "The service is busy; try again.".into()),
+            Failure::Overloaded => (
+                "request.general",
+                "The server is overloaded; retry after the Retry-After interval.".into(),
+            ),
+            Failure::Internal => ("unknown", "Internal server error.".into()),
+        };
+        LogtoError::new(f.status_unversioned(), code, message)
     }
 }
+
+crate::directory::seam::dialect_errors!(LogtoError);
 
 /// A field as Logto's bodies name it, for SCIM's name of it (`domain::rules::Refused`).
 fn logto_field(scim: &str) -> &str {
@@ -182,52 +205,6 @@ fn logto_field(scim: &str) -> &str {
         "name.familyName" => "profile.familyName",
         "name.middleName" => "profile.middleName",
         other => other,
-    }
-}
-
-/// Store errors on a user route; handlers map `NotFound` and `Conflict` themselves where
-/// they know the entity.
-impl From<StoreError> for LogtoError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => LogtoError::new(
-                StatusCode::NOT_FOUND,
-                "entity.not_found",
-                "The requested resource does not exist.",
-            ),
-            StoreError::Conflict(_) => LogtoError::username_taken(),
-            StoreError::Taken(f) => match f {
-                UniqueField::Email => LogtoError::email_taken(),
-                UniqueField::Phone => LogtoError::phone_taken(),
-                UniqueField::LoginName => LogtoError::username_taken(),
-            },
-            StoreError::Invalid(m) => LogtoError::input(m),
-            StoreError::Refused(r) => LogtoError::body(logto_field(r.field), r.message),
-            StoreError::Forbidden(m) => LogtoError::new(StatusCode::FORBIDDEN, "auth.forbidden", m),
-            StoreError::VersionMismatch => LogtoError::new(
-                StatusCode::CONFLICT,
-                "request.general",
-                "The user was changed meanwhile; try again.",
-            ),
-            StoreError::Busy(_) => LogtoError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "request.general",
-                "The service is busy; try again.",
-            ),
-            StoreError::Overloaded => LogtoError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "request.general",
-                "The server is overloaded; retry after the Retry-After interval.",
-            ),
-            StoreError::Panicked | StoreError::Db(_) => {
-                tracing::error!(error = %e, "logto request failed");
-                LogtoError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "unknown",
-                    "Internal server error.",
-                )
-            }
-        }
     }
 }
 

@@ -365,31 +365,33 @@ impl LogtoHooksApi {
             query::value(&pairs, "page").is_some() || query::value(&pairs, "page_size").is_some();
         let base = state.config.url(req.uri().path());
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let page = Page::parse(&pairs)?;
-                let (offset, limit) = if paged {
-                    (page.offset(), page.size)
-                } else {
-                    (0, 10_000)
-                };
-                let (hooks, total) = ev::list(conn, &p.org_id, offset, limit)?;
-                let since = ev::now_ms() - RECENT_LOGS_MS;
-                let mut list = Vec::with_capacity(hooks.len());
-                for h in hooks {
-                    let stats = if with_stats {
-                        Some(ev::stats(conn, &h.id, since)?)
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let page = Page::parse(&pairs)?;
+                    let (offset, limit) = if paged {
+                        (page.offset(), page.size)
                     } else {
-                        None
+                        (0, 10_000)
                     };
-                    list.push(out(h, false, stats));
-                }
-                let link = if paged {
-                    page.link(&base, &pairs, total)
-                } else {
-                    String::new()
-                };
-                Ok(HooksResponse::Ok(Json(list), total.to_string(), link))
-            }),
+                    let (hooks, total) = ev::list(conn, &p.org_id, offset, limit)?;
+                    let since = ev::now_ms() - RECENT_LOGS_MS;
+                    let mut list = Vec::with_capacity(hooks.len());
+                    for h in hooks {
+                        let stats = if with_stats {
+                            Some(ev::stats(conn, &h.id, since)?)
+                        } else {
+                            None
+                        };
+                        list.push(out(h, false, stats));
+                    }
+                    let link = if paged {
+                        page.link(&base, &pairs, total)
+                    } else {
+                        String::new()
+                    };
+                    Ok(HooksResponse::Ok(Json(list), total.to_string(), link))
+                }),
         )
         .await
     }
@@ -408,29 +410,30 @@ impl LogtoHooksApi {
         let body = body.into_result();
         let allow = state.config.webhooks.allow_private;
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let b = body?;
-                let name = b.name.clone().unwrap_or_default();
-                check_name(&name)?;
-                let events = events_of(&b.event, &b.events)?.ok_or_else(missing_events)?;
-                let (url, headers, retries) = check_config(&b.config, allow)?;
-                let t = ev::now_ms();
-                let hook = Hook {
-                    id: crate::auth::generate_id(""),
-                    org_id: p.org_id.to_string(),
-                    name,
-                    events,
-                    url,
-                    headers,
-                    retries,
-                    signing_key: crate::auth::generate_secret(""),
-                    enabled: b.enabled.unwrap_or(true),
-                    created_at: t,
-                    updated_at: t,
-                };
-                ev::insert(conn, &hook)?;
-                Ok(HookCreated::Created(Json(out(hook, true, None))))
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .judged(body, move |conn, p, b| {
+                    let name = b.name.clone().unwrap_or_default();
+                    check_name(&name)?;
+                    let events = events_of(&b.event, &b.events)?.ok_or_else(missing_events)?;
+                    let (url, headers, retries) = check_config(&b.config, allow)?;
+                    let t = ev::now_ms();
+                    let hook = Hook {
+                        id: crate::auth::generate_id(""),
+                        org_id: p.org_id.to_string(),
+                        name,
+                        events,
+                        url,
+                        headers,
+                        retries,
+                        signing_key: crate::auth::generate_secret(""),
+                        enabled: b.enabled.unwrap_or(true),
+                        created_at: t,
+                        updated_at: t,
+                    };
+                    ev::insert(conn, &hook)?;
+                    Ok(HookCreated::Created(Json(out(hook, true, None))))
+                }),
         )
         .await
     }
@@ -447,15 +450,17 @@ impl LogtoHooksApi {
         let id = id.0;
         let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                let stats = if with_stats {
-                    Some(ev::stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
-                } else {
-                    None
-                };
-                Ok(HookResponse::Ok(Json(out(h, false, stats))))
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    let stats = if with_stats {
+                        Some(ev::stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
+                    } else {
+                        None
+                    };
+                    Ok(HookResponse::Ok(Json(out(h, false, stats))))
+                }),
         )
         .await
     }
@@ -472,29 +477,30 @@ impl LogtoHooksApi {
         let (id, body) = (id.0, body.into_result());
         let allow = state.config.webhooks.allow_private;
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let b = body?;
-                let mut h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                if let Some(name) = &b.name {
-                    check_name(name)?;
-                    h.name = name.clone();
-                }
-                if let Some(events) = events_of(&b.event, &b.events)? {
-                    h.events = events;
-                }
-                if let Some(c) = &b.config {
-                    let (url, headers, retries) = check_config(c, allow)?;
-                    h.url = url;
-                    h.headers = headers;
-                    h.retries = retries;
-                }
-                if let Some(e) = b.enabled {
-                    h.enabled = e;
-                }
-                h.updated_at = ev::now_ms();
-                ev::update(conn, &h).map_err(missing(&id))?;
-                Ok(HookResponse::Ok(Json(out(h, false, None))))
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .judged(body, move |conn, p, b| {
+                    let mut h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    if let Some(name) = &b.name {
+                        check_name(name)?;
+                        h.name = name.clone();
+                    }
+                    if let Some(events) = events_of(&b.event, &b.events)? {
+                        h.events = events;
+                    }
+                    if let Some(c) = &b.config {
+                        let (url, headers, retries) = check_config(c, allow)?;
+                        h.url = url;
+                        h.headers = headers;
+                        h.retries = retries;
+                    }
+                    if let Some(e) = b.enabled {
+                        h.enabled = e;
+                    }
+                    h.updated_at = ev::now_ms();
+                    ev::update(conn, &h).map_err(missing(&id))?;
+                    Ok(HookResponse::Ok(Json(out(h, false, None))))
+                }),
         )
         .await
     }
@@ -509,10 +515,12 @@ impl LogtoHooksApi {
     ) -> poem::Result<NoContent> {
         let id = id.0;
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                ev::delete(conn, &p.org_id, &id).map_err(missing(&id))?;
-                Ok(NoContent::NoContent)
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    ev::delete(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    Ok(NoContent::NoContent)
+                }),
         )
         .await
     }
@@ -531,12 +539,14 @@ impl LogtoHooksApi {
     ) -> poem::Result<HookResponse> {
         let id = id.0;
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let key = crate::auth::generate_secret("");
-                ev::set_signing_key(conn, &p.org_id, &id, &key).map_err(missing(&id))?;
-                let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                Ok(HookResponse::Ok(Json(out(h, true, None))))
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let key = crate::auth::generate_secret("");
+                    ev::set_signing_key(conn, &p.org_id, &id, &key).map_err(missing(&id))?;
+                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    Ok(HookResponse::Ok(Json(out(h, true, None))))
+                }),
         )
         .await
     }
@@ -555,10 +565,10 @@ impl LogtoHooksApi {
     ) -> poem::Result<NoContent> {
         let (id, body) = (id.0, body.into_result());
         let cfg = state.config.webhooks.clone();
-        let (hook, events, url, headers) =
-            respond(
-                state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                    let b = body?;
+        let (hook, events, url, headers) = respond(
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .judged(body, move |conn, p, b| {
                     let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                     if b.events.is_empty() {
                         return Err(LogtoError::body(
@@ -570,8 +580,8 @@ impl LogtoHooksApi {
                     let (url, headers, _) = check_config(&b.config, cfg.allow_private)?;
                     Ok((h, events, url, headers))
                 }),
-            )
-            .await?;
+        )
+        .await?;
         let client = outbound::client(cfg.allow_private, cfg.timeout);
         for event in events {
             let body = serde_json::to_vec(&test_payload(&hook.id, &event)).unwrap_or_default();
@@ -626,35 +636,37 @@ impl LogtoHooksApi {
         let pairs: Pairs = query::pairs(req.uri().query());
         let base = state.config.url(req.uri().path());
         respond(
-            state.call(&bearer(auth), Some(Scope::OrgsAdmin), move |conn, p| {
-                let page = Page::parse(&pairs)?;
-                ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                let since = ev::now_ms() - RECENT_LOGS_MS;
-                let (logs, total) =
-                    ev::logs(conn, &id, since, key.as_deref(), page.offset(), page.size)?;
-                let list = logs
-                    .into_iter()
-                    .map(|l| {
-                        let mut payload: BTreeMap<String, Value> = match l.payload {
-                            Value::Object(o) => o.into_iter().collect(),
-                            _ => BTreeMap::new(),
-                        };
-                        payload.insert("key".into(), json!(l.key));
-                        payload.insert("result".into(), json!(l.result));
-                        HookLogOut {
-                            id: l.id.to_string(),
-                            key: l.key,
-                            payload,
-                            created_at: l.created_at,
-                        }
-                    })
-                    .collect();
-                Ok(HookLogsResponse::Ok(
-                    Json(list),
-                    total.to_string(),
-                    page.link(&base, &pairs, total),
-                ))
-            }),
+            state
+                .trip(&bearer(auth), Scope::OrgsAdmin)
+                .run(move |conn, p| {
+                    let page = Page::parse(&pairs)?;
+                    ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                    let since = ev::now_ms() - RECENT_LOGS_MS;
+                    let (logs, total) =
+                        ev::logs(conn, &id, since, key.as_deref(), page.offset(), page.size)?;
+                    let list = logs
+                        .into_iter()
+                        .map(|l| {
+                            let mut payload: BTreeMap<String, Value> = match l.payload {
+                                Value::Object(o) => o.into_iter().collect(),
+                                _ => BTreeMap::new(),
+                            };
+                            payload.insert("key".into(), json!(l.key));
+                            payload.insert("result".into(), json!(l.result));
+                            HookLogOut {
+                                id: l.id.to_string(),
+                                key: l.key,
+                                payload,
+                                created_at: l.created_at,
+                            }
+                        })
+                        .collect();
+                    Ok(HookLogsResponse::Ok(
+                        Json(list),
+                        total.to_string(),
+                        page.link(&base, &pairs, total),
+                    ))
+                }),
         )
         .await
     }

@@ -10,6 +10,7 @@ use super::model::{LogResponse, LogsResponse, LogtoLog};
 use super::query::{self, Page, Pairs};
 use super::user;
 use crate::auth::schemes::BearerOrBasic;
+use crate::directory::seam::Dialect;
 use crate::directory::{audit, StoreError};
 use crate::domain::{id_from_hex, id_to_hex, AuditEntry, Scope};
 use crate::request::AppState;
@@ -49,7 +50,8 @@ pub async fn list(
     base: String,
 ) -> LogtoResult<LogsResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let page = Page::parse(&pairs)?;
             let (from, to) = query::time_window(&pairs)?;
             let mut f = audit::Filter {
@@ -83,9 +85,10 @@ pub async fn list(
 /// One log.
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<LogResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let missing = || LogtoError::not_found("logs", &id);
-            let lid = id_from_hex(&id).ok_or_else(missing)?;
+            let lid = LogtoError::id(&id, "logs")?;
             match audit::get(conn, &p.org_id, lid) {
                 Ok(e) => Ok(LogResponse::Ok(Json(log_of(e)))),
                 Err(StoreError::NotFound) => Err(missing()),

@@ -1,4 +1,4 @@
-//! `/api/users`: each operation is one database trip (`AppState::call`) that checks the
+//! `/api/users`: each operation is one database trip (`AppState::trip`) that checks the
 //! credential, then judges the body or query (a bad credential is a 401 first), runs the
 //! directory operation and renders the user in Logto's shape.
 
@@ -15,29 +15,17 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
 use crate::config::Config;
 use crate::directory::read::{Groups, Order, Search, Window};
+use crate::directory::seam::{id_and, Dialect};
 use crate::directory::users as dir;
 use crate::directory::{identities, Conn, StoreError, StoreResult};
 use crate::directory::{Caller, Expect, NewPassword};
-use crate::domain::{id_from_hex, Identity, Principal, Scope, User};
+use crate::domain::{Identity, Principal, Scope, User};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
 
-fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "logto",
-        bcrypt_cost: cfg.bcrypt_cost,
-    }
-}
-
-/// A user id of this dialect (16 hex digits); anything else names no user.
-pub fn user_id(s: &str) -> LogtoResult<i64> {
-    id_from_hex(s).ok_or_else(|| LogtoError::not_found("users", s))
-}
-
 /// The user named `id` (16 hex digits) of the caller's organization.
 pub fn load(conn: &mut Conn, p: &Principal, id: &str) -> LogtoResult<User> {
-    let uid = user_id(id)?;
+    let uid = LogtoError::id(id, "users")?;
     dir::get(conn, &p.org_id, uid, Groups::Skip)
         .map(|v| v.user)
         .map_err(LogtoError::from)
@@ -78,7 +66,8 @@ pub async fn list(
     base: String,
 ) -> LogtoResult<UsersResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let page = Page::parse(&pairs)?;
             let s = query::search(&pairs)?;
             let exclude = query::exclusions(&pairs)?;
@@ -118,9 +107,7 @@ pub async fn create(
 ) -> LogtoResult<UserResponse> {
     let body = body.into_result();
     let hashing = matches!(&body, Ok(b) if b.password.is_some());
-    let cfg = state.config.clone();
-    let op = move |conn: &mut Conn, p: Principal| {
-        let b = body?;
+    let op = move |conn: &mut Conn, p: &Caller<'_>, b: NewUserBody| {
         user::check_new(&b)?;
         if b.password.is_some() && b.password_digest.is_some() {
             return Err(LogtoError::new(
@@ -146,23 +133,23 @@ pub async fn create(
             (None, None) => None,
         };
         let data = user::new_user_data(&b);
-        let c = caller(&cfg, &p);
         // Uniqueness of the username, email and phone is the directory's
         // (`domain::rules`), reported as Logto's `user.*_already_in_use`.
-        let u = dir::create(conn, &c, &data, password)?;
+        let u = dir::create(conn, p, &data, password)?;
         Ok(UserResponse::Ok(Json(user::render(&u, &[]))))
     };
-    if hashing {
-        state.call_hashing(auth, Some(Scope::UsersWrite), op).await
-    } else {
-        state.call(auth, Some(Scope::UsersWrite), op).await
-    }
+    state
+        .trip(auth, Scope::UsersWrite)
+        .hashing(hashing)
+        .judged(body, op)
+        .await
 }
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<UserResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let u = load(conn, &p, &id)?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let u = load(conn, p, &id)?;
             Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
         })
         .await
@@ -174,16 +161,13 @@ pub async fn update(
     id: String,
     body: LogtoJson<UserPatchBody>,
 ) -> LogtoResult<UserResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(prepared, move |conn, p, (uid, b)| {
             let patch = user::check_patch(&b)?;
-            let c = caller(&cfg, &p);
             let changed =
-                dir::update_as(conn, &c, uid, &Expect::Any, None, "User.Update", |_, u| {
+                dir::update_as(conn, p, uid, &Expect::Any, None, "User.Update", |_, u| {
                     Ok::<_, LogtoError>(patch.apply(&u.data))
                 })
                 .map_err(user_missing(&id))?;
@@ -193,10 +177,10 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<NoContent> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let uid = LogtoError::id(&id, "users")?;
             if p.user_id == Some(uid) {
                 return Err(LogtoError::new(
                     StatusCode::BAD_REQUEST,
@@ -204,7 +188,7 @@ pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> Logto
                     "You cannot delete yourself.",
                 ));
             }
-            dir::delete(conn, &caller(&cfg, &p), uid, &Expect::Any)
+            dir::delete(conn, p, uid, &Expect::Any)
                 .map_err(LogtoError::from)
                 .map_err(user_missing(&id))?;
             Ok(NoContent::NoContent)
@@ -218,12 +202,11 @@ pub async fn set_password(
     id: String,
     body: LogtoJson<PasswordBody>,
 ) -> LogtoResult<UserResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call_hashing(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersWrite)
+        .hashing(true)
+        .judged(prepared, move |conn, p, (uid, b)| {
             non_empty_password(&b.password)?;
             if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
                 return Err(LogtoError::body(
@@ -231,7 +214,7 @@ pub async fn set_password(
                     "(too_big) a password is at most 72 bytes",
                 ));
             }
-            let u = dir::set_password(conn, &caller(&cfg, &p), uid, NewPassword::Plain(b.password))
+            let u = dir::set_password(conn, p, uid, NewPassword::Plain(b.password))
                 .map_err(LogtoError::from)
                 .map_err(user_missing(&id))?;
             Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
@@ -245,14 +228,14 @@ pub async fn verify_password(
     id: String,
     body: LogtoJson<PasswordBody>,
 ) -> LogtoResult<VerifyResponse> {
-    let body = body.into_result();
+    let prepared = id_and(&id, "users", body.into_result());
     let throttle = state.throttle.clone();
     let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let retry_in = retry.clone();
     let result = state
-        .call_hashing(auth, Some(Scope::UsersRead), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersRead)
+        .hashing(true)
+        .judged(prepared, move |conn, p, (uid, b)| {
             non_empty_password(&b.password)?;
             // Brute-force limit per user (`http::throttle`).
             let key = Throttle::password_key(p.org_id.as_str(), uid);
@@ -285,8 +268,9 @@ pub async fn has_password(
     id: String,
 ) -> LogtoResult<HasPasswordResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let u = load(conn, &p, &id)?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let u = load(conn, p, &id)?;
             Ok(HasPasswordResponse::Ok(Json(HasPassword {
                 has_password: u.has_password,
             })))
@@ -300,13 +284,11 @@ pub async fn set_suspended(
     id: String,
     body: LogtoJson<SuspensionBody>,
 ) -> LogtoResult<UserResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
-            let changed = dir::set_active(conn, &caller(&cfg, &p), uid, !b.is_suspended)
+        .trip(auth, Scope::UsersWrite)
+        .judged(prepared, move |conn, p, (uid, b)| {
+            let changed = dir::set_active(conn, p, uid, !b.is_suspended)
                 .map_err(LogtoError::from)
                 .map_err(user_missing(&id))?;
             Ok(UserResponse::Ok(Json(rendered(conn, &changed.value)?)))
@@ -320,8 +302,9 @@ pub async fn get_custom_data(
     id: String,
 ) -> LogtoResult<CustomDataResponse> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let u = load(conn, &p, &id)?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let u = load(conn, p, &id)?;
             Ok(CustomDataResponse::Ok(Json(
                 user::render(&u, &[]).custom_data,
             )))
@@ -335,15 +318,13 @@ pub async fn patch_custom_data(
     id: String,
     body: LogtoJson<CustomDataBody>,
 ) -> LogtoResult<CustomDataResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(prepared, move |conn, p, (uid, b)| {
             let changed = dir::update_as(
                 conn,
-                &caller(&cfg, &p),
+                p,
                 uid,
                 &Expect::Any,
                 None,
@@ -375,27 +356,18 @@ pub async fn patch_profile(
     id: String,
     body: LogtoJson<ProfileBody>,
 ) -> LogtoResult<ProfileResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(prepared, move |conn, p, (uid, b)| {
             user::check_profile(&b.profile)?;
-            let changed = dir::update_as(
-                conn,
-                &caller(&cfg, &p),
-                uid,
-                &Expect::Any,
-                None,
-                "User.Profile",
-                |_, u| {
+            let changed =
+                dir::update_as(conn, p, uid, &Expect::Any, None, "User.Profile", |_, u| {
                     let mut d = u.data.clone();
                     user::apply_profile(&mut d, &b.profile, true);
                     Ok::<_, LogtoError>(d)
-                },
-            )
-            .map_err(user_missing(&id))?;
+                })
+                .map_err(user_missing(&id))?;
             Ok(ProfileResponse::Ok(Json(user::profile_of(
                 &changed.value.data,
             ))))
@@ -410,12 +382,10 @@ pub async fn put_identity(
     target: String,
     body: LogtoJson<IdentityBody>,
 ) -> LogtoResult<IdentitiesResponse> {
-    let body = body.into_result();
-    let cfg = state.config.clone();
+    let prepared = id_and(&id, "users", body.into_result());
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            let b = body?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(prepared, move |conn, p, (uid, b)| {
             if target.is_empty() || target.len() > 128 || target.contains('\0') {
                 return Err(LogtoError::guard("params", "target", "1 to 128 characters"));
             }
@@ -430,7 +400,7 @@ pub async fn put_identity(
                 external_user_id: b.user_id,
                 details: user::custom_data_value(&b.details.unwrap_or_default()),
             };
-            let created = dir::link_identity(conn, &caller(&cfg, &p), uid, &identity)
+            let created = dir::link_identity(conn, p, uid, &identity)
                 .map_err(LogtoError::from)
                 .map_err(user_missing(&id))?;
             // The link locked and checked the user; only the identities are new.
@@ -450,11 +420,11 @@ pub async fn delete_identity(
     id: String,
     target: String,
 ) -> LogtoResult<UserResponse> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let uid = user_id(&id)?;
-            match dir::unlink_identity(conn, &caller(&cfg, &p), uid, &target) {
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let uid = LogtoError::id(&id, "users")?;
+            match dir::unlink_identity(conn, p, uid, &target) {
                 Ok(()) => {}
                 Err(StoreError::NotFound) => {
                     // Which is missing: the user, or their identity at the target?

@@ -20,8 +20,7 @@ use super::common::*;
 use super::{groups, users};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
-use crate::directory::{self, Conn, StoreError};
-use crate::domain::{Principal, Scope};
+use crate::directory::{self, Caller, Conn, StoreError};
 use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::{ScimError, ScimResult};
@@ -303,11 +302,11 @@ fn prepare(
         (Kind::Users, Method::Post) => users::create(cfg, pre, data, proj),
         (Kind::Users, Method::Put) => users::replace(cfg, pre, &id, data, proj, version),
         (Kind::Users, Method::Patch) => users::modify(cfg, pre, &id, data, proj, version),
-        (Kind::Users, Method::Delete) => users::delete(cfg, &id, version),
+        (Kind::Users, Method::Delete) => delete(&id, "user", version, directory::users::delete),
         (Kind::Groups, Method::Post) => groups::create(cfg, tally, data, proj),
         (Kind::Groups, Method::Put) => groups::replace(cfg, tally, &id, data, proj, version),
         (Kind::Groups, Method::Patch) => groups::modify(cfg, tally, &id, data, proj, version),
-        (Kind::Groups, Method::Delete) => groups::delete(cfg, &id, version),
+        (Kind::Groups, Method::Delete) => delete(&id, "group", version, directory::groups::delete),
     }?;
     Ok((kind, prepared))
 }
@@ -418,7 +417,7 @@ fn execute(
     conn: &mut Conn,
     cfg: &Arc<Config>,
     tally: &Tally,
-    p: &Principal,
+    c: &Caller<'_>,
     req: Request,
 ) -> ScimResult<Value> {
     // bcrypt runs here, before the transaction begins, never inside it.
@@ -439,7 +438,7 @@ fn execute(
         let pre = pre.fresh();
         directory::write_tx(conn, |conn| {
             directory::flattened(conn, |conn| {
-                run_all(conn, cfg, tally, &pre, p, &req, savepoints)
+                run_all(conn, cfg, tally, &pre, c, &req, savepoints)
             })
         })
     };
@@ -448,7 +447,7 @@ fn execute(
             Ok(results) => results,
             Err(Stop::Again) => match attempt(true) {
                 Ok(results) => results,
-                Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
+                Err(Stop::Store(e)) => return Err(e.into()),
                 // With savepoints no operation asks for another attempt.
                 Err(Stop::Again) => {
                     return Err(ScimError::status(
@@ -457,7 +456,7 @@ fn execute(
                     ))
                 }
             },
-            Err(Stop::Store(e)) => return Err(store_error(e, "resource")),
+            Err(Stop::Store(e)) => return Err(e.into()),
         };
         Ok(results)
     })();
@@ -478,7 +477,7 @@ fn run_all(
     cfg: &Arc<Config>,
     tally: &Tally,
     pre: &Prehashed,
-    p: &Principal,
+    c: &Caller<'_>,
     req: &Request,
     savepoints: bool,
 ) -> Result<Vec<Value>, Stop> {
@@ -534,8 +533,8 @@ fn run_all(
                         continue;
                     }
                 }
-                write_batch(conn, cfg, p, req, &mut batch, &mut results, &mut ids)?;
-                let r = run_one(conn, cfg, p, op, kind, prepared, &mut ids, savepoints)?;
+                write_batch(conn, cfg, c, req, &mut batch, &mut results, &mut ids)?;
+                let r = run_one(conn, cfg, c, op, kind, prepared, &mut ids, savepoints)?;
                 if r.1 {
                     errors += 1;
                 }
@@ -548,7 +547,7 @@ fn run_all(
                 stopped = true;
             }
         }
-        write_batch(conn, cfg, p, req, &mut batch, &mut results, &mut ids)?;
+        write_batch(conn, cfg, c, req, &mut batch, &mut results, &mut ids)?;
         pending = still;
         if pending.is_empty() || stopped {
             break;
@@ -584,7 +583,7 @@ fn run_all(
 fn write_batch(
     conn: &mut Conn,
     cfg: &Arc<Config>,
-    p: &Principal,
+    c: &Caller<'_>,
     req: &Request,
     batch: &mut Vec<(usize, NewUser)>,
     results: &mut [Option<Value>],
@@ -594,8 +593,7 @@ fn write_batch(
         return Ok(());
     }
     let all: Vec<&crate::domain::UserData> = batch.iter().map(|(_, n)| &n.data).collect();
-    let created = crate::directory::users::create_many(conn, &caller(cfg, p), &all)
-        .map_err(|_| Stop::Again)?;
+    let created = crate::directory::users::create_many(conn, c, &all).map_err(|_| Stop::Again)?;
     for ((i, new), u) in batch.drain(..).zip(created) {
         let op = &req.ops[i];
         let (out, id, ok) = result(
@@ -623,7 +621,7 @@ fn write_batch(
 fn run_one(
     conn: &mut Conn,
     cfg: &Arc<Config>,
-    p: &Principal,
+    c: &Caller<'_>,
     op: &Operation,
     kind: Kind,
     prepared: Prepared,
@@ -638,9 +636,8 @@ fn run_one(
             substitute(&mut v, ids);
             v.as_str().unwrap_or_default().to_string()
         });
-    let principal = p.clone();
     let r = if savepoints {
-        let answer = directory::savepoint(conn, move |conn| match (prepared.op)(conn, principal) {
+        let answer = directory::savepoint(conn, move |conn| match (prepared.op)(conn, c) {
             Ok(r @ ScimResponse::Error(..)) => Err(Undo::Answer(Box::new(r))),
             Ok(r) => Ok(r),
             Err(e) => Err(Undo::Answer(Box::new(ScimResponse::from(e)))),
@@ -648,10 +645,10 @@ fn run_one(
         match answer {
             Ok(r) => r,
             Err(Undo::Answer(r)) => *r,
-            Err(Undo::Store(e)) => ScimResponse::from(store_error(e, "resource")),
+            Err(Undo::Store(e)) => ScimResponse::from(ScimError::from(e)),
         }
     } else {
-        match (prepared.op)(conn, principal) {
+        match (prepared.op)(conn, c) {
             Ok(ScimResponse::Error(..)) | Err(_) => return Err(Stop::Again),
             Ok(r) => r,
         }
@@ -677,20 +674,17 @@ fn sets_password(v: &Value) -> bool {
     }
 }
 
-pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: Value) -> Outcome {
-    let req = parse(&body)?;
+pub async fn bulk(state: &AppState, auth: &BearerOrBasic, body: ScimResult<Value>) -> ScimResponse {
+    let hashing = body.as_ref().is_ok_and(sets_password);
+    let req = body.and_then(|b| parse(&b));
     let cfg = state.config.clone();
     let tally = Tally::default();
     let counted = tally.clone();
-    let op = move |conn: &mut Conn, p: Principal| -> Outcome {
-        let body = execute(conn, &cfg, &counted, &p, req)?;
+    let answered = trip(state, auth, hashing, req, move |conn, c, req| {
+        let body = execute(conn, &cfg, &counted, c, req)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
-    };
-    let answered = if sets_password(&body) {
-        state.call_hashing(auth, Some(Scope::Scim), op).await
-    } else {
-        state.call(auth, Some(Scope::Scim), op).await
-    };
+    })
+    .await;
     state.metrics.scim_skipped_members(tally.get());
-    Ok(answered.unwrap_or_else(ScimResponse::from))
+    answered
 }

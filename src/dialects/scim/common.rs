@@ -7,11 +7,10 @@ use poem_openapi::ApiResponse;
 use serde_json::{json, Value};
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::auth::AuthError;
 use crate::config::Config;
-use crate::directory::StoreError;
+use crate::directory::seam::{Dialect, Failure};
 use crate::directory::{Caller, Expect};
-use crate::domain::{id_from_hex, Member, MemberKind, Principal};
+use crate::domain::{Member, MemberKind};
 use crate::scim::{ScimError, ScimResult};
 
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -288,21 +287,31 @@ pub fn done(o: Outcome) -> ScimResponse {
     o.unwrap_or_else(ScimResponse::from)
 }
 
-/// The request's one trip for SCIM: authenticate (the `scim` scope) and run `op`. Whatever
-/// `op` answers, errors included, comes back as `Ok`, so an `Err` reaching `checked` can only
-/// be one raised while parsing, before the trip.
-pub async fn call_scim<F>(state: &crate::request::AppState, auth: &BearerOrBasic, op: F) -> Outcome
+/// The request's one trip for SCIM (the `scim` scope): `prepared` is what the handler made
+/// of the request before it, judged once the credential checks out; every error comes back
+/// as a SCIM error response.
+pub async fn trip<P, F>(
+    state: &crate::request::AppState,
+    auth: &BearerOrBasic,
+    hashing: bool,
+    prepared: ScimResult<P>,
+    op: F,
+) -> ScimResponse
 where
-    F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
+    P: Send + 'static,
+    F: FnOnce(&mut crate::directory::Conn, &Caller<'_>, P) -> Outcome + Send + 'static,
 {
-    Ok(state
-        .call(auth, Some(crate::domain::Scope::Scim), op)
-        .await
-        .unwrap_or_else(ScimResponse::from))
+    done(
+        state
+            .trip(auth, crate::domain::Scope::Scim)
+            .hashing(hashing)
+            .judged(prepared, op)
+            .await,
+    )
 }
 
-/// A write to run on a connection as a principal.
-pub type WriteOp = Box<dyn FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send>;
+/// A write to run on a connection as a caller.
+pub type WriteOp = Box<dyn FnOnce(&mut crate::directory::Conn, &Caller<'_>) -> Outcome + Send>;
 
 /// A SCIM write prepared from its request: the operation to run on the caller's connection,
 /// in the request's own trip (`run`) or as one operation of a Bulk request.
@@ -324,7 +333,7 @@ pub struct NewUser {
 impl Prepared {
     pub fn new<F>(op: F, hashing: bool) -> Prepared
     where
-        F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
+        F: FnOnce(&mut crate::directory::Conn, &Caller<'_>) -> Outcome + Send + 'static,
     {
         Prepared {
             op: Box::new(op),
@@ -334,19 +343,18 @@ impl Prepared {
     }
 }
 
-/// Run a prepared write in the request's one trip; a refusal while preparing comes back as
-/// `Err`, for `checked` to answer after the credential.
+/// Run a prepared write in the request's one trip (a refusal while preparing is answered
+/// after the credential).
 pub async fn run(
     state: &crate::request::AppState,
     auth: &BearerOrBasic,
     p: ScimResult<Prepared>,
-) -> Outcome {
-    let p = p?;
-    if p.hashing {
-        call_scim_hashing(state, auth, p.op).await
-    } else {
-        call_scim(state, auth, p.op).await
-    }
+) -> ScimResponse {
+    let hashing = p.as_ref().is_ok_and(|p| p.hashing);
+    trip(state, auth, hashing, p, |conn, caller, p| {
+        (p.op)(conn, caller)
+    })
+    .await
 }
 
 /// `run` for a group write: the member ids it skipped as unknown are counted in
@@ -355,110 +363,58 @@ pub async fn run_counted(
     state: &crate::request::AppState,
     auth: &BearerOrBasic,
     prepare: impl FnOnce(&Tally) -> ScimResult<Prepared>,
-) -> Outcome {
+) -> ScimResponse {
     let tally = Tally::default();
     let r = run(state, auth, prepare(&tally)).await;
     state.metrics.scim_skipped_members(tally.get());
     r
 }
 
-/// `call_scim` for a request that sets a password (see `AppState::call_hashing`).
-pub async fn call_scim_hashing<F>(
-    state: &crate::request::AppState,
-    auth: &BearerOrBasic,
-    op: F,
-) -> Outcome
-where
-    F: FnOnce(&mut crate::directory::Conn, Principal) -> Outcome + Send + 'static,
-{
-    Ok(state
-        .call_hashing(auth, Some(crate::domain::Scope::Scim), op)
-        .await
-        .unwrap_or_else(ScimResponse::from))
+/// How the directory deletes a user or a group.
+pub type Remove =
+    fn(&mut crate::directory::Conn, &Caller<'_>, i64, &Expect) -> crate::directory::StoreResult<()>;
+
+/// The delete of the `what` (`user`, `group`) `id` names, at the version `If-Match` accepts.
+pub fn delete(
+    id: &str,
+    what: &'static str,
+    if_match_h: Option<&str>,
+    remove: Remove,
+) -> ScimResult<Prepared> {
+    let id = ScimError::id(id, what)?;
+    let expected = if_match(if_match_h)?;
+    Ok(Prepared::new(
+        move |conn, p| {
+            remove(conn, p, id, &expected).map_err(|e| ScimError::about(e, what))?;
+            Ok(ScimResponse::NoContent)
+        },
+        false,
+    ))
 }
 
-/// Answer a handler's outcome. A request refused while parsing (a malformed body, id,
-/// filter or `If-Match`) still has its credential checked first, in the trip it would have
-/// made: a bad credential is a 401 whatever else is wrong, as before parsing moved ahead of
-/// authentication.
-pub async fn checked(
-    state: &crate::request::AppState,
-    auth: &BearerOrBasic,
-    o: Outcome,
-) -> ScimResponse {
-    match o {
-        Ok(r) => r,
-        Err(e) => state
-            .call(auth, Some(crate::domain::Scope::Scim), move |_, _| {
-                Err::<ScimResponse, ScimError>(e)
-            })
-            .await
-            .unwrap_or_else(ScimResponse::from),
-    }
-}
+/// SCIM's words for each failure (RFC 7644 §3.12).
+impl Dialect for ScimError {
+    const NAME: &'static str = "scim";
 
-pub fn store_error(e: StoreError, what: &str) -> ScimError {
-    match e {
-        StoreError::NotFound => ScimError::not_found(format!("{what} not found")),
-        StoreError::Conflict(m) => ScimError::uniqueness(m),
-        StoreError::Taken(f) => {
-            ScimError::uniqueness(format!("{}: {}", f.scim_attribute(), f.taken_message()))
-        }
-        StoreError::Invalid(m) => ScimError::invalid_value(m),
-        StoreError::Refused(r) => ScimError::invalid_value(r.to_string()),
-        StoreError::Forbidden(m) => ScimError::status(StatusCode::FORBIDDEN, m),
-        StoreError::VersionMismatch => ScimError::precondition_failed(
-            "the resource was modified: its version does not match If-Match",
-        ),
-        StoreError::Busy(m) => {
-            tracing::warn!(error = %m, "database busy or unavailable");
-            ScimError::status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable; retry",
-            )
-        }
-        StoreError::Overloaded => ScimError::status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is overloaded; retry after the Retry-After interval",
-        ),
-        StoreError::Panicked => {
-            ScimError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-        StoreError::Db(e) => {
-            tracing::error!(error = %e, "database error");
-            ScimError::status(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
-    }
-}
-
-impl From<StoreError> for ScimError {
-    fn from(e: StoreError) -> ScimError {
-        store_error(e, "resource")
-    }
-}
-
-impl From<AuthError> for ScimError {
-    fn from(e: AuthError) -> ScimError {
-        match e {
-            AuthError::Unavailable(e) => store_error(e, "credential"),
+    fn failure(f: Failure, what: &str) -> ScimError {
+        match f {
+            Failure::NotFound => ScimError::not_found(format!("{what} not found")),
+            Failure::MalformedId(id) => ScimError::not_found(format!("{what} {id:?} not found")),
+            Failure::Conflict(m) => ScimError::uniqueness(m),
+            Failure::Taken(f) => {
+                ScimError::uniqueness(format!("{}: {}", f.scim_attribute(), f.taken_message()))
+            }
+            Failure::Invalid(m) => ScimError::invalid_value(m),
+            Failure::Refused(r) => ScimError::invalid_value(r.to_string()),
+            Failure::VersionMismatch => ScimError::precondition_failed(
+                "the resource was modified: its version does not match If-Match",
+            ),
             other => ScimError::status(other.status(), other.to_string()),
         }
     }
 }
 
-/// The directory caller for a SCIM request.
-pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "scim",
-        bcrypt_cost: cfg.bcrypt_cost,
-    }
-}
-
-/// A SCIM id (16 hex digits). Anything else cannot exist: 404.
-pub fn parse_id(s: &str, what: &str) -> Result<i64, ScimError> {
-    id_from_hex(s).ok_or_else(|| ScimError::not_found(format!("{what} {s:?} not found")))
-}
+crate::directory::seam::dialect_errors!(ScimError);
 
 /// The versions an `If-Match` accepts (RFC 7232 §3.1: a list of tags, or `*`). No header
 /// or `*` accepts any; a list none of whose tags is one of ours can never match: 412.

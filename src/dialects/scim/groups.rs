@@ -1,6 +1,6 @@
 //! `/Groups`. Membership changes become row-level deltas: adding or removing members never
 //! reads or rewrites the rest of the member list, and members are loaded only when the
-//! response shows them. Each handler makes one database trip (`AppState::call`).
+//! response shows them. Each handler makes one database trip (`AppState::trip`).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use super::resources::{etag, group_data, group_json, member_ids};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
 use crate::directory::groups::{self as dir, Members};
+use crate::directory::seam::Dialect;
 use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange};
 use crate::request::AppState;
 use crate::scim::filter::{CompValue, CompareOp, Filter, PatchPath};
@@ -62,14 +63,9 @@ pub fn create(
     let tally = tally.clone();
     Ok(Prepared::new(
         move |conn, p| {
-            let (mut g, skipped) = dir::create_with(
-                conn,
-                &caller(&cfg, &p),
-                &data,
-                &members,
-                cfg.scim_unknown_members,
-            )
-            .map_err(|e| store_error(e, "group"))?;
+            let (mut g, skipped) =
+                dir::create_with(conn, p, &data, &members, cfg.scim_unknown_members)
+                    .map_err(|e| ScimError::about(e, "group"))?;
             tally.add(skipped.len());
             if wants_members(&proj) == Members::Load {
                 g.members = Some(dir::members(conn, g.id)?);
@@ -90,14 +86,14 @@ pub async fn get(
     state: &AppState,
     auth: &BearerOrBasic,
     id: &str,
-    proj: Projection,
+    proj: ScimResult<Projection>,
     if_none_match: Option<String>,
-) -> Outcome {
-    let id = parse_id(id, "group")?;
+) -> ScimResponse {
+    let wanted = proj.and_then(|proj| Ok((ScimError::id(id, "group")?, proj)));
     let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        let mut g =
-            dir::get(conn, &p.org_id, id, Members::Skip).map_err(|e| store_error(e, "group"))?;
+    trip(state, auth, false, wanted, move |conn, p, (id, proj)| {
+        let mut g = dir::get(conn, &p.org_id, id, Members::Skip)
+            .map_err(|e| ScimError::about(e, "group"))?;
         if none_match(if_none_match.as_deref(), g.version) {
             return Ok(ScimResponse::NotModified(etag(g.version)));
         }
@@ -127,26 +123,18 @@ fn change<F>(
 where
     F: FnOnce(&Config, &Group) -> ScimResult<(GroupData, MemberChange)> + Send + 'static,
 {
-    let id = parse_id(id, "group")?;
+    let id = ScimError::id(id, "group")?;
     let expected = if_match(if_match_h)?;
     let cfg = cfg.clone();
     let tally = tally.clone();
     Ok(Prepared::new(
         move |conn, p| {
             let output = wants_members(&proj);
-            let changed = dir::update(
-                conn,
-                &caller(&cfg, &p),
-                id,
-                &expected,
-                input,
-                output,
-                |current: &Group| {
-                    let (data, mut members) = compute(&cfg, current)?;
-                    members.unknown = cfg.scim_unknown_members;
-                    Ok((data, members))
-                },
-            )
+            let changed = dir::update(conn, p, id, &expected, input, output, |current: &Group| {
+                let (data, mut members) = compute(&cfg, current)?;
+                members.unknown = cfg.scim_unknown_members;
+                Ok((data, members))
+            })
             .map_err(|e| match e {
                 ScimError { status, .. } if status == poem::http::StatusCode::NOT_FOUND => {
                     ScimError::not_found(format!("group {:?} not found", id_to_hex(id)))
@@ -390,20 +378,6 @@ pub fn modify(
             },
         ),
     }
-}
-
-pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResult<Prepared> {
-    let id = parse_id(id, "group")?;
-    let expected = if_match(if_match_h)?;
-    let cfg = cfg.clone();
-    Ok(Prepared::new(
-        move |conn, p| {
-            dir::delete(conn, &caller(&cfg, &p), id, &expected)
-                .map_err(|e| store_error(e, "group"))?;
-            Ok(ScimResponse::NoContent)
-        },
-        false,
-    ))
 }
 
 /// A page of groups as a ListResponse body, on the caller's connection.

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::common::{store_error, DEFAULT_COUNT, LIST_RESPONSE, MAX_RESULTS};
+use super::common::{DEFAULT_COUNT, LIST_RESPONSE, MAX_RESULTS};
 use crate::auth::cursor::{self, CursorFault};
 use crate::directory::read::{
     GroupFilter, GroupSearch, Groups, Order, Search, Target, UserFilter, Window,
 };
+use crate::directory::seam::Dialect;
 use crate::directory::{groups as group_dir, users as user_dir, Conn, KeyCache};
 use crate::domain::OrgId;
 use crate::scim::filter::{AttrPath, Filter};
@@ -243,7 +244,7 @@ fn decode(conn: &mut Conn, keys: &KeyCache, token: &str) -> ScimResult<CursorCla
     let kid = cursor::key_id(token).map_err(cursor_fault)?;
     let key = keys
         .get(conn, &kid)
-        .map_err(|e| store_error(e, "cursor"))?
+        .map_err(|e| ScimError::about(e, "cursor"))?
         .ok_or_else(|| cursor_fault(CursorFault::Invalid))?;
     cursor::verify(token, &key).map_err(cursor_fault)
 }
@@ -274,7 +275,9 @@ fn encode(
     dir: &str,
     k: i64,
 ) -> ScimResult<String> {
-    let (kid, key) = keys.current(conn).map_err(|e| store_error(e, "cursor"))?;
+    let (kid, key) = keys
+        .current(conn)
+        .map_err(|e| ScimError::about(e, "cursor"))?;
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     let claims = CursorClaims {
         q: hash.to_string(),
@@ -429,7 +432,7 @@ pub fn users(
             groups,
         },
     )
-    .map_err(|e| store_error(e, "user"))?;
+    .map_err(|e| ScimError::about(e, "user"))?;
     let page = paginate(conn, keys, &plan, loaded.users, total, |u| u.id)?;
     Ok((page, plan, loaded.groups))
 }
@@ -459,7 +462,7 @@ pub fn groups(
             members: with_members,
         },
     )
-    .map_err(|e| store_error(e, "group"))?;
+    .map_err(|e| ScimError::about(e, "group"))?;
     let page = paginate(conn, keys, &plan, rows, total, |g| g.id)?;
     Ok((page, plan))
 }

@@ -20,8 +20,9 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::request::AppState;
 use crate::scim::projection::Projection;
 use crate::scim::ScimError;
+use crate::scim::ScimResult;
 use common::{
-    call_scim, checked, done, list_response, paging, run, run_counted, Outcome, ScimBody, ScimJson,
+    done, list_response, paging, run, run_counted, trip, Prehashed, ScimBody, ScimJson,
     ScimResponse,
 };
 
@@ -113,22 +114,19 @@ type ListIn = fn(
 ) -> crate::scim::ScimResult<Value>;
 
 /// A query of one resource type, in the request's one trip.
-async fn search(state: &AppState, auth: &BearerOrBasic, s: Search, list_in: ListIn) -> Outcome {
+async fn search(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    s: ScimResult<Search>,
+    list_in: ListIn,
+) -> ScimResponse {
     let cfg = state.config.clone();
     let keys = state.store.keys();
-    call_scim(state, auth, move |conn, p| {
+    trip(state, auth, false, s, move |conn, p, s| {
         let body = list_in(conn, &keys, &cfg, &p.org_id, s.params, &s.projection)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
     })
     .await
-}
-
-async fn search_users(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    search(state, auth, s, users::list_in).await
-}
-
-async fn search_groups(state: &AppState, auth: &BearerOrBasic, s: Search) -> Outcome {
-    search(state, auth, s, groups::list_in).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -179,7 +177,11 @@ async fn authenticated_with(
     scope: Option<crate::domain::Scope>,
     respond: impl FnOnce() -> ScimResponse,
 ) -> ScimResponse {
-    match state.call(auth, scope, |_, _| Ok::<_, ScimError>(())).await {
+    match state
+        .trip(auth, scope)
+        .run(|_, _| Ok::<_, ScimError>(()))
+        .await
+    {
         Ok(()) => respond(),
         Err(e) => ScimResponse::from(e),
     }
@@ -205,25 +207,17 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                let s = url_search(
-                    filter,
-                    sort_by,
-                    sort_order,
-                    start_index,
-                    count,
-                    cursor,
-                    &attributes,
-                    &excluded,
-                )?;
-                search_users(&state, &auth, s).await
-            }
-            .await,
-        )
-        .await
+        let s = url_search(
+            filter,
+            sort_by,
+            sort_order,
+            start_index,
+            count,
+            cursor,
+            &attributes,
+            &excluded,
+        );
+        search(&state, &auth, s, users::list_in).await
     }
 
     /// Create a user.
@@ -236,25 +230,11 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run(
-                    &state,
-                    &auth,
-                    users::create(
-                        &state.config,
-                        &common::Prehashed::default(),
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                    ),
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let prepared = body.value().and_then(|b| {
+            let proj = projection(&attributes, &excluded)?;
+            users::create(&state.config, &Prehashed::default(), b, proj)
+        });
+        run(&state, &auth, prepared).await
     }
 
     /// Query users with a SearchRequest body.
@@ -265,12 +245,8 @@ impl ScimApi {
         state: Data<&AppState>,
         body: ScimBody,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async { search_users(&state, &auth, search_body(&body.value()?)?).await }.await,
-        )
-        .await
+        let s = body.value().and_then(|b| search_body(&b));
+        search(&state, &auth, s, users::list_in).await
     }
 
     /// Read a user.
@@ -284,20 +260,13 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
+        let proj = projection(&attributes, &excluded);
+        users::get(
             &state,
             &auth,
-            async {
-                users::get(
-                    &state,
-                    &auth,
-                    users::IdOrMe::Id(&id.0),
-                    projection(&attributes, &excluded)?,
-                    if_none_match.0,
-                )
-                .await
-            }
-            .await,
+            users::IdOrMe::Id(&id.0),
+            proj,
+            if_none_match.0,
         )
         .await
     }
@@ -314,27 +283,12 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run(
-                    &state,
-                    &auth,
-                    users::replace(
-                        &state.config,
-                        &common::Prehashed::default(),
-                        &id.0,
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                        if_match.0.as_deref(),
-                    ),
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let prepared = body.value().and_then(|b| {
+            let proj = projection(&attributes, &excluded)?;
+            let pre = Prehashed::default();
+            users::replace(&state.config, &pre, &id.0, b, proj, if_match.0.as_deref())
+        });
+        run(&state, &auth, prepared).await
     }
 
     /// Modify a user with PATCH operations.
@@ -349,27 +303,12 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run(
-                    &state,
-                    &auth,
-                    users::modify(
-                        &state.config,
-                        &common::Prehashed::default(),
-                        &id.0,
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                        if_match.0.as_deref(),
-                    ),
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let prepared = body.value().and_then(|b| {
+            let proj = projection(&attributes, &excluded)?;
+            let pre = Prehashed::default();
+            users::modify(&state.config, &pre, &id.0, b, proj, if_match.0.as_deref())
+        });
+        run(&state, &auth, prepared).await
     }
 
     /// Delete a user.
@@ -381,20 +320,13 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run(
-                    &state,
-                    &auth,
-                    users::delete(&state.config, &id.0, if_match.0.as_deref()),
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let prepared = common::delete(
+            &id.0,
+            "user",
+            if_match.0.as_deref(),
+            crate::directory::users::delete,
+        );
+        run(&state, &auth, prepared).await
     }
 
     /// List or query groups.
@@ -412,25 +344,17 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                let s = url_search(
-                    filter,
-                    sort_by,
-                    sort_order,
-                    start_index,
-                    count,
-                    cursor,
-                    &attributes,
-                    &excluded,
-                )?;
-                search_groups(&state, &auth, s).await
-            }
-            .await,
-        )
-        .await
+        let s = url_search(
+            filter,
+            sort_by,
+            sort_order,
+            start_index,
+            count,
+            cursor,
+            &attributes,
+            &excluded,
+        );
+        search(&state, &auth, s, groups::list_in).await
     }
 
     /// Create a group.
@@ -443,22 +367,10 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run_counted(&state, &auth, |tally| {
-                    groups::create(
-                        &state.config,
-                        tally,
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                    )
-                })
-                .await
-            }
-            .await,
-        )
+        run_counted(&state, &auth, |tally| {
+            let proj = projection(&attributes, &excluded);
+            groups::create(&state.config, tally, body.value()?, proj?)
+        })
         .await
     }
 
@@ -470,12 +382,8 @@ impl ScimApi {
         state: Data<&AppState>,
         body: ScimBody,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async { search_groups(&state, &auth, search_body(&body.value()?)?).await }.await,
-        )
-        .await
+        let s = body.value().and_then(|b| search_body(&b));
+        search(&state, &auth, s, groups::list_in).await
     }
 
     /// Read a group.
@@ -489,22 +397,8 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                groups::get(
-                    &state,
-                    &auth,
-                    &id.0,
-                    projection(&attributes, &excluded)?,
-                    if_none_match.0,
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let proj = projection(&attributes, &excluded);
+        groups::get(&state, &auth, &id.0, proj, if_none_match.0).await
     }
 
     /// Replace a group.
@@ -519,24 +413,11 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run_counted(&state, &auth, |tally| {
-                    groups::replace(
-                        &state.config,
-                        tally,
-                        &id.0,
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                        if_match.0.as_deref(),
-                    )
-                })
-                .await
-            }
-            .await,
-        )
+        run_counted(&state, &auth, |tally| {
+            let proj = projection(&attributes, &excluded);
+            let if_match = if_match.0.as_deref();
+            groups::replace(&state.config, tally, &id.0, body.value()?, proj?, if_match)
+        })
         .await
     }
 
@@ -552,24 +433,11 @@ impl ScimApi {
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run_counted(&state, &auth, |tally| {
-                    groups::modify(
-                        &state.config,
-                        tally,
-                        &id.0,
-                        body.value()?,
-                        projection(&attributes, &excluded)?,
-                        if_match.0.as_deref(),
-                    )
-                })
-                .await
-            }
-            .await,
-        )
+        run_counted(&state, &auth, |tally| {
+            let proj = projection(&attributes, &excluded);
+            let if_match = if_match.0.as_deref();
+            groups::modify(&state.config, tally, &id.0, body.value()?, proj?, if_match)
+        })
         .await
     }
 
@@ -582,20 +450,13 @@ impl ScimApi {
         id: Path<String>,
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                run(
-                    &state,
-                    &auth,
-                    groups::delete(&state.config, &id.0, if_match.0.as_deref()),
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let prepared = common::delete(
+            &id.0,
+            "group",
+            if_match.0.as_deref(),
+            crate::directory::groups::delete,
+        );
+        run(&state, &auth, prepared).await
     }
 
     /// Query across resource types with a SearchRequest body.
@@ -606,63 +467,63 @@ impl ScimApi {
         state: Data<&AppState>,
         body: ScimBody,
     ) -> ScimResponse {
-        checked(
+        let prepared = body.value().and_then(|b| {
+            let s = search_body(&b)?;
+            if s.params.cursor.is_some() {
+                return Err(ScimError::invalid_value(
+                    "cursor paging is per resource type: use /Users/.search or /Groups/.search",
+                ));
+            }
+            let (start, count) =
+                paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
+            // Users then groups, each in its stable order; paging runs over the
+            // concatenation. One trip: both queries on the caller's connection.
+            let each = list::Params {
+                start_index: None,
+                count: Some(common::MAX_RESULTS.to_string()),
+                cursor: None,
+                ..s.params.clone()
+            };
+            Ok((s.projection, each, start, count))
+        });
+        let cfg = state.config.clone();
+        let keys = state.store.keys();
+        trip(
             &state,
             &auth,
-            async {
-                let s = search_body(&body.value()?)?;
-                if s.params.cursor.is_some() {
-                    return Err(ScimError::invalid_value(
-                        "cursor paging is per resource type: use /Users/.search or /Groups/.search",
-                    ));
-                }
-                let (start, count) =
-                    paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
-                // Users then groups, each in its stable order; paging runs over the
-                // concatenation. One trip: both queries on the caller's connection.
-                let each = list::Params {
-                    start_index: None,
-                    count: Some(common::MAX_RESULTS.to_string()),
-                    cursor: None,
-                    ..s.params.clone()
-                };
-                let cfg = state.config.clone();
-                let keys = state.store.keys();
-                let proj = s.projection;
-                call_scim(&state, &auth, move |conn, p| {
-                    let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
-                    let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
-                    let mut resources = Vec::new();
-                    let mut total = 0;
-                    let mut ok = false;
-                    let mut first_err = None;
-                    for r in [u, g] {
-                        match r {
-                            Ok(v) => {
-                                ok = true;
-                                total += v["totalResults"].as_i64().unwrap_or(0);
-                                if let Some(items) = v["Resources"].as_array() {
-                                    resources.extend(items.iter().cloned());
-                                }
+            false,
+            prepared,
+            move |conn, p, (proj, each, start, count)| {
+                let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
+                let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
+                let mut resources = Vec::new();
+                let mut total = 0;
+                let mut ok = false;
+                let mut first_err = None;
+                for r in [u, g] {
+                    match r {
+                        Ok(v) => {
+                            ok = true;
+                            total += v["totalResults"].as_i64().unwrap_or(0);
+                            if let Some(items) = v["Resources"].as_array() {
+                                resources.extend(items.iter().cloned());
                             }
-                            Err(e) => first_err = first_err.or(Some(e)),
                         }
+                        Err(e) => first_err = first_err.or(Some(e)),
                     }
-                    if !ok {
-                        return Err(first_err.unwrap_or_else(|| {
-                            ScimError::invalid_filter("no resource type can answer this filter")
-                        }));
-                    }
-                    let page: Vec<Value> = resources
-                        .into_iter()
-                        .skip((start - 1) as usize)
-                        .take(count as usize)
-                        .collect();
-                    Ok(list_response(page, total, start))
-                })
-                .await
-            }
-            .await,
+                }
+                if !ok {
+                    return Err(first_err.unwrap_or_else(|| {
+                        ScimError::invalid_filter("no resource type can answer this filter")
+                    }));
+                }
+                let page: Vec<Value> = resources
+                    .into_iter()
+                    .skip((start - 1) as usize)
+                    .take(count as usize)
+                    .collect();
+                Ok(list_response(page, total, start))
+            },
         )
         .await
     }
@@ -676,22 +537,8 @@ impl ScimApi {
         attributes: Query<Option<String>>,
         #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
     ) -> ScimResponse {
-        checked(
-            &state,
-            &auth,
-            async {
-                users::get(
-                    &state,
-                    &auth,
-                    users::IdOrMe::Me,
-                    projection(&attributes, &excluded)?,
-                    None,
-                )
-                .await
-            }
-            .await,
-        )
-        .await
+        let proj = projection(&attributes, &excluded);
+        users::get(&state, &auth, users::IdOrMe::Me, proj, None).await
     }
 
     /// Changing /Me is not implemented.
@@ -734,11 +581,7 @@ impl ScimApi {
         state: Data<&AppState>,
         body: ScimBody,
     ) -> ScimResponse {
-        let outcome = match body.value() {
-            Ok(v) => bulk::bulk(&state, &auth, v).await,
-            Err(e) => Err(e),
-        };
-        checked(&state, &auth, outcome).await
+        bulk::bulk(&state, &auth, body.value()).await
     }
 
     /// What this service provider supports.

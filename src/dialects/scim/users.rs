@@ -1,5 +1,5 @@
 //! `/Users`: create, read, replace, patch, delete, list. Each handler parses, then makes one
-//! database trip (`AppState::call`) that authenticates and runs the directory operation,
+//! database trip (`AppState::trip`) that authenticates and runs the directory operation,
 //! and renders the result on the same blocking thread.
 
 use std::sync::Arc;
@@ -10,7 +10,9 @@ use super::common::*;
 use super::resources::{etag, keep_derived_user_name, user_data, user_json};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
+use crate::directory::seam::Dialect;
 use crate::directory::users::{self as dir, Groups, UserView};
+use crate::directory::Caller;
 use crate::domain::{id_to_hex, User, UserData, VendorFields};
 use crate::request::AppState;
 use crate::scim::patch::{self, Op, Operation};
@@ -69,14 +71,9 @@ pub fn create(
         proj: proj.clone(),
     });
     let pre = pre.clone();
-    let op = move |conn: &mut crate::directory::Conn, p: crate::domain::Principal| {
-        let u = dir::create(
-            conn,
-            &caller(&cfg, &p),
-            &data,
-            password.map(|p| pre.take(p)),
-        )
-        .map_err(|e| store_error(e, "user"))?;
+    let op = move |conn: &mut crate::directory::Conn, p: &Caller<'_>| {
+        let u = dir::create(conn, p, &data, password.map(|p| pre.take(p)))
+            .map_err(|e| ScimError::about(e, "user"))?;
         Ok(created(&cfg, u, &proj))
     };
     let mut prepared = Prepared::new(op, hashing);
@@ -98,31 +95,37 @@ pub async fn get(
     state: &AppState,
     auth: &BearerOrBasic,
     id: IdOrMe<'_>,
-    proj: Projection,
+    proj: ScimResult<Projection>,
     if_none_match: Option<String>,
-) -> Outcome {
-    let wanted = match id {
-        IdOrMe::Id(s) => Some(parse_id(s, "user")?),
-        IdOrMe::Me => None,
-    };
+) -> ScimResponse {
+    let wanted = proj.and_then(|proj| match id {
+        IdOrMe::Id(s) => Ok((Some(ScimError::id(s, "user")?), proj)),
+        IdOrMe::Me => Ok((None, proj)),
+    });
     let cfg = state.config.clone();
-    call_scim(state, auth, move |conn, p| {
-        let id = match wanted.or(p.user_id) {
-            Some(id) => id,
-            None => {
-                return Ok(ScimResponse::from(ScimError::status(
-                    poem::http::StatusCode::NOT_IMPLEMENTED,
-                    "/Me for a credential that is not bound to a user is not implemented",
-                )))
+    trip(
+        state,
+        auth,
+        false,
+        wanted,
+        move |conn, p, (wanted, proj)| {
+            let id = match wanted.or(p.user_id) {
+                Some(id) => id,
+                None => {
+                    return Ok(ScimResponse::from(ScimError::status(
+                        poem::http::StatusCode::NOT_IMPLEMENTED,
+                        "/Me for a credential that is not bound to a user is not implemented",
+                    )))
+                }
+            };
+            let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
+                .map_err(|e| ScimError::about(e, "user"))?;
+            if none_match(if_none_match.as_deref(), v.user.version) {
+                return Ok(ScimResponse::NotModified(etag(v.user.version)));
             }
-        };
-        let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
-            .map_err(|e| store_error(e, "user"))?;
-        if none_match(if_none_match.as_deref(), v.user.version) {
-            return Ok(ScimResponse::NotModified(etag(v.user.version)));
-        }
-        Ok(ok(&cfg, &v, &proj))
-    })
+            Ok(ok(&cfg, &v, &proj))
+        },
+    )
     .await
 }
 
@@ -145,16 +148,15 @@ fn change<F>(
 where
     F: FnOnce(&Config, &User) -> ScimResult<UserData> + Send + 'static,
 {
-    let id = parse_id(id, "user")?;
+    let id = ScimError::id(id, "user")?;
     let expected = if_match(if_match_h)?;
     let cfg: Arc<Config> = cfg.clone();
     let hashing = password.is_some();
     let pre = pre.clone();
-    let op = move |conn: &mut crate::directory::Conn, p: crate::domain::Principal| {
-        let c = caller(&cfg, &p);
+    let op = move |conn: &mut crate::directory::Conn, c: &Caller<'_>| {
         let changed = dir::update(
             conn,
-            &c,
+            c,
             id,
             &expected,
             password.map(|p| pre.take(p)),
@@ -276,20 +278,6 @@ pub fn modify(
             Ok(data)
         },
     )
-}
-
-pub fn delete(cfg: &Arc<Config>, id: &str, if_match_h: Option<&str>) -> ScimResult<Prepared> {
-    let id = parse_id(id, "user")?;
-    let expected = if_match(if_match_h)?;
-    let cfg = cfg.clone();
-    Ok(Prepared::new(
-        move |conn, p| {
-            dir::delete(conn, &caller(&cfg, &p), id, &expected)
-                .map_err(|e| store_error(e, "user"))?;
-            Ok(ScimResponse::NoContent)
-        },
-        false,
-    ))
 }
 
 /// A page of users as a ListResponse body, on the caller's connection.

@@ -4,8 +4,8 @@ use poem::http::StatusCode;
 use poem::Response;
 use serde_json::json;
 
-use crate::auth::AuthError;
-use crate::directory::StoreError;
+use crate::directory::seam::{Dialect, Failure};
+use crate::domain::UniqueField;
 use crate::http::errors::ErrorContext;
 
 /// Sumo's error ids are dash-separated groups of five characters; ours derive from the
@@ -101,92 +101,58 @@ impl SumoError {
     }
 }
 
-/// A store error in Sumo's words; `what` names the resource (`user`, `role`,
-/// `organization`) for not-found and conflict errors.
-pub fn store_error(e: StoreError, what: &str) -> SumoError {
-    match e {
-        StoreError::NotFound => SumoError::not_found(
-            match what {
-                "role" => "role_not_found",
-                "organization" => "org_not_found",
-                _ => "user_not_found",
-            },
-            format!("The {what} does not exist."),
-        ),
-        StoreError::Conflict(m) => SumoError::conflict(
-            match what {
-                "role" => "role_name_already_exists",
-                "organization" => "org_already_exists",
-                _ => "user_email_already_exists",
-            },
-            m,
-        ),
-        StoreError::Taken(f) => SumoError::conflict(
-            match f {
-                crate::domain::UniqueField::Phone => "user_phone_already_exists",
-                _ => "user_email_already_exists",
-            },
-            f.taken_message(),
-        ),
-        StoreError::Invalid(m) => SumoError::invalid("invalid_field", m),
-        StoreError::Refused(r) => SumoError::invalid("invalid_field", r.to_string()),
-        StoreError::Forbidden(m) => SumoError::new(StatusCode::FORBIDDEN, "forbidden", m),
-        StoreError::VersionMismatch => SumoError::conflict(
-            "concurrent_modification",
-            format!("The {what} was changed concurrently; retry."),
-        ),
-        StoreError::Busy(m) => {
-            tracing::warn!(error = %m, "database busy or unavailable");
-            SumoError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service.unavailable",
-                "The service is unavailable; retry.",
-            )
-        }
-        StoreError::Overloaded => SumoError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service.unavailable",
-            "The server is overloaded; retry after the Retry-After interval.",
-        ),
-        StoreError::Panicked | StoreError::Db(_) => {
-            tracing::error!(error = %e, "sumo request failed");
-            SumoError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal.error",
-                "Internal server error.",
-            )
-        }
-    }
-}
+/// Sumo's words for each failure; `what` names the resource (`user`, `role`,
+/// `organization`) for not-found and conflict errors. An id not of Sumo's form names nothing.
+impl Dialect for SumoError {
+    const NAME: &'static str = "sumo";
 
-impl From<StoreError> for SumoError {
-    fn from(e: StoreError) -> SumoError {
-        store_error(e, "resource")
-    }
-}
-
-impl From<AuthError> for SumoError {
-    fn from(e: AuthError) -> SumoError {
-        match e {
-            AuthError::Unauthorized => SumoError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "Credential could not be verified.",
+    fn failure(f: Failure, what: &str) -> SumoError {
+        let (code, message): (&'static str, String) = match &f {
+            Failure::NotFound | Failure::MalformedId(_) => (
+                match what {
+                    "role" => "role_not_found",
+                    "organization" => "org_not_found",
+                    _ => "user_not_found",
+                },
+                format!("The {what} does not exist."),
             ),
-            AuthError::Forbidden(scope) => SumoError::new(
-                StatusCode::FORBIDDEN,
+            Failure::Conflict(m) => (
+                match what {
+                    "role" => "role_name_already_exists",
+                    "organization" => "org_already_exists",
+                    _ => "user_email_already_exists",
+                },
+                m.clone(),
+            ),
+            Failure::Taken(UniqueField::Phone) => ("user_phone_already_exists", f.to_string()),
+            Failure::Taken(_) => ("user_email_already_exists", f.to_string()),
+            Failure::Invalid(_) | Failure::Refused(_) => ("invalid_field", f.to_string()),
+            Failure::VersionMismatch => (
+                "concurrent_modification",
+                format!("The {what} was changed concurrently; retry."),
+            ),
+            Failure::Unauthorized => ("unauthorized", "Credential could not be verified.".into()),
+            Failure::Forbidden(scope) => (
                 "forbidden",
                 format!("The credential lacks the {scope} scope."),
             ),
-            AuthError::Unavailable(e) => store_error(e, "credential"),
-            AuthError::Throttled(_) => SumoError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_exceeded",
-                e.to_string(),
+            Failure::NotAllowed(m) => ("forbidden", m.clone()),
+            Failure::Throttled(_) => ("rate_limit_exceeded", f.to_string()),
+            Failure::Busy => (
+                "service.unavailable",
+                "The service is unavailable; retry.".into(),
             ),
-        }
+            Failure::Overloaded => (
+                "service.unavailable",
+                "The server is overloaded; retry after the Retry-After interval.".into(),
+            ),
+            Failure::Internal => ("internal.error", "Internal server error.".into()),
+        };
+        SumoError::new(f.status_unversioned(), code, message)
     }
 }
+
+crate::directory::seam::dialect_errors!(SumoError);
 
 #[cfg(test)]
 mod tests {

@@ -11,11 +11,12 @@ use serde_json::{json, Value};
 
 use super::body::SumoJson;
 use super::cursor::{self, After};
-use super::error::{store_error, SumoError, SumoResult};
+use super::error::{SumoError, SumoResult};
 use super::model::rfc3339;
-use super::users::{caller, email};
+use super::users::email;
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::orgs::{self as dir, ACTIVE, DELINKED, INACTIVE};
+use crate::directory::seam::Dialect;
 use crate::directory::{usage, users, Conn, StoreError};
 use crate::domain::{id_to_hex, Baselines, OrgDetails, OrgId, Scope, Scopes, Subscription};
 use crate::request::AppState;
@@ -89,7 +90,7 @@ fn org_missing() -> SumoError {
 }
 
 fn org_error(e: StoreError) -> SumoError {
-    store_error(e, "organization")
+    SumoError::about(e, "organization")
 }
 
 fn org_id(s: &str) -> SumoResult<OrgId> {
@@ -218,7 +219,8 @@ pub struct ListParams {
 pub async fn list(state: &AppState, auth: &BearerOrBasic, q: ListParams) -> SumoResult<Value> {
     let keys = state.store.keys();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let limit = cursor::limit(q.limit.as_deref())?;
             let status = q.status.as_deref().map(str::trim).unwrap_or("Active");
             let statuses: &[&str] = match status {
@@ -279,10 +281,9 @@ pub async fn create(
     auth: &BearerOrBasic,
     body: SumoJson<CreateOrgBody>,
 ) -> SumoResult<Value> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            let b = body.into_result()?;
+        .trip(auth, Scope::OrgsAdmin)
+        .judged(body.into_result(), move |conn, p, b| {
             let name = checked_text("organizationName", &b.organization_name, 1, 100)?;
             if !name
                 .chars()
@@ -344,7 +345,7 @@ pub async fn create(
                 .map_err(|e| SumoError::invalid("invalid_field", e))?;
             let d = dir::create_child(
                 conn,
-                &caller(&cfg, &p),
+                p,
                 &dir::NewChild {
                     id,
                     name,
@@ -363,7 +364,8 @@ pub async fn create(
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             let d = dir::child(conn, &p.org_id, &id).map_err(org_error)?;
             Ok(org_json(&d))
@@ -377,15 +379,15 @@ pub async fn update(
     id: String,
     body: SumoJson<BaselinesBody>,
 ) -> SumoResult<Value> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             let (base, total) = baselines(&body.into_result()?)?;
             let credits = credits_of(&base, total);
             let current = dir::child(conn, &p.org_id, &id).map_err(org_error)?;
             check_credits(current.subscription.plan_name.as_deref(), credits)?;
-            let d = dir::update_subscription(conn, &caller(&cfg, &p), &id, |s| Subscription {
+            let d = dir::update_subscription(conn, p, &id, |s| Subscription {
                 credits: Some(credits),
                 allocated_credits: Some(credits),
                 baselines: base,
@@ -398,11 +400,11 @@ pub async fn update(
 }
 
 pub async fn deactivate(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<Value> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
-            let d = dir::deactivate(conn, &caller(&cfg, &p), &id).map_err(org_error)?;
+            let d = dir::deactivate(conn, p, &id).map_err(org_error)?;
             Ok(org_json(&d))
         })
         .await
@@ -413,10 +415,9 @@ pub async fn delink(
     auth: &BearerOrBasic,
     body: SumoJson<DelinkBody>,
 ) -> SumoResult<String> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            let b = body.into_result()?;
+        .trip(auth, Scope::OrgsAdmin)
+        .judged(body.into_result(), move |conn, p, b| {
             if b.org_ids.is_empty() || b.org_ids.len() > 1000 {
                 return Err(SumoError::invalid(
                     "invalid_field",
@@ -428,7 +429,7 @@ pub async fn delink(
                 .iter()
                 .map(|s| org_id(s))
                 .collect::<SumoResult<Vec<_>>>()?;
-            let n = dir::delink(conn, &caller(&cfg, &p), &ids).map_err(org_error)?;
+            let n = dir::delink(conn, p, &ids).map_err(org_error)?;
             Ok(format!("{n} organization(s) delinked."))
         })
         .await
@@ -440,9 +441,9 @@ pub async fn access_key(
     id: String,
     body: SumoJson<AccessKeyBody>,
 ) -> SumoResult<Value> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             let b = body.into_result()?;
             let label = checked_text("label", &b.label, 1, 128)?;
@@ -460,8 +461,8 @@ pub async fn access_key(
                     "The key would have no scope the caller holds.",
                 ));
             }
-            let (cred, key) = dir::mint_child_key(conn, &caller(&cfg, &p), &id, &label, &scopes)
-                .map_err(|e| match e {
+            let (cred, key) =
+                dir::mint_child_key(conn, p, &id, &label, &scopes).map_err(|e| match e {
                     StoreError::Invalid(m) if m.contains("scopes") => {
                         SumoError::new(poem::http::StatusCode::FORBIDDEN, "forbidden", m)
                     }
@@ -544,7 +545,8 @@ fn active_users(conn: &mut Conn, orgs: &[OrgId]) -> SumoResult<HashMap<String, i
 /// `GET /v1/organizations/usages`: the caller's own usage (`ParentUsage`).
 pub async fn own_usage(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let me = dir::details(conn, &p.org_id)?;
             let usage = period_usage(conn, std::slice::from_ref(&me))?;
             let children = dir::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
@@ -571,7 +573,8 @@ pub async fn detailed_usage(
     id: String,
 ) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             let d = if id == p.org_id {
                 dir::details(conn, &id)?
@@ -624,116 +627,115 @@ pub async fn usages(
 ) -> SumoResult<Value> {
     let keys = state.store.keys();
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
-            match body.into_result()? {
-                Value::Array(ids) => {
-                    let limit = cursor::limit(limit.as_deref())?;
-                    let ids: Vec<String> = ids
-                        .iter()
-                        .map(|v| {
-                            v.as_str().map(str::to_string).ok_or_else(|| {
-                                SumoError::invalid(
-                                    "invalid_json",
-                                    "The body must be an array of organization ids (strings).",
-                                )
-                            })
-                        })
-                        .collect::<SumoResult<_>>()?;
-                    if ids.len() > 10_000 {
-                        return Err(SumoError::invalid(
-                            "invalid_json",
-                            "At most 10000 organization ids.",
-                        ));
-                    }
-                    let joined = ids.join("\u{0}");
-                    let hash = cursor::query_hash(&["usages", p.org_id.as_str(), &joined]);
-                    let start = cursor::token(token.as_deref())
-                        .map(|t| cursor::decode(conn, &keys, t, &hash))
-                        .transpose()?
-                        .map_or(0, |a| a.id.max(0) as usize);
-                    let end = (start + limit as usize).min(ids.len());
-                    let page: Vec<String> = ids.get(start..end).unwrap_or(&[]).to_vec();
-                    let found = dir::children_by_id(conn, &p.org_id, &page)?;
-                    let by_id: HashMap<&str, &OrgDetails> = found
-                        .iter()
-                        .filter(|d| d.status != DELINKED)
-                        .map(|d| (d.org.id.as_str(), d))
-                        .collect();
-                    let mut orgs: Vec<OrgDetails> = Vec::with_capacity(page.len());
-                    for id in &page {
-                        let d = by_id.get(id.as_str()).ok_or_else(|| {
-                            SumoError::not_found(
-                                "org_not_found",
-                                format!("Organization {id:?} is not a child of the caller."),
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| match body.into_result()? {
+            Value::Array(ids) => {
+                let limit = cursor::limit(limit.as_deref())?;
+                let ids: Vec<String> = ids
+                    .iter()
+                    .map(|v| {
+                        v.as_str().map(str::to_string).ok_or_else(|| {
+                            SumoError::invalid(
+                                "invalid_json",
+                                "The body must be an array of organization ids (strings).",
                             )
-                        })?;
-                        orgs.push((*d).clone());
-                    }
-                    let usage = period_usage(conn, &orgs)?;
-                    let org_ids: Vec<OrgId> = orgs.iter().map(|o| o.org.id.clone()).collect();
-                    let users = active_users(conn, &org_ids)?;
-                    let data: Vec<Value> = orgs
-                        .iter()
-                        .map(|d| {
-                            let total = used(usage.get(d.org.id.as_str()));
-                            json!({
-                                "orgId": d.org.id.as_str(),
-                                "totalCapacity": capacity(d),
-                                "totalCreditsUsed": total,
-                                "deploymentChargeCreditsUsed": 0.0,
-                                "allocatedCreditsUsed": total,
-                                "activeUsers": users.get(d.org.id.as_str()).copied().unwrap_or(0),
-                            })
                         })
-                        .collect();
-                    let next = if end < ids.len() {
-                        Some(cursor::encode(
-                            conn,
-                            &keys,
-                            &hash,
-                            &After {
-                                key: String::new(),
-                                id: end as i64,
-                            },
-                        )?)
-                    } else {
-                        None
-                    };
-                    Ok(json!({"data": data, "next": next}))
+                    })
+                    .collect::<SumoResult<_>>()?;
+                if ids.len() > 10_000 {
+                    return Err(SumoError::invalid(
+                        "invalid_json",
+                        "At most 10000 organization ids.",
+                    ));
                 }
-                Value::Object(o) => {
-                    let day = |k: &str| -> SumoResult<Option<NaiveDate>> {
-                        match o.get(k) {
-                            None | Some(Value::Null) => Ok(None),
-                            Some(Value::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                                .map(Some)
-                                .map_err(|_| {
-                                    SumoError::invalid(
-                                        "invalid_field",
-                                        format!("{k} must be a date YYYY-MM-DD, got {s:?}."),
-                                    )
-                                }),
-                            Some(_) => Err(SumoError::invalid(
-                                "invalid_field",
-                                format!("{k} must be a date YYYY-MM-DD."),
-                            )),
-                        }
-                    };
-                    let to = day("endDate")?.unwrap_or_else(today);
-                    let from = day("startDate")?.unwrap_or(to - chrono::Duration::days(29));
-                    if from > to || (to - from).num_days() > 3660 {
-                        return Err(SumoError::invalid(
-                            "invalid_field",
-                            "startDate must be on or before endDate, at most ten years apart.",
-                        ));
-                    }
-                    range_report(conn, &p.org_id, from, to)
+                let joined = ids.join("\u{0}");
+                let hash = cursor::query_hash(&["usages", p.org_id.as_str(), &joined]);
+                let start = cursor::token(token.as_deref())
+                    .map(|t| cursor::decode(conn, &keys, t, &hash))
+                    .transpose()?
+                    .map_or(0, |a| a.id.max(0) as usize);
+                let end = (start + limit as usize).min(ids.len());
+                let page: Vec<String> = ids.get(start..end).unwrap_or(&[]).to_vec();
+                let found = dir::children_by_id(conn, &p.org_id, &page)?;
+                let by_id: HashMap<&str, &OrgDetails> = found
+                    .iter()
+                    .filter(|d| d.status != DELINKED)
+                    .map(|d| (d.org.id.as_str(), d))
+                    .collect();
+                let mut orgs: Vec<OrgDetails> = Vec::with_capacity(page.len());
+                for id in &page {
+                    let d = by_id.get(id.as_str()).ok_or_else(|| {
+                        SumoError::not_found(
+                            "org_not_found",
+                            format!("Organization {id:?} is not a child of the caller."),
+                        )
+                    })?;
+                    orgs.push((*d).clone());
                 }
-                _ => Err(SumoError::invalid(
-                    "invalid_json",
-                    "The body must be an array of organization ids or {startDate, endDate}.",
-                )),
+                let usage = period_usage(conn, &orgs)?;
+                let org_ids: Vec<OrgId> = orgs.iter().map(|o| o.org.id.clone()).collect();
+                let users = active_users(conn, &org_ids)?;
+                let data: Vec<Value> = orgs
+                    .iter()
+                    .map(|d| {
+                        let total = used(usage.get(d.org.id.as_str()));
+                        json!({
+                            "orgId": d.org.id.as_str(),
+                            "totalCapacity": capacity(d),
+                            "totalCreditsUsed": total,
+                            "deploymentChargeCreditsUsed": 0.0,
+                            "allocatedCreditsUsed": total,
+                            "activeUsers": users.get(d.org.id.as_str()).copied().unwrap_or(0),
+                        })
+                    })
+                    .collect();
+                let next = if end < ids.len() {
+                    Some(cursor::encode(
+                        conn,
+                        &keys,
+                        &hash,
+                        &After {
+                            key: String::new(),
+                            id: end as i64,
+                        },
+                    )?)
+                } else {
+                    None
+                };
+                Ok(json!({"data": data, "next": next}))
             }
+            Value::Object(o) => {
+                let day = |k: &str| -> SumoResult<Option<NaiveDate>> {
+                    match o.get(k) {
+                        None | Some(Value::Null) => Ok(None),
+                        Some(Value::String(s)) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                            .map(Some)
+                            .map_err(|_| {
+                                SumoError::invalid(
+                                    "invalid_field",
+                                    format!("{k} must be a date YYYY-MM-DD, got {s:?}."),
+                                )
+                            }),
+                        Some(_) => Err(SumoError::invalid(
+                            "invalid_field",
+                            format!("{k} must be a date YYYY-MM-DD."),
+                        )),
+                    }
+                };
+                let to = day("endDate")?.unwrap_or_else(today);
+                let from = day("startDate")?.unwrap_or(to - chrono::Duration::days(29));
+                if from > to || (to - from).num_days() > 3660 {
+                    return Err(SumoError::invalid(
+                        "invalid_field",
+                        "startDate must be on or before endDate, at most ten years apart.",
+                    ));
+                }
+                range_report(conn, &p.org_id, from, to)
+            }
+            _ => Err(SumoError::invalid(
+                "invalid_json",
+                "The body must be an array of organization ids or {startDate, endDate}.",
+            )),
         })
         .await
 }
@@ -813,7 +815,8 @@ fn range_report(
 /// plans (not Trial or Free).
 pub async fn allocated_credits(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let children = dir::children(conn, &p.org_id, &[ACTIVE], None, i64::MAX)?;
             let total: i64 = children
                 .iter()
@@ -828,7 +831,8 @@ pub async fn allocated_credits(state: &AppState, auth: &BearerOrBasic) -> SumoRe
 /// `GET /v1/organizations/parentOrg`.
 pub async fn parent_org(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let me = dir::details(conn, &p.org_id)?;
             Ok(json!({
                 "isEligibleForTrialOrgs": true,
@@ -845,7 +849,8 @@ pub async fn parent_org(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Va
 pub async fn login_url(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<Value> {
     let base = state.config.url("/");
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             dir::child(conn, &p.org_id, &id).map_err(org_error)?;
             Ok(json!({"subdomainLoginUrl": format!("{base}?org={id}")}))
@@ -856,7 +861,8 @@ pub async fn login_url(state: &AppState, auth: &BearerOrBasic, id: String) -> Su
 /// `GET /v1/organizations/provisioning/{orgId}`: whether CSE is on (`featureActivation.cse`).
 pub async fn provisioning(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<Value> {
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |conn, p| {
+        .trip(auth, Scope::OrgsAdmin)
+        .run(move |conn, p| {
             let id = org_id(&id)?;
             let d = dir::child(conn, &p.org_id, &id).map_err(org_error)?;
             Ok(json!({"cse": {
@@ -871,7 +877,7 @@ pub async fn provisioning(state: &AppState, auth: &BearerOrBasic, id: String) ->
 pub async fn deployments(state: &AppState, auth: &BearerOrBasic) -> SumoResult<Value> {
     let base = state.config.url("");
     state
-        .call(auth, Some(Scope::OrgsAdmin), move |_, _| {
+        .trip(auth, Scope::OrgsAdmin).run(move |_, _| {
             Ok(Value::Array(
                 PUBLIC_DEPLOYMENTS
                     .iter()

@@ -3,24 +3,20 @@
 
 use super::body::SumoJson;
 use super::cursor::{self, After};
-use super::error::{store_error, SumoError, SumoResult};
+use super::error::{SumoError, SumoResult};
 use super::model::{self, CreateRoleBody, SumoRole, SumoRoleList, UpdateRoleBody};
-use super::users::{caller, user_id};
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::roles as dir;
 use crate::directory::roles::RoleOrder;
+use crate::directory::seam::{id_and, Dialect};
 use crate::directory::{Conn, StoreError};
 use crate::domain::{id_from_hex, RoleData, Scope};
 use crate::request::AppState;
 
-fn role_id(s: &str) -> SumoResult<i64> {
-    id_from_hex(s).ok_or_else(|| SumoError::not_found("role_not_found", "The role does not exist."))
-}
-
 fn role_error(e: StoreError) -> SumoError {
     match e {
         StoreError::Invalid(m) if m.starts_with("user ") => SumoError::invalid("user_not_found", m),
-        other => store_error(other, "role"),
+        other => SumoError::about(other, "role"),
     }
 }
 
@@ -63,7 +59,8 @@ pub async fn list(
 ) -> SumoResult<SumoRoleList> {
     let keys = state.store.keys();
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let limit = cursor::limit(q.limit.as_deref())?;
             let by_name = match q.sort_by.as_deref().map(str::trim) {
                 None | Some("") => false,
@@ -118,10 +115,9 @@ pub async fn create(
     auth: &BearerOrBasic,
     body: SumoJson<CreateRoleBody>,
 ) -> SumoResult<SumoRole> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let b = body.into_result()?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(body.into_result(), move |conn, p, b| {
             let users = user_ids(b.users.as_deref().unwrap_or(&[]))?;
             let data = RoleData {
                 name: b.name.trim().to_string(),
@@ -129,7 +125,7 @@ pub async fn create(
                 filter_predicate: blank_none(b.filter_predicate),
                 capabilities: capabilities(b.capabilities.unwrap_or_default()),
             };
-            let v = dir::create(conn, &caller(&cfg, &p), &data, &users).map_err(role_error)?;
+            let v = dir::create(conn, p, &data, &users).map_err(role_error)?;
             Ok(model::role(&v))
         })
         .await
@@ -137,8 +133,9 @@ pub async fn create(
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<SumoRole> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn: &mut Conn, p| {
-            let id = role_id(&id)?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn: &mut Conn, p| {
+            let id = SumoError::id(&id, "role")?;
             let v = dir::get(conn, &p.org_id, id).map_err(role_error)?;
             Ok(model::role(&v))
         })
@@ -151,31 +148,31 @@ pub async fn update(
     id: String,
     body: SumoJson<UpdateRoleBody>,
 ) -> SumoResult<SumoRole> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = role_id(&id)?;
-            let b = body.into_result()?;
-            let users = user_ids(&b.users)?;
-            let data = RoleData {
-                name: b.name.trim().to_string(),
-                description: blank_none(Some(b.description)),
-                filter_predicate: blank_none(Some(b.filter_predicate)),
-                capabilities: capabilities(b.capabilities),
-            };
-            let v = dir::update(conn, &caller(&cfg, &p), id, &data, Some(&users))
-                .map_err(role_error)?;
-            Ok(model::role(&v))
-        })
+        .trip(auth, Scope::UsersWrite)
+        .judged(
+            id_and(&id, "role", body.into_result()),
+            move |conn, p, (id, b)| {
+                let users = user_ids(&b.users)?;
+                let data = RoleData {
+                    name: b.name.trim().to_string(),
+                    description: blank_none(Some(b.description)),
+                    filter_predicate: blank_none(Some(b.filter_predicate)),
+                    capabilities: capabilities(b.capabilities),
+                };
+                let v = dir::update(conn, p, id, &data, Some(&users)).map_err(role_error)?;
+                Ok(model::role(&v))
+            },
+        )
         .await
 }
 
 pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = role_id(&id)?;
-            dir::delete(conn, &caller(&cfg, &p), id).map_err(role_error)
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = SumoError::id(&id, "role")?;
+            dir::delete(conn, p, id).map_err(role_error)
         })
         .await
 }
@@ -186,12 +183,12 @@ pub async fn assign(
     role: String,
     user: String,
 ) -> SumoResult<SumoRole> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let rid = role_id(&role)?;
-            let uid = user_id(&user)?;
-            let v = dir::assign(conn, &caller(&cfg, &p), rid, uid).map_err(|e| match e {
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let rid = SumoError::id(&role, "role")?;
+            let uid = SumoError::id(&user, "user")?;
+            let v = dir::assign(conn, p, rid, uid).map_err(|e| match e {
                 // The role was found first; a missing row now is the user's.
                 StoreError::NotFound
                     if dir::name_of(conn, &p.org_id, rid).ok().flatten().is_some() =>
@@ -211,12 +208,12 @@ pub async fn unassign(
     role: String,
     user: String,
 ) -> SumoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let rid = role_id(&role)?;
-            let uid = user_id(&user)?;
-            dir::unassign(conn, &caller(&cfg, &p), rid, uid).map_err(|e| match e {
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let rid = SumoError::id(&role, "role")?;
+            let uid = SumoError::id(&user, "user")?;
+            dir::unassign(conn, p, rid, uid).map_err(|e| match e {
                 StoreError::NotFound => SumoError::not_found(
                     "role_assignment_not_found",
                     "The role or user does not exist, or the user does not hold the role.",

@@ -1,4 +1,4 @@
-//! `/api/v1/users`. Each operation makes one database trip (`AppState::call`) that checks
+//! `/api/v1/users`. Each operation makes one database trip (`AppState::trip`) that checks
 //! the credential, then parses what the request carries (a bad credential is a 401 first),
 //! runs the directory operation and renders the user.
 
@@ -6,32 +6,20 @@ use serde_json::json;
 
 use super::body::SumoJson;
 use super::cursor::{self, After};
-use super::error::{store_error, SumoError, SumoResult};
+use super::error::{SumoError, SumoResult};
 use super::model::{self, CreateUserBody, DisableMfaBody, EmailChangeBody, SumoUser};
 use super::model::{SumoUserList, UpdateUserBody};
 use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
 use crate::directory::read::{Condition, Field, FieldSearch, Mode, SortKey, UserFilter};
+use crate::directory::seam::{id_and, Dialect};
 use crate::directory::users as dir;
-use crate::directory::{roles, Caller, Expect};
+use crate::directory::{roles, Expect};
 use crate::directory::{Conn, StoreError, StoreResult};
-use crate::domain::{id_from_hex, id_to_hex, Name, OrgId, Principal};
+use crate::domain::{id_from_hex, id_to_hex, Name, OrgId};
 use crate::domain::{RoleValue, Scope, User, UserData};
 use crate::http::throttle::Throttle;
 use crate::request::AppState;
-
-pub fn caller<'a>(cfg: &Config, p: &'a Principal) -> Caller<'a> {
-    Caller {
-        principal: p,
-        dialect: "sumo",
-        bcrypt_cost: cfg.bcrypt_cost,
-    }
-}
-
-/// A user id of this dialect (16 hex digits); anything else names no user.
-pub fn user_id(s: &str) -> SumoResult<i64> {
-    id_from_hex(s).ok_or_else(|| SumoError::not_found("user_not_found", "The user does not exist."))
-}
 
 fn user_error(e: StoreError) -> SumoError {
     match e {
@@ -39,7 +27,7 @@ fn user_error(e: StoreError) -> SumoError {
             "user_email_already_exists",
             "A user with this email already exists.",
         ),
-        other => store_error(other, "user"),
+        other => SumoError::about(other, "user"),
     }
 }
 
@@ -128,7 +116,8 @@ pub async fn list(
 ) -> SumoResult<SumoUserList> {
     let keys = state.store.keys();
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
             let limit = cursor::limit(q.limit.as_deref())?;
             let sort_name = q.sort_by.as_deref().map(str::trim).unwrap_or("");
             let key = match sort_name {
@@ -214,10 +203,9 @@ pub async fn create(
     auth: &BearerOrBasic,
     body: SumoJson<CreateUserBody>,
 ) -> SumoResult<SumoUser> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let b = body.into_result()?;
+        .trip(auth, Scope::UsersWrite)
+        .judged(body.into_result(), move |conn, p, b| {
             let first = text("firstName", &b.first_name, 1, 128)?;
             let last = text("lastName", &b.last_name, 0, 128)?;
             let email = email(&b.email)?;
@@ -234,7 +222,7 @@ pub async fn create(
                 ..UserData::default()
             };
             data.set_primary_email(Some(email));
-            let u = dir::create(conn, &caller(&cfg, &p), &data, None).map_err(user_error)?;
+            let u = dir::create(conn, p, &data, None).map_err(user_error)?;
             render_one(conn, &u)
         })
         .await
@@ -242,8 +230,9 @@ pub async fn create(
 
 pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<SumoUser> {
     state
-        .call(auth, Some(Scope::UsersRead), move |conn, p| {
-            let id = user_id(&id)?;
+        .trip(auth, Scope::UsersRead)
+        .run(move |conn, p| {
+            let id = SumoError::id(&id, "user")?;
             let u = dir::get(conn, &p.org_id, id, dir::Groups::Skip)
                 .map_err(user_error)?
                 .user;
@@ -258,53 +247,54 @@ pub async fn update(
     id: String,
     body: SumoJson<UpdateUserBody>,
 ) -> SumoResult<SumoUser> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = user_id(&id)?;
-            let b = body.into_result()?;
-            let first = text("firstName", &b.first_name, 1, 128)?;
-            let last = text("lastName", &b.last_name, 0, 128)?;
-            let roles = b
-                .role_ids
-                .as_deref()
-                .map(|r| role_names(conn, &p.org_id, r))
-                .transpose()?;
-            let changed = dir::update_as(
-                conn,
-                &caller(&cfg, &p),
-                id,
-                &Expect::Any,
-                None,
-                "User.Update",
-                |_, u: &User| {
-                    // The display name Sumo made from the names follows them
-                    // (`domain::rules::derive`); one set elsewhere stays.
-                    let mut d = u.data.clone();
-                    d.name.given = Some(first.clone());
-                    d.name.family = (!last.is_empty()).then(|| last.clone());
-                    if let Some(a) = b.is_active {
-                        d.active = Some(a);
-                    }
-                    if let Some(r) = &roles {
-                        // Keep the attributes of roles the user keeps (SCIM's display, type).
-                        let mut next: Vec<RoleValue> = Vec::with_capacity(r.len());
-                        for want in r {
-                            let kept = d
-                                .roles
-                                .iter()
-                                .find(|h| h.name.eq_ignore_ascii_case(&want.name))
-                                .cloned();
-                            next.push(kept.unwrap_or_else(|| want.clone()));
+        .trip(auth, Scope::UsersWrite)
+        .judged(
+            id_and(&id, "user", body.into_result()),
+            move |conn, p, (id, b)| {
+                let first = text("firstName", &b.first_name, 1, 128)?;
+                let last = text("lastName", &b.last_name, 0, 128)?;
+                let roles = b
+                    .role_ids
+                    .as_deref()
+                    .map(|r| role_names(conn, &p.org_id, r))
+                    .transpose()?;
+                let changed = dir::update_as(
+                    conn,
+                    p,
+                    id,
+                    &Expect::Any,
+                    None,
+                    "User.Update",
+                    |_, u: &User| {
+                        // The display name Sumo made from the names follows them
+                        // (`domain::rules::derive`); one set elsewhere stays.
+                        let mut d = u.data.clone();
+                        d.name.given = Some(first.clone());
+                        d.name.family = (!last.is_empty()).then(|| last.clone());
+                        if let Some(a) = b.is_active {
+                            d.active = Some(a);
                         }
-                        d.roles = next;
-                    }
-                    Ok::<_, StoreError>(d)
-                },
-            )
-            .map_err(user_error)?;
-            render_one(conn, &changed.value)
-        })
+                        if let Some(r) = &roles {
+                            // Keep the attributes of roles the user keeps (SCIM's display, type).
+                            let mut next: Vec<RoleValue> = Vec::with_capacity(r.len());
+                            for want in r {
+                                let kept = d
+                                    .roles
+                                    .iter()
+                                    .find(|h| h.name.eq_ignore_ascii_case(&want.name))
+                                    .cloned();
+                                next.push(kept.unwrap_or_else(|| want.clone()));
+                            }
+                            d.roles = next;
+                        }
+                        Ok::<_, StoreError>(d)
+                    },
+                )
+                .map_err(user_error)?;
+                render_one(conn, &changed.value)
+            },
+        )
         .await
 }
 
@@ -326,10 +316,10 @@ pub async fn delete(
     transfer_to: Option<String>,
     delete_content: Option<String>,
 ) -> SumoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = user_id(&id)?;
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = SumoError::id(&id, "user")?;
             let delete_content = flag("deleteContent", delete_content.as_deref())?;
             let transfer = match transfer_to.as_deref().map(str::trim) {
                 None | Some("") => None,
@@ -360,7 +350,7 @@ pub async fn delete(
             };
             dir::delete_recorded(
                 conn,
-                &caller(&cfg, &p),
+                p,
                 id,
                 json!({"transferTo": content_to, "deleteContent": delete_content}),
             )
@@ -375,12 +365,12 @@ pub async fn request_email_change(
     id: String,
     body: SumoJson<EmailChangeBody>,
 ) -> SumoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = user_id(&id)?;
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = SumoError::id(&id, "user")?;
             let e = email(&body.into_result()?.email)?;
-            dir::request_email_change(conn, &caller(&cfg, &p), id, &e).map_err(user_error)?;
+            dir::request_email_change(conn, p, id, &e).map_err(user_error)?;
             Ok(())
         })
         .await
@@ -400,15 +390,15 @@ pub async fn act(
     id: String,
     action: Action,
 ) -> SumoResult<()> {
-    let cfg = state.config.clone();
     state
-        .call(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = user_id(&id)?;
-            let who = caller(&cfg, &p);
+        .trip(auth, Scope::UsersWrite)
+        .run(move |conn, p| {
+            let id = SumoError::id(&id, "user")?;
+            let who = p;
             match action {
-                Action::ResetPassword => dir::request_password_reset(conn, &who, id).map(|_| ()),
-                Action::Unlock => dir::unlock(conn, &who, id).map(|_| ()),
-                Action::ResendWelcome => dir::resend_welcome(conn, &who, id),
+                Action::ResetPassword => dir::request_password_reset(conn, who, id).map(|_| ()),
+                Action::Unlock => dir::unlock(conn, who, id).map(|_| ()),
+                Action::ResendWelcome => dir::resend_welcome(conn, who, id),
             }
             .map_err(user_error)
         })
@@ -421,28 +411,28 @@ pub async fn disable_mfa(
     id: String,
     body: SumoJson<DisableMfaBody>,
 ) -> SumoResult<()> {
-    let cfg = state.config.clone();
     let throttle = state.throttle.clone();
     let retry = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let retry_in = retry.clone();
     let result = state
-        .call_hashing(auth, Some(Scope::UsersWrite), move |conn, p| {
-            let id = user_id(&id)?;
-            let b = body.into_result()?;
-            // The password is checked here: the brute-force limit per user applies.
-            let key = Throttle::password_key(p.org_id.as_str(), id);
-            throttle
-                .check_in_trip(&key, &retry_in)
-                .map_err(crate::auth::AuthError::Throttled)?;
-            if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
-                throttle.fail(&key);
-                return Err(SumoError::invalid(
-                    "invalid_credentials",
-                    "The email and password are not the user's.",
-                ));
-            }
-            dir::disable_mfa(conn, &caller(&cfg, &p), id, &b.email, &b.password).map_err(|e| {
-                match e {
+        .trip(auth, Scope::UsersWrite)
+        .hashing(true)
+        .judged(
+            id_and(&id, "user", body.into_result()),
+            move |conn, p, (id, b)| {
+                // The password is checked here: the brute-force limit per user applies.
+                let key = Throttle::password_key(p.org_id.as_str(), id);
+                throttle
+                    .check_in_trip(&key, &retry_in)
+                    .map_err(crate::auth::AuthError::Throttled)?;
+                if b.password.len() > crate::directory::MAX_PASSWORD_BYTES {
+                    throttle.fail(&key);
+                    return Err(SumoError::invalid(
+                        "invalid_credentials",
+                        "The email and password are not the user's.",
+                    ));
+                }
+                dir::disable_mfa(conn, p, id, &b.email, &b.password).map_err(|e| match e {
                     StoreError::Invalid(_) => {
                         throttle.fail(&key);
                         SumoError::invalid(
@@ -451,10 +441,10 @@ pub async fn disable_mfa(
                         )
                     }
                     other => user_error(other),
-                }
-            })?;
-            Ok(())
-        })
+                })?;
+                Ok(())
+            },
+        )
         .await;
     Throttle::after_trip(&retry);
     result
