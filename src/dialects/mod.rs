@@ -7,5 +7,6 @@ pub mod adobe;
 pub mod domo;
 pub mod logto;
 pub mod oauth;
+mod routes;
 pub mod scim;
 pub mod sumo;

@@ -7,9 +7,12 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use super::error::{SumoError, SumoResult};
 use crate::auth::cursor::{self, CursorFault};
 use crate::directory::{Conn, KeyCache};
+use crate::request::AppState;
 
 pub const TTL_SECONDS: u64 = 3600;
 
@@ -117,4 +120,61 @@ pub fn limit(v: Option<&str>) -> SumoResult<i64> {
 /// A present, non-empty token.
 pub fn token(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The page a list asks for: its `limit` and `token` as given, and the keys that sign and
+/// check tokens. Every list of the dialect pages this way: load one row more than the
+/// limit after the token's position ([`Paging::after`]), then keep the limit and issue the
+/// next page's token ([`Paging::next`]).
+pub struct Paging {
+    limit: Option<String>,
+    token: Option<String>,
+    keys: Arc<KeyCache>,
+}
+
+impl Paging {
+    pub fn new(state: &AppState, limit: Option<String>, token: Option<String>) -> Paging {
+        Paging {
+            limit,
+            token,
+            keys: state.store.keys(),
+        }
+    }
+
+    /// `limit`: 1 to 1000, default 100.
+    pub fn limit(&self) -> SumoResult<i64> {
+        limit(self.limit.as_deref())
+    }
+
+    /// Where the page starts: the position the token names (one issued for the query
+    /// `hash`), or `None` without a token.
+    pub fn after(&self, conn: &mut Conn, hash: &str) -> SumoResult<Option<After>> {
+        token(self.token.as_deref())
+            .map(|t| decode(conn, &self.keys, t, hash))
+            .transpose()
+    }
+
+    /// The token of the page from `after` on.
+    pub fn token_at(&self, conn: &mut Conn, hash: &str, after: &After) -> SumoResult<String> {
+        encode(conn, &self.keys, hash, after)
+    }
+
+    /// Keep the first `limit` of `rows` (loaded with one more, to tell whether there are
+    /// more); when there are, the token of the next page, after the last row kept (`at`
+    /// gives a row's position).
+    pub fn next<T>(
+        &self,
+        conn: &mut Conn,
+        hash: &str,
+        rows: &mut Vec<T>,
+        limit: i64,
+        at: impl Fn(&T) -> After,
+    ) -> SumoResult<Option<String>> {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        match rows.last() {
+            Some(last) if more => Ok(Some(self.token_at(conn, hash, &at(last))?)),
+            _ => Ok(None),
+        }
+    }
 }

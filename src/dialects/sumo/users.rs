@@ -1,11 +1,11 @@
-//! `/api/v1/users`. Each operation makes one database trip (`AppState::trip`) that checks
-//! the credential, then parses what the request carries (a bad credential is a 401 first),
-//! runs the directory operation and renders the user.
+//! `/api/v1/users`: each operation runs in its request's one database trip, which the route
+//! makes (`super::SumoApi`) after it has parsed what the request carries, as Sumo's caller:
+//! it runs the directory operation and renders the user.
 
 use serde_json::json;
 
 use super::body::SumoJson;
-use super::cursor::{self, After};
+use super::cursor::{self, After, Paging};
 use super::error::{SumoError, SumoResult};
 use super::model::{self, CreateUserBody, DisableMfaBody, EmailChangeBody, SumoUser};
 use super::model::{SumoUserList, UpdateUserBody};
@@ -15,7 +15,7 @@ use crate::directory::read::{Condition, Field, FieldSearch, Mode, SortKey, UserF
 use crate::directory::seam::{id_and, Dialect};
 use crate::directory::users as dir;
 use crate::directory::{roles, Expect};
-use crate::directory::{Conn, StoreError, StoreResult};
+use crate::directory::{Caller, Conn, StoreError, StoreResult};
 use crate::domain::{id_from_hex, id_to_hex, Name, OrgId};
 use crate::domain::{RoleValue, Scope, User, UserData};
 use crate::http::throttle::Throttle;
@@ -67,7 +67,8 @@ fn role_names(conn: &mut Conn, org: &OrgId, ids: &[String]) -> SumoResult<Vec<Ro
     Ok(out)
 }
 
-fn text(field: &str, v: &str, min: usize, max: usize) -> SumoResult<String> {
+/// A text field, trimmed: `min` to `max` characters, no NUL.
+pub fn text(field: &str, v: &str, min: usize, max: usize) -> SumoResult<String> {
     let t = v.trim();
     let n = t.chars().count();
     if n < min || n > max || t.contains('\0') {
@@ -102,200 +103,155 @@ fn display(first: &str, last: &str) -> Option<String> {
 }
 
 pub struct ListParams {
-    pub limit: Option<String>,
-    pub token: Option<String>,
+    pub page: Paging,
     pub sort_by: Option<String>,
     pub email: Option<String>,
     pub include_service_accounts: Option<String>,
 }
 
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    q: ListParams,
-) -> SumoResult<SumoUserList> {
-    let keys = state.store.keys();
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let limit = cursor::limit(q.limit.as_deref())?;
-            let sort_name = q.sort_by.as_deref().map(str::trim).unwrap_or("");
-            let key = match sort_name {
-                "" => SortKey::Id,
-                "firstName" => SortKey::GivenName,
-                "lastName" => SortKey::FamilyName,
-                "email" => SortKey::Email,
-                other => {
-                    return Err(SumoError::invalid(
-                        "invalid_parameter",
-                        format!("sortBy must be firstName, lastName or email, got {other:?}."),
-                    ))
-                }
-            };
-            match q.include_service_accounts.as_deref().map(str::trim) {
-                None | Some("") | Some("true") | Some("false") => {}
-                Some(other) => {
-                    return Err(SumoError::invalid(
-                        "invalid_parameter",
-                        format!("includeServiceAccounts must be true or false, got {other:?}."),
-                    ))
-                }
+pub fn list(conn: &mut Conn, p: &Caller<'_>, q: ListParams) -> SumoResult<SumoUserList> {
+    let limit = q.page.limit()?;
+    let sort_name = q.sort_by.as_deref().map(str::trim).unwrap_or("");
+    let key = match sort_name {
+        "" => SortKey::Id,
+        "firstName" => SortKey::GivenName,
+        "lastName" => SortKey::FamilyName,
+        "email" => SortKey::Email,
+        other => {
+            return Err(SumoError::invalid(
+                "invalid_parameter",
+                format!("sortBy must be firstName, lastName or email, got {other:?}."),
+            ))
+        }
+    };
+    match q.include_service_accounts.as_deref().map(str::trim) {
+        None | Some("") | Some("true") | Some("false") => {}
+        Some(other) => {
+            return Err(SumoError::invalid(
+                "invalid_parameter",
+                format!("includeServiceAccounts must be true or false, got {other:?}."),
+            ))
+        }
+    }
+    let email = match q.email.as_deref() {
+        None => None,
+        Some(e) if e.trim().is_empty() || e.contains('\0') => {
+            return Err(SumoError::invalid(
+                "invalid_parameter",
+                "email must not be empty.",
+            ))
+        }
+        Some(e) => Some(e.trim().to_string()),
+    };
+    let hash = cursor::query_hash(&[
+        "users",
+        p.org_id.as_str(),
+        sort_name,
+        email.as_deref().unwrap_or("\u{0}"),
+    ]);
+    let after = q.page.after(conn, &hash)?;
+    let filter = email.map_or_else(UserFilter::all, |e| {
+        UserFilter::fields(FieldSearch::one(Condition {
+            field: Field::PrimaryEmail,
+            mode: Mode::Exact,
+            values: vec![e],
+            case_sensitive: false,
+        }))
+    });
+    let mut loaded = dir::page_by_key(
+        conn,
+        &p.org_id,
+        &filter,
+        key,
+        after.map(|a| (a.key, a.id)),
+        limit + 1,
+    )?;
+    let next = q
+        .page
+        .next(conn, &hash, &mut loaded.users, limit, |u| After {
+            key: key.value_of(u),
+            id: u.id,
+        })?;
+    Ok(SumoUserList {
+        data: render(conn, &p.org_id, &loaded.users)?,
+        next,
+    })
+}
+
+pub fn create(conn: &mut Conn, p: &Caller<'_>, b: CreateUserBody) -> SumoResult<SumoUser> {
+    let first = text("firstName", &b.first_name, 1, 128)?;
+    let last = text("lastName", &b.last_name, 0, 128)?;
+    let email = email(&b.email)?;
+    let roles = role_names(conn, &p.org_id, &b.role_ids)?;
+    let mut data = UserData {
+        active: Some(true),
+        display_name: display(&first, &last),
+        name: Name {
+            given: Some(first),
+            family: (!last.is_empty()).then_some(last),
+            ..Name::default()
+        },
+        roles,
+        ..UserData::default()
+    };
+    data.set_primary_email(Some(email));
+    let u = dir::create(conn, p, &data, None).map_err(user_error)?;
+    render_one(conn, &u)
+}
+
+pub fn get(conn: &mut Conn, p: &Caller<'_>, id: i64) -> SumoResult<SumoUser> {
+    let u = dir::get(conn, &p.org_id, id, dir::Groups::Skip)
+        .map_err(user_error)?
+        .user;
+    render_one(conn, &u)
+}
+
+pub fn update(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    (id, b): (i64, UpdateUserBody),
+) -> SumoResult<SumoUser> {
+    let first = text("firstName", &b.first_name, 1, 128)?;
+    let last = text("lastName", &b.last_name, 0, 128)?;
+    let roles = b
+        .role_ids
+        .as_deref()
+        .map(|r| role_names(conn, &p.org_id, r))
+        .transpose()?;
+    let changed = dir::update_as(
+        conn,
+        p,
+        id,
+        &Expect::Any,
+        None,
+        "User.Update",
+        |_, u: &User| {
+            // The display name Sumo made from the names follows them
+            // (`domain::rules::derive`); one set elsewhere stays.
+            let mut d = u.data.clone();
+            d.name.given = Some(first.clone());
+            d.name.family = (!last.is_empty()).then(|| last.clone());
+            if let Some(a) = b.is_active {
+                d.active = Some(a);
             }
-            let email = match q.email.as_deref() {
-                None => None,
-                Some(e) if e.trim().is_empty() || e.contains('\0') => {
-                    return Err(SumoError::invalid(
-                        "invalid_parameter",
-                        "email must not be empty.",
-                    ))
+            if let Some(r) = &roles {
+                // Keep the attributes of roles the user keeps (SCIM's display, type).
+                let mut next: Vec<RoleValue> = Vec::with_capacity(r.len());
+                for want in r {
+                    let kept = d
+                        .roles
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(&want.name))
+                        .cloned();
+                    next.push(kept.unwrap_or_else(|| want.clone()));
                 }
-                Some(e) => Some(e.trim().to_string()),
-            };
-            let hash = cursor::query_hash(&[
-                "users",
-                p.org_id.as_str(),
-                sort_name,
-                email.as_deref().unwrap_or("\u{0}"),
-            ]);
-            let after = cursor::token(q.token.as_deref())
-                .map(|t| cursor::decode(conn, &keys, t, &hash))
-                .transpose()?;
-            let filter = email.map_or_else(UserFilter::all, |e| {
-                UserFilter::fields(FieldSearch::one(Condition {
-                    field: Field::PrimaryEmail,
-                    mode: Mode::Exact,
-                    values: vec![e],
-                    case_sensitive: false,
-                }))
-            });
-            let mut loaded = dir::page_by_key(
-                conn,
-                &p.org_id,
-                &filter,
-                key,
-                after.map(|a| (a.key, a.id)),
-                limit + 1,
-            )?;
-            let more = loaded.users.len() as i64 > limit;
-            loaded.users.truncate(limit as usize);
-            let next = match loaded.users.last() {
-                Some(last) if more => Some(cursor::encode(
-                    conn,
-                    &keys,
-                    &hash,
-                    &After {
-                        key: key.value_of(last),
-                        id: last.id,
-                    },
-                )?),
-                _ => None,
-            };
-            Ok(SumoUserList {
-                data: render(conn, &p.org_id, &loaded.users)?,
-                next,
-            })
-        })
-        .await
-}
-
-pub async fn create(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    body: SumoJson<CreateUserBody>,
-) -> SumoResult<SumoUser> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .judged(body.into_result(), move |conn, p, b| {
-            let first = text("firstName", &b.first_name, 1, 128)?;
-            let last = text("lastName", &b.last_name, 0, 128)?;
-            let email = email(&b.email)?;
-            let roles = role_names(conn, &p.org_id, &b.role_ids)?;
-            let mut data = UserData {
-                active: Some(true),
-                display_name: display(&first, &last),
-                name: Name {
-                    given: Some(first),
-                    family: (!last.is_empty()).then_some(last),
-                    ..Name::default()
-                },
-                roles,
-                ..UserData::default()
-            };
-            data.set_primary_email(Some(email));
-            let u = dir::create(conn, p, &data, None).map_err(user_error)?;
-            render_one(conn, &u)
-        })
-        .await
-}
-
-pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> SumoResult<SumoUser> {
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let id = SumoError::id(&id, "user")?;
-            let u = dir::get(conn, &p.org_id, id, dir::Groups::Skip)
-                .map_err(user_error)?
-                .user;
-            render_one(conn, &u)
-        })
-        .await
-}
-
-pub async fn update(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    body: SumoJson<UpdateUserBody>,
-) -> SumoResult<SumoUser> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .judged(
-            id_and(&id, "user", body.into_result()),
-            move |conn, p, (id, b)| {
-                let first = text("firstName", &b.first_name, 1, 128)?;
-                let last = text("lastName", &b.last_name, 0, 128)?;
-                let roles = b
-                    .role_ids
-                    .as_deref()
-                    .map(|r| role_names(conn, &p.org_id, r))
-                    .transpose()?;
-                let changed = dir::update_as(
-                    conn,
-                    p,
-                    id,
-                    &Expect::Any,
-                    None,
-                    "User.Update",
-                    |_, u: &User| {
-                        // The display name Sumo made from the names follows them
-                        // (`domain::rules::derive`); one set elsewhere stays.
-                        let mut d = u.data.clone();
-                        d.name.given = Some(first.clone());
-                        d.name.family = (!last.is_empty()).then(|| last.clone());
-                        if let Some(a) = b.is_active {
-                            d.active = Some(a);
-                        }
-                        if let Some(r) = &roles {
-                            // Keep the attributes of roles the user keeps (SCIM's display, type).
-                            let mut next: Vec<RoleValue> = Vec::with_capacity(r.len());
-                            for want in r {
-                                let kept = d
-                                    .roles
-                                    .iter()
-                                    .find(|h| h.name.eq_ignore_ascii_case(&want.name))
-                                    .cloned();
-                                next.push(kept.unwrap_or_else(|| want.clone()));
-                            }
-                            d.roles = next;
-                        }
-                        Ok::<_, StoreError>(d)
-                    },
-                )
-                .map_err(user_error)?;
-                render_one(conn, &changed.value)
-            },
-        )
-        .await
+                d.roles = next;
+            }
+            Ok::<_, StoreError>(d)
+        },
+    )
+    .map_err(user_error)?;
+    render_one(conn, &changed.value)
 }
 
 fn flag(name: &str, v: Option<&str>) -> SumoResult<bool> {
@@ -309,102 +265,77 @@ fn flag(name: &str, v: Option<&str>) -> SumoResult<bool> {
     }
 }
 
-pub async fn delete(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    transfer_to: Option<String>,
-    delete_content: Option<String>,
-) -> SumoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let id = SumoError::id(&id, "user")?;
-            let delete_content = flag("deleteContent", delete_content.as_deref())?;
-            let transfer = match transfer_to.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(t) => {
-                    let bad = || {
-                        SumoError::invalid(
-                            "invalid_parameter",
-                            format!("transferTo must be the id of another user, got {t:?}."),
-                        )
-                    };
-                    let to = id_from_hex(t).ok_or_else(bad)?;
-                    if to == id || !dir::exists(conn, &p.org_id, to)? {
-                        return Err(bad());
-                    }
-                    Some(to)
-                }
-            };
-            if transfer.is_some() && delete_content {
-                return Err(SumoError::invalid(
+/// What becomes of a deleted user's content: `transferTo` (a user id) or `deleteContent`.
+pub struct Content {
+    pub transfer_to: Option<String>,
+    pub delete_content: Option<String>,
+}
+
+pub fn delete(conn: &mut Conn, p: &Caller<'_>, (id, c): (i64, Content)) -> SumoResult<()> {
+    let delete_content = flag("deleteContent", c.delete_content.as_deref())?;
+    let transfer = match c.transfer_to.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(t) => {
+            let bad = || {
+                SumoError::invalid(
                     "invalid_parameter",
-                    "Give transferTo or deleteContent=true, not both.",
-                ));
-            }
-            let content_to = match transfer {
-                Some(t) => json!(id_to_hex(t)),
-                None if delete_content => serde_json::Value::Null,
-                None => json!(p.credential_id),
+                    format!("transferTo must be the id of another user, got {t:?}."),
+                )
             };
-            dir::delete_recorded(
-                conn,
-                p,
-                id,
-                json!({"transferTo": content_to, "deleteContent": delete_content}),
-            )
-            .map_err(user_error)
-        })
-        .await
-}
-
-pub async fn request_email_change(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    body: SumoJson<EmailChangeBody>,
-) -> SumoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let id = SumoError::id(&id, "user")?;
-            let e = email(&body.into_result()?.email)?;
-            dir::request_email_change(conn, p, id, &e).map_err(user_error)?;
-            Ok(())
-        })
-        .await
-}
-
-/// The small actions: password reset, unlock, welcome email again.
-#[derive(Debug, Clone, Copy)]
-pub enum Action {
-    ResetPassword,
-    Unlock,
-    ResendWelcome,
-}
-
-pub async fn act(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    action: Action,
-) -> SumoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let id = SumoError::id(&id, "user")?;
-            let who = p;
-            match action {
-                Action::ResetPassword => dir::request_password_reset(conn, who, id).map(|_| ()),
-                Action::Unlock => dir::unlock(conn, who, id).map(|_| ()),
-                Action::ResendWelcome => dir::resend_welcome(conn, who, id),
+            let to = id_from_hex(t).ok_or_else(bad)?;
+            if to == id || !dir::exists(conn, &p.org_id, to)? {
+                return Err(bad());
             }
-            .map_err(user_error)
-        })
-        .await
+            Some(to)
+        }
+    };
+    if transfer.is_some() && delete_content {
+        return Err(SumoError::invalid(
+            "invalid_parameter",
+            "Give transferTo or deleteContent=true, not both.",
+        ));
+    }
+    let content_to = match transfer {
+        Some(t) => json!(id_to_hex(t)),
+        None if delete_content => serde_json::Value::Null,
+        None => json!(p.credential_id),
+    };
+    dir::delete_recorded(
+        conn,
+        p,
+        id,
+        json!({"transferTo": content_to, "deleteContent": delete_content}),
+    )
+    .map_err(user_error)
 }
 
+pub fn request_email_change(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    (id, b): (i64, EmailChangeBody),
+) -> SumoResult<()> {
+    let e = email(&b.email)?;
+    dir::request_email_change(conn, p, id, &e).map_err(user_error)?;
+    Ok(())
+}
+
+/// Record a password reset.
+pub fn reset_password(conn: &mut Conn, p: &Caller<'_>, id: i64) -> SumoResult<()> {
+    dir::request_password_reset(conn, p, id).map_err(user_error)?;
+    Ok(())
+}
+
+pub fn unlock(conn: &mut Conn, p: &Caller<'_>, id: i64) -> SumoResult<()> {
+    dir::unlock(conn, p, id).map_err(user_error)?;
+    Ok(())
+}
+
+pub fn resend_welcome(conn: &mut Conn, p: &Caller<'_>, id: i64) -> SumoResult<()> {
+    dir::resend_welcome(conn, p, id).map_err(user_error)
+}
+
+/// The one operation that keeps its trip: the password it checks is under the brute-force
+/// limit per user, counted around the trip.
 pub async fn disable_mfa(
     state: &AppState,
     auth: &BearerOrBasic,
