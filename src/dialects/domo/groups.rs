@@ -1,17 +1,15 @@
 //! `/v1/groups`: groups as pydomo uses them — create, read, list, update, delete, and a
-//! group's users (add, remove, list ids). The same groups SCIM serves; each handler makes
-//! one database trip.
+//! group's users (add, remove, list ids). The same groups SCIM serves; each operation runs
+//! in its request's one database trip, as for users.
 
-use super::body::{paging, DomoBody, Field};
+use super::body::Field;
 use super::error::{DomoError, DomoResult};
-use super::model::{group_json, DomoGroup, DomoGroupInput, GroupFields};
-use crate::auth::schemes::BearerOrBasic;
+use super::model::{group_json, DomoGroup, GroupFields};
 use crate::directory::groups::{self as dir, Members, Missing};
-use crate::directory::seam::{id_and, Dialect};
+use crate::directory::seam::Dialect;
 use crate::directory::Expect;
-use crate::directory::{Conn, StoreError};
-use crate::domain::{Group, GroupData, MemberChange, Scope};
-use crate::request::AppState;
+use crate::directory::{Caller, Conn, StoreError, StoreResult};
+use crate::domain::{Group, GroupData, MemberChange};
 
 fn group_error(e: StoreError, what: &str) -> DomoError {
     match e {
@@ -38,154 +36,93 @@ fn render_one(conn: &mut Conn, g: Group) -> DomoResult<DomoGroup> {
         .ok_or_else(|| DomoError::not_found(format!("group {id} not found")))
 }
 
-pub async fn create(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    body: DomoBody<DomoGroupInput>,
-) -> DomoResult<DomoGroup> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .judged(
-            body.object().and_then(|o| GroupFields::parse(&o)),
-            move |conn, p, f| {
-                let Field::Set(name) = f.name else {
-                    return Err(DomoError::bad_request("name is required"));
-                };
-                let data = GroupData {
-                    display_name: name.clone(),
-                    active: f.active.set().unwrap_or(true),
-                    ..GroupData::default()
-                };
-                let g = dir::create(conn, p, &data, &[])
-                    .map_err(|e| group_error(e, &format!("group {name:?}")))?;
-                Ok(group_json(&g, 0))
-            },
-        )
-        .await
+pub fn create(conn: &mut Conn, p: &Caller<'_>, f: GroupFields) -> DomoResult<DomoGroup> {
+    let Field::Set(name) = f.name else {
+        return Err(DomoError::bad_request("name is required"));
+    };
+    let data = GroupData {
+        display_name: name.clone(),
+        active: f.active.set().unwrap_or(true),
+        ..GroupData::default()
+    };
+    let g =
+        dir::create(conn, p, &data, &[]).map_err(|e| group_error(e, &format!("group {name:?}")))?;
+    Ok(group_json(&g, 0))
 }
 
-pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<DomoGroup> {
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let id = DomoError::id(&id, "group")?;
-            let g = dir::get(conn, &p.org_id, id, Members::Skip)
-                .map_err(|e| group_error(e, &format!("group {id}")))?;
-            render_one(conn, g)
-        })
-        .await
+pub fn get(conn: &mut Conn, p: &Caller<'_>, id: i64) -> DomoResult<DomoGroup> {
+    let g = dir::get(conn, &p.org_id, id, Members::Skip)
+        .map_err(|e| group_error(e, &format!("group {id}")))?;
+    render_one(conn, g)
 }
 
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    limit: Option<String>,
-    offset: Option<String>,
+/// A page of groups, `limit` from `offset`.
+pub fn list(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    (limit, offset): (i64, i64),
 ) -> DomoResult<Vec<DomoGroup>> {
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
-            let groups = dir::page(conn, &p.org_id, offset, limit)?;
-            render(conn, &groups)
-        })
-        .await
+    let groups = dir::page(conn, &p.org_id, offset, limit)?;
+    render(conn, &groups)
 }
 
-pub async fn update(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    body: DomoBody<DomoGroupInput>,
+pub fn update(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    (id, f): (i64, GroupFields),
 ) -> DomoResult<DomoGroup> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .judged(
-            id_and(
-                &id,
-                "group",
-                body.object().and_then(|o| GroupFields::parse(&o)),
-            ),
-            move |conn, p, (id, f)| {
-                let changed = dir::update(
-                    conn,
-                    p,
-                    id,
-                    &Expect::Any,
-                    Members::Skip,
-                    Members::Skip,
-                    |g: &Group| {
-                        let mut data = g.data.clone();
-                        if let Field::Set(n) = &f.name {
-                            data.display_name = n.clone();
-                        }
-                        if let Field::Set(a) = f.active {
-                            data.active = a;
-                        }
-                        Ok::<_, StoreError>((data, MemberChange::default()))
-                    },
-                )
-                .map_err(|e| group_error(e, &format!("group {id}")))?;
-                render_one(conn, changed.value)
-            },
-        )
-        .await
-}
-
-pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let id = DomoError::id(&id, "group")?;
-            dir::delete(conn, p, id, &Expect::Any)
-                .map_err(|e| group_error(e, &format!("group {id}")))
-        })
-        .await
-}
-
-/// Add (`add`) or remove a user of a group, both named by path.
-pub async fn member(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    group: String,
-    user: String,
-    add: bool,
-) -> DomoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let gid = DomoError::id(&group, "group")?;
-            let uid = DomoError::id(&user, "user")?;
-            let who = p;
-            let outcome = if add {
-                dir::add_user(conn, who, gid, uid)
-            } else {
-                dir::remove_user(conn, who, gid, uid)
+    let changed = dir::update(
+        conn,
+        p,
+        id,
+        &Expect::Any,
+        Members::Skip,
+        Members::Skip,
+        |g: &Group| {
+            let mut data = g.data.clone();
+            if let Field::Set(n) = &f.name {
+                data.display_name = n.clone();
             }
-            .map_err(|e| group_error(e, &format!("group {gid}")))?;
-            match outcome {
-                Ok(_) => Ok(()),
-                Err(Missing::Group) => Err(DomoError::not_found(format!("group {gid} not found"))),
-                Err(Missing::User) => Err(DomoError::not_found(format!("user {uid} not found"))),
+            if let Field::Set(a) = f.active {
+                data.active = a;
             }
-        })
-        .await
+            Ok::<_, StoreError>((data, MemberChange::default()))
+        },
+    )
+    .map_err(|e| group_error(e, &format!("group {id}")))?;
+    render_one(conn, changed.value)
 }
 
-pub async fn users(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    group: String,
-    limit: Option<String>,
-    offset: Option<String>,
+pub fn delete(conn: &mut Conn, p: &Caller<'_>, id: i64) -> DomoResult<()> {
+    dir::delete(conn, p, id, &Expect::Any).map_err(|e| group_error(e, &format!("group {id}")))
+}
+
+/// Add user `uid` to group `gid`.
+pub fn add_user(conn: &mut Conn, p: &Caller<'_>, (gid, uid): (i64, i64)) -> DomoResult<()> {
+    membership(dir::add_user(conn, p, gid, uid), gid, uid)
+}
+
+/// Remove user `uid` from group `gid`.
+pub fn remove_user(conn: &mut Conn, p: &Caller<'_>, (gid, uid): (i64, i64)) -> DomoResult<()> {
+    membership(dir::remove_user(conn, p, gid, uid), gid, uid)
+}
+
+/// What a change of membership came to: done (or nothing to do), or which of the two is
+/// missing.
+fn membership<T>(outcome: StoreResult<Result<T, Missing>>, gid: i64, uid: i64) -> DomoResult<()> {
+    match outcome.map_err(|e| group_error(e, &format!("group {gid}")))? {
+        Ok(_) => Ok(()),
+        Err(Missing::Group) => Err(DomoError::not_found(format!("group {gid} not found"))),
+        Err(Missing::User) => Err(DomoError::not_found(format!("user {uid} not found"))),
+    }
+}
+
+/// The ids of a page of the group's users, `limit` from `offset`.
+pub fn users(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    (gid, (limit, offset)): (i64, (i64, i64)),
 ) -> DomoResult<Vec<i64>> {
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let gid = DomoError::id(&group, "group")?;
-            let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
-            dir::user_ids(conn, &p.org_id, gid, offset, limit)
-                .map_err(|e| group_error(e, &format!("group {gid}")))
-        })
-        .await
+    dir::user_ids(conn, &p.org_id, gid, offset, limit)
+        .map_err(|e| group_error(e, &format!("group {gid}")))
 }

@@ -16,15 +16,40 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
-use crate::request::AppState;
-use body::DomoBody;
-use error::{DomoErrorBody, DomoResult};
-use model::{DomoGroup, DomoGroupInput, DomoUser, DomoUserInput};
+use crate::config::Config;
+use crate::directory::seam::{id_and, Dialect};
+use crate::directory::{Caller, Conn};
+use crate::domain::Scope::{UsersRead, UsersWrite};
+use crate::request::{AppState, ByCredential, Trip};
+use body::{paging, DomoBody};
+use error::{DomoError, DomoErrorBody, DomoResult};
+use model::{DomoGroup, DomoGroupInput, DomoUser, DomoUserInput, GroupFields, UserFields};
 
 #[derive(Tags)]
 enum Tag {
     /// Domo Users and Groups API
     Domo,
+}
+
+/// A route's response, from its operation's result: the value, or Domo's error body for
+/// the request.
+trait Answer<T> {
+    fn answer(r: DomoResult<T>, req: &Request) -> Self;
+}
+
+/// Run `op` in the request's one trip (`trip`, with the scope the route needs) on what the
+/// route prepared from the request, as Domo's caller; answer with its value or Domo's error.
+async fn answer<P, T, R: Answer<T>>(
+    req: &Request,
+    trip: Trip<'_, ByCredential>,
+    prepared: DomoResult<P>,
+    op: impl FnOnce(&mut Conn, &Caller<'_>, P) -> DomoResult<T> + Send + 'static,
+) -> R
+where
+    P: Send + 'static,
+    T: Send + 'static,
+{
+    R::answer(trip.judged(prepared, op).await, req)
 }
 
 /// A response of this dialect: 200 with `$ty`, or Domo's error body.
@@ -41,8 +66,8 @@ macro_rules! domo_response {
             Error(StatusCode, Json<DomoErrorBody>),
         }
 
-        impl $name {
-            fn from(r: DomoResult<$ty>, req: &Request) -> $name {
+        impl Answer<$ty> for $name {
+            fn answer(r: DomoResult<$ty>, req: &Request) -> $name {
                 match r {
                     Ok(v) => $name::Ok(Json(v)),
                     Err(e) => $name::Error(e.status, e.body(req)),
@@ -79,8 +104,8 @@ pub enum DoneResponse {
     Error(StatusCode, Json<DomoErrorBody>),
 }
 
-impl DoneResponse {
-    fn from(r: DomoResult<()>, req: &Request) -> DoneResponse {
+impl Answer<()> for DoneResponse {
+    fn answer(r: DomoResult<()>, req: &Request) -> DoneResponse {
         match r {
             Ok(()) => DoneResponse::NoContent,
             Err(e) => DoneResponse::Error(e.status, e.body(req)),
@@ -88,183 +113,128 @@ impl DoneResponse {
     }
 }
 
+/// A users operation with the server's configuration (a user's avatar URL is under the
+/// server's own), as a trip runs it.
+fn with_config<P, T>(
+    state: &AppState,
+    op: fn(&mut Conn, &Caller<'_>, &Config, P) -> DomoResult<T>,
+) -> impl FnOnce(&mut Conn, &Caller<'_>, P) -> DomoResult<T> + Send + 'static
+where
+    P: 'static,
+    T: 'static,
+{
+    let cfg = state.config.clone();
+    move |conn, p, prepared| op(conn, p, &cfg, prepared)
+}
+
 pub struct DomoApi;
 
-#[OpenApi(prefix_path = "/v1", tag = "Tag::Domo")]
-#[allow(clippy::too_many_arguments)]
-impl DomoApi {
+// Each route parses what the request carries, then makes its one trip with the scope it
+// needs and runs its operation as Domo's caller (a malformed id or body is refused after
+// the credential).
+super::routes::api! {
+    #[OpenApi(prefix_path = "/v1", tag = "Tag::Domo")]
+    impl DomoApi;
+    each(req: &Request, auth: BearerOrBasic, state: Data<&AppState>);
+
     /// Create a user (`sendInvite`: `true`/`false` in any case; an invitation is recorded
     /// in the audit trail, nothing is mailed).
     #[oai(path = "/users", method = "post")]
-    async fn create_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
+    fn create_user(
         body: DomoBody<DomoUserInput>,
         #[oai(name = "sendInvite")] send_invite: Query<Option<String>>,
     ) -> UserResponse {
-        UserResponse::from(users::create(&state, &auth, body, send_invite.0).await, req)
+        let prepared = users::send_invite(send_invite.as_deref())
+            .and_then(|invite| Ok((invite, UserFields::parse(&body.object()?)?)));
+        let op = with_config(&state, users::create);
+        answer(req, state.trip(&auth, UsersWrite), prepared, op).await
     }
 
     /// List users in id order (`limit` 1–500, default 50; `offset`).
     #[oai(path = "/users", method = "get")]
-    async fn list_users(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
-    ) -> UsersResponse {
-        UsersResponse::from(users::list(&state, &auth, limit.0, offset.0).await, req)
+    fn list_users(limit: Query<Option<String>>, offset: Query<Option<String>>) -> UsersResponse {
+        let prepared = paging(limit.as_deref(), offset.as_deref());
+        let op = with_config(&state, users::list);
+        answer(req, state.trip(&auth, UsersRead), prepared, op).await
     }
 
     /// Read a user.
     #[oai(path = "/users/:id", method = "get")]
-    async fn get_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> UserResponse {
-        UserResponse::from(users::get(&state, &auth, id.0).await, req)
+    fn get_user(id: Path<String>) -> UserResponse {
+        let op = with_config(&state, users::get);
+        answer(req, state.trip(&auth, UsersRead), DomoError::id(&id, "user"), op).await
     }
 
     /// Update a user: fields given are written, omitted fields keep their value.
     #[oai(path = "/users/:id", method = "put")]
-    async fn update_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: DomoBody<DomoUserInput>,
-    ) -> UserResponse {
-        UserResponse::from(users::update(&state, &auth, id.0, body).await, req)
+    fn update_user(id: Path<String>, body: DomoBody<DomoUserInput>) -> UserResponse {
+        let prepared = id_and(&id, "user", body.object().and_then(|o| UserFields::parse(&o)));
+        let op = with_config(&state, users::update);
+        answer(req, state.trip(&auth, UsersWrite), prepared, op).await
     }
 
     /// Delete a user.
     #[oai(path = "/users/:id", method = "delete")]
-    async fn delete_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> DoneResponse {
-        DoneResponse::from(users::delete(&state, &auth, id.0).await, req)
+    fn delete_user(id: Path<String>) -> DoneResponse {
+        answer(req, state.trip(&auth, UsersWrite), DomoError::id(&id, "user"), users::delete).await
     }
 
     /// Create a group (`active` a boolean or the string `"true"`/`"false"`).
     #[oai(path = "/groups", method = "post")]
-    async fn create_group(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: DomoBody<DomoGroupInput>,
-    ) -> GroupResponse {
-        GroupResponse::from(groups::create(&state, &auth, body).await, req)
+    fn create_group(body: DomoBody<DomoGroupInput>) -> GroupResponse {
+        let prepared = body.object().and_then(|o| GroupFields::parse(&o));
+        answer(req, state.trip(&auth, UsersWrite), prepared, groups::create).await
     }
 
     /// List groups in id order (`limit` 1–500, default 50; `offset`).
     #[oai(path = "/groups", method = "get")]
-    async fn list_groups(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
-    ) -> GroupsResponse {
-        GroupsResponse::from(groups::list(&state, &auth, limit.0, offset.0).await, req)
+    fn list_groups(limit: Query<Option<String>>, offset: Query<Option<String>>) -> GroupsResponse {
+        let prepared = paging(limit.as_deref(), offset.as_deref());
+        answer(req, state.trip(&auth, UsersRead), prepared, groups::list).await
     }
 
     /// Read a group.
     #[oai(path = "/groups/:id", method = "get")]
-    async fn get_group(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> GroupResponse {
-        GroupResponse::from(groups::get(&state, &auth, id.0).await, req)
+    fn get_group(id: Path<String>) -> GroupResponse {
+        answer(req, state.trip(&auth, UsersRead), DomoError::id(&id, "group"), groups::get).await
     }
 
     /// Update a group: fields given are written, omitted fields keep their value.
     #[oai(path = "/groups/:id", method = "put")]
-    async fn update_group(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: DomoBody<DomoGroupInput>,
-    ) -> GroupResponse {
-        GroupResponse::from(groups::update(&state, &auth, id.0, body).await, req)
+    fn update_group(id: Path<String>, body: DomoBody<DomoGroupInput>) -> GroupResponse {
+        let prepared = id_and(&id, "group", body.object().and_then(|o| GroupFields::parse(&o)));
+        answer(req, state.trip(&auth, UsersWrite), prepared, groups::update).await
     }
 
     /// Delete a group (its memberships go with it; its users stay).
     #[oai(path = "/groups/:id", method = "delete")]
-    async fn delete_group(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> DoneResponse {
-        DoneResponse::from(groups::delete(&state, &auth, id.0).await, req)
+    fn delete_group(id: Path<String>) -> DoneResponse {
+        let prepared = DomoError::id(&id, "group");
+        answer(req, state.trip(&auth, UsersWrite), prepared, groups::delete).await
     }
 
     /// The ids of a group's users, in id order (`limit` 1–500, default 50; `offset`).
     #[oai(path = "/groups/:id/users", method = "get")]
-    async fn list_group_users(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
+    fn list_group_users(
         id: Path<String>,
         limit: Query<Option<String>>,
         offset: Query<Option<String>>,
     ) -> UserIdsResponse {
-        UserIdsResponse::from(
-            groups::users(&state, &auth, id.0, limit.0, offset.0).await,
-            req,
-        )
+        let prepared = id_and(&id, "group", paging(limit.as_deref(), offset.as_deref()));
+        answer(req, state.trip(&auth, UsersRead), prepared, groups::users).await
     }
 
     /// Add a user to a group (already a member: no change).
     #[oai(path = "/groups/:id/users/:user_id", method = "put")]
-    async fn add_group_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        user_id: Path<String>,
-    ) -> DoneResponse {
-        DoneResponse::from(
-            groups::member(&state, &auth, id.0, user_id.0, true).await,
-            req,
-        )
+    fn add_group_user(id: Path<String>, user_id: Path<String>) -> DoneResponse {
+        let prepared = id_and(&id, "group", DomoError::id(&user_id, "user"));
+        answer(req, state.trip(&auth, UsersWrite), prepared, groups::add_user).await
     }
 
     /// Remove a user from a group (not a member: no change).
     #[oai(path = "/groups/:id/users/:user_id", method = "delete")]
-    async fn remove_group_user(
-        &self,
-        req: &Request,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        user_id: Path<String>,
-    ) -> DoneResponse {
-        DoneResponse::from(
-            groups::member(&state, &auth, id.0, user_id.0, false).await,
-            req,
-        )
+    fn remove_group_user(id: Path<String>, user_id: Path<String>) -> DoneResponse {
+        let prepared = id_and(&id, "group", DomoError::id(&user_id, "user"));
+        answer(req, state.trip(&auth, UsersWrite), prepared, groups::remove_user).await
     }
 }

@@ -1,20 +1,19 @@
-//! `/v1/users`: create, read, list, update, delete. Each handler makes one database trip
-//! (`AppState::trip`) that checks the credential, then parses what the request carries (so
-//! a bad credential is a 401 first), runs the directory operation and renders the user.
+//! `/v1/users`: create, read, list, update, delete. Each operation runs in its request's one
+//! database trip, which the route (`super::DomoApi`) makes after parsing what the request
+//! carries (a bad credential is a 401 first): it runs the directory operation and renders
+//! the user.
 
 use std::collections::HashMap;
 
-use super::body::{flag, paging, DomoBody, Field};
+use super::body::{flag, Field};
 use super::error::{DomoError, DomoResult};
-use super::model::{user_json, DomoUser, DomoUserInput, UserFields, BUILTIN_ROLES};
-use crate::auth::schemes::BearerOrBasic;
+use super::model::{user_json, DomoUser, UserFields, BUILTIN_ROLES};
 use crate::config::Config;
-use crate::directory::seam::{id_and, Dialect};
+use crate::directory::seam::Dialect;
 use crate::directory::users::{self as dir, Groups};
 use crate::directory::{roles, Expect};
-use crate::directory::{Conn, StoreError, StoreResult};
-use crate::domain::{GroupRef, OrgId, Scope, User, UserData};
-use crate::request::AppState;
+use crate::directory::{Caller, Conn, StoreError, StoreResult};
+use crate::domain::{GroupRef, OrgId, User, UserData};
 
 /// A store error about user `id` (or the user being created, by email).
 fn user_error(e: StoreError, what: &str) -> DomoError {
@@ -71,116 +70,80 @@ fn role_of(conn: &mut Conn, org: &OrgId, f: &UserFields) -> DomoResult<Option<St
     }
 }
 
-pub async fn create(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    body: DomoBody<DomoUserInput>,
-    send_invite: Option<String>,
+/// `sendInvite`: pydomo sends `True`/`False`; other SDKs `true`/`false`.
+pub fn send_invite(v: Option<&str>) -> DomoResult<bool> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(s) => flag(s).ok_or_else(|| {
+            DomoError::bad_request(format!("sendInvite must be true or false, got {s:?}"))
+        }),
+    }
+}
+
+/// Create a user; `invite` records an invitation.
+pub fn create(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    cfg: &Config,
+    (invite, f): (bool, UserFields),
 ) -> DomoResult<DomoUser> {
-    let cfg = state.config.clone();
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            // pydomo sends `True`/`False`; other SDKs `true`/`false`.
-            let invite = match send_invite.as_deref().map(str::trim) {
-                None | Some("") => false,
-                Some(s) => flag(s).ok_or_else(|| {
-                    DomoError::bad_request(format!("sendInvite must be true or false, got {s:?}"))
-                })?,
-            };
-            let f = UserFields::parse(&body.object()?)?;
-            f.check_create()?;
-            let role = role_of(conn, &p.org_id, &f)?;
-            let mut data = UserData {
-                active: Some(true),
-                ..UserData::default()
-            };
-            f.apply(&mut data, role)
-                .map_err(|e| DomoError::about(e, "user"))?;
-            let who = p;
-            let email = match &f.email {
-                Field::Set(e) => e.clone(),
-                _ => String::new(),
-            };
-            let u = if invite {
-                dir::create_and_invite(conn, who, &data)
-            } else {
-                dir::create(conn, who, &data, None)
-            }
-            .map_err(|e| user_error(e, &format!("user {email}")))?;
-            render_one(conn, &cfg, u, vec![])
-        })
-        .await
+    f.check_create()?;
+    let role = role_of(conn, &p.org_id, &f)?;
+    let mut data = UserData {
+        active: Some(true),
+        ..UserData::default()
+    };
+    f.apply(&mut data, role)
+        .map_err(|e| DomoError::about(e, "user"))?;
+    let email = match &f.email {
+        Field::Set(e) => e.clone(),
+        _ => String::new(),
+    };
+    let u = if invite {
+        dir::create_and_invite(conn, p, &data)
+    } else {
+        dir::create(conn, p, &data, None)
+    }
+    .map_err(|e| user_error(e, &format!("user {email}")))?;
+    render_one(conn, cfg, u, vec![])
 }
 
-pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<DomoUser> {
-    let cfg = state.config.clone();
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let id = DomoError::id(&id, "user")?;
-            let v = dir::get(conn, &p.org_id, id, Groups::Load)
-                .map_err(|e| user_error(e, &format!("user {id}")))?;
-            render_one(conn, &cfg, v.user, v.groups.unwrap_or_default())
-        })
-        .await
+pub fn get(conn: &mut Conn, p: &Caller<'_>, cfg: &Config, id: i64) -> DomoResult<DomoUser> {
+    let v = dir::get(conn, &p.org_id, id, Groups::Load)
+        .map_err(|e| user_error(e, &format!("user {id}")))?;
+    render_one(conn, cfg, v.user, v.groups.unwrap_or_default())
 }
 
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    limit: Option<String>,
-    offset: Option<String>,
+/// A page of users, `limit` from `offset`.
+pub fn list(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    cfg: &Config,
+    (limit, offset): (i64, i64),
 ) -> DomoResult<Vec<DomoUser>> {
-    let cfg = state.config.clone();
-    state
-        .trip(auth, Scope::UsersRead)
-        .run(move |conn, p| {
-            let (limit, offset) = paging(limit.as_deref(), offset.as_deref())?;
-            let page = dir::page(conn, &p.org_id, offset, limit, Groups::Load)?;
-            render(conn, &cfg, &p.org_id, &page.users, &page.groups)
-        })
-        .await
+    let page = dir::page(conn, &p.org_id, offset, limit, Groups::Load)?;
+    render(conn, cfg, &p.org_id, &page.users, &page.groups)
 }
 
-pub async fn update(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    id: String,
-    body: DomoBody<DomoUserInput>,
+pub fn update(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    cfg: &Config,
+    (id, f): (i64, UserFields),
 ) -> DomoResult<DomoUser> {
-    let cfg = state.config.clone();
-    state
-        .trip(auth, Scope::UsersWrite)
-        .judged(
-            id_and(
-                &id,
-                "user",
-                body.object().and_then(|o| UserFields::parse(&o)),
-            ),
-            move |conn, p, (id, f)| {
-                let role = role_of(conn, &p.org_id, &f)?;
-                let changed = dir::update(conn, p, id, &Expect::Any, None, |u: &User| {
-                    let mut d = u.data.clone();
-                    f.apply(&mut d, role)?;
-                    Ok::<_, StoreError>(d)
-                })
-                .map_err(|e| user_error(e, &format!("user {id}")))?;
-                let groups = dir::groups_of(conn, &p.org_id, id)?;
-                render_one(conn, &cfg, changed.value, groups)
-            },
-        )
-        .await
+    let role = role_of(conn, &p.org_id, &f)?;
+    let changed = dir::update(conn, p, id, &Expect::Any, None, |u: &User| {
+        let mut d = u.data.clone();
+        f.apply(&mut d, role)?;
+        Ok::<_, StoreError>(d)
+    })
+    .map_err(|e| user_error(e, &format!("user {id}")))?;
+    let groups = dir::groups_of(conn, &p.org_id, id)?;
+    render_one(conn, cfg, changed.value, groups)
 }
 
-pub async fn delete(state: &AppState, auth: &BearerOrBasic, id: String) -> DomoResult<()> {
-    state
-        .trip(auth, Scope::UsersWrite)
-        .run(move |conn, p| {
-            let id = DomoError::id(&id, "user")?;
-            dir::delete(conn, p, id, &Expect::Any).map_err(|e| user_error(e, &format!("user {id}")))
-        })
-        .await
+pub fn delete(conn: &mut Conn, p: &Caller<'_>, id: i64) -> DomoResult<()> {
+    dir::delete(conn, p, id, &Expect::Any).map_err(|e| user_error(e, &format!("user {id}")))
 }
 
 /// The user as `GET /v1/users/{id}` returns it (for the console's side-by-side page,
