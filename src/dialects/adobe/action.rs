@@ -178,6 +178,45 @@ fn nonexistent(step: usize, key: &str) -> Stop {
     ))
 }
 
+/// The user a step needs: `uid`, else the step fails, unless in test mode, where a user an
+/// earlier step would have made is not there to act on (`None`: skip the step).
+fn existing(
+    uid: Option<i64>,
+    test_only: bool,
+    step: usize,
+    key: &str,
+) -> Result<Option<i64>, Stop> {
+    match uid {
+        Some(id) => Ok(Some(id)),
+        None if test_only => Ok(None),
+        None => Err(nonexistent(step, key)),
+    }
+}
+
+fn group_not_found(step: usize, name: &str) -> Stop {
+    Stop::Step(fail(
+        step,
+        "error.group.not_found",
+        format!("Group {name} was not found"),
+    ))
+}
+
+/// Add `members` to group `id`, or (`add` false) take them out.
+fn change_members(
+    conn: &mut Conn,
+    who: &Caller<'_>,
+    id: i64,
+    members: &[i64],
+    add: bool,
+) -> Result<(), StoreError> {
+    if add {
+        dg::add_members(conn, who, id, members)?;
+    } else {
+        dg::remove_members(conn, who, id, members)?;
+    }
+    Ok(())
+}
+
 fn new_user(
     id_type: &'static str,
     key: &str,
@@ -322,11 +361,8 @@ fn run_user(
                 lastname,
                 username,
             } => {
-                let Some(id) = uid else {
-                    if test_only {
-                        continue;
-                    }
-                    return Err(nonexistent(i, key));
+                let Some(id) = existing(uid, test_only, i, key)? else {
+                    continue;
                 };
                 du::update(conn, who, id, &Expect::Any, None, |u: &User| {
                     if u.data.vendor.identity_type.as_deref() == Some(ADOBE_ID) {
@@ -373,11 +409,8 @@ fn run_user(
             }
             UserStep::Add(names) | UserStep::Remove(Groups::Named(names)) => {
                 let add = matches!(step, UserStep::Add(_));
-                let Some(id) = uid else {
-                    if test_only {
-                        continue;
-                    }
-                    return Err(nonexistent(i, key));
+                let Some(id) = existing(uid, test_only, i, key)? else {
+                    continue;
                 };
                 if let Some(r) = names
                     .iter()
@@ -391,27 +424,16 @@ fn run_user(
                 }
                 let found = dg::find_by_names(conn, &org, names)?;
                 for n in names {
-                    let Some(g) = found.get(&n.to_lowercase()) else {
-                        return Err(Stop::Step(fail(
-                            i,
-                            "error.group.not_found",
-                            format!("Group {n} was not found"),
-                        )));
-                    };
-                    let r = if add {
-                        dg::add_members(conn, who, g.id, &[id])
-                    } else {
-                        dg::remove_members(conn, who, g.id, &[id])
-                    };
-                    r.map_err(|e| step_store(i, "error.group.not_found", e))?;
+                    let g = found
+                        .get(&n.to_lowercase())
+                        .ok_or_else(|| group_not_found(i, n))?;
+                    change_members(conn, who, g.id, &[id], add)
+                        .map_err(|e| step_store(i, "error.group.not_found", e))?;
                 }
             }
             UserStep::Remove(Groups::All) => {
-                let Some(id) = uid else {
-                    if test_only {
-                        continue;
-                    }
-                    return Err(nonexistent(i, key));
+                let Some(id) = existing(uid, test_only, i, key)? else {
+                    continue;
                 };
                 let groups = du::groups_of(conn, &org, id)?;
                 for g in groups.iter().filter(|g| g.direct) {
@@ -453,6 +475,30 @@ fn check_group_name(step: usize, name: &str) -> Result<(), Stop> {
     Ok(())
 }
 
+/// Step `step`: write the user group's name and description, those given.
+fn update_group(
+    conn: &mut Conn,
+    who: &Caller<'_>,
+    step: usize,
+    id: i64,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<(), Stop> {
+    let members = dg::Members::Skip;
+    dg::update(conn, who, id, &Expect::Any, members, members, |g| {
+        let mut data = g.data.clone();
+        if let Some(n) = name {
+            data.display_name = n.to_string();
+        }
+        if let Some(d) = description {
+            data.description = Some(d.to_string());
+        }
+        Ok::<_, StoreError>((data, Default::default()))
+    })
+    .map_err(|e| step_store(step, "error.usergroup.already_exists", e))?;
+    Ok(())
+}
+
 fn run_group(
     conn: &mut Conn,
     who: &Caller<'_>,
@@ -486,20 +532,7 @@ fn run_group(
                         )));
                     };
                     if *option == OnConflict::Update && description.is_some() {
-                        dg::update(
-                            conn,
-                            who,
-                            id,
-                            &Expect::Any,
-                            dg::Members::Skip,
-                            dg::Members::Skip,
-                            |g| {
-                                let mut data = g.data.clone();
-                                data.description = description.clone();
-                                Ok::<_, StoreError>((data, Default::default()))
-                            },
-                        )
-                        .map_err(|e| step_store(i, "error.usergroup.already_exists", e))?;
+                        update_group(conn, who, i, id, None, description.as_deref())?;
                     }
                     continue;
                 }
@@ -521,25 +554,14 @@ fn run_group(
                 if let Some(n) = new_name {
                     check_group_name(i, n)?;
                 }
-                dg::update(
+                update_group(
                     conn,
                     who,
+                    i,
                     id,
-                    &Expect::Any,
-                    dg::Members::Skip,
-                    dg::Members::Skip,
-                    |g| {
-                        let mut data = g.data.clone();
-                        if let Some(n) = new_name {
-                            data.display_name = n.clone();
-                        }
-                        if description.is_some() {
-                            data.description = description.clone();
-                        }
-                        Ok::<_, StoreError>((data, Default::default()))
-                    },
-                )
-                .map_err(|e| step_store(i, "error.usergroup.already_exists", e))?;
+                    new_name.as_deref(),
+                    description.as_deref(),
+                )?;
             }
             GroupStep::Add { users, profiles } | GroupStep::Remove { users, profiles } => {
                 let add = matches!(step, GroupStep::Add { .. });
@@ -552,33 +574,19 @@ fn run_group(
                     }
                 }
                 if !ids.is_empty() {
-                    let r = if add {
-                        dg::add_members(conn, who, id, &ids)
-                    } else {
-                        dg::remove_members(conn, who, id, &ids)
-                    };
-                    r.map_err(|e| step_store(i, "error.usergroup.not_found", e))?;
+                    change_members(conn, who, id, &ids, add)
+                        .map_err(|e| step_store(i, "error.usergroup.not_found", e))?;
                 }
                 let found = dg::find_by_names(conn, &org, profiles)?;
                 for p in profiles {
-                    let Some(profile) = found
+                    let profile = found
                         .get(&p.to_lowercase())
                         .filter(|g| g.data.kind == GroupKind::ProductProfile)
-                    else {
-                        return Err(Stop::Step(fail(
-                            i,
-                            "error.group.not_found",
-                            format!("Group {p} was not found"),
-                        )));
-                    };
+                        .ok_or_else(|| group_not_found(i, p))?;
                     // A user group given a product profile is a member of it: its users
                     // reach the profile through it.
-                    let r = if add {
-                        dg::add_members(conn, who, profile.id, &[id])
-                    } else {
-                        dg::remove_members(conn, who, profile.id, &[id])
-                    };
-                    r.map_err(|e| step_store(i, "error.group.not_found", e))?;
+                    change_members(conn, who, profile.id, &[id], add)
+                        .map_err(|e| step_store(i, "error.group.not_found", e))?;
                 }
             }
             GroupStep::Delete => {

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
 use crate::auth::Presented;
+use crate::directory::{Caller, Conn};
 use crate::domain::{Principal, Scope};
 use crate::request::AppState;
 use body::{ActionCommand, AdobeBody};
@@ -90,6 +91,46 @@ impl Call {
             Err(AdobeError::invalid_org())
         }
     }
+
+    /// The call's one trip with `scope`, as Adobe's caller: `op` runs once the token is good
+    /// and the call checks out ([`Call::check`]).
+    async fn trip<T, F>(
+        self,
+        state: &AppState,
+        auth: ImsAuth,
+        scope: Scope,
+        op: F,
+    ) -> AdobeResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn, &Caller<'_>) -> AdobeResult<T> + Send + 'static,
+    {
+        state
+            .trip(&bearer(auth), scope)
+            .run(move |conn, p| {
+                self.check(p)?;
+                op(conn, p)
+            })
+            .await
+    }
+}
+
+/// A read of the organization `{orgId}` names: `op` in the request's one trip, once the
+/// call checks out.
+async fn read<T, F>(
+    req: &Request,
+    state: &AppState,
+    auth: ImsAuth,
+    org: String,
+    op: F,
+) -> AdobeResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Conn, &Caller<'_>) -> AdobeResult<T> + Send + 'static,
+{
+    Call::new(req, org)
+        .trip(state, auth, Scope::UsersRead, op)
+        .await
 }
 
 /// A page of a list: the body and Adobe's paging headers.
@@ -113,89 +154,65 @@ impl Paged {
 
 pub struct AdobeApi;
 
-#[OpenApi(prefix_path = "/v2/usermanagement", tag = "Tag::Adobe")]
-#[allow(clippy::too_many_arguments)]
-impl AdobeApi {
+super::routes::api! {
+    #[OpenApi(prefix_path = "/v2/usermanagement", tag = "Tag::Adobe")]
+    impl AdobeApi;
+    each(req: &Request, auth: ImsAuth, state: Data<&AppState>);
+
     /// Run up to 10 command entries about users (`addAdobeID`, `createEnterpriseID`,
     /// `createFederatedID`, `update`, `add`, `remove`, `removeFromOrg`) or user groups
     /// (`createUserGroup`, `updateUserGroup`, `deleteUserGroup`, `add`, `remove`). Each entry
     /// applies whole or not at all; the batch may be partial. `testOnly=true` changes nothing.
     #[oai(path = "/action/:org_id", method = "post")]
-    async fn action(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn action(
         org_id: Path<String>,
         #[oai(name = "testOnly")] test_only: Query<Option<String>>,
         body: AdobeBody<Vec<ActionCommand>>,
     ) -> poem::Result<Json<Value>> {
-        let call = Call::new(req, org_id.0);
-        let r: AdobeResult<Value> = state
-            .trip(&bearer(auth), Scope::UsersWrite)
-            .run(move |conn, p| {
-                call.check(p)?;
-                let test_only = reads::flag(test_only.0.as_deref(), "testOnly", false)?;
-                let items = body.array()?;
-                if items.len() > command::MAX_ENTRIES {
-                    return Err(AdobeError::bad_request(
-                        "error.command.malformed",
-                        format!(
-                            "Too many commands: {}, at most {} per request",
-                            items.len(),
-                            command::MAX_ENTRIES
-                        ),
-                    ));
-                }
-                let entries: Vec<command::Entry> = items.iter().map(parse::parse_entry).collect();
-                let out = action::run(conn, p, &entries, test_only)?;
-                Ok(out.body())
-            })
-            .await;
-        Ok(Json(r?))
+        let r = Call::new(req, org_id.0).trip(&state, auth, Scope::UsersWrite, move |conn, p| {
+            let test_only = reads::flag(test_only.0.as_deref(), "testOnly", false)?;
+            let items = body.array()?;
+            if items.len() > command::MAX_ENTRIES {
+                return Err(AdobeError::bad_request(
+                    "error.command.malformed",
+                    format!(
+                        "Too many commands: {}, at most {} per request",
+                        items.len(),
+                        command::MAX_ENTRIES
+                    ),
+                ));
+            }
+            let entries: Vec<command::Entry> = items.iter().map(parse::parse_entry).collect();
+            let out = action::run(conn, p, &entries, test_only)?;
+            Ok(out.body())
+        });
+        Ok(Json(r.await?))
     }
 
     /// A page (0-based) of the organization's users; `domain` keeps those of one domain,
     /// `directOnly=false` also lists the groups users are in through other groups.
     #[oai(path = "/users/:org_id/:page", method = "get")]
-    async fn users(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn users(
         org_id: Path<String>,
         page: Path<String>,
         domain: Query<Option<String>>,
         #[oai(name = "directOnly")] direct_only: Query<Option<String>>,
     ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
         let q = reads::UsersQuery {
             page: page.0,
             domain: domain.0,
             direct_only: direct_only.0,
-            group: None,
-            exclude_groups: None,
-            status: None,
+            ..Default::default()
         };
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::users(conn, p, q)
-            })
-            .await;
-        Ok(r?.respond())
+        let r = read(req, &state, auth, org_id.0, move |conn, p| reads::users(conn, p, q));
+        Ok(r.await?.respond())
     }
 
     /// A page (0-based) of the users of a group (user group, product profile or admin
     /// group); `directOnly=false` adds those in it through nested groups, `excludeGroups=true`
     /// leaves out each user's groups, `status=active|inactive` keeps those.
     #[oai(path = "/users/:org_id/:page/:group", method = "get")]
-    async fn users_in_group(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn users_in_group(
         org_id: Path<String>,
         page: Path<String>,
         group: Path<String>,
@@ -203,156 +220,86 @@ impl AdobeApi {
         #[oai(name = "excludeGroups")] exclude_groups: Query<Option<String>>,
         status: Query<Option<String>>,
     ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
         let q = reads::UsersQuery {
             page: page.0,
-            domain: None,
             direct_only: direct_only.0,
             group: Some(group.0),
             exclude_groups: exclude_groups.0,
             status: status.0,
+            ..Default::default()
         };
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::users(conn, p, q)
-            })
-            .await;
-        Ok(r?.respond())
+        let r = read(req, &state, auth, org_id.0, move |conn, p| reads::users(conn, p, q));
+        Ok(r.await?.respond())
     }
 
     /// One user, by email or username (case-insensitive).
     #[oai(path = "/organizations/:org_id/users/:user", method = "get")]
-    async fn user(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn user(
         org_id: Path<String>,
         user: Path<String>,
         domain: Query<Option<String>>,
     ) -> poem::Result<Json<Value>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::user(conn, p, &user.0, domain.0.as_deref())
-            })
-            .await;
-        Ok(Json(r?))
+        let r = read(req, &state, auth, org_id.0, move |conn, p| {
+            reads::user(conn, p, &user, domain.as_deref())
+        });
+        Ok(Json(r.await?))
     }
 
     /// A page (0-based) of the organization's groups: user groups, product profiles, admin
     /// groups, with their member counts.
     #[oai(path = "/groups/:org_id/:page", method = "get")]
-    async fn groups(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
-        org_id: Path<String>,
-        page: Path<String>,
-    ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::groups(conn, p, &page.0)
-            })
-            .await;
-        Ok(r?.respond())
+    fn groups(org_id: Path<String>, page: Path<String>) -> poem::Result<Response<Json<Value>>> {
+        let r = read(req, &state, auth, org_id.0, move |conn, p| reads::groups(conn, p, &page));
+        Ok(r.await?.respond())
     }
 
     /// Deprecated: a page (`page`, 0-based) of users as a bare array with camelCase fields.
     #[oai(path = "/:org_id/users", method = "get", deprecated)]
-    async fn legacy_users(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn legacy_users(
         org_id: Path<String>,
         page: Query<Option<String>>,
         #[oai(name = "directOnly")] direct_only: Query<Option<String>>,
     ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::legacy_users(conn, p, page.0.as_deref(), direct_only.0.as_deref())
-            })
-            .await;
-        Ok(r?.respond())
+        let r = read(req, &state, auth, org_id.0, move |conn, p| {
+            reads::legacy_users(conn, p, page.as_deref(), direct_only.as_deref())
+        });
+        Ok(r.await?.respond())
     }
 
     /// Deprecated: a page (`page`, 0-based) of user groups as a bare array.
     #[oai(path = "/:org_id/user-groups", method = "get", deprecated)]
-    async fn legacy_user_groups(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn legacy_user_groups(
         org_id: Path<String>,
         page: Query<Option<String>>,
     ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::legacy_groups(conn, p, page.0.as_deref())
-            })
-            .await;
-        Ok(r?.respond())
+        let r = read(req, &state, auth, org_id.0, move |conn, p| {
+            reads::legacy_groups(conn, p, page.as_deref())
+        });
+        Ok(r.await?.respond())
     }
 
     /// Deprecated: one user group by its id.
     #[oai(path = "/:org_id/user-groups/:group_id", method = "get", deprecated)]
-    async fn legacy_user_group(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    fn legacy_user_group(
         org_id: Path<String>,
         group_id: Path<String>,
     ) -> poem::Result<Json<Value>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::legacy_group(conn, p, &group_id.0)
-            })
-            .await;
-        Ok(Json(r?))
+        let r = read(req, &state, auth, org_id.0, move |conn, p| {
+            reads::legacy_group(conn, p, &group_id)
+        });
+        Ok(Json(r.await?))
     }
 
     /// Deprecated: a page (`page`, 0-based) of a user group's users as a bare array.
-    #[oai(
-        path = "/:org_id/user-groups/:group_id/users",
-        method = "get",
-        deprecated
-    )]
-    async fn legacy_user_group_users(
-        &self,
-        req: &Request,
-        auth: ImsAuth,
-        state: Data<&AppState>,
+    #[oai(path = "/:org_id/user-groups/:group_id/users", method = "get", deprecated)]
+    fn legacy_user_group_users(
         org_id: Path<String>,
         group_id: Path<String>,
         page: Query<Option<String>>,
     ) -> poem::Result<Response<Json<Value>>> {
-        let call = Call::new(req, org_id.0);
-        let r = state
-            .trip(&bearer(auth), Scope::UsersRead)
-            .run(move |conn, p| {
-                call.check(p)?;
-                reads::legacy_group_users(conn, p, &group_id.0, page.0.as_deref())
-            })
-            .await;
-        Ok(r?.respond())
+        let r = read(req, &state, auth, org_id.0, move |conn, p| {
+            reads::legacy_group_users(conn, p, &group_id, page.as_deref())
+        });
+        Ok(r.await?.respond())
     }
 }

@@ -71,29 +71,49 @@ fn group_names(groups: Option<&Vec<GroupRef>>, direct_only: bool) -> Vec<Value> 
         .collect()
 }
 
+/// How a user read names its fields: the current reads in lower case (`firstname`,
+/// `country`, `type`), the deprecated ones in camelCase (`firstName`, `countryCode`,
+/// `userType`), which also show the phone number.
+struct Spelling {
+    first_name: &'static str,
+    last_name: &'static str,
+    country: &'static str,
+    phone: Option<&'static str>,
+    id_type: &'static str,
+}
+
+const CURRENT: Spelling = Spelling {
+    first_name: "firstname",
+    last_name: "lastname",
+    country: "country",
+    phone: None,
+    id_type: "type",
+};
+
+const LEGACY: Spelling = Spelling {
+    first_name: "firstName",
+    last_name: "lastName",
+    country: "countryCode",
+    phone: Some("phoneNumber"),
+    id_type: "userType",
+};
+
 /// A user as the current reads show it. `groups` is `None` to leave them out.
 pub fn user_json(u: &User, groups: Option<&Vec<GroupRef>>, direct_only: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), Value::String(id_to_hex(u.id)));
-    put(&mut m, "email", email(u));
-    m.insert("status".into(), Value::String(status(u).into()));
-    if groups.is_some() {
-        let names = group_names(groups, direct_only);
-        if !names.is_empty() {
-            m.insert("groups".into(), Value::Array(names));
-        }
-    }
-    put(&mut m, "username", username(u));
-    put(&mut m, "domain", domain(u).as_deref());
-    put(&mut m, "firstname", u.data.name.given.as_deref());
-    put(&mut m, "lastname", u.data.name.family.as_deref());
-    put(&mut m, "country", country(u));
-    m.insert("type".into(), Value::String(id_type(u).into()));
-    Value::Object(m)
+    spelled_user(u, groups, direct_only, &CURRENT)
 }
 
 /// A user as the deprecated `/{orgId}/users` read shows it (camelCase).
 pub fn legacy_user_json(u: &User, groups: Option<&Vec<GroupRef>>, direct_only: bool) -> Value {
+    spelled_user(u, groups, direct_only, &LEGACY)
+}
+
+fn spelled_user(
+    u: &User,
+    groups: Option<&Vec<GroupRef>>,
+    direct_only: bool,
+    s: &Spelling,
+) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), Value::String(id_to_hex(u.id)));
     put(&mut m, "email", email(u));
@@ -106,17 +126,14 @@ pub fn legacy_user_json(u: &User, groups: Option<&Vec<GroupRef>>, direct_only: b
     }
     put(&mut m, "username", username(u));
     put(&mut m, "domain", domain(u).as_deref());
-    put(&mut m, "firstName", u.data.name.given.as_deref());
-    put(&mut m, "lastName", u.data.name.family.as_deref());
-    put(&mut m, "countryCode", country(u));
-    put(
-        &mut m,
-        "phoneNumber",
-        u.data
-            .primary(MultiAttr::PhoneNumbers)
-            .and_then(|p| p.value.as_deref()),
-    );
-    m.insert("userType".into(), Value::String(id_type(u).into()));
+    put(&mut m, s.first_name, u.data.name.given.as_deref());
+    put(&mut m, s.last_name, u.data.name.family.as_deref());
+    put(&mut m, s.country, country(u));
+    if let Some(key) = s.phone {
+        let phone = u.data.primary(MultiAttr::PhoneNumbers);
+        put(&mut m, key, phone.and_then(|p| p.value.as_deref()));
+    }
+    m.insert(s.id_type.into(), Value::String(id_type(u).into()));
     Value::Object(m)
 }
 
@@ -124,11 +141,11 @@ pub fn legacy_user_json(u: &User, groups: Option<&Vec<GroupRef>>, direct_only: b
 pub fn legacy_member_json(u: &User) -> Value {
     let mut m = Map::new();
     put(&mut m, "email", email(u));
-    put(&mut m, "firstName", u.data.name.given.as_deref());
-    put(&mut m, "lastName", u.data.name.family.as_deref());
-    put(&mut m, "countryCode", country(u));
+    put(&mut m, LEGACY.first_name, u.data.name.given.as_deref());
+    put(&mut m, LEGACY.last_name, u.data.name.family.as_deref());
+    put(&mut m, LEGACY.country, country(u));
     m.insert("status".into(), Value::String(status(u).into()));
-    m.insert("userType".into(), Value::String(id_type(u).into()));
+    m.insert(LEGACY.id_type.into(), Value::String(id_type(u).into()));
     Value::Object(m)
 }
 

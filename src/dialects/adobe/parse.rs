@@ -448,42 +448,43 @@ fn parse_target(
             )));
         }
     }
-    let mut errors = Vec::new();
     if *what == "user" {
-        let mut parsed = Vec::new();
-        for (i, s) in steps.iter().enumerate() {
-            match step_of(s, i).and_then(|(name, v)| user_step(name, v, i)) {
-                Ok(step) => parsed.push((i, step)),
-                Err(e) => errors.push(e),
-            }
-        }
-        let ranks: Vec<(usize, u8)> = parsed.iter().map(|(i, s)| (*i, s.rank())).collect();
-        errors.extend(placement(&ranks, "create", "removeFromOrg"));
-        if errors.is_empty() {
-            parsed.sort_by_key(|(i, s)| (s.rank(), *i));
-            return Ok(Target::User {
-                key: who,
-                domain,
-                steps: parsed,
-            });
-        }
+        let steps = ordered(steps, user_step, UserStep::rank, "create", "removeFromOrg")?;
+        Ok(Target::User {
+            key: who,
+            domain,
+            steps,
+        })
     } else {
-        let mut parsed = Vec::new();
-        for (i, s) in steps.iter().enumerate() {
-            match step_of(s, i).and_then(|(name, v)| group_step(name, v, i)) {
-                Ok(step) => parsed.push((i, step)),
-                Err(e) => errors.push(e),
-            }
+        let (create, last) = ("createUserGroup", "deleteUserGroup");
+        let steps = ordered(steps, group_step, GroupStep::rank, create, last)?;
+        Ok(Target::Group { name: who, steps })
+    }
+}
+
+/// The steps parsed (`parse`), in Adobe's order (`rank`, then as sent), when each parses
+/// and the creating and the last step (`create`, `last`) stand where they may; else every
+/// error found, by step.
+fn ordered<S>(
+    steps: &[Value],
+    parse: fn(&str, &Value, usize) -> Result<S, StepError>,
+    rank: fn(&S) -> u8,
+    create: &str,
+    last: &str,
+) -> Result<Vec<(usize, S)>, Vec<StepError>> {
+    let mut errors = Vec::new();
+    let mut parsed = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        match step_of(s, i).and_then(|(name, v)| parse(name, v, i)) {
+            Ok(step) => parsed.push((i, step)),
+            Err(e) => errors.push(e),
         }
-        let ranks: Vec<(usize, u8)> = parsed.iter().map(|(i, s)| (*i, s.rank())).collect();
-        errors.extend(placement(&ranks, "createUserGroup", "deleteUserGroup"));
-        if errors.is_empty() {
-            parsed.sort_by_key(|(i, s)| (s.rank(), *i));
-            return Ok(Target::Group {
-                name: who,
-                steps: parsed,
-            });
-        }
+    }
+    let ranks: Vec<(usize, u8)> = parsed.iter().map(|(i, s)| (*i, rank(s))).collect();
+    errors.extend(placement(&ranks, create, last));
+    if errors.is_empty() {
+        parsed.sort_by_key(|(i, s)| (rank(s), *i));
+        return Ok(parsed);
     }
     errors.sort_by_key(|e| e.step);
     Err(errors)

@@ -77,6 +77,9 @@ struct Served<T> {
 
 type UserWithGroups = (crate::domain::User, Option<Vec<crate::domain::GroupRef>>);
 
+/// What the users reads take from the request, as given: the page, and the query
+/// parameters the read has (the others `None`).
+#[derive(Default)]
 pub struct UsersQuery {
     pub page: String,
     pub domain: Option<String>,
