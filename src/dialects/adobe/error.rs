@@ -114,32 +114,38 @@ impl Dialect for AdobeError {
     const NAME: &'static str = "adobe";
 
     fn failure(f: Failure, _what: &str) -> AdobeError {
-        let (result, message): (&str, String) = match &f {
-            Failure::NotFound | Failure::MalformedId(_) => {
-                ("error.not_found", "Resource not found".into())
-            }
-            Failure::Conflict(m) => ("error.conflict", m.clone()),
-            Failure::Taken(field) => (
-                "error.user.already_exists",
-                format!("Another user has this {}", field.label()),
-            ),
-            Failure::Invalid(_) | Failure::Refused(_) => ("error.request.invalid", f.to_string()),
-            Failure::NotAllowed(m) => ("error.forbidden", m.clone()),
-            Failure::VersionMismatch => ("error.conflict", "changed concurrently; retry".into()),
-            Failure::Unauthorized => ("error.token.invalid", "The access token is invalid".into()),
+        let status = f.status_unversioned();
+        let result = match &f {
             Failure::Forbidden(_) => return AdobeError::api_key(),
-            Failure::Throttled(_) => ("error.too_many_requests", f.to_string()),
-            Failure::Busy => (
-                "error.unavailable",
-                "The service is unavailable; retry".into(),
-            ),
-            Failure::Overloaded => (
-                "error.unavailable",
-                "The server is overloaded; retry after the Retry-After interval".into(),
-            ),
-            Failure::Internal => ("error.internal", "Internal error".into()),
+            Failure::NotFound | Failure::MalformedId(_) => "error.not_found",
+            Failure::Conflict(_) | Failure::VersionMismatch => "error.conflict",
+            Failure::Taken(_) => "error.user.already_exists",
+            Failure::Invalid(_) | Failure::Refused(_) => "error.request.invalid",
+            Failure::NotAllowed(_) => "error.forbidden",
+            Failure::Unauthorized => "error.token.invalid",
+            Failure::Throttled(_) => "error.too_many_requests",
+            Failure::Busy | Failure::Overloaded => "error.unavailable",
+            Failure::Internal => "error.internal",
         };
-        AdobeError::new(f.status_unversioned(), result, message)
+        // Adobe's words; an invalid value and a throttled credential in the failure's own (a
+        // missing scope is answered above).
+        let message = match f {
+            Failure::NotFound | Failure::MalformedId(_) => "Resource not found".into(),
+            Failure::Conflict(m) | Failure::NotAllowed(m) => m,
+            Failure::Taken(field) => format!("Another user has this {}", field.label()),
+            Failure::VersionMismatch => "changed concurrently; retry".into(),
+            Failure::Unauthorized => "The access token is invalid".into(),
+            Failure::Busy => "The service is unavailable; retry".into(),
+            Failure::Overloaded => {
+                "The server is overloaded; retry after the Retry-After interval".into()
+            }
+            Failure::Internal => "Internal error".into(),
+            own @ (Failure::Invalid(_)
+            | Failure::Refused(_)
+            | Failure::Throttled(_)
+            | Failure::Forbidden(_)) => own.to_string(),
+        };
+        AdobeError::new(status, result, message)
     }
 }
 

@@ -133,6 +133,21 @@ where
         .await
 }
 
+/// `/users/{orgId}/{page}` and `/users/{orgId}/{page}/{group}`: a page of users, with
+/// Adobe's paging headers.
+async fn users_page(
+    req: &Request,
+    state: &AppState,
+    auth: ImsAuth,
+    org: String,
+    q: reads::UsersQuery,
+) -> poem::Result<Response<Json<Value>>> {
+    let r = read(req, state, auth, org, move |conn, p| {
+        reads::users(conn, p, q)
+    });
+    Ok(r.await?.respond())
+}
+
 /// A page of a list: the body and Adobe's paging headers.
 pub struct Paged {
     pub body: Value,
@@ -204,8 +219,7 @@ super::routes::api! {
             direct_only: direct_only.0,
             ..Default::default()
         };
-        let r = read(req, &state, auth, org_id.0, move |conn, p| reads::users(conn, p, q));
-        Ok(r.await?.respond())
+        users_page(req, &state, auth, org_id.0, q).await
     }
 
     /// A page (0-based) of the users of a group (user group, product profile or admin
@@ -228,8 +242,7 @@ super::routes::api! {
             status: status.0,
             ..Default::default()
         };
-        let r = read(req, &state, auth, org_id.0, move |conn, p| reads::users(conn, p, q));
-        Ok(r.await?.respond())
+        users_page(req, &state, auth, org_id.0, q).await
     }
 
     /// One user, by email or username (case-insensitive).

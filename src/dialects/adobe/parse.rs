@@ -352,28 +352,24 @@ fn malformed(message: impl Into<String>) -> Vec<StepError> {
 
 /// Parse one command entry. Every problem is reported; an entry with any does not run.
 pub fn parse_entry(v: &Value) -> Entry {
+    // An entry that is not an object, or whose requestID is not a string, is malformed
+    // whole: it names nothing.
+    let unnamed = |message: String| Entry {
+        request_id: None,
+        subject: None,
+        parsed: Err(malformed(message)),
+    };
     let Some(o) = v.as_object() else {
-        return Entry {
-            request_id: None,
-            subject: None,
-            parsed: Err(malformed(format!(
-                "A command must be an object, got {}",
-                kind_of(v)
-            ))),
-        };
+        return unnamed(format!("A command must be an object, got {}", kind_of(v)));
     };
     let request_id = match o.get("requestID") {
         Some(Value::String(s)) => Some(s.clone()),
         None | Some(Value::Null) => None,
         Some(other) => {
-            return Entry {
-                request_id: None,
-                subject: None,
-                parsed: Err(malformed(format!(
-                    "requestID must be a string, got {}",
-                    kind_of(other)
-                ))),
-            }
+            return unnamed(format!(
+                "requestID must be a string, got {}",
+                kind_of(other)
+            ))
         }
     };
     let subject = match (o.get("user"), o.get("usergroup")) {

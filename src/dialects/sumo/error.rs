@@ -107,48 +107,47 @@ impl Dialect for SumoError {
     const NAME: &'static str = "sumo";
 
     fn failure(f: Failure, what: &str) -> SumoError {
-        let (code, message): (&'static str, String) = match &f {
-            Failure::NotFound | Failure::MalformedId(_) => (
-                match what {
-                    "role" => "role_not_found",
-                    "organization" => "org_not_found",
-                    _ => "user_not_found",
-                },
-                format!("The {what} does not exist."),
-            ),
-            Failure::Conflict(m) => (
-                match what {
-                    "role" => "role_name_already_exists",
-                    "organization" => "org_already_exists",
-                    _ => "user_email_already_exists",
-                },
-                m.clone(),
-            ),
-            Failure::Taken(UniqueField::Phone) => ("user_phone_already_exists", f.to_string()),
-            Failure::Taken(_) => ("user_email_already_exists", f.to_string()),
-            Failure::Invalid(_) | Failure::Refused(_) => ("invalid_field", f.to_string()),
-            Failure::VersionMismatch => (
-                "concurrent_modification",
-                format!("The {what} was changed concurrently; retry."),
-            ),
-            Failure::Unauthorized => ("unauthorized", "Credential could not be verified.".into()),
-            Failure::Forbidden(scope) => (
-                "forbidden",
-                format!("The credential lacks the {scope} scope."),
-            ),
-            Failure::NotAllowed(m) => ("forbidden", m.clone()),
-            Failure::Throttled(_) => ("rate_limit_exceeded", f.to_string()),
-            Failure::Busy => (
-                "service.unavailable",
-                "The service is unavailable; retry.".into(),
-            ),
-            Failure::Overloaded => (
-                "service.unavailable",
-                "The server is overloaded; retry after the Retry-After interval.".into(),
-            ),
-            Failure::Internal => ("internal.error", "Internal server error.".into()),
+        let status = f.status_unversioned();
+        let code = match &f {
+            Failure::NotFound | Failure::MalformedId(_) => match what {
+                "role" => "role_not_found",
+                "organization" => "org_not_found",
+                _ => "user_not_found",
+            },
+            Failure::Conflict(_) => match what {
+                "role" => "role_name_already_exists",
+                "organization" => "org_already_exists",
+                _ => "user_email_already_exists",
+            },
+            Failure::Taken(UniqueField::Phone) => "user_phone_already_exists",
+            Failure::Taken(_) => "user_email_already_exists",
+            Failure::Invalid(_) | Failure::Refused(_) => "invalid_field",
+            Failure::VersionMismatch => "concurrent_modification",
+            Failure::Unauthorized => "unauthorized",
+            Failure::Forbidden(_) | Failure::NotAllowed(_) => "forbidden",
+            Failure::Throttled(_) => "rate_limit_exceeded",
+            Failure::Busy | Failure::Overloaded => "service.unavailable",
+            Failure::Internal => "internal.error",
         };
-        SumoError::new(f.status_unversioned(), code, message)
+        // Sumo's words; a taken value, an invalid one and a throttled credential in the
+        // failure's own.
+        let message = match f {
+            Failure::NotFound | Failure::MalformedId(_) => format!("The {what} does not exist."),
+            Failure::Conflict(m) | Failure::NotAllowed(m) => m,
+            Failure::VersionMismatch => format!("The {what} was changed concurrently; retry."),
+            Failure::Unauthorized => "Credential could not be verified.".into(),
+            Failure::Forbidden(scope) => format!("The credential lacks the {scope} scope."),
+            Failure::Busy => "The service is unavailable; retry.".into(),
+            Failure::Overloaded => {
+                "The server is overloaded; retry after the Retry-After interval.".into()
+            }
+            Failure::Internal => "Internal server error.".into(),
+            own @ (Failure::Taken(_)
+            | Failure::Invalid(_)
+            | Failure::Refused(_)
+            | Failure::Throttled(_)) => own.to_string(),
+        };
+        SumoError::new(status, code, message)
     }
 }
 
