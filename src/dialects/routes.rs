@@ -2,7 +2,8 @@
 //! written as a table of operations that all take the same leading extractors.
 
 /// A whole `#[OpenApi]` impl whose every operation takes the same three leading extractors
-/// (the request, the credential, the state), named once in `each(…)`; each operation then
+/// (the credential, the state and the request, in the order given), named once in
+/// `each(…)`; each operation then
 /// lists only what is its own: its attributes (doc comment, `#[oai(…)]`) as poem-openapi
 /// reads them, its parameters, its response and its body.
 ///

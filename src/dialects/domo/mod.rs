@@ -144,8 +144,10 @@ super::routes::api! {
         body: DomoBody<DomoUserInput>,
         #[oai(name = "sendInvite")] send_invite: Query<Option<String>>,
     ) -> UserResponse {
-        let prepared = users::send_invite(send_invite.as_deref())
-            .and_then(|invite| Ok((invite, UserFields::parse(&body.object()?)?)));
+        let prepared = users::send_invite(send_invite.as_deref()).and_then(|invite| {
+            let fields = UserFields::parse(&body.object()?)?;
+            Ok(users::NewUser { fields, invite })
+        });
         let op = with_config(&state, users::create);
         answer(req, state.trip(&auth, UsersWrite), prepared, op).await
     }

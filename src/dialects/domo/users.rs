@@ -80,13 +80,14 @@ pub fn send_invite(v: Option<&str>) -> DomoResult<bool> {
     }
 }
 
-/// Create a user; `invite` records an invitation.
-pub fn create(
-    conn: &mut Conn,
-    p: &Caller<'_>,
-    cfg: &Config,
-    (invite, f): (bool, UserFields),
-) -> DomoResult<DomoUser> {
+/// A user to create, and whether to record an invitation (`sendInvite`).
+pub struct NewUser {
+    pub fields: UserFields,
+    pub invite: bool,
+}
+
+pub fn create(conn: &mut Conn, p: &Caller<'_>, cfg: &Config, new: NewUser) -> DomoResult<DomoUser> {
+    let (f, invite) = (new.fields, new.invite);
     f.check_create()?;
     let role = role_of(conn, &p.org_id, &f)?;
     let mut data = UserData {
