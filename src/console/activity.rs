@@ -7,17 +7,16 @@ use std::collections::BTreeMap;
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
-use poem::web::{Data, Query};
-use poem::{handler, Request, Response};
+use poem::web::Query;
+use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::view::{self, Nav};
-use super::{respond, session_secret, Fail, Out};
+use super::{Console, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::audit::{self, Filter};
 use crate::directory::users;
 use crate::domain::{id_from_hex, AuditEntry, Scope};
-use crate::request::AppState;
 
 const PAGE: i64 = 50;
 /// The furthest page (so a hand-written URL cannot ask for a huge OFFSET).
@@ -49,31 +48,29 @@ pub(crate) struct ActivityQuery {
 }
 
 impl ActivityQuery {
-    fn is_filtered(&self) -> bool {
-        [
-            &self.dialect,
-            &self.action,
-            &self.user,
-            &self.from,
-            &self.to,
-        ]
-        .iter()
-        .any(|v| !v.trim().is_empty())
-    }
-
-    /// The link to page `page` of the same filters.
-    fn link(&self, page: i64) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+    /// The filters given: (name, trimmed value).
+    fn filters(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let all = [
             ("dialect", &self.dialect),
             ("action", &self.action),
             ("user", &self.user),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if !v.trim().is_empty() {
-                q.append_pair(k, v.trim());
-            }
+        ];
+        all.into_iter()
+            .map(|(k, v)| (k, v.trim()))
+            .filter(|(_, v)| !v.is_empty())
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.filters().next().is_some()
+    }
+
+    /// The link to page `page` of the same filters.
+    fn link(&self, page: i64) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.filters() {
+            q.append_pair(k, v);
         }
         if page > 1 {
             q.append_pair("page", &page.to_string());
@@ -148,47 +145,38 @@ fn parse(q: &ActivityQuery) -> Result<(Filter, i64), Errors> {
 }
 
 #[handler]
-pub(crate) async fn list(
-    req: &Request,
-    state: Data<&AppState>,
-    q: Query<ActivityQuery>,
-) -> Response {
-    let q = q.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let org = &s.principal.org_id;
-                let bad = |s: &Session, q: &ActivityQuery, e: &Errors| {
-                    Fail::Page(StatusCode::BAD_REQUEST, render(s, q, e, &[], 0, 1))
-                };
-                let (mut f, page) = parse(&q).map_err(|e| bad(s, &q, &e))?;
-                let user = q.user.trim();
-                if !user.is_empty() {
-                    let id = match id_from_hex(user) {
-                        Some(id) if user.len() == 16 => Some(id),
-                        _ => users::find_by_key(conn, org, user)?,
-                    };
-                    match id {
-                        Some(id) => f.user_id = Some(id),
-                        None => {
-                            let e = Errors::from([("user", format!("No user {user} here."))]);
-                            return Err(bad(s, &q, &e));
-                        }
-                    }
+pub(crate) async fn list(at: Console<'_>, Query(q): Query<ActivityQuery>) -> Response {
+    at.page(Scope::UsersRead, move |conn, s| {
+        let org = &s.principal.org_id;
+        let bad = |s: &Session, q: &ActivityQuery, e: &Errors| {
+            Fail::Page(StatusCode::BAD_REQUEST, render(s, q, e, &[], 0, 1))
+        };
+        let (mut f, page) = parse(&q).map_err(|e| bad(s, &q, &e))?;
+        let user = q.user.trim();
+        if !user.is_empty() {
+            let id = match id_from_hex(user) {
+                Some(id) if user.len() == 16 => Some(id),
+                _ => users::find_by_key(conn, org, user)?,
+            };
+            match id {
+                Some(id) => f.user_id = Some(id),
+                None => {
+                    let e = Errors::from([("user", format!("No user {user} here."))]);
+                    return Err(bad(s, &q, &e));
                 }
-                let (entries, total) = audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
-                Ok(Out::Page(render(
-                    s,
-                    &q,
-                    &Errors::new(),
-                    &entries,
-                    total,
-                    page,
-                )))
-            })
-            .await,
-    )
+            }
+        }
+        let (entries, total) = audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
+        Ok(Out::Page(render(
+            s,
+            &q,
+            &Errors::new(),
+            &entries,
+            total,
+            page,
+        )))
+    })
+    .await
 }
 
 fn render(

@@ -4,16 +4,15 @@
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Path};
-use poem::{handler, Request, Response};
+use poem::web::{Form, Path, Query};
+use poem::{handler, Response};
 use serde::Deserialize;
 
-use super::view::{self, Nav};
-use super::{form_action, respond, session_secret, Fail, Out};
+use super::view::{self, CsrfOnly, Nav};
+use super::{Console, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::{Conn, StoreError};
 use crate::domain::{Credential, CredentialKind, Scope, Scopes};
-use crate::request::AppState;
 
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
@@ -139,110 +138,78 @@ pub(crate) struct Done {
 }
 
 #[handler]
-pub(crate) async fn list(
-    req: &Request,
-    state: Data<&AppState>,
-    q: poem::web::Query<Done>,
-) -> Response {
-    let done = q.0.done;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::OrgsAdmin)
-            .run(move |conn, s, _| {
-                let creds = list_of(conn, s)?;
-                let notice = (done == "revoked").then_some("Credential revoked.");
-                Ok(Out::Page(render(
-                    s,
-                    &creds,
-                    &NewForm::default(),
-                    &Default::default(),
-                    None,
-                    notice,
-                )))
-            })
-            .await,
-    )
-}
-
-#[handler]
-pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NewForm>) -> Response {
-    let f = f.0;
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::OrgsAdmin,
-        move |conn, s, c| {
-            let mut errors = std::collections::BTreeMap::new();
-            let kind = match f.kind.as_str() {
-                "client" => CredentialKind::Client,
-                _ => CredentialKind::Token,
-            };
-            let label = f.label.trim();
-            if label.len() > 255 || label.chars().any(|c| c.is_control()) {
-                errors.insert(
-                    "label",
-                    "At most 255 characters, without control characters.".to_string(),
-                );
-            }
-            let mut chosen = Vec::new();
-            for (on, scope) in [
-                (&f.scim, Scope::Scim),
-                (&f.users_read, Scope::UsersRead),
-                (&f.users_write, Scope::UsersWrite),
-                (&f.orgs_admin, Scope::OrgsAdmin),
-            ] {
-                if !on.is_empty() {
-                    chosen.push(scope.as_str());
-                }
-            }
-            let scopes = Scopes::parse(&chosen.join(" ")).unwrap_or_default();
-            if chosen.is_empty() {
-                errors.insert("scopes", "Choose at least one scope.".to_string());
-            }
-            let mut created = None;
-            if errors.is_empty() {
-                // No escalation: the directory refuses a scope this session lacks.
-                match crate::directory::credentials::mint(conn, c, kind, label, &scopes) {
-                    Ok((cred, secret)) => created = Some(Created { cred, secret }),
-                    Err(StoreError::Forbidden(_)) => {
-                        errors.insert(
-                            "scopes",
-                            "A credential cannot have a scope this session lacks.".to_string(),
-                        );
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let creds = list_of(conn, s)?;
-            match created {
-                Some(c) => Ok(Out::Page(render(
-                    s,
-                    &creds,
-                    &NewForm::default(),
-                    &errors,
-                    Some(&c),
-                    None,
-                ))),
-                None => Err(Fail::Page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    render(s, &creds, &f, &errors, None, None),
-                )),
-            }
-        },
-    )
+pub(crate) async fn list(at: Console<'_>, Query(q): Query<Done>) -> Response {
+    at.page(Scope::OrgsAdmin, move |conn, s| {
+        let creds = list_of(conn, s)?;
+        let notice = (q.done == "revoked").then_some("Credential revoked.");
+        let (form, errors) = (NewForm::default(), Default::default());
+        Ok(Out::Page(render(s, &creds, &form, &errors, None, notice)))
+    })
     .await
 }
 
 #[handler]
-pub(crate) async fn revoke(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
-) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
+pub(crate) async fn create(at: Console<'_>, Form(f): Form<NewForm>) -> Response {
+    at.form(f.csrf.clone(), Scope::OrgsAdmin, move |conn, s, c| {
+        let mut errors = std::collections::BTreeMap::new();
+        let kind = match f.kind.as_str() {
+            "client" => CredentialKind::Client,
+            _ => CredentialKind::Token,
+        };
+        let label = f.label.trim();
+        if label.len() > 255 || label.chars().any(|c| c.is_control()) {
+            errors.insert(
+                "label",
+                "At most 255 characters, without control characters.".to_string(),
+            );
+        }
+        let mut chosen = Vec::new();
+        for (on, scope) in [
+            (&f.scim, Scope::Scim),
+            (&f.users_read, Scope::UsersRead),
+            (&f.users_write, Scope::UsersWrite),
+            (&f.orgs_admin, Scope::OrgsAdmin),
+        ] {
+            if !on.is_empty() {
+                chosen.push(scope.as_str());
+            }
+        }
+        let scopes = Scopes::parse(&chosen.join(" ")).unwrap_or_default();
+        if chosen.is_empty() {
+            errors.insert("scopes", "Choose at least one scope.".to_string());
+        }
+        let mut created = None;
+        if errors.is_empty() {
+            // No escalation: the directory refuses a scope this session lacks.
+            match crate::directory::credentials::mint(conn, c, kind, label, &scopes) {
+                Ok((cred, secret)) => created = Some(Created { cred, secret }),
+                Err(StoreError::Forbidden(_)) => {
+                    errors.insert(
+                        "scopes",
+                        "A credential cannot have a scope this session lacks.".to_string(),
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let creds = list_of(conn, s)?;
+        match created {
+            Some(c) => {
+                let page = render(s, &creds, &NewForm::default(), &errors, Some(&c), None);
+                Ok(Out::Page(page))
+            }
+            None => {
+                let page = render(s, &creds, &f, &errors, None, None);
+                Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page))
+            }
+        }
+    })
+    .await
+}
+
+#[handler]
+pub(crate) async fn revoke(at: Console<'_>, Path(id): Path<String>, f: Form<CsrfOnly>) -> Response {
+    at.form(f.0.csrf, Scope::OrgsAdmin, move |conn, _s, c| {
         if id.len() > 256 {
             return Err(Fail::NotFound);
         }

@@ -5,15 +5,13 @@
 //! (a partial index), the group count, the changes per day and the latest changes.
 
 use maud::{html, Markup};
-use poem::web::Data;
-use poem::{handler, Request, Response};
+use poem::{handler, Response};
 
 use super::view::{self, Nav};
-use super::{respond, session_secret, Out};
+use super::{Console, Out};
 use crate::directory::{audit, groups, users};
 use crate::domain::{AuditEntry, Scope};
 use crate::http::metrics::DialectRate;
-use crate::request::AppState;
 
 /// Days in the chart.
 pub(crate) const DAYS: u32 = 14;
@@ -31,31 +29,27 @@ struct Dashboard {
 }
 
 #[handler]
-pub(crate) async fn show(req: &Request, state: Data<&AppState>) -> Response {
-    let (rates, window) = state.metrics.dialect_rates();
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let org = &s.principal.org_id;
-                let users = users::count(conn, org)?;
-                let suspended = users::suspended_count(conn, org)?;
-                let groups = groups::count(conn, org)?;
-                let last_day = chrono::Utc::now().date_naive();
-                let per_day = audit::per_day(conn, org, last_day, DAYS)?;
-                let latest = audit::recent(conn, org, LATEST)?;
-                let d = Dashboard {
-                    users,
-                    suspended,
-                    groups,
-                    per_day,
-                    last_day,
-                    latest,
-                };
-                Ok(Out::Page(render(s, &d, &rates, window)))
-            })
-            .await,
-    )
+pub(crate) async fn show(at: Console<'_>) -> Response {
+    let (rates, window) = at.state.metrics.dialect_rates();
+    at.page(Scope::UsersRead, move |conn, s| {
+        let org = &s.principal.org_id;
+        let users = users::count(conn, org)?;
+        let suspended = users::suspended_count(conn, org)?;
+        let groups = groups::count(conn, org)?;
+        let last_day = chrono::Utc::now().date_naive();
+        let per_day = audit::per_day(conn, org, last_day, DAYS)?;
+        let latest = audit::recent(conn, org, LATEST)?;
+        let d = Dashboard {
+            users,
+            suspended,
+            groups,
+            per_day,
+            last_day,
+            latest,
+        };
+        Ok(Out::Page(render(s, &d, &rates, window)))
+    })
+    .await
 }
 
 fn render(

@@ -3,32 +3,26 @@
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Path, Query};
-use poem::{handler, Request, Response};
+use poem::web::{Form, Path, Query};
+use poem::{handler, Response};
 use serde::Deserialize;
 
+use super::delete::Deletable;
 use super::view::{self, Nav};
-use super::{form_action, respond, session_secret, Fail, Out};
+use super::{cut, Console, Fail, ListQuery, Out};
 use crate::auth::session::Session;
+use crate::directory::groups::Members;
 use crate::directory::read::{
     Among, GroupFilter, GroupSearch, Order, Search, SortKey, UserFilter, Window,
 };
 use crate::directory::seam::Dialect;
 use crate::directory::{self, Expect};
-use crate::directory::{Conn, StoreError};
+use crate::directory::{Caller, Conn, StoreError, StoreResult};
 use crate::domain::{id_to_hex, Group, GroupData, MemberChange, Scope, User};
-use crate::request::AppState;
 
 /// Groups per page, members per page, users offered by a member search.
 const PAGE: i64 = 50;
 const SEARCH: i64 = 10;
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct ListQuery {
-    after: String,
-    done: String,
-}
 
 fn notice_of(done: &str) -> Option<&'static str> {
     Some(match done {
@@ -109,9 +103,7 @@ fn load_list(conn: &mut Conn, s: &Session, after: Option<i64>) -> Result<GroupLi
             members: false,
         },
     )?;
-    let more = groups.len() as i64 > PAGE;
-    groups.truncate(PAGE as usize);
-    let next = if more {
+    let next = if cut(&mut groups, PAGE) {
         groups.last().map(|g| g.id)
     } else {
         None
@@ -121,26 +113,16 @@ fn load_list(conn: &mut Conn, s: &Session, after: Option<i64>) -> Result<GroupLi
 }
 
 #[handler]
-pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQuery>) -> Response {
-    let q = q.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let after = crate::domain::id_from_hex(&q.after);
-                let (groups, counts, next) = load_list(conn, s, after)?;
-                Ok(Out::Page(render_list(
-                    s,
-                    &groups,
-                    &counts,
-                    next,
-                    "",
-                    None,
-                    notice_of(&q.done),
-                )))
-            })
-            .await,
-    )
+pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Response {
+    at.page(Scope::UsersRead, move |conn, s| {
+        let after = crate::domain::id_from_hex(&q.after);
+        let (groups, counts, next) = load_list(conn, s, after)?;
+        let notice = notice_of(&q.done);
+        Ok(Out::Page(render_list(
+            s, &groups, &counts, next, "", None, notice,
+        )))
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -154,43 +136,34 @@ pub(crate) struct NameForm {
 }
 
 #[handler]
-pub(crate) async fn create(req: &Request, state: Data<&AppState>, f: Form<NameForm>) -> Response {
-    let f = f.0;
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, s, c| {
-            let error = match check_name(&f.name) {
-                Ok(name) => {
-                    let data = GroupData {
-                        display_name: name,
-                        ..GroupData::default()
-                    };
-                    match directory::groups::create(conn, c, &data, &[]) {
-                        Ok(g) => {
-                            return Ok(Out::Redirect(format!(
-                                "/console/groups/{}?done=created",
-                                id_to_hex(g.id)
-                            )))
-                        }
-                        Err(StoreError::Conflict(_)) => {
-                            "A group with this name exists.".to_string()
-                        }
-                        Err(StoreError::Invalid(m)) => m,
-                        Err(e) => return Err(e.into()),
+pub(crate) async fn create(at: Console<'_>, Form(f): Form<NameForm>) -> Response {
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+        let error = match check_name(&f.name) {
+            Ok(name) => {
+                let data = GroupData {
+                    display_name: name,
+                    ..GroupData::default()
+                };
+                match directory::groups::create(conn, c, &data, &[]) {
+                    Ok(g) => {
+                        return Ok(Out::Redirect(format!(
+                            "/console/groups/{}?done=created",
+                            id_to_hex(g.id)
+                        )))
                     }
+                    Err(StoreError::Conflict(_)) => "A group with this name exists.".to_string(),
+                    Err(StoreError::Invalid(m)) => m,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(m) => m,
-            };
-            let (groups, counts, next) = load_list(conn, s, None)?;
-            Err(Fail::Page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_list(s, &groups, &counts, next, &f.name, Some(&error), None),
-            ))
-        },
-    )
+            }
+            Err(m) => m,
+        };
+        let (groups, counts, next) = load_list(conn, s, None)?;
+        Err(Fail::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_list(s, &groups, &counts, next, &f.name, Some(&error), None),
+        ))
+    })
     .await
 }
 
@@ -214,7 +187,7 @@ struct GroupPage {
 
 fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPage, Fail> {
     let org = &s.principal.org_id;
-    let group = directory::groups::get(conn, org, gid, directory::groups::Members::Skip)?;
+    let group = directory::groups::get(conn, org, gid, Members::Skip)?;
     let count = directory::groups::user_counts(conn, std::slice::from_ref(&group))?
         .get(&gid)
         .copied()
@@ -238,9 +211,7 @@ fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPa
         },
     )?;
     let mut members = loaded.users;
-    let more = members.len() as i64 > PAGE;
-    members.truncate(PAGE as usize);
-    let next = if more {
+    let next = if cut(&mut members, PAGE) {
         members.last().map(|u| u.id)
     } else {
         None
@@ -343,98 +314,81 @@ fn render(
 
 #[handler]
 pub(crate) async fn show(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    q: Query<ShowQuery>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> Response {
-    let (id, q) = (id.0, q.0);
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let gid = Fail::id(&id, "page")?;
-                let p = load(conn, s, gid, &q)?;
-                let name = p.group.data.display_name.clone();
-                Ok(Out::Page(render(s, &p, &q, (&name, None), None)))
-            })
-            .await,
-    )
+    at.page(Scope::UsersRead, move |conn, s| {
+        let p = load(conn, s, Fail::id(&id, "page")?, &q)?;
+        let name = p.group.data.display_name.clone();
+        Ok(Out::Page(render(s, &p, &q, (&name, None), None)))
+    })
+    .await
 }
 
 #[handler]
 pub(crate) async fn rename(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<NameForm>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<NameForm>,
 ) -> Response {
-    let (id, f) = (id.0, f.0);
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, s, c| {
-            let gid = Fail::id(&id, "page")?;
-            let expected = match f.version.trim().parse::<i64>() {
-                Ok(v) => Expect::OneOf(vec![v]),
-                Err(_) => Expect::Any,
-            };
-            let mut stale = false;
-            let error = match check_name(&f.name) {
-                Ok(name) => {
-                    let r = directory::groups::update(
-                        conn,
-                        c,
-                        gid,
-                        &expected,
-                        directory::groups::Members::Skip,
-                        directory::groups::Members::Skip,
-                        |g: &Group| {
-                            Ok::<_, StoreError>((
-                                GroupData {
-                                    display_name: name.clone(),
-                                    ..g.data.clone()
-                                },
-                                MemberChange::default(),
-                            ))
-                        },
-                    );
-                    match r {
-                        Ok(_) => {
-                            return Ok(Out::Redirect(format!("/console/groups/{id}?done=renamed")))
-                        }
-                        Err(StoreError::Conflict(_)) => {
-                            "A group with this name exists.".to_string()
-                        }
-                        Err(StoreError::Invalid(m)) => m,
-                        Err(StoreError::VersionMismatch) => {
-                            stale = true;
-                            "This group was changed since you opened it; it now shows the \
-                             current name: rename it again."
-                                .to_string()
-                        }
-                        Err(e) => return Err(e.into()),
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+        let gid = Fail::id(&id, "page")?;
+        let expected = match f.version.trim().parse::<i64>() {
+            Ok(v) => Expect::OneOf(vec![v]),
+            Err(_) => Expect::Any,
+        };
+        let mut stale = false;
+        let error = match check_name(&f.name) {
+            Ok(name) => {
+                let r = directory::groups::update(
+                    conn,
+                    c,
+                    gid,
+                    &expected,
+                    Members::Skip,
+                    Members::Skip,
+                    |g: &Group| {
+                        Ok::<_, StoreError>((
+                            GroupData {
+                                display_name: name.clone(),
+                                ..g.data.clone()
+                            },
+                            MemberChange::default(),
+                        ))
+                    },
+                );
+                match r {
+                    Ok(_) => {
+                        return Ok(Out::Redirect(format!("/console/groups/{id}?done=renamed")))
                     }
+                    Err(StoreError::Conflict(_)) => "A group with this name exists.".to_string(),
+                    Err(StoreError::Invalid(m)) => m,
+                    Err(StoreError::VersionMismatch) => {
+                        stale = true;
+                        "This group was changed since you opened it; it now shows the \
+                             current name: rename it again."
+                            .to_string()
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(m) => m,
-            };
-            let q = ShowQuery::default();
-            let p = load(conn, s, gid, &q)?;
-            if stale {
-                let fresh = p.group.data.display_name.clone();
-                return Err(Fail::Page(
-                    StatusCode::CONFLICT,
-                    render(s, &p, &q, (&fresh, Some(&error)), None),
-                ));
             }
-            Err(Fail::Page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render(s, &p, &q, (&f.name, Some(&error)), None),
-            ))
-        },
-    )
+            Err(m) => m,
+        };
+        let q = ShowQuery::default();
+        let p = load(conn, s, gid, &q)?;
+        if stale {
+            let fresh = p.group.data.display_name.clone();
+            return Err(Fail::Page(
+                StatusCode::CONFLICT,
+                render(s, &p, &q, (&fresh, Some(&error)), None),
+            ));
+        }
+        Err(Fail::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(s, &p, &q, (&f.name, Some(&error)), None),
+        ))
+    })
     .await
 }
 
@@ -445,116 +399,72 @@ pub(crate) struct MemberForm {
     user: String,
 }
 
-async fn members(
-    req: &Request,
-    state: &AppState,
-    id: String,
-    f: MemberForm,
-    add: bool,
-) -> Response {
-    form_action(
-        req,
-        state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, s, c| {
-            let gid = Fail::id(&id, "page")?;
-            let error = match crate::domain::id_from_hex(&f.user) {
-                None => "Choose a user to add.".to_string(),
-                Some(uid) => {
-                    let r = if add {
-                        directory::groups::add_members(conn, c, gid, &[uid])
-                    } else {
-                        directory::groups::remove_members(conn, c, gid, &[uid])
-                    };
-                    match r {
-                        Ok(_) => {
-                            let done = if add { "added" } else { "removed" };
-                            return Ok(Out::Redirect(format!("/console/groups/{id}?done={done}")));
-                        }
-                        Err(StoreError::Invalid(_)) => {
-                            "There is no such user in the organization.".to_string()
-                        }
-                        Err(e) => return Err(e.into()),
+/// Add (`add`) or remove the form's user.
+async fn members(at: Console<'_>, id: Path<String>, f: Form<MemberForm>, add: bool) -> Response {
+    let (id, f) = (id.0, f.0);
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+        let gid = Fail::id(&id, "page")?;
+        let error = match crate::domain::id_from_hex(&f.user) {
+            None => "Choose a user to add.".to_string(),
+            Some(uid) => {
+                let r = if add {
+                    directory::groups::add_members(conn, c, gid, &[uid])
+                } else {
+                    directory::groups::remove_members(conn, c, gid, &[uid])
+                };
+                match r {
+                    Ok(_) => {
+                        let done = if add { "added" } else { "removed" };
+                        return Ok(Out::Redirect(format!("/console/groups/{id}?done={done}")));
                     }
+                    Err(StoreError::Invalid(_)) => {
+                        "There is no such user in the organization.".to_string()
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-            };
-            let q = ShowQuery::default();
-            let p = load(conn, s, gid, &q)?;
-            let name = p.group.data.display_name.clone();
-            Err(Fail::Page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render(s, &p, &q, (&name, None), Some(&error)),
-            ))
-        },
-    )
+            }
+        };
+        let q = ShowQuery::default();
+        let p = load(conn, s, gid, &q)?;
+        let name = p.group.data.display_name.clone();
+        Err(Fail::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(s, &p, &q, (&name, None), Some(&error)),
+        ))
+    })
     .await
 }
 
 #[handler]
-pub(crate) async fn add_member(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<MemberForm>,
-) -> Response {
-    members(req, &state, id.0, f.0, true).await
+pub(crate) async fn add_member(at: Console<'_>, id: Path<String>, f: Form<MemberForm>) -> Response {
+    members(at, id, f, true).await
 }
 
 #[handler]
 pub(crate) async fn remove_member(
-    req: &Request,
-    state: Data<&AppState>,
+    at: Console<'_>,
     id: Path<String>,
     f: Form<MemberForm>,
 ) -> Response {
-    members(req, &state, id.0, f.0, false).await
+    members(at, id, f, false).await
 }
 
-#[handler]
-pub(crate) async fn confirm_delete(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-) -> Response {
-    let id = id.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersWrite)
-            .run(move |conn, s, _| {
-                let gid = Fail::id(&id, "page")?;
-                let g = directory::groups::get(
-                    conn,
-                    &s.principal.org_id,
-                    gid,
-                    directory::groups::Members::Skip,
-                )?;
-                let name = g.data.display_name;
-                Ok(Out::Page(view::confirm_delete(
-                    s,
-                    Nav::Groups,
-                    "Delete group",
-                    &name,
-                    "Its members stay; they leave the group in every dialect at once.",
-                    &format!("/console/groups/{id}"),
-                )))
-            })
-            .await,
-    )
-}
+/// Groups, as the console deletes one.
+pub(crate) struct Groups;
 
-#[handler]
-pub(crate) async fn delete(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
-) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
-        let gid = Fail::id(&id, "page")?;
-        directory::groups::delete(conn, c, gid, &Expect::Any)?;
-        Ok(Out::Redirect("/console/groups?done=deleted".into()))
-    })
-    .await
+impl Deletable for Groups {
+    const LIST: &'static str = "groups";
+    const NAV: Nav = Nav::Groups;
+    const TITLE: &'static str = "Delete group";
+    const CONSEQUENCE: &'static str =
+        "Its members stay; they leave the group in every dialect at once.";
+
+    fn name(conn: &mut Conn, s: &Session, id: i64) -> Result<String, Fail> {
+        let g = directory::groups::get(conn, &s.principal.org_id, id, Members::Skip)?;
+        Ok(g.data.display_name)
+    }
+
+    fn delete(conn: &mut Conn, c: &Caller<'_>, id: i64) -> StoreResult<()> {
+        directory::groups::delete(conn, c, id, &Expect::Any)
+    }
 }

@@ -12,6 +12,7 @@
 mod activity;
 mod credentials;
 mod dashboard;
+mod delete;
 mod groups;
 mod orgs;
 mod signin;
@@ -25,22 +26,15 @@ use poem::{
 
 use crate::auth::{self, session::Session};
 use crate::directory::seam::{Dialect, Failure};
+use crate::directory::{Caller, Conn};
+use crate::domain::Scope;
 use crate::http::errors::ErrorContext;
+use crate::request::AppState;
 
 /// The console's routes, to be nested at `/console`.
 pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/", get(dashboard::show))
-        .at("/activity", get(activity::list))
-        .at("/organizations", get(orgs::list))
-        .at(
-            "/organizations/:id/deactivate",
-            get(orgs::confirm_deactivate).post(orgs::deactivate),
-        )
-        .at("/users/:id/apis", get(users::apis))
-        .at("/users/:id/identities/remove", post(users::remove_identity))
-        .at("/assets/console.css", get(css))
-        .at("/assets/console.js", get(js))
         .at("/login", get(signin::form).post(signin::submit))
         .at("/logout", post(signin::logout))
         .at("/users", get(users::list))
@@ -49,24 +43,33 @@ pub fn routes() -> impl Endpoint {
         .at("/users/:id/password", post(users::password))
         .at("/users/:id/admin", post(users::grant_admin))
         .at("/users/:id/admin/revoke", post(users::revoke_admin))
-        .at(
-            "/users/:id/delete",
-            get(users::confirm_delete).post(users::delete),
-        )
+        .at("/users/:id/identities/remove", post(users::remove_identity))
+        .at("/users/:id/apis", get(users::apis))
+        .at("/users/:id/delete", deletion::<users::Users>())
         .at("/groups", get(groups::list).post(groups::create))
         .at("/groups/:id", get(groups::show).post(groups::rename))
-        .at(
-            "/groups/:id/delete",
-            get(groups::confirm_delete).post(groups::delete),
-        )
         .at("/groups/:id/members/add", post(groups::add_member))
         .at("/groups/:id/members/remove", post(groups::remove_member))
+        .at("/groups/:id/delete", deletion::<groups::Groups>())
+        .at("/organizations", get(orgs::list))
+        .at(
+            "/organizations/:id/deactivate",
+            get(orgs::confirm_deactivate).post(orgs::deactivate),
+        )
         .at(
             "/credentials",
             get(credentials::list).post(credentials::create),
         )
         .at("/credentials/:id/revoke", post(credentials::revoke))
+        .at("/activity", get(activity::list))
+        .at("/assets/console.css", get(css))
+        .at("/assets/console.js", get(js))
         .with(SecurityHeaders)
+}
+
+/// An item's delete route: the page that asks, and the form that deletes.
+fn deletion<K: delete::Deletable>() -> impl Endpoint {
+    get(delete::confirm::<K>::default()).post(delete::submit::<K>::default())
 }
 
 #[handler]
@@ -275,37 +278,80 @@ pub(crate) fn check_csrf(s: &Session, presented: &str) -> Result<(), Fail> {
     }
 }
 
-/// A form that changes something: one trip that resolves the session, checks the form's
-/// CSRF token, then `scope`, and runs `f` with the session and its directory caller.
-pub(crate) async fn form_action<F>(
-    req: &Request,
-    state: &crate::request::AppState,
-    csrf: String,
-    scope: crate::domain::Scope,
-    f: F,
-) -> Response
-where
-    F: FnOnce(
-            &mut crate::directory::Conn,
-            &Session,
-            &crate::directory::Caller<'_>,
-        ) -> Result<Out, Fail>
-        + Send
-        + 'static,
-{
-    respond(
-        state
-            .session_trip(session_secret(req), None)
-            .run(move |conn, s, c| {
+/// What every console handler starts from: the app and the request's session cookie. Its
+/// `page` and `form` make the handler's one trip through `AppState::session_trip`.
+pub(crate) struct Console<'a> {
+    pub(crate) state: &'a AppState,
+    secret: Option<String>,
+    hashing: bool,
+}
+
+impl<'a> poem::FromRequest<'a> for Console<'a> {
+    async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
+        let poem::web::Data(state) = poem::web::Data::<&AppState>::from_request(req, body).await?;
+        Ok(Console {
+            state,
+            secret: session_secret(req),
+            hashing: false,
+        })
+    }
+}
+
+impl Console<'_> {
+    /// The trip hashes a password (`Trip::hashing`).
+    pub(crate) fn hashing(self) -> Self {
+        Console {
+            hashing: true,
+            ..self
+        }
+    }
+
+    /// A page: one trip that resolves the session, requires `scope` of it, and answers
+    /// what `f` makes.
+    pub(crate) async fn page<F>(self, scope: Scope, f: F) -> Response
+    where
+        F: FnOnce(&mut Conn, &Session) -> Result<Out, Fail> + Send + 'static,
+    {
+        let trip = self.state.session_trip(self.secret, scope);
+        respond(trip.run(move |conn, s, _| f(conn, s)).await)
+    }
+
+    /// A form that changes something: one trip that resolves the session, checks the
+    /// form's CSRF token, then `scope`, and runs `f` with the session and its directory
+    /// caller.
+    pub(crate) async fn form<F>(self, csrf: String, scope: Scope, f: F) -> Response
+    where
+        F: FnOnce(&mut Conn, &Session, &Caller<'_>) -> Result<Out, Fail> + Send + 'static,
+    {
+        let trip = self.state.session_trip(self.secret, None);
+        let trip = trip.hashing(self.hashing);
+        respond(
+            trip.run(move |conn, s, c| {
                 check_csrf(s, &csrf)?;
                 require(s, scope)?;
                 f(conn, s, c)
             })
             .await,
-    )
+        )
+    }
+}
+
+/// A list's query: the page after this cursor, and what was just done (for its notice).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ListQuery {
+    after: String,
+    done: String,
+}
+
+/// Cut the rows of a page, read one past `page`, to `page`: whether there are more.
+pub(crate) fn cut<T>(rows: &mut Vec<T>, page: i64) -> bool {
+    let more = rows.len() as i64 > page;
+    rows.truncate(page as usize);
+    more
 }
 
 /// Require a scope of the session (a token session has its token's scopes).
-pub(crate) fn require(s: &Session, scope: crate::domain::Scope) -> Result<(), Fail> {
+fn require(s: &Session, scope: Scope) -> Result<(), Fail> {
     auth::require(&s.principal, scope).map_err(Fail::from)
 }

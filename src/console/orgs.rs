@@ -9,65 +9,49 @@
 use std::collections::HashMap;
 
 use maud::{html, Markup};
-use poem::web::{Data, Form, Path, Query};
-use poem::{handler, Request, Response};
-use serde::Deserialize;
+use poem::web::{Form, Path, Query};
+use poem::{handler, Response};
 
-use super::view::{self, Nav};
-use super::{form_action, respond, session_secret, Fail, Out};
+use super::view::{self, CsrfOnly, Nav};
+use super::{cut, Console, Fail, ListQuery, Out};
 use crate::auth::session::Session;
 use crate::directory::{self, orgs::ACTIVE, orgs::INACTIVE};
 use crate::domain::{OrgDetails, OrgId, Scope};
-use crate::request::AppState;
 
 const PAGE: i64 = 50;
 /// Days of usage summed.
 const USAGE_DAYS: i64 = 30;
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(crate) struct ListQuery {
-    after: String,
-    done: String,
-}
 
 fn child_id(s: &str) -> Result<OrgId, Fail> {
     OrgId::parse(s).map_err(|_| Fail::NotFound)
 }
 
 #[handler]
-pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQuery>) -> Response {
-    let q = q.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::OrgsAdmin).run(move |conn, s, _| {
-                let org = &s.principal.org_id;
-                let after = OrgId::parse(q.after.trim()).ok();
-                let mut children = directory::orgs::children(
-                    conn,
-                    org,
-                    &[ACTIVE, INACTIVE],
-                    after.as_ref().map(OrgId::as_str),
-                    PAGE + 1,
-                )?;
-                let more = children.len() as i64 > PAGE;
-                children.truncate(PAGE as usize);
-                let ids: Vec<OrgId> = children.iter().map(|c| c.org.id.clone()).collect();
-                let today = chrono::Utc::now().date_naive();
-                let from = today - chrono::Duration::days(USAGE_DAYS - 1);
-                let mut used: HashMap<String, f64> = HashMap::new();
-                for (o, _, _, credits) in directory::usage::totals(conn, &ids, Some(from), Some(today))?
-                {
-                    *used.entry(o).or_default() += credits;
-                }
-                let notice = match q.done.as_str() {
-                    "deactivated" => Some("Organization deactivated: its subscription is canceled and its credentials revoked."),
-                    _ => None,
-                };
-                Ok(Out::Page(render(s, &children, &used, more, notice)))
-            })
-            .await,
-    )
+pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Response {
+    at.page(Scope::OrgsAdmin, move |conn, s| {
+        let org = &s.principal.org_id;
+        let after = OrgId::parse(q.after.trim()).ok();
+        let mut children = directory::orgs::children(
+            conn,
+            org,
+            &[ACTIVE, INACTIVE],
+            after.as_ref().map(OrgId::as_str),
+            PAGE + 1,
+        )?;
+        let more = cut(&mut children, PAGE);
+        let ids: Vec<OrgId> = children.iter().map(|c| c.org.id.clone()).collect();
+        let today = chrono::Utc::now().date_naive();
+        let from = today - chrono::Duration::days(USAGE_DAYS - 1);
+        let mut used: HashMap<String, f64> = HashMap::new();
+        for (o, _, _, credits) in directory::usage::totals(conn, &ids, Some(from), Some(today))? {
+            *used.entry(o).or_default() += credits;
+        }
+        let notice = (q.done == "deactivated").then_some(
+            "Organization deactivated: its subscription is canceled and its credentials revoked.",
+        );
+        Ok(Out::Page(render(s, &children, &used, more, notice)))
+    })
+    .await
 }
 
 fn render(
@@ -125,47 +109,37 @@ fn render(
 }
 
 #[handler]
-pub(crate) async fn confirm_deactivate(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-) -> Response {
-    let id = id.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::OrgsAdmin).run(move |conn, s, _| {
-                let child = directory::orgs::child(conn, &s.principal.org_id, &child_id(&id)?)?;
-                let id = child.org.id.as_str();
-                Ok(Out::Page(view::page(
-                    s,
-                    Nav::Organizations,
-                    "Deactivate organization",
-                    html! {
-                        h1 { "Deactivate " (child.org.name) "?" }
-                        p { "Its subscription is canceled and every API token and OAuth client of "
-                            code { (id) } " is revoked at once. Its users and data stay, unreachable." }
-                        form.inline method="post" action={ "/console/organizations/" (id) "/deactivate" } {
-                            (view::csrf(s))
-                            button.danger type="submit" { "Deactivate " (id) }
-                            " "
-                            a href="/console/organizations" { "Cancel" }
-                        }
-                    },
-                )))
-            })
-            .await,
-    )
+pub(crate) async fn confirm_deactivate(at: Console<'_>, Path(id): Path<String>) -> Response {
+    at.page(Scope::OrgsAdmin, move |conn, s| {
+        let child = directory::orgs::child(conn, &s.principal.org_id, &child_id(&id)?)?;
+        let id = child.org.id.as_str();
+        Ok(Out::Page(view::page(
+            s,
+            Nav::Organizations,
+            "Deactivate organization",
+            html! {
+                h1 { "Deactivate " (child.org.name) "?" }
+                p { "Its subscription is canceled and every API token and OAuth client of "
+                    code { (id) } " is revoked at once. Its users and data stay, unreachable." }
+                form.inline method="post" action={ "/console/organizations/" (id) "/deactivate" } {
+                    (view::csrf(s))
+                    button.danger type="submit" { "Deactivate " (id) }
+                    " "
+                    a href="/console/organizations" { "Cancel" }
+                }
+            },
+        )))
+    })
+    .await
 }
 
 #[handler]
 pub(crate) async fn deactivate(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    f: Form<CsrfOnly>,
 ) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
+    at.form(f.0.csrf, Scope::OrgsAdmin, move |conn, _s, c| {
         directory::orgs::deactivate(conn, c, &child_id(&id)?)?;
         Ok(Out::Redirect(
             "/console/organizations?done=deactivated".into(),

@@ -5,21 +5,21 @@ use std::collections::BTreeMap;
 
 use maud::{html, Markup};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Path, Query};
-use poem::{handler, Request, Response};
+use poem::web::{Form, Path, Query};
+use poem::{handler, Response};
 use serde::Deserialize;
 
-use super::view::{self, Nav};
-use super::{check_csrf, form_action, require, respond, session_secret, Fail, Out};
+use super::delete::Deletable;
+use super::view::{self, CsrfOnly, Nav};
+use super::{cut, Console, Fail, Out};
 use crate::auth::session::Session;
 use crate::directory::read::{Groups, SortKey, UserFilter};
 use crate::directory::seam::Dialect;
 use crate::directory::{self, Expect, NewPassword};
-use crate::directory::{Conn, StoreError};
+use crate::directory::{Caller, Conn, StoreError, StoreResult};
 use crate::domain::{
     id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, UniqueField, User, UserData,
 };
-use crate::request::AppState;
 
 /// Users per page of the list.
 pub(crate) const PAGE: i64 = 100;
@@ -109,56 +109,50 @@ fn name_of(u: &User) -> String {
 }
 
 #[handler]
-pub(crate) async fn list(req: &Request, state: Data<&AppState>, q: Query<ListQuery>) -> Response {
-    let q = q.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let mut filter_error = None;
-                let mut cond = UserFilter::all();
-                let plain = q.q.trim();
-                if !plain.is_empty() {
-                    if plain.len() > 256 {
-                        filter_error = Some(("q", "The search is at most 256 characters.".into()));
-                    } else {
-                        cond = UserFilter::text(plain);
-                    }
-                }
-                let advanced = q.filter.trim();
-                if !advanced.is_empty() {
-                    match crate::scim::filter::Filter::parse(advanced)
-                        .map_err(|e| format!("At position {}: {}", e.position, e.message))
-                        .and_then(|f| {
-                            UserFilter::scim(&f, &s.principal.org_id).map_err(|e| e.detail)
-                        }) {
-                        Ok(r) => cond = cond.and(r),
-                        Err(m) => filter_error = Some(("filter", m)),
-                    }
-                }
-                let key = sort_key(&q.sort);
-                let after = crate::domain::id_from_hex(&q.after).map(|id| (q.key.clone(), id));
-                if filter_error.is_some() {
-                    let page = render_list(s, &q, &[], false, key, filter_error);
-                    return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
-                }
-                let org = &s.principal.org_id;
-                let mut users =
-                    match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1) {
-                        Ok(l) => l.users,
-                        Err(StoreError::Invalid(m)) => {
-                            let page = render_list(s, &q, &[], false, key, Some(("filter", m)));
-                            return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
-                        }
-                        Err(e) => return Err(e.into()),
-                    };
-                let more = users.len() as i64 > PAGE;
-                users.truncate(PAGE as usize);
-                Ok(Out::Page(render_list(s, &q, &users, more, key, None)))
-            })
-            .await,
-    )
+pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Response {
+    at.page(Scope::UsersRead, move |conn, s| {
+        let mut filter_error = None;
+        let mut cond = UserFilter::all();
+        let plain = q.q.trim();
+        if !plain.is_empty() {
+            if plain.len() > 256 {
+                filter_error = Some(("q", "The search is at most 256 characters.".into()));
+            } else {
+                cond = UserFilter::text(plain);
+            }
+        }
+        let advanced = q.filter.trim();
+        if !advanced.is_empty() {
+            match crate::scim::filter::Filter::parse(advanced)
+                .map_err(|e| format!("At position {}: {}", e.position, e.message))
+                .and_then(|f| UserFilter::scim(&f, &s.principal.org_id).map_err(|e| e.detail))
+            {
+                Ok(r) => cond = cond.and(r),
+                Err(m) => filter_error = Some(("filter", m)),
+            }
+        }
+        let key = sort_key(&q.sort);
+        let after = crate::domain::id_from_hex(&q.after).map(|id| (q.key.clone(), id));
+        if filter_error.is_some() {
+            let page = render_list(s, &q, &[], false, key, filter_error);
+            return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
+        }
+        let org = &s.principal.org_id;
+        let mut users = match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1)
+        {
+            Ok(l) => l.users,
+            Err(StoreError::Invalid(m)) => {
+                let page = render_list(s, &q, &[], false, key, Some(("filter", m)));
+                return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let more = cut(&mut users, PAGE);
+        Ok(Out::Page(render_list(s, &q, &users, more, key, None)))
+    })
+    .await
 }
+
 fn list_link(q: &ListQuery, after: Option<(&str, i64)>) -> String {
     let mut u = url::form_urlencoded::Serializer::new(String::new());
     if !q.q.is_empty() {
@@ -612,107 +606,93 @@ pub(crate) struct Done {
 
 #[handler]
 pub(crate) async fn show(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    q: Query<Done>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
 ) -> Response {
-    let (id, done) = (id.0, q.0.done);
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead)
-            .run(move |conn, s, _| {
-                let uid = Fail::id(&id, "page")?;
-                let p = load(conn, s, uid)?;
-                Ok(Out::Page(render_user(
-                    s,
-                    &p,
-                    Shown {
-                        notice: notice_of(&done),
-                        ..Default::default()
-                    },
-                )))
-            })
-            .await,
-    )
+    at.page(Scope::UsersRead, move |conn, s| {
+        let p = load(conn, s, Fail::id(&id, "page")?)?;
+        let notice = notice_of(&q.done);
+        Ok(Out::Page(render_user(
+            s,
+            &p,
+            Shown {
+                notice,
+                ..Default::default()
+            },
+        )))
+    })
+    .await
 }
 
 #[handler]
 pub(crate) async fn edit(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<EditForm>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<EditForm>,
 ) -> Response {
-    let (id, f) = (id.0, f.0);
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, s, c| {
-            let uid = Fail::id(&id, "page")?;
-            let mut errors = f.check();
-            let mut stale = false;
-            if errors.is_empty() {
-                let r = directory::users::update(conn, c, uid, &f.expect(), None, |u| {
-                    Ok::<_, StoreError>(f.apply(&u.data))
-                });
-                match r {
-                    Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
-                    Err(StoreError::Taken(field)) => {
-                        let name = match field {
-                            UniqueField::LoginName => "user_name",
-                            UniqueField::Email => "email",
-                            UniqueField::Phone => "phone",
-                        };
-                        errors.insert(
-                            name,
-                            format!(
-                                "Another user of the organization has this {}.",
-                                field.label()
-                            ),
-                        );
-                    }
-                    Err(StoreError::Refused(r)) => {
-                        errors.insert(form_field(r.field), sentence(&r.message));
-                    }
-                    Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => {
-                        errors.insert("user_name", m);
-                    }
-                    Err(StoreError::VersionMismatch) => stale = true,
-                    Err(e) => return Err(e.into()),
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+        let uid = Fail::id(&id, "page")?;
+        let mut errors = f.check();
+        let mut stale = false;
+        if errors.is_empty() {
+            let r = directory::users::update(conn, c, uid, &f.expect(), None, |u| {
+                Ok::<_, StoreError>(f.apply(&u.data))
+            });
+            match r {
+                Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
+                Err(StoreError::Taken(field)) => {
+                    let name = match field {
+                        UniqueField::LoginName => "user_name",
+                        UniqueField::Email => "email",
+                        UniqueField::Phone => "phone",
+                    };
+                    errors.insert(
+                        name,
+                        format!(
+                            "Another user of the organization has this {}.",
+                            field.label()
+                        ),
+                    );
                 }
+                Err(StoreError::Refused(r)) => {
+                    errors.insert(form_field(r.field), sentence(&r.message));
+                }
+                Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => {
+                    errors.insert("user_name", m);
+                }
+                Err(StoreError::VersionMismatch) => stale = true,
+                Err(e) => return Err(e.into()),
             }
-            let p = load(conn, s, uid)?;
-            if stale {
-                // The fresh values, with their version: what the admin saves next is made
-                // against what they now see.
-                let fresh = EditForm::of(&p.user);
-                let page = render_user(
-                    s,
-                    &p,
-                    Shown {
-                        edit: Some((&fresh, &errors)),
-                        error: Some(STALE),
-                        ..Default::default()
-                    },
-                );
-                return Err(Fail::Page(StatusCode::CONFLICT, page));
-            }
-            Err(Fail::Page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_user(
-                    s,
-                    &p,
-                    Shown {
-                        edit: Some((&f, &errors)),
-                        ..Default::default()
-                    },
-                ),
-            ))
-        },
-    )
+        }
+        let p = load(conn, s, uid)?;
+        if stale {
+            // The fresh values, with their version: what the admin saves next is made
+            // against what they now see.
+            let fresh = EditForm::of(&p.user);
+            let page = render_user(
+                s,
+                &p,
+                Shown {
+                    edit: Some((&fresh, &errors)),
+                    error: Some(STALE),
+                    ..Default::default()
+                },
+            );
+            return Err(Fail::Page(StatusCode::CONFLICT, page));
+        }
+        Err(Fail::Page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render_user(
+                s,
+                &p,
+                Shown {
+                    edit: Some((&f, &errors)),
+                    ..Default::default()
+                },
+            ),
+        ))
+    })
     .await
 }
 
@@ -725,37 +705,29 @@ pub(crate) struct ActiveForm {
 
 #[handler]
 pub(crate) async fn set_active(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<ActiveForm>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<ActiveForm>,
 ) -> Response {
-    let (id, f) = (id.0, f.0);
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, _s, c| {
-            let uid = Fail::id(&id, "page")?;
-            let active = match f.active.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    return Err(Fail::Page(
-                        StatusCode::BAD_REQUEST,
-                        view::bare(
-                            "Bad request",
-                            html! { p.error { "active must be true or false." } },
-                        ),
-                    ))
-                }
-            };
-            directory::users::set_active(conn, c, uid, active)?;
-            let done = if active { "reactivated" } else { "suspended" };
-            Ok(Out::Redirect(format!("/console/users/{id}?done={done}")))
-        },
-    )
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, _s, c| {
+        let uid = Fail::id(&id, "page")?;
+        let active = match f.active.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(Fail::Page(
+                    StatusCode::BAD_REQUEST,
+                    view::bare(
+                        "Bad request",
+                        html! { p.error { "active must be true or false." } },
+                    ),
+                ))
+            }
+        };
+        directory::users::set_active(conn, c, uid, active)?;
+        let done = if active { "reactivated" } else { "suspended" };
+        Ok(Out::Redirect(format!("/console/users/{id}?done={done}")))
+    })
     .await
 }
 
@@ -772,132 +744,99 @@ const MIN_PASSWORD: usize = 8;
 
 #[handler]
 pub(crate) async fn password(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<PasswordForm>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<PasswordForm>,
 ) -> Response {
-    let (id, f) = (id.0, f.0);
-    respond(
-        state
-            .session_trip(session_secret(req), None)
-            .hashing(true)
-            .run(move |conn, s, c| {
-                check_csrf(s, &f.csrf)?;
-                require(s, Scope::UsersWrite)?;
-                let uid = Fail::id(&id, "page")?;
-                let (plain, generated) = match f.mode.as_str() {
-                    "generate" => {
-                        let p = crate::auth::generate_secret("")[..20].to_string();
-                        (Ok(p.clone()), Some(p))
-                    }
-                    _ if f.password.len() < MIN_PASSWORD => {
-                        (Err(format!("At least {MIN_PASSWORD} characters.")), None)
-                    }
-                    _ if f.password.len() > directory::MAX_PASSWORD_BYTES => (
-                        Err(format!("At most {} bytes.", directory::MAX_PASSWORD_BYTES)),
-                        None,
-                    ),
-                    _ => (Ok(f.password.clone()), None),
-                };
-                let error = match plain {
-                    Ok(plain) => {
-                        directory::users::set_password(conn, c, uid, NewPassword::Plain(plain))?;
-                        // The directory ends the user's console sessions with their old
-                        // password (as for a change through any API).
-                        match generated {
-                            None => {
-                                return Ok(Out::Redirect(format!(
-                                    "/console/users/{id}?done=password"
-                                )))
-                            }
-                            Some(_) => None,
-                        }
-                    }
-                    Err(m) => Some(m),
-                };
-                let p = load(conn, s, uid)?;
-                let page = render_user(
-                    s,
-                    &p,
-                    Shown {
-                        password_error: error.clone(),
-                        generated,
-                        notice: error.is_none().then_some("Password set."),
-                        ..Default::default()
-                    },
-                );
-                match error {
-                    Some(_) => Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page)),
-                    None => Ok(Out::Page(page)),
+    at.hashing()
+        .form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+            let uid = Fail::id(&id, "page")?;
+            let (plain, generated) = match f.mode.as_str() {
+                "generate" => {
+                    let p = crate::auth::generate_secret("")[..20].to_string();
+                    (Ok(p.clone()), Some(p))
                 }
-            })
-            .await,
-    )
+                _ if f.password.len() < MIN_PASSWORD => {
+                    (Err(format!("At least {MIN_PASSWORD} characters.")), None)
+                }
+                _ if f.password.len() > directory::MAX_PASSWORD_BYTES => (
+                    Err(format!("At most {} bytes.", directory::MAX_PASSWORD_BYTES)),
+                    None,
+                ),
+                _ => (Ok(f.password.clone()), None),
+            };
+            let error = match plain {
+                Ok(plain) => {
+                    directory::users::set_password(conn, c, uid, NewPassword::Plain(plain))?;
+                    // The directory ends the user's console sessions with their old
+                    // password (as for a change through any API).
+                    match generated {
+                        None => {
+                            return Ok(Out::Redirect(format!("/console/users/{id}?done=password")))
+                        }
+                        Some(_) => None,
+                    }
+                }
+                Err(m) => Some(m),
+            };
+            let p = load(conn, s, uid)?;
+            let page = render_user(
+                s,
+                &p,
+                Shown {
+                    password_error: error.clone(),
+                    generated,
+                    notice: error.is_none().then_some("Password set."),
+                    ..Default::default()
+                },
+            );
+            match error {
+                Some(_) => Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page)),
+                None => Ok(Out::Page(page)),
+            }
+        })
+        .await
 }
 
-#[handler]
-pub(crate) async fn confirm_delete(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-) -> Response {
-    let id = id.0;
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersWrite).run(move |conn, s, _| {
-                let uid = Fail::id(&id, "page")?;
-                let u = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?.user;
-                let name = u.shown_name();
-                Ok(Out::Page(view::confirm_delete(
-                    s,
-                    Nav::Users,
-                    "Delete user",
-                    &name,
-                    "The user is removed from every dialect at once, with their group memberships, roles and identities. This cannot be undone.",
-                    &format!("/console/users/{id}"),
-                )))
-            })
-            .await,
-    )
-}
+/// Users, as the console deletes one.
+pub(crate) struct Users;
 
-#[handler]
-pub(crate) async fn delete(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
-) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::UsersWrite, move |conn, _s, c| {
-        let uid = Fail::id(&id, "page")?;
-        directory::users::delete(conn, c, uid, &Expect::Any)?;
-        Ok(Out::Redirect("/console/users?done=deleted".into()))
-    })
-    .await
+impl Deletable for Users {
+    const LIST: &'static str = "users";
+    const NAV: Nav = Nav::Users;
+    const TITLE: &'static str = "Delete user";
+    const CONSEQUENCE: &'static str = "The user is removed from every dialect at once, with \
+        their group memberships, roles and identities. This cannot be undone.";
+
+    fn name(conn: &mut Conn, s: &Session, id: i64) -> Result<String, Fail> {
+        let v = directory::users::get(conn, &s.principal.org_id, id, Groups::Skip)?;
+        Ok(v.user.shown_name())
+    }
+
+    fn delete(conn: &mut Conn, c: &Caller<'_>, id: i64) -> StoreResult<()> {
+        directory::users::delete(conn, c, id, &Expect::Any)
+    }
 }
 
 /// Give the user the Administrator role (`directory::roles::grant_admin`).
 #[handler]
 pub(crate) async fn grant_admin(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    f: Form<CsrfOnly>,
 ) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, _s, c| {
-        let uid = Fail::id(&id, "page")?;
-        match directory::roles::grant_admin(conn, c, uid) {
+    at.form(
+        f.0.csrf,
+        Scope::OrgsAdmin,
+        move |conn, _s, c| match directory::roles::grant_admin(conn, c, Fail::id(&id, "page")?) {
             Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
             Err(StoreError::Invalid(m)) => Err(Fail::Page(
                 StatusCode::CONFLICT,
                 view::bare("Conflict", html! { p.error role="alert" { (m) } }),
             )),
             Err(e) => Err(e.into()),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -911,36 +850,24 @@ pub(crate) struct IdentityForm {
 /// Remove one of the user's identities (Logto's `DELETE /api/users/{userId}/identities/{target}`).
 #[handler]
 pub(crate) async fn remove_identity(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<IdentityForm>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<IdentityForm>,
 ) -> Response {
-    let (id, f) = (id.0, f.0);
-    form_action(
-        req,
-        &state,
-        f.csrf.clone(),
-        Scope::UsersWrite,
-        move |conn, _s, c| {
-            let uid = Fail::id(&id, "page")?;
-            directory::users::unlink_identity(conn, c, uid, f.target.trim())?;
-            Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
-        },
-    )
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, _s, c| {
+        directory::users::unlink_identity(conn, c, Fail::id(&id, "page")?, f.target.trim())?;
+        Ok(Out::Redirect(format!("/console/users/{id}?done=identity")))
+    })
     .await
 }
 
 /// The same user as each dialect's read of it returns it, side by side
 /// (`request::UserViews`, filled in by the wiring).
 #[handler]
-pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>) -> Response {
-    let id = id.0;
-    let views = state.user_views.clone();
-    let cfg = state.config.clone();
-    respond(
-        state
-            .session_trip(session_secret(req), Scope::UsersRead).run(move |conn, s, _| {
+pub(crate) async fn apis(at: Console<'_>, Path(id): Path<String>) -> Response {
+    let views = at.state.user_views.clone();
+    let cfg = at.state.config.clone();
+    at.page(Scope::UsersRead, move |conn, s| {
                 let uid = Fail::id(&id, "page")?;
                 let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Load)?;
                 let (user, groups) = (v.user, v.groups.unwrap_or_default());
@@ -970,22 +897,19 @@ pub(crate) async fn apis(req: &Request, state: Data<&AppState>, id: Path<String>
                         }
                     },
                 )))
-            })
-            .await,
-    )
+    })
+    .await
 }
 
 /// Take the Administrator role (`directory::roles::revoke_admin`); not from oneself, so a
 /// session cannot lock its own holder out by a click.
 #[handler]
 pub(crate) async fn revoke_admin(
-    req: &Request,
-    state: Data<&AppState>,
-    id: Path<String>,
-    f: Form<view::CsrfOnly>,
+    at: Console<'_>,
+    Path(id): Path<String>,
+    f: Form<CsrfOnly>,
 ) -> Response {
-    let (id, csrf) = (id.0, f.0.csrf);
-    form_action(req, &state, csrf, Scope::OrgsAdmin, move |conn, s, c| {
+    at.form(f.0.csrf, Scope::OrgsAdmin, move |conn, s, c| {
             let uid = Fail::id(&id, "page")?;
             if s.principal.user_id == Some(uid) {
                 return Err(Fail::Page(

@@ -112,33 +112,6 @@ pub(crate) struct CsrfOnly {
     pub(crate) csrf: String,
 }
 
-/// The page that asks before deleting `name`: a button posting to `{base}/delete`, and a
-/// link back to `base`.
-pub(crate) fn confirm_delete(
-    s: &Session,
-    nav: Nav,
-    title: &str,
-    name: &str,
-    consequence: &str,
-    base: &str,
-) -> Markup {
-    page(
-        s,
-        nav,
-        title,
-        html! {
-            h1 { "Delete " (name) "?" }
-            p { (consequence) }
-            form.inline method="post" action={ (base) "/delete" } {
-                (csrf(s))
-                button.danger type="submit" { "Delete " (name) }
-                " "
-                a href=(base) { "Cancel" }
-            }
-        },
-    )
-}
-
 /// The hidden CSRF field of a session's form.
 pub(crate) fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }

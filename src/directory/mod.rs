@@ -172,37 +172,11 @@ fn audit(
     caller: &Caller<'_>,
     user_id: Option<i64>,
     action: &str,
-    mut payload: serde_json::Value,
+    payload: serde_json::Value,
     subject: Subject<'_>,
 ) -> StoreResult<()> {
-    if let Some(obj) = payload.as_object_mut() {
-        obj.insert("action".into(), action.into());
-    }
-    let actor = caller.actor();
-    let changes = crate::changes::changes(action, &subject, &payload);
-    store::audit::record(
-        conn,
-        store::audit::NewEntry {
-            org_id: caller.org(),
-            user_id,
-            key: &audit_key(caller.dialect, action),
-            result: "Success",
-            actor: &actor,
-            dialect: caller.dialect,
-            payload,
-        },
-    )?;
-    let events: Vec<_> = changes
-        .into_iter()
-        .map(|change| store::events::NewEvent {
-            org_id: caller.org(),
-            change,
-            action,
-            actor: &actor,
-            dialect: caller.dialect,
-        })
-        .collect();
-    store::events::record(conn, &events)
+    let change = std::iter::once((user_id, payload, subject));
+    audit_many(conn, caller, action, change)
 }
 
 /// Audit entries and events for many changes of one kind (`action`), one multi-row INSERT

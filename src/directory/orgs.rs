@@ -199,38 +199,5 @@ pub fn mint_child_key(
 /// A fresh random id (Sumo Logic builds a child's organization id from one).
 pub use crate::store::new_id;
 
-/// An organization (`NotFound` when there is none).
-pub fn get(conn: &mut DbConn, id: &OrgId) -> StoreResult<crate::domain::Organization> {
-    store::orgs::get(conn, id)
-}
-
-/// The organization itself and its direct children: what an `orgs:admin` credential may
-/// manage.
-pub fn manageable(conn: &mut DbConn, id: &OrgId) -> StoreResult<Vec<crate::domain::Organization>> {
-    store::orgs::manageable(conn, id)
-}
-
-/// An organization with its contact, status and subscription.
-pub fn details(conn: &mut DbConn, id: &OrgId) -> StoreResult<OrgDetails> {
-    store::orgs::details(conn, id)
-}
-
-/// The children of `parent` with one of `statuses`, in id order after `after`: a page.
-pub fn children(
-    conn: &mut DbConn,
-    parent: &OrgId,
-    statuses: &[&str],
-    after: Option<&str>,
-    limit: i64,
-) -> StoreResult<Vec<OrgDetails>> {
-    store::orgs::children(conn, parent, statuses, after, limit)
-}
-
-/// The details of those of `ids` that are children of `parent` (any status), in id order.
-pub fn children_by_id(
-    conn: &mut DbConn,
-    parent: &OrgId,
-    ids: &[String],
-) -> StoreResult<Vec<OrgDetails>> {
-    store::orgs::children_by_id(conn, parent, ids)
-}
+/// The store's reads of organizations serve as they are.
+pub use crate::store::orgs::{children, children_by_id, details, get, manageable};

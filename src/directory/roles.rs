@@ -60,38 +60,30 @@ pub struct RoleView {
 }
 
 fn check(data: &RoleData) -> StoreResult<()> {
-    let n = data.name.trim();
-    if n.is_empty() || data.name.chars().count() > 128 {
-        return Err(StoreError::Invalid(
-            "name must be 1 to 128 characters".into(),
-        ));
-    }
-    if data
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 255)
-    {
-        return Err(StoreError::Invalid(
-            "description must be at most 255 characters".into(),
-        ));
-    }
-    if data
-        .filter_predicate
-        .as_ref()
-        .is_some_and(|f| f.chars().count() > 4096)
-    {
-        return Err(StoreError::Invalid(
-            "filterPredicate must be at most 4096 characters".into(),
-        ));
-    }
-    if data
-        .capabilities
-        .iter()
-        .any(|c| c.trim().is_empty() || c.chars().count() > 128)
-    {
-        return Err(StoreError::Invalid(
-            "each capability is 1 to 128 characters".into(),
-        ));
+    let chars = |s: &str| s.chars().count();
+    let over = |v: &Option<String>, max: usize| v.as_deref().is_some_and(|v| chars(v) > max);
+    let refused = [
+        (
+            data.name.trim().is_empty() || chars(&data.name) > 128,
+            "name must be 1 to 128 characters",
+        ),
+        (
+            over(&data.description, 255),
+            "description must be at most 255 characters",
+        ),
+        (
+            over(&data.filter_predicate, 4096),
+            "filterPredicate must be at most 4096 characters",
+        ),
+        (
+            data.capabilities
+                .iter()
+                .any(|c| c.trim().is_empty() || chars(c) > 128),
+            "each capability is 1 to 128 characters",
+        ),
+    ];
+    if let Some((_, message)) = refused.iter().find(|(bad, _)| *bad) {
+        return Err(StoreError::Invalid((*message).into()));
     }
     let all = [&data.name]
         .into_iter()

@@ -94,24 +94,46 @@ pub fn suspended_count(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
     store::users::suspended_count(conn, org)
 }
 
-/// How many active users each of `orgs` has, by organization id: one statement.
-pub fn active_counts(
+/// How many active users each of `orgs` has; another user of the organization (not
+/// `except`) that has an email among their emails, which user a dialect that addresses
+/// users by email means (Adobe; uniqueness itself is `apply_rules`').
+pub use crate::store::users::{active_counts, email_owner};
+
+/// Run `f` on user `id` of the caller's organization, locked for `purpose`, in one write
+/// transaction (`NotFound` for a user not of the organization).
+fn locked<T>(
     conn: &mut DbConn,
-    orgs: &[OrgId],
-) -> StoreResult<std::collections::HashMap<String, i64>> {
-    store::users::active_counts(conn, orgs)
+    caller: &Caller<'_>,
+    id: i64,
+    purpose: store::LockFor,
+    f: impl FnOnce(&mut DbConn, User) -> StoreResult<T>,
+) -> StoreResult<T> {
+    store::write_tx(conn, |conn| {
+        let u = store::users::lock(conn, caller.org(), id, purpose)?;
+        f(conn, u)
+    })
 }
 
-/// Another user of the organization (not `except`) that has `email` among their emails, if
-/// any: which user a dialect that addresses users by email means (Adobe). Uniqueness itself
-/// is `apply_rules`'.
-pub fn email_owner(
+/// The audit entry of an invitation of `u` to its primary email (`resent`: asked for again);
+/// nothing is mailed.
+fn audit_invite(conn: &mut DbConn, caller: &Caller<'_>, u: &User, resent: bool) -> StoreResult<()> {
+    let email = u.data.primary(crate::domain::MultiAttr::Emails);
+    let mut p = json!({"userId": id_to_hex(u.id), "email": email.and_then(|e| e.value.clone())});
+    if resent {
+        p["resent"] = json!(true);
+    }
+    audit(conn, caller, Some(u.id), "User.Invite", p, Subject::None)
+}
+
+/// `audit` of a change to user `u`.
+fn audit_user(
     conn: &mut DbConn,
-    org: &OrgId,
-    email: &str,
-    except: Option<i64>,
-) -> StoreResult<Option<i64>> {
-    store::users::email_owner(conn, org, email, except)
+    caller: &Caller<'_>,
+    action: &str,
+    payload: serde_json::Value,
+    u: &User,
+) -> StoreResult<()> {
+    audit(conn, caller, Some(u.id), action, payload, Subject::User(u))
 }
 
 fn payload(u: &User) -> serde_json::Value {
@@ -223,13 +245,12 @@ where
         let (granted, _) = role_changes(None, &data);
         super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::insert(conn, caller.org(), &data, hash.as_ref(), Actor(&who))?;
-        audit(
+        audit_user(
             conn,
             caller,
-            Some(u.id),
             "User.Create",
             with_roles(payload(&u), &granted, &[]),
-            Subject::User(&u),
+            &u,
         )?;
         Ok(u)
     })
@@ -295,26 +316,8 @@ pub fn create_and_invite(
         let (granted, _) = role_changes(None, &data);
         super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::insert(conn, caller.org(), &data, None, Actor(&who))?;
-        audit(
-            conn,
-            caller,
-            Some(u.id),
-            "User.Create",
-            payload(&u),
-            Subject::User(&u),
-        )?;
-        let email = u
-            .data
-            .primary(crate::domain::MultiAttr::Emails)
-            .and_then(|e| e.value.clone());
-        audit(
-            conn,
-            caller,
-            Some(u.id),
-            "User.Invite",
-            json!({"userId": id_to_hex(u.id), "email": email}),
-            Subject::None,
-        )?;
+        audit_user(conn, caller, "User.Create", payload(&u), &u)?;
+        audit_invite(conn, caller, &u, false)?;
         Ok(u)
     })
 }
@@ -456,19 +459,7 @@ pub fn delete(
     id: i64,
     expected: &Expect,
 ) -> StoreResult<()> {
-    store::write_tx(conn, |conn| {
-        let current = store::users::lock(conn, caller.org(), id, store::LockFor::Delete)?;
-        check_version(expected, current.version)?;
-        store::users::delete(conn, id)?;
-        audit(
-            conn,
-            caller,
-            Some(id),
-            "User.Delete",
-            payload(&current),
-            Subject::User(&current),
-        )
-    })
+    delete_as(conn, caller, id, expected, json!({}))
 }
 
 /// Replace a user's custom data (Logto's `customData`, a JSON object), leaving the rest.
@@ -545,16 +536,14 @@ pub fn link_identity(
     id: i64,
     identity: &crate::domain::Identity,
 ) -> StoreResult<bool> {
-    store::write_tx(conn, |conn| {
-        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+    locked(conn, caller, id, store::LockFor::Change, |conn, u| {
         let created = store::identities::upsert(conn, &u, identity)?;
-        audit(
+        audit_user(
             conn,
             caller,
-            Some(id),
             "User.Identity.Link",
             json!({"userId": id_to_hex(id), "target": identity.target}),
-            Subject::User(&u),
+            &u,
         )?;
         Ok(created)
     })
@@ -567,18 +556,16 @@ pub fn unlink_identity(
     id: i64,
     target: &str,
 ) -> StoreResult<()> {
-    store::write_tx(conn, |conn| {
-        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+    locked(conn, caller, id, store::LockFor::Change, |conn, u| {
         if !store::identities::delete(conn, id, target)? {
             return Err(StoreError::NotFound);
         }
-        audit(
+        audit_user(
             conn,
             caller,
-            Some(id),
             "User.Identity.Unlink",
             json!({"userId": id_to_hex(id), "target": target}),
-            Subject::User(&u),
+            &u,
         )
     })
 }
@@ -630,21 +617,24 @@ pub fn delete_recorded(
     id: i64,
     details: serde_json::Value,
 ) -> StoreResult<()> {
-    store::write_tx(conn, |conn| {
-        let current = store::users::lock(conn, caller.org(), id, store::LockFor::Delete)?;
+    delete_as(conn, caller, id, &Expect::Any, details)
+}
+
+fn delete_as(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    id: i64,
+    expected: &Expect,
+    details: serde_json::Value,
+) -> StoreResult<()> {
+    locked(conn, caller, id, store::LockFor::Delete, |conn, current| {
+        check_version(expected, current.version)?;
         store::users::delete(conn, id)?;
         let mut p = payload(&current);
         if let (Some(o), serde_json::Value::Object(d)) = (p.as_object_mut(), details) {
             o.extend(d);
         }
-        audit(
-            conn,
-            caller,
-            Some(id),
-            "User.Delete",
-            p,
-            Subject::User(&current),
-        )
+        audit_user(conn, caller, "User.Delete", p, &current)
     })
 }
 
@@ -662,8 +652,7 @@ pub fn request_email_change(
     email: &str,
 ) -> StoreResult<store::user_requests::Pending> {
     let who = caller.actor();
-    store::write_tx(conn, |conn| {
-        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+    locked(conn, caller, id, store::LockFor::Change, |conn, u| {
         // The email it would become must pass the rules now too (refused early, not only
         // at confirmation).
         let mut d = u.data.clone();
@@ -729,8 +718,7 @@ pub fn request_password_reset(
     id: i64,
 ) -> StoreResult<store::user_requests::Pending> {
     let who = caller.actor();
-    store::write_tx(conn, |conn| {
-        store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
+    locked(conn, caller, id, store::LockFor::Change, |conn, _| {
         let p = store::user_requests::put(
             conn,
             caller.org(),
@@ -754,20 +742,8 @@ pub fn request_password_reset(
 
 /// Record that a welcome (invitation) email was asked for again; nothing is mailed.
 pub fn resend_welcome(conn: &mut DbConn, caller: &Caller<'_>, id: i64) -> StoreResult<()> {
-    store::write_tx(conn, |conn| {
-        let u = store::users::lock(conn, caller.org(), id, store::LockFor::Change)?;
-        let email = u
-            .data
-            .primary(crate::domain::MultiAttr::Emails)
-            .and_then(|e| e.value.clone());
-        audit(
-            conn,
-            caller,
-            Some(id),
-            "User.Invite",
-            json!({"userId": id_to_hex(id), "email": email, "resent": true}),
-            Subject::None,
-        )
+    locked(conn, caller, id, store::LockFor::Change, |conn, u| {
+        audit_invite(conn, caller, &u, true)
     })
 }
 

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+// An entry's row is the dump format's: one column list for both.
+use super::portable::AuditEntryRow as Row;
 use super::schema::audit_entries;
 use super::{new_id, now, DbConn, StoreResult};
 use crate::domain::{AuditEntry, OrgId};
@@ -16,64 +18,34 @@ pub struct NewEntry<'a> {
     pub payload: serde_json::Value,
 }
 
-/// Record an entry; call it inside the transaction that made the change.
-pub fn record(conn: &mut DbConn, e: NewEntry<'_>) -> StoreResult<i64> {
-    let id = new_id();
-    diesel::insert_into(audit_entries::table)
-        .values((
-            audit_entries::id.eq(id),
-            audit_entries::org_id.eq(e.org_id.as_str()),
-            audit_entries::user_id.eq(e.user_id),
-            audit_entries::key.eq(e.key),
-            audit_entries::result.eq(e.result),
-            audit_entries::actor.eq(e.actor),
-            audit_entries::dialect.eq(e.dialect),
-            audit_entries::payload.eq(e.payload.to_string()),
-            audit_entries::created_at.eq(now()),
-        ))
-        .execute(conn.db())?;
-    Ok(id)
+impl NewEntry<'_> {
+    fn row(&self, id: i64, at: chrono::NaiveDateTime) -> Row {
+        Row {
+            id,
+            org_id: self.org_id.as_str().to_string(),
+            user_id: self.user_id,
+            key: self.key.to_string(),
+            result: self.result.to_string(),
+            actor: self.actor.to_string(),
+            dialect: self.dialect.to_string(),
+            payload: self.payload.to_string(),
+            created_at: at,
+        }
+    }
 }
 
-/// Record many entries in multi-row INSERTs (500 a statement), inside the transaction that
-/// made the changes.
+/// Record entries in multi-row INSERTs (500 a statement), inside the transaction that made
+/// the changes.
 pub fn record_many(conn: &mut DbConn, entries: &[NewEntry<'_>]) -> StoreResult<()> {
     let t = now();
     for chunk in entries.chunks(500) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|e| {
-                (
-                    audit_entries::id.eq(new_id()),
-                    audit_entries::org_id.eq(e.org_id.as_str()),
-                    audit_entries::user_id.eq(e.user_id),
-                    audit_entries::key.eq(e.key),
-                    audit_entries::result.eq(e.result),
-                    audit_entries::actor.eq(e.actor),
-                    audit_entries::dialect.eq(e.dialect),
-                    audit_entries::payload.eq(e.payload.to_string()),
-                    audit_entries::created_at.eq(t),
-                )
-            })
-            .collect();
+        let rows: Vec<Row> = chunk.iter().map(|e| e.row(new_id(), t)).collect();
         super::on_backend!(&mut *conn, c => diesel::insert_into(audit_entries::table)
             .values(rows)
             .execute(c))?;
     }
     Ok(())
 }
-
-type Row = (
-    i64,
-    String,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    chrono::NaiveDateTime,
-);
 
 /// Which entries a listing shows.
 #[derive(Debug, Clone, Default)]
@@ -96,21 +68,20 @@ pub struct Filter {
 const DIALECTS: [&str; 7] = ["scim", "logto", "domo", "sumo", "adobe", "admin", "console"];
 
 fn entry(org: &OrgId, row: Row) -> AuditEntry {
-    let (id, _org, user_id, key, result, actor, dialect, payload, created_at) = row;
     AuditEntry {
-        id,
+        id: row.id,
         org_id: org.clone(),
-        user_id,
-        key,
-        result,
-        actor,
-        dialect,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-        created_at,
+        user_id: row.user_id,
+        key: row.key,
+        result: row.result,
+        actor: row.actor,
+        dialect: row.dialect,
+        payload: serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null),
+        created_at: row.created_at,
     }
 }
 
-/// Entries of one organization, newest first, optionally for one user.
+/// Entries of one organization, newest first, optionally for one user; and how many.
 pub fn list(
     conn: &mut DbConn,
     org: &OrgId,
@@ -130,7 +101,8 @@ pub fn list(
     )
 }
 
-/// Entries of one organization matching `f`, newest first, and how many match.
+/// Entries of one organization matching `f`, newest first, `limit` from `offset`; and how
+/// many match: two statements.
 pub fn search(
     conn: &mut DbConn,
     org: &OrgId,
@@ -236,7 +208,7 @@ pub fn per_day(
     Ok(out)
 }
 
-/// One entry of the organization.
+/// One entry of the organization (`NotFound` for another's).
 pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<AuditEntry> {
     let row: Row = audit_entries::table
         .filter(audit_entries::org_id.eq(org.as_str()))

@@ -6,26 +6,14 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+// A row is the dump format's: one column list for both.
+use super::portable::CredentialRow as Row;
 use super::schema::credentials;
 use super::{now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{Credential, CredentialKind, OrgId, Scopes};
 
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-#[derive(Queryable)]
-struct Row {
-    id: String,
-    org_id: String,
-    kind: String,
-    label: String,
-    secret_hash: String,
-    scopes: String,
-    user_id: Option<i64>,
-    created_at: NaiveDateTime,
-    last_used_at: Option<NaiveDateTime>,
-    revoked_at: Option<NaiveDateTime>,
 }
 
 impl Row {
@@ -70,11 +58,10 @@ pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credenti
                 credentials::created_at.eq(now()),
             ))
             .execute(conn.db())
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => StoreError::Conflict(
-                    "a credential with this id or secret already exists".into(),
-                ),
-                other => other,
+            .map_err(|e| {
+                StoreError::conflict_as(e, || {
+                    "a credential with this id or secret already exists".into()
+                })
             })?;
         get(conn, new.id)
     })
@@ -168,53 +155,46 @@ pub fn ensure_token(
     secret: &str,
     scopes: &Scopes,
 ) -> StoreResult<()> {
-    match ensure_token_once(conn, id, org, secret, scopes) {
-        Err(StoreError::Conflict(_)) => ensure_token_once(conn, id, org, secret, scopes),
+    let once = |conn: &mut DbConn| {
+        super::write_tx(conn, |conn| {
+            let digest = hash_secret(secret);
+            let existing = credentials::table
+                .filter(credentials::id.eq(id))
+                .first::<Row>(conn.db())
+                .optional()?;
+            match existing {
+                Some(_) => {
+                    diesel::update(credentials::table.filter(credentials::id.eq(id)))
+                        .set((
+                            credentials::secret_hash.eq(digest),
+                            credentials::scopes.eq(scopes.to_string()),
+                            credentials::org_id.eq(org.as_str()),
+                            credentials::kind.eq(CredentialKind::Token.as_str()),
+                            credentials::revoked_at.eq(None::<NaiveDateTime>),
+                        ))
+                        .execute(conn.db())?;
+                }
+                None => {
+                    diesel::insert_into(credentials::table)
+                        .values((
+                            credentials::id.eq(id),
+                            credentials::org_id.eq(org.as_str()),
+                            credentials::kind.eq(CredentialKind::Token.as_str()),
+                            credentials::label.eq("bootstrap"),
+                            credentials::secret_hash.eq(digest),
+                            credentials::scopes.eq(scopes.to_string()),
+                            credentials::created_at.eq(now()),
+                        ))
+                        .execute(conn.db())?;
+                }
+            }
+            Ok(())
+        })
+    };
+    match once(conn) {
+        Err(StoreError::Conflict(_)) => once(conn),
         other => other,
     }
-}
-
-fn ensure_token_once(
-    conn: &mut DbConn,
-    id: &str,
-    org: &OrgId,
-    secret: &str,
-    scopes: &Scopes,
-) -> StoreResult<()> {
-    super::write_tx(conn, |conn| {
-        let digest = hash_secret(secret);
-        let existing = credentials::table
-            .filter(credentials::id.eq(id))
-            .first::<Row>(conn.db())
-            .optional()?;
-        match existing {
-            Some(_) => {
-                diesel::update(credentials::table.filter(credentials::id.eq(id)))
-                    .set((
-                        credentials::secret_hash.eq(digest),
-                        credentials::scopes.eq(scopes.to_string()),
-                        credentials::org_id.eq(org.as_str()),
-                        credentials::kind.eq(CredentialKind::Token.as_str()),
-                        credentials::revoked_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn.db())?;
-            }
-            None => {
-                diesel::insert_into(credentials::table)
-                    .values((
-                        credentials::id.eq(id),
-                        credentials::org_id.eq(org.as_str()),
-                        credentials::kind.eq(CredentialKind::Token.as_str()),
-                        credentials::label.eq("bootstrap"),
-                        credentials::secret_hash.eq(digest),
-                        credentials::scopes.eq(scopes.to_string()),
-                        credentials::created_at.eq(now()),
-                    ))
-                    .execute(conn.db())?;
-            }
-        }
-        Ok(())
-    })
 }
 
 /// Record use at most once a minute per credential: the time read with the credential

@@ -200,53 +200,37 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
     })
 }
 
-type EventRow = (
-    String,
-    String,
-    Option<i64>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-);
-
-fn recorded_of(r: EventRow) -> Recorded {
-    let (id, org_id, seq, event, action, resource_type, resource_id, actor, dialect, data, at) = r;
-    Recorded {
-        id,
-        org_id,
-        seq: seq.unwrap_or(0),
-        event,
-        action,
-        resource_type,
-        resource_id,
-        actor,
-        dialect,
-        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-        created_at: at,
-    }
+/// An event's columns as read (all but its position).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events)]
+struct EventRow {
+    id: String,
+    org_id: String,
+    seq: Option<i64>,
+    type_: String,
+    action: String,
+    resource_type: String,
+    resource_id: String,
+    actor: String,
+    dialect: String,
+    data: String,
+    created_at: i64,
 }
 
-macro_rules! event_columns {
-    () => {
-        (
-            events::id,
-            events::org_id,
-            events::seq,
-            events::type_,
-            events::action,
-            events::resource_type,
-            events::resource_id,
-            events::actor,
-            events::dialect,
-            events::data,
-            events::created_at,
-        )
-    };
+fn recorded_of(r: EventRow) -> Recorded {
+    Recorded {
+        id: r.id,
+        org_id: r.org_id,
+        seq: r.seq.unwrap_or(0),
+        event: r.type_,
+        action: r.action,
+        resource_type: r.resource_type,
+        resource_id: r.resource_id,
+        actor: r.actor,
+        dialect: r.dialect,
+        data: serde_json::from_str(&r.data).unwrap_or(serde_json::Value::Null),
+        created_at: r.created_at,
+    }
 }
 
 /// The organization's numbered events after `after`, in order, at most `limit`.
@@ -256,7 +240,7 @@ pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResu
         .filter(events::seq.gt(after))
         .order(events::seq)
         .limit(limit)
-        .select(event_columns!())
+        .select(EventRow::as_select())
         .load(conn.db())?;
     Ok(rows.into_iter().map(recorded_of).collect())
 }
@@ -285,7 +269,7 @@ pub fn unsequenced(conn: &mut DbConn) -> StoreResult<bool> {
 pub fn event_at(conn: &mut DbConn, pos: i64) -> StoreResult<Recorded> {
     let row: EventRow = events::table
         .find(pos)
-        .select(event_columns!())
+        .select(EventRow::as_select())
         .first(conn.db())?;
     Ok(recorded_of(row))
 }
@@ -309,56 +293,40 @@ pub struct Hook {
     pub updated_at: i64,
 }
 
-type HookRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    String,
-    bool,
-    i64,
-    i64,
-);
-
-macro_rules! hook_columns {
-    () => {
-        (
-            hooks::id,
-            hooks::org_id,
-            hooks::name,
-            hooks::events,
-            hooks::url,
-            hooks::headers,
-            hooks::retries,
-            hooks::signing_key,
-            hooks::enabled,
-            hooks::created_at,
-            hooks::updated_at,
-        )
-    };
+/// A hook's row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = hooks)]
+struct HookRow {
+    id: String,
+    org_id: String,
+    name: String,
+    events: String,
+    url: String,
+    headers: String,
+    retries: Option<i64>,
+    signing_key: String,
+    enabled: bool,
+    created_at: i64,
+    updated_at: i64,
 }
 
 fn hook_of(r: HookRow) -> Hook {
-    let (id, org_id, name, events, url, headers, retries, signing_key, enabled, c, u) = r;
     Hook {
-        id,
-        org_id,
-        name,
-        events: serde_json::from_str(&events).unwrap_or_default(),
-        url,
-        headers: serde_json::from_str(&headers).unwrap_or_default(),
-        retries,
-        signing_key,
-        enabled,
-        created_at: c,
-        updated_at: u,
+        id: r.id,
+        org_id: r.org_id,
+        name: r.name,
+        events: serde_json::from_str(&r.events).unwrap_or_default(),
+        url: r.url,
+        headers: serde_json::from_str(&r.headers).unwrap_or_default(),
+        retries: r.retries,
+        signing_key: r.signing_key,
+        enabled: r.enabled,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
     }
 }
 
-/// The organization's hooks, oldest first, and how many there are.
+/// The organization's hooks, oldest first, `limit` from `offset`; and how many there are.
 pub fn hooks(
     conn: &mut DbConn,
     org: &OrgId,
@@ -374,17 +342,17 @@ pub fn hooks(
         .order((hooks::created_at, hooks::id))
         .offset(offset)
         .limit(limit)
-        .select(hook_columns!())
+        .select(HookRow::as_select())
         .load(conn.db())?;
     Ok((rows.into_iter().map(hook_of).collect(), total))
 }
 
-/// One hook of the organization.
+/// One hook of the organization (`NotFound` for another's).
 pub fn hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<Hook> {
     let row: HookRow = hooks::table
         .filter(hooks::org_id.eq(org.as_str()))
         .filter(hooks::id.eq(id))
-        .select(hook_columns!())
+        .select(HookRow::as_select())
         .first(conn.db())?;
     Ok(hook_of(row))
 }
@@ -393,7 +361,7 @@ pub fn hook(conn: &mut DbConn, org: &OrgId, id: &str) -> StoreResult<Hook> {
 pub fn hook_by_id(conn: &mut DbConn, id: &str) -> StoreResult<Option<Hook>> {
     let row: Option<HookRow> = hooks::table
         .find(id)
-        .select(hook_columns!())
+        .select(HookRow::as_select())
         .first(conn.db())
         .optional()?;
     Ok(row.map(hook_of))
@@ -660,8 +628,8 @@ pub struct HookLog {
     pub created_at: i64,
 }
 
-/// A hook's log entries since `since` (epoch ms), newest first, optionally of one key, and
-/// how many there are.
+/// A hook's log entries since `since` (epoch ms), newest first, optionally of one key,
+/// `limit` from `offset`; and how many there are.
 pub fn logs(
     conn: &mut DbConn,
     hook_id: &str,

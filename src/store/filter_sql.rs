@@ -45,22 +45,40 @@ struct Col {
     kind: Kind,
 }
 
+/// A case-insensitive string column.
 const fn s(sql: &'static str) -> Col {
-    Col {
+    Col::of(
         sql,
-        kind: Kind::Str {
+        Kind::Str {
             ci: true,
             lower: None,
         },
-    }
+    )
 }
+/// A case-exact string column.
 const fn exact(sql: &'static str) -> Col {
-    Col {
+    Col::of(
         sql,
-        kind: Kind::Str {
+        Kind::Str {
             ci: false,
             lower: None,
         },
+    )
+}
+/// A case-insensitive string column compared through its lower-cased twin `lower`.
+const fn lowered(sql: &'static str, lower: &'static str) -> Col {
+    Col::of(
+        sql,
+        Kind::Str {
+            ci: true,
+            lower: Some(lower),
+        },
+    )
+}
+
+impl Col {
+    const fn of(sql: &'static str, kind: Kind) -> Col {
+        Col { sql, kind }
     }
 }
 
@@ -79,13 +97,37 @@ fn invalid(msg: impl Into<String>) -> ScimError {
     ScimError::invalid_filter(msg)
 }
 
+/// `"$table"."$column"`.
+macro_rules! column {
+    ($table:literal, $column:literal) => {
+        concat!("\"", $table, "\".\"", $column, "\"")
+    };
+}
+
+/// The single-valued attributes users and groups both have, as columns of `$table`: `id`,
+/// `externalId`, `displayName` and `meta`'s.
+macro_rules! common_single {
+    ($table:literal, $n:expr, $sub:expr) => {
+        Some(match ($n, $sub) {
+            ("id", None) => Col::of(column!($table, "id"), Kind::Id),
+            ("externalid", None) => exact(column!($table, "external_id")),
+            ("displayname", None) => lowered(
+                column!($table, "display_name"),
+                column!($table, "display_name_lower"),
+            ),
+            ("meta", Some("created")) => Col::of(column!($table, "created_at"), Kind::Time),
+            ("meta", Some("lastmodified")) => Col::of(column!($table, "updated_at"), Kind::Time),
+            ("meta", Some("version")) => Col::of(column!($table, "version"), Kind::Version),
+            _ => return None,
+        })
+    };
+}
+
 // ---- users --------------------------------------------------------------------------------
 
-fn user_single(name: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
-    let n = name.to_ascii_lowercase();
-    let sub = sub.map(str::to_ascii_lowercase);
+fn user_single(n: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
     if urn_ext {
-        return Some(match (n.as_str(), sub.as_deref()) {
+        return Some(match (n, sub) {
             ("employeenumber", None) => s(r#""users"."employee_number""#),
             ("costcenter", None) => s(r#""users"."cost_center""#),
             ("organization", None) => s(r#""users"."organization""#),
@@ -95,28 +137,13 @@ fn user_single(name: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
             _ => return None,
         });
     }
-    Some(match (n.as_str(), sub.as_deref()) {
-        ("id", None) => Col {
-            sql: r#""users"."id""#,
-            kind: Kind::Id,
-        },
-        ("externalid", None) => exact(r#""users"."external_id""#),
+    Some(match (n, sub) {
         // `user_name_lower` is the login name, else the primary email (what SCIM shows as
         // `userName`); userName is caseExact=false, so only the lower-cased column compares.
-        ("username", None) => Col {
-            sql: r#""users"."user_name_lower""#,
-            kind: Kind::Str {
-                ci: true,
-                lower: Some(r#""users"."user_name_lower""#),
-            },
-        },
-        ("displayname", None) => Col {
-            sql: r#""users"."display_name""#,
-            kind: Kind::Str {
-                ci: true,
-                lower: Some(r#""users"."display_name_lower""#),
-            },
-        },
+        ("username", None) => lowered(
+            r#""users"."user_name_lower""#,
+            r#""users"."user_name_lower""#,
+        ),
         ("nickname", None) => s(r#""users"."nick_name""#),
         ("profileurl", None) => exact(r#""users"."profile_url""#),
         ("title", None) => s(r#""users"."title""#),
@@ -124,73 +151,35 @@ fn user_single(name: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
         ("preferredlanguage", None) => s(r#""users"."preferred_language""#),
         ("locale", None) => s(r#""users"."locale""#),
         ("timezone", None) => s(r#""users"."timezone""#),
-        ("active", None) => Col {
-            sql: r#""users"."active""#,
-            kind: Kind::Bool,
-        },
+        ("active", None) => Col::of(r#""users"."active""#, Kind::Bool),
         ("name", Some("formatted")) => s(r#""users"."name_formatted""#),
         ("name", Some("familyname")) => s(r#""users"."name_family""#),
         ("name", Some("givenname")) => s(r#""users"."name_given""#),
         ("name", Some("middlename")) => s(r#""users"."name_middle""#),
         ("name", Some("honorificprefix")) => s(r#""users"."name_honorific_prefix""#),
         ("name", Some("honorificsuffix")) => s(r#""users"."name_honorific_suffix""#),
-        ("meta", Some("created")) => Col {
-            sql: r#""users"."created_at""#,
-            kind: Kind::Time,
-        },
-        ("meta", Some("lastmodified")) => Col {
-            sql: r#""users"."updated_at""#,
-            kind: Kind::Time,
-        },
-        ("meta", Some("version")) => Col {
-            sql: r#""users"."version""#,
-            kind: Kind::Version,
-        },
-        _ => return None,
+        _ => return common_single!("users", n, sub),
     })
 }
 
 fn value_sub(attr: &'static str) -> fn(&str) -> Option<Col> {
     match attr {
-        "x509Certificates" => |sub: &str| {
+        // Compared exactly: certificates and photo URLs are not case-insensitive text.
+        "x509Certificates" | "photos" => |sub: &str| {
             Some(match sub.to_ascii_lowercase().as_str() {
                 "value" => exact(r#""uv"."value""#),
                 "display" => s(r#""uv"."display""#),
                 "type" => s(r#""uv"."type""#),
-                "primary" => Col {
-                    sql: r#""uv"."is_primary""#,
-                    kind: Kind::Bool,
-                },
-                _ => return None,
-            })
-        },
-        "photos" => |sub: &str| {
-            Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => exact(r#""uv"."value""#),
-                "display" => s(r#""uv"."display""#),
-                "type" => s(r#""uv"."type""#),
-                "primary" => Col {
-                    sql: r#""uv"."is_primary""#,
-                    kind: Kind::Bool,
-                },
+                "primary" => Col::of(r#""uv"."is_primary""#, Kind::Bool),
                 _ => return None,
             })
         },
         _ => |sub: &str| {
             Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => Col {
-                    sql: r#""uv"."value""#,
-                    kind: Kind::Str {
-                        ci: true,
-                        lower: Some(r#""uv"."value_lower""#),
-                    },
-                },
+                "value" => lowered(r#""uv"."value""#, r#""uv"."value_lower""#),
                 "display" => s(r#""uv"."display""#),
                 "type" => s(r#""uv"."type""#),
-                "primary" => Col {
-                    sql: r#""uv"."is_primary""#,
-                    kind: Kind::Bool,
-                },
+                "primary" => Col::of(r#""uv"."is_primary""#, Kind::Bool),
                 "formatted" => s(r#""uv"."formatted""#),
                 "streetaddress" => s(r#""uv"."street_address""#),
                 "locality" => s(r#""uv"."locality""#),
@@ -203,158 +192,80 @@ fn value_sub(attr: &'static str) -> fn(&str) -> Option<Col> {
     }
 }
 
+/// `(attr, from, semi)` of a multi-valued attribute kept in `user_values` as `$attr`:
+/// the correlated `FROM` of one user's elements, and its semi-join twin with the
+/// organization as a bind.
+macro_rules! user_values {
+    ($attr:literal) => {
+        (
+            $attr,
+            concat!(
+                r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = '"#,
+                $attr,
+                "'"
+            ),
+            concat!(
+                r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = '"#,
+                $attr,
+                "'"
+            ),
+        )
+    };
+}
+
+/// A role's sub-attributes (`roles.value` is its name).
+fn role_sub(sub: &str) -> Option<Col> {
+    Some(match sub.to_ascii_lowercase().as_str() {
+        "value" => lowered(r#""r"."name""#, r#""r"."name_lower""#),
+        "display" => s(r#""ur"."display""#),
+        "type" => s(r#""ur"."type""#),
+        "primary" => Col::of(r#""ur"."is_primary""#, Kind::Bool),
+        _ => return None,
+    })
+}
+
+/// A user's group's sub-attributes.
+fn group_of_user_sub(sub: &str) -> Option<Col> {
+    Some(match sub.to_ascii_lowercase().as_str() {
+        "value" => Col::of(r#""g"."id""#, Kind::Id),
+        "display" => lowered(r#""g"."display_name""#, r#""g"."display_name_lower""#),
+        _ => return None,
+    })
+}
+
 fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
-    let attr: &'static str = match name.to_ascii_lowercase().as_str() {
-        "emails" => "emails",
-        "phonenumbers" => "phoneNumbers",
-        "ims" => "ims",
-        "photos" => "photos",
-        "addresses" => "addresses",
-        "entitlements" => "entitlements",
-        "x509certificates" => "x509Certificates",
-        "roles" => {
-            return Some((
-                Multi {
-                    from: r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#,
-                    semi: r#""users"."id" IN (SELECT "ur"."user_id" FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."org_id" = ?"#,
-                    sub: |sub: &str| {
-                        Some(match sub.to_ascii_lowercase().as_str() {
-                            "value" => Col {
-                                sql: r#""r"."name""#,
-                                kind: Kind::Str {
-                                    ci: true,
-                                    lower: Some(r#""r"."name_lower""#),
-                                },
-                            },
-                            "display" => s(r#""ur"."display""#),
-                            "type" => s(r#""ur"."type""#),
-                            "primary" => Col {
-                                sql: r#""ur"."is_primary""#,
-                                kind: Kind::Bool,
-                            },
-                            _ => return None,
-                        })
-                    },
-                },
-                "roles",
-            ))
-        }
-        "groups" => {
-            return Some((
-                Multi {
-                    from: r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#,
-                    semi: r#""users"."id" IN (SELECT "gu"."user_id" FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."org_id" = ?"#,
-                    sub: |sub: &str| {
-                        Some(match sub.to_ascii_lowercase().as_str() {
-                            "value" => Col {
-                                sql: r#""g"."id""#,
-                                kind: Kind::Id,
-                            },
-                            "display" => Col {
-                                sql: r#""g"."display_name""#,
-                                kind: Kind::Str {
-                                    ci: true,
-                                    lower: Some(r#""g"."display_name_lower""#),
-                                },
-                            },
-                            _ => return None,
-                        })
-                    },
-                },
-                "groups",
-            ))
-        }
+    let (attr, from, semi) = match name.to_ascii_lowercase().as_str() {
+        "emails" => user_values!("emails"),
+        "phonenumbers" => user_values!("phoneNumbers"),
+        "ims" => user_values!("ims"),
+        "photos" => user_values!("photos"),
+        "addresses" => user_values!("addresses"),
+        "entitlements" => user_values!("entitlements"),
+        "x509certificates" => user_values!("x509Certificates"),
+        "roles" => (
+            "roles",
+            r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#,
+            r#""users"."id" IN (SELECT "ur"."user_id" FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."org_id" = ?"#,
+        ),
+        "groups" => (
+            "groups",
+            r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#,
+            r#""users"."id" IN (SELECT "gu"."user_id" FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."org_id" = ?"#,
+        ),
         _ => return None,
     };
-    let from: &'static str = match attr {
-        "emails" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'emails'"#
-        }
-        "phoneNumbers" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'phoneNumbers'"#
-        }
-        "ims" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'ims'"#
-        }
-        "photos" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'photos'"#
-        }
-        "addresses" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'addresses'"#
-        }
-        "entitlements" => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'entitlements'"#
-        }
-        _ => {
-            r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = 'x509Certificates'"#
-        }
+    let sub = match attr {
+        "roles" => role_sub,
+        "groups" => group_of_user_sub,
+        values => value_sub(values),
     };
-    // The semi-join twin of `from`, with the organization as a bind.
-    let semi = match attr {
-        "emails" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'emails'"#
-        }
-        "phoneNumbers" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'phoneNumbers'"#
-        }
-        "ims" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'ims'"#
-        }
-        "photos" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'photos'"#
-        }
-        "addresses" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'addresses'"#
-        }
-        "entitlements" => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'entitlements'"#
-        }
-        _ => {
-            r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = 'x509Certificates'"#
-        }
-    };
-    Some((
-        Multi {
-            from,
-            semi,
-            sub: value_sub(attr),
-        },
-        attr,
-    ))
+    Some((Multi { from, semi, sub }, attr))
 }
 
 // ---- groups -------------------------------------------------------------------------------
 
-fn group_single(name: &str, sub: Option<&str>) -> Option<Col> {
-    let n = name.to_ascii_lowercase();
-    let sub = sub.map(str::to_ascii_lowercase);
-    Some(match (n.as_str(), sub.as_deref()) {
-        ("id", None) => Col {
-            sql: r#""groups"."id""#,
-            kind: Kind::Id,
-        },
-        ("externalid", None) => exact(r#""groups"."external_id""#),
-        ("displayname", None) => Col {
-            sql: r#""groups"."display_name""#,
-            kind: Kind::Str {
-                ci: true,
-                lower: Some(r#""groups"."display_name_lower""#),
-            },
-        },
-        ("meta", Some("created")) => Col {
-            sql: r#""groups"."created_at""#,
-            kind: Kind::Time,
-        },
-        ("meta", Some("lastmodified")) => Col {
-            sql: r#""groups"."updated_at""#,
-            kind: Kind::Time,
-        },
-        ("meta", Some("version")) => Col {
-            sql: r#""groups"."version""#,
-            kind: Kind::Version,
-        },
-        _ => return None,
-    })
+fn group_single(n: &str, sub: Option<&str>) -> Option<Col> {
+    common_single!("groups", n, sub)
 }
 
 fn group_multi(name: &str) -> Option<Multi> {
@@ -367,10 +278,7 @@ fn group_multi(name: &str) -> Option<Multi> {
         semi: r#""groups"."id" IN (SELECT "m"."group_id" FROM (SELECT "group_id", "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "org_id" = ? UNION ALL SELECT "group_id", "member_group_id", 'Group' FROM "group_groups" WHERE "org_id" = ?) "m" WHERE 1 = 1"#,
         sub: |sub: &str| {
             Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => Col {
-                    sql: r#""m"."member_id""#,
-                    kind: Kind::Id,
-                },
+                "value" => Col::of(r#""m"."member_id""#, Kind::Id),
                 "type" => exact(r#""m"."member_type""#),
                 _ => return None,
             })
@@ -546,21 +454,16 @@ fn attr_condition(
             .reduce(|a, b| Raw::join("OR", a, b))
             .unwrap_or_else(|| Raw::constant(false)));
     }
-    if target == Target::Users
-        && p.name.eq_ignore_ascii_case("meta")
+    if p.name.eq_ignore_ascii_case("meta")
         && p.sub
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"))
     {
-        return constant_string("User", cmp);
-    }
-    if target == Target::Groups
-        && p.name.eq_ignore_ascii_case("meta")
-        && p.sub
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"))
-    {
-        return constant_string("Group", cmp);
+        let kind = match target {
+            Target::Users => "User",
+            Target::Groups => "Group",
+        };
+        return constant_string(kind, cmp);
     }
     let col = single(target, &p.name, p.sub.as_deref(), is_ext)
         .ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
@@ -607,9 +510,10 @@ fn schemas_condition(
 }
 
 fn single(target: Target, name: &str, sub: Option<&str>, is_ext: bool) -> Option<Col> {
+    let (n, sub) = (name.to_ascii_lowercase(), sub.map(str::to_ascii_lowercase));
     match target {
-        Target::Users => user_single(name, sub, is_ext),
-        Target::Groups => group_single(name, sub),
+        Target::Users => user_single(&n, sub.as_deref(), is_ext),
+        Target::Groups => group_single(&n, sub.as_deref()),
     }
 }
 

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
+// A group's row is the dump format's: one column list for both.
+use super::portable::GroupRow as Row;
 use super::raw::{Bind, Raw};
 use super::schema::groups;
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
@@ -14,62 +15,41 @@ use crate::domain::{
     Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId, UnknownMembers,
 };
 
-type Row = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    bool,
-    bool,
-    i64,
-    NaiveDateTime,
-    NaiveDateTime,
-);
+fn from_row(r: Row) -> StoreResult<Group> {
+    Ok(Group {
+        id: r.id,
+        org_id: OrgId::parse(&r.org_id).map_err(StoreError::Conflict)?,
+        data: GroupData {
+            display_name: r.display_name,
+            external_id: r.external_id,
+            description: r.description,
+            kind: GroupKind::parse(&r.group_type).unwrap_or_default(),
+            active: r.active,
+        },
+        members: None,
+        is_default: r.is_default,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
 
-macro_rules! row_columns {
-    () => {
+/// The columns a group's `GroupData` is written to (an insert's and an update's).
+macro_rules! data_columns {
+    ($d:expr) => {
         (
-            groups::id,
-            groups::org_id,
-            groups::display_name,
-            groups::external_id,
-            groups::description,
-            groups::group_type,
-            groups::active,
-            groups::is_default,
-            groups::version,
-            groups::created_at,
-            groups::updated_at,
+            groups::display_name.eq(&$d.display_name),
+            groups::display_name_lower.eq($d.display_name.to_lowercase()),
+            groups::external_id.eq(&$d.external_id),
+            groups::description.eq(&$d.description),
+            groups::group_type.eq($d.kind.as_str()),
+            groups::active.eq($d.active),
         )
     };
 }
 
-fn from_row(r: Row) -> StoreResult<Group> {
-    Ok(Group {
-        id: r.0,
-        org_id: OrgId::parse(&r.1).map_err(StoreError::Conflict)?,
-        data: GroupData {
-            display_name: r.2,
-            external_id: r.3,
-            description: r.4,
-            kind: GroupKind::parse(&r.5).unwrap_or_default(),
-            active: r.6,
-        },
-        members: None,
-        is_default: r.7,
-        version: r.8,
-        created_at: r.9,
-        updated_at: r.10,
-    })
-}
-
 fn conflict(e: diesel::result::Error) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("displayName is already taken".into()),
-        other => other,
-    }
+    StoreError::conflict_as(e, || "displayName is already taken".into())
 }
 
 /// Which of `ids` are users and which are groups of `org`: one statement.
@@ -253,12 +233,7 @@ pub fn insert(
         .values((
             groups::id.eq(id),
             groups::org_id.eq(org.as_str()),
-            groups::display_name.eq(&data.display_name),
-            groups::display_name_lower.eq(data.display_name.to_lowercase()),
-            groups::external_id.eq(&data.external_id),
-            groups::description.eq(&data.description),
-            groups::group_type.eq(data.kind.as_str()),
-            groups::active.eq(data.active),
+            data_columns!(data),
             groups::is_default.eq(false),
             groups::version.eq(1i64),
             groups::created_at.eq(t),
@@ -302,8 +277,7 @@ pub fn lock(
 ) -> StoreResult<Group> {
     let q = groups::table
         .filter(groups::id.eq(id))
-        .filter(groups::org_id.eq(org.as_str()))
-        .select(row_columns!());
+        .filter(groups::org_id.eq(org.as_str()));
     let row: Row = match (conn.db(), purpose) {
         (MultiConn::Pg(c), super::LockFor::Change) => q.for_no_key_update().first(c)?,
         (MultiConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
@@ -346,15 +320,7 @@ pub fn write(
     );
     if current.data != *data {
         diesel::update(target)
-            .set((
-                bump,
-                groups::display_name.eq(&data.display_name),
-                groups::display_name_lower.eq(data.display_name.to_lowercase()),
-                groups::external_id.eq(&data.external_id),
-                groups::description.eq(&data.description),
-                groups::group_type.eq(data.kind.as_str()),
-                groups::active.eq(data.active),
-            ))
+            .set((bump, data_columns!(data)))
             .execute(conn.db())
             .map_err(conflict)?;
     } else {
@@ -382,7 +348,7 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> Store
     let row: Row = super::on_backend!(conn, c => groups::table
         .filter(groups::id.eq(id))
         .filter(groups::org_id.eq(org.as_str()))
-        .select(row_columns!())
+        .select(Row::as_select())
         .first(c))?;
     let mut g = from_row(row)?;
     if with_members {
@@ -447,15 +413,8 @@ pub fn members_of_many(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i
 /// The number of users directly in each of `gids` (nested groups not counted): one
 /// statement; groups without members are absent.
 pub fn user_counts(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, i64>> {
-    if gids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, i64)> =
-        Raw::sql("SELECT gu.group_id, COUNT(*) FROM group_users gu WHERE gu.group_id")
-            .in_ids(gids)
-            .push(" GROUP BY gu.group_id")
-            .query::<(BigInt, BigInt)>()
-            .load(conn.db())?;
+    let head = "SELECT gu.group_id, COUNT(*) FROM group_users gu WHERE gu.group_id";
+    let rows = super::raw::id_pairs(conn, head, gids, " GROUP BY gu.group_id")?;
     Ok(rows.into_iter().collect())
 }
 
@@ -521,7 +480,7 @@ pub fn query(
     if let Some(f) = w.filter {
         q = q.filter(f);
     }
-    let mut rows: Vec<Row> = q.select(row_columns!()).load(conn.db())?;
+    let mut rows: Vec<Row> = q.select(Row::as_select()).load(conn.db())?;
     if w.reverse {
         rows.reverse();
     }
@@ -550,9 +509,7 @@ pub fn find_by_names(
         return Ok(HashMap::new());
     }
     let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-    let q = groups::table
-        .filter(groups::org_id.eq(org.as_str()))
-        .select(row_columns!());
+    let q = groups::table.filter(groups::org_id.eq(org.as_str()));
     // One name (every read) is a statement SQLite can cache; a list's `IN` is not.
     let rows: Vec<Row> = if let [one] = lower.as_slice() {
         super::on_backend!(conn, c => q.filter(groups::display_name_lower.eq(one)).load(c))?

@@ -169,6 +169,17 @@ pub enum StoreError {
     Db(#[source] diesel::result::Error),
 }
 
+impl StoreError {
+    /// `e` as a `Conflict` saying `message` when it broke a unique key; any other error as
+    /// `From` makes it.
+    pub fn conflict_as(e: diesel::result::Error, message: impl FnOnce() -> String) -> StoreError {
+        match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(message()),
+            other => other,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+// An organization's full row is the dump format's: one column list for both.
+use super::portable::OrganizationRow;
 use super::raw::Raw;
 use super::schema::organizations;
 use super::{now, DbConn, StoreError, StoreResult};
@@ -9,26 +11,15 @@ use crate::domain::{Baselines, OrgDetails, OrgId, Organization, Subscription};
 
 pub const DEFAULT_ORG: &str = "default";
 
-#[derive(Queryable)]
+/// The columns of an `Organization`.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = organizations)]
 struct Row {
     id: String,
     name: String,
     parent_id: Option<String>,
     created_at: chrono::NaiveDateTime,
 }
-
-type RowColumns = (
-    organizations::id,
-    organizations::name,
-    organizations::parent_id,
-    organizations::created_at,
-);
-const ROW_COLUMNS: RowColumns = (
-    organizations::id,
-    organizations::name,
-    organizations::parent_id,
-    organizations::created_at,
-);
 
 impl From<Row> for Organization {
     fn from(r: Row) -> Organization {
@@ -76,49 +67,45 @@ pub fn create(
                 organizations::updated_at.eq(t),
             ))
             .execute(conn.db())
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("organization {id} already exists"))
-                }
-                other => other,
+            .map_err(|e| {
+                StoreError::conflict_as(e, || format!("organization {id} already exists"))
             })?;
         get(conn, id)
     })
 }
 
+/// An organization (`NotFound` when there is none).
 pub fn get(conn: &mut DbConn, id: &OrgId) -> StoreResult<Organization> {
     organizations::table
         .filter(organizations::id.eq(id.as_str()))
-        .select(ROW_COLUMNS)
+        .select(Row::as_select())
         .first::<Row>(conn.db())
         .map(Organization::from)
         .map_err(StoreError::from)
 }
 
+/// Every organization, in id order.
 pub fn list(conn: &mut DbConn) -> StoreResult<Vec<Organization>> {
-    Ok(organizations::table
-        .select(ROW_COLUMNS)
-        .order(organizations::id.asc())
-        .load::<Row>(conn.db())?
-        .into_iter()
-        .map(Organization::from)
-        .collect())
+    listed(conn, None)
 }
 
 /// The organization itself and its direct children: what an `orgs:admin` credential may manage.
 pub fn manageable(conn: &mut DbConn, id: &OrgId) -> StoreResult<Vec<Organization>> {
-    Ok(organizations::table
-        .filter(
+    listed(conn, Some(id))
+}
+
+/// Organizations in id order: all, or `of` and its direct children.
+fn listed(conn: &mut DbConn, of: Option<&OrgId>) -> StoreResult<Vec<Organization>> {
+    let mut q = organizations::table.select(Row::as_select()).into_boxed();
+    if let Some(id) = of {
+        q = q.filter(
             organizations::id
-                .eq(id.as_str())
-                .or(organizations::parent_id.eq(id.as_str())),
-        )
-        .select(ROW_COLUMNS)
-        .order(organizations::id.asc())
-        .load::<Row>(conn.db())?
-        .into_iter()
-        .map(Organization::from)
-        .collect())
+                .eq(id.as_str().to_string())
+                .or(organizations::parent_id.eq(id.as_str().to_string())),
+        );
+    }
+    let rows: Vec<Row> = q.order(organizations::id.asc()).load(conn.db())?;
+    Ok(rows.into_iter().map(Organization::from).collect())
 }
 
 /// Create the `default` organization if it is missing. Returns true only for the caller whose
@@ -132,110 +119,37 @@ pub fn ensure_default(conn: &mut DbConn) -> StoreResult<bool> {
     }
 }
 
-type DetailRow = (
-    (
-        String,
-        String,
-        Option<String>,
-        chrono::NaiveDateTime,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-        chrono::NaiveDateTime,
-    ),
-    (
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-    ),
-    (
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<bool>,
-    ),
-);
-
-macro_rules! detail_columns {
-    () => {
-        (
-            (
-                organizations::id,
-                organizations::name,
-                organizations::parent_id,
-                organizations::created_at,
-                organizations::email,
-                organizations::first_name,
-                organizations::last_name,
-                organizations::deployment_id,
-                organizations::status,
-                organizations::version,
-                organizations::updated_at,
-            ),
-            (
-                organizations::plan_name,
-                organizations::subscription_status,
-                organizations::subscription_start,
-                organizations::subscription_end,
-                organizations::credits,
-                organizations::deployment_charge_credits,
-                organizations::allocated_credits,
-            ),
-            (
-                organizations::baseline_continuous_ingest,
-                organizations::baseline_frequent_ingest,
-                organizations::baseline_infrequent_ingest,
-                organizations::baseline_tracing_ingest,
-                organizations::baseline_cse_ingest,
-                organizations::baseline_metrics,
-                organizations::baseline_cse_activation,
-            ),
-        )
-    };
-}
-
-fn details_of(r: DetailRow) -> OrgDetails {
-    let (a, s, b) = r;
+fn details_of(r: OrganizationRow) -> OrgDetails {
     OrgDetails {
         org: Organization::from(Row {
-            id: a.0,
-            name: a.1,
-            parent_id: a.2,
-            created_at: a.3,
+            id: r.id,
+            name: r.name,
+            parent_id: r.parent_id,
+            created_at: r.created_at,
         }),
-        email: a.4,
-        first_name: a.5,
-        last_name: a.6,
-        deployment_id: a.7,
-        status: a.8,
-        version: a.9,
-        updated_at: a.10,
+        email: r.email,
+        first_name: r.first_name,
+        last_name: r.last_name,
+        deployment_id: r.deployment_id,
+        status: r.status,
+        version: r.version,
+        updated_at: r.updated_at,
         subscription: Subscription {
-            plan_name: s.0,
-            status: s.1,
-            start: s.2,
-            end: s.3,
-            credits: s.4,
-            deployment_charge_credits: s.5,
-            allocated_credits: s.6,
+            plan_name: r.plan_name,
+            status: r.subscription_status,
+            start: r.subscription_start,
+            end: r.subscription_end,
+            credits: r.credits,
+            deployment_charge_credits: r.deployment_charge_credits,
+            allocated_credits: r.allocated_credits,
             baselines: Baselines {
-                continuous_ingest: b.0,
-                frequent_ingest: b.1,
-                infrequent_ingest: b.2,
-                tracing_ingest: b.3,
-                cse_ingest: b.4,
-                metrics: b.5,
-                cse_activation: b.6,
+                continuous_ingest: r.baseline_continuous_ingest,
+                frequent_ingest: r.baseline_frequent_ingest,
+                infrequent_ingest: r.baseline_infrequent_ingest,
+                tracing_ingest: r.baseline_tracing_ingest,
+                cse_ingest: r.baseline_cse_ingest,
+                metrics: r.baseline_metrics,
+                cse_activation: r.baseline_cse_activation,
             },
         },
     }
@@ -243,9 +157,9 @@ fn details_of(r: DetailRow) -> OrgDetails {
 
 /// An organization with its contact, status and subscription.
 pub fn details(conn: &mut DbConn, id: &OrgId) -> StoreResult<OrgDetails> {
-    let row: DetailRow = organizations::table
+    let row = organizations::table
         .filter(organizations::id.eq(id.as_str()))
-        .select(detail_columns!())
+        .select(OrganizationRow::as_select())
         .first(conn.db())?;
     Ok(details_of(row))
 }
@@ -262,20 +176,20 @@ pub fn children(
         .filter(organizations::parent_id.eq(parent.as_str().to_string()))
         // One bound list, so any number of statuses is one cacheable statement.
         .filter(Raw::sql(r#""organizations"."status""#).in_texts(statuses))
-        .select(detail_columns!())
+        .select(OrganizationRow::as_select())
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(organizations::id.gt(a.to_string()));
     }
     Ok(q.order(organizations::id.asc())
         .limit(limit)
-        .load::<DetailRow>(conn.db())?
+        .load::<OrganizationRow>(conn.db())?
         .into_iter()
         .map(details_of)
         .collect())
 }
 
-/// The details of those of `ids` that are children of `parent` (any status), by id.
+/// The details of those of `ids` that are children of `parent` (any status), in id order.
 pub fn children_by_id(
     conn: &mut DbConn,
     parent: &OrgId,
@@ -287,9 +201,9 @@ pub fn children_by_id(
     Ok(organizations::table
         .filter(organizations::parent_id.eq(parent.as_str().to_string()))
         .filter(organizations::id.eq_any(ids.to_vec()))
-        .select(detail_columns!())
+        .select(OrganizationRow::as_select())
         .order(organizations::id.asc())
-        .load::<DetailRow>(conn.db())?
+        .load::<OrganizationRow>(conn.db())?
         .into_iter()
         .map(details_of)
         .collect())
@@ -351,11 +265,8 @@ pub fn create_child(conn: &mut DbConn, c: NewChild<'_>) -> StoreResult<OrgDetail
             subscription_columns!(s),
         ))
         .execute(conn.db())
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("organization {} already exists", c.id))
-            }
-            other => other,
+        .map_err(|e| {
+            StoreError::conflict_as(e, || format!("organization {} already exists", c.id))
         })?;
     details(conn, c.id)
 }

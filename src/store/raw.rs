@@ -34,20 +34,19 @@ pub enum Bind {
 enum Part {
     Sql(String),
     Bind(Bind),
-    Ids(IdList),
-    Texts(TextList),
+    List(List),
     IdTable(IdTable),
 }
 
 /// A one-column table `(id)` of the bound ids: `(SELECT unnest($n) AS id)` on PostgreSQL,
 /// `(SELECT value AS id FROM json_each(?))` on SQLite.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IdTable(IdList);
+pub struct IdTable(List);
 
 impl QueryFragment<Pg> for IdTable {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("(SELECT unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.0.ids)?;
+        self.0.items.bind(&mut out)?;
         out.push_sql(") AS id)");
         Ok(())
     }
@@ -63,59 +62,49 @@ impl QueryFragment<Sqlite> for IdTable {
 }
 
 /// ` = ANY($n)` (PostgreSQL) or ` IN (SELECT value FROM json_each(?))` (SQLite): membership in
-/// a list of ids bound as one parameter, after a column the caller writes.
+/// a list of ids or of strings bound as one parameter (an array, or a JSON array), after a
+/// column the caller writes, so lists of any length share one prepared statement.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IdList {
-    ids: Vec<i64>,
+pub struct List {
+    items: Items,
     json: String,
 }
 
-impl IdList {
-    pub fn new(ids: &[i64]) -> IdList {
-        IdList {
-            ids: ids.to_vec(),
-            json: serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+#[derive(Debug, Clone, PartialEq)]
+enum Items {
+    Ids(Vec<i64>),
+    Texts(Vec<String>),
+}
+
+impl List {
+    fn of<T: serde::Serialize>(items: Vec<T>, kind: fn(Vec<T>) -> Items) -> List {
+        List {
+            json: serde_json::to_string(&items).unwrap_or_else(|_| "[]".into()),
+            items: kind(items),
         }
     }
 }
 
-impl QueryFragment<Pg> for IdList {
+impl Items {
+    /// The items as one PostgreSQL array parameter.
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        match self {
+            Items::Ids(v) => out.push_bind_param::<Array<BigInt>, _>(v),
+            Items::Texts(v) => out.push_bind_param::<Array<Text>, _>(v),
+        }
+    }
+}
+
+impl QueryFragment<Pg> for List {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(" = ANY(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        self.items.bind(&mut out)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl QueryFragment<Sqlite> for IdList {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql(" IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, _>(&self.json)?;
-        out.push_sql("))");
-        Ok(())
-    }
-}
-
-/// [`IdList`] for text values: membership in a list of strings bound as one parameter
-/// (`= ANY($n)` of a text array, or `IN (SELECT value FROM json_each(?))`), so lists of
-/// any length share one prepared statement.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TextList {
-    items: Vec<String>,
-    json: String,
-}
-
-impl QueryFragment<Pg> for TextList {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(" = ANY(");
-        out.push_bind_param::<Array<Text>, _>(&self.items)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl QueryFragment<Sqlite> for TextList {
+impl QueryFragment<Sqlite> for List {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         out.push_sql(" IN (SELECT value FROM json_each(");
         out.push_bind_param::<Text, _>(&self.json)?;
@@ -146,19 +135,20 @@ impl Raw {
     }
     /// `<column the caller wrote> IN ids`, bound as one parameter.
     pub fn in_ids(mut self, ids: &[i64]) -> Raw {
-        self.parts.push(Part::Ids(IdList::new(ids)));
+        self.parts
+            .push(Part::List(List::of(ids.to_vec(), Items::Ids)));
         self
     }
     /// `<column the caller wrote> IN items`, bound as one parameter.
     pub fn in_texts<S: AsRef<str>>(mut self, items: &[S]) -> Raw {
         let items: Vec<String> = items.iter().map(|s| s.as_ref().to_string()).collect();
-        let json = serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
-        self.parts.push(Part::Texts(TextList { items, json }));
+        self.parts.push(Part::List(List::of(items, Items::Texts)));
         self
     }
     /// A table of ids with one column, `id`.
     pub fn id_table(mut self, ids: &[i64]) -> Raw {
-        self.parts.push(Part::IdTable(IdTable(IdList::new(ids))));
+        self.parts
+            .push(Part::IdTable(IdTable(List::of(ids.to_vec(), Items::Ids))));
         self
     }
     /// This text as a whole statement returning rows of `ST`.
@@ -188,21 +178,27 @@ impl Raw {
     }
 }
 
-impl Expression for Raw {
-    type SqlType = Bool;
+/// What diesel asks of an expression written as text, of SQL type `$st`: it appears on any
+/// table, is never an aggregate, and is cached by its text (no static query id).
+macro_rules! text_expression {
+    ($t:ty, $st:ty) => {
+        impl Expression for $t {
+            type SqlType = $st;
+        }
+        impl<QS> AppearsOnTable<QS> for $t {}
+        impl<QS> SelectableExpression<QS> for $t {}
+        impl ValidGrouping<()> for $t {
+            type IsAggregate = is_aggregate::Never;
+        }
+        impl QueryId for $t {
+            type QueryId = ();
+            const HAS_STATIC_QUERY_ID: bool = false;
+        }
+    };
 }
 
-impl<QS> AppearsOnTable<QS> for Raw {}
-impl<QS> SelectableExpression<QS> for Raw {}
-
-impl ValidGrouping<()> for Raw {
-    type IsAggregate = is_aggregate::Never;
-}
-
-impl QueryId for Raw {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
+text_expression!(Raw, Bool);
+text_expression!(RawOrder, Text);
 
 impl Raw {
     fn walk_parts<'b>(&'b self, out: &mut AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
@@ -214,8 +210,7 @@ impl Raw {
                 Part::Bind(Bind::Float(v)) => out.push_bind_param::<Double, _>(v)?,
                 Part::Bind(Bind::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 Part::Bind(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
-                Part::Ids(ids) => MultiBackend::walk_variant_ast(ids, out.reborrow())?,
-                Part::Texts(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
+                Part::List(l) => MultiBackend::walk_variant_ast(l, out.reborrow())?,
                 Part::IdTable(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
             }
         }
@@ -231,6 +226,24 @@ impl QueryFragment<MultiBackend> for Raw {
         out.push_sql(")");
         Ok(())
     }
+}
+
+/// Rows of two numbers read by `head`, which ends with the column matched against `ids`
+/// (bound as one parameter), then `tail`; no statement at all for no ids.
+pub fn id_pairs(
+    conn: &mut super::DbConn,
+    head: &str,
+    ids: &[i64],
+    tail: &str,
+) -> QueryResult<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Raw::sql(head)
+        .in_ids(ids)
+        .push(tail)
+        .query::<(BigInt, BigInt)>()
+        .load(conn.db())
 }
 
 /// A whole statement written as text; its rows are `ST`. Cached by its text like any other.
@@ -260,18 +273,6 @@ impl<ST> RunQueryDsl<super::MultiConn> for RawQuery<ST> {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawOrder(pub String);
 
-impl Expression for RawOrder {
-    type SqlType = Text;
-}
-impl<QS> AppearsOnTable<QS> for RawOrder {}
-impl<QS> SelectableExpression<QS> for RawOrder {}
-impl ValidGrouping<()> for RawOrder {
-    type IsAggregate = is_aggregate::Never;
-}
-impl QueryId for RawOrder {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
 impl QueryFragment<MultiBackend> for RawOrder {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         out.push_sql(&self.0);

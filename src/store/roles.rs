@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
+// A role's row is the dump format's: one column list for both.
+use super::portable::RoleRow;
 use super::raw::{Bind, Raw};
 use super::schema::roles;
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
@@ -84,74 +86,25 @@ pub fn ids_of_users(
     Ok(out)
 }
 
-type RoleRow = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    bool,
-    Option<String>,
-    Option<String>,
-    i64,
-    chrono::NaiveDateTime,
-    chrono::NaiveDateTime,
-);
-
-type RoleColumns = (
-    roles::id,
-    roles::org_id,
-    roles::name,
-    roles::description,
-    roles::filter_predicate,
-    roles::capabilities,
-    roles::system_defined,
-    roles::created_by,
-    roles::modified_by,
-    roles::version,
-    roles::created_at,
-    roles::updated_at,
-);
-const ROLE_COLUMNS: RoleColumns = (
-    roles::id,
-    roles::org_id,
-    roles::name,
-    roles::description,
-    roles::filter_predicate,
-    roles::capabilities,
-    roles::system_defined,
-    roles::created_by,
-    roles::modified_by,
-    roles::version,
-    roles::created_at,
-    roles::updated_at,
-);
-
 fn role_of(r: RoleRow) -> StoreResult<Role> {
     Ok(Role {
-        id: r.0,
-        org_id: OrgId::parse(&r.1).map_err(StoreError::Conflict)?,
-        name: r.2,
-        description: r.3,
-        filter_predicate: r.4,
-        capabilities: serde_json::from_str(&r.5).unwrap_or_default(),
-        system_defined: r.6,
-        created_by: r.7,
-        modified_by: r.8,
-        version: r.9,
-        created_at: r.10,
-        updated_at: r.11,
+        id: r.id,
+        org_id: OrgId::parse(&r.org_id).map_err(StoreError::Conflict)?,
+        name: r.name,
+        description: r.description,
+        filter_predicate: r.filter_predicate,
+        capabilities: serde_json::from_str(&r.capabilities).unwrap_or_default(),
+        system_defined: r.system_defined,
+        created_by: r.created_by,
+        modified_by: r.modified_by,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
     })
 }
 
 fn name_conflict(e: diesel::result::Error, name: &str) -> StoreError {
-    match StoreError::from(e) {
-        StoreError::Conflict(_) => {
-            StoreError::Conflict(format!("a role named {name:?} already exists"))
-        }
-        other => other,
-    }
+    StoreError::conflict_as(e, || format!("a role named {name:?} already exists"))
 }
 
 /// Role `id` of `org`.
@@ -159,7 +112,7 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Role> {
     let row: RoleRow = super::on_backend!(conn, c => roles::table
         .filter(roles::org_id.eq(org.as_str()))
         .filter(roles::id.eq(id))
-        .select(ROLE_COLUMNS)
+        .select(RoleRow::as_select())
         .first(c))?;
     role_of(row)
 }
@@ -184,7 +137,7 @@ pub fn page(
 ) -> StoreResult<Vec<Role>> {
     let mut q = roles::table
         .filter(roles::org_id.eq(org.as_str().to_string()))
-        .select(ROLE_COLUMNS)
+        .select(RoleRow::as_select())
         .into_boxed();
     if let Some(n) = name {
         q = q.filter(roles::name_lower.eq(n.to_lowercase()));
@@ -212,15 +165,8 @@ pub fn page(
 
 /// The ids of the users holding each of `role_ids`, in id order: one statement.
 pub fn holders(conn: &mut DbConn, role_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<i64>>> {
-    if role_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, i64)> =
-        Raw::sql("SELECT ur.role_id, ur.user_id FROM user_roles ur WHERE ur.role_id")
-            .in_ids(role_ids)
-            .push(" ORDER BY ur.role_id, ur.user_id")
-            .query::<(BigInt, BigInt)>()
-            .load(conn.db())?;
+    let head = "SELECT ur.role_id, ur.user_id FROM user_roles ur WHERE ur.role_id";
+    let rows = super::raw::id_pairs(conn, head, role_ids, " ORDER BY ur.role_id, ur.user_id")?;
     let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
     for (rid, uid) in rows {
         out.entry(rid).or_default().push(uid);
@@ -231,36 +177,34 @@ pub fn holders(conn: &mut DbConn, role_ids: &[i64]) -> StoreResult<HashMap<i64, 
 /// Insert a role; `Conflict` when the organization has one of that name. Call inside a
 /// write transaction.
 pub fn insert(conn: &mut DbConn, org: &OrgId, data: &RoleData, actor: &str) -> StoreResult<Role> {
-    let id = new_id();
     let t = now();
-    let caps = serde_json::to_string(&data.capabilities).unwrap_or_else(|_| "[]".into());
+    let row = RoleRow {
+        id: new_id(),
+        org_id: org.as_str().to_string(),
+        name: data.name.clone(),
+        name_lower: data.name.to_lowercase(),
+        description: data.description.clone(),
+        filter_predicate: data.filter_predicate.clone(),
+        capabilities: serde_json::to_string(&data.capabilities).unwrap_or_else(|_| "[]".into()),
+        system_defined: false,
+        created_by: Some(actor.to_string()),
+        modified_by: Some(actor.to_string()),
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    };
     diesel::insert_into(roles::table)
-        .values((
-            roles::id.eq(id),
-            roles::org_id.eq(org.as_str()),
-            roles::name.eq(&data.name),
-            roles::name_lower.eq(data.name.to_lowercase()),
-            roles::description.eq(&data.description),
-            roles::filter_predicate.eq(&data.filter_predicate),
-            roles::capabilities.eq(caps),
-            roles::system_defined.eq(false),
-            roles::created_by.eq(actor),
-            roles::modified_by.eq(actor),
-            roles::version.eq(1i64),
-            roles::created_at.eq(t),
-            roles::updated_at.eq(t),
-        ))
+        .values(&row)
         .execute(conn.db())
         .map_err(|e| name_conflict(e, &data.name))?;
-    get(conn, org, id)
+    get(conn, org, row.id)
 }
 
 /// Read role `id` of `org` for changing it (PostgreSQL: row locked until the transaction ends).
 pub fn lock(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<Role> {
     let q = roles::table
         .filter(roles::org_id.eq(org.as_str()))
-        .filter(roles::id.eq(id))
-        .select(ROLE_COLUMNS);
+        .filter(roles::id.eq(id));
     let row: RoleRow = match conn.db() {
         MultiConn::Pg(c) => q.for_no_key_update().first(c)?,
         MultiConn::Sqlite(c) => q.first(c)?,

@@ -8,7 +8,8 @@ use super::schema::credit_usage;
 use super::{new_id, now, DbConn, StoreResult};
 use crate::domain::{OrgId, UsageRecord};
 
-/// Insert records in one transaction: all or none.
+/// Insert records in one transaction: all or none (`NotFound` when an organization does
+/// not exist).
 pub fn insert(conn: &mut DbConn, records: &[UsageRecord]) -> StoreResult<usize> {
     super::write_tx(conn, |conn| {
         let t = now();

@@ -11,16 +11,8 @@ use crate::domain::OrgId;
 pub const EMAIL_CHANGE: &str = "email_change";
 pub const PASSWORD_RESET: &str = "password_reset";
 
-/// A pending request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub user_id: i64,
-    pub kind: String,
-    pub email: Option<String>,
-    pub created_by: String,
-    pub created_at: chrono::NaiveDateTime,
-    pub expires_at: chrono::NaiveDateTime,
-}
+/// A pending request: its row (the dump format's).
+pub use super::portable::UserRequestRow as Pending;
 
 /// Record a request of `kind` for user `user_id` (replacing an earlier one), valid for `ttl`.
 /// Call inside a write transaction.
@@ -43,21 +35,14 @@ pub fn put(
     let p = Pending {
         user_id,
         kind: kind.to_string(),
+        org_id: org.as_str().to_string(),
         email: email.map(str::to_string),
         created_by: actor.to_string(),
         created_at: t,
         expires_at: t + ttl,
     };
     diesel::insert_into(user_requests::table)
-        .values((
-            user_requests::user_id.eq(user_id),
-            user_requests::kind.eq(kind),
-            user_requests::org_id.eq(org.as_str()),
-            user_requests::email.eq(&p.email),
-            user_requests::created_by.eq(actor),
-            user_requests::created_at.eq(t),
-            user_requests::expires_at.eq(p.expires_at),
-        ))
+        .values(&p)
         .execute(conn.db())?;
     Ok(p)
 }
@@ -69,34 +54,14 @@ pub fn get(
     user_id: i64,
     kind: &str,
 ) -> StoreResult<Option<Pending>> {
-    let row: Option<(
-        Option<String>,
-        String,
-        chrono::NaiveDateTime,
-        chrono::NaiveDateTime,
-    )> = user_requests::table
+    Ok(user_requests::table
         .filter(user_requests::user_id.eq(user_id))
         .filter(user_requests::kind.eq(kind))
         .filter(user_requests::org_id.eq(org.as_str()))
         .filter(user_requests::expires_at.gt(now()))
-        .select((
-            user_requests::email,
-            user_requests::created_by,
-            user_requests::created_at,
-            user_requests::expires_at,
-        ))
+        .select(Pending::as_select())
         .first(conn.db())
-        .optional()?;
-    Ok(
-        row.map(|(email, created_by, created_at, expires_at)| Pending {
-            user_id,
-            kind: kind.to_string(),
-            email,
-            created_by,
-            created_at,
-            expires_at,
-        }),
-    )
+        .optional()?)
 }
 
 /// Remove the request of `kind` for user `user_id`.

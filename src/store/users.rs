@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+// A row is the dump format's: one column list for both.
+use super::portable::UserRow as Row;
 use super::schema::{roles, user_roles, user_values, users};
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::rules::{self, UniqueField};
@@ -13,74 +15,6 @@ use crate::domain::{
     Address, Enterprise, GroupRef, MultiAttr, MultiValue, Name, OrgId, PasswordHash, RoleValue,
     User, UserData, VendorFields,
 };
-
-#[derive(Queryable)]
-#[allow(dead_code)]
-struct Row {
-    id: i64,
-    org_id: String,
-    user_name: Option<String>,
-    user_name_lower: Option<String>,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    display_name_lower: Option<String>,
-    nick_name: Option<String>,
-    profile_url: Option<String>,
-    title: Option<String>,
-    user_type: Option<String>,
-    preferred_language: Option<String>,
-    locale: Option<String>,
-    timezone: Option<String>,
-    name_formatted: Option<String>,
-    name_family: Option<String>,
-    name_given: Option<String>,
-    name_middle: Option<String>,
-    name_honorific_prefix: Option<String>,
-    name_honorific_suffix: Option<String>,
-    active: Option<bool>,
-    password_hash: Option<String>,
-    password_algorithm: Option<String>,
-    password_updated_at: Option<NaiveDateTime>,
-    employee_number: Option<String>,
-    cost_center: Option<String>,
-    organization: Option<String>,
-    division: Option<String>,
-    department: Option<String>,
-    manager_id: Option<String>,
-    custom_data: String,
-    profile_extra: String,
-    identity_type: Option<String>,
-    domain: Option<String>,
-    application_id: Option<String>,
-    is_locked: bool,
-    mfa_enabled: bool,
-    last_sign_in_at: Option<NaiveDateTime>,
-    created_by: Option<String>,
-    modified_by: Option<String>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-#[derive(Queryable)]
-#[allow(dead_code)]
-struct ValueRow {
-    user_id: i64,
-    attribute: String,
-    position: i32,
-    org_id: String,
-    value: Option<String>,
-    value_lower: Option<String>,
-    display: Option<String>,
-    type_: Option<String>,
-    is_primary: Option<bool>,
-    formatted: Option<String>,
-    street_address: Option<String>,
-    locality: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-}
 
 fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|s| s.to_lowercase())
@@ -287,11 +221,8 @@ fn write_roles(
                 user_roles::created_at.eq(t),
             ))
             .execute(conn.db())
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("role {:?} is listed twice", r.name))
-                }
-                other => other,
+            .map_err(|e| {
+                StoreError::conflict_as(e, || format!("role {:?} is listed twice", r.name))
             })?;
     }
     stored.sort_by(|a, b| a.name.cmp(&b.name));
