@@ -247,7 +247,7 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
 
 pub struct TokenApi;
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(tag = "Tag::Tokens")]
     impl TokenApi(req: &Request, state) {
         /// Domo-style token request: HTTP Basic client credentials, parameters in the query.

@@ -69,7 +69,7 @@ fn unsecured_jwt(claims: &Value) -> String {
     )
 }
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
     impl AdminEventsApi(auth: BearerOrBasic, state) {
         /// The organization's change events with a sequence number above `after` (default 0),

@@ -318,7 +318,7 @@ fn parse_date(s: &str, what: &str) -> AdminResult<NaiveDate> {
 
 pub struct AdminApi;
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
     impl AdminApi(auth: BearerOrBasic, state) {
         /// The organization, credential and scopes of the caller.

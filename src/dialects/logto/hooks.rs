@@ -342,7 +342,7 @@ fn test_failed(code: &str, message: &str, data: Option<Value>) -> poem::Error {
 
 pub struct LogtoHooksApi;
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
     impl LogtoHooksApi(auth: BearerAuth, state) {
         /// The organization's hooks, oldest first; `page` and `page_size` (optional),

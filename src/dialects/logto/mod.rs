@@ -39,7 +39,7 @@ async fn respond<T>(f: impl std::future::Future<Output = LogtoResult<T>>) -> poe
 
 pub struct LogtoApi;
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
     impl LogtoApi(auth: BearerAuth, state) {
         /// List users, newest first: `page` (from 1), `page_size` (default 20, at most 100);

@@ -222,7 +222,7 @@ async fn authenticated_with(
 
 pub struct ScimApi;
 
-crate::dialects::routes! {
+crate::request::routes! {
     #[OpenApi(prefix_path = "/scim/v2", tag = "Tag::Scim")]
     #[allow(clippy::too_many_arguments)]
     impl ScimApi(auth: BearerOrBasic, state) {
