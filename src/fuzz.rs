@@ -19,21 +19,12 @@ fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
+/// Barbara Jensen with Enterprise User values.
 fn sample_user() -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-        "id": "00000000000000AA",
-        "userName": "bjensen",
-        "active": true,
-        "name": {"givenName": "Barbara", "familyName": "Jensen"},
-        "emails": [
-            {"value": "bj@work.example", "type": "work", "primary": true},
-            {"value": "bj@home.example", "type": "home"}
-        ],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
-            {"employeeNumber": "42", "manager": {"value": "00000000000000AB"}},
-        "meta": {"resourceType": "User", "version": "W/\"1\""}
-    })
+    let mut user = crate::scim::sample_user();
+    user[crate::scim::schema::ENTERPRISE_SCHEMA] =
+        json!({"employeeNumber": "42", "manager": {"value": "00000000000000AB"}});
+    user
 }
 
 fn sample_group() -> Value {

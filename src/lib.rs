@@ -29,7 +29,17 @@ pub use config::Config;
 pub use request::AppState;
 pub use store::Store;
 
-type Apis = (
+/// Every API the OpenAPI document describes, listed once: their type, and the value of it.
+macro_rules! apis {
+    ($($api:path),* $(,)?) => {
+        type Apis = ($($api,)*);
+        fn apis() -> Apis {
+            ($($api,)*)
+        }
+    };
+}
+
+apis!(
     health::HealthApi,
     dialects::oauth::TokenApi,
     dialects::admin::AdminApi,
@@ -44,27 +54,12 @@ type Apis = (
 
 /// The OpenAPI service describing every endpoint.
 pub fn openapi(config: &Config) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            health::HealthApi,
-            dialects::oauth::TokenApi,
-            dialects::admin::AdminApi,
-            dialects::admin::events::AdminEventsApi,
-            dialects::scim::ScimApi,
-            dialects::logto::LogtoApi,
-            dialects::logto::hooks::LogtoHooksApi,
-            dialects::domo::DomoApi,
-            dialects::adobe::AdobeApi,
-            dialects::sumo::SumoApi,
-        ),
-        "Muster",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "Identity provisioning server: SCIM 2.0 and the Logto, Domo, Sumo Logic and Adobe \
+    OpenApiService::new(apis(), "Muster", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Identity provisioning server: SCIM 2.0 and the Logto, Domo, Sumo Logic and Adobe \
          user-management dialects over one store.",
-    )
-    .server(config.url(""))
+        )
+        .server(config.url(""))
 }
 
 /// Fixed path words of routes outside the OpenAPI description (for the metrics' route labels).

@@ -277,3 +277,36 @@ impl Trip<'_, BySignIn> {
         self.go(move |conn| op(conn, &keys)).await
     }
 }
+
+/// A dialect's `#[OpenApi]` impl whose every route takes the request's credential and the
+/// state: the impl names them once, `impl Api(auth: Scheme, state)`, and each route is written
+/// without them. poem-openapi's attribute reads the impl whole and cannot see a macro inside
+/// it, so the macro makes the whole impl. The parameters pass as written (not as `ty`
+/// fragments): poem-openapi tells a `Path` parameter by its type's written name.
+macro_rules! routes {
+    (
+        #[OpenApi($($api:tt)*)]
+        $(#[$($impl_attr:tt)*])*
+        impl $name:ident($auth:ident: $scheme:ty, $state:ident) {
+            $(
+                $(#[$($attr:tt)*])*
+                async fn $route:ident($($params:tt)*) -> $answer:ty $body:block
+            )*
+        }
+    ) => {
+        #[poem_openapi::OpenApi($($api)*)]
+        $(#[$($impl_attr)*])*
+        impl $name {
+            $(
+                $(#[$($attr)*])*
+                async fn $route(
+                    &self,
+                    $auth: $scheme,
+                    $state: poem::web::Data<&crate::request::AppState>,
+                    $($params)*
+                ) -> $answer $body
+            )*
+        }
+    };
+}
+pub(crate) use routes;

@@ -208,20 +208,18 @@ fn millis(t: chrono::NaiveDateTime) -> i64 {
 pub fn user_state(u: &User) -> Value {
     let d = &u.data;
     let value = |a: MultiAttr| d.primary(a).and_then(|v| v.value.clone());
-    let mut profile = Map::new();
     let name = &d.name;
-    for (k, v) in [
+    let profile: Map<String, Value> = [
         ("givenName", &name.given),
         ("familyName", &name.family),
         ("middleName", &name.middle),
         ("nickname", &d.nick_name),
         ("locale", &d.locale),
         ("zoneinfo", &d.timezone),
-    ] {
-        if let Some(v) = v {
-            profile.insert(k.into(), json!(v));
-        }
-    }
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_string(), json!(v.as_ref()?))))
+    .collect();
     json!({
         "id": id_to_hex(u.id),
         "username": d.user_name,

@@ -6,7 +6,7 @@
 use base64::Engine;
 use poem::Request;
 use poem_openapi::payload::{Form, Json};
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, Tags};
 use serde::Deserialize;
 
 use crate::domain::Scopes;
@@ -247,69 +247,48 @@ async fn issue(state: &AppState, req: &Request, form: TokenRequest) -> TokenResp
 
 pub struct TokenApi;
 
-#[OpenApi(tag = "Tag::Tokens")]
-impl TokenApi {
-    /// Domo-style token request: HTTP Basic client credentials, parameters in the query.
-    #[oai(path = "/oauth/token", method = "get")]
-    async fn domo_get(
-        &self,
-        req: &Request,
-        state: poem::web::Data<&AppState>,
-        grant_type: poem_openapi::param::Query<Option<String>>,
-        scope: poem_openapi::param::Query<Option<String>>,
-    ) -> TokenResponse {
-        let form = TokenRequest {
-            grant_type: grant_type.0,
-            scope: scope.0,
-            ..TokenRequest::default()
-        };
-        issue(&state, req, form).await
-    }
+crate::request::routes! {
+    #[OpenApi(tag = "Tag::Tokens")]
+    impl TokenApi(req: &Request, state) {
+        /// Domo-style token request: HTTP Basic client credentials, parameters in the query.
+        #[oai(path = "/oauth/token", method = "get")]
+        async fn domo_get(
+            grant_type: poem_openapi::param::Query<Option<String>>,
+            scope: poem_openapi::param::Query<Option<String>>,
+        ) -> TokenResponse {
+            let form = TokenRequest {
+                grant_type: grant_type.0,
+                scope: scope.0,
+                ..TokenRequest::default()
+            };
+            issue(&state, req, form).await
+        }
 
-    /// Domo-style token request: HTTP Basic client credentials, form body.
-    #[oai(path = "/oauth/token", method = "post")]
-    async fn domo_post(
-        &self,
-        req: &Request,
-        state: poem::web::Data<&AppState>,
-        form: Form<TokenRequest>,
-    ) -> TokenResponse {
-        issue(&state, req, form.0).await
-    }
+        /// Domo-style token request: HTTP Basic client credentials, form body.
+        #[oai(path = "/oauth/token", method = "post")]
+        async fn domo_post(form: Form<TokenRequest>) -> TokenResponse {
+            issue(&state, req, form.0).await
+        }
 
-    /// Logto-style token request: client secret in the form (client_secret_post) or in
-    /// HTTP Basic (client_secret_basic); `resource` and `scope=all`.
-    #[oai(path = "/oidc/token", method = "post")]
-    async fn logto(
-        &self,
-        req: &Request,
-        state: poem::web::Data<&AppState>,
-        form: Form<TokenRequest>,
-    ) -> TokenResponse {
-        issue(&state, req, form.0).await
-    }
+        /// Logto-style token request: client secret in the form (client_secret_post) or in
+        /// HTTP Basic (client_secret_basic); `resource` and `scope=all`.
+        #[oai(path = "/oidc/token", method = "post")]
+        async fn logto(form: Form<TokenRequest>) -> TokenResponse {
+            issue(&state, req, form.0).await
+        }
 
-    /// Adobe IMS-style token request (OAuth server-to-server): credentials in the form body.
-    /// umapi-client posts to `/ims/token/v2/`; the trailing slash is normalised away.
-    #[oai(path = "/ims/token/v2", method = "post")]
-    async fn adobe_v2(
-        &self,
-        req: &Request,
-        state: poem::web::Data<&AppState>,
-        form: Form<TokenRequest>,
-    ) -> TokenResponse {
-        issue(&state, req, form.0).await
-    }
+        /// Adobe IMS-style token request (OAuth server-to-server): credentials in the form body.
+        /// umapi-client posts to `/ims/token/v2/`; the trailing slash is normalised away.
+        #[oai(path = "/ims/token/v2", method = "post")]
+        async fn adobe_v2(form: Form<TokenRequest>) -> TokenResponse {
+            issue(&state, req, form.0).await
+        }
 
-    /// Adobe IMS v3 token request.
-    #[oai(path = "/ims/token/v3", method = "post")]
-    async fn adobe_v3(
-        &self,
-        req: &Request,
-        state: poem::web::Data<&AppState>,
-        form: Form<TokenRequest>,
-    ) -> TokenResponse {
-        issue(&state, req, form.0).await
+        /// Adobe IMS v3 token request.
+        #[oai(path = "/ims/token/v3", method = "post")]
+        async fn adobe_v3(form: Form<TokenRequest>) -> TokenResponse {
+            issue(&state, req, form.0).await
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use poem::http::StatusCode;
-use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Body, Endpoint, IntoResponse, Request, Response, Result};
 
 /// The documented limit of a request's header block: the request line and every header's
 /// name and value, with their separators.
@@ -25,28 +25,14 @@ pub const DRAIN_MAX: u64 = 64 * 1024 * 1024;
 /// And for at most this long.
 pub const DRAIN_TIME: Duration = Duration::from_secs(15);
 
+#[derive(Clone)]
 pub struct BodyLimit {
     pub max: usize,
     /// The limit of `/scim/v2/Bulk`, which carries many resources at once.
     pub bulk_max: usize,
 }
 
-impl<E: Endpoint> Middleware<E> for BodyLimit {
-    type Output = BodyLimitEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint {
-            ep,
-            max: self.max,
-            bulk_max: self.bulk_max,
-        }
-    }
-}
-
-pub struct BodyLimitEndpoint<E> {
-    ep: E,
-    max: usize,
-    bulk_max: usize,
-}
+super::middleware!(BodyLimit);
 
 fn too_large(max: usize) -> poem::Error {
     poem::Error::from_string(
@@ -85,16 +71,16 @@ fn linger<B: AsRef<[u8]> + Send + 'static>(
     });
 }
 
-impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+impl<E: Endpoint> Endpoint for super::Wrapped<BodyLimit, E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         use futures_util::StreamExt;
 
         let max = if req.uri().path() == "/scim/v2/Bulk" {
-            self.bulk_max
+            self.by.bulk_max
         } else {
-            self.max
+            self.by.max
         };
         if header_block_len(&req) > MAX_HEADER_BYTES {
             linger(req.take_body().into_bytes_stream());

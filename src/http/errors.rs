@@ -5,11 +5,11 @@
 //! console, HTML) pass untouched.
 
 use poem::http::{header, StatusCode};
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, Request, Response, Result};
 
 use std::sync::Arc;
 
-use crate::http::RequestId;
+use crate::http::{RequestId, Wrapped};
 
 /// What an error renderer may put in a body besides status and message.
 pub struct ErrorContext<'a> {
@@ -70,24 +70,12 @@ impl ErrorShapes {
     }
 }
 
+#[derive(Clone)]
 pub struct DialectErrors {
     pub shapes: ErrorShapes,
 }
 
-impl<E: Endpoint> Middleware<E> for DialectErrors {
-    type Output = DialectErrorsEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        DialectErrorsEndpoint {
-            ep,
-            shapes: self.shapes.clone(),
-        }
-    }
-}
-
-pub struct DialectErrorsEndpoint<E> {
-    ep: E,
-    shapes: ErrorShapes,
-}
+super::middleware!(DialectErrors);
 
 /// Already rendered: JSON, or an HTML page (the console's error pages and forms).
 fn is_json(resp: &Response) -> bool {
@@ -101,7 +89,7 @@ fn is_json(resp: &Response) -> bool {
 /// milliseconds once load drops, and a database that went away is retried as soon.
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
-impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
+impl<E: Endpoint> Endpoint for Wrapped<DialectErrors, E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
@@ -120,23 +108,16 @@ impl<E: Endpoint> Endpoint for DialectErrorsEndpoint<E> {
     }
 }
 
-impl<E: Endpoint> DialectErrorsEndpoint<E> {
+impl<E: Endpoint> Wrapped<DialectErrors, E> {
     async fn render(&self, req: Request) -> Result<Response> {
         let path = req.uri().path().to_string();
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default();
+        let request_id = RequestId::of(&req);
         let scheme = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(' ').next().unwrap_or("").to_string());
-        let resp = match self.ep.call(req).await {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        };
+        let resp = self.ep.get_response(req).await;
         let status = resp.status();
         if status.as_u16() < 400 {
             return Ok(resp);
@@ -169,7 +150,7 @@ impl<E: Endpoint> DialectErrorsEndpoint<E> {
             path: &path,
             authorization: scheme.as_deref(),
         };
-        let mut out = self.shapes.render(status, &message, &ctx);
+        let mut out = self.by.shapes.render(status, &message, &ctx);
         for name in [header::WWW_AUTHENTICATE, header::ALLOW] {
             if let Some(v) = parts.headers.get(&name) {
                 out.headers_mut().insert(name, v.clone());

@@ -48,83 +48,68 @@ pub struct DialectRate {
     pub per_minute: f64,
 }
 
+/// A new metric, registered.
+fn registered<C>(registry: &Registry, metric: prometheus::Result<C>) -> C
+where
+    C: prometheus::core::Collector + Clone + 'static,
+{
+    let metric = metric.expect("valid metric");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("register once");
+    metric
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "muster_http_requests_total",
-                "HTTP requests by route and status",
+        let counter = |name: &str, help: &str| registered(&registry, IntCounter::new(name, help));
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            registered(&registry, IntCounterVec::new(Opts::new(name, help), labels))
+        };
+        let requests = counters(
+            "muster_http_requests_total",
+            "HTTP requests by route and status",
+            &["method", "route", "status"],
+        );
+        let latency = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    "muster_http_request_duration_seconds",
+                    "HTTP request latency by route",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+                &["method", "route", "status"],
             ),
-            &["method", "route", "status"],
-        )
-        .expect("valid metric");
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "muster_http_request_duration_seconds",
-                "HTTP request latency by route",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-            &["method", "route", "status"],
-        )
-        .expect("valid metric");
-        let panics = IntCounter::new(
+        );
+        let panics = counter(
             "muster_panics_total",
             "Panics caught while serving a request (answered with 500)",
-        )
-        .expect("valid metric");
-        let scim_skipped_members = IntCounter::new(
+        );
+        let scim_skipped_members = counter(
             "muster_scim_skipped_members_total",
             "Member ids a SCIM group write left out because they name no user or group of \
              the organization (--scim-unknown-members=skip)",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(scim_skipped_members.clone()))
-            .expect("register once");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("register once");
-        registry
-            .register(Box::new(panics.clone()))
-            .expect("register once");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("register once");
-        let webhooks = IntCounterVec::new(
-            Opts::new(
-                "muster_webhook_deliveries_total",
-                "Webhook delivery attempts by outcome: delivered, retry (a timeout, 5xx or \
-                 429, tried again later), failed (refused for good), given_up (too old)",
-            ),
+        );
+        let webhooks = counters(
+            "muster_webhook_deliveries_total",
+            "Webhook delivery attempts by outcome: delivered, retry (a timeout, 5xx or \
+             429, tried again later), failed (refused for good), given_up (too old)",
             &["outcome"],
-        )
-        .expect("valid metric");
-        let sequenced = IntCounter::new(
+        );
+        let sequenced = counter(
             "muster_events_sequenced_total",
             "Change events numbered by this instance",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(webhooks.clone()))
-            .expect("register once");
-        registry
-            .register(Box::new(sequenced.clone()))
-            .expect("register once");
-        let by_dialect = IntCounterVec::new(
-            Opts::new(
-                "muster_http_requests_by_dialect_total",
-                "HTTP requests by the dialect of their path (scim, logto, domo, sumo, adobe, \
-                 oauth, admin, console; other for health, metrics and unmatched paths)",
-            ),
+        );
+        let by_dialect = counters(
+            "muster_http_requests_by_dialect_total",
+            "HTTP requests by the dialect of their path (scim, logto, domo, sumo, adobe, \
+             oauth, admin, console; other for health, metrics and unmatched paths)",
             &["dialect"],
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(by_dialect.clone()))
-            .expect("register once");
+        );
         Metrics {
             by_dialect,
             rates: std::sync::Arc::new(parking_lot::Mutex::new(RateSamples {

@@ -6,36 +6,33 @@
 use std::time::Instant;
 
 use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, Request, Response, Result};
 use tracing::Instrument;
 
 use super::metrics::{Metrics, RouteLabels};
+use super::Wrapped;
 
 /// The id of the request being served, in the request's extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+impl RequestId {
+    /// The id of `req` (empty before `Observe` has seen it).
+    pub fn of(req: &Request) -> String {
+        req.extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Clone)]
 pub struct Observe {
     pub metrics: Metrics,
     pub labels: std::sync::Arc<RouteLabels>,
 }
 
-impl<E: Endpoint> Middleware<E> for Observe {
-    type Output = ObserveEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        ObserveEndpoint {
-            ep,
-            metrics: self.metrics.clone(),
-            labels: self.labels.clone(),
-        }
-    }
-}
-
-pub struct ObserveEndpoint<E> {
-    ep: E,
-    metrics: Metrics,
-    labels: std::sync::Arc<RouteLabels>,
-}
+super::middleware!(Observe);
 
 fn incoming_id(req: &Request) -> Option<String> {
     let v = req.headers().get("x-request-id")?.to_str().ok()?;
@@ -46,7 +43,7 @@ fn incoming_id(req: &Request) -> Option<String> {
     ok.then(|| v.to_string())
 }
 
-impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
+impl<E: Endpoint> Endpoint for Wrapped<Observe, E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
@@ -56,20 +53,17 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         let path = req.uri().path().to_string();
         req.extensions_mut().insert(RequestId(id.clone()));
         let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
-        let result = self.ep.call(req).instrument(span.clone()).await;
-        let mut resp = match result {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
-        };
+        let mut resp = self.ep.get_response(req).instrument(span.clone()).await;
         if let Ok(v) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert("x-request-id", v);
         }
         let status = resp.status().as_u16();
         let elapsed = started.elapsed();
-        self.metrics.observe(
+        let Observe { metrics, labels } = &self.by;
+        metrics.observe(
             &method,
-            &self.labels.label(&path, status),
-            self.labels.dialect(&path),
+            &labels.label(&path, status),
+            labels.dialect(&path),
             status,
             elapsed.as_secs_f64(),
         );

@@ -12,12 +12,13 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use poem::http::StatusCode;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
 
 use super::errors::{ErrorContext, ErrorShapes};
 use super::metrics::Metrics;
-use super::RequestId;
+use super::{RequestId, Wrapped};
 
+#[derive(Clone)]
 pub struct CatchPanics {
     pub metrics: Metrics,
     pub shapes: ErrorShapes,
@@ -29,50 +30,31 @@ impl CatchPanics {
     }
 }
 
-impl<E: Endpoint> Middleware<E> for CatchPanics {
-    type Output = CatchPanicsEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        CatchPanicsEndpoint {
-            ep,
-            metrics: self.metrics.clone(),
-            shapes: self.shapes.clone(),
-        }
-    }
-}
-
-pub struct CatchPanicsEndpoint<E> {
-    ep: E,
-    metrics: Metrics,
-    shapes: ErrorShapes,
-}
+super::middleware!(CatchPanics);
 
 /// The text of a panic payload, cut (it may quote input).
 fn message(payload: &(dyn Any + Send)) -> String {
     crate::store::panic_message(payload)
 }
 
-impl<E: Endpoint> Endpoint for CatchPanicsEndpoint<E> {
+impl<E: Endpoint> Endpoint for Wrapped<CatchPanics, E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_string();
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map(|r| r.0.clone())
-            .unwrap_or_default();
+        let request_id = RequestId::of(&req);
         match AssertUnwindSafe(self.ep.call(req)).catch_unwind().await {
             Ok(result) => result.map(IntoResponse::into_response),
             Err(payload) => {
                 let panic = message(payload.as_ref());
                 tracing::error!(path = %path, panic = %panic, "panic while serving a request");
-                self.metrics.panicked();
+                self.by.metrics.panicked();
                 let ctx = ErrorContext {
                     request_id: &request_id,
                     path: &path,
                     authorization: None,
                 };
-                Ok(self.shapes.render(
+                Ok(self.by.shapes.render(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal server error",
                     &ctx,

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, Request, Response, Result};
 
 /// Most keys tracked at once; past it, expired windows go first, then keys not yet refused.
 const MAX_KEYS: usize = 100_000;
@@ -128,29 +128,18 @@ pub fn note_retry_after(seconds: u64) {
 }
 
 /// Adds `Retry-After` to a 429 made because a key was refused (whatever dialect rendered it).
+#[derive(Clone)]
 pub struct RetryAfter;
 
-impl<E: Endpoint> Middleware<E> for RetryAfter {
-    type Output = RetryAfterEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        RetryAfterEndpoint { ep }
-    }
-}
+super::middleware!(RetryAfter);
 
-pub struct RetryAfterEndpoint<E> {
-    ep: E,
-}
-
-impl<E: Endpoint> Endpoint for RetryAfterEndpoint<E> {
+impl<E: Endpoint> Endpoint for super::Wrapped<RetryAfter, E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         RETRY_AFTER
             .scope(Cell::new(None), async {
-                let mut resp = match self.ep.call(req).await {
-                    Ok(r) => r.into_response(),
-                    Err(e) => e.into_response(),
-                };
+                let mut resp = self.ep.get_response(req).await;
                 if let Some(s) = RETRY_AFTER.with(|c| c.get()) {
                     if resp.status() == poem::http::StatusCode::TOO_MANY_REQUESTS {
                         resp.headers_mut()

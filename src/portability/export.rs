@@ -73,18 +73,7 @@ pub fn export(
             Scope::All => vec![None],
             Scope::Orgs(_) => orgs.iter().map(|o| Some(o.id.as_str())).collect(),
         };
-        table::<RoleRow>(conn, &filter, &mut out)?;
-        table::<UserRow>(conn, &filter, &mut out)?;
-        table::<UserValueRow>(conn, &filter, &mut out)?;
-        table::<UserRoleRow>(conn, &filter, &mut out)?;
-        table::<IdentityRow>(conn, &filter, &mut out)?;
-        table::<UserRequestRow>(conn, &filter, &mut out)?;
-        table::<GroupRow>(conn, &filter, &mut out)?;
-        table::<GroupUserRow>(conn, &filter, &mut out)?;
-        table::<GroupGroupRow>(conn, &filter, &mut out)?;
-        table::<CredentialRow>(conn, &filter, &mut out)?;
-        table::<CreditUsageRow>(conn, &filter, &mut out)?;
-        table::<AuditEntryRow>(conn, &filter, &mut out)?;
+        after_organizations(conn, &filter, &mut out)?;
         let records = out.records;
         let end = std::mem::take(&mut out.sums).finish();
         let line = super::Record::End(end.clone());
@@ -94,6 +83,22 @@ pub fn export(
         Ok(end)
     })
 }
+
+macro_rules! after_organizations {
+    (organizations: OrganizationRow, $($table:ident: $row:ident),* $(,)?) => {
+        /// Every table after the organizations (written first, as they are read), in dump
+        /// order.
+        fn after_organizations(
+            conn: &mut DbConn,
+            orgs: &[Option<&str>],
+            out: &mut Out<'_>,
+        ) -> Result<()> {
+            $(table::<$row>(conn, orgs, out)?;)*
+            Ok(())
+        }
+    };
+}
+super::with_tables!(after_organizations);
 
 fn table<R: TableRow>(conn: &mut DbConn, orgs: &[Option<&str>], out: &mut Out<'_>) -> Result<()> {
     let mut rows_of_table = 0u64;

@@ -105,21 +105,7 @@ macro_rules! batch {
     };
 }
 
-batch!(
-    organizations: OrganizationRow,
-    roles: RoleRow,
-    users: UserRow,
-    user_values: UserValueRow,
-    user_roles: UserRoleRow,
-    identities: IdentityRow,
-    user_requests: UserRequestRow,
-    groups: GroupRow,
-    group_users: GroupUserRow,
-    group_groups: GroupGroupRow,
-    credentials: CredentialRow,
-    credit_usage: CreditUsageRow,
-    audit_entries: AuditEntryRow,
-);
+super::with_tables!(batch);
 
 /// Import the dump `input` reads. Each batch of `BATCH` lines is checked whole before any of
 /// it is written, then written in one transaction; a bad line stops the import with its
@@ -310,47 +296,26 @@ fn validate(record: &Record) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| format!("{column} is not JSON text: {e}"))
     }
+    if let Some(id) = record.org() {
+        org(id)?;
+    }
     match record {
-        Record::organizations(r) => {
-            org(&r.id)?;
-            if let Some(p) = &r.parent_id {
-                org(p)?;
-            }
-            Ok(())
-        }
+        Record::organizations(r) => r.parent_id.as_deref().map_or(Ok(()), org),
         Record::users(r) => {
-            org(&r.org_id)?;
             json("custom_data", &r.custom_data)?;
             json("profile_extra", &r.profile_extra)
         }
-        Record::roles(r) => {
-            org(&r.org_id)?;
-            json("capabilities", &r.capabilities)
-        }
-        Record::identities(r) => {
-            org(&r.org_id)?;
-            json("details", &r.details)
-        }
-        Record::audit_entries(r) => {
-            org(&r.org_id)?;
-            json("payload", &r.payload)
-        }
+        Record::roles(r) => json("capabilities", &r.capabilities),
+        Record::identities(r) => json("details", &r.details),
+        Record::audit_entries(r) => json("payload", &r.payload),
         Record::credentials(r) => {
-            org(&r.org_id)?;
             crate::domain::Scopes::parse(&r.scopes).map(|_| ())?;
             match r.kind.as_str() {
                 "token" | "client" => Ok(()),
                 other => Err(format!("unknown credential kind {other:?}")),
             }
         }
-        Record::user_values(r) => org(&r.org_id),
-        Record::user_roles(r) => org(&r.org_id),
-        Record::user_requests(r) => org(&r.org_id),
-        Record::groups(r) => org(&r.org_id),
-        Record::group_users(r) => org(&r.org_id),
-        Record::group_groups(r) => org(&r.org_id),
-        Record::credit_usage(r) => org(&r.org_id),
-        Record::End(_) => Ok(()),
+        _ => Ok(()),
     }
 }
 

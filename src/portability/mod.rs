@@ -110,24 +110,6 @@ impl Sums {
     }
 }
 
-/// Every table a dump holds, in dump order: each after the tables it refers to.
-/// The tables of [`NOT_EXPORTED`] are left out on purpose (docs/portability.md).
-pub const TABLES: &[&str] = &[
-    OrganizationRow::TABLE,
-    RoleRow::TABLE,
-    UserRow::TABLE,
-    UserValueRow::TABLE,
-    UserRoleRow::TABLE,
-    IdentityRow::TABLE,
-    UserRequestRow::TABLE,
-    GroupRow::TABLE,
-    GroupUserRow::TABLE,
-    GroupGroupRow::TABLE,
-    CredentialRow::TABLE,
-    CreditUsageRow::TABLE,
-    AuditEntryRow::TABLE,
-];
-
 /// Tables a dump leaves out, each for a reason given in docs/portability.md: deployment
 /// secrets in the clear (`signing_keys`, `hooks`), the source's change-event outbox, and
 /// web console sessions (short-lived sign-ins to that deployment); `org_user_counts` is
@@ -143,53 +125,71 @@ pub const NOT_EXPORTED: &[&str] = &[
     "org_user_counts",
 ];
 
-/// One line after the header.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "table", content = "row", deny_unknown_fields)]
-// Parsed one at a time and moved into its table's batch at once: the size is no cost.
-#[allow(non_camel_case_types, clippy::large_enum_variant)]
-pub enum Record {
-    organizations(OrganizationRow),
-    roles(RoleRow),
-    users(UserRow),
-    user_values(UserValueRow),
-    user_roles(UserRoleRow),
-    identities(IdentityRow),
-    user_requests(UserRequestRow),
-    groups(GroupRow),
-    group_users(GroupUserRow),
-    group_groups(GroupGroupRow),
-    credentials(CredentialRow),
-    credit_usage(CreditUsageRow),
-    audit_entries(AuditEntryRow),
-    #[serde(rename = "$end")]
-    End(End),
+/// Calls `$m!` with every table a dump holds, as `name: RowType`, in dump order: each after
+/// the tables it refers to. The one list the record type, the export and the import's
+/// batches are made from. The tables of [`NOT_EXPORTED`] are left out on purpose
+/// (docs/portability.md).
+macro_rules! with_tables {
+    ($m:ident) => {
+        $m!(
+            organizations: OrganizationRow,
+            roles: RoleRow,
+            users: UserRow,
+            user_values: UserValueRow,
+            user_roles: UserRoleRow,
+            identities: IdentityRow,
+            user_requests: UserRequestRow,
+            groups: GroupRow,
+            group_users: GroupUserRow,
+            group_groups: GroupGroupRow,
+            credentials: CredentialRow,
+            credit_usage: CreditUsageRow,
+            audit_entries: AuditEntryRow,
+        );
+    };
+}
+use with_tables;
+
+macro_rules! records {
+    ($($table:ident: $row:ident),* $(,)?) => {
+        /// Every table a dump holds, in dump order.
+        pub const TABLES: &[&str] = &[$($row::TABLE),*];
+
+        /// One line after the header.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(tag = "table", content = "row", deny_unknown_fields)]
+        // Parsed one at a time and moved into its table's batch at once: the size is no cost.
+        #[allow(non_camel_case_types, clippy::large_enum_variant)]
+        pub enum Record {
+            $($table($row),)*
+            #[serde(rename = "$end")]
+            End(End),
+        }
+
+        impl Record {
+            /// The table, and the row's JSON as the checksum sees it.
+            pub fn table_and_json(&self) -> (&'static str, String) {
+                fn j<T: Serialize>(t: &'static str, r: &T) -> (&'static str, String) {
+                    (t, serde_json::to_string(r).unwrap_or_default())
+                }
+                match self {
+                    $(Record::$table(r) => j($row::TABLE, r),)*
+                    Record::End(r) => j(END, r),
+                }
+            }
+
+            /// The organization of the row (none for the end line).
+            pub fn org(&self) -> Option<&str> {
+                match self {
+                    $(Record::$table(r) => Some(r.org()),)*
+                    Record::End(_) => None,
+                }
+            }
+        }
+    };
 }
 
-impl Record {
-    /// The table, and the row's JSON as the checksum sees it.
-    pub fn table_and_json(&self) -> (&'static str, String) {
-        fn j<T: Serialize>(t: &'static str, r: &T) -> (&'static str, String) {
-            (t, serde_json::to_string(r).unwrap_or_default())
-        }
-        match self {
-            Record::organizations(r) => j(OrganizationRow::TABLE, r),
-            Record::roles(r) => j(RoleRow::TABLE, r),
-            Record::users(r) => j(UserRow::TABLE, r),
-            Record::user_values(r) => j(UserValueRow::TABLE, r),
-            Record::user_roles(r) => j(UserRoleRow::TABLE, r),
-            Record::identities(r) => j(IdentityRow::TABLE, r),
-            Record::user_requests(r) => j(UserRequestRow::TABLE, r),
-            Record::groups(r) => j(GroupRow::TABLE, r),
-            Record::group_users(r) => j(GroupUserRow::TABLE, r),
-            Record::group_groups(r) => j(GroupGroupRow::TABLE, r),
-            Record::credentials(r) => j(CredentialRow::TABLE, r),
-            Record::credit_usage(r) => j(CreditUsageRow::TABLE, r),
-            Record::audit_entries(r) => j(AuditEntryRow::TABLE, r),
-            Record::End(r) => j(END, r),
-        }
-    }
-}
+with_tables!(records);
 
 /// Where two summaries (a source's and a target's) differ.
 pub fn differences(source: &End, target: &End) -> Vec<String> {

@@ -10,6 +10,17 @@ pub struct ScimError {
     pub detail: String,
 }
 
+/// A constructor of a 400 for each `scimType` given (RFC 7644 §3.12, table 9).
+macro_rules! bad_requests {
+    ($($name:ident: $scim_type:literal),* $(,)?) => {
+        $(
+            pub fn $name(detail: impl Into<String>) -> Self {
+                Self::bad($scim_type, detail)
+            }
+        )*
+    };
+}
+
 impl ScimError {
     fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
         ScimError {
@@ -21,23 +32,13 @@ impl ScimError {
     pub fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
     }
-    pub fn invalid_value(detail: impl Into<String>) -> Self {
-        Self::bad("invalidValue", detail)
-    }
-    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
-        Self::bad("invalidSyntax", detail)
-    }
-    pub fn invalid_path(detail: impl Into<String>) -> Self {
-        Self::bad("invalidPath", detail)
-    }
-    pub fn invalid_filter(detail: impl Into<String>) -> Self {
-        Self::bad("invalidFilter", detail)
-    }
-    pub fn mutability(detail: impl Into<String>) -> Self {
-        Self::bad("mutability", detail)
-    }
-    pub fn no_target(detail: impl Into<String>) -> Self {
-        Self::bad("noTarget", detail)
+    bad_requests! {
+        invalid_value: "invalidValue",
+        invalid_syntax: "invalidSyntax",
+        invalid_path: "invalidPath",
+        invalid_filter: "invalidFilter",
+        mutability: "mutability",
+        no_target: "noTarget",
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, None, detail)

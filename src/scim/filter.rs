@@ -237,26 +237,27 @@ impl Parser {
     }
 
     fn or_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
-        let mut left = self.and_expr(depth)?;
-        loop {
-            let save = self.pos;
-            if self.ws() && self.keyword("or") && self.ws() {
-                let right = self.and_expr(depth)?;
-                left = Filter::Or(Box::new(left), Box::new(right));
-            } else {
-                self.pos = save;
-                return Ok(left);
-            }
-        }
+        self.chain(depth, "or", Self::and_expr, Filter::Or)
     }
 
     fn and_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
-        let mut left = self.unary(depth)?;
+        self.chain(depth, "and", Self::unary, Filter::And)
+    }
+
+    /// `operand (word operand)*`, joined from the left.
+    fn chain(
+        &mut self,
+        depth: usize,
+        word: &str,
+        operand: fn(&mut Self, usize) -> Result<Filter, FilterError>,
+        join: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Filter, FilterError> {
+        let mut left = operand(self, depth)?;
         loop {
             let save = self.pos;
-            if self.ws() && self.keyword("and") && self.ws() {
-                let right = self.unary(depth)?;
-                left = Filter::And(Box::new(left), Box::new(right));
+            if self.ws() && self.keyword(word) && self.ws() {
+                let right = operand(self, depth)?;
+                left = join(Box::new(left), Box::new(right));
             } else {
                 self.pos = save;
                 return Ok(left);
@@ -336,46 +337,61 @@ impl Parser {
             self.pos += colon + 1;
         }
         let name = self.name()?;
-        let mut sub = None;
-        if self.peek() == Some('.') {
-            self.pos += 1;
-            sub = Some(self.name()?);
-        }
+        let sub = self.sub_attr()?;
         Ok(AttrPath { urn, name, sub })
+    }
+
+    /// `.subAttr`, if one is next.
+    fn sub_attr(&mut self) -> Result<Option<String>, FilterError> {
+        if self.peek() != Some('.') {
+            return Ok(None);
+        }
+        self.pos += 1;
+        self.name().map(Some)
+    }
+
+    /// `[valFilter]` after `path`, if one is next, and the sub-attribute after it, if any.
+    fn value_filter(
+        &mut self,
+        path: &AttrPath,
+        depth: usize,
+    ) -> Result<Option<(Filter, Option<String>)>, FilterError> {
+        if self.peek() != Some('[') {
+            return Ok(None);
+        }
+        if path.sub.is_some() {
+            return Err(self.err("a value filter follows the attribute, not a sub-attribute"));
+        }
+        self.pos += 1;
+        self.ws();
+        let inner = self.or_expr(depth + 1)?;
+        self.ws();
+        if self.peek() != Some(']') {
+            return Err(self.err("expected ']'"));
+        }
+        self.pos += 1;
+        Ok(Some((inner, self.sub_attr()?)))
     }
 
     fn attr_expr(&mut self, depth: usize) -> Result<Filter, FilterError> {
         let path = self.attr_path()?;
-        if self.peek() == Some('[') {
-            if path.sub.is_some() {
-                return Err(self.err("a value filter follows the attribute, not a sub-attribute"));
-            }
-            self.pos += 1;
-            self.ws();
-            let inner = self.or_expr(depth + 1)?;
-            self.ws();
-            if self.peek() != Some(']') {
-                return Err(self.err("expected ']'"));
-            }
-            self.pos += 1;
+        match self.value_filter(&path, depth)? {
+            None => self.condition(path),
+            Some((inner, None)) => Ok(Filter::ValuePath(path, Box::new(inner))),
             // Entra: `emails[type eq "work"].value eq "x"`.
-            if self.peek() == Some('.') {
-                self.pos += 1;
-                let sub = self.name()?;
+            Some((inner, Some(sub))) => {
                 let sub_path = AttrPath {
                     urn: None,
                     name: sub,
                     sub: None,
                 };
                 let cond = self.condition(sub_path)?;
-                return Ok(Filter::ValuePath(
+                Ok(Filter::ValuePath(
                     path,
                     Box::new(Filter::And(Box::new(inner), Box::new(cond))),
-                ));
+                ))
             }
-            return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
-        self.condition(path)
     }
 
     /// ` pr` or ` op value` after a path.
@@ -911,25 +927,10 @@ impl PatchPath {
     pub fn parse(s: &str) -> Result<PatchPath, FilterError> {
         let mut p = Parser::new(s.trim());
         let attr = p.attr_path()?;
-        let mut filter = None;
-        let mut sub = None;
-        if p.peek() == Some('[') {
-            if attr.sub.is_some() {
-                return Err(p.err("a value filter follows the attribute, not a sub-attribute"));
-            }
-            p.pos += 1;
-            p.ws();
-            filter = Some(p.or_expr(1)?);
-            p.ws();
-            if p.peek() != Some(']') {
-                return Err(p.err("expected ']'"));
-            }
-            p.pos += 1;
-            if p.peek() == Some('.') {
-                p.pos += 1;
-                sub = Some(p.name()?);
-            }
-        }
+        let (filter, sub) = match p.value_filter(&attr, 0)? {
+            Some((filter, sub)) => (Some(filter), sub),
+            None => (None, None),
+        };
         if !p.at_end() {
             return Err(p.err(format!("unexpected {:?}", p.rest())));
         }

@@ -4,10 +4,8 @@
 //! response.
 
 use base64::Engine;
-use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 use serde_json::{json, Value};
 
 use super::{admin, AdminError, AdminResult, Tag};
@@ -15,7 +13,6 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::changes::Recorded;
 use crate::directory::events;
 use crate::domain::Scope;
-use crate::request::AppState;
 
 /// The longest a long poll waits, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
@@ -72,83 +69,82 @@ fn unsecured_jwt(claims: &Value) -> String {
     )
 }
 
-#[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
-impl AdminEventsApi {
-    /// The organization's change events with a sequence number above `after` (default 0),
-    /// oldest first, at most `limit` (1-1000, default 100). Gap-free and duplicate-free:
-    /// page on with `after` = the response's `next`. `wait` (0-60 seconds) holds the
-    /// request until an event arrives or the time is up. `format=set` answers with
-    /// Security Event Tokens (RFC 8417) as RFC 8936's poll response: `sets` by `jti`.
-    #[oai(path = "/events", method = "get")]
-    async fn events(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        after: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        wait: Query<Option<String>>,
-        format: Query<Option<String>>,
-    ) -> poem::Result<Json<Value>> {
-        admin(async move {
-            let after = number(after.0, "after", 0, 0, i64::MAX)?;
-            let limit = number(limit.0, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
-            let wait = number(wait.0, "wait", 0, 0, MAX_WAIT_SECS as i64)?;
-            let set = match format.0.as_deref() {
-                None | Some("json") => false,
-                Some("set") => true,
-                Some(other) => {
-                    return Err(AdminError::bad(format!(
-                        "format must be json or set, not {other:?}"
-                    )))
-                }
-            };
-            let deadline =
-                tokio::time::Instant::now() + std::time::Duration::from_secs(wait as u64);
-            let mut woken = state.events.sequenced.subscribe();
-            let (events, last) = loop {
-                woken.borrow_and_update();
-                let (events, last) = state
-                    .trip(&auth, Scope::UsersRead)
-                    .run(move |conn, p| {
-                        let events = events::page(conn, &p.org_id, after, limit + 1)?;
-                        let last = events::last_seq(conn, &p.org_id)?;
-                        Ok::<_, AdminError>((events, last))
+crate::request::routes! {
+    #[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
+    impl AdminEventsApi(auth: BearerOrBasic, state) {
+        /// The organization's change events with a sequence number above `after` (default 0),
+        /// oldest first, at most `limit` (1-1000, default 100). Gap-free and duplicate-free:
+        /// page on with `after` = the response's `next`. `wait` (0-60 seconds) holds the
+        /// request until an event arrives or the time is up. `format=set` answers with
+        /// Security Event Tokens (RFC 8417) as RFC 8936's poll response: `sets` by `jti`.
+        #[oai(path = "/events", method = "get")]
+        async fn events(
+            after: Query<Option<String>>,
+            limit: Query<Option<String>>,
+            wait: Query<Option<String>>,
+            format: Query<Option<String>>,
+        ) -> poem::Result<Json<Value>> {
+            admin(async move {
+                let after = number(after.0, "after", 0, 0, i64::MAX)?;
+                let limit = number(limit.0, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)?;
+                let wait = number(wait.0, "wait", 0, 0, MAX_WAIT_SECS as i64)?;
+                let set = match format.0.as_deref() {
+                    None | Some("json") => false,
+                    Some("set") => true,
+                    Some(other) => {
+                        return Err(AdminError::bad(format!(
+                            "format must be json or set, not {other:?}"
+                        )))
+                    }
+                };
+                let deadline =
+                    tokio::time::Instant::now() + std::time::Duration::from_secs(wait as u64);
+                let mut woken = state.events.sequenced.subscribe();
+                let (events, last) = loop {
+                    woken.borrow_and_update();
+                    let (events, last) = state
+                        .trip(&auth, Scope::UsersRead)
+                        .run(move |conn, p| {
+                            let events = events::page(conn, &p.org_id, after, limit + 1)?;
+                            let last = events::last_seq(conn, &p.org_id)?;
+                            Ok::<_, AdminError>((events, last))
+                        })
+                        .await?;
+                    let now = tokio::time::Instant::now();
+                    if !events.is_empty() || now >= deadline {
+                        break (events, last);
+                    }
+                    let nap = (deadline - now).min(SLOW_POLL);
+                    tokio::select! {
+                        _ = woken.changed() => {}
+                        _ = tokio::time::sleep(nap) => {}
+                    }
+                };
+                let more = events.len() as i64 > limit;
+                let events = &events[..events.len().min(limit as usize)];
+                let next = events.last().map_or(after, |e| e.seq);
+                let issuer = state.config.url("");
+                Ok(Json(if set {
+                    let sets: serde_json::Map<String, Value> = events
+                        .iter()
+                        .map(|e| {
+                            (
+                                e.id.clone(),
+                                json!(unsecured_jwt(&crate::changes::set_claims(&issuer, e))),
+                            )
+                        })
+                        .collect();
+                    json!({"sets": sets, "moreAvailable": more, "next": next, "lastSequence": last})
+                } else {
+                    json!({
+                        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+                        "moreAvailable": more,
+                        "next": next,
+                        "lastSequence": last,
                     })
-                    .await?;
-                let now = tokio::time::Instant::now();
-                if !events.is_empty() || now >= deadline {
-                    break (events, last);
-                }
-                let nap = (deadline - now).min(SLOW_POLL);
-                tokio::select! {
-                    _ = woken.changed() => {}
-                    _ = tokio::time::sleep(nap) => {}
-                }
-            };
-            let more = events.len() as i64 > limit;
-            let events = &events[..events.len().min(limit as usize)];
-            let next = events.last().map_or(after, |e| e.seq);
-            let issuer = state.config.url("");
-            Ok(Json(if set {
-                let sets: serde_json::Map<String, Value> = events
-                    .iter()
-                    .map(|e| {
-                        (
-                            e.id.clone(),
-                            json!(unsecured_jwt(&crate::changes::set_claims(&issuer, e))),
-                        )
-                    })
-                    .collect();
-                json!({"sets": sets, "moreAvailable": more, "next": next, "lastSequence": last})
-            } else {
-                json!({
-                    "events": events.iter().map(event_json).collect::<Vec<_>>(),
-                    "moreAvailable": more,
-                    "next": next,
-                    "lastSequence": last,
-                })
-            }))
-        })
-        .await
+                }))
+            })
+            .await
+        }
     }
 }

@@ -6,10 +6,9 @@ pub mod events;
 
 use chrono::NaiveDate;
 use poem::http::StatusCode;
-use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, Tags};
 
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::seam::{Dialect, Failure};
@@ -18,7 +17,6 @@ use crate::domain::{
     Credential, CredentialKind, GroupData, GroupKind, OrgId, Organization, Principal, Scope,
     Scopes, UsageRecord,
 };
-use crate::request::AppState;
 
 #[derive(Tags)]
 enum Tag {
@@ -92,6 +90,14 @@ type AdminResult<T> = Result<T, AdminError>;
 /// Run a handler body whose errors are `AdminError`s.
 async fn admin<T>(body: impl std::future::Future<Output = AdminResult<T>>) -> poem::Result<T> {
     body.await.map_err(poem::Error::from)
+}
+
+/// A store error in the admin API's words, `NotFound` as `{what} not found`.
+fn missing(what: &str) -> impl Fn(StoreError) -> AdminError + '_ {
+    move |e| match e {
+        StoreError::NotFound => AdminError::not_found(what),
+        other => other.into(),
+    }
 }
 
 #[derive(Object)]
@@ -175,6 +181,17 @@ struct UsageBody {
     credits_used: f64,
     /// `GB` or `DPM`
     unit: String,
+}
+
+impl From<UsageRecord> for UsageBody {
+    fn from(r: UsageRecord) -> UsageBody {
+        UsageBody {
+            date: r.date.format("%Y-%m-%d").to_string(),
+            product_variable: r.product_variable,
+            credits_used: r.credits_used,
+            unit: r.unit,
+        }
+    }
 }
 
 #[derive(Object)]
@@ -301,79 +318,48 @@ fn parse_date(s: &str, what: &str) -> AdminResult<NaiveDate> {
 
 pub struct AdminApi;
 
-#[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
-impl AdminApi {
-    /// The organization, credential and scopes of the caller.
-    #[oai(path = "/whoami", method = "get")]
-    async fn whoami(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-    ) -> poem::Result<Json<WhoAmI>> {
-        admin(async move {
-            let p = state
-                .trip(&auth, None)
-                .run(|_, p| Ok::<_, AdminError>(p.principal.clone()))
-                .await?;
-            Ok(Json(WhoAmI {
-                organization: p.org_id.to_string(),
-                credential: p.credential_id.clone(),
-                scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+crate::request::routes! {
+    #[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
+    impl AdminApi(auth: BearerOrBasic, state) {
+        /// The organization, credential and scopes of the caller.
+        #[oai(path = "/whoami", method = "get")]
+        async fn whoami() -> poem::Result<Json<WhoAmI>> {
+            admin(state.trip(&auth, None).run(|_, p| {
+                Ok(Json(WhoAmI {
+                    organization: p.org_id.to_string(),
+                    credential: p.credential_id.clone(),
+                    scopes: p.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+                }))
             }))
-        })
-        .await
-    }
+            .await
+        }
 
-    /// The caller's organization and its child organizations.
-    #[oai(path = "/organizations", method = "get")]
-    async fn organizations(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-    ) -> poem::Result<Json<Vec<OrganizationBody>>> {
-        admin(async move {
-            let orgs = state
-                .trip(&auth, Scope::OrgsAdmin)
-                .run(|conn, p| Ok::<_, AdminError>(orgs::manageable(conn, &p.org_id)?))
-                .await?;
-            Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
-        })
-        .await
-    }
+        /// The caller's organization and its child organizations.
+        #[oai(path = "/organizations", method = "get")]
+        async fn organizations() -> poem::Result<Json<Vec<OrganizationBody>>> {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(|conn, p| {
+                let orgs = orgs::manageable(conn, &p.org_id)?;
+                Ok(Json(orgs.into_iter().map(OrganizationBody::from).collect()))
+            }))
+            .await
+        }
 
-    /// Credentials of the caller's organization (never their secrets).
-    #[oai(path = "/credentials", method = "get")]
-    async fn list_credentials(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-    ) -> poem::Result<Json<Vec<CredentialBody>>> {
-        admin(async move {
-            let creds = state
-                .trip(&auth, Scope::OrgsAdmin)
-                .run(|conn, p| {
-                    Ok::<_, AdminError>(crate::directory::credentials::list(conn, Some(&p.org_id))?)
-                })
-                .await?;
-            Ok(Json(
-                creds
-                    .into_iter()
-                    .map(|c| CredentialBody::from(c, None))
-                    .collect(),
-            ))
-        })
-        .await
-    }
+        /// Credentials of the caller's organization (never their secrets).
+        #[oai(path = "/credentials", method = "get")]
+        async fn list_credentials() -> poem::Result<Json<Vec<CredentialBody>>> {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(|conn, p| {
+                let creds = crate::directory::credentials::list(conn, Some(&p.org_id))?;
+                let shown = creds.into_iter().map(|c| CredentialBody::from(c, None));
+                Ok(Json(shown.collect()))
+            }))
+            .await
+        }
 
-    /// Create a token or client in the caller's organization; the secret is shown once.
-    #[oai(path = "/credentials", method = "post")]
-    async fn create_credential(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: Json<NewCredentialBody>,
-    ) -> poem::Result<Created<CredentialBody>> {
-        admin(async move {
+        /// Create a token or client in the caller's organization; the secret is shown once.
+        #[oai(path = "/credentials", method = "post")]
+        async fn create_credential(
+            body: Json<NewCredentialBody>,
+        ) -> poem::Result<Created<CredentialBody>> {
             // Judged after the credential (`Trip::judged`): a bad credential is a 401 first.
             let prepared = (|| {
                 if body.label.contains('\0') || body.label.len() > 256 {
@@ -390,191 +376,124 @@ impl AdminApi {
                 Ok((kind, asked))
             })();
             let label = body.label.clone();
-            let (cred, shown) = state
-                .trip(&auth, Scope::OrgsAdmin)
-                .judged(prepared, move |conn, p, (kind, asked)| {
-                    let scopes = asked.unwrap_or_else(|| p.scopes.clone());
-                    // No escalation: `directory::credentials::mint` refuses (403) a scope
-                    // the caller lacks, and audits the grant.
-                    let (cred, secret) =
-                        crate::directory::credentials::mint(conn, p, kind, &label, &scopes)?;
-                    Ok::<_, AdminError>((cred, secret))
-                })
-                .await?;
-            Ok(Created::Created(Json(CredentialBody::from(
-                cred,
-                Some(shown),
-            ))))
-        })
-        .await
-    }
+            let trip = state.trip(&auth, Scope::OrgsAdmin);
+            admin(trip.judged(prepared, move |conn, p, (kind, asked)| {
+                let scopes = asked.unwrap_or_else(|| p.scopes.clone());
+                // No escalation: `directory::credentials::mint` refuses (403) a scope
+                // the caller lacks, and audits the grant.
+                let (cred, secret) =
+                    crate::directory::credentials::mint(conn, p, kind, &label, &scopes)?;
+                Ok(Created::Created(Json(CredentialBody::from(cred, Some(secret)))))
+            }))
+            .await
+        }
 
-    /// Create a group of a kind in the caller's organization: how Adobe product profiles
-    /// (which Adobe's own API cannot create) come to exist. Every kind is a group to SCIM.
-    #[oai(path = "/groups", method = "post")]
-    async fn create_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: Json<NewGroupBody>,
-    ) -> poem::Result<Created<GroupBody>> {
-        admin(async move {
-            let g = state
-                .trip(&auth, Scope::UsersWrite)
-                .run(move |conn, p| {
-                    let name = body.name.trim();
-                    if name.is_empty() || name.len() > 255 || name.contains('\0') {
-                        return Err(AdminError::bad("name must be 1 to 255 characters"));
-                    }
-                    let kind = match body.kind.as_deref() {
-                        None => GroupKind::Group,
-                        Some(k) => GroupKind::parse(k).ok_or_else(|| {
-                            AdminError::bad(
-                                "kind must be \"group\", \"product_profile\" or \"admin_group\"",
-                            )
-                        })?,
-                    };
-                    let data = GroupData {
-                        display_name: name.to_string(),
-                        description: body.description.clone(),
-                        kind,
-                        ..GroupData::default()
-                    };
-                    Ok(crate::directory::groups::create(conn, p, &data, &[])?)
-                })
-                .await?;
-            Ok(Created::Created(Json(GroupBody {
-                id: crate::domain::id_to_hex(g.id),
-                name: g.data.display_name,
-                kind: g.data.kind.as_str().into(),
-                description: g.data.description,
-            })))
-        })
-        .await
-    }
+        /// Create a group of a kind in the caller's organization: how Adobe product profiles
+        /// (which Adobe's own API cannot create) come to exist. Every kind is a group to SCIM.
+        #[oai(path = "/groups", method = "post")]
+        async fn create_group(body: Json<NewGroupBody>) -> poem::Result<Created<GroupBody>> {
+            admin(state.trip(&auth, Scope::UsersWrite).run(move |conn, p| {
+                let name = body.name.trim();
+                if name.is_empty() || name.len() > 255 || name.contains('\0') {
+                    return Err(AdminError::bad("name must be 1 to 255 characters"));
+                }
+                let kind = match body.kind.as_deref() {
+                    None => GroupKind::Group,
+                    Some(k) => GroupKind::parse(k).ok_or_else(|| {
+                        AdminError::bad(
+                            "kind must be \"group\", \"product_profile\" or \"admin_group\"",
+                        )
+                    })?,
+                };
+                let data = GroupData {
+                    display_name: name.to_string(),
+                    description: body.description.clone(),
+                    kind,
+                    ..GroupData::default()
+                };
+                let g = crate::directory::groups::create(conn, p, &data, &[])?;
+                Ok(Created::Created(Json(GroupBody {
+                    id: crate::domain::id_to_hex(g.id),
+                    name: g.data.display_name,
+                    kind: g.data.kind.as_str().into(),
+                    description: g.data.description,
+                })))
+            }))
+            .await
+        }
 
-    /// Revoke a credential of the caller's organization.
-    #[oai(path = "/credentials/:id", method = "delete")]
-    async fn revoke_credential(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> poem::Result<NoContent> {
-        admin(async move {
-            state
-                .trip(&auth, Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    crate::directory::credentials::revoke(conn, p, &id.0).map_err(|e| match e {
-                        StoreError::NotFound => AdminError::not_found("credential"),
-                        other => other.into(),
-                    })
-                })
-                .await?;
-            Ok(NoContent::NoContent)
-        })
-        .await
-    }
+        /// Revoke a credential of the caller's organization.
+        #[oai(path = "/credentials/:id", method = "delete")]
+        async fn revoke_credential(id: Path<String>) -> poem::Result<NoContent> {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(move |conn, p| {
+                crate::directory::credentials::revoke(conn, p, &id.0)
+                    .map_err(missing("credential"))?;
+                Ok(NoContent::NoContent)
+            }))
+            .await
+        }
 
-    /// Apply a user's pending email change (made by Sumo Logic's
-    /// `POST /api/v1/users/{id}/email/requestChange`, valid 7 days): the user's primary email
-    /// becomes the requested one. 404 when there is none pending.
-    #[oai(path = "/users/:user_id/email-change", method = "post")]
-    async fn confirm_email_change(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        user_id: Path<String>,
-        /// The user's version this change is made against (`W/"3"`, as SCIM's `meta.version`
-        /// shows it): 412 when the user changed since. Absent or `*`: whatever is current.
-        #[oai(name = "If-Match")]
-        if_match: poem_openapi::param::Header<Option<String>>,
-    ) -> poem::Result<Json<EmailChanged>> {
-        admin(async move {
-            state
-                .trip(&auth, Scope::UsersWrite)
-                .run(move |conn, p| {
-                    let id = AdminError::id(&user_id.0, "pending email change")?;
-                    let expected = expect_of(if_match.0.as_deref())?;
-                    let u = crate::directory::users::confirm_email_change(conn, p, id, &expected)
-                        .map_err(|e| match e {
-                        StoreError::NotFound => AdminError::not_found("pending email change"),
-                        other => other.into(),
-                    })?;
-                    let email = u
-                        .data
-                        .primary(crate::domain::MultiAttr::Emails)
-                        .and_then(|e| e.value.clone())
-                        .unwrap_or_default();
-                    Ok::<_, AdminError>(Json(EmailChanged {
-                        user_id: crate::domain::id_to_hex(u.id),
-                        email,
-                    }))
-                })
-                .await
-        })
-        .await
-    }
+        /// Apply a user's pending email change (made by Sumo Logic's
+        /// `POST /api/v1/users/{id}/email/requestChange`, valid 7 days): the user's primary email
+        /// becomes the requested one. 404 when there is none pending.
+        #[oai(path = "/users/:user_id/email-change", method = "post")]
+        async fn confirm_email_change(
+            user_id: Path<String>,
+            /// The user's version this change is made against (`W/"3"`, as SCIM's `meta.version`
+            /// shows it): 412 when the user changed since. Absent or `*`: whatever is current.
+            #[oai(name = "If-Match")]
+            if_match: poem_openapi::param::Header<Option<String>>,
+        ) -> poem::Result<Json<EmailChanged>> {
+            admin(state.trip(&auth, Scope::UsersWrite).run(move |conn, p| {
+                let what = "pending email change";
+                let id = AdminError::id(&user_id.0, what)?;
+                let expected = expect_of(if_match.0.as_deref())?;
+                let u = crate::directory::users::confirm_email_change(conn, p, id, &expected)
+                    .map_err(missing(what))?;
+                let email = u
+                    .data
+                    .primary(crate::domain::MultiAttr::Emails)
+                    .and_then(|e| e.value.clone())
+                    .unwrap_or_default();
+                Ok(Json(EmailChanged {
+                    user_id: crate::domain::id_to_hex(u.id),
+                    email,
+                }))
+            }))
+            .await
+        }
 
-    /// Load credit usage records for the caller's organization or one of its children.
-    #[oai(path = "/organizations/:org_id/credit-usage", method = "post")]
-    async fn load_usage(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        org_id: Path<String>,
-        body: Json<Vec<UsageBody>>,
-    ) -> poem::Result<Created<Inserted>> {
-        admin(async move {
-            let n = state
-                .trip(&auth, Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let org = manageable_org(conn, p, &org_id.0)?;
-                    let records = usage_records(&org, &body.0)?;
-                    Ok::<_, AdminError>(usage::insert(conn, &records)?)
-                })
-                .await?;
-            Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
-        })
-        .await
-    }
+        /// Load credit usage records for the caller's organization or one of its children.
+        #[oai(path = "/organizations/:org_id/credit-usage", method = "post")]
+        async fn load_usage(
+            org_id: Path<String>,
+            body: Json<Vec<UsageBody>>,
+        ) -> poem::Result<Created<Inserted>> {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(move |conn, p| {
+                let org = manageable_org(conn, p, &org_id.0)?;
+                let records = usage_records(&org, &body.0)?;
+                let n = usage::insert(conn, &records)?;
+                Ok(Created::Created(Json(Inserted { inserted: n as u64 })))
+            }))
+            .await
+        }
 
-    /// Credit usage records of the caller's organization or one of its children.
-    #[oai(path = "/organizations/:org_id/credit-usage", method = "get")]
-    async fn list_usage(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        org_id: Path<String>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
-    ) -> poem::Result<Json<Vec<UsageBody>>> {
-        admin(async move {
-            let records = state
-                .trip(&auth, Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let org = manageable_org(conn, p, &org_id.0)?;
-                    let from = from
-                        .0
-                        .as_deref()
-                        .map(|s| parse_date(s, "from"))
-                        .transpose()?;
-                    let to = to.0.as_deref().map(|s| parse_date(s, "to")).transpose()?;
-                    Ok::<_, AdminError>(usage::list(conn, &org, from, to)?)
-                })
-                .await?;
-            Ok(Json(
-                records
-                    .into_iter()
-                    .map(|r| UsageBody {
-                        date: r.date.format("%Y-%m-%d").to_string(),
-                        product_variable: r.product_variable,
-                        credits_used: r.credits_used,
-                        unit: r.unit,
-                    })
-                    .collect(),
-            ))
-        })
-        .await
+        /// Credit usage records of the caller's organization or one of its children.
+        #[oai(path = "/organizations/:org_id/credit-usage", method = "get")]
+        async fn list_usage(
+            org_id: Path<String>,
+            from: Query<Option<String>>,
+            to: Query<Option<String>>,
+        ) -> poem::Result<Json<Vec<UsageBody>>> {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(move |conn, p| {
+                let org = manageable_org(conn, p, &org_id.0)?;
+                let date = |s: &Option<String>, name| s.as_deref().map(|s| parse_date(s, name));
+                let from = date(&from.0, "from").transpose()?;
+                let to = date(&to.0, "to").transpose()?;
+                let records = usage::list(conn, &org, from, to)?;
+                Ok(Json(records.into_iter().map(UsageBody::from).collect()))
+            }))
+            .await
+        }
     }
 }

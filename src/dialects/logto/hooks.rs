@@ -7,23 +7,21 @@
 use std::collections::BTreeMap;
 
 use poem::http::StatusCode;
-use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object};
 use serde_json::{json, Value};
 
 use super::body::LogtoJson;
 use super::error::LogtoError;
-use super::query::{self, Page, Pairs};
+use super::query::{self, Page};
 use super::{bearer, respond, LogtoResult, NoContent, Tag};
 use crate::auth::schemes::BearerAuth;
 use crate::directory::hooks::{self as ev, Hook};
 use crate::directory::StoreError;
 use crate::domain::Scope;
 use crate::events::outbound;
-use crate::request::AppState;
 
 /// Logto's bound on a hook's `retries`.
 pub const MAX_RETRIES: i64 = 10;
@@ -344,330 +342,295 @@ fn test_failed(code: &str, message: &str, data: Option<Value>) -> poem::Error {
 
 pub struct LogtoHooksApi;
 
-#[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
-impl LogtoHooksApi {
-    /// The organization's hooks, oldest first; `page` and `page_size` (optional),
-    /// `includeExecutionStats=true` for the last day's request and success counts.
-    #[oai(path = "/hooks", method = "get", operation_id = "ListHooks")]
-    async fn list(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        #[oai(name = "includeExecutionStats")] stats: Query<Option<String>>,
-        page: Query<Option<String>>,
-        page_size: Query<Option<String>>,
-    ) -> poem::Result<HooksResponse> {
-        let _ = (page, page_size);
-        let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
-        let pairs: Pairs = query::pairs(req.uri().query());
-        let paged =
-            query::value(&pairs, "page").is_some() || query::value(&pairs, "page_size").is_some();
-        let base = state.config.url(req.uri().path());
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let page = Page::parse(&pairs)?;
-                    let (offset, limit) = if paged {
-                        (page.offset(), page.size)
-                    } else {
-                        (0, 10_000)
-                    };
-                    let (hooks, total) = ev::list(conn, &p.org_id, offset, limit)?;
-                    let since = ev::now_ms() - RECENT_LOGS_MS;
-                    let mut list = Vec::with_capacity(hooks.len());
-                    for h in hooks {
+crate::request::routes! {
+    #[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
+    impl LogtoHooksApi(auth: BearerAuth, state) {
+        /// The organization's hooks, oldest first; `page` and `page_size` (optional),
+        /// `includeExecutionStats=true` for the last day's request and success counts.
+        #[oai(path = "/hooks", method = "get", operation_id = "ListHooks")]
+        async fn list(
+            req: &Request,
+            #[oai(name = "includeExecutionStats")] stats: Query<Option<String>>,
+            page: Query<Option<String>>,
+            page_size: Query<Option<String>>,
+        ) -> poem::Result<HooksResponse> {
+            let _ = (page, page_size);
+            let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
+            let query::Listing { pairs, base } = query::Listing::of(req, &state.config);
+            let paged = ["page", "page_size"]
+                .iter()
+                .any(|k| query::value(&pairs, k).is_some());
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .run(move |conn, p| {
+                        let page = Page::parse(&pairs)?;
+                        let (offset, limit) = if paged {
+                            (page.offset(), page.size)
+                        } else {
+                            (0, 10_000)
+                        };
+                        let (hooks, total) = ev::list(conn, &p.org_id, offset, limit)?;
+                        let since = ev::now_ms() - RECENT_LOGS_MS;
+                        let mut list = Vec::with_capacity(hooks.len());
+                        for h in hooks {
+                            let stats = if with_stats {
+                                Some(ev::stats(conn, &h.id, since)?)
+                            } else {
+                                None
+                            };
+                            list.push(out(h, false, stats));
+                        }
+                        let link = if paged {
+                            page.link(&base, &pairs, total)
+                        } else {
+                            String::new()
+                        };
+                        Ok(HooksResponse::Ok(Json(list), total.to_string(), link))
+                    }),
+            )
+            .await
+        }
+
+        /// Create a hook: `events` (or the deprecated `event`), `config.url` (http or https;
+        /// private addresses refused unless the server allows them), `config.headers`,
+        /// `config.retries`, `name`, `enabled` (default true). The response carries the
+        /// signing key, shown this once.
+        #[oai(path = "/hooks", method = "post", operation_id = "CreateHook")]
+        async fn create(body: LogtoJson<NewHookBody>) -> poem::Result<HookCreated> {
+            let body = body.into_result();
+            let allow = state.config.webhooks.allow_private;
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .judged(body, move |conn, p, b| {
+                        let name = b.name.clone().unwrap_or_default();
+                        check_name(&name)?;
+                        let events = events_of(&b.event, &b.events)?.ok_or_else(missing_events)?;
+                        let (url, headers, retries) = check_config(&b.config, allow)?;
+                        let t = ev::now_ms();
+                        let hook = Hook {
+                            id: crate::auth::generate_id(""),
+                            org_id: p.org_id.to_string(),
+                            name,
+                            events,
+                            url,
+                            headers,
+                            retries,
+                            signing_key: crate::auth::generate_secret(""),
+                            enabled: b.enabled.unwrap_or(true),
+                            created_at: t,
+                            updated_at: t,
+                        };
+                        ev::insert(conn, &hook)?;
+                        Ok(HookCreated::Created(Json(out(hook, true, None))))
+                    }),
+            )
+            .await
+        }
+
+        /// One hook (without its signing key); `includeExecutionStats=true` as for the list.
+        #[oai(path = "/hooks/:id", method = "get", operation_id = "GetHook")]
+        async fn get(
+            id: Path<String>,
+            #[oai(name = "includeExecutionStats")] stats: Query<Option<String>>,
+        ) -> poem::Result<HookResponse> {
+            let id = id.0;
+            let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .run(move |conn, p| {
+                        let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
                         let stats = if with_stats {
-                            Some(ev::stats(conn, &h.id, since)?)
+                            Some(ev::stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
                         } else {
                             None
                         };
-                        list.push(out(h, false, stats));
-                    }
-                    let link = if paged {
-                        page.link(&base, &pairs, total)
-                    } else {
-                        String::new()
-                    };
-                    Ok(HooksResponse::Ok(Json(list), total.to_string(), link))
-                }),
-        )
-        .await
-    }
-
-    /// Create a hook: `events` (or the deprecated `event`), `config.url` (http or https;
-    /// private addresses refused unless the server allows them), `config.headers`,
-    /// `config.retries`, `name`, `enabled` (default true). The response carries the
-    /// signing key, shown this once.
-    #[oai(path = "/hooks", method = "post", operation_id = "CreateHook")]
-    async fn create(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        body: LogtoJson<NewHookBody>,
-    ) -> poem::Result<HookCreated> {
-        let body = body.into_result();
-        let allow = state.config.webhooks.allow_private;
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .judged(body, move |conn, p, b| {
-                    let name = b.name.clone().unwrap_or_default();
-                    check_name(&name)?;
-                    let events = events_of(&b.event, &b.events)?.ok_or_else(missing_events)?;
-                    let (url, headers, retries) = check_config(&b.config, allow)?;
-                    let t = ev::now_ms();
-                    let hook = Hook {
-                        id: crate::auth::generate_id(""),
-                        org_id: p.org_id.to_string(),
-                        name,
-                        events,
-                        url,
-                        headers,
-                        retries,
-                        signing_key: crate::auth::generate_secret(""),
-                        enabled: b.enabled.unwrap_or(true),
-                        created_at: t,
-                        updated_at: t,
-                    };
-                    ev::insert(conn, &hook)?;
-                    Ok(HookCreated::Created(Json(out(hook, true, None))))
-                }),
-        )
-        .await
-    }
-
-    /// One hook (without its signing key); `includeExecutionStats=true` as for the list.
-    #[oai(path = "/hooks/:id", method = "get", operation_id = "GetHook")]
-    async fn get(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-        #[oai(name = "includeExecutionStats")] stats: Query<Option<String>>,
-    ) -> poem::Result<HookResponse> {
-        let id = id.0;
-        let with_stats = matches!(stats.0.as_deref(), Some("true" | "1" | "yes"));
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    let stats = if with_stats {
-                        Some(ev::stats(conn, &h.id, ev::now_ms() - RECENT_LOGS_MS)?)
-                    } else {
-                        None
-                    };
-                    Ok(HookResponse::Ok(Json(out(h, false, stats))))
-                }),
-        )
-        .await
-    }
-
-    /// Change a hook: the fields given replace its own (`config` as a whole).
-    #[oai(path = "/hooks/:id", method = "patch", operation_id = "UpdateHook")]
-    async fn update(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: LogtoJson<HookPatchBody>,
-    ) -> poem::Result<HookResponse> {
-        let (id, body) = (id.0, body.into_result());
-        let allow = state.config.webhooks.allow_private;
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .judged(body, move |conn, p, b| {
-                    let mut h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    if let Some(name) = &b.name {
-                        check_name(name)?;
-                        h.name = name.clone();
-                    }
-                    if let Some(events) = events_of(&b.event, &b.events)? {
-                        h.events = events;
-                    }
-                    if let Some(c) = &b.config {
-                        let (url, headers, retries) = check_config(c, allow)?;
-                        h.url = url;
-                        h.headers = headers;
-                        h.retries = retries;
-                    }
-                    if let Some(e) = b.enabled {
-                        h.enabled = e;
-                    }
-                    h.updated_at = ev::now_ms();
-                    ev::update(conn, &h).map_err(missing(&id))?;
-                    Ok(HookResponse::Ok(Json(out(h, false, None))))
-                }),
-        )
-        .await
-    }
-
-    /// Delete a hook, with its pending deliveries and logs.
-    #[oai(path = "/hooks/:id", method = "delete", operation_id = "DeleteHook")]
-    async fn delete(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> poem::Result<NoContent> {
-        let id = id.0;
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    ev::delete(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    Ok(NoContent::NoContent)
-                }),
-        )
-        .await
-    }
-
-    /// Give the hook a new signing key; the response carries it, shown this once.
-    #[oai(
-        path = "/hooks/:id/signing-key",
-        method = "patch",
-        operation_id = "UpdateHookSigningKey"
-    )]
-    async fn signing_key(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> poem::Result<HookResponse> {
-        let id = id.0;
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let key = crate::auth::generate_secret("");
-                    ev::set_signing_key(conn, &p.org_id, &id, &key).map_err(missing(&id))?;
-                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    Ok(HookResponse::Ok(Json(out(h, true, None))))
-                }),
-        )
-        .await
-    }
-
-    /// Send Logto's test payload of each of `events` to `config.url`, signed with the
-    /// hook's key, once each: 204 when every one was answered 2xx; 422
-    /// `hook.endpoint_responded_with_error` (with the answer) or
-    /// `hook.send_test_payload_failed`.
-    #[oai(path = "/hooks/:id/test", method = "post", operation_id = "TestHook")]
-    async fn test(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: LogtoJson<HookTestBody>,
-    ) -> poem::Result<NoContent> {
-        let (id, body) = (id.0, body.into_result());
-        let cfg = state.config.webhooks.clone();
-        let (hook, events, url, headers) = respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .judged(body, move |conn, p, b| {
-                    let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    if b.events.is_empty() {
-                        return Err(LogtoError::body(
-                            "events",
-                            "(too_small) Array must contain at least 1 element(s)",
-                        ));
-                    }
-                    let events = check_events(&b.events, "events")?;
-                    let (url, headers, _) = check_config(&b.config, cfg.allow_private)?;
-                    Ok((h, events, url, headers))
-                }),
-        )
-        .await?;
-        let client = outbound::client(cfg.allow_private, cfg.timeout);
-        for event in events {
-            let body = serde_json::to_vec(&test_payload(&hook.id, &event)).unwrap_or_default();
-            match outbound::post(
-                &client,
-                cfg.allow_private,
-                &url,
-                &headers,
-                &[],
-                body,
-                &hook.signing_key,
+                        Ok(HookResponse::Ok(Json(out(h, false, stats))))
+                    }),
             )
             .await
-            {
-                outbound::Sent::Answered { status, .. } if (200..300).contains(&status) => {}
-                outbound::Sent::Answered { status, body, .. } => {
-                    return Err(test_failed(
-                        "hook.endpoint_responded_with_error",
-                        "The endpoint responded with an error.",
-                        Some(json!({"responseStatus": status, "responseBody": body})),
-                    ))
-                }
-                outbound::Sent::NoAnswer { error, .. } | outbound::Sent::Refused(error) => {
-                    return Err(test_failed("hook.send_test_payload_failed", &error, None))
+        }
+
+        /// Change a hook: the fields given replace its own (`config` as a whole).
+        #[oai(path = "/hooks/:id", method = "patch", operation_id = "UpdateHook")]
+        async fn update(
+            id: Path<String>,
+            body: LogtoJson<HookPatchBody>,
+        ) -> poem::Result<HookResponse> {
+            let (id, body) = (id.0, body.into_result());
+            let allow = state.config.webhooks.allow_private;
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .judged(body, move |conn, p, b| {
+                        let mut h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                        if let Some(name) = &b.name {
+                            check_name(name)?;
+                            h.name = name.clone();
+                        }
+                        if let Some(events) = events_of(&b.event, &b.events)? {
+                            h.events = events;
+                        }
+                        if let Some(c) = &b.config {
+                            let (url, headers, retries) = check_config(c, allow)?;
+                            h.url = url;
+                            h.headers = headers;
+                            h.retries = retries;
+                        }
+                        if let Some(e) = b.enabled {
+                            h.enabled = e;
+                        }
+                        h.updated_at = ev::now_ms();
+                        ev::update(conn, &h).map_err(missing(&id))?;
+                        Ok(HookResponse::Ok(Json(out(h, false, None))))
+                    }),
+            )
+            .await
+        }
+
+        /// Delete a hook, with its pending deliveries and logs.
+        #[oai(path = "/hooks/:id", method = "delete", operation_id = "DeleteHook")]
+        async fn delete(id: Path<String>) -> poem::Result<NoContent> {
+            let id = id.0;
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .run(move |conn, p| {
+                        ev::delete(conn, &p.org_id, &id).map_err(missing(&id))?;
+                        Ok(NoContent::NoContent)
+                    }),
+            )
+            .await
+        }
+
+        /// Give the hook a new signing key; the response carries it, shown this once.
+        #[oai(
+            path = "/hooks/:id/signing-key",
+            method = "patch",
+            operation_id = "UpdateHookSigningKey"
+        )]
+        async fn signing_key(id: Path<String>) -> poem::Result<HookResponse> {
+            let id = id.0;
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .run(move |conn, p| {
+                        let key = crate::auth::generate_secret("");
+                        ev::set_signing_key(conn, &p.org_id, &id, &key).map_err(missing(&id))?;
+                        let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                        Ok(HookResponse::Ok(Json(out(h, true, None))))
+                    }),
+            )
+            .await
+        }
+
+        /// Send Logto's test payload of each of `events` to `config.url`, signed with the
+        /// hook's key, once each: 204 when every one was answered 2xx; 422
+        /// `hook.endpoint_responded_with_error` (with the answer) or
+        /// `hook.send_test_payload_failed`.
+        #[oai(path = "/hooks/:id/test", method = "post", operation_id = "TestHook")]
+        async fn test(id: Path<String>, body: LogtoJson<HookTestBody>) -> poem::Result<NoContent> {
+            let (id, body) = (id.0, body.into_result());
+            let cfg = state.config.webhooks.clone();
+            let (hook, events, url, headers) = respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .judged(body, move |conn, p, b| {
+                        let h = ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                        if b.events.is_empty() {
+                            return Err(LogtoError::body(
+                                "events",
+                                "(too_small) Array must contain at least 1 element(s)",
+                            ));
+                        }
+                        let events = check_events(&b.events, "events")?;
+                        let (url, headers, _) = check_config(&b.config, cfg.allow_private)?;
+                        Ok((h, events, url, headers))
+                    }),
+            )
+            .await?;
+            let client = outbound::client(cfg.allow_private, cfg.timeout);
+            for event in events {
+                let body = serde_json::to_vec(&test_payload(&hook.id, &event)).unwrap_or_default();
+                match outbound::post(
+                    &client,
+                    cfg.allow_private,
+                    &url,
+                    &headers,
+                    &[],
+                    body,
+                    &hook.signing_key,
+                )
+                .await
+                {
+                    outbound::Sent::Answered { status, .. } if (200..300).contains(&status) => {}
+                    outbound::Sent::Answered { status, body, .. } => {
+                        return Err(test_failed(
+                            "hook.endpoint_responded_with_error",
+                            "The endpoint responded with an error.",
+                            Some(json!({"responseStatus": status, "responseBody": body})),
+                        ))
+                    }
+                    outbound::Sent::NoAnswer { error, .. } | outbound::Sent::Refused(error) => {
+                        return Err(test_failed("hook.send_test_payload_failed", &error, None))
+                    }
                 }
             }
+            Ok(NoContent::NoContent)
         }
-        Ok(NoContent::NoContent)
-    }
 
-    /// The hook's delivery attempts of the last day, newest first (`TriggerHook.<event>`
-    /// entries: request body, response, result, error, attempt); `logKey`, `page`,
-    /// `page_size`.
-    #[oai(
-        path = "/hooks/:id/recent-logs",
-        method = "get",
-        operation_id = "ListHookRecentLogs"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn recent_logs(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        id: Path<String>,
-        #[oai(name = "logKey")] log_key: Query<Option<String>>,
-        page: Query<Option<String>>,
-        page_size: Query<Option<String>>,
-    ) -> poem::Result<HookLogsResponse> {
-        let _ = (page, page_size);
-        let (id, key) = (id.0, log_key.0);
-        let pairs: Pairs = query::pairs(req.uri().query());
-        let base = state.config.url(req.uri().path());
-        respond(
-            state
-                .trip(&bearer(auth), Scope::OrgsAdmin)
-                .run(move |conn, p| {
-                    let page = Page::parse(&pairs)?;
-                    ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
-                    let since = ev::now_ms() - RECENT_LOGS_MS;
-                    let (logs, total) =
-                        ev::logs(conn, &id, since, key.as_deref(), page.offset(), page.size)?;
-                    let list = logs
-                        .into_iter()
-                        .map(|l| {
-                            let mut payload: BTreeMap<String, Value> = match l.payload {
-                                Value::Object(o) => o.into_iter().collect(),
-                                _ => BTreeMap::new(),
-                            };
-                            payload.insert("key".into(), json!(l.key));
-                            payload.insert("result".into(), json!(l.result));
-                            HookLogOut {
-                                id: l.id.to_string(),
-                                key: l.key,
-                                payload,
-                                created_at: l.created_at,
-                            }
-                        })
-                        .collect();
-                    Ok(HookLogsResponse::Ok(
-                        Json(list),
-                        total.to_string(),
-                        page.link(&base, &pairs, total),
-                    ))
-                }),
-        )
-        .await
+        /// The hook's delivery attempts of the last day, newest first (`TriggerHook.<event>`
+        /// entries: request body, response, result, error, attempt); `logKey`, `page`,
+        /// `page_size`.
+        #[oai(
+            path = "/hooks/:id/recent-logs",
+            method = "get",
+            operation_id = "ListHookRecentLogs"
+        )]
+        #[allow(clippy::too_many_arguments)]
+        async fn recent_logs(
+            req: &Request,
+            id: Path<String>,
+            #[oai(name = "logKey")] log_key: Query<Option<String>>,
+            page: Query<Option<String>>,
+            page_size: Query<Option<String>>,
+        ) -> poem::Result<HookLogsResponse> {
+            let _ = (page, page_size);
+            let (id, key) = (id.0, log_key.0);
+            let query::Listing { pairs, base } = query::Listing::of(req, &state.config);
+            respond(
+                state
+                    .trip(&bearer(auth), Scope::OrgsAdmin)
+                    .run(move |conn, p| {
+                        let page = Page::parse(&pairs)?;
+                        ev::get(conn, &p.org_id, &id).map_err(missing(&id))?;
+                        let since = ev::now_ms() - RECENT_LOGS_MS;
+                        let (logs, total) =
+                            ev::logs(conn, &id, since, key.as_deref(), page.offset(), page.size)?;
+                        let list = logs
+                            .into_iter()
+                            .map(|l| {
+                                let mut payload: BTreeMap<String, Value> = match l.payload {
+                                    Value::Object(o) => o.into_iter().collect(),
+                                    _ => BTreeMap::new(),
+                                };
+                                payload.insert("key".into(), json!(l.key));
+                                payload.insert("result".into(), json!(l.result));
+                                HookLogOut {
+                                    id: l.id.to_string(),
+                                    key: l.key,
+                                    payload,
+                                    created_at: l.created_at,
+                                }
+                            })
+                            .collect();
+                        let link = page.link(&base, &pairs, total);
+                        Ok(HookLogsResponse::Ok(Json(list), total.to_string(), link))
+                    }),
+            )
+            .await
+        }
     }
 }

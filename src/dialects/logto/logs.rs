@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::error::{LogtoError, LogtoResult};
 use super::model::{LogResponse, LogsResponse, LogtoLog};
-use super::query::{self, Page, Pairs};
+use super::query::{self, Listing, Page};
 use super::user;
 use crate::auth::schemes::BearerOrBasic;
 use crate::directory::seam::Dialect;
@@ -43,12 +43,8 @@ pub fn log_of(e: AuditEntry) -> LogtoLog {
 }
 
 /// A page of logs, newest first, as the query `pairs` select.
-pub async fn list(
-    state: &AppState,
-    auth: &BearerOrBasic,
-    pairs: Pairs,
-    base: String,
-) -> LogtoResult<LogsResponse> {
+pub async fn list(state: &AppState, auth: &BearerOrBasic, l: Listing) -> LogtoResult<LogsResponse> {
+    let Listing { pairs, base } = l;
     state
         .trip(auth, Scope::UsersRead)
         .run(move |conn, p| {
@@ -73,11 +69,9 @@ pub async fn list(
             } else {
                 audit::search(conn, &p.org_id, &f, page.offset(), page.size)?
             };
-            Ok(LogsResponse::Ok(
-                Json(entries.into_iter().map(log_of).collect()),
-                total.to_string(),
-                page.link(&base, &pairs, total),
-            ))
+            let logs = entries.into_iter().map(log_of).collect();
+            let link = page.link(&base, &pairs, total);
+            Ok(LogsResponse::Ok(Json(logs), total.to_string(), link))
         })
         .await
 }

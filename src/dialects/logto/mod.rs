@@ -12,13 +12,11 @@ pub mod search;
 pub mod user;
 pub mod users;
 
-use poem::web::Data;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{OpenApi, Tags};
+use poem_openapi::Tags;
 
 use crate::auth::schemes::{BearerAuth, BearerOrBasic};
-use crate::request::AppState;
 use body::LogtoJson;
 pub use error::LogtoResult;
 pub use model::*;
@@ -38,264 +36,195 @@ fn bearer(auth: BearerAuth) -> BearerOrBasic {
 async fn respond<T>(f: impl std::future::Future<Output = LogtoResult<T>>) -> poem::Result<T> {
     f.await.map_err(poem::Error::from)
 }
+
 pub struct LogtoApi;
 
-#[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
-impl LogtoApi {
-    /// List users, newest first: `page` (from 1), `page_size` (default 20, at most 100);
-    /// `search` (all five fields) or `search.<field>` (`id`, `primaryEmail`, `primaryPhone`,
-    /// `username`, `name`; repeat for several values), `mode` / `mode.<field>` (`like`
-    /// (default; no implicit wildcards), `exact`, `similar_to`, `posix`), `joint`
-    /// (`or`/`and`), `isCaseSensitive`, `excludeRoleId`.
-    #[oai(path = "/users", method = "get", operation_id = "ListUsers")]
-    #[allow(clippy::too_many_arguments)]
-    async fn list_users(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        /// Page number, from 1.
-        page: Query<Option<String>>,
-        /// Page size, 1 to 100 (default 20).
-        page_size: Query<Option<String>>,
-        /// Search all searchable fields.
-        search: Query<Option<String>>,
-        /// Default match mode.
-        mode: Query<Option<String>>,
-        /// How conditions on several fields combine: `or` (default) or `and`.
-        joint: Query<Option<String>>,
-        #[oai(name = "isCaseSensitive")] is_case_sensitive: Query<Option<String>>,
-        #[oai(name = "excludeRoleId")] exclude_role_id: Query<Option<String>>,
-    ) -> poem::Result<UsersResponse> {
-        let _ = (page, page_size, search, mode, joint, is_case_sensitive);
-        let _ = exclude_role_id;
-        let pairs = query::pairs(req.uri().query());
-        let base = state.config.url(req.uri().path());
-        respond(users::list(&state, &bearer(auth), pairs, base)).await
-    }
+crate::request::routes! {
+    #[OpenApi(prefix_path = "/api", tag = "Tag::Logto")]
+    impl LogtoApi(auth: BearerAuth, state) {
+        /// List users, newest first: `page` (from 1), `page_size` (default 20, at most 100);
+        /// `search` (all five fields) or `search.<field>` (`id`, `primaryEmail`, `primaryPhone`,
+        /// `username`, `name`; repeat for several values), `mode` / `mode.<field>` (`like`
+        /// (default; no implicit wildcards), `exact`, `similar_to`, `posix`), `joint`
+        /// (`or`/`and`), `isCaseSensitive`, `excludeRoleId`.
+        #[oai(path = "/users", method = "get", operation_id = "ListUsers")]
+        #[allow(clippy::too_many_arguments)]
+        async fn list_users(
+            req: &Request,
+            /// Page number, from 1.
+            page: Query<Option<String>>,
+            /// Page size, 1 to 100 (default 20).
+            page_size: Query<Option<String>>,
+            /// Search all searchable fields.
+            search: Query<Option<String>>,
+            /// Default match mode.
+            mode: Query<Option<String>>,
+            /// How conditions on several fields combine: `or` (default) or `and`.
+            joint: Query<Option<String>>,
+            #[oai(name = "isCaseSensitive")] is_case_sensitive: Query<Option<String>>,
+            #[oai(name = "excludeRoleId")] exclude_role_id: Query<Option<String>>,
+        ) -> poem::Result<UsersResponse> {
+            // Described for the document; read from the whole query (`query::pairs`).
+            let _ = (page, page_size, search, mode, joint, is_case_sensitive);
+            let _ = exclude_role_id;
+            let listing = query::Listing::of(req, &state.config);
+            respond(users::list(&state, &bearer(auth), listing)).await
+        }
 
-    /// Create a user (200, as Logto answers). Every field is optional; `password`, or
-    /// `passwordDigest` with `passwordAlgorithm` (imported unchanged).
-    #[oai(path = "/users", method = "post", operation_id = "CreateUser")]
-    async fn create_user(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        body: LogtoJson<NewUserBody>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::create(&state, &bearer(auth), body)).await
-    }
+        /// Create a user (200, as Logto answers). Every field is optional; `password`, or
+        /// `passwordDigest` with `passwordAlgorithm` (imported unchanged).
+        #[oai(path = "/users", method = "post", operation_id = "CreateUser")]
+        async fn create_user(body: LogtoJson<NewUserBody>) -> poem::Result<UserResponse> {
+            respond(users::create(&state, &bearer(auth), body)).await
+        }
 
-    /// Get a user.
-    #[oai(path = "/users/:userId", method = "get", operation_id = "GetUser")]
-    async fn get_user(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::get(&state, &bearer(auth), id.0)).await
-    }
+        /// Get a user.
+        #[oai(path = "/users/:userId", method = "get", operation_id = "GetUser")]
+        async fn get_user(#[oai(name = "userId")] id: Path<String>) -> poem::Result<UserResponse> {
+            respond(users::get(&state, &bearer(auth), id.0)).await
+        }
 
-    /// Update a user: the fields given change (`""` or null clears one); `customData` and
-    /// `profile` replace the whole object.
-    #[oai(path = "/users/:userId", method = "patch", operation_id = "UpdateUser")]
-    async fn update_user(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<UserPatchBody>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::update(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Update a user: the fields given change (`""` or null clears one); `customData` and
+        /// `profile` replace the whole object.
+        #[oai(path = "/users/:userId", method = "patch", operation_id = "UpdateUser")]
+        async fn update_user(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<UserPatchBody>,
+        ) -> poem::Result<UserResponse> {
+            respond(users::update(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// Delete a user (204). A credential bound to a user cannot delete that user.
-    #[oai(
-        path = "/users/:userId",
-        method = "delete",
-        operation_id = "DeleteUser"
-    )]
-    async fn delete_user(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-    ) -> poem::Result<NoContent> {
-        respond(users::delete(&state, &bearer(auth), id.0)).await
-    }
+        /// Delete a user (204). A credential bound to a user cannot delete that user.
+        #[oai(path = "/users/:userId", method = "delete", operation_id = "DeleteUser")]
+        async fn delete_user(#[oai(name = "userId")] id: Path<String>) -> poem::Result<NoContent> {
+            respond(users::delete(&state, &bearer(auth), id.0)).await
+        }
 
-    /// Set a user's password (hashed with bcrypt).
-    #[oai(
-        path = "/users/:userId/password",
-        method = "patch",
-        operation_id = "UpdateUserPassword"
-    )]
-    async fn set_password(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<PasswordBody>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::set_password(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Set a user's password (hashed with bcrypt).
+        #[oai(
+            path = "/users/:userId/password",
+            method = "patch",
+            operation_id = "UpdateUserPassword"
+        )]
+        async fn set_password(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<PasswordBody>,
+        ) -> poem::Result<UserResponse> {
+            respond(users::set_password(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// Check a password against the user's (204 when it matches, 422 when not). bcrypt and
-    /// imported Argon2, SHA-1, SHA-256 and MD5 digests are checked.
-    #[oai(path = "/users/:userId/password/verify", method = "post")]
-    async fn verify_password(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<PasswordBody>,
-    ) -> poem::Result<VerifyResponse> {
-        respond(users::verify_password(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Check a password against the user's (204 when it matches, 422 when not). bcrypt and
+        /// imported Argon2, SHA-1, SHA-256 and MD5 digests are checked.
+        #[oai(path = "/users/:userId/password/verify", method = "post")]
+        async fn verify_password(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<PasswordBody>,
+        ) -> poem::Result<VerifyResponse> {
+            respond(users::verify_password(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// Whether the user has a password.
-    #[oai(path = "/users/:userId/has-password", method = "get")]
-    async fn has_password(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-    ) -> poem::Result<HasPasswordResponse> {
-        respond(users::has_password(&state, &bearer(auth), id.0)).await
-    }
+        /// Whether the user has a password.
+        #[oai(path = "/users/:userId/has-password", method = "get")]
+        async fn has_password(
+            #[oai(name = "userId")] id: Path<String>,
+        ) -> poem::Result<HasPasswordResponse> {
+            respond(users::has_password(&state, &bearer(auth), id.0)).await
+        }
 
-    /// Suspend (`true`) or reinstate a user: SCIM's `active`, seen from the other side.
-    #[oai(
-        path = "/users/:userId/is-suspended",
-        method = "patch",
-        operation_id = "UpdateUserIsSuspended"
-    )]
-    async fn set_suspended(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<SuspensionBody>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::set_suspended(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Suspend (`true`) or reinstate a user: SCIM's `active`, seen from the other side.
+        #[oai(
+            path = "/users/:userId/is-suspended",
+            method = "patch",
+            operation_id = "UpdateUserIsSuspended"
+        )]
+        async fn set_suspended(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<SuspensionBody>,
+        ) -> poem::Result<UserResponse> {
+            respond(users::set_suspended(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// A user's custom data.
-    #[oai(path = "/users/:userId/custom-data", method = "get")]
-    async fn get_custom_data(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-    ) -> poem::Result<CustomDataResponse> {
-        respond(users::get_custom_data(&state, &bearer(auth), id.0)).await
-    }
+        /// A user's custom data.
+        #[oai(path = "/users/:userId/custom-data", method = "get")]
+        async fn get_custom_data(
+            #[oai(name = "userId")] id: Path<String>,
+        ) -> poem::Result<CustomDataResponse> {
+            respond(users::get_custom_data(&state, &bearer(auth), id.0)).await
+        }
 
-    /// Merge into a user's custom data (top-level keys given replace theirs).
-    #[oai(path = "/users/:userId/custom-data", method = "patch")]
-    async fn patch_custom_data(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<CustomDataBody>,
-    ) -> poem::Result<CustomDataResponse> {
-        respond(users::patch_custom_data(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Merge into a user's custom data (top-level keys given replace theirs).
+        #[oai(path = "/users/:userId/custom-data", method = "patch")]
+        async fn patch_custom_data(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<CustomDataBody>,
+        ) -> poem::Result<CustomDataResponse> {
+            respond(users::patch_custom_data(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// Merge into a user's profile (the claims given replace theirs).
-    #[oai(path = "/users/:userId/profile", method = "patch")]
-    async fn patch_profile(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        body: LogtoJson<ProfileBody>,
-    ) -> poem::Result<ProfileResponse> {
-        respond(users::patch_profile(&state, &bearer(auth), id.0, body)).await
-    }
+        /// Merge into a user's profile (the claims given replace theirs).
+        #[oai(path = "/users/:userId/profile", method = "patch")]
+        async fn patch_profile(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<ProfileBody>,
+        ) -> poem::Result<ProfileResponse> {
+            respond(users::patch_profile(&state, &bearer(auth), id.0, body)).await
+        }
 
-    /// Link (or replace) the user's identity at `target`: 201 when the target is new, 200
-    /// when it replaced one; the user's identities.
-    #[oai(
-        path = "/users/:userId/identities/:target",
-        method = "put",
-        operation_id = "ReplaceUserIdentity"
-    )]
-    async fn put_identity(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        target: Path<String>,
-        body: LogtoJson<IdentityBody>,
-    ) -> poem::Result<IdentitiesResponse> {
-        respond(users::put_identity(
-            &state,
-            &bearer(auth),
-            id.0,
-            target.0,
-            body,
-        ))
-        .await
-    }
+        /// Link (or replace) the user's identity at `target`: 201 when the target is new, 200
+        /// when it replaced one; the user's identities.
+        #[oai(
+            path = "/users/:userId/identities/:target",
+            method = "put",
+            operation_id = "ReplaceUserIdentity"
+        )]
+        async fn put_identity(
+            #[oai(name = "userId")] id: Path<String>,
+            target: Path<String>,
+            body: LogtoJson<IdentityBody>,
+        ) -> poem::Result<IdentitiesResponse> {
+            let auth = bearer(auth);
+            respond(users::put_identity(&state, &auth, id.0, target.0, body)).await
+        }
 
-    /// Remove the user's identity at `target`; the user (200).
-    #[oai(
-        path = "/users/:userId/identities/:target",
-        method = "delete",
-        operation_id = "DeleteUserIdentity"
-    )]
-    async fn delete_identity(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        #[oai(name = "userId")] id: Path<String>,
-        target: Path<String>,
-    ) -> poem::Result<UserResponse> {
-        respond(users::delete_identity(
-            &state,
-            &bearer(auth),
-            id.0,
-            target.0,
-        ))
-        .await
-    }
+        /// Remove the user's identity at `target`; the user (200).
+        #[oai(
+            path = "/users/:userId/identities/:target",
+            method = "delete",
+            operation_id = "DeleteUserIdentity"
+        )]
+        async fn delete_identity(
+            #[oai(name = "userId")] id: Path<String>,
+            target: Path<String>,
+        ) -> poem::Result<UserResponse> {
+            respond(users::delete_identity(&state, &bearer(auth), id.0, target.0)).await
+        }
 
-    /// The audit trail as Logto logs, newest first: every change any dialect made.
-    /// `userId`, `logKey`, `applicationId` (the credential), `start_time` / `end_time`
-    /// (epoch ms, inclusive), `page`, `page_size`.
-    #[oai(path = "/logs", method = "get", operation_id = "ListLogs")]
-    #[allow(clippy::too_many_arguments)]
-    async fn list_logs(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        req: &Request,
-        #[oai(name = "userId")] user_id_q: Query<Option<String>>,
-        #[oai(name = "logKey")] log_key: Query<Option<String>>,
-        #[oai(name = "applicationId")] application_id: Query<Option<String>>,
-        start_time: Query<Option<String>>,
-        end_time: Query<Option<String>>,
-        page: Query<Option<String>>,
-        page_size: Query<Option<String>>,
-    ) -> poem::Result<LogsResponse> {
-        let _ = (user_id_q, log_key, application_id, start_time, end_time);
-        let _ = (page, page_size);
-        let pairs = query::pairs(req.uri().query());
-        let base = state.config.url(req.uri().path());
-        respond(logs::list(&state, &bearer(auth), pairs, base)).await
-    }
+        /// The audit trail as Logto logs, newest first: every change any dialect made.
+        /// `userId`, `logKey`, `applicationId` (the credential), `start_time` / `end_time`
+        /// (epoch ms, inclusive), `page`, `page_size`.
+        #[oai(path = "/logs", method = "get", operation_id = "ListLogs")]
+        #[allow(clippy::too_many_arguments)]
+        async fn list_logs(
+            req: &Request,
+            #[oai(name = "userId")] user_id_q: Query<Option<String>>,
+            #[oai(name = "logKey")] log_key: Query<Option<String>>,
+            #[oai(name = "applicationId")] application_id: Query<Option<String>>,
+            start_time: Query<Option<String>>,
+            end_time: Query<Option<String>>,
+            page: Query<Option<String>>,
+            page_size: Query<Option<String>>,
+        ) -> poem::Result<LogsResponse> {
+            // Described for the document; read from the whole query (`query::pairs`).
+            let _ = (user_id_q, log_key, application_id, start_time, end_time);
+            let _ = (page, page_size);
+            let listing = query::Listing::of(req, &state.config);
+            respond(logs::list(&state, &bearer(auth), listing)).await
+        }
 
-    /// One log.
-    #[oai(path = "/logs/:id", method = "get", operation_id = "GetLog")]
-    async fn get_log(
-        &self,
-        auth: BearerAuth,
-        state: Data<&AppState>,
-        id: Path<String>,
-    ) -> poem::Result<LogResponse> {
-        respond(logs::get(&state, &bearer(auth), id.0)).await
+        /// One log.
+        #[oai(path = "/logs/:id", method = "get", operation_id = "GetLog")]
+        async fn get_log(id: Path<String>) -> poem::Result<LogResponse> {
+            respond(logs::get(&state, &bearer(auth), id.0)).await
+        }
     }
 }

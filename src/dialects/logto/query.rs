@@ -13,6 +13,21 @@ pub fn pairs(query: Option<&str>) -> Pairs {
         .collect()
 }
 
+/// A list request's query, as pairs, and the URL its pages' `Link` header names.
+pub struct Listing {
+    pub pairs: Pairs,
+    pub base: String,
+}
+
+impl Listing {
+    pub fn of(req: &poem::Request, config: &crate::config::Config) -> Listing {
+        Listing {
+            pairs: pairs(req.uri().query()),
+            base: config.url(req.uri().path()),
+        }
+    }
+}
+
 fn first<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
     pairs
         .iter()

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::body::LogtoJson;
 use super::error::{LogtoError, LogtoResult};
 use super::model::*;
-use super::query::{self, Page, Pairs};
+use super::query::{self, Listing, Page};
 use super::user::{self, LogtoUser, NewUserBody, UserPatchBody};
 use crate::auth::schemes::BearerOrBasic;
 use crate::auth::AuthError;
@@ -62,9 +62,9 @@ pub fn rendered(conn: &mut Conn, u: &User) -> LogtoResult<LogtoUser> {
 pub async fn list(
     state: &AppState,
     auth: &BearerOrBasic,
-    pairs: Pairs,
-    base: String,
+    l: Listing,
 ) -> LogtoResult<UsersResponse> {
+    let Listing { pairs, base } = l;
     state
         .trip(auth, Scope::UsersRead)
         .run(move |conn, p| {
@@ -90,11 +90,8 @@ pub async fn list(
                 .iter()
                 .map(|u| user::render(u, &identities.remove(&u.id).unwrap_or_default()))
                 .collect();
-            Ok(UsersResponse::Ok(
-                Json(users),
-                total.to_string(),
-                page.link(&base, &pairs, total),
-            ))
+            let link = page.link(&base, &pairs, total);
+            Ok(UsersResponse::Ok(Json(users), total.to_string(), link))
         })
         .await
 }

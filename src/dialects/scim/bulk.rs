@@ -298,14 +298,20 @@ fn prepare(
     let version = op.version.as_deref();
     let data = data.unwrap_or(Value::Null);
     let id = id.unwrap_or_default();
+    let change = |body, proj| Change {
+        id: &id,
+        body,
+        proj,
+        if_match: version,
+    };
     let prepared = match (kind, op.method) {
         (Kind::Users, Method::Post) => users::create(cfg, pre, data, proj),
-        (Kind::Users, Method::Put) => users::replace(cfg, pre, &id, data, proj, version),
-        (Kind::Users, Method::Patch) => users::modify(cfg, pre, &id, data, proj, version),
+        (Kind::Users, Method::Put) => users::replace(cfg, pre, change(data, proj)),
+        (Kind::Users, Method::Patch) => users::modify(cfg, pre, change(data, proj)),
         (Kind::Users, Method::Delete) => delete(&id, "user", version, directory::users::delete),
         (Kind::Groups, Method::Post) => groups::create(cfg, tally, data, proj),
-        (Kind::Groups, Method::Put) => groups::replace(cfg, tally, &id, data, proj, version),
-        (Kind::Groups, Method::Patch) => groups::modify(cfg, tally, &id, data, proj, version),
+        (Kind::Groups, Method::Put) => groups::replace(cfg, tally, change(data, proj)),
+        (Kind::Groups, Method::Patch) => groups::modify(cfg, tally, change(data, proj)),
         (Kind::Groups, Method::Delete) => delete(&id, "group", version, directory::groups::delete),
     }?;
     Ok((kind, prepared))

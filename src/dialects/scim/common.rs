@@ -418,6 +418,17 @@ crate::directory::seam::dialect_errors!(ScimError);
 
 /// The versions an `If-Match` accepts (RFC 7232 §3.1: a list of tags, or `*`). No header
 /// or `*` accepts any; a list none of whose tags is one of ours can never match: 412.
+/// A PUT or PATCH of one resource, as its request carries it.
+pub struct Change<'a> {
+    /// The id in the path.
+    pub id: &'a str,
+    pub body: Value,
+    /// What the answer shows.
+    pub proj: crate::scim::projection::Projection,
+    /// The `If-Match` header.
+    pub if_match: Option<&'a str>,
+}
+
 pub fn if_match(header: Option<&str>) -> Result<Expect, ScimError> {
     let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Expect::Any);

@@ -114,17 +114,16 @@ pub async fn get(
 fn change<F>(
     cfg: &Arc<Config>,
     tally: &Tally,
-    id: &str,
-    if_match_h: Option<&str>,
+    c: Change<'_>,
     input: Members,
-    proj: Projection,
     compute: F,
 ) -> ScimResult<Prepared>
 where
     F: FnOnce(&Config, &Group) -> ScimResult<(GroupData, MemberChange)> + Send + 'static,
 {
-    let id = ScimError::id(id, "group")?;
-    let expected = if_match(if_match_h)?;
+    let id = ScimError::id(c.id, "group")?;
+    let expected = if_match(c.if_match)?;
+    let proj = c.proj;
     let cfg = cfg.clone();
     let tally = tally.clone();
     Ok(Prepared::new(
@@ -153,32 +152,15 @@ where
     ))
 }
 
-pub fn replace(
-    cfg: &Arc<Config>,
-    tally: &Tally,
-    id: &str,
-    body: Value,
-    proj: Projection,
-    if_match_h: Option<&str>,
-) -> ScimResult<Prepared> {
+pub fn replace(cfg: &Arc<Config>, tally: &Tally, c: Change<'_>) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
-    let canon = normalize::resource(&body, rt)?;
+    let canon = normalize::resource(&c.body, rt)?;
     normalize::check_required(&canon, rt)?;
     let members = member_ids(canon.get("members"))?;
-    change(
-        cfg,
-        tally,
-        id,
-        if_match_h,
-        Members::Skip,
-        proj,
-        move |_, current| {
-            Ok((
-                group_data(&canon, &current.data),
-                MemberChange::replace_with(members),
-            ))
-        },
-    )
+    change(cfg, tally, c, Members::Skip, move |_, current| {
+        let data = group_data(&canon, &current.data);
+        Ok((data, MemberChange::replace_with(members)))
+    })
 }
 
 /// Accumulates member operations in order into one row-level change.
@@ -328,55 +310,30 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
     Ok(Some((delta, rest)))
 }
 
-pub fn modify(
-    cfg: &Arc<Config>,
-    tally: &Tally,
-    id: &str,
-    body: Value,
-    proj: Projection,
-    if_match_h: Option<&str>,
-) -> ScimResult<Prepared> {
+pub fn modify(cfg: &Arc<Config>, tally: &Tally, c: Change<'_>) -> ScimResult<Prepared> {
     let rt = Registry::get().group();
-    let ops = patch::parse_request(&body)?;
+    let ops = patch::parse_request(&c.body)?;
     match split(&ops)? {
-        Some((delta, rest)) => change(
-            cfg,
-            tally,
-            id,
-            if_match_h,
-            Members::Skip,
-            proj,
-            move |cfg, current| {
-                let before = group_json(cfg, current);
-                let after = if rest.is_empty() {
-                    before
-                } else {
-                    patch::apply(&before, &rest, rt)?
-                };
-                normalize::check_required(&after, rt)?;
-                Ok((group_data(&after, &current.data), delta.0))
-            },
-        ),
+        Some((delta, rest)) => change(cfg, tally, c, Members::Skip, move |cfg, current| {
+            let before = group_json(cfg, current);
+            let after = if rest.is_empty() {
+                before
+            } else {
+                patch::apply(&before, &rest, rt)?
+            };
+            normalize::check_required(&after, rt)?;
+            Ok((group_data(&after, &current.data), delta.0))
+        }),
         // A member filter the delta path cannot express: apply on the full list, read under
         // the same row lock as the write, so a concurrent change waits instead of failing.
-        None => change(
-            cfg,
-            tally,
-            id,
-            if_match_h,
-            Members::Load,
-            proj,
-            move |cfg, current| {
-                let before = group_json(cfg, current);
-                let after = patch::apply(&before, &ops, rt)?;
-                normalize::check_required(&after, rt)?;
-                let members = member_ids(after.get("members"))?;
-                Ok((
-                    group_data(&after, &current.data),
-                    MemberChange::replace_with(members),
-                ))
-            },
-        ),
+        None => change(cfg, tally, c, Members::Load, move |cfg, current| {
+            let before = group_json(cfg, current);
+            let after = patch::apply(&before, &ops, rt)?;
+            normalize::check_required(&after, rt)?;
+            let members = member_ids(after.get("members"))?;
+            let data = group_data(&after, &current.data);
+            Ok((data, MemberChange::replace_with(members)))
+        }),
     }
 }
 

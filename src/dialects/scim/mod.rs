@@ -11,9 +11,8 @@ pub mod resources;
 pub mod users;
 
 use poem::http::StatusCode;
-use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::{OpenApi, Tags};
+use poem_openapi::Tags;
 use serde_json::Value;
 
 use crate::auth::schemes::BearerOrBasic;
@@ -22,7 +21,7 @@ use crate::scim::projection::Projection;
 use crate::scim::ScimError;
 use crate::scim::ScimResult;
 use common::{
-    done, list_response, paging, run, run_counted, trip, Prehashed, ScimBody, ScimJson,
+    done, list_response, paging, run, run_counted, trip, Change, Prehashed, ScimBody, ScimJson,
     ScimResponse,
 };
 
@@ -102,6 +101,22 @@ fn projection(
     Projection::from_query(attributes.0.as_deref(), excluded.0.as_deref())
 }
 
+/// A PUT or PATCH of the resource `id`, as its request carries it (the body read first).
+fn change<'a>(
+    id: &'a Path<String>,
+    body: &ScimBody,
+    attributes: &Query<Option<String>>,
+    excluded: &Query<Option<String>>,
+    if_match: &'a Header<Option<String>>,
+) -> ScimResult<Change<'a>> {
+    Ok(Change {
+        id: &id.0,
+        body: body.value()?,
+        proj: projection(attributes, excluded)?,
+        if_match: if_match.0.as_deref(),
+    })
+}
+
 /// How a resource type answers a query on the caller's connection (`users::list_in`,
 /// `groups::list_in`).
 type ListIn = fn(
@@ -160,6 +175,24 @@ fn not_implemented(what: &str) -> ScimResponse {
     ))
 }
 
+/// One resource (or the error instead), as a discovery endpoint answers it.
+fn one(v: ScimResult<Value>) -> ScimResponse {
+    done(v.map(|v| ScimResponse::Ok(ScimJson::new(v), None)))
+}
+
+/// Every item at once, as a discovery endpoint lists them.
+fn whole_list(items: Vec<Value>) -> ScimResponse {
+    let n = items.len() as i64;
+    list_response(items, n, 1)
+}
+
+/// Changing `/Me` is not implemented: said once the credential checks out with `scim` (a
+/// credential without it is refused before it learns what is implemented).
+async fn me_not_implemented(state: &AppState, auth: &BearerOrBasic, what: &str) -> ScimResponse {
+    let scope = Some(crate::domain::Scope::Scim);
+    authenticated_with(state, auth, scope, || not_implemented(what)).await
+}
+
 /// Answer with `respond()` once the credential checks out (one trip, no other work there).
 async fn authenticated(
     state: &AppState,
@@ -189,470 +222,356 @@ async fn authenticated_with(
 
 pub struct ScimApi;
 
-#[OpenApi(prefix_path = "/scim/v2", tag = "Tag::Scim")]
-#[allow(clippy::too_many_arguments)]
-impl ScimApi {
-    /// List or query users.
-    #[oai(path = "/Users", method = "get")]
-    async fn list_users(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        filter: Query<Option<String>>,
-        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
-        #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
-        #[oai(name = "startIndex")] start_index: Query<Option<String>>,
-        count: Query<Option<String>>,
-        cursor: Query<Option<String>>,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-    ) -> ScimResponse {
-        let s = url_search(
-            filter,
-            sort_by,
-            sort_order,
-            start_index,
-            count,
-            cursor,
-            &attributes,
-            &excluded,
-        );
-        search(&state, &auth, s, users::list_in).await
-    }
+crate::request::routes! {
+    #[OpenApi(prefix_path = "/scim/v2", tag = "Tag::Scim")]
+    #[allow(clippy::too_many_arguments)]
+    impl ScimApi(auth: BearerOrBasic, state) {
+        /// List or query users.
+        #[oai(path = "/Users", method = "get")]
+        async fn list_users(
+            filter: Query<Option<String>>,
+            #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+            #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
+            #[oai(name = "startIndex")] start_index: Query<Option<String>>,
+            count: Query<Option<String>>,
+            cursor: Query<Option<String>>,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        ) -> ScimResponse {
+            let s = url_search(
+                filter,
+                sort_by,
+                sort_order,
+                start_index,
+                count,
+                cursor,
+                &attributes,
+                &excluded,
+            );
+            search(&state, &auth, s, users::list_in).await
+        }
 
-    /// Create a user.
-    #[oai(path = "/Users", method = "post")]
-    async fn create_user(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-    ) -> ScimResponse {
-        let prepared = body.value().and_then(|b| {
-            let proj = projection(&attributes, &excluded)?;
-            users::create(&state.config, &Prehashed::default(), b, proj)
-        });
-        run(&state, &auth, prepared).await
-    }
+        /// Create a user.
+        #[oai(path = "/Users", method = "post")]
+        async fn create_user(
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        ) -> ScimResponse {
+            let prepared = body.value().and_then(|b| {
+                let proj = projection(&attributes, &excluded)?;
+                users::create(&state.config, &Prehashed::default(), b, proj)
+            });
+            run(&state, &auth, prepared).await
+        }
 
-    /// Query users with a SearchRequest body.
-    #[oai(path = "/Users/.search", method = "post")]
-    async fn search_users(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-    ) -> ScimResponse {
-        let s = body.value().and_then(|b| search_body(&b));
-        search(&state, &auth, s, users::list_in).await
-    }
+        /// Query users with a SearchRequest body.
+        #[oai(path = "/Users/.search", method = "post")]
+        async fn search_users(body: ScimBody) -> ScimResponse {
+            let s = body.value().and_then(|b| search_body(&b));
+            search(&state, &auth, s, users::list_in).await
+        }
 
-    /// Read a user.
-    #[oai(path = "/Users/:id", method = "get")]
-    async fn get_user(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let proj = projection(&attributes, &excluded);
-        users::get(
-            &state,
-            &auth,
-            users::IdOrMe::Id(&id.0),
-            proj,
-            if_none_match.0,
-        )
-        .await
-    }
-
-    /// Replace a user.
-    #[oai(path = "/Users/:id", method = "put")]
-    async fn replace_user(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let prepared = body.value().and_then(|b| {
-            let proj = projection(&attributes, &excluded)?;
-            let pre = Prehashed::default();
-            users::replace(&state.config, &pre, &id.0, b, proj, if_match.0.as_deref())
-        });
-        run(&state, &auth, prepared).await
-    }
-
-    /// Modify a user with PATCH operations.
-    #[oai(path = "/Users/:id", method = "patch")]
-    async fn patch_user(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let prepared = body.value().and_then(|b| {
-            let proj = projection(&attributes, &excluded)?;
-            let pre = Prehashed::default();
-            users::modify(&state.config, &pre, &id.0, b, proj, if_match.0.as_deref())
-        });
-        run(&state, &auth, prepared).await
-    }
-
-    /// Delete a user.
-    #[oai(path = "/Users/:id", method = "delete")]
-    async fn delete_user(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let prepared = common::delete(
-            &id.0,
-            "user",
-            if_match.0.as_deref(),
-            crate::directory::users::delete,
-        );
-        run(&state, &auth, prepared).await
-    }
-
-    /// List or query groups.
-    #[oai(path = "/Groups", method = "get")]
-    async fn list_groups(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        filter: Query<Option<String>>,
-        #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
-        #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
-        #[oai(name = "startIndex")] start_index: Query<Option<String>>,
-        count: Query<Option<String>>,
-        cursor: Query<Option<String>>,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-    ) -> ScimResponse {
-        let s = url_search(
-            filter,
-            sort_by,
-            sort_order,
-            start_index,
-            count,
-            cursor,
-            &attributes,
-            &excluded,
-        );
-        search(&state, &auth, s, groups::list_in).await
-    }
-
-    /// Create a group.
-    #[oai(path = "/Groups", method = "post")]
-    async fn create_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-    ) -> ScimResponse {
-        run_counted(&state, &auth, |tally| {
+        /// Read a user.
+        #[oai(path = "/Users/:id", method = "get")]
+        async fn get_user(
+            id: Path<String>,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        ) -> ScimResponse {
             let proj = projection(&attributes, &excluded);
-            groups::create(&state.config, tally, body.value()?, proj?)
-        })
-        .await
-    }
+            users::get(
+                &state,
+                &auth,
+                users::IdOrMe::Id(&id.0),
+                proj,
+                if_none_match.0,
+            )
+            .await
+        }
 
-    /// Query groups with a SearchRequest body.
-    #[oai(path = "/Groups/.search", method = "post")]
-    async fn search_groups(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-    ) -> ScimResponse {
-        let s = body.value().and_then(|b| search_body(&b));
-        search(&state, &auth, s, groups::list_in).await
-    }
+        /// Replace a user.
+        #[oai(path = "/Users/:id", method = "put")]
+        async fn replace_user(
+            id: Path<String>,
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            let c = change(&id, &body, &attributes, &excluded, &if_match);
+            let prepared = c.and_then(|c| users::replace(&state.config, &Prehashed::default(), c));
+            run(&state, &auth, prepared).await
+        }
 
-    /// Read a group.
-    #[oai(path = "/Groups/:id", method = "get")]
-    async fn get_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let proj = projection(&attributes, &excluded);
-        groups::get(&state, &auth, &id.0, proj, if_none_match.0).await
-    }
+        /// Modify a user with PATCH operations.
+        #[oai(path = "/Users/:id", method = "patch")]
+        async fn patch_user(
+            id: Path<String>,
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            let c = change(&id, &body, &attributes, &excluded, &if_match);
+            let prepared = c.and_then(|c| users::modify(&state.config, &Prehashed::default(), c));
+            run(&state, &auth, prepared).await
+        }
 
-    /// Replace a group.
-    #[oai(path = "/Groups/:id", method = "put")]
-    async fn replace_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        run_counted(&state, &auth, |tally| {
+        /// Delete a user.
+        #[oai(path = "/Users/:id", method = "delete")]
+        async fn delete_user(
+            id: Path<String>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            let prepared = common::delete(
+                &id.0,
+                "user",
+                if_match.0.as_deref(),
+                crate::directory::users::delete,
+            );
+            run(&state, &auth, prepared).await
+        }
+
+        /// List or query groups.
+        #[oai(path = "/Groups", method = "get")]
+        async fn list_groups(
+            filter: Query<Option<String>>,
+            #[oai(name = "sortBy")] sort_by: Query<Option<String>>,
+            #[oai(name = "sortOrder")] sort_order: Query<Option<String>>,
+            #[oai(name = "startIndex")] start_index: Query<Option<String>>,
+            count: Query<Option<String>>,
+            cursor: Query<Option<String>>,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        ) -> ScimResponse {
+            let s = url_search(
+                filter,
+                sort_by,
+                sort_order,
+                start_index,
+                count,
+                cursor,
+                &attributes,
+                &excluded,
+            );
+            search(&state, &auth, s, groups::list_in).await
+        }
+
+        /// Create a group.
+        #[oai(path = "/Groups", method = "post")]
+        async fn create_group(
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        ) -> ScimResponse {
+            run_counted(&state, &auth, |tally| {
+                let proj = projection(&attributes, &excluded);
+                groups::create(&state.config, tally, body.value()?, proj?)
+            })
+            .await
+        }
+
+        /// Query groups with a SearchRequest body.
+        #[oai(path = "/Groups/.search", method = "post")]
+        async fn search_groups(body: ScimBody) -> ScimResponse {
+            let s = body.value().and_then(|b| search_body(&b));
+            search(&state, &auth, s, groups::list_in).await
+        }
+
+        /// Read a group.
+        #[oai(path = "/Groups/:id", method = "get")]
+        async fn get_group(
+            id: Path<String>,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-None-Match")] if_none_match: Header<Option<String>>,
+        ) -> ScimResponse {
             let proj = projection(&attributes, &excluded);
-            let if_match = if_match.0.as_deref();
-            groups::replace(&state.config, tally, &id.0, body.value()?, proj?, if_match)
-        })
-        .await
-    }
+            groups::get(&state, &auth, &id.0, proj, if_none_match.0).await
+        }
 
-    /// Modify a group with PATCH operations; member changes touch only those members.
-    #[oai(path = "/Groups/:id", method = "patch")]
-    async fn patch_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        body: ScimBody,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        run_counted(&state, &auth, |tally| {
-            let proj = projection(&attributes, &excluded);
-            let if_match = if_match.0.as_deref();
-            groups::modify(&state.config, tally, &id.0, body.value()?, proj?, if_match)
-        })
-        .await
-    }
+        /// Replace a group.
+        #[oai(path = "/Groups/:id", method = "put")]
+        async fn replace_group(
+            id: Path<String>,
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            run_counted(&state, &auth, |tally| {
+                let c = change(&id, &body, &attributes, &excluded, &if_match)?;
+                groups::replace(&state.config, tally, c)
+            })
+            .await
+        }
 
-    /// Delete a group.
-    #[oai(path = "/Groups/:id", method = "delete")]
-    async fn delete_group(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        id: Path<String>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
-    ) -> ScimResponse {
-        let prepared = common::delete(
-            &id.0,
-            "group",
-            if_match.0.as_deref(),
-            crate::directory::groups::delete,
-        );
-        run(&state, &auth, prepared).await
-    }
+        /// Modify a group with PATCH operations; member changes touch only those members.
+        #[oai(path = "/Groups/:id", method = "patch")]
+        async fn patch_group(
+            id: Path<String>,
+            body: ScimBody,
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            run_counted(&state, &auth, |tally| {
+                let c = change(&id, &body, &attributes, &excluded, &if_match)?;
+                groups::modify(&state.config, tally, c)
+            })
+            .await
+        }
 
-    /// Query across resource types with a SearchRequest body.
-    #[oai(path = "/.search", method = "post")]
-    async fn search_all(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-    ) -> ScimResponse {
-        let prepared = body.value().and_then(|b| {
-            let s = search_body(&b)?;
-            if s.params.cursor.is_some() {
-                return Err(ScimError::invalid_value(
-                    "cursor paging is per resource type: use /Users/.search or /Groups/.search",
-                ));
-            }
-            let (start, count) =
-                paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
-            // Users then groups, each in its stable order; paging runs over the
-            // concatenation. One trip: both queries on the caller's connection.
-            let each = list::Params {
-                start_index: None,
-                count: Some(common::MAX_RESULTS.to_string()),
-                cursor: None,
-                ..s.params.clone()
-            };
-            Ok((s.projection, each, start, count))
-        });
-        let cfg = state.config.clone();
-        let keys = state.store.keys();
-        trip(
-            &state,
-            &auth,
-            false,
-            prepared,
-            move |conn, p, (proj, each, start, count)| {
-                let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
-                let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
-                let mut resources = Vec::new();
-                let mut total = 0;
-                let mut ok = false;
-                let mut first_err = None;
-                for r in [u, g] {
-                    match r {
-                        Ok(v) => {
-                            ok = true;
-                            total += v["totalResults"].as_i64().unwrap_or(0);
-                            if let Some(items) = v["Resources"].as_array() {
-                                resources.extend(items.iter().cloned());
+        /// Delete a group.
+        #[oai(path = "/Groups/:id", method = "delete")]
+        async fn delete_group(
+            id: Path<String>,
+            #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        ) -> ScimResponse {
+            let prepared = common::delete(
+                &id.0,
+                "group",
+                if_match.0.as_deref(),
+                crate::directory::groups::delete,
+            );
+            run(&state, &auth, prepared).await
+        }
+
+        /// Query across resource types with a SearchRequest body.
+        #[oai(path = "/.search", method = "post")]
+        async fn search_all(body: ScimBody) -> ScimResponse {
+            let prepared = body.value().and_then(|b| {
+                let s = search_body(&b)?;
+                if s.params.cursor.is_some() {
+                    return Err(ScimError::invalid_value(
+                        "cursor paging is per resource type: use /Users/.search or /Groups/.search",
+                    ));
+                }
+                let (start, count) =
+                    paging(s.params.start_index.as_deref(), s.params.count.as_deref())?;
+                // Users then groups, each in its stable order; paging runs over the
+                // concatenation. One trip: both queries on the caller's connection.
+                let each = list::Params {
+                    start_index: None,
+                    count: Some(common::MAX_RESULTS.to_string()),
+                    cursor: None,
+                    ..s.params.clone()
+                };
+                Ok((s.projection, each, start, count))
+            });
+            let cfg = state.config.clone();
+            let keys = state.store.keys();
+            trip(
+                &state,
+                &auth,
+                false,
+                prepared,
+                move |conn, p, (proj, each, start, count)| {
+                    let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
+                    let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
+                    let mut resources = Vec::new();
+                    let mut total = 0;
+                    let mut ok = false;
+                    let mut first_err = None;
+                    for r in [u, g] {
+                        match r {
+                            Ok(v) => {
+                                ok = true;
+                                total += v["totalResults"].as_i64().unwrap_or(0);
+                                if let Some(items) = v["Resources"].as_array() {
+                                    resources.extend(items.iter().cloned());
+                                }
                             }
+                            Err(e) => first_err = first_err.or(Some(e)),
                         }
-                        Err(e) => first_err = first_err.or(Some(e)),
                     }
-                }
-                if !ok {
-                    return Err(first_err.unwrap_or_else(|| {
-                        ScimError::invalid_filter("no resource type can answer this filter")
-                    }));
-                }
-                let page: Vec<Value> = resources
-                    .into_iter()
-                    .skip((start - 1) as usize)
-                    .take(count as usize)
-                    .collect();
-                Ok(list_response(page, total, start))
-            },
-        )
-        .await
-    }
-
-    /// The resource of the calling credential's user.
-    #[oai(path = "/Me", method = "get")]
-    async fn me(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        attributes: Query<Option<String>>,
-        #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
-    ) -> ScimResponse {
-        let proj = projection(&attributes, &excluded);
-        users::get(&state, &auth, users::IdOrMe::Me, proj, None).await
-    }
-
-    /// Changing /Me is not implemented.
-    #[oai(path = "/Me", method = "put")]
-    async fn me_put(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        // A credential without `scim` is refused before it learns what is implemented.
-        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
-            not_implemented("PUT /Me")
-        })
-        .await
-    }
-
-    /// Changing /Me is not implemented.
-    #[oai(path = "/Me", method = "patch")]
-    async fn me_patch(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        // A credential without `scim` is refused before it learns what is implemented.
-        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
-            not_implemented("PATCH /Me")
-        })
-        .await
-    }
-
-    /// Deleting /Me is not implemented.
-    #[oai(path = "/Me", method = "delete")]
-    async fn me_delete(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        // A credential without `scim` is refused before it learns what is implemented.
-        authenticated_with(&state, &auth, Some(crate::domain::Scope::Scim), || {
-            not_implemented("DELETE /Me")
-        })
-        .await
-    }
-
-    /// Several writes of Users and Groups in one request (RFC 7644 §3.7), `bulkId`
-    /// references resolved in any order; at most `bulk.maxOperations` operations and
-    /// `bulk.maxPayloadSize` bytes.
-    #[oai(path = "/Bulk", method = "post")]
-    async fn bulk(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        body: ScimBody,
-    ) -> ScimResponse {
-        bulk::bulk(&state, &auth, body.value()).await
-    }
-
-    /// What this service provider supports.
-    #[oai(path = "/ServiceProviderConfig", method = "get")]
-    async fn service_provider_config(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-    ) -> ScimResponse {
-        authenticated(&state, &auth, || {
-            ScimResponse::Ok(
-                ScimJson::new(discovery::service_provider_config(&state.config)),
-                None,
+                    if !ok {
+                        return Err(first_err.unwrap_or_else(|| {
+                            ScimError::invalid_filter("no resource type can answer this filter")
+                        }));
+                    }
+                    let page: Vec<Value> = resources
+                        .into_iter()
+                        .skip((start - 1) as usize)
+                        .take(count as usize)
+                        .collect();
+                    Ok(list_response(page, total, start))
+                },
             )
-        })
-        .await
-    }
+            .await
+        }
 
-    /// The resource types.
-    #[oai(path = "/ResourceTypes", method = "get")]
-    async fn resource_types(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || {
-            let items = discovery::resource_types(&state.config);
-            let n = items.len() as i64;
-            list_response(items, n, 1)
-        })
-        .await
-    }
+        /// The resource of the calling credential's user.
+        #[oai(path = "/Me", method = "get")]
+        async fn me(
+            attributes: Query<Option<String>>,
+            #[oai(name = "excludedAttributes")] excluded: Query<Option<String>>,
+        ) -> ScimResponse {
+            let proj = projection(&attributes, &excluded);
+            users::get(&state, &auth, users::IdOrMe::Me, proj, None).await
+        }
 
-    /// One resource type.
-    #[oai(path = "/ResourceTypes/:name", method = "get")]
-    async fn resource_type(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        name: Path<String>,
-    ) -> ScimResponse {
-        authenticated(&state, &auth, || {
-            done(
-                discovery::resource_type(&state.config, &name.0)
-                    .map(|v| ScimResponse::Ok(ScimJson::new(v), None)),
-            )
-        })
-        .await
-    }
+        /// Changing /Me is not implemented.
+        #[oai(path = "/Me", method = "put")]
+        async fn me_put() -> ScimResponse {
+            me_not_implemented(&state, &auth, "PUT /Me").await
+        }
 
-    /// The schemas.
-    #[oai(path = "/Schemas", method = "get")]
-    async fn schemas(&self, auth: BearerOrBasic, state: Data<&AppState>) -> ScimResponse {
-        authenticated(&state, &auth, || {
-            let items = discovery::schemas(&state.config);
-            let n = items.len() as i64;
-            list_response(items, n, 1)
-        })
-        .await
-    }
+        /// Changing /Me is not implemented.
+        #[oai(path = "/Me", method = "patch")]
+        async fn me_patch() -> ScimResponse {
+            me_not_implemented(&state, &auth, "PATCH /Me").await
+        }
 
-    /// One schema by URN.
-    #[oai(path = "/Schemas/:urn", method = "get")]
-    async fn schema(
-        &self,
-        auth: BearerOrBasic,
-        state: Data<&AppState>,
-        urn: Path<String>,
-    ) -> ScimResponse {
-        authenticated(&state, &auth, || {
-            done(
-                discovery::schema(&state.config, &urn.0)
-                    .map(|v| ScimResponse::Ok(ScimJson::new(v), None)),
-            )
-        })
-        .await
+        /// Deleting /Me is not implemented.
+        #[oai(path = "/Me", method = "delete")]
+        async fn me_delete() -> ScimResponse {
+            me_not_implemented(&state, &auth, "DELETE /Me").await
+        }
+
+        /// Several writes of Users and Groups in one request (RFC 7644 §3.7), `bulkId`
+        /// references resolved in any order; at most `bulk.maxOperations` operations and
+        /// `bulk.maxPayloadSize` bytes.
+        #[oai(path = "/Bulk", method = "post")]
+        async fn bulk(body: ScimBody) -> ScimResponse {
+            bulk::bulk(&state, &auth, body.value()).await
+        }
+
+        /// What this service provider supports.
+        #[oai(path = "/ServiceProviderConfig", method = "get")]
+        async fn service_provider_config() -> ScimResponse {
+            authenticated(&state, &auth, || {
+                one(Ok(discovery::service_provider_config(&state.config)))
+            })
+            .await
+        }
+
+        /// The resource types.
+        #[oai(path = "/ResourceTypes", method = "get")]
+        async fn resource_types() -> ScimResponse {
+            let items = || whole_list(discovery::resource_types(&state.config));
+            authenticated(&state, &auth, items).await
+        }
+
+        /// One resource type.
+        #[oai(path = "/ResourceTypes/:name", method = "get")]
+        async fn resource_type(name: Path<String>) -> ScimResponse {
+            let item = || one(discovery::resource_type(&state.config, &name.0));
+            authenticated(&state, &auth, item).await
+        }
+
+        /// The schemas.
+        #[oai(path = "/Schemas", method = "get")]
+        async fn schemas() -> ScimResponse {
+            authenticated(&state, &auth, || whole_list(discovery::schemas(&state.config))).await
+        }
+
+        /// One schema by URN.
+        #[oai(path = "/Schemas/:urn", method = "get")]
+        async fn schema(urn: Path<String>) -> ScimResponse {
+            authenticated(&state, &auth, || one(discovery::schema(&state.config, &urn.0))).await
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! spelling before routing. Ids, schema URNs and the query string are left as they are.
 
 use poem::http::uri::{PathAndQuery, Uri};
-use poem::{Endpoint, Middleware, Request, Result};
+use poem::{Endpoint, Request, Result};
 
 const PREFIX: &str = "/scim/v2/";
 
@@ -41,20 +41,12 @@ pub fn canonical(path: &str) -> Option<String> {
     (out != path).then_some(out)
 }
 
+#[derive(Clone)]
 pub struct CaseInsensitiveEndpoints;
 
-impl<E: Endpoint> Middleware<E> for CaseInsensitiveEndpoints {
-    type Output = CaseInsensitiveEndpoint<E>;
-    fn transform(&self, ep: E) -> Self::Output {
-        CaseInsensitiveEndpoint { ep }
-    }
-}
+crate::http::middleware!(CaseInsensitiveEndpoints);
 
-pub struct CaseInsensitiveEndpoint<E> {
-    ep: E,
-}
-
-impl<E: Endpoint> Endpoint for CaseInsensitiveEndpoint<E> {
+impl<E: Endpoint> Endpoint for crate::http::Wrapped<CaseInsensitiveEndpoints, E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
@@ -81,30 +73,27 @@ mod tests {
 
     #[test]
     fn endpoint_names_are_canonicalised_and_nothing_else() {
-        assert_eq!(
-            canonical("/scim/v2/users").as_deref(),
-            Some("/scim/v2/Users")
-        );
-        assert_eq!(
-            canonical("/scim/v2/GROUPS/00000000000000AB").as_deref(),
-            Some("/scim/v2/Groups/00000000000000AB")
-        );
-        assert_eq!(
-            canonical("/scim/v2/users/.SEARCH").as_deref(),
-            Some("/scim/v2/Users/.search")
-        );
-        assert_eq!(
-            canonical("/scim/v2/Users/.SEARCH").as_deref(),
-            Some("/scim/v2/Users/.search")
-        );
-        assert_eq!(
-            canonical("/scim/v2/serviceproviderconfig").as_deref(),
-            Some("/scim/v2/ServiceProviderConfig")
-        );
-        assert_eq!(
-            canonical("/scim/v2/schemas/urn:ietf:params:scim:schemas:core:2.0:User").as_deref(),
-            Some("/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
-        );
+        for (given, canonical_path) in [
+            ("/scim/v2/users", "/scim/v2/Users"),
+            (
+                "/scim/v2/GROUPS/00000000000000AB",
+                "/scim/v2/Groups/00000000000000AB",
+            ),
+            ("/scim/v2/users/.SEARCH", "/scim/v2/Users/.search"),
+            ("/scim/v2/Users/.SEARCH", "/scim/v2/Users/.search"),
+            (
+                "/scim/v2/serviceproviderconfig",
+                "/scim/v2/ServiceProviderConfig",
+            ),
+            (
+                "/scim/v2/schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+                "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            ),
+            // An id is never rewritten, whatever its case.
+            ("/scim/v2/groups/.Search-not", "/scim/v2/Groups/.Search-not"),
+        ] {
+            assert_eq!(canonical(given).as_deref(), Some(canonical_path), "{given}");
+        }
         // Already canonical, unknown, or outside /scim/v2: untouched.
         for p in [
             "/scim/v2/Users",
@@ -118,10 +107,5 @@ mod tests {
         ] {
             assert_eq!(canonical(p), None, "{p}");
         }
-        // An id is never rewritten, whatever its case.
-        assert_eq!(
-            canonical("/scim/v2/groups/.Search-not").as_deref(),
-            Some("/scim/v2/Groups/.Search-not")
-        );
     }
 }

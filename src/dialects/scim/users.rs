@@ -139,17 +139,16 @@ pub enum IdOrMe<'a> {
 fn change<F>(
     cfg: &Arc<Config>,
     pre: &Prehashed,
-    id: &str,
-    if_match_h: Option<&str>,
+    c: Change<'_>,
     password: Option<String>,
-    proj: Projection,
     compute: F,
 ) -> ScimResult<Prepared>
 where
     F: FnOnce(&Config, &User) -> ScimResult<UserData> + Send + 'static,
 {
-    let id = ScimError::id(id, "user")?;
-    let expected = if_match(if_match_h)?;
+    let id = ScimError::id(c.id, "user")?;
+    let expected = if_match(c.if_match)?;
+    let proj = c.proj;
     let cfg: Arc<Config> = cfg.clone();
     let hashing = password.is_some();
     let pre = pre.clone();
@@ -177,37 +176,22 @@ where
     Ok(Prepared::new(op, hashing))
 }
 
-pub fn replace(
-    cfg: &Arc<Config>,
-    pre: &Prehashed,
-    id: &str,
-    body: Value,
-    proj: Projection,
-    if_match_h: Option<&str>,
-) -> ScimResult<Prepared> {
+pub fn replace(cfg: &Arc<Config>, pre: &Prehashed, c: Change<'_>) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
-    let canon = normalize::resource(&body, rt)?;
+    let canon = normalize::resource(&c.body, rt)?;
     normalize::check_required(&canon, rt)?;
     let password = canon
         .get("password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    change(
-        cfg,
-        pre,
-        id,
-        if_match_h,
-        password,
-        proj,
-        move |_, current| {
-            let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
-            // A PUT that leaves `active` out keeps it: omission never re-enables a user.
-            if data.active.is_none() {
-                data.active = current.data.active;
-            }
-            Ok(data)
-        },
-    )
+    change(cfg, pre, c, password, move |_, current| {
+        let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
+        // A PUT that leaves `active` out keeps it: omission never re-enables a user.
+        if data.active.is_none() {
+            data.active = current.data.active;
+        }
+        Ok(data)
+    })
 }
 
 /// The password a POST, PUT (`patch: false`) or PATCH body sets, as the operation will read
@@ -250,34 +234,19 @@ fn patch_password(ops: &[Operation]) -> Option<String> {
         .next_back()
 }
 
-pub fn modify(
-    cfg: &Arc<Config>,
-    pre: &Prehashed,
-    id: &str,
-    body: Value,
-    proj: Projection,
-    if_match_h: Option<&str>,
-) -> ScimResult<Prepared> {
+pub fn modify(cfg: &Arc<Config>, pre: &Prehashed, c: Change<'_>) -> ScimResult<Prepared> {
     let rt = Registry::get().user();
-    let ops = patch::parse_request(&body)?;
+    let ops = patch::parse_request(&c.body)?;
     let password = patch_password(&ops);
-    change(
-        cfg,
-        pre,
-        id,
-        if_match_h,
-        password,
-        proj,
-        move |cfg, current| {
-            let before = user_json(cfg, current, None);
-            let after = patch::apply(&before, &ops, rt)?;
-            normalize::check_required(&after, rt)?;
-            // Removing or clearing `active` leaves it unset, which is inactive
-            // (`UserData::is_active`): only an explicit true enables a user.
-            let (data, _) = user_data(&after, current.data.vendor.clone())?;
-            Ok(data)
-        },
-    )
+    change(cfg, pre, c, password, move |cfg, current| {
+        let before = user_json(cfg, current, None);
+        let after = patch::apply(&before, &ops, rt)?;
+        normalize::check_required(&after, rt)?;
+        // Removing or clearing `active` leaves it unset, which is inactive
+        // (`UserData::is_active`): only an explicit true enables a user.
+        let (data, _) = user_data(&after, current.data.vendor.clone())?;
+        Ok(data)
+    })
 }
 
 /// A page of users as a ListResponse body, on the caller's connection.
