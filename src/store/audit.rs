@@ -40,9 +40,20 @@ pub fn record_many(conn: &mut DbConn, entries: &[NewEntry<'_>]) -> StoreResult<(
     let t = now();
     for chunk in entries.chunks(500) {
         let rows: Vec<Row> = chunk.iter().map(|e| e.row(new_id(), t)).collect();
-        super::on_backend!(&mut *conn, c => diesel::insert_into(audit_entries::table)
-            .values(rows)
-            .execute(c))?;
+        // One entry (most writes) as a single-row INSERT, whose prepared statement diesel
+        // caches; a multi-row INSERT's text depends on its row count and is never cached.
+        match <[Row; 1]>::try_from(rows) {
+            Ok([row]) => {
+                super::on_backend!(&mut *conn, c => diesel::insert_into(audit_entries::table)
+                .values(row)
+                .execute(c))?
+            }
+            Err(rows) => {
+                super::on_backend!(&mut *conn, c => diesel::insert_into(audit_entries::table)
+                .values(rows)
+                .execute(c))?
+            }
+        };
     }
     Ok(())
 }

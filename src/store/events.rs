@@ -72,9 +72,16 @@ pub fn record(conn: &mut DbConn, all: &[NewEvent<'_>]) -> StoreResult<()> {
                 )
             })
             .collect();
-        let inserted = super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
-            .values(rows)
-            .execute(c));
+        // One event (most writes) as a single-row INSERT, whose prepared statement diesel
+        // caches; a multi-row INSERT's text depends on its row count and is never cached.
+        let inserted = match <[_; 1]>::try_from(rows) {
+            Ok([row]) => super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+                .values(row)
+                .execute(c)),
+            Err(rows) => super::on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+                .values(rows)
+                .execute(c)),
+        };
         if let Err(e) = inserted {
             conn.tx.unwrite(mark);
             return Err(e.into());

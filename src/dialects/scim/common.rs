@@ -416,8 +416,6 @@ impl Dialect for ScimError {
 
 crate::directory::seam::dialect_errors!(ScimError);
 
-/// The versions an `If-Match` accepts (RFC 7232 §3.1: a list of tags, or `*`). No header
-/// or `*` accepts any; a list none of whose tags is one of ours can never match: 412.
 /// A PUT or PATCH of one resource, as its request carries it.
 pub struct Change<'a> {
     /// The id in the path.
@@ -429,6 +427,8 @@ pub struct Change<'a> {
     pub if_match: Option<&'a str>,
 }
 
+/// The versions an `If-Match` accepts (RFC 7232 §3.1: a list of tags, or `*`). No header
+/// or `*` accepts any; a list none of whose tags is one of ours can never match: 412.
 pub fn if_match(header: Option<&str>) -> Result<Expect, ScimError> {
     let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else {
         return Ok(Expect::Any);
