@@ -111,9 +111,41 @@ pub struct ServeArgs {
     #[arg(long, env = "MUSTER_SCIM_UNKNOWN_MEMBERS", default_value = "skip",
           value_parser = ["skip", "reject"])]
     pub scim_unknown_members: String,
+
+    /// What a SCIM request's schema extension that the organization has not registered
+    /// does: `keep` stores it as sent (bounded, returned as sent, filterable as strings,
+    /// counted in muster_scim_unknown_extensions_total), `ignore` drops it, `reject` answers
+    /// 400 (docs/scim-extensions.md).
+    #[arg(long, env = "MUSTER_SCIM_UNKNOWN_EXTENSIONS", default_value = "keep",
+          value_parser = ["keep", "ignore", "reject"])]
+    pub scim_unknown_extensions: String,
+
+    /// A directory of RFC 7643 schema documents (`*.json`) registered as extensions for
+    /// every organization; the built-in schemas there (as in the repository's
+    /// `scim-schemas/`) are skipped. An extension's resource type is the last segment of
+    /// its URN (`…:User`, `…:Group`).
+    #[arg(long, env = "MUSTER_SCIM_SCHEMAS_DIR")]
+    pub scim_schemas_dir: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
+    /// The schema files and the unknown-extension mode every organization's registry
+    /// starts from.
+    pub fn schema_settings(&self) -> Result<crate::store::schemas::Settings, String> {
+        let unknown = crate::scim::schema::Unknown::parse(&self.scim_unknown_extensions)
+            .ok_or_else(|| {
+                format!(
+                    "--scim-unknown-extensions must be keep, ignore or reject, got {:?}",
+                    self.scim_unknown_extensions
+                )
+            })?;
+        let files = match &self.scim_schemas_dir {
+            Some(dir) => crate::scim::schema::load_dir(dir)?,
+            None => vec![],
+        };
+        Ok(crate::store::schemas::Settings { files, unknown })
+    }
+
     /// The line in front of the connection pool (and of password hashing).
     pub fn queue_limits(&self) -> QueueLimits {
         QueueLimits {

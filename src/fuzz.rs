@@ -40,24 +40,36 @@ fn sample_group() -> Value {
 pub fn scim_filter(data: &[u8]) {
     let Some(s) = text(data) else { return };
     let Ok(f) = Filter::parse(s) else { return };
-    let reg = Registry::get();
     let (user, group) = (sample_user(), sample_group());
-    crate::scim::filter::evaluate(&f, &user, &JsonLookup { rt: reg.user() }, None);
-    crate::scim::filter::evaluate(&f, &group, &JsonLookup { rt: reg.group() }, None);
-    let _ = filter_sql::translate(&f, Target::Users, "default");
-    let _ = filter_sql::translate(&f, Target::Groups, "default");
+    crate::scim::filter::evaluate(
+        &f,
+        &user,
+        &JsonLookup {
+            rt: Registry::builtin().user(),
+        },
+        None,
+    );
+    crate::scim::filter::evaluate(
+        &f,
+        &group,
+        &JsonLookup {
+            rt: Registry::builtin().group(),
+        },
+        None,
+    );
+    let _ = filter_sql::translate(&f, Target::Users, Registry::builtin().user(), "default");
+    let _ = filter_sql::translate(&f, Target::Groups, Registry::builtin().group(), "default");
 }
 
 /// A PATCH path, then the same path in a replace and a remove of a user and a group.
 pub fn scim_patch_path(data: &[u8]) {
     let Some(s) = text(data) else { return };
     let _ = PatchPath::parse(s);
-    let reg = Registry::get();
     for op in ["replace", "remove", "add"] {
         let body = json!({"Operations": [{"op": op, "path": s, "value": "x"}]});
         if let Ok(ops) = patch::parse_request(&body) {
-            let _ = patch::apply(&sample_user(), &ops, reg.user());
-            let _ = patch::apply(&sample_group(), &ops, reg.group());
+            let _ = patch::apply(&sample_user(), &ops, Registry::builtin().user());
+            let _ = patch::apply(&sample_group(), &ops, Registry::builtin().group());
         }
     }
 }
@@ -70,11 +82,10 @@ pub fn scim_patch(data: &[u8]) {
     let Ok(ops) = patch::parse_request(&v) else {
         return;
     };
-    let reg = Registry::get();
-    if let Ok(out) = patch::apply(&sample_user(), &ops, reg.user()) {
-        let _ = normalize::check_required(&out, reg.user());
+    if let Ok(out) = patch::apply(&sample_user(), &ops, Registry::builtin().user()) {
+        let _ = normalize::check_required(&out, Registry::builtin().user());
     }
-    let _ = patch::apply(&sample_group(), &ops, reg.group());
+    let _ = patch::apply(&sample_group(), &ops, Registry::builtin().group());
 }
 
 /// A POST/PUT body through the normalisation pass, for users and groups.
@@ -82,8 +93,7 @@ pub fn scim_normalize(data: &[u8]) {
     let Ok(v) = serde_json::from_slice::<Value>(data) else {
         return;
     };
-    let reg = Registry::get();
-    for rt in [reg.user(), reg.group()] {
+    for rt in [Registry::builtin().user(), Registry::builtin().group()] {
         if let Ok(out) = normalize::resource(&v, rt) {
             let _ = normalize::check_required(&out, rt);
         }

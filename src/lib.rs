@@ -44,6 +44,7 @@ apis!(
     dialects::oauth::TokenApi,
     dialects::admin::AdminApi,
     dialects::admin::events::AdminEventsApi,
+    dialects::admin::schemas::AdminSchemasApi,
     dialects::scim::ScimApi,
     dialects::logto::LogtoApi,
     dialects::logto::hooks::LogtoHooksApi,

@@ -425,6 +425,7 @@ fn user(url: &str, command: UserCommand) -> Result<()> {
         scopes: Scopes::all(),
         credential_id: "cli".into(),
         user_id: None,
+        schemas_version: None,
     };
     let caller = muster::directory::Caller {
         principal: &principal,

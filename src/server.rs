@@ -104,6 +104,11 @@ async fn drain_then_stop(draining: std::sync::Arc<std::sync::atomic::AtomicBool>
 /// Serve until SIGINT/SIGTERM; requests in flight get up to 30 seconds to finish.
 pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
     let config = Config::from_args(args)?;
+    let schemas = args.schema_settings()?;
+    for f in &schemas.files {
+        tracing::info!(schema = %f.schema.id, resource_type = f.kind.as_str(), "schema extension from a file");
+    }
+    store.schema_cache().configure(schemas);
     let base = config.base_url.to_string();
     let store = store.with_queue(args.queue_limits());
     let state = AppState::new(config, store);

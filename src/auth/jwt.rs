@@ -88,7 +88,7 @@ pub fn verify(
         return Ok(None);
     };
     let claims = data.claims;
-    let Some(client) = store::credentials::find_live(conn, &claims.sub)? else {
+    let Some((client, schemas_version)) = store::credentials::find_live(conn, &claims.sub)? else {
         return Ok(None);
     };
     let (Ok(org), Ok(scopes)) = (OrgId::parse(&claims.org), Scopes::parse(&claims.scope)) else {
@@ -103,5 +103,6 @@ pub fn verify(
         scopes: scopes.intersect(&client.scopes),
         credential_id: client.id,
         user_id: client.user_id,
+        schemas_version: Some(schemas_version),
     }))
 }

@@ -151,9 +151,9 @@ pub fn resolve(
         }
         Presented::Basic { id, secret } => store::credentials::verify_client(conn, id, secret)
             .map_err(unavailable)?
-            .filter(|c| c.kind == CredentialKind::Client),
+            .filter(|c| c.0.kind == CredentialKind::Client),
     };
-    let c = cred.ok_or(AuthError::Unauthorized)?;
+    let (c, schemas_version) = cred.ok_or(AuthError::Unauthorized)?;
     // Best effort: a failed bookkeeping write never fails the request.
     let _ = store::credentials::touch_if_stale(conn, &c);
     Ok(Principal {
@@ -161,6 +161,7 @@ pub fn resolve(
         scopes: c.scopes,
         credential_id: c.id,
         user_id: c.user_id,
+        schemas_version: Some(schemas_version),
     })
 }
 

@@ -66,6 +66,7 @@ pub fn user_principal(org: OrgId, user_id: i64) -> Principal {
         scopes: Scopes::all(),
         credential_id: format!("user:{}", crate::domain::id_to_hex(user_id)),
         user_id: Some(user_id),
+        schemas_version: None,
     }
 }
 
@@ -98,6 +99,7 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
                 scopes,
                 credential_id: cred.clone(),
                 user_id: None,
+                schemas_version: None,
             };
             if !p.has(Scope::OrgsAdmin) {
                 return Err(AuthError::Unauthorized);

@@ -123,10 +123,12 @@ pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Respons
         }
         let advanced = q.filter.trim();
         if !advanced.is_empty() {
+            let reg = crate::store::schemas::registry(conn, &s.principal.org_id, None)?;
             match crate::scim::filter::Filter::parse(advanced)
                 .map_err(|e| format!("At position {}: {}", e.position, e.message))
-                .and_then(|f| UserFilter::scim(&f, &s.principal.org_id).map_err(|e| e.detail))
-            {
+                .and_then(|f| {
+                    UserFilter::scim(&f, reg.user(), &s.principal.org_id).map_err(|e| e.detail)
+                }) {
                 Ok(r) => cond = cond.and(r),
                 Err(m) => filter_error = Some(("filter", m)),
             }

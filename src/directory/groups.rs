@@ -1,6 +1,7 @@
 //! Groups and their members. Membership changes are row deltas: adding or removing members
 //! touches only those rows, and concurrent deltas to one group queue on its row lock.
 
+use crate::scim::schema::Kind;
 use serde_json::json;
 
 use super::read::{GroupFilter, GroupSearch};
@@ -200,7 +201,10 @@ pub fn create_with(
     unknown: UnknownMembers,
 ) -> StoreResult<(Group, Vec<i64>)> {
     store::write_tx(conn, |conn| {
-        let (g, skipped) = store::groups::insert(conn, caller.org(), data, members, unknown)?;
+        let mut data = data.clone();
+        let ext = &mut data.extensions;
+        super::extensions::apply(conn, caller, Kind::Group, None, ext, None)?;
+        let (g, skipped) = store::groups::insert(conn, caller.org(), &data, members, unknown)?;
         let added = MemberChange::replace_with(
             members
                 .iter()
@@ -248,7 +252,11 @@ where
         if input == Members::Load {
             current.members = Some(store::groups::members(conn, id)?);
         }
-        let (data, delta) = change(&current)?;
+        let (mut data, delta) = change(&current)?;
+        if data.extensions != current.data.extensions {
+            let (ext, old) = (&mut data.extensions, Some(&current.data.extensions));
+            super::extensions::apply(conn, caller, Kind::Group, Some(id), ext, old)?;
+        }
         let w = store::groups::write(conn, &current, &data, &delta)?;
         // A change that only named unknown members changes nothing (and fires no event), but
         // its entry still tells an operator which ids were left out.

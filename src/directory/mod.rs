@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod credentials;
 pub mod events;
+pub mod extensions;
 pub mod groups;
 pub mod hooks;
 pub mod identities;
@@ -20,6 +21,7 @@ pub mod orgs;
 pub mod passwords;
 pub mod read;
 pub mod roles;
+pub mod schemas;
 pub mod seam;
 pub mod usage;
 pub mod users;
@@ -62,6 +64,15 @@ impl<'a> Caller<'a> {
     /// `dialect:credential`, as stored in `created_by` / `modified_by` and the audit trail.
     pub fn actor(&self) -> String {
         format!("{}:{}", self.dialect, self.principal.credential_id)
+    }
+
+    /// The caller's organization's schema registry: no statement when the credential brought
+    /// the organization's schema version and the registry is cached.
+    pub fn schemas(
+        &self,
+        conn: &mut Conn,
+    ) -> StoreResult<std::sync::Arc<crate::scim::schema::Registry>> {
+        store::schemas::registry(conn, self.org(), self.principal.schemas_version)
     }
 }
 

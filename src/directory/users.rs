@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{audit, check_version, hash_password, Caller, Changed, Expect, NewPassword, Subject};
 use crate::domain::rules::{self, UniqueField};
 use crate::domain::{id_to_hex, GroupRef, OrgId, User, UserData};
+use crate::scim::schema::Kind;
 use crate::store::users::Actor;
 use crate::store::{self, DbConn, StoreError, StoreResult};
 
@@ -149,14 +150,22 @@ fn payload(u: &User) -> serde_json::Value {
 /// indexed statement. The login-key index catches anything this misses.
 pub(crate) fn apply_rules(
     conn: &mut DbConn,
-    org: &OrgId,
+    caller: &Caller<'_>,
     id: Option<i64>,
     new: &mut UserData,
     old: Option<&UserData>,
 ) -> StoreResult<()> {
     rules::prepare(new, old).map_err(StoreError::Refused)?;
+    super::extensions::apply(
+        conn,
+        caller,
+        Kind::User,
+        id,
+        &mut new.extensions,
+        old.map(|o| &o.extensions),
+    )?;
     let keys = rules::keys_to_check(new, old);
-    check_unique(conn, org, id, &keys, rules::login_key_field(new))
+    check_unique(conn, caller.org(), id, &keys, rules::login_key_field(new))
 }
 
 /// Refuse `keys` that another user of `org` than `except` has; a login-key collision is
@@ -241,7 +250,7 @@ where
     let who = caller.actor();
     store::write_tx(conn, |conn| {
         check(conn)?;
-        apply_rules(conn, caller.org(), None, &mut data, None)?;
+        apply_rules(conn, caller, None, &mut data, None)?;
         let (granted, _) = role_changes(None, &data);
         super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::insert(conn, caller.org(), &data, hash.as_ref(), Actor(&who))?;
@@ -282,6 +291,9 @@ pub fn create_many(
         }
     }
     store::write_tx(conn, |conn| {
+        for d in prepared.iter_mut() {
+            super::extensions::apply(conn, caller, Kind::User, None, &mut d.extensions, None)?;
+        }
         check_unique(conn, caller.org(), None, &keys, UniqueField::LoginName)?;
         let mut granted: Vec<String> = Vec::new();
         for d in &prepared {
@@ -312,7 +324,7 @@ pub fn create_and_invite(
     let who = caller.actor();
     let mut data = data.clone();
     store::write_tx(conn, |conn| {
-        apply_rules(conn, caller.org(), None, &mut data, None)?;
+        apply_rules(conn, caller, None, &mut data, None)?;
         let (granted, _) = role_changes(None, &data);
         super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::insert(conn, caller.org(), &data, None, Actor(&who))?;
@@ -372,7 +384,7 @@ where
                 skipped: vec![],
             });
         }
-        apply_rules(conn, caller.org(), Some(id), &mut data, Some(&current.data))?;
+        apply_rules(conn, caller, Some(id), &mut data, Some(&current.data))?;
         let (granted, revoked) = role_changes(Some(&current.data), &data);
         super::roles::check_grant(conn, caller, &granted)?;
         let u = store::users::write(conn, &current, &data, hash.as_ref(), Actor(&who))?;
@@ -657,7 +669,7 @@ pub fn request_email_change(
         // at confirmation).
         let mut d = u.data.clone();
         d.set_primary_email(Some(email.to_string()));
-        apply_rules(conn, caller.org(), Some(id), &mut d, Some(&u.data))?;
+        apply_rules(conn, caller, Some(id), &mut d, Some(&u.data))?;
         let p = store::user_requests::put(
             conn,
             caller.org(),

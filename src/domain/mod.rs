@@ -5,7 +5,9 @@ use std::fmt;
 
 use chrono::NaiveDateTime;
 
+pub mod ext;
 pub mod rules;
+pub use ext::Extensions;
 pub use rules::UniqueField;
 
 /// An organization (tenant) id: a short slug.
@@ -253,6 +255,9 @@ pub struct Principal {
     pub scopes: Scopes,
     pub credential_id: String,
     pub user_id: Option<i64>,
+    /// The organization's `schemas_version`, when it was read with the credential (the
+    /// schema registry is then found without a statement of its own).
+    pub schemas_version: Option<i64>,
 }
 
 impl Principal {
@@ -597,6 +602,8 @@ pub struct UserData {
     pub values: Vec<(MultiAttr, MultiValue)>,
     pub roles: Vec<RoleValue>,
     pub vendor: VendorFields,
+    /// Values of custom schema extensions (and of extensions kept unregistered), by URN.
+    pub extensions: Extensions,
 }
 
 impl UserData {
@@ -741,6 +748,8 @@ pub struct GroupData {
     /// What the group is to Adobe (a user group, a product profile or an admin group); the
     /// other dialects serve every kind as a plain group.
     pub kind: GroupKind,
+    /// Values of custom schema extensions (and of extensions kept unregistered), by URN.
+    pub extensions: Extensions,
 }
 
 impl Default for GroupData {
@@ -751,6 +760,7 @@ impl Default for GroupData {
             description: None,
             active: true,
             kind: GroupKind::Group,
+            extensions: Extensions::new(),
         }
     }
 }

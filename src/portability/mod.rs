@@ -140,6 +140,7 @@ macro_rules! with_tables {
             identities: IdentityRow,
             user_requests: UserRequestRow,
             groups: GroupRow,
+            group_values: GroupValueRow,
             group_users: GroupUserRow,
             group_groups: GroupGroupRow,
             credentials: CredentialRow,

@@ -4,7 +4,9 @@ use serde_json::Value;
 
 use super::error::{ScimError, ScimResult};
 use super::filter::{AttrPath, CompValue, Filter, Lookup, ValueKind};
-use super::schema::{AttrType, Attribute, Registry, ResourceType};
+#[cfg(test)]
+use super::schema::Registry;
+use super::schema::{AttrType, Attribute, ResourceType};
 
 pub struct JsonLookup<'a> {
     pub rt: &'a ResourceType,
@@ -52,14 +54,13 @@ pub fn is_schemas(rt: &ResourceType, path: &AttrPath) -> bool {
 /// URNs compare case-insensitively, as the registry looks them up.
 pub const SCHEMAS_KIND: ValueKind = ValueKind::String { case_exact: false };
 
-impl JsonLookup<'_> {
-    fn attr(&self, path: &AttrPath) -> Option<(Option<&'static str>, &'static Attribute)> {
-        let reg = Registry::get();
-        let res = reg.resolve(self.rt, path.urn.as_deref(), &path.name)?;
-        Some((res.extension(self.rt), res.attr))
+impl<'a> JsonLookup<'a> {
+    fn attr(&self, path: &AttrPath) -> Option<(Option<&'a str>, &'a Attribute)> {
+        let res = self.rt.resolve(path.urn.as_deref(), &path.name)?;
+        Some((res.extension(), res.attr))
     }
 
-    fn top<'v>(&self, node: &'v Value, path: &AttrPath) -> Option<(&'v Value, &'static Attribute)> {
+    fn top<'v>(&self, node: &'v Value, path: &AttrPath) -> Option<(&'v Value, &'a Attribute)> {
         let (ext, attr) = self.attr(path)?;
         let container = match ext {
             Some(e) => node.get(e)?,
@@ -192,7 +193,7 @@ mod tests {
 
     #[test]
     fn schemas_is_filterable_item_58() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let plain = json!({"schemas": [USER_SCHEMA], "userName": "a"});
         let ent = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
                          ENTERPRISE_SCHEMA: {"employeeNumber": "7"}});
@@ -230,18 +231,18 @@ mod tests {
         assert!(matches(
             &format!("schemas eq \"{GROUP_SCHEMA}\""),
             &g,
-            Registry::get().group()
+            Registry::builtin().group()
         ));
         assert!(!matches(
             &format!("schemas eq \"{USER_SCHEMA}\""),
             &g,
-            Registry::get().group()
+            Registry::builtin().group()
         ));
     }
 
     #[test]
     fn unqualified_extension_names_filter_the_extension() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let u = json!({"schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA], "userName": "b",
                        ENTERPRISE_SCHEMA: {"employeeNumber": "7", "manager": {"value": "x"}}});
         assert!(matches("employeeNumber eq \"7\"", &u, rt));
@@ -259,7 +260,7 @@ mod tests {
 
     #[test]
     fn ordering_on_boolean_or_binary_is_invalid_filter() {
-        let user = Registry::get().user();
+        let user = Registry::builtin().user();
         for f in [
             "x509Certificates.value gt \"a\"",
             "x509Certificates.value GE \"a\"",

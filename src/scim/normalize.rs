@@ -7,7 +7,10 @@
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
-use super::schema::{AttrType, Attribute, Mutability, Registry, ResourceType};
+#[cfg(test)]
+use super::schema::Registry;
+use super::schema::{AttrType, Attribute, Mutability, ResourceType, Unknown};
+use crate::domain::Extensions;
 
 /// Coerce one attribute's value to its canonical shape. `Ok(None)` means "unassigned".
 pub fn coerce(value: &Value, attr: &Attribute) -> ScimResult<Option<Value>> {
@@ -126,6 +129,17 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
         },
         (AttrType::Integer, Value::Number(n)) if n.is_i64() => Some(value.clone()),
         (AttrType::Decimal, Value::Number(_)) => Some(value.clone()),
+        // Numbers as strings, as some identity providers send every custom attribute.
+        (AttrType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+            Some(Value::from(s.trim().parse::<i64>().unwrap_or_default()))
+        }
+        (AttrType::Decimal, Value::String(s))
+            if s.trim().parse::<f64>().is_ok_and(f64::is_finite) =>
+        {
+            serde_json::Number::from_f64(s.trim().parse::<f64>().unwrap_or_default())
+                .map(Value::Number)
+        }
+        (AttrType::Integer | AttrType::Decimal, Value::String(s)) if s.is_empty() => None,
         (AttrType::DateTime, Value::String(s)) if s.is_empty() => None,
         (AttrType::DateTime, Value::String(s)) => {
             super::filter::parse_instant(s).ok_or_else(bad)?;
@@ -152,17 +166,17 @@ pub fn coerce_scalar(value: &Value, attr: &Attribute) -> ScimResult<Option<Value
 /// Normalise a POST/PUT body of resource type `rt` to canonical JSON: canonical attribute
 /// names, extension attributes under their URN, values coerced, read-only and unknown
 /// attributes dropped (T6, T10, T18). `password` is kept (it is write-only, not read-only).
+/// An extension the organization has not registered follows `rt.unknown`.
 pub fn resource(body: &Value, rt: &ResourceType) -> ScimResult<Value> {
     let Value::Object(obj) = body else {
         return Err(ScimError::invalid_syntax("the body must be a JSON object"));
     };
-    let reg = Registry::get();
     let mut out = Map::new();
     for (key, value) in obj {
         if key.eq_ignore_ascii_case("schemas") {
             continue;
         }
-        if let Some(ext) = reg.extension_urn(rt, key) {
+        if let Some(ext) = rt.extension_urn(key) {
             let Value::Object(inner) = value else {
                 if value.is_null() {
                     continue;
@@ -170,31 +184,112 @@ pub fn resource(body: &Value, rt: &ResourceType) -> ScimResult<Value> {
                 return Err(ScimError::invalid_value(format!("{ext} must be an object")));
             };
             for (k, v) in inner {
-                put(reg, rt, &mut out, Some(ext), k, v)?;
+                put(rt, &mut out, Some(ext), k, v)?;
             }
             continue;
         }
-        // URN-qualified attribute keys (`urn:...:User:employeeNumber`).
-        if key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
+        if is_urn(key) {
+            // URN-qualified attribute keys (`urn:...:User:employeeNumber`).
             if let Some((urn, name)) = key.rsplit_once(':') {
-                put(reg, rt, &mut out, Some(urn), name, value)?;
+                if rt.schema_of(urn).is_some() {
+                    put(rt, &mut out, Some(urn), name, value)?;
+                    continue;
+                }
+            }
+            if rt.schema_of(key).is_none() {
+                unknown_extension(rt, &mut out, key, value)?;
             }
             continue;
         }
-        put(reg, rt, &mut out, None, key, value)?;
+        put(rt, &mut out, None, key, value)?;
     }
     Ok(Value::Object(out))
 }
 
+/// Does `key` start with `urn:` (any case)?
+pub fn is_urn(key: &str) -> bool {
+    key.len() > 4 && key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+}
+
+/// The most an unregistered extension kept as sent may hold, serialised.
+pub const MAX_UNKNOWN_EXTENSION_BYTES: usize = 16 * 1024;
+
+/// An attribute or object of an extension the organization has not registered: `key` is
+/// the extension's URN with an object value, or a flat `urn:…:attr` key with any value.
+fn unknown_extension(
+    rt: &ResourceType,
+    out: &mut Map<String, Value>,
+    key: &str,
+    value: &Value,
+) -> ScimResult<()> {
+    let (urn, name, value) = match value {
+        Value::Object(_) => (key, None, value),
+        _ => match key.rsplit_once(':') {
+            Some((urn, name)) if is_urn(urn) && !name.is_empty() => (urn, Some(name), value),
+            _ => (key, None, value),
+        },
+    };
+    match rt.unknown {
+        Unknown::Ignore => return Ok(()),
+        Unknown::Reject => {
+            return Err(ScimError::invalid_value(format!(
+                "{urn} is not a schema extension of {} here: register it first \
+                 (GET /scim/v2/Schemas lists those that are)",
+                rt.name
+            )))
+        }
+        Unknown::Keep => {}
+    }
+    if value.is_null() {
+        return Ok(());
+    }
+    let slot = out
+        .entry(urn.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    match (name, slot) {
+        (None, slot) => match value {
+            Value::Object(m) => {
+                if let Value::Object(s) = slot {
+                    for (k, v) in m {
+                        if !v.is_null() {
+                            s.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(ScimError::invalid_value(format!("{urn} must be an object")));
+            }
+        },
+        (Some(name), Value::Object(s)) => {
+            s.insert(name.to_string(), value.clone());
+        }
+        (Some(_), _) => {}
+    }
+    let size = out.get(urn).map(|v| v.to_string().len()).unwrap_or(0);
+    if size > MAX_UNKNOWN_EXTENSION_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "{urn} is not registered here and holds {size} bytes; at most \
+             {MAX_UNKNOWN_EXTENSION_BYTES} of an unregistered extension are kept"
+        )));
+    }
+    if out
+        .get(urn)
+        .is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+    {
+        out.remove(urn);
+    }
+    Ok(())
+}
+
 fn put(
-    reg: &Registry,
     rt: &ResourceType,
     out: &mut Map<String, Value>,
     urn: Option<&str>,
     name: &str,
     value: &Value,
 ) -> ScimResult<()> {
-    let Some(res) = reg.resolve(rt, urn, name) else {
+    let Some(res) = rt.resolve(urn, name) else {
         return Ok(()); // unknown attribute: ignored (T10)
     };
     if res.attr.mutability == Mutability::ReadOnly {
@@ -203,7 +298,7 @@ fn put(
     let Some(v) = coerce(value, res.attr)? else {
         return Ok(());
     };
-    match res.extension(rt) {
+    match res.extension() {
         Some(ext) => {
             let slot = out
                 .entry(ext.to_string())
@@ -219,25 +314,116 @@ fn put(
     Ok(())
 }
 
+/// Type extension values by `rt`'s registered extensions, as every write does whichever
+/// dialect made it (`directory::extensions`): a registered extension's attributes get their
+/// canonical names and values coerced to their types (unknown and read-only attributes
+/// dropped), its URN its canonical spelling; an unregistered extension follows
+/// `rt.unknown`. Then the required extensions and attributes are checked.
+pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions> {
+    let mut out = Extensions::new();
+    for (urn, obj) in ext {
+        let Value::Object(attrs) = obj else { continue };
+        match rt.extension(urn) {
+            Some(e) if !e.builtin => {
+                let mut typed = Map::new();
+                for (k, v) in attrs {
+                    let Some(attr) = e.schema.attribute(k) else {
+                        continue; // unknown attribute: ignored (T10)
+                    };
+                    if attr.mutability == Mutability::ReadOnly {
+                        continue;
+                    }
+                    let v = coerce(v, attr).map_err(|mut err| {
+                        err.detail = format!("{}:{}", e.urn(), err.detail);
+                        err
+                    });
+                    if let Some(v) = v? {
+                        typed.insert(attr.name.clone(), v);
+                    }
+                }
+                if !typed.is_empty() {
+                    out.insert(e.urn().to_string(), Value::Object(typed));
+                }
+            }
+            // The Enterprise extension's attributes are columns of their own.
+            Some(_) => {}
+            None => match rt.unknown {
+                Unknown::Keep => {
+                    let mut kept = Map::new();
+                    for (k, v) in attrs {
+                        if super::schema::valid_name(k) && !v.is_null() {
+                            kept.insert(k.clone(), v.clone());
+                        }
+                    }
+                    if !kept.is_empty() {
+                        out.insert(urn.clone(), Value::Object(kept));
+                    }
+                }
+                Unknown::Ignore => {}
+                Unknown::Reject => {
+                    return Err(ScimError::invalid_value(format!(
+                        "{urn} is not a schema extension of {} here: register it first \
+                         (GET /scim/v2/Schemas lists those that are)",
+                        rt.name
+                    )))
+                }
+            },
+        }
+    }
+    for e in rt.stored_extensions() {
+        let Some(obj) = out.get(e.urn()) else {
+            if e.required {
+                return Err(ScimError::invalid_value(format!(
+                    "the schema extension {} is required",
+                    e.urn()
+                )));
+            }
+            continue;
+        };
+        for attr in e.schema.attributes.iter().filter(|a| a.required) {
+            if attr.mutability != Mutability::ReadOnly && obj.get(&attr.name).is_none() {
+                return Err(ScimError::invalid_value(format!(
+                    "{}:{} is required",
+                    e.urn(),
+                    attr.name
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Check required attributes of a normalised resource.
 pub fn check_required(resource: &Value, rt: &ResourceType) -> ScimResult<()> {
-    let reg = Registry::get();
-    for res in reg.attributes_of(rt) {
+    for ext in rt.extensions.iter().filter(|e| e.required) {
+        if resource.get(ext.urn()).is_none() {
+            return Err(ScimError::invalid_value(format!(
+                "the schema extension {} is required",
+                ext.urn()
+            )));
+        }
+    }
+    for res in rt.attributes() {
         if !res.attr.required || res.attr.mutability == Mutability::ReadOnly {
             continue;
         }
-        let container = match res.extension(rt) {
-            Some(ext) => resource.get(ext),
+        let container = match res.extension() {
+            // An extension's required attributes bind when the extension is there (RFC
+            // 7643 §3.3); a required extension is checked above.
+            Some(ext) => match resource.get(ext) {
+                Some(c) => Some(c),
+                None => continue,
+            },
             None => Some(resource),
         };
         let present = container
             .and_then(|c| c.get(&res.attr.name))
             .is_some_and(|v| !v.is_null());
         if !present {
-            return Err(ScimError::invalid_value(format!(
-                "{} is required",
-                res.attr.name
-            )));
+            return Err(ScimError::invalid_value(match res.extension() {
+                Some(ext) if res.in_values() => format!("{ext}:{} is required", res.attr.name),
+                _ => format!("{} is required", res.attr.name),
+            }));
         }
     }
     Ok(())
@@ -251,7 +437,7 @@ mod tests {
 
     #[test]
     fn bodies_from_identity_providers_become_canonical() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let body = json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:x:unknown"],
             "id": "ignored", "meta": {"resourceType": "User"},
@@ -274,7 +460,7 @@ mod tests {
 
     #[test]
     fn shapes_that_cannot_be_coerced_are_invalid_values() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         for body in [
             json!({"userName": "a", "active": "maybe"}),
             json!({"userName": "a", "name": "Bob"}),
@@ -304,7 +490,7 @@ mod tests {
 
     #[test]
     fn keys_with_multi_byte_text_are_unknown_attributes_not_panics() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         // `key[..4]` used to cut inside the wide character of "abcü" / "urn😀".
         for w in ["ü", "日本", "😀"] {
             let body = json!({
@@ -334,7 +520,7 @@ mod tests {
 
     #[test]
     fn unqualified_enterprise_attributes_land_in_the_extension() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let out = resource(
             &json!({"userName": "a", "employeeNumber": "7", "manager": "42"}),
             rt,
@@ -348,7 +534,7 @@ mod tests {
 
     #[test]
     fn manager_as_one_element_array() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let out = resource(&json!({"userName": "a", ENTERPRISE_SCHEMA: {"manager": [{"value": "9", "$ref": null}]}}), rt).unwrap();
         assert_eq!(out[ENTERPRISE_SCHEMA]["manager"], json!({"value": "9"}));
     }

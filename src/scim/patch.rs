@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 use super::error::{ScimError, ScimResult};
 use super::filter::{evaluate, AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use super::lookup::JsonLookup;
-use super::normalize::{coerce, coerce_single};
-use super::schema::{AttrType, Attribute, Mutability, Registry, ResourceType};
+use super::normalize::{self, coerce, coerce_single};
+use super::schema::{AttrType, Attribute, Mutability, ResourceType, Unknown};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -133,20 +133,148 @@ pub fn apply(resource: &Value, ops: &[Operation], rt: &ResourceType) -> ScimResu
 }
 
 /// Drop empty extension objects and keep `schemas` in step with the extensions present (an
-/// extension attribute added by PATCH adds its URN).
+/// extension attribute added by PATCH adds its URN): the registered ones in their order,
+/// then those kept unregistered.
 fn tidy(res: &mut Value, rt: &ResourceType) {
     let obj = res.as_object_mut().expect("object");
     let mut schemas = vec![Value::String(rt.schema.to_string())];
-    for ext in &rt.extensions {
-        match obj.get(*ext) {
-            Some(Value::Object(m)) if !m.is_empty() => schemas.push(Value::String(ext.to_string())),
+    let urns: Vec<String> = obj
+        .keys()
+        .filter(|k| normalize::is_urn(k) && rt.extension(k).is_none())
+        .cloned()
+        .collect();
+    let registered = rt.extensions.iter().map(|e| e.urn().to_string());
+    for urn in registered.chain(urns) {
+        match obj.get(&urn) {
+            Some(Value::Object(m)) if !m.is_empty() => schemas.push(Value::String(urn)),
             Some(_) => {
-                obj.remove(*ext);
+                obj.remove(&urn);
             }
             None => {}
         }
     }
     obj.insert("schemas".into(), Value::Array(schemas));
+}
+
+/// A path into an extension the organization has not registered: the whole URN, or a flat
+/// `urn:…:attr`. `None` when `path` is not one. Which of the two it is cannot be told from
+/// a schema: a URN the resource already keeps, or one given an object, is the whole
+/// extension; otherwise the last segment is an attribute of the rest.
+fn unknown_path<'p>(
+    rt: &ResourceType,
+    res: &Value,
+    path: &'p str,
+    value: Option<&Value>,
+) -> Option<(&'p str, Option<&'p str>)> {
+    if !normalize::is_urn(path)
+        || rt.schema_of(path).is_some()
+        || path.contains(['[', ']', '"', ' '])
+    {
+        return None;
+    }
+    let kept = |urn: &str| {
+        res.as_object()
+            .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(urn)))
+    };
+    let split = path.rsplit_once(':');
+    if let Some((urn, _)) = split {
+        if rt.schema_of(urn).is_some() {
+            return None; // a registered schema's attribute
+        }
+    }
+    if kept(path) || matches!(value, Some(Value::Object(_))) {
+        return Some((path, None));
+    }
+    match split {
+        Some((urn, name))
+            if normalize::is_urn(urn)
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Some((urn, Some(name)))
+        }
+        _ => Some((path, None)),
+    }
+}
+
+/// PATCH on an unregistered extension, by `rt.unknown`: kept as sent, ignored, or refused.
+fn apply_unknown(
+    res: &mut Value,
+    op: Op,
+    (urn, name): (&str, Option<&str>),
+    value: Option<&Value>,
+    rt: &ResourceType,
+    pathless: bool,
+) -> ScimResult<()> {
+    match rt.unknown {
+        Unknown::Ignore => return Ok(()),
+        Unknown::Reject if pathless => {
+            return Err(ScimError::invalid_value(format!(
+                "{urn} is not a schema extension of {} here: register it first",
+                rt.name
+            )))
+        }
+        Unknown::Reject => {
+            return Err(ScimError::invalid_path(format!(
+                "{urn} is not a schema extension of {} here: register it first",
+                rt.name
+            )))
+        }
+        Unknown::Keep => {}
+    }
+    let obj = res.as_object_mut().expect("object");
+    // An existing key of another case is the same extension.
+    let key = obj
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(urn))
+        .cloned()
+        .unwrap_or_else(|| urn.to_string());
+    match (op, name, value) {
+        (Op::Remove, None, _) | (_, None, Some(Value::Null) | None) => {
+            obj.remove(&key);
+        }
+        (Op::Remove, Some(n), _) | (_, Some(n), Some(Value::Null) | None) => {
+            if let Some(Value::Object(m)) = obj.get_mut(&key) {
+                m.remove(n);
+            }
+        }
+        (_, None, Some(Value::Object(members))) => {
+            let slot = obj
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = slot {
+                for (k, v) in members {
+                    if v.is_null() {
+                        m.remove(k);
+                    } else {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (_, None, Some(_)) => {
+            return Err(ScimError::invalid_value(format!("{urn} must be an object")));
+        }
+        (_, Some(n), Some(v)) => {
+            let slot = obj
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = slot {
+                m.insert(n.to_string(), v.clone());
+            }
+        }
+    }
+    let size = obj.get(&key).map(|v| v.to_string().len()).unwrap_or(0);
+    if size > normalize::MAX_UNKNOWN_EXTENSION_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "{urn} is not registered here and would hold {size} bytes; at most {} of an \
+             unregistered extension are kept",
+            normalize::MAX_UNKNOWN_EXTENSION_BYTES
+        )));
+    }
+    Ok(())
 }
 
 fn container<'a>(
@@ -174,9 +302,11 @@ fn apply_path(
     rt: &ResourceType,
     pathless: bool,
 ) -> ScimResult<()> {
-    let reg = Registry::get();
+    if let Some(target) = unknown_path(rt, res, path.trim(), value) {
+        return apply_unknown(res, op, target, value, rt, pathless);
+    }
     // The whole extension object.
-    if let Some(ext) = reg.extension_urn(rt, path.trim()) {
+    if let Some(ext) = rt.extension_urn(path.trim()) {
         return match op {
             Op::Remove => {
                 if let Some(obj) = res.as_object_mut() {
@@ -218,7 +348,7 @@ fn apply_path(
             )))
         }
     };
-    let Some(resolved) = reg.resolve(rt, parsed.attr.urn.as_deref(), &parsed.attr.name) else {
+    let Some(resolved) = rt.resolve(parsed.attr.urn.as_deref(), &parsed.attr.name) else {
         if pathless {
             return Ok(()); // unknown attribute in a path-less value: ignored (T10)
         }
@@ -233,7 +363,7 @@ fn apply_path(
         }
         return Err(ScimError::mutability(format!("{} is read-only", attr.name)));
     }
-    let ext = resolved.extension(rt);
+    let ext = resolved.extension();
     let sub_name = parsed.attr.sub.clone().or(parsed.sub.clone());
     let sub = match &sub_name {
         Some(s) => Some(attr.sub(s).ok_or_else(|| {

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::scim::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
+use crate::scim::schema::{Registry, ENTERPRISE_SCHEMA, USER_SCHEMA};
 
 const ENT: &str = ENTERPRISE_SCHEMA;
 
@@ -16,9 +16,9 @@ fn group() -> Value {
 
 fn run(res: &Value, body: Value) -> ScimResult<Value> {
     let rt = if res.get("userName").is_some() {
-        Registry::get().user()
+        Registry::builtin().user()
     } else {
-        Registry::get().group()
+        Registry::builtin().group()
     };
     apply(res, &parse_request(&body)?, rt)
 }

@@ -6,7 +6,10 @@ use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
 use super::filter::AttrPath;
-use super::schema::{Attribute, Registry, ResourceType, Returned};
+use super::normalize;
+#[cfg(test)]
+use super::schema::Registry;
+use super::schema::{Attribute, ResourceType, Returned};
 
 /// A parsed projection request.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,14 +33,6 @@ impl Projection {
                         .collect::<Vec<_>>()
                 })
                 .map(|p| {
-                    // A bare schema URN names a whole extension.
-                    if let Some(s) = Registry::get().schema(&p) {
-                        return Ok(AttrPath {
-                            urn: Some(s.id.clone()),
-                            name: String::new(),
-                            sub: None,
-                        });
-                    }
                     AttrPath::parse(&p).map_err(|e| {
                         ScimError::invalid_value(format!("invalid attribute path {p:?}: {e}"))
                     })
@@ -63,11 +58,10 @@ impl Projection {
     /// Does the response need attribute `name` (of the core schema) at all? Lets callers skip
     /// loading expensive attributes such as group members.
     pub fn wants(&self, rt: &ResourceType, name: &str) -> bool {
-        let reg = Registry::get();
-        let Some(res) = reg.resolve(rt, None, name) else {
+        let Some(res) = rt.resolve(None, name) else {
             return false;
         };
-        let ext = res.extension(rt);
+        let ext = res.extension();
         decide(self, rt, ext, res.attr).is_some()
     }
 }
@@ -77,16 +71,39 @@ enum Keep {
     Subs(Vec<String>, bool),
 }
 
-fn matches(p: &AttrPath, rt: &ResourceType, ext: Option<&str>, attr: &Attribute) -> bool {
-    let reg = Registry::get();
+/// Does `p` name the whole extension `urn` (`urn:…:User`, which parses as the attribute
+/// `User` of `urn:…`)?
+fn names_whole(p: &AttrPath, urn: &str) -> bool {
+    let Some(u) = p.urn.as_deref() else {
+        return false;
+    };
     if p.name.is_empty() {
-        // whole extension
-        return ext.is_some_and(|e| p.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(e)));
+        return u.eq_ignore_ascii_case(urn);
     }
-    match reg.resolve(rt, p.urn.as_deref(), &p.name) {
-        Some(r) => r.attr.name == attr.name && r.extension(rt) == ext,
+    p.sub.is_none()
+        && urn.len() == u.len() + 1 + p.name.len()
+        && urn[..u.len()].eq_ignore_ascii_case(u)
+        && urn.as_bytes()[u.len()] == b':'
+        && urn[u.len() + 1..].eq_ignore_ascii_case(&p.name)
+}
+
+fn matches(p: &AttrPath, rt: &ResourceType, ext: Option<&str>, attr: &Attribute) -> bool {
+    if ext.is_some_and(|e| names_whole(p, e)) {
+        return true;
+    }
+    match rt.resolve(p.urn.as_deref(), &p.name) {
+        Some(r) => r.attr.name == attr.name && r.extension() == ext,
         None => false,
     }
+}
+
+/// Is an unregistered extension kept as sent (`urn`) in the response? It is returned by
+/// default, and when asked for by its URN.
+fn keeps_unknown(p: &Projection, urn: &str) -> bool {
+    if !p.attributes.is_empty() {
+        return p.attributes.iter().any(|a| names_whole(a, urn));
+    }
+    !p.excluded.iter().any(|a| names_whole(a, urn))
 }
 
 /// `None`: drop the attribute. `Some(All)`: keep whole. `Some(Subs(list, keep))`: keep only
@@ -167,11 +184,11 @@ pub fn apply_owned(mut resource: Value, rt: &ResourceType, p: &Projection) -> Va
         return apply(&resource, rt, p);
     }
     if let Value::Object(obj) = &mut resource {
-        for res in Registry::get().attributes_of(rt) {
+        for res in rt.attributes() {
             if !matches!(res.attr.returned, Returned::Never | Returned::Request) {
                 continue;
             }
-            match res.extension(rt) {
+            match res.extension() {
                 Some(e) => {
                     if let Some(Value::Object(m)) = obj.get_mut(e) {
                         m.remove(&res.attr.name);
@@ -191,13 +208,12 @@ pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
     let Value::Object(obj) = resource else {
         return resource.clone();
     };
-    let reg = Registry::get();
     let mut out = Map::new();
     if let Some(s) = obj.get("schemas") {
         out.insert("schemas".into(), s.clone());
     }
-    for res in reg.attributes_of(rt) {
-        let ext = res.extension(rt);
+    for res in rt.attributes() {
+        let ext = res.extension();
         let source = match ext {
             Some(e) => obj.get(e).and_then(|x| x.get(&res.attr.name)),
             None => obj.get(&res.attr.name),
@@ -224,6 +240,11 @@ pub fn apply(resource: &Value, rt: &ResourceType, p: &Projection) -> Value {
             }
         }
     }
+    for (k, v) in obj {
+        if normalize::is_urn(k) && rt.schema_of(k).is_none() && keeps_unknown(p, k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
     Value::Object(out)
 }
 
@@ -245,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_default_projection_without_a_copy_is_the_same() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let mut u = user();
         u["password"] = json!("secret");
         let p = Projection::default();
@@ -255,7 +276,7 @@ mod tests {
 
     #[test]
     fn attributes_keep_always_plus_the_named() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let p = Projection::from_query(Some("USERNAME,name.givenName,emails.value"), None).unwrap();
         assert_eq!(
             apply(&user(), rt, &p),
@@ -276,7 +297,7 @@ mod tests {
 
     #[test]
     fn excluded_attributes_drop_but_never_id() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let p = Projection::from_query(None, Some("id,emails,name.familyName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")).unwrap();
         let out = apply(&user(), rt, &p);
         assert_eq!(out["id"], "1");
@@ -287,8 +308,8 @@ mod tests {
             .is_none());
         assert!(!Projection::from_query(None, Some("members"))
             .unwrap()
-            .wants(Registry::get().group(), "members"));
-        assert!(Projection::default().wants(Registry::get().group(), "members"));
+            .wants(Registry::builtin().group(), "members"));
+        assert!(Projection::default().wants(Registry::builtin().group(), "members"));
     }
 
     #[test]
@@ -303,7 +324,7 @@ mod tests {
             }
             // A URN with a wide character is a path (to nothing), not an error.
             let p = Projection::from_query(Some(&format!("urn:x:{w}:title")), None).unwrap();
-            let out = apply(&user(), Registry::get().user(), &p);
+            let out = apply(&user(), Registry::builtin().user(), &p);
             assert_eq!(out["id"], "1");
             assert!(out.get("title").is_none());
         }
@@ -311,7 +332,7 @@ mod tests {
 
     #[test]
     fn unqualified_extension_attributes_project() {
-        let rt = Registry::get().user();
+        let rt = Registry::builtin().user();
         let p = Projection::from_query(Some("employeeNumber"), None).unwrap();
         let out = apply(&user(), rt, &p);
         assert_eq!(

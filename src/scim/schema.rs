@@ -1,15 +1,23 @@
-//! The schema registry: RFC 7643 schema documents loaded from `scim-schemas/`, plus the
-//! common attributes (`id`, `externalId`, `meta`). The same registry validates requests,
-//! enforces mutability and `returned`, drives projection and is served by discovery.
+//! The schema registry: RFC 7643 schema documents — the built-in ones in `scim-schemas/`
+//! plus the extensions an operator registers (every organization's, or one organization's)
+//! — and the common attributes (`id`, `externalId`, `meta`). One registry per organization
+//! validates requests, enforces mutability, `required` and `returned`, drives PATCH,
+//! projection and the filter translation, and is served by discovery.
+//!
+//! A resource type owns the schemas it is made of, so everything that resolves an attribute
+//! needs only the resource type it was given (`ResourceType::resolve`); an organization's
+//! resource types come from `Registry::build` over its registered extensions.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
+use serde_json::Value;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
+/// The schema of schema documents (RFC 7643 §7).
+pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AttrType {
@@ -58,7 +66,22 @@ pub struct Attribute {
     #[serde(default = "default_returned")]
     pub returned: Returned,
     #[serde(default)]
+    pub uniqueness: Uniqueness,
+    #[serde(default)]
+    pub canonical_values: Vec<Value>,
+    #[serde(default)]
+    pub reference_types: Vec<String>,
+    #[serde(default)]
     pub sub_attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Uniqueness {
+    #[default]
+    None,
+    Server,
+    Global,
 }
 
 fn read_write() -> Mutability {
@@ -91,6 +114,9 @@ impl Attribute {
             case_exact,
             mutability,
             returned,
+            uniqueness: Uniqueness::None,
+            canonical_values: vec![],
+            reference_types: vec![],
             sub_attributes: vec![],
         }
     }
@@ -99,13 +125,14 @@ impl Attribute {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Schema {
     pub id: String,
+    #[serde(default)]
     pub name: String,
     #[serde(default)]
     pub description: String,
     pub attributes: Vec<Attribute>,
-    /// The document as shipped, for discovery.
+    /// The document as registered, for discovery.
     #[serde(skip)]
-    pub document: serde_json::Value,
+    pub document: Value,
 }
 
 impl Schema {
@@ -113,6 +140,290 @@ impl Schema {
         self.attributes
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+
+    fn builtin(text: &str) -> Schema {
+        let document: Value = serde_json::from_str(text).expect("schema JSON");
+        let mut s: Schema = serde_json::from_value(document.clone()).expect("schema document");
+        s.document = document;
+        s
+    }
+
+    /// Validate a schema document an operator registers (RFC 7643 §7): an `id` that is a
+    /// URN and not a built-in schema's; attributes with valid names (RFC 7643 §2.1), each
+    /// once, of a known type, mutability, returned and uniqueness; complex attributes with
+    /// one level of sub-attributes. The error names the attribute at fault.
+    pub fn parse(document: &Value) -> Result<Schema, String> {
+        let Value::Object(obj) = document else {
+            return Err("a schema document must be a JSON object".into());
+        };
+        let id = match obj.get("id") {
+            Some(Value::String(s)) => s.trim().to_string(),
+            _ => return Err("the schema needs an \"id\": its URN, such as urn:ietf:params:scim:schemas:extension:acme:2.0:User".into()),
+        };
+        check_urn(&id)?;
+        if [USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA, SCHEMA_SCHEMA]
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(&id))
+        {
+            return Err(format!(
+                "{id} is built in; register a schema of your own URN"
+            ));
+        }
+        let Some(Value::Array(attrs)) = obj.get("attributes") else {
+            return Err(
+                "the schema needs \"attributes\": an array of attribute definitions".into(),
+            );
+        };
+        if attrs.is_empty() || attrs.len() > MAX_ATTRIBUTES {
+            return Err(format!(
+                "a schema has 1 to {MAX_ATTRIBUTES} attributes; this one has {}",
+                attrs.len()
+            ));
+        }
+        let mut attributes = Vec::with_capacity(attrs.len());
+        for (i, a) in attrs.iter().enumerate() {
+            let attr = parse_attribute(a, &format!("attribute #{}", i + 1), 0)?;
+            if attributes
+                .iter()
+                .any(|x: &Attribute| x.name.eq_ignore_ascii_case(&attr.name))
+            {
+                return Err(format!("attribute {:?} is defined twice", attr.name));
+            }
+            attributes.push(attr);
+        }
+        let text = |k: &str| -> Result<String, String> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(_) => Err(format!("the schema's {k:?} must be a string")),
+            }
+        };
+        let mut doc = obj.clone();
+        doc.remove("meta");
+        doc.insert("id".into(), Value::String(id.clone()));
+        doc.insert("schemas".into(), serde_json::json!([SCHEMA_SCHEMA]));
+        Ok(Schema {
+            id,
+            name: text("name")?,
+            description: text("description")?,
+            attributes,
+            document: Value::Object(doc),
+        })
+    }
+}
+
+/// Attributes a registered schema may define.
+pub const MAX_ATTRIBUTES: usize = 100;
+
+/// A schema URN: `urn:`, then printable ASCII without spaces or quotes, at most 200
+/// characters (it is stored in every value's path).
+fn check_urn(id: &str) -> Result<(), String> {
+    let ok = id.len() > 4
+        && id.len() <= 200
+        && id[..4].eq_ignore_ascii_case("urn:")
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'\'' | b'[' | b']'))
+        && !id.ends_with(':');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the schema id {id:?} is not a URN: use urn: and up to 200 printable characters \
+             without spaces or quotes, such as urn:ietf:params:scim:schemas:extension:acme:2.0:User"
+        ))
+    }
+}
+
+/// An attribute name (RFC 7643 §2.1): a letter, then letters, digits, `-` and `_`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.len() <= 64
+}
+
+fn parse_attribute(a: &Value, at: &str, depth: usize) -> Result<Attribute, String> {
+    let name = match a.get("name") {
+        Some(Value::String(n)) => n.clone(),
+        _ => return Err(format!("{at} needs a \"name\"")),
+    };
+    if !valid_name(&name) {
+        return Err(format!(
+            "attribute {name:?}: a name is a letter, then letters, digits, '-' or '_' (RFC 7643 §2.1), at most 64 characters"
+        ));
+    }
+    let Some(Value::Object(m)) = Some(a) else {
+        return Err(format!("attribute {name:?} must be an object"));
+    };
+    if !m.contains_key("type") {
+        return Err(format!("attribute {name:?} needs a \"type\""));
+    }
+    // Parse the attribute without its sub-attributes first, so an error inside one names it.
+    let mut shallow = m.clone();
+    let subs = shallow.remove("subAttributes");
+    let mut attr: Attribute = serde_json::from_value(Value::Object(shallow))
+        .map_err(|e| format!("attribute {name:?}: {e}"))?;
+    match (attr.ty, subs) {
+        (AttrType::Complex, _) if depth > 0 => {
+            return Err(format!(
+            "attribute {name:?}: a sub-attribute cannot be complex (one level of sub-attributes)"
+        ))
+        }
+        (AttrType::Complex, Some(Value::Array(subs))) if !subs.is_empty() => {
+            for (i, s) in subs.iter().enumerate() {
+                let sub = parse_attribute(s, &format!("sub-attribute #{} of {name:?}", i + 1), 1)
+                    .map_err(|e| format!("{e} (in {name:?})"))?;
+                if attr
+                    .sub_attributes
+                    .iter()
+                    .any(|x| x.name.eq_ignore_ascii_case(&sub.name))
+                {
+                    return Err(format!(
+                        "attribute {name:?}: sub-attribute {:?} is defined twice",
+                        sub.name
+                    ));
+                }
+                attr.sub_attributes.push(sub);
+            }
+        }
+        (AttrType::Complex, _) => {
+            return Err(format!(
+                "attribute {name:?} is complex and needs \"subAttributes\""
+            ))
+        }
+        (_, None) => {}
+        (_, Some(Value::Array(a))) if a.is_empty() => {}
+        (_, Some(_)) => {
+            return Err(format!(
+                "attribute {name:?}: only a complex attribute has sub-attributes"
+            ))
+        }
+    }
+    Ok(attr)
+}
+
+/// The schema documents of `dir` (`*.json`, in name order) as registrations for every
+/// organization; built-in schemas there are skipped. An error names the file.
+pub fn load_dir(dir: &std::path::Path) -> Result<Vec<Registration>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    let mut out: Vec<Registration> = Vec::new();
+    for path in paths {
+        let at = |e: String| format!("{}: {e}", path.display());
+        let text = std::fs::read_to_string(&path).map_err(|e| at(e.to_string()))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| at(format!("not JSON: {e}")))?;
+        let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+        if [USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA]
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(id))
+        {
+            continue;
+        }
+        let schema = Schema::parse(&doc).map_err(at)?;
+        let kind = Kind::of_urn(&schema.id).ok_or_else(|| {
+            at(format!(
+                "cannot tell which resource type {} extends: end its URN with :User or :Group",
+                schema.id
+            ))
+        })?;
+        if out
+            .iter()
+            .any(|r| r.schema.id.eq_ignore_ascii_case(&schema.id))
+        {
+            return Err(at(format!("{} is defined twice", schema.id)));
+        }
+        out.push(Registration {
+            schema: Arc::new(schema),
+            kind,
+            required: false,
+        });
+    }
+    Ok(out)
+}
+
+/// An extension of a resource type (RFC 7643 §6 `schemaExtensions`).
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub schema: Arc<Schema>,
+    /// Every resource of the type must carry it (a request without it is 400).
+    pub required: bool,
+    /// Its attributes are columns of their own (the Enterprise User extension); the others
+    /// live in the value store (`user_values` / `group_values`).
+    pub builtin: bool,
+}
+
+impl Extension {
+    pub fn urn(&self) -> &str {
+        &self.schema.id
+    }
+}
+
+/// Which resource type a registered extension extends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Group => "Group",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        if s.eq_ignore_ascii_case("User") {
+            Some(Kind::User)
+        } else if s.eq_ignore_ascii_case("Group") {
+            Some(Kind::Group)
+        } else {
+            None
+        }
+    }
+    /// The resource type a URN names by its last segment (`…:2.0:User`), as Entra's and
+    /// the RFC's extension URNs do.
+    pub fn of_urn(urn: &str) -> Option<Kind> {
+        Kind::parse(urn.rsplit(':').next()?)
+    }
+}
+
+/// A registered extension schema.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub schema: Arc<Schema>,
+    pub kind: Kind,
+    pub required: bool,
+}
+
+/// What a request's extension the organization has not registered does
+/// (`--scim-unknown-extensions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unknown {
+    /// Kept as sent (bounded), returned as sent, filterable as strings.
+    #[default]
+    Keep,
+    /// Dropped, as any unknown attribute is (RFC 7644 §3.3).
+    Ignore,
+    /// 400 invalidValue naming the URN.
+    Reject,
+}
+
+impl Unknown {
+    pub fn parse(s: &str) -> Option<Unknown> {
+        match s.to_ascii_lowercase().as_str() {
+            "keep" => Some(Unknown::Keep),
+            "ignore" => Some(Unknown::Ignore),
+            "reject" => Some(Unknown::Reject),
+            _ => None,
+        }
     }
 }
 
@@ -122,7 +433,10 @@ pub struct ResourceType {
     pub endpoint: &'static str,
     pub description: &'static str,
     pub schema: &'static str,
-    pub extensions: Vec<&'static str>,
+    core: Arc<Schema>,
+    pub extensions: Vec<Extension>,
+    /// What an unregistered extension in a request does.
+    pub unknown: Unknown,
 }
 
 /// Where an attribute name resolved to.
@@ -131,138 +445,96 @@ pub struct Resolved<'a> {
     /// The schema URN the attribute belongs to (`None` for the common attributes).
     pub schema: Option<&'a str>,
     pub attr: &'a Attribute,
+    ext: Option<&'a Extension>,
 }
 
-impl Resolved<'_> {
-    /// Is this an extension attribute (kept under the extension URN in JSON)?
-    pub fn extension(&self, rt: &ResourceType) -> Option<&'static str> {
-        let s = self.schema?;
-        rt.extensions.iter().copied().find(|e| *e == s)
+impl<'a> Resolved<'a> {
+    /// The extension URN this attribute is kept under in JSON, if it is an extension's.
+    pub fn extension(&self) -> Option<&'a str> {
+        self.ext.map(|e| e.schema.id.as_str())
+    }
+    /// Is it kept in the value store (a registered extension's attribute), rather than in
+    /// a column of its own?
+    pub fn in_values(&self) -> bool {
+        self.ext.is_some_and(|e| !e.builtin)
     }
 }
 
-pub struct Registry {
-    pub schemas: Vec<Schema>,
-    pub resource_types: Vec<ResourceType>,
-    common: Vec<Attribute>,
+fn common() -> &'static [Attribute] {
+    static COMMON: OnceLock<Vec<Attribute>> = OnceLock::new();
+    COMMON.get_or_init(|| {
+        use AttrType::*;
+        use Mutability::*;
+        let meta = Attribute {
+            sub_attributes: vec![
+                Attribute::simple("resourceType", String, true, ReadOnly, Returned::Default),
+                Attribute::simple("created", DateTime, false, ReadOnly, Returned::Default),
+                Attribute::simple("lastModified", DateTime, false, ReadOnly, Returned::Default),
+                Attribute::simple("location", Reference, true, ReadOnly, Returned::Default),
+                Attribute::simple("version", String, true, ReadOnly, Returned::Default),
+            ],
+            ..Attribute::simple("meta", Complex, false, ReadOnly, Returned::Default)
+        };
+        vec![
+            Attribute::simple("id", String, true, ReadOnly, Returned::Always),
+            Attribute::simple("externalId", String, true, ReadWrite, Returned::Default),
+            meta,
+        ]
+    })
 }
 
-fn load(text: &str) -> Schema {
-    let document: serde_json::Value = serde_json::from_str(text).expect("schema JSON");
-    let mut s: Schema = serde_json::from_value(document.clone()).expect("schema document");
-    s.document = document;
-    s
-}
-
-impl Registry {
-    pub fn get() -> &'static Registry {
-        static REGISTRY: OnceLock<Registry> = OnceLock::new();
-        REGISTRY.get_or_init(|| {
-            use AttrType::*;
-            use Mutability::*;
-            let meta = Attribute {
-                name: "meta".into(),
-                ty: Complex,
-                multi_valued: false,
-                required: false,
-                case_exact: false,
-                mutability: ReadOnly,
-                returned: Returned::Default,
-                sub_attributes: vec![
-                    Attribute::simple("resourceType", String, true, ReadOnly, Returned::Default),
-                    Attribute::simple("created", DateTime, false, ReadOnly, Returned::Default),
-                    Attribute::simple("lastModified", DateTime, false, ReadOnly, Returned::Default),
-                    Attribute::simple("location", Reference, true, ReadOnly, Returned::Default),
-                    Attribute::simple("version", String, true, ReadOnly, Returned::Default),
-                ],
-            };
-            Registry {
-                schemas: vec![
-                    load(include_str!("../../scim-schemas/User.json")),
-                    load(include_str!("../../scim-schemas/Group.json")),
-                    load(include_str!("../../scim-schemas/EnterpriseUser.json")),
-                ],
-                resource_types: vec![
-                    ResourceType {
-                        name: "User",
-                        endpoint: "/Users",
-                        description: "User Account",
-                        schema: USER_SCHEMA,
-                        extensions: vec![ENTERPRISE_SCHEMA],
-                    },
-                    ResourceType {
-                        name: "Group",
-                        endpoint: "/Groups",
-                        description: "Group",
-                        schema: GROUP_SCHEMA,
-                        extensions: vec![],
-                    },
-                ],
-                common: vec![
-                    Attribute::simple("id", String, true, ReadOnly, Returned::Always),
-                    Attribute::simple("externalId", String, true, ReadWrite, Returned::Default),
-                    meta,
-                ],
-            }
-        })
-    }
-
-    pub fn schema(&self, urn: &str) -> Option<&Schema> {
-        self.schemas.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
-    }
-
-    pub fn resource_type(&self, name: &str) -> &ResourceType {
-        self.resource_types
+impl ResourceType {
+    /// The extension `urn` (any case) of this resource type.
+    pub fn extension(&self, urn: &str) -> Option<&Extension> {
+        self.extensions
             .iter()
-            .find(|r| r.name == name)
-            .expect("known resource type")
+            .find(|e| e.schema.id.eq_ignore_ascii_case(urn))
     }
 
-    pub fn user(&self) -> &ResourceType {
-        self.resource_type("User")
+    /// Is `urn` one of this type's extension schemas? Returns its canonical spelling.
+    pub fn extension_urn(&self, urn: &str) -> Option<&str> {
+        self.extension(urn).map(Extension::urn)
     }
 
-    pub fn group(&self) -> &ResourceType {
-        self.resource_type("Group")
+    /// The core schema or an extension schema of this type, by URN (any case).
+    pub fn schema_of(&self, urn: &str) -> Option<&Schema> {
+        if self.core.id.eq_ignore_ascii_case(urn) {
+            return Some(&self.core);
+        }
+        self.extension(urn).map(|e| &*e.schema)
     }
 
-    /// Resolve a top-level attribute of `rt`, optionally qualified by a schema URN.
+    /// Resolve a top-level attribute, optionally qualified by a schema URN.
     ///
     /// An unqualified name that is neither a common nor a core attribute resolves to an
-    /// extension attribute when exactly one of `rt`'s extensions has it (Entra sends
-    /// `manager` and `employeeNumber` without the Enterprise URN). Filters, PATCH paths,
-    /// `sortBy`, projections and bodies all resolve through here, so they all accept it.
-    pub fn resolve<'a>(
-        &'a self,
-        rt: &ResourceType,
-        urn: Option<&str>,
-        name: &str,
-    ) -> Option<Resolved<'a>> {
-        let in_schema = |urn: &str| -> Option<Resolved<'a>> {
-            let schema = self.schema(urn)?;
-            if !(schema.id == rt.schema || rt.extensions.contains(&schema.id.as_str())) {
-                return None;
-            }
-            schema.attribute(name).map(|attr| Resolved {
-                schema: Some(schema.id.as_str()),
+    /// extension attribute when exactly one extension has it (Entra sends `manager` and
+    /// `employeeNumber` without the Enterprise URN). Filters, PATCH paths, `sortBy`,
+    /// projections and bodies all resolve through here, so they all accept it.
+    pub fn resolve<'a>(&'a self, urn: Option<&str>, name: &str) -> Option<Resolved<'a>> {
+        let in_core = || {
+            self.core.attribute(name).map(|attr| Resolved {
+                schema: Some(self.core.id.as_str()),
                 attr,
+                ext: None,
+            })
+        };
+        let in_ext = |e: &'a Extension| -> Option<Resolved<'a>> {
+            e.schema.attribute(name).map(|attr| Resolved {
+                schema: Some(e.schema.id.as_str()),
+                attr,
+                ext: Some(e),
             })
         };
         if let Some(urn) = urn {
-            if urn.eq_ignore_ascii_case(rt.schema) {
-                if let Some(c) = self.common(name) {
-                    return Some(c);
-                }
+            if urn.eq_ignore_ascii_case(self.schema) {
+                return common_attr(name).or_else(in_core);
             }
-            return in_schema(urn);
+            return self.extension(urn).and_then(in_ext);
         }
-        if let Some(c) = self.common(name) {
+        if let Some(c) = common_attr(name).or_else(in_core) {
             return Some(c);
         }
-        if let Some(core) = in_schema(rt.schema) {
-            return Some(core);
-        }
-        let mut found = rt.extensions.iter().filter_map(|e| in_schema(e));
+        let mut found = self.extensions.iter().filter_map(in_ext);
         match (found.next(), found.next()) {
             (Some(only), None) => Some(only),
             // Ambiguous between extensions (or nowhere): the URN is needed.
@@ -270,37 +542,166 @@ impl Registry {
         }
     }
 
-    fn common(&self, name: &str) -> Option<Resolved<'_>> {
-        self.common
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))
-            .map(|attr| Resolved { schema: None, attr })
+    /// The attributes in the order they are rendered: common, core, extensions.
+    pub fn attributes(&self) -> impl Iterator<Item = Resolved<'_>> {
+        let common = common().iter().map(|attr| Resolved {
+            schema: None,
+            attr,
+            ext: None,
+        });
+        let core = self.core.attributes.iter().map(|attr| Resolved {
+            schema: Some(self.core.id.as_str()),
+            attr,
+            ext: None,
+        });
+        let exts = self.extensions.iter().flat_map(|e| {
+            e.schema.attributes.iter().map(move |attr| Resolved {
+                schema: Some(e.schema.id.as_str()),
+                attr,
+                ext: Some(e),
+            })
+        });
+        common.chain(core).chain(exts)
     }
 
-    /// Is `urn` one of `rt`'s extension schemas? Returns its canonical spelling.
-    pub fn extension_urn(&self, rt: &ResourceType, urn: &str) -> Option<&'static str> {
-        rt.extensions
-            .iter()
-            .copied()
-            .find(|e| e.eq_ignore_ascii_case(urn))
+    /// Extensions kept in the value store.
+    pub fn stored_extensions(&self) -> impl Iterator<Item = &Extension> {
+        self.extensions.iter().filter(|e| !e.builtin)
+    }
+}
+
+fn common_attr(name: &str) -> Option<Resolved<'static>> {
+    common()
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+        .map(|attr| Resolved {
+            schema: None,
+            attr,
+            ext: None,
+        })
+}
+
+/// One organization's schemas: the built-in ones and the extensions registered for it.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    user: ResourceType,
+    group: ResourceType,
+}
+
+struct Builtin {
+    user: Arc<Schema>,
+    group: Arc<Schema>,
+    enterprise: Arc<Schema>,
+}
+
+fn builtin_schemas() -> &'static Builtin {
+    static B: OnceLock<Builtin> = OnceLock::new();
+    B.get_or_init(|| Builtin {
+        user: Arc::new(Schema::builtin(include_str!(
+            "../../scim-schemas/User.json"
+        ))),
+        group: Arc::new(Schema::builtin(include_str!(
+            "../../scim-schemas/Group.json"
+        ))),
+        enterprise: Arc::new(Schema::builtin(include_str!(
+            "../../scim-schemas/EnterpriseUser.json"
+        ))),
+    })
+}
+
+impl Registry {
+    /// The built-in schemas only (no registered extension; unknown extensions kept).
+    pub fn builtin() -> &'static Registry {
+        static REGISTRY: OnceLock<Registry> = OnceLock::new();
+        REGISTRY.get_or_init(|| Registry::build(&[], Unknown::Keep))
     }
 
-    /// The attributes of `rt` in the order they are rendered: common, core, extensions.
-    pub fn attributes_of<'a>(&'a self, rt: &ResourceType) -> Vec<Resolved<'a>> {
-        let mut out: Vec<Resolved<'a>> = self
-            .common
-            .iter()
-            .map(|attr| Resolved { schema: None, attr })
-            .collect();
-        for urn in std::iter::once(rt.schema).chain(rt.extensions.iter().copied()) {
-            if let Some(s) = self.schema(urn) {
-                out.extend(s.attributes.iter().map(|attr| Resolved {
-                    schema: Some(s.id.as_str()),
-                    attr,
-                }));
+    /// The built-in schemas plus `registered` (in order; a URN registered twice counts once,
+    /// the first).
+    pub fn build(registered: &[Registration], unknown: Unknown) -> Registry {
+        let b = builtin_schemas();
+        let mut user_ext = vec![Extension {
+            schema: b.enterprise.clone(),
+            required: false,
+            builtin: true,
+        }];
+        let mut group_ext: Vec<Extension> = Vec::new();
+        for r in registered {
+            let list = match r.kind {
+                Kind::User => &mut user_ext,
+                Kind::Group => &mut group_ext,
+            };
+            if list
+                .iter()
+                .any(|e| e.schema.id.eq_ignore_ascii_case(&r.schema.id))
+            {
+                continue;
+            }
+            list.push(Extension {
+                schema: r.schema.clone(),
+                required: r.required,
+                builtin: false,
+            });
+        }
+        Registry {
+            user: ResourceType {
+                name: "User",
+                endpoint: "/Users",
+                description: "User Account",
+                schema: USER_SCHEMA,
+                core: b.user.clone(),
+                extensions: user_ext,
+                unknown,
+            },
+            group: ResourceType {
+                name: "Group",
+                endpoint: "/Groups",
+                description: "Group",
+                schema: GROUP_SCHEMA,
+                core: b.group.clone(),
+                extensions: group_ext,
+                unknown,
+            },
+        }
+    }
+
+    pub fn user(&self) -> &ResourceType {
+        &self.user
+    }
+
+    pub fn group(&self) -> &ResourceType {
+        &self.group
+    }
+
+    pub fn resource_types(&self) -> [&ResourceType; 2] {
+        [&self.user, &self.group]
+    }
+
+    /// A resource type by name (any case).
+    pub fn resource_type(&self, name: &str) -> Option<&ResourceType> {
+        self.resource_types()
+            .into_iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Every schema: the core ones, then each resource type's extensions.
+    pub fn schemas(&self) -> Vec<&Schema> {
+        let mut out: Vec<&Schema> = vec![&self.user.core, &self.group.core];
+        for rt in self.resource_types() {
+            for e in &rt.extensions {
+                if !out.iter().any(|s| s.id == e.schema.id) {
+                    out.push(&e.schema);
+                }
             }
         }
         out
+    }
+
+    /// A schema by URN (any case).
+    pub fn schema(&self, urn: &str) -> Option<&Schema> {
+        self.schemas()
+            .into_iter()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 }
 
@@ -310,52 +711,49 @@ mod tests {
 
     #[test]
     fn registry_loads_and_resolves_case_insensitively() {
-        let r = Registry::get();
+        let r = Registry::builtin();
         let user = r.user();
         assert_eq!(
-            r.resolve(user, None, "USERNAME").unwrap().attr.name,
+            user.resolve(None, "USERNAME").unwrap().attr.name,
             "userName"
         );
-        let emails = r.resolve(user, None, "emails").unwrap().attr;
+        let emails = user.resolve(None, "emails").unwrap().attr;
         assert!(emails.multi_valued);
         assert!(emails.sub("VALUE").is_some());
-        let m = r.resolve(user, Some(ENTERPRISE_SCHEMA), "manager").unwrap();
-        assert_eq!(m.extension(user), Some(ENTERPRISE_SCHEMA));
+        let m = user.resolve(Some(ENTERPRISE_SCHEMA), "manager").unwrap();
+        assert_eq!(m.extension(), Some(ENTERPRISE_SCHEMA));
         // Unqualified extension attributes resolve to the one extension that has them.
-        let m = r.resolve(user, None, "MANAGER").unwrap();
-        assert_eq!(m.extension(user), Some(ENTERPRISE_SCHEMA));
+        let m = user.resolve(None, "MANAGER").unwrap();
+        assert_eq!(m.extension(), Some(ENTERPRISE_SCHEMA));
         assert_eq!(m.attr.name, "manager");
-        let n = r.resolve(user, None, "employeeNumber").unwrap();
+        let n = user.resolve(None, "employeeNumber").unwrap();
         assert_eq!(n.schema, Some(ENTERPRISE_SCHEMA));
         // Core attributes win; a wrong explicit URN does not fall back.
         assert_eq!(
-            r.resolve(user, None, "displayName").unwrap().schema,
+            user.resolve(None, "displayName").unwrap().schema,
             Some(USER_SCHEMA)
         );
-        assert!(r
-            .resolve(user, Some(USER_SCHEMA), "employeeNumber")
-            .is_none());
-        assert!(r.resolve(user, None, "nope").is_none());
-        assert!(r.resolve(r.group(), None, "employeeNumber").is_none());
+        assert!(user.resolve(Some(USER_SCHEMA), "employeeNumber").is_none());
+        assert!(user.resolve(None, "nope").is_none());
+        assert!(r.group().resolve(None, "employeeNumber").is_none());
         assert_eq!(
-            r.resolve(user, None, "password").unwrap().attr.returned,
+            user.resolve(None, "password").unwrap().attr.returned,
             Returned::Never
         );
         assert_eq!(
-            r.resolve(user, Some(USER_SCHEMA), "id")
-                .unwrap()
-                .attr
-                .returned,
+            user.resolve(Some(USER_SCHEMA), "id").unwrap().attr.returned,
             Returned::Always
         );
         assert!(
-            r.resolve(r.group(), None, "members")
+            r.group()
+                .resolve(None, "members")
                 .unwrap()
                 .attr
                 .multi_valued
         );
         assert!(r
-            .resolve(r.group(), Some(ENTERPRISE_SCHEMA), "manager")
+            .group()
+            .resolve(Some(ENTERPRISE_SCHEMA), "manager")
             .is_none());
     }
 }

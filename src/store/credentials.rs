@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 // A row is the dump format's: one column list for both.
 use super::portable::CredentialRow as Row;
-use super::schema::credentials;
+use super::schema::{credentials, organizations};
 use super::{now, DbConn, MultiConn, StoreError, StoreResult};
 use crate::domain::{Credential, CredentialKind, OrgId, Scopes};
 
@@ -103,31 +103,46 @@ pub fn revoke(conn: &mut DbConn, org: Option<&OrgId>, id: &str) -> StoreResult<C
     })
 }
 
+/// A credential with its organization's `schemas_version` (read in the same statement).
+pub type WithVersion = (Credential, i64);
+
+fn with_version((row, v): (Row, i64)) -> StoreResult<WithVersion> {
+    Ok((row.into_domain()?, v))
+}
+
 /// The live API token whose secret is `secret`, looked up by its digest.
-pub fn find_token(conn: &mut DbConn, secret: &str) -> StoreResult<Option<Credential>> {
+pub fn find_token(conn: &mut DbConn, secret: &str) -> StoreResult<Option<WithVersion>> {
     let digest = hash_secret(secret);
     let row = super::on_backend!(conn, c => credentials::table
+        .inner_join(organizations::table)
         .filter(credentials::secret_hash.eq(&digest))
         .filter(credentials::kind.eq(CredentialKind::Token.as_str()))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(c)
+        .select((Row::as_select(), organizations::schemas_version))
+        .first::<(Row, i64)>(c)
         .optional())?;
-    row.map(Row::into_domain).transpose()
+    row.map(with_version).transpose()
 }
 
 /// The live client `id` if `secret` is its secret (compared in constant time).
-pub fn verify_client(conn: &mut DbConn, id: &str, secret: &str) -> StoreResult<Option<Credential>> {
+pub fn verify_client(
+    conn: &mut DbConn,
+    id: &str,
+    secret: &str,
+) -> StoreResult<Option<WithVersion>> {
     let row = super::on_backend!(conn, c => credentials::table
+        .inner_join(organizations::table)
         .filter(credentials::id.eq(id))
         .filter(credentials::kind.eq(CredentialKind::Client.as_str()))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(c)
+        .select((Row::as_select(), organizations::schemas_version))
+        .first::<(Row, i64)>(c)
         .optional())?;
     match row {
         Some(row) => {
             let presented = hash_secret(secret);
-            if bool::from(presented.as_bytes().ct_eq(row.secret_hash.as_bytes())) {
-                Ok(Some(row.into_domain()?))
+            if bool::from(presented.as_bytes().ct_eq(row.0.secret_hash.as_bytes())) {
+                Ok(Some(with_version(row)?))
             } else {
                 Ok(None)
             }
@@ -137,13 +152,15 @@ pub fn verify_client(conn: &mut DbConn, id: &str, secret: &str) -> StoreResult<O
 }
 
 /// The credential `id` if it exists and is not revoked.
-pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<Credential>> {
+pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<WithVersion>> {
     let row = super::on_backend!(conn, c => credentials::table
+        .inner_join(organizations::table)
         .filter(credentials::id.eq(id))
         .filter(credentials::revoked_at.is_null())
-        .first::<Row>(c)
+        .select((Row::as_select(), organizations::schemas_version))
+        .first::<(Row, i64)>(c)
         .optional())?;
-    row.map(Row::into_domain).transpose()
+    row.map(with_version).transpose()
 }
 
 /// Ensure a token with this id and secret exists, live, with `scopes` (idempotent). Instances

@@ -20,7 +20,9 @@ use super::raw::{Bind, Raw};
 use crate::domain::id_from_hex;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::lookup::{is_schemas, JsonLookup};
-use crate::scim::schema::{AttrType, Registry, ResourceType, ENTERPRISE_SCHEMA};
+use crate::scim::schema::{AttrType, Resolved, ResourceType, ENTERPRISE_SCHEMA};
+
+mod ext;
 use crate::scim::{ScimError, ScimResult};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +38,12 @@ enum Kind {
     Id,
     /// `meta.version`: an integer shown as `W/"n"`.
     Version,
+    /// A number (an extension's `value_num`).
+    Num,
+    /// A dateTime kept as seconds since the epoch (an extension's `value_num`).
+    Instant,
+    /// A boolean kept as the text `true` / `false` (an extension's `value`).
+    BoolText,
 }
 
 /// A column (qualified SQL) and how it compares.
@@ -294,27 +302,28 @@ pub enum Target {
     Groups,
 }
 
-impl Target {
-    fn rt(self) -> &'static ResourceType {
-        match self {
-            Target::Users => Registry::get().user(),
-            Target::Groups => Registry::get().group(),
-        }
-    }
+/// What a translation needs: the resource type (its registry: core attributes, Enterprise
+/// and the organization's extensions), its tables, and the organization.
+#[derive(Clone, Copy)]
+struct Cx<'a> {
+    target: Target,
+    rt: &'a ResourceType,
+    org: &'a str,
 }
 
-/// Translate `f` for `target`. Unknown attributes and operator/type mismatches are 400
-/// `invalidFilter`.
-pub fn translate(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
-    crate::scim::lookup::check_operators(f, target.rt(), None)?;
-    let multi = multi_valued_terms(f, target);
+/// Translate `f` for `target` of resource type `rt` (the organization's registry). Unknown
+/// attributes and operator/type mismatches are 400 `invalidFilter`.
+pub fn translate(f: &Filter, target: Target, rt: &ResourceType, org: &str) -> ScimResult<Raw> {
+    let cx = Cx { target, rt, org };
+    crate::scim::lookup::check_operators(f, rt, None)?;
+    let multi = multi_valued_terms(f, &cx);
     if multi > MAX_MULTI_VALUED_TERMS {
         return Err(invalid(format!(
             "the filter has {multi} terms on multi-valued attributes; at most \
              {MAX_MULTI_VALUED_TERMS} are allowed"
         )));
     }
-    node(f, target, org)
+    node(f, &cx)
 }
 
 /// Each term on a multi-valued attribute is a semi-join. PostgreSQL's planner takes time
@@ -323,61 +332,68 @@ pub fn translate(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
 /// (scim.md item 60); identity providers send one or two.
 pub const MAX_MULTI_VALUED_TERMS: usize = 32;
 
-fn multi_valued_terms(f: &Filter, target: Target) -> usize {
+fn multi_valued_terms(f: &Filter, cx: &Cx) -> usize {
     match f {
         Filter::And(a, b) | Filter::Or(a, b) => {
-            multi_valued_terms(a, target) + multi_valued_terms(b, target)
+            multi_valued_terms(a, cx) + multi_valued_terms(b, cx)
         }
-        Filter::Not(a) => multi_valued_terms(a, target),
+        Filter::Not(a) => multi_valued_terms(a, cx),
         Filter::ValuePath(..) => 1,
-        Filter::Present(p) | Filter::Compare(p, _, _) => Registry::get()
-            .resolve(target.rt(), p.urn.as_deref(), &p.name)
-            .is_some_and(|r| r.attr.multi_valued)
-            as usize,
-    }
-}
-
-fn node(f: &Filter, target: Target, org: &str) -> ScimResult<Raw> {
-    match f {
-        Filter::And(a, b) => Ok(Raw::join(
-            "AND",
-            node(a, target, org)?,
-            node(b, target, org)?,
-        )),
-        Filter::Or(a, b) => Ok(Raw::join(
-            "OR",
-            node(a, target, org)?,
-            node(b, target, org)?,
-        )),
-        Filter::Not(a) => Ok(Raw::negate(node(a, target, org)?)),
-        Filter::Present(p) => attr_condition(p, target, None, org),
-        Filter::Compare(p, op, v) => attr_condition(p, target, Some((*op, v)), org),
-        Filter::ValuePath(p, inner) => {
-            let multi = resolve_multi(p, target)?;
-            let cond = element(inner, &multi)?;
-            Ok(exists(&multi, cond, org))
+        // An extension attribute is a semi-join on the value store too.
+        Filter::Present(p) | Filter::Compare(p, _, _) => {
+            cx.rt
+                .resolve(p.urn.as_deref(), &p.name)
+                .is_some_and(|r| r.attr.multi_valued || r.in_values()) as usize
         }
     }
 }
 
-fn check_known(
+fn node(f: &Filter, cx: &Cx) -> ScimResult<Raw> {
+    match f {
+        Filter::And(a, b) => Ok(Raw::join("AND", node(a, cx)?, node(b, cx)?)),
+        Filter::Or(a, b) => Ok(Raw::join("OR", node(a, cx)?, node(b, cx)?)),
+        Filter::Not(a) => Ok(Raw::negate(node(a, cx)?)),
+        Filter::Present(p) => attr_condition(p, cx, None),
+        Filter::Compare(p, op, v) => attr_condition(p, cx, Some((*op, v))),
+        Filter::ValuePath(p, inner) => {
+            if let Some(res) = extension_attr(p, cx)? {
+                return ext::value_path(cx, p, res, inner);
+            }
+            let multi = resolve_multi(p, cx)?;
+            let cond = element(inner, &multi)?;
+            Ok(exists(&multi, cond, cx.org))
+        }
+    }
+}
+
+fn check_known<'a>(
     p: &AttrPath,
-    target: Target,
-) -> ScimResult<(bool, &'static crate::scim::schema::Attribute)> {
-    let rt = target.rt();
-    let res = Registry::get()
-        .resolve(rt, p.urn.as_deref(), &p.name)
+    cx: &Cx<'a>,
+) -> ScimResult<(bool, &'a crate::scim::schema::Attribute)> {
+    let res = cx
+        .rt
+        .resolve(p.urn.as_deref(), &p.name)
         .ok_or_else(|| invalid(format!("unknown attribute {p} in the filter")))?;
     if let Some(sub) = &p.sub {
         if res.attr.sub(sub).is_none() {
             return Err(invalid(format!("unknown attribute {p} in the filter")));
         }
     }
-    Ok((res.extension(rt) == Some(ENTERPRISE_SCHEMA), res.attr))
+    Ok((res.extension() == Some(ENTERPRISE_SCHEMA), res.attr))
 }
 
-fn resolve_multi(p: &AttrPath, target: Target) -> ScimResult<Multi> {
-    let (_, attr) = check_known(p, target)?;
+/// `p` resolved, when it is an attribute of an extension kept in the value store.
+fn extension_attr<'a>(p: &AttrPath, cx: &Cx<'a>) -> ScimResult<Option<Resolved<'a>>> {
+    check_known(p, cx)?;
+    Ok(cx
+        .rt
+        .resolve(p.urn.as_deref(), &p.name)
+        .filter(Resolved::in_values))
+}
+
+fn resolve_multi(p: &AttrPath, cx: &Cx) -> ScimResult<Multi> {
+    let target = cx.target;
+    let (_, attr) = check_known(p, cx)?;
     if !attr.multi_valued {
         return Err(invalid(format!(
             "{p} is not multi-valued; a value filter does not apply"
@@ -390,18 +406,17 @@ fn resolve_multi(p: &AttrPath, target: Target) -> ScimResult<Multi> {
     .ok_or_else(|| invalid(format!("{p} cannot be filtered")))
 }
 
-fn attr_condition(
-    p: &AttrPath,
-    target: Target,
-    cmp: Option<(CompareOp, &CompValue)>,
-    org: &str,
-) -> ScimResult<Raw> {
-    if is_schemas(target.rt(), p) {
-        return schemas_condition(p, target, cmp);
+fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -> ScimResult<Raw> {
+    let (target, org) = (cx.target, cx.org);
+    if is_schemas(cx.rt, p) {
+        return schemas_condition(p, cx, cmp);
     }
-    let (is_ext, attr) = check_known(p, target)?;
+    if let Some(res) = extension_attr(p, cx)? {
+        return ext::condition(cx, p, res, cmp);
+    }
+    let (is_ext, attr) = check_known(p, cx)?;
     if attr.multi_valued {
-        let multi = resolve_multi(p, target)?;
+        let multi = resolve_multi(p, cx)?;
         let sub = p.sub.as_deref().unwrap_or("value");
         let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
@@ -482,10 +497,13 @@ const ENTERPRISE_SET: &str = r#"("users"."employee_number" IS NOT NULL OR "users
 /// is the reference evaluator's answer on each of those lists, so the two cannot disagree.
 fn schemas_condition(
     p: &AttrPath,
-    target: Target,
+    cx: &Cx,
     cmp: Option<(CompareOp, &CompValue)>,
 ) -> ScimResult<Raw> {
-    let rt = target.rt();
+    let rt = cx.rt;
+    if let Some(raw) = ext::schemas_condition(cx, p, cmp)? {
+        return Ok(raw);
+    }
     let f = match cmp {
         None => Filter::Present(p.clone()),
         Some((op, CompValue::Null)) if !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
@@ -497,7 +515,7 @@ fn schemas_condition(
         let node = serde_json::json!({ "schemas": urns });
         crate::scim::filter::evaluate(&f, &node, &JsonLookup { rt }, None)
     };
-    if rt.extensions.is_empty() {
+    if rt.extension_urn(ENTERPRISE_SCHEMA).is_none() {
         return Ok(Raw::constant(answer(&[rt.schema])));
     }
     let plain = answer(&[rt.schema]);
@@ -742,6 +760,57 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                 ))),
             }
         }
+        Kind::Num => {
+            let CompValue::Number(n, _) = v else {
+                return Err(invalid(format!(
+                    "{p} is a number: compare it with a number"
+                )));
+            };
+            if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+                return Err(invalid(format!(
+                    "{p} is a number: co, sw and ew do not apply"
+                )));
+            }
+            Ok(guard(
+                Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Float(*n)),
+            ))
+        }
+        Kind::Instant => {
+            let CompValue::String(s) = v else {
+                return Err(invalid(format!(
+                    "{p} is a dateTime: compare it with a string such as \"2026-01-01T00:00:00Z\""
+                )));
+            };
+            let t = crate::scim::filter::parse_instant(s)
+                .ok_or_else(|| invalid(format!("{s:?} is not a dateTime")))?;
+            if matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+                return Err(invalid(format!(
+                    "{p} is a dateTime: co, sw and ew do not apply"
+                )));
+            }
+            let secs = crate::domain::ext::instant_seconds(&t);
+            Ok(guard(
+                Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Float(secs)),
+            ))
+        }
+        Kind::BoolText => {
+            let b = match v {
+                CompValue::Bool(b) => *b,
+                _ => {
+                    return Err(invalid(format!(
+                        "{p} is a boolean: compare it with true or false"
+                    )))
+                }
+            };
+            if op != CompareOp::Eq {
+                return Err(invalid(format!(
+                    "{p} is a boolean: only eq, ne and pr apply"
+                )));
+            }
+            Ok(guard(
+                Raw::sql(format!("{} = ", col.sql)).bind(Bind::Text(b.to_string())),
+            ))
+        }
         Kind::Version => {
             let n = match v {
                 CompValue::String(s) => crate::scim::etag::parse_etag(s),
@@ -766,9 +835,17 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
 
 /// The SQL of a sort key for `sortBy` (a single-valued attribute, or the primary — else
 /// first — value of a multi-valued one), lower-cased for caseExact=false strings.
-pub fn sort_key(p: &AttrPath, target: Target) -> ScimResult<String> {
+pub fn sort_key(p: &AttrPath, target: Target, rt: &ResourceType) -> ScimResult<String> {
+    let cx = Cx {
+        target,
+        rt,
+        org: "",
+    };
     let bad = || ScimError::invalid_value(format!("cannot sort by {p}"));
-    let (is_ext, attr) = check_known(p, target).map_err(|_| bad())?;
+    if let Some(res) = extension_attr(p, &cx).map_err(|_| bad())? {
+        return ext::sort_key(&cx, p, res).ok_or_else(bad);
+    }
+    let (is_ext, attr) = check_known(p, &cx).map_err(|_| bad())?;
     let key = |col: Col| match col.kind {
         Kind::Str {
             ci: true,
@@ -781,7 +858,7 @@ pub fn sort_key(p: &AttrPath, target: Target) -> ScimResult<String> {
         _ => col.sql.to_string(),
     };
     if attr.multi_valued {
-        let multi = resolve_multi(p, target).map_err(|_| bad())?;
+        let multi = resolve_multi(p, &cx).map_err(|_| bad())?;
         let sub = p.sub.as_deref().unwrap_or("value");
         let col = (multi.sub)(sub).ok_or_else(bad)?;
         let order = if multi.from.contains("\"uv\"") {

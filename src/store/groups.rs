@@ -8,9 +8,11 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 // A group's row is the dump format's: one column list for both.
 use super::portable::GroupRow as Row;
+use super::portable::GroupValueRow;
 use super::raw::{Bind, Raw};
-use super::schema::groups;
+use super::schema::{group_values, groups};
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
+use crate::domain::ext;
 use crate::domain::{
     Group, GroupData, GroupKind, Member, MemberChange, MemberKind, OrgId, UnknownMembers,
 };
@@ -25,6 +27,7 @@ fn from_row(r: Row) -> StoreResult<Group> {
             description: r.description,
             kind: GroupKind::parse(&r.group_type).unwrap_or_default(),
             active: r.active,
+            extensions: Default::default(),
         },
         members: None,
         is_default: r.is_default,
@@ -32,6 +35,82 @@ fn from_row(r: Row) -> StoreResult<Group> {
         created_at: r.created_at,
         updated_at: r.updated_at,
     })
+}
+
+/// Groups from their rows, with the extension values of those whose row says they have any:
+/// one statement more, and none when no group has any.
+fn from_rows(conn: &mut DbConn, rows: Vec<Row>) -> StoreResult<Vec<Group>> {
+    let with: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.has_extensions)
+        .map(|r| r.id)
+        .collect();
+    let mut groups = rows
+        .into_iter()
+        .map(from_row)
+        .collect::<StoreResult<Vec<Group>>>()?;
+    if with.is_empty() {
+        return Ok(groups);
+    }
+    let rows: Vec<(i64, String, i32, Option<String>, String)> = Raw::sql(
+        "SELECT gv.group_id, gv.attribute, gv.position, gv.value, gv.kind \
+         FROM group_values gv WHERE gv.group_id",
+    )
+    .in_ids(&with)
+    .query::<(BigInt, Text, Integer, Nullable<Text>, Text)>()
+    .load(conn.db())?;
+    let mut by_group: HashMap<i64, Vec<(String, i32, String, String)>> = HashMap::new();
+    for (g, attribute, position, value, kind) in rows {
+        by_group
+            .entry(g)
+            .or_default()
+            .push((attribute, position, value.unwrap_or_default(), kind));
+    }
+    for g in &mut groups {
+        if let Some(rows) = by_group.remove(&g.id) {
+            g.data.extensions = ext::from_rows(rows);
+        }
+    }
+    Ok(groups)
+}
+
+fn one(conn: &mut DbConn, row: Row) -> StoreResult<Group> {
+    from_rows(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// Replace group `id`'s extension values with `data`'s.
+fn write_extensions(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: i64,
+    data: &GroupData,
+    fresh: bool,
+) -> StoreResult<()> {
+    if !fresh {
+        diesel::delete(group_values::table.filter(group_values::group_id.eq(id)))
+            .execute(conn.db())?;
+    }
+    let rows: Vec<GroupValueRow> = ext::to_rows(&data.extensions)
+        .into_iter()
+        .map(|r| GroupValueRow {
+            group_id: id,
+            value_lower: Some(r.value_lower()),
+            attribute: r.attribute,
+            position: r.position,
+            org_id: org.as_str().to_string(),
+            value: Some(r.value),
+            kind: r.kind.to_string(),
+            value_num: r.value_num,
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        super::on_backend!(&mut *conn, c => diesel::insert_into(group_values::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// The columns a group's `GroupData` is written to (an insert's and an update's).
@@ -44,6 +123,7 @@ macro_rules! data_columns {
             groups::description.eq(&$d.description),
             groups::group_type.eq($d.kind.as_str()),
             groups::active.eq($d.active),
+            groups::has_extensions.eq(!$d.extensions.is_empty()),
         )
     };
 }
@@ -241,6 +321,9 @@ pub fn insert(
         ))
         .execute(conn.db())
         .map_err(conflict)?;
+    if !data.extensions.is_empty() {
+        write_extensions(conn, org, id, data, true)?;
+    }
     let (_, skipped) = change_members(
         conn,
         org,
@@ -283,7 +366,7 @@ pub fn lock(
         (MultiConn::Pg(c), super::LockFor::Delete) => q.for_update().first(c)?,
         (MultiConn::Sqlite(c), _) => q.first(c)?,
     };
-    from_row(row)
+    one(conn, row)
 }
 
 /// What `write` did: the group as written, whether anything changed, and the member ids
@@ -318,6 +401,9 @@ pub fn write(
         groups::version.eq(current.version + 1),
         groups::updated_at.eq(t),
     );
+    if current.data.extensions != data.extensions {
+        write_extensions(conn, &current.org_id, id, data, false)?;
+    }
     if current.data != *data {
         diesel::update(target)
             .set((bump, data_columns!(data)))
@@ -350,7 +436,7 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64, with_members: bool) -> Store
         .filter(groups::org_id.eq(org.as_str()))
         .select(Row::as_select())
         .first(c))?;
-    let mut g = from_row(row)?;
+    let mut g = one(conn, row)?;
     if with_members {
         g.members = Some(members(conn, id)?);
     }
@@ -484,10 +570,7 @@ pub fn query(
     if w.reverse {
         rows.reverse();
     }
-    let mut out = rows
-        .into_iter()
-        .map(from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
+    let mut out = from_rows(conn, rows)?;
     if with_members {
         let ids: Vec<i64> = out.iter().map(|g| g.id).collect();
         let mut members = members_of_many(conn, &ids)?;
@@ -516,9 +599,10 @@ pub fn find_by_names(
     } else {
         super::on_backend!(conn, c => q.filter(groups::display_name_lower.eq_any(&lower)).load(c))?
     };
-    rows.into_iter()
-        .map(|r| from_row(r).map(|g| (g.data.display_name.to_lowercase(), g)))
-        .collect()
+    Ok(from_rows(conn, rows)?
+        .into_iter()
+        .map(|g| (g.data.display_name.to_lowercase(), g))
+        .collect())
 }
 
 /// The condition "the group is of one of `kinds`" (`None`: any kind).

@@ -15,6 +15,7 @@ pub mod portable;
 pub mod raw;
 pub mod roles;
 pub mod schema;
+pub mod schemas;
 pub mod search;
 pub mod signing_keys;
 pub mod usage;
@@ -116,6 +117,8 @@ struct Shared {
     writer: parking_lot::Mutex<()>,
     /// Sampled page boundaries of unfiltered user lists (`paging`).
     pages: paging::PageCache,
+    /// Each organization's schema registry (`schemas`).
+    schemas: Arc<schemas::SchemaCache>,
 }
 
 impl DbConn {
@@ -127,6 +130,11 @@ impl DbConn {
     /// This store's page cache (`paging`).
     pub(crate) fn pages(&self) -> &paging::PageCache {
         &self.tx.shared.pages
+    }
+
+    /// This store's schema registries (`schemas`).
+    pub fn schema_cache(&self) -> Arc<schemas::SchemaCache> {
+        self.tx.shared.schemas.clone()
     }
 }
 
@@ -614,6 +622,12 @@ impl Store {
     /// The signing keys of this database, cached.
     pub fn keys(&self) -> Arc<KeyCache> {
         self.keys.clone()
+    }
+
+    /// This store's schema registries: `configure` them with the schema files and the
+    /// unknown-extension mode before serving.
+    pub fn schema_cache(&self) -> Arc<schemas::SchemaCache> {
+        self.shared.schemas.clone()
     }
 
     pub fn backend(&self) -> &Backend {

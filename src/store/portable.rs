@@ -63,14 +63,14 @@ macro_rules! portable {
     (
         $(#[$meta:meta])*
         $name:ident, $table:ident, org = $org:ident, key = ($($k:ident),+),
-        { $($field:ident : $ty:ty),* $(,)? }
+        { $($(#[$fmeta:meta])* $field:ident : $ty:ty),* $(,)? }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize, Deserialize)]
         #[diesel(table_name = $table, treat_none_as_default_value = false)]
         #[serde(deny_unknown_fields)]
         pub struct $name {
-            $(pub $field: $ty,)*
+            $($(#[$fmeta])* pub $field: $ty,)*
         }
 
         impl TableRow for $name {
@@ -147,6 +147,9 @@ portable!(OrganizationRow, organizations, org = id, key = (id), {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    /// Not in dumps made before extension schemas.
+    #[serde(default)]
+    schemas_version: i64,
 });
 
 portable!(UserRow, users, org = org_id, key = (id), {
@@ -211,6 +214,22 @@ portable!(UserValueRow, user_values, org = org_id, key = (user_id, attribute, po
     region: Option<String>,
     postal_code: Option<String>,
     country: Option<String>,
+    /// Not in dumps made before extension values.
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    value_num: Option<f64>,
+});
+
+portable!(GroupValueRow, group_values, org = org_id, key = (group_id, attribute, position), {
+    group_id: i64,
+    attribute: String,
+    position: i32,
+    org_id: String,
+    value: Option<String>,
+    value_lower: Option<String>,
+    kind: String,
+    value_num: Option<f64>,
 });
 
 portable!(GroupRow, groups, org = org_id, key = (id), {
@@ -228,6 +247,9 @@ portable!(GroupRow, groups, org = org_id, key = (id), {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    /// Not in dumps made before extension values.
+    #[serde(default)]
+    has_extensions: bool,
 });
 
 portable!(GroupUserRow, group_users, org = org_id, key = (group_id, user_id), {

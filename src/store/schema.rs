@@ -28,6 +28,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        schemas_version -> BigInt,
     }
 }
 
@@ -97,6 +98,8 @@ diesel::table! {
         region -> Nullable<Text>,
         postal_code -> Nullable<Text>,
         country -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        value_num -> Nullable<Double>,
     }
 }
 
@@ -116,6 +119,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        has_extensions -> Bool,
     }
 }
 
@@ -332,10 +336,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_values (group_id, attribute, position) {
+        group_id -> BigInt,
+        attribute -> Text,
+        position -> Integer,
+        org_id -> Text,
+        value -> Nullable<Text>,
+        value_lower -> Nullable<Text>,
+        kind -> Text,
+        value_num -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    scim_schemas (id) {
+        id -> BigInt,
+        org_id -> Nullable<Text>,
+        urn -> Text,
+        urn_lower -> Text,
+        resource_type -> Text,
+        required -> Bool,
+        document -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (org_id));
 diesel::joinable!(user_requests -> users (user_id));
 diesel::joinable!(user_values -> users (user_id));
 diesel::joinable!(groups -> organizations (org_id));
+diesel::joinable!(group_values -> groups (group_id));
 diesel::joinable!(group_users -> groups (group_id));
 diesel::joinable!(group_users -> users (user_id));
 diesel::joinable!(user_roles -> users (user_id));
@@ -351,6 +383,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_values,
     groups,
+    group_values,
+    scim_schemas,
     group_users,
     group_groups,
     roles,

@@ -13,6 +13,7 @@ use super::users::Among;
 use super::{Order, StoreResult};
 use crate::domain::{GroupKind, OrgId};
 use crate::scim::filter::{AttrPath, Filter};
+use crate::scim::schema::ResourceType;
 use crate::scim::ScimResult;
 
 /// How the matches of a field search combine (Logto's `joint`).
@@ -91,8 +92,8 @@ impl UserFilter {
 
     /// A SCIM filter on users; an unknown attribute or a mismatched operator is SCIM's 400
     /// `invalidFilter` here, before anything is read.
-    pub fn scim(f: &Filter, org: &OrgId) -> ScimResult<UserFilter> {
-        let sql = filter_sql::translate(f, Target::Users, org.as_str())?;
+    pub fn scim(f: &Filter, rt: &ResourceType, org: &OrgId) -> ScimResult<UserFilter> {
+        let sql = filter_sql::translate(f, Target::Users, rt, org.as_str())?;
         Ok(UserFilter::of(UserPart::Scim(sql)))
     }
 
@@ -161,10 +162,11 @@ impl GroupFilter {
     }
 
     /// A SCIM filter on groups (SCIM's 400 `invalidFilter` when it cannot be).
-    pub fn scim(f: &Filter, org: &OrgId) -> ScimResult<GroupFilter> {
+    pub fn scim(f: &Filter, rt: &ResourceType, org: &OrgId) -> ScimResult<GroupFilter> {
         Ok(GroupFilter(Some(filter_sql::translate(
             f,
             Target::Groups,
+            rt,
             org.as_str(),
         )?)))
     }
@@ -195,8 +197,15 @@ impl Order {
 
     /// SCIM's `sortBy` (none: by id) and `sortOrder`; an attribute that cannot be sorted by
     /// is SCIM's 400 `invalidValue`.
-    pub fn scim(by: Option<&AttrPath>, target: Target, descending: bool) -> ScimResult<Order> {
-        let key = by.map(|p| filter_sql::sort_key(p, target)).transpose()?;
+    pub fn scim(
+        by: Option<&AttrPath>,
+        target: Target,
+        rt: &ResourceType,
+        descending: bool,
+    ) -> ScimResult<Order> {
+        let key = by
+            .map(|p| filter_sql::sort_key(p, target, rt))
+            .transpose()?;
         Ok(Order { key, descending })
     }
 
@@ -209,6 +218,11 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::schema::Registry;
+
+    fn users() -> &'static crate::scim::schema::ResourceType {
+        Registry::builtin().user()
+    }
     use crate::store::user_search::{Field, Mode};
 
     fn org() -> OrgId {
@@ -274,8 +288,8 @@ mod tests {
     #[test]
     fn parts_are_anded_in_order() {
         let f = crate::scim::filter::Filter::parse("userName sw \"a\"").unwrap();
-        let scim = filter_sql::translate(&f, Target::Users, "acme").unwrap();
-        let both = UserFilter::text("bo").and(UserFilter::scim(&f, &org()).unwrap());
+        let scim = filter_sql::translate(&f, Target::Users, users(), "acme").unwrap();
+        let both = UserFilter::text("bo").and(UserFilter::scim(&f, users(), &org()).unwrap());
         assert_eq!(
             both.sql(Backend::Sqlite, &org()).unwrap(),
             Some(Raw::join(
@@ -304,11 +318,13 @@ mod tests {
         assert!(!Order::by_id().is_keyed());
         assert!(Order::newest_first().is_keyed());
         let p = crate::scim::filter::AttrPath::parse("name.familyName").unwrap();
-        assert!(Order::scim(Some(&p), Target::Users, false)
+        assert!(Order::scim(Some(&p), Target::Users, users(), false)
             .unwrap()
             .is_keyed());
-        assert!(!Order::scim(None, Target::Users, true).unwrap().is_keyed());
+        assert!(!Order::scim(None, Target::Users, users(), true)
+            .unwrap()
+            .is_keyed());
         let bad = crate::scim::filter::AttrPath::parse("nope").unwrap();
-        assert!(Order::scim(Some(&bad), Target::Users, false).is_err());
+        assert!(Order::scim(Some(&bad), Target::Users, users(), false).is_err());
     }
 }

@@ -8,8 +8,10 @@ use diesel::prelude::*;
 
 // A row is the dump format's: one column list for both.
 use super::portable::UserRow as Row;
+use super::portable::UserValueRow;
 use super::schema::{roles, user_roles, user_values, users};
 use super::{new_id, now, DbConn, MultiConn, StoreError, StoreResult};
+use crate::domain::ext;
 use crate::domain::rules::{self, UniqueField};
 use crate::domain::{
     Address, Enterprise, GroupRef, MultiAttr, MultiValue, Name, OrgId, PasswordHash, RoleValue,
@@ -35,6 +37,7 @@ impl Row {
         self,
         values: Vec<(MultiAttr, MultiValue)>,
         roles: Vec<RoleValue>,
+        extensions: crate::domain::Extensions,
     ) -> StoreResult<User> {
         Ok(User {
             id: self.id,
@@ -75,6 +78,7 @@ impl Row {
                 },
                 values,
                 roles,
+                extensions,
                 vendor: VendorFields {
                     custom_data: json_or_empty(&self.custom_data),
                     profile_extra: json_or_empty(&self.profile_extra),
@@ -142,38 +146,61 @@ macro_rules! user_columns {
     };
 }
 
-/// A value row to insert: user id, position, attribute, value.
-type NewValue<'a> = (i64, usize, &'a str, &'a MultiValue);
-
-/// Insert value rows, 1,000 to a multi-row INSERT (15 parameters each).
-fn insert_values(conn: &mut DbConn, org: &OrgId, rows: &[NewValue<'_>]) -> StoreResult<()> {
+/// The value rows of user `id`: one per value of a multi-valued core attribute (at its
+/// place among them), and the extension values (`domain::ext`).
+fn value_rows(org: &OrgId, id: i64, data: &UserData) -> Vec<UserValueRow> {
     let blank = Address::default();
+    let core = data.values.iter().enumerate().map(|(pos, (attr, v))| {
+        let a = v.address.as_ref().unwrap_or(&blank);
+        UserValueRow {
+            user_id: id,
+            attribute: attr.as_str().to_string(),
+            position: pos as i32,
+            org_id: org.as_str().to_string(),
+            value: v.value.clone(),
+            value_lower: lower(&v.value),
+            display: v.display.clone(),
+            type_: v.kind.clone(),
+            is_primary: v.primary,
+            formatted: a.formatted.clone(),
+            street_address: a.street_address.clone(),
+            locality: a.locality.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+            kind: None,
+            value_num: None,
+        }
+    });
+    let ext = ext::to_rows(&data.extensions)
+        .into_iter()
+        .map(|r| UserValueRow {
+            user_id: id,
+            value_lower: Some(r.value_lower()),
+            attribute: r.attribute,
+            position: r.position,
+            org_id: org.as_str().to_string(),
+            value: Some(r.value),
+            display: None,
+            type_: None,
+            is_primary: None,
+            formatted: None,
+            street_address: None,
+            locality: None,
+            region: None,
+            postal_code: None,
+            country: None,
+            kind: Some(r.kind.to_string()),
+            value_num: r.value_num,
+        });
+    core.chain(ext).collect()
+}
+
+/// Insert value rows, 1,000 to a multi-row INSERT (17 parameters each).
+fn insert_values(conn: &mut DbConn, rows: &[UserValueRow]) -> StoreResult<()> {
     for chunk in rows.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|&(id, pos, attr, v)| {
-                let a = v.address.as_ref().unwrap_or(&blank);
-                (
-                    user_values::user_id.eq(id),
-                    user_values::attribute.eq(attr),
-                    user_values::position.eq(pos as i32),
-                    user_values::org_id.eq(org.as_str()),
-                    user_values::value.eq(&v.value),
-                    user_values::value_lower.eq(lower(&v.value)),
-                    user_values::display.eq(&v.display),
-                    user_values::type_.eq(&v.kind),
-                    user_values::is_primary.eq(v.primary),
-                    user_values::formatted.eq(&a.formatted),
-                    user_values::street_address.eq(&a.street_address),
-                    user_values::locality.eq(&a.locality),
-                    user_values::region.eq(&a.region),
-                    user_values::postal_code.eq(&a.postal_code),
-                    user_values::country.eq(&a.country),
-                )
-            })
-            .collect();
         super::on_backend!(&mut *conn, c => diesel::insert_into(user_values::table)
-            .values(rows)
+            .values(chunk)
             .execute(c))?;
     }
     Ok(())
@@ -187,13 +214,7 @@ fn write_values(
     id: i64,
     data: &UserData,
 ) -> StoreResult<Vec<RoleValue>> {
-    let rows: Vec<NewValue<'_>> = data
-        .values
-        .iter()
-        .enumerate()
-        .map(|(pos, (attr, v))| (id, pos, attr.as_str(), v))
-        .collect();
-    insert_values(conn, org, &rows)?;
+    insert_values(conn, &value_rows(org, id, data))?;
     write_roles(conn, org, id, &data.roles)
 }
 
@@ -360,17 +381,12 @@ pub fn insert_many(
             .execute(c))
         .map_err(conflict(UniqueField::LoginName))?;
     }
-    let values: Vec<NewValue<'_>> = all
+    let values: Vec<UserValueRow> = all
         .iter()
         .zip(&ids)
-        .flat_map(|(data, &id)| {
-            data.values
-                .iter()
-                .enumerate()
-                .map(move |(pos, (attr, v))| (id, pos, attr.as_str(), v))
-        })
+        .flat_map(|(data, &id)| value_rows(org, id, data))
         .collect();
-    insert_values(conn, org, &values)?;
+    insert_values(conn, &values)?;
     let mut out = Vec::with_capacity(all.len());
     for (data, &id) in all.iter().zip(&ids) {
         let roles = write_roles(conn, org, id, &data.roles)?;
@@ -452,7 +468,10 @@ pub fn write(
         return Err(StoreError::VersionMismatch);
     }
     let mut written = data.clone();
-    if current.data.values != data.values || current.data.roles != data.roles {
+    if current.data.values != data.values
+        || current.data.roles != data.roles
+        || current.data.extensions != data.extensions
+    {
         diesel::delete(user_values::table.filter(user_values::user_id.eq(id)))
             .execute(conn.db())?;
         diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn.db())?;
@@ -566,7 +585,8 @@ fn children(
     }
     q = q
         .push(
-            "SELECT 'v', uv.user_id, uv.attribute, uv.position, uv.value, uv.display, uv.type, \
+            "SELECT 'v', uv.user_id, uv.attribute, uv.position, uv.value, uv.display, \
+             COALESCE(uv.kind, uv.type), \
              uv.is_primary, uv.formatted, uv.street_address, uv.locality, uv.region, \
              uv.postal_code, uv.country, NULL FROM user_values uv WHERE uv.user_id",
         )
@@ -613,6 +633,7 @@ fn load_many(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut value_rows: Vec<(i64, i32, MultiAttr, MultiValue)> = Vec::new();
     let mut role_rows: Vec<(i64, Option<NaiveDateTime>, RoleValue)> = Vec::new();
+    let mut ext_rows: HashMap<i64, Vec<(String, i32, String, String)>> = HashMap::new();
     for c in children(conn, org, &ids, groups)? {
         let (kind, uid, attr, pos, value, display, type_, primary) =
             (c.0, c.1, c.2, c.3, c.4, c.5, c.6, c.7);
@@ -637,6 +658,16 @@ fn load_many(
                     primary,
                 },
             ));
+            continue;
+        }
+        if attr.starts_with("urn:") {
+            // An extension value: its JSON kind is in the type column (`children`).
+            if let (Some(value), Some(kind)) = (value, type_) {
+                ext_rows
+                    .entry(uid)
+                    .or_default()
+                    .push((attr, pos, value, kind));
+            }
             continue;
         }
         let Some(attr) = MultiAttr::parse(&attr) else {
@@ -683,6 +714,7 @@ fn load_many(
             r.into_user(
                 values.remove(&id).unwrap_or_default(),
                 role_map.remove(&id).unwrap_or_default(),
+                ext_rows.remove(&id).map(ext::from_rows).unwrap_or_default(),
             )
         })
         .collect::<StoreResult<Vec<User>>>()?;

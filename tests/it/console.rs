@@ -920,6 +920,7 @@ async fn users_page_at_100k() {
             scopes: muster::domain::Scopes::all(),
             credential_id: "bench".into(),
             user_id: None,
+            schemas_version: None,
         };
         let caller = muster::directory::Caller {
             principal: &p,

@@ -21,6 +21,7 @@ fn principal() -> Principal {
         scopes: Scopes::all(),
         credential_id: "tok_directory_test".into(),
         user_id: None,
+        schemas_version: None,
     }
 }
 

@@ -899,7 +899,7 @@ async fn sql_equals_the_reference_evaluator_on_random_directories(b: Backend) {
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let s = TestServer::start(b).await;
-    let rt = Registry::get().user();
+    let rt = Registry::builtin().user();
     let mut checked = 0;
     for d in 0..directories {
         let org = format!("prop{d}");

@@ -79,6 +79,7 @@ fn principal() -> muster::domain::Principal {
         scopes: muster::domain::Scopes::all(),
         credential_id: "tok_store_test".into(),
         user_id: None,
+        schemas_version: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod events;
+pub mod schemas;
 
 use chrono::NaiveDate;
 use poem::http::StatusCode;

@@ -600,6 +600,7 @@ fn write_batch(
     }
     let all: Vec<&crate::domain::UserData> = batch.iter().map(|(_, n)| &n.data).collect();
     let created = crate::directory::users::create_many(conn, c, &all).map_err(|_| Stop::Again)?;
+    let reg = c.schemas(conn).map_err(|_| Stop::Again)?;
     for ((i, new), u) in batch.drain(..).zip(created) {
         let op = &req.ops[i];
         let (out, id, ok) = result(
@@ -607,7 +608,7 @@ fn write_batch(
             op,
             Kind::Users,
             None,
-            users::created(cfg, u, &new.proj),
+            users::created(cfg, reg.user(), u, &new.proj),
         );
         if !ok {
             return Err(Stop::Again);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::common::MAX_RESULTS;
 use crate::config::Config;
-use crate::scim::schema::Registry;
+use crate::scim::schema::{Registry, Schema};
 use crate::scim::ScimError;
 
 pub fn service_provider_config(cfg: &Config) -> Value {
@@ -52,16 +52,12 @@ pub fn service_provider_config(cfg: &Config) -> Value {
     })
 }
 
-fn resource_type_json(cfg: &Config, name: &str) -> Option<Value> {
-    let reg = Registry::get();
-    let rt = reg
-        .resource_types
-        .iter()
-        .find(|r| r.name.eq_ignore_ascii_case(name))?;
+fn resource_type_json(cfg: &Config, reg: &Registry, name: &str) -> Option<Value> {
+    let rt = reg.resource_type(name)?;
     let exts: Vec<Value> = rt
         .extensions
         .iter()
-        .map(|e| json!({"schema": e, "required": false}))
+        .map(|e| json!({"schema": e.urn(), "required": e.required}))
         .collect();
     let mut v = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
@@ -78,34 +74,34 @@ fn resource_type_json(cfg: &Config, name: &str) -> Option<Value> {
     Some(v)
 }
 
-pub fn resource_types(cfg: &Config) -> Vec<Value> {
-    Registry::get()
-        .resource_types
+/// The resource types of an organization (its registry: the extensions registered for it).
+pub fn resource_types(cfg: &Config, reg: &Registry) -> Vec<Value> {
+    reg.resource_types()
         .iter()
-        .filter_map(|r| resource_type_json(cfg, r.name))
+        .filter_map(|r| resource_type_json(cfg, reg, r.name))
         .collect()
 }
 
-pub fn resource_type(cfg: &Config, name: &str) -> Result<Value, ScimError> {
-    resource_type_json(cfg, name)
+pub fn resource_type(cfg: &Config, reg: &Registry, name: &str) -> Result<Value, ScimError> {
+    resource_type_json(cfg, reg, name)
         .ok_or_else(|| ScimError::not_found(format!("resource type {name:?} not found")))
 }
 
-fn schema_json(cfg: &Config, urn: &str) -> Option<Value> {
-    let s = Registry::get().schema(urn)?;
+fn schema_json(cfg: &Config, s: &Schema) -> Value {
     let mut doc = s.document.clone();
     doc["meta"] = json!({"resourceType": "Schema", "location": cfg.url(&format!("/scim/v2/Schemas/{}", s.id))});
-    Some(doc)
+    doc
 }
 
-pub fn schemas(cfg: &Config) -> Vec<Value> {
-    Registry::get()
-        .schemas
-        .iter()
-        .filter_map(|s| schema_json(cfg, &s.id))
+pub fn schemas(cfg: &Config, reg: &Registry) -> Vec<Value> {
+    reg.schemas()
+        .into_iter()
+        .map(|s| schema_json(cfg, s))
         .collect()
 }
 
-pub fn schema(cfg: &Config, urn: &str) -> Result<Value, ScimError> {
-    schema_json(cfg, urn).ok_or_else(|| ScimError::not_found(format!("schema {urn:?} not found")))
+pub fn schema(cfg: &Config, reg: &Registry, urn: &str) -> Result<Value, ScimError> {
+    reg.schema(urn)
+        .map(|s| schema_json(cfg, s))
+        .ok_or_else(|| ScimError::not_found(format!("schema {urn:?} not found")))
 }

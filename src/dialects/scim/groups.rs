@@ -12,36 +12,36 @@ use crate::auth::schemes::BearerOrBasic;
 use crate::config::Config;
 use crate::directory::groups::{self as dir, Members};
 use crate::directory::seam::Dialect;
+use crate::directory::Caller;
 use crate::domain::{id_from_hex, id_to_hex, Group, GroupData, MemberChange};
 use crate::request::AppState;
 use crate::scim::filter::{CompValue, CompareOp, Filter, PatchPath};
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
-use crate::scim::schema::Registry;
+use crate::scim::schema::{Registry, ResourceType};
 use crate::scim::{normalize, ScimError, ScimResult};
 
-fn render(cfg: &Config, g: &Group, proj: &Projection) -> Value {
-    let rt = Registry::get().group();
+fn render(cfg: &Config, rt: &ResourceType, g: &Group, proj: &Projection) -> Value {
     crate::scim::projection::apply_owned(group_json(cfg, g), rt, proj)
 }
 
 /// The body of a single group: a large member list (default projection) is streamed
 /// rather than built into the JSON tree.
-fn group_body(cfg: &Config, mut g: Group, proj: &Projection) -> ScimJson {
+fn group_body(cfg: &Config, rt: &ResourceType, mut g: Group, proj: &Projection) -> ScimJson {
     let large = g
         .members
         .as_ref()
         .is_some_and(|m| m.len() >= STREAM_MEMBERS_FROM);
     if large && proj.is_default() {
         let members = g.members.take().unwrap_or_default();
-        ScimJson::with_members(cfg, render(cfg, &g, proj), members)
+        ScimJson::with_members(cfg, render(cfg, rt, &g, proj), members)
     } else {
-        ScimJson::new(render(cfg, &g, proj))
+        ScimJson::new(render(cfg, rt, &g, proj))
     }
 }
 
 fn wants_members(proj: &Projection) -> Members {
-    if proj.wants(Registry::get().group(), "members") {
+    if proj.wants(Registry::builtin().group(), "members") {
         Members::Load
     } else {
         Members::Skip
@@ -54,7 +54,7 @@ pub fn create(
     body: Value,
     proj: Projection,
 ) -> ScimResult<Prepared> {
-    let rt = Registry::get().group();
+    let rt = Registry::builtin().group();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let data = group_data(&canon, &GroupData::default());
@@ -72,8 +72,9 @@ pub fn create(
             }
             let location = cfg.url(&format!("/scim/v2/Groups/{}", id_to_hex(g.id)));
             let version = g.version;
+            let reg = p.schemas(conn)?;
             Ok(ScimResponse::Created(
-                group_body(&cfg, g, &proj),
+                group_body(&cfg, reg.group(), g, &proj),
                 Some(etag(version)),
                 location,
             ))
@@ -101,8 +102,9 @@ pub async fn get(
             g.members = Some(dir::members(conn, id)?);
         }
         let version = g.version;
+        let reg = p.schemas(conn)?;
         Ok(ScimResponse::Ok(
-            group_body(&cfg, g, &proj),
+            group_body(&cfg, reg.group(), g, &proj),
             Some(etag(version)),
         ))
     })
@@ -119,7 +121,9 @@ fn change<F>(
     compute: F,
 ) -> ScimResult<Prepared>
 where
-    F: FnOnce(&Config, &Group) -> ScimResult<(GroupData, MemberChange)> + Send + 'static,
+    F: FnOnce(&Config, &ResourceType, &Group) -> ScimResult<(GroupData, MemberChange)>
+        + Send
+        + 'static,
 {
     let id = ScimError::id(c.id, "group")?;
     let expected = if_match(c.if_match)?;
@@ -128,9 +132,11 @@ where
     let tally = tally.clone();
     Ok(Prepared::new(
         move |conn, p| {
+            let reg = p.schemas(conn)?;
+            let rt = reg.group();
             let output = wants_members(&proj);
             let changed = dir::update(conn, p, id, &expected, input, output, |current: &Group| {
-                let (data, mut members) = compute(&cfg, current)?;
+                let (data, mut members) = compute(&cfg, rt, current)?;
                 members.unknown = cfg.scim_unknown_members;
                 Ok((data, members))
             })
@@ -144,7 +150,7 @@ where
             let g = changed.value;
             let version = g.version;
             Ok(ScimResponse::Ok(
-                group_body(&cfg, g, &proj),
+                group_body(&cfg, rt, g, &proj),
                 Some(etag(version)),
             ))
         },
@@ -153,11 +159,11 @@ where
 }
 
 pub fn replace(cfg: &Arc<Config>, tally: &Tally, c: Change<'_>) -> ScimResult<Prepared> {
-    let rt = Registry::get().group();
+    let rt = Registry::builtin().group();
     let canon = normalize::resource(&c.body, rt)?;
     normalize::check_required(&canon, rt)?;
     let members = member_ids(canon.get("members"))?;
-    change(cfg, tally, c, Members::Skip, move |_, current| {
+    change(cfg, tally, c, Members::Skip, move |_, _, current| {
         let data = group_data(&canon, &current.data);
         Ok((data, MemberChange::replace_with(members)))
     })
@@ -195,8 +201,9 @@ impl Delta {
 }
 
 fn members_attr() -> &'static crate::scim::schema::Attribute {
-    Registry::get()
-        .resolve(Registry::get().group(), None, "members")
+    Registry::builtin()
+        .group()
+        .resolve(None, "members")
         .expect("members")
         .attr
 }
@@ -311,10 +318,9 @@ fn split(ops: &[Operation]) -> ScimResult<Option<(Delta, Vec<Operation>)>> {
 }
 
 pub fn modify(cfg: &Arc<Config>, tally: &Tally, c: Change<'_>) -> ScimResult<Prepared> {
-    let rt = Registry::get().group();
     let ops = patch::parse_request(&c.body)?;
     match split(&ops)? {
-        Some((delta, rest)) => change(cfg, tally, c, Members::Skip, move |cfg, current| {
+        Some((delta, rest)) => change(cfg, tally, c, Members::Skip, move |cfg, rt, current| {
             let before = group_json(cfg, current);
             let after = if rest.is_empty() {
                 before
@@ -326,7 +332,7 @@ pub fn modify(cfg: &Arc<Config>, tally: &Tally, c: Change<'_>) -> ScimResult<Pre
         }),
         // A member filter the delta path cannot express: apply on the full list, read under
         // the same row lock as the write, so a concurrent change waits instead of failing.
-        None => change(cfg, tally, c, Members::Load, move |cfg, current| {
+        None => change(cfg, tally, c, Members::Load, move |cfg, rt, current| {
             let before = group_json(cfg, current);
             let after = patch::apply(&before, &ops, rt)?;
             normalize::check_required(&after, rt)?;
@@ -342,13 +348,15 @@ pub fn list_in(
     conn: &mut crate::directory::Conn,
     keys: &crate::directory::KeyCache,
     cfg: &Config,
-    org: &crate::domain::OrgId,
+    c: &Caller<'_>,
     params: super::list::Params,
     proj: &Projection,
 ) -> ScimResult<Value> {
+    let reg = c.schemas(conn)?;
+    let rt = reg.group();
     let with = wants_members(proj) == Members::Load;
-    let (page, plan) = super::list::groups(conn, keys, org, params, with)?;
-    let resources = page.rows.iter().map(|g| render(cfg, g, proj)).collect();
+    let (page, plan) = super::list::groups(conn, keys, c.org(), rt, params, with)?;
+    let resources = page.rows.iter().map(|g| render(cfg, rt, g, proj)).collect();
     Ok(super::list::response(
         resources,
         page.total,

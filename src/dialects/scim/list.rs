@@ -3,6 +3,7 @@
 //! URL-safe, tamper-proof, accepted by every instance on the same database, bound to the
 //! query and the `count` they were issued for, and expiring after `CURSOR_TIMEOUT` seconds.
 
+use crate::scim::schema::ResourceType;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -99,6 +100,7 @@ pub fn plan<F: Default>(
     keys: &KeyCache,
     org: &OrgId,
     target: Target,
+    rt: &ResourceType,
     p: &Params,
     filter: impl FnOnce(&Filter) -> ScimResult<F>,
 ) -> ScimResult<Plan<F>> {
@@ -131,7 +133,7 @@ pub fn plan<F: Default>(
         }
         None => None,
     };
-    let order = Order::scim(by.as_ref(), target, descending)?;
+    let order = Order::scim(by.as_ref(), target, rt, descending)?;
     let sorted = order.is_keyed();
     let count_param = num("count", p.count.as_deref())?;
 
@@ -415,11 +417,12 @@ pub fn users(
     conn: &mut Conn,
     keys: &KeyCache,
     org: &OrgId,
+    rt: &ResourceType,
     params: Params,
     groups: Groups,
 ) -> ScimResult<(Page<crate::domain::User>, Plan<UserFilter>, UserGroups)> {
-    let mut plan = plan(conn, keys, org, Target::Users, &params, |f| {
-        UserFilter::scim(f, org)
+    let mut plan = plan(conn, keys, org, Target::Users, rt, &params, |f| {
+        UserFilter::scim(f, rt, org)
     })?;
     let (loaded, total) = user_dir::search(
         conn,
@@ -445,11 +448,12 @@ pub fn groups(
     conn: &mut Conn,
     keys: &KeyCache,
     org: &OrgId,
+    rt: &ResourceType,
     params: Params,
     with_members: bool,
 ) -> ScimResult<(Page<crate::domain::Group>, Plan<GroupFilter>)> {
-    let mut plan = plan(conn, keys, org, Target::Groups, &params, |f| {
-        GroupFilter::scim(f, org)
+    let mut plan = plan(conn, keys, org, Target::Groups, rt, &params, |f| {
+        GroupFilter::scim(f, rt, org)
     })?;
     let (rows, total) = group_dir::search(
         conn,

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::auth::schemes::BearerOrBasic;
 use crate::request::AppState;
 use crate::scim::projection::Projection;
+use crate::scim::schema::Registry;
 use crate::scim::ScimError;
 use crate::scim::ScimResult;
 use common::{
@@ -123,7 +124,7 @@ type ListIn = fn(
     &mut crate::directory::Conn,
     &crate::directory::KeyCache,
     &crate::config::Config,
-    &crate::domain::OrgId,
+    &crate::directory::Caller<'_>,
     list::Params,
     &Projection,
 ) -> crate::scim::ScimResult<Value>;
@@ -138,7 +139,7 @@ async fn search(
     let cfg = state.config.clone();
     let keys = state.store.keys();
     trip(state, auth, false, s, move |conn, p, s| {
-        let body = list_in(conn, &keys, &cfg, &p.org_id, s.params, &s.projection)?;
+        let body = list_in(conn, &keys, &cfg, p, s.params, &s.projection)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
     })
     .await
@@ -190,32 +191,33 @@ fn whole_list(items: Vec<Value>) -> ScimResponse {
 /// credential without it is refused before it learns what is implemented).
 async fn me_not_implemented(state: &AppState, auth: &BearerOrBasic, what: &str) -> ScimResponse {
     let scope = Some(crate::domain::Scope::Scim);
-    authenticated_with(state, auth, scope, || not_implemented(what)).await
+    authenticated_with(state, auth, scope, |_| not_implemented(what)).await
 }
 
 /// Answer with `respond()` once the credential checks out (one trip, no other work there).
 async fn authenticated(
     state: &AppState,
     auth: &BearerOrBasic,
-    respond: impl FnOnce() -> ScimResponse,
+    respond: impl FnOnce(&Registry) -> ScimResponse,
 ) -> ScimResponse {
-    // Discovery answers any valid credential, as before: it shows nothing of the tenant.
+    // Discovery answers any valid credential: it shows the organization's schemas.
     authenticated_with(state, auth, None, respond).await
 }
 
-/// `authenticated`, requiring `scope` too.
+/// `authenticated`, requiring `scope` too; `respond` is given the caller's organization's
+/// schema registry.
 async fn authenticated_with(
     state: &AppState,
     auth: &BearerOrBasic,
     scope: Option<crate::domain::Scope>,
-    respond: impl FnOnce() -> ScimResponse,
+    respond: impl FnOnce(&Registry) -> ScimResponse,
 ) -> ScimResponse {
     match state
         .trip(auth, scope)
-        .run(|_, _| Ok::<_, ScimError>(()))
+        .run(|conn, c| c.schemas(conn).map_err(ScimError::from))
         .await
     {
-        Ok(()) => respond(),
+        Ok(reg) => respond(&reg),
         Err(e) => ScimResponse::from(e),
     }
 }
@@ -469,8 +471,8 @@ crate::request::routes! {
                 false,
                 prepared,
                 move |conn, p, (proj, each, start, count)| {
-                    let u = users::list_in(conn, &keys, &cfg, &p.org_id, each.clone(), &proj);
-                    let g = groups::list_in(conn, &keys, &cfg, &p.org_id, each, &proj);
+                    let u = users::list_in(conn, &keys, &cfg, p, each.clone(), &proj);
+                    let g = groups::list_in(conn, &keys, &cfg, p, each, &proj);
                     let mut resources = Vec::new();
                     let mut total = 0;
                     let mut ok = false;
@@ -542,7 +544,7 @@ crate::request::routes! {
         /// What this service provider supports.
         #[oai(path = "/ServiceProviderConfig", method = "get")]
         async fn service_provider_config() -> ScimResponse {
-            authenticated(&state, &auth, || {
+            authenticated(&state, &auth, |_| {
                 one(Ok(discovery::service_provider_config(&state.config)))
             })
             .await
@@ -551,27 +553,29 @@ crate::request::routes! {
         /// The resource types.
         #[oai(path = "/ResourceTypes", method = "get")]
         async fn resource_types() -> ScimResponse {
-            let items = || whole_list(discovery::resource_types(&state.config));
+            let items = |reg: &Registry| whole_list(discovery::resource_types(&state.config, reg));
             authenticated(&state, &auth, items).await
         }
 
         /// One resource type.
         #[oai(path = "/ResourceTypes/:name", method = "get")]
         async fn resource_type(name: Path<String>) -> ScimResponse {
-            let item = || one(discovery::resource_type(&state.config, &name.0));
+            let item = |reg: &Registry| one(discovery::resource_type(&state.config, reg, &name.0));
             authenticated(&state, &auth, item).await
         }
 
         /// The schemas.
         #[oai(path = "/Schemas", method = "get")]
         async fn schemas() -> ScimResponse {
-            authenticated(&state, &auth, || whole_list(discovery::schemas(&state.config))).await
+            let items = |reg: &Registry| whole_list(discovery::schemas(&state.config, reg));
+            authenticated(&state, &auth, items).await
         }
 
         /// One schema by URN.
         #[oai(path = "/Schemas/:urn", method = "get")]
         async fn schema(urn: Path<String>) -> ScimResponse {
-            authenticated(&state, &auth, || one(discovery::schema(&state.config, &urn.0))).await
+            let item = |reg: &Registry| one(discovery::schema(&state.config, reg, &urn.0));
+            authenticated(&state, &auth, item).await
         }
     }
 }

@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Config;
 use crate::domain::{
-    id_from_hex, id_to_hex, Address, Enterprise, Group, GroupData, GroupRef, MemberKind, MultiAttr,
-    MultiValue, Name, RoleValue, User, UserData, VendorFields,
+    id_from_hex, id_to_hex, Address, Enterprise, Extensions, Group, GroupData, GroupRef,
+    MemberKind, MultiAttr, MultiValue, Name, RoleValue, User, UserData, VendorFields,
 };
 use crate::scim::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use crate::scim::{ScimError, ScimResult};
@@ -175,6 +175,7 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
         schemas.push(Value::String(ENTERPRISE_SCHEMA.into()));
         m.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
     }
+    put_extensions(&mut m, &mut schemas, &d.extensions);
     m.insert("schemas".into(), Value::Array(schemas));
     m.insert(
         "meta".into(),
@@ -189,6 +190,35 @@ pub fn user_json(cfg: &Config, u: &User, groups: Option<&[GroupRef]>) -> Value {
         ),
     );
     Value::Object(m)
+}
+
+/// Custom extension values under their URNs, each URN in `schemas`.
+fn put_extensions(m: &mut Map<String, Value>, schemas: &mut Vec<Value>, ext: &Extensions) {
+    for (urn, obj) in ext {
+        if obj.as_object().is_some_and(|o| !o.is_empty()) {
+            schemas.push(Value::String(urn.clone()));
+            m.insert(urn.clone(), obj.clone());
+        }
+    }
+}
+
+/// The custom extension objects of canonical JSON: every URN key but the core and Enterprise
+/// schemas (whose attributes are columns of their own).
+pub fn extensions_of(j: &Value) -> Extensions {
+    let mut out = Extensions::new();
+    if let Value::Object(o) = j {
+        for (k, v) in o {
+            if crate::scim::normalize::is_urn(k)
+                && ![USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA]
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(k))
+                && v.as_object().is_some_and(|o| !o.is_empty())
+            {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    out
 }
 
 fn s(v: Option<&Value>) -> Option<String> {
@@ -281,6 +311,7 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
         values,
         roles,
         vendor,
+        extensions: extensions_of(j),
     };
     Ok((data, s(j.get("password"))))
 }
@@ -288,7 +319,9 @@ pub fn user_data(j: &Value, vendor: VendorFields) -> ScimResult<(UserData, Optio
 /// The full canonical representation of a group; `members` when loaded.
 pub fn group_json(cfg: &Config, g: &Group) -> Value {
     let mut m = Map::new();
-    m.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    let mut schemas = vec![Value::String(GROUP_SCHEMA.into())];
+    put_extensions(&mut m, &mut schemas, &g.data.extensions);
+    m.insert("schemas".into(), Value::Array(schemas));
     m.insert("id".into(), Value::String(id_to_hex(g.id)));
     put(&mut m, "externalId", &g.data.external_id);
     m.insert(
@@ -348,6 +381,7 @@ pub fn group_data(j: &Value, kept: &GroupData) -> GroupData {
         description: kept.description.clone(),
         active: kept.active,
         kind: kept.kind,
+        extensions: extensions_of(j),
     }
 }
 

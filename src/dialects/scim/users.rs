@@ -17,26 +17,25 @@ use crate::domain::{id_to_hex, User, UserData, VendorFields};
 use crate::request::AppState;
 use crate::scim::patch::{self, Op, Operation};
 use crate::scim::projection::Projection;
-use crate::scim::schema::{Registry, USER_SCHEMA};
+use crate::scim::schema::{Registry, ResourceType, USER_SCHEMA};
 use crate::scim::{normalize, ScimError, ScimResult};
 
 fn wants_groups(proj: &Projection) -> Groups {
-    if proj.wants(Registry::get().user(), "groups") {
+    if proj.wants(Registry::builtin().user(), "groups") {
         Groups::Load
     } else {
         Groups::Skip
     }
 }
 
-fn render(cfg: &Config, v: &UserView, proj: &Projection) -> Value {
-    let rt = Registry::get().user();
+fn render(cfg: &Config, rt: &ResourceType, v: &UserView, proj: &Projection) -> Value {
     let full = user_json(cfg, &v.user, v.groups.as_deref());
     crate::scim::projection::apply_owned(full, rt, proj)
 }
 
-fn ok(cfg: &Config, v: &UserView, proj: &Projection) -> ScimResponse {
+fn ok(cfg: &Config, rt: &ResourceType, v: &UserView, proj: &Projection) -> ScimResponse {
     ScimResponse::Ok(
-        ScimJson::new(render(cfg, v, proj)),
+        ScimJson::new(render(cfg, rt, v, proj)),
         Some(etag(v.user.version)),
     )
 }
@@ -58,7 +57,7 @@ pub fn create(
     body: Value,
     proj: Projection,
 ) -> ScimResult<Prepared> {
-    let rt = Registry::get().user();
+    let rt = Registry::builtin().user();
     let canon = normalize::resource(&body, rt)?;
     normalize::check_required(&canon, rt)?;
     let (mut data, password) = user_data(&canon, VendorFields::default())?;
@@ -74,7 +73,8 @@ pub fn create(
     let op = move |conn: &mut crate::directory::Conn, p: &Caller<'_>| {
         let u = dir::create(conn, p, &data, password.map(|p| pre.take(p)))
             .map_err(|e| ScimError::about(e, "user"))?;
-        Ok(created(&cfg, u, &proj))
+        let reg = p.schemas(conn)?;
+        Ok(created(&cfg, reg.user(), u, &proj))
     };
     let mut prepared = Prepared::new(op, hashing);
     prepared.new_user = batch;
@@ -82,12 +82,12 @@ pub fn create(
 }
 
 /// The answer to a create of `u`.
-pub fn created(cfg: &Config, u: User, proj: &Projection) -> ScimResponse {
+pub fn created(cfg: &Config, rt: &ResourceType, u: User, proj: &Projection) -> ScimResponse {
     let location = cfg.url(&format!("/scim/v2/Users/{}", id_to_hex(u.id)));
     let version = u.version;
     // A new user belongs to no group yet.
     let groups = (wants_groups(proj) == Groups::Load).then(Vec::new);
-    let body = render(cfg, &UserView { user: u, groups }, proj);
+    let body = render(cfg, rt, &UserView { user: u, groups }, proj);
     ScimResponse::Created(ScimJson::new(body), Some(etag(version)), location)
 }
 
@@ -123,7 +123,8 @@ pub async fn get(
             if none_match(if_none_match.as_deref(), v.user.version) {
                 return Ok(ScimResponse::NotModified(etag(v.user.version)));
             }
-            Ok(ok(&cfg, &v, &proj))
+            let reg = p.schemas(conn)?;
+            Ok(ok(&cfg, reg.user(), &v, &proj))
         },
     )
     .await
@@ -144,7 +145,7 @@ fn change<F>(
     compute: F,
 ) -> ScimResult<Prepared>
 where
-    F: FnOnce(&Config, &User) -> ScimResult<UserData> + Send + 'static,
+    F: FnOnce(&Config, &ResourceType, &User) -> ScimResult<UserData> + Send + 'static,
 {
     let id = ScimError::id(c.id, "user")?;
     let expected = if_match(c.if_match)?;
@@ -153,6 +154,8 @@ where
     let hashing = password.is_some();
     let pre = pre.clone();
     let op = move |conn: &mut crate::directory::Conn, c: &Caller<'_>| {
+        let reg = c.schemas(conn)?;
+        let rt = reg.user();
         let changed = dir::update(
             conn,
             c,
@@ -160,7 +163,7 @@ where
             &expected,
             password.map(|p| pre.take(p)),
             |current: &User| {
-                let data = compute(&cfg, current)?;
+                let data = compute(&cfg, rt, current)?;
                 Ok(keep_derived_user_name(current.id, &current.data, data))
             },
         )
@@ -171,20 +174,20 @@ where
             other => other,
         })?;
         let v = view(conn, changed.value, &proj)?;
-        Ok(ok(&cfg, &v, &proj))
+        Ok(ok(&cfg, rt, &v, &proj))
     };
     Ok(Prepared::new(op, hashing))
 }
 
 pub fn replace(cfg: &Arc<Config>, pre: &Prehashed, c: Change<'_>) -> ScimResult<Prepared> {
-    let rt = Registry::get().user();
+    let rt = Registry::builtin().user();
     let canon = normalize::resource(&c.body, rt)?;
     normalize::check_required(&canon, rt)?;
     let password = canon
         .get("password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    change(cfg, pre, c, password, move |_, current| {
+    change(cfg, pre, c, password, move |_, _, current| {
         let (mut data, _) = user_data(&canon, current.data.vendor.clone())?;
         // A PUT that leaves `active` out keeps it: omission never re-enables a user.
         if data.active.is_none() {
@@ -202,7 +205,7 @@ pub fn password_in(body: &Value, patch: bool) -> Option<String> {
             .ok()
             .and_then(|ops| patch_password(&ops));
     }
-    let canon = normalize::resource(body, Registry::get().user()).ok()?;
+    let canon = normalize::resource(body, Registry::builtin().user()).ok()?;
     canon
         .get("password")
         .and_then(Value::as_str)
@@ -235,10 +238,9 @@ fn patch_password(ops: &[Operation]) -> Option<String> {
 }
 
 pub fn modify(cfg: &Arc<Config>, pre: &Prehashed, c: Change<'_>) -> ScimResult<Prepared> {
-    let rt = Registry::get().user();
     let ops = patch::parse_request(&c.body)?;
     let password = patch_password(&ops);
-    change(cfg, pre, c, password, move |cfg, current| {
+    change(cfg, pre, c, password, move |cfg, rt, current| {
         let before = user_json(cfg, current, None);
         let after = patch::apply(&before, &ops, rt)?;
         normalize::check_required(&after, rt)?;
@@ -254,12 +256,14 @@ pub fn list_in(
     conn: &mut crate::directory::Conn,
     keys: &crate::directory::KeyCache,
     cfg: &Config,
-    org: &crate::domain::OrgId,
+    c: &Caller<'_>,
     params: super::list::Params,
     proj: &Projection,
 ) -> ScimResult<Value> {
-    let (page, plan, mut groups) = super::list::users(conn, keys, org, params, wants_groups(proj))?;
-    let rt = Registry::get().user();
+    let reg = c.schemas(conn)?;
+    let rt = reg.user();
+    let groups = wants_groups(proj);
+    let (page, plan, mut groups) = super::list::users(conn, keys, c.org(), rt, params, groups)?;
     let with_groups = wants_groups(proj) == Groups::Load;
     let resources = page
         .rows

@@ -199,6 +199,7 @@ pub async fn grant_admin(s: &TestServer, org: &str, scim_id: &str) {
             scopes: muster::domain::Scopes::all(),
             credential_id: "test".into(),
             user_id: None,
+            schemas_version: None,
         };
         let caller = muster::directory::Caller {
             principal: &p,
