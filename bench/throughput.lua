@@ -1,5 +1,5 @@
 -- wrk script for bench/throughput.sh. Environment:
---   BENCH_MODE   healthz | auth_only | by_id | filter | page | patch | create
+--   BENCH_MODE   healthz | auth_only | by_id | filter | ext_filter | page | patch | create
 --                (create: POST /Users, a new userName each request, unique across
 --                threads and runs)
 --   BENCH_LIST   a file, one value a line, picked at random: resource ids (by_id, patch),
@@ -68,6 +68,10 @@ function request()
       name = string.format("user%06d@example.com", math.random(users) - 1)
     end
     return wrk.format("GET", prefix .. "/Users?filter=" .. urlencode('userName eq "' .. name .. '"'))
+  elseif mode == "ext_filter" then
+    local cc = string.format("CC-%06d", math.random(users) - 1)
+    return wrk.format("GET", prefix .. "/Users?filter="
+      .. urlencode('urn:example:bench:2.0:User:costCenter eq "' .. cc .. '"'))
   elseif mode == "page" then
     local last = users - 99
     if last < 1 then last = 1 end

@@ -18,8 +18,9 @@
 #
 # Workloads: /healthz (the ceiling), GET /ServiceProviderConfig (`auth_only`: token check, no
 # query of its own), GET /Users/{random id}, GET /Users?filter=userName eq
-# "<random existing>", GET /Users?count=100&startIndex=<random>, PATCH /Users/{random id}
-# replacing displayName. Users are seeded with raw SQL (the columns benches/scim.rs seeds, one
+# "<random existing>", GET /Users?filter=<a custom extension attribute> eq "<random existing>"
+# (`ext_eq`: a registered schema extension, docs/scim-extensions.md, one value a user),
+# GET /Users?count=100&startIndex=<random>, PATCH /Users/{random id} replacing displayName. Users are seeded with raw SQL (the columns benches/scim.rs seeds, one
 # `emails` row each) and ANALYZEd. Peak RSS is the server's VmHWM after all workloads of a run.
 # wrk, the server and PostgreSQL share the machine: on 2 cores the numbers are a lower bound.
 set -euo pipefail
@@ -198,7 +199,7 @@ base = datetime.datetime(2025, 1, 1)
 fmt = "%Y-%m-%d %H:%M:%S"
 con = sqlite3.connect(path, isolation_level=None)
 con.execute("BEGIN")
-users, values = [], []
+users, values, ext = [], [], []
 for i in range(n):
     uid = (i + 1) * 7919 + 0x1000_0000
     t = base + datetime.timedelta(seconds=i * 60)
@@ -208,6 +209,7 @@ for i in range(n):
                   f"Given{i % 997}", f"Family{i % 1009}", t.strftime(fmt), modified.strftime(fmt)))
     email = f"user{i:06}@work{i % 50}.example"
     values.append((uid, email, email))
+    ext.append((uid, f"CC-{i:06}", f"cc-{i:06}"))
 con.executemany(
     "INSERT INTO users (id, org_id, user_name, user_name_lower, external_id, display_name, display_name_lower, "
     "name_given, name_family, active, custom_data, profile_extra, is_locked, mfa_enabled, version, created_at, updated_at) "
@@ -215,6 +217,9 @@ con.executemany(
 con.executemany(
     "INSERT INTO user_values (user_id, attribute, position, org_id, value, value_lower, type, is_primary) "
     "VALUES (?, 'emails', 0, 'default', ?, ?, 'work', 1)", values)
+con.executemany(
+    "INSERT INTO user_values (user_id, attribute, position, org_id, value, value_lower, kind) "
+    "VALUES (?, 'urn:example:bench:2.0:User:costCenter', 0, 'default', ?, ?, 's')", ext)
 con.execute("COMMIT")
 con.execute("ANALYZE")
 con.execute("PRAGMA optimize")
@@ -244,6 +249,10 @@ SELECT (i + 1) * 7919 + 268435456, 'emails', 0, 'default',
        'user' || lpad(i::text, 6, '0') || '@work' || (i % 50) || '.example',
        'user' || lpad(i::text, 6, '0') || '@work' || (i % 50) || '.example', 'work', TRUE
 FROM generate_series(0, :n - 1) AS i;
+INSERT INTO user_values (user_id, attribute, position, org_id, value, value_lower, kind)
+SELECT (i + 1) * 7919 + 268435456, 'urn:example:bench:2.0:User:costCenter', 0, 'default',
+       'CC-' || lpad(i::text, 6, '0'), 'cc-' || lpad(i::text, 6, '0'), 's'
+FROM generate_series(0, :n - 1) AS i;
 COMMIT;
 ANALYZE users;
 ANALYZE user_values;
@@ -257,6 +266,8 @@ sanity() { # base ids-file size: a GET by id, a filter (totalResults 1) and a PA
   curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "$base/scim/v2/Users/$id"
   last=$(printf 'user%06d@example.com' $((size - 1)))
   curl -fsS -G -H "Authorization: Bearer $TOKEN" --data-urlencode "filter=userName eq \"$last\"" "$base/scim/v2/Users" \
+    | python3 -c 'import json,sys; t=json.load(sys.stdin)["totalResults"]; assert t == 1, t'
+  curl -fsS -G -H "Authorization: Bearer $TOKEN" --data-urlencode "filter=urn:example:bench:2.0:User:costCenter eq \"cc-000000\"" "$base/scim/v2/Users" \
     | python3 -c 'import json,sys; t=json.load(sys.stdin)["totalResults"]; assert t == 1, t'
   curl -fsS -o /dev/null -X PATCH -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/scim+json' \
     -d '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"displayName","value":"Bench"}]}' \
@@ -280,11 +291,15 @@ bench_muster() { # backend size database-url
     > "$work/server-$backend-$size.log" 2>&1 &
   SERVER_PID=$!
   wait_http "$base/healthz"
+  curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"schema":{"id":"urn:example:bench:2.0:User","attributes":[{"name":"costCenter","type":"string"}]}}' \
+    "$base/admin/v1/schemas"
   sanity "$base" "$ids" "$size"
   run_wrk healthz "$backend" "$size" "$base" healthz
   run_wrk auth_only "$backend" "$size" "$base" auth_only
   run_wrk get_by_id "$backend" "$size" "$base" by_id "$ids"
   run_wrk userName_eq "$backend" "$size" "$base" filter
+  run_wrk ext_eq "$backend" "$size" "$base" ext_filter
   run_wrk page_100 "$backend" "$size" "$base" page
   run_wrk patch "$backend" "$size" "$base" patch "$ids"
   local rss

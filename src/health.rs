@@ -85,6 +85,12 @@ impl HealthApi {
     async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
         let mut text = state.metrics.render();
         text.push_str(&crate::http::metrics::store_text(state.store.stats()));
+        text.push_str(&crate::http::metrics::counter_text(
+            "muster_scim_unknown_extensions_total",
+            "Schema extensions no one registered that writes kept as sent \
+             (--scim-unknown-extensions=keep)",
+            state.store.schema_cache().unknown_kept(),
+        ));
         text.push_str(&crate::http::metrics::queue_text(state.store.load()));
         text.push_str(&crate::http::metrics::hashing_text(state.hashing_load()));
         PlainText(text)

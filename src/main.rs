@@ -13,6 +13,8 @@ use muster::domain::{Credential, CredentialKind, OrgId, Scopes, UsageRecord};
 use muster::portability;
 use muster::store::{self, Store};
 
+mod schema_cli;
+
 #[derive(Parser)]
 #[command(
     name = "muster",
@@ -93,6 +95,11 @@ enum Command {
         /// Only this organization.
         #[arg(long)]
         org: Option<String>,
+    },
+    /// Custom SCIM schema extensions (docs/scim-extensions.md).
+    Schema {
+        #[command(subcommand)]
+        command: schema_cli::SchemaCommand,
     },
     /// Read a dump (from `muster export`) into the database; rows already there are kept.
     Import {
@@ -256,6 +263,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { org, quiet } => export(&cli.database_url, org, quiet),
         Command::Import { file, quiet } => import(&cli.database_url, &file, quiet),
         Command::Conflicts { org } => conflicts(&cli.database_url, org),
+        Command::Schema { command } => schema_cli::run(&open(&cli.database_url)?, command),
         Command::Copy {
             from,
             to,

@@ -87,7 +87,10 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
     }
     let org = OrgId::parse(&found.org_id).map_err(|_| AuthError::Unauthorized)?;
     let principal = match (found.user_id, &found.credential_id) {
-        (Some(uid), _) if found.user_is_admin => user_principal(org, uid),
+        (Some(uid), _) if found.user_is_admin => Principal {
+            schemas_version: Some(found.schemas_version),
+            ..user_principal(org, uid)
+        },
         (None, Some(cred)) => {
             let scopes = found
                 .credential_scopes
@@ -99,7 +102,7 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
                 scopes,
                 credential_id: cred.clone(),
                 user_id: None,
-                schemas_version: None,
+                schemas_version: Some(found.schemas_version),
             };
             if !p.has(Scope::OrgsAdmin) {
                 return Err(AuthError::Unauthorized);

@@ -220,7 +220,7 @@ pub fn user_state(u: &User) -> Value {
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_string(), json!(v.as_ref()?))))
     .collect();
-    json!({
+    let mut state = json!({
         "id": id_to_hex(u.id),
         "username": d.user_name,
         "primaryEmail": value(MultiAttr::Emails),
@@ -237,12 +237,21 @@ pub fn user_state(u: &User) -> Value {
         "updatedAt": millis(u.updated_at),
         "externalId": d.external_id,
         "roles": d.roles.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-    })
+    });
+    with_extensions(&mut state, &d.extensions);
+    state
+}
+
+/// Custom SCIM extension values, by URN, when the resource has any.
+fn with_extensions(state: &mut Value, ext: &crate::domain::Extensions) {
+    if !ext.is_empty() {
+        state["extensions"] = Value::Object(ext.clone());
+    }
 }
 
 /// A group's state in an event.
 pub fn group_state(g: &Group) -> Value {
-    json!({
+    let mut state = json!({
         "id": id_to_hex(g.id),
         "name": g.data.display_name,
         "description": g.data.description,
@@ -250,7 +259,9 @@ pub fn group_state(g: &Group) -> Value {
         "version": g.version,
         "createdAt": millis(g.created_at),
         "updatedAt": millis(g.updated_at),
-    })
+    });
+    with_extensions(&mut state, &g.data.extensions);
+    state
 }
 
 /// An event as stored, for rendering.

@@ -15,6 +15,7 @@ mod dashboard;
 mod delete;
 mod groups;
 mod orgs;
+mod schemas;
 mod signin;
 mod users;
 mod view;
@@ -61,6 +62,7 @@ pub fn routes() -> impl Endpoint {
             get(credentials::list).post(credentials::create),
         )
         .at("/credentials/:id/revoke", post(credentials::revoke))
+        .at("/schemas", get(schemas::list).post(schemas::create))
         .at("/activity", get(activity::list))
         .at("/assets/console.css", get(css))
         .at("/assets/console.js", get(js))

@@ -123,7 +123,11 @@ pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Respons
         }
         let advanced = q.filter.trim();
         if !advanced.is_empty() {
-            let reg = crate::store::schemas::registry(conn, &s.principal.org_id, None)?;
+            let reg = crate::directory::schemas::registry(
+                conn,
+                &s.principal.org_id,
+                s.principal.schemas_version,
+            )?;
             match crate::scim::filter::Filter::parse(advanced)
                 .map_err(|e| format!("At position {}: {}", e.position, e.message))
                 .and_then(|f| {
@@ -266,6 +270,8 @@ struct UserPage {
     groups: Vec<GroupRef>,
     identities: Vec<Identity>,
     activity: Vec<AuditEntry>,
+    /// The organization's schemas (its extensions' attributes get inputs by type).
+    schemas: std::sync::Arc<crate::scim::schema::Registry>,
 }
 
 fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
@@ -273,11 +279,13 @@ fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
     let v = directory::users::get(conn, org, uid, Groups::Load)?;
     let identities = directory::identities::of_user(conn, uid)?;
     let (activity, _) = directory::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
+    let schemas = directory::schemas::registry(conn, org, s.principal.schemas_version)?;
     Ok(UserPage {
         user: v.user,
         groups: v.groups.unwrap_or_default(),
         identities,
         activity,
+        schemas,
     })
 }
 
@@ -296,6 +304,24 @@ pub(crate) struct EditForm {
     email: String,
     phone: String,
     title: String,
+    /// Extension attributes, as `x.<urn>:<attribute>` (the single-valued simple ones of the
+    /// organization's registered extensions; docs/scim-extensions.md).
+    #[serde(flatten)]
+    extensions: BTreeMap<String, String>,
+}
+
+/// The form field of an extension attribute.
+fn ext_field(urn: &str, attr: &str) -> String {
+    format!("x.{urn}:{attr}")
+}
+
+/// A value as a form shows it.
+fn ext_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
 }
 
 impl EditForm {
@@ -311,6 +337,17 @@ impl EditForm {
             email: primary_value(d, MultiAttr::Emails),
             phone: primary_value(d, MultiAttr::PhoneNumbers),
             title: d.title.clone().unwrap_or_default(),
+            extensions: d
+                .extensions
+                .iter()
+                .flat_map(|(urn, obj)| {
+                    obj.as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(_, v)| !v.is_array() && !v.is_object())
+                        .map(move |(k, v)| (ext_field(urn, k), ext_text(v)))
+                })
+                .collect(),
         }
     }
 
@@ -386,6 +423,27 @@ impl EditForm {
         d.title = opt(&self.title);
         d.set_primary_email(opt(&self.email));
         d.set_primary(MultiAttr::PhoneNumbers, opt(&self.phone), Some("work"));
+        // Extension fields as text: the directory types them by the registry ("7" for an
+        // integer, "true" for a boolean), as it does a SCIM client's.
+        for (field, v) in &self.extensions {
+            let Some((urn, attr)) = field.strip_prefix("x.").and_then(|p| p.rsplit_once(':'))
+            else {
+                continue;
+            };
+            let obj = d
+                .extensions
+                .entry(urn.to_string())
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(o) = obj.as_object_mut() {
+                match opt(v) {
+                    Some(v) => o.insert(attr.to_string(), serde_json::Value::String(v)),
+                    None => o.remove(attr),
+                };
+            }
+            if obj.as_object().is_some_and(|o| o.is_empty()) {
+                d.extensions.remove(urn);
+            }
+        }
         d
     }
 }
@@ -423,6 +481,59 @@ fn sentence(m: &str) -> String {
         format!("{first}{rest}.")
     }
 }
+/// Inputs for the single-valued simple attributes of the organization's user extensions, by
+/// type; the others (multi-valued, complex, read-only) are shown on the profile only.
+fn extension_fields(p: &UserPage, form: &EditForm, error: Option<&String>) -> Markup {
+    use crate::scim::schema::{AttrType, Mutability, Returned};
+    let rt = p.schemas.user();
+    let exts: Vec<_> = rt.stored_extensions().collect();
+    if exts.is_empty() {
+        return html! {};
+    }
+    html! {
+        fieldset.extensions.invalid[error.is_some()] {
+            legend { "Schema extensions" }
+            @if let Some(e) = error { span.message role="alert" { (e) } }
+            @for e in &exts {
+                @for a in e.schema.attributes.iter().filter(|a| {
+                    !a.multi_valued
+                        && a.ty != AttrType::Complex
+                        && a.mutability != Mutability::ReadOnly
+                        && a.returned != Returned::Never
+                }) {
+                    @let name = ext_field(e.urn(), &a.name);
+                    @let value = form.extensions.get(&name).cloned().unwrap_or_default();
+                    @let label = format!("{} ({})", a.name, e.schema.name);
+                    @match a.ty {
+                        AttrType::Boolean => {
+                            div.field {
+                                label for={ "f-" (name) } { (label) }
+                                select id={ "f-" (name) } name=(name) {
+                                    option value="" selected[value.is_empty()] { "—" }
+                                    option value="true" selected[value == "true"] { "yes" }
+                                    option value="false" selected[value == "false"] { "no" }
+                                }
+                            }
+                        }
+                        AttrType::Integer | AttrType::Decimal => {
+                            (view::field(&label, &name, "number", &value, None))
+                        }
+                        AttrType::DateTime => {
+                            (view::field(&label, &name, "text", &value, None))
+                        }
+                        AttrType::Reference => {
+                            (view::field(&label, &name, "url", &value, None))
+                        }
+                        _ => {
+                            (view::field(&label, &name, "text", &value, None))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct Shown<'a> {
     edit: Option<(&'a EditForm, &'a BTreeMap<&'static str, String>)>,
@@ -527,6 +638,16 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     } } }
                     h3 { "Custom data" }
                     pre.json { (serde_json::to_string_pretty(&d.vendor.custom_data).unwrap_or_default()) }
+                    @if !d.extensions.is_empty() {
+                        h3 { "Schema extensions" }
+                        @for (urn, obj) in &d.extensions {
+                            p.urn { code { (urn) }
+                                @if p.schemas.user().extension(urn).is_none() { " " span.tag { "not registered: kept as sent" } } }
+                            dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
+                                dt { (k) } dd { (ext_text(v)) }
+                            } }
+                        }
+                    }
                 }
                 section aria-labelledby="edit-h" {
                     h2 id="edit-h" { "Edit" }
@@ -540,6 +661,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                         (view::field("Email (primary)", "email", "email", &form.email, errors.get("email")))
                         (view::field("Phone (primary)", "phone", "tel", &form.phone, errors.get("phone")))
                         (view::field("Title", "title", "text", &form.title, errors.get("title")))
+                        (extension_fields(p, form, errors.get("extensions")))
                         button type="submit" { "Save changes" }
                     }
                     h2 { "Status" }
@@ -659,6 +781,10 @@ pub(crate) async fn edit(
                 }
                 Err(StoreError::Refused(r)) => {
                     errors.insert(form_field(r.field), sentence(&r.message));
+                }
+                // An extension value's error names its attribute (`urn:…:level must be …`).
+                Err(StoreError::Conflict(m) | StoreError::Invalid(m)) if m.starts_with("urn:") => {
+                    errors.insert("extensions", sentence(&m));
                 }
                 Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => {
                     errors.insert("user_name", m);

@@ -62,6 +62,7 @@ pub(crate) enum Nav {
     Groups,
     Organizations,
     Credentials,
+    Schemas,
     Activity,
 }
 
@@ -91,6 +92,7 @@ pub(crate) fn page(s: &Session, nav: Nav, title: &str, body: Markup) -> Markup {
                         (item(Nav::Groups, "/console/groups", "Groups"))
                         (item(Nav::Organizations, "/console/organizations", "Organizations"))
                         (item(Nav::Credentials, "/console/credentials", "Credentials"))
+                        (item(Nav::Schemas, "/console/schemas", "Schemas"))
                         (item(Nav::Activity, "/console/activity", "Activity"))
                     }
                     form.signout method="post" action="/console/logout" {

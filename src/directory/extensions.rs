@@ -31,6 +31,14 @@ pub fn apply(
     }
     *new =
         crate::scim::normalize::extensions(new, rt).map_err(|e| StoreError::Invalid(e.detail))?;
+    // Unregistered extensions this write keeps (new, or changed), for /metrics.
+    let kept = new
+        .iter()
+        .filter(|(urn, v)| rt.extension(urn).is_none() && old.and_then(|o| o.get(*urn)) != Some(*v))
+        .count();
+    if kept > 0 {
+        conn.schema_cache().count_unknown_kept(kept as u64);
+    }
     if let Some((path, bytes)) = ext::too_long(new) {
         return Err(StoreError::Invalid(format!(
             "{path} holds {bytes} bytes; a value holds at most {}",

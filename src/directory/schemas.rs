@@ -110,6 +110,15 @@ pub fn remove(
     })
 }
 
+/// Organization `org`'s registry (`version`: its `schemas_version` when the caller has it).
+pub fn registry(
+    conn: &mut Conn,
+    org: &OrgId,
+    version: Option<i64>,
+) -> StoreResult<std::sync::Arc<crate::scim::schema::Registry>> {
+    store::schemas::registry(conn, org, version)
+}
+
 /// How many values a schema holds in `org`.
 pub fn values(conn: &mut Conn, org: &OrgId, urn: &str) -> StoreResult<i64> {
     store::schemas::count_values(conn, Some(org), urn)

@@ -232,6 +232,11 @@ impl Default for Metrics {
     }
 }
 
+/// One counter in Prometheus text format.
+pub fn counter_text(name: &str, help: &str, v: u64) -> String {
+    format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n")
+}
+
 /// The store's counters in Prometheus text format. Tests read them around one request to
 /// count its database trips and statements; operators watch `prepared` stay flat once warm.
 pub fn store_text(stats: &crate::store::StoreStats) -> String {
@@ -272,9 +277,7 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
                 .load(std::sync::atomic::Ordering::Relaxed),
         ),
     ] {
-        out.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
-        ));
+        out.push_str(&counter_text(name, help, v));
     }
     out
 }

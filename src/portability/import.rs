@@ -296,11 +296,19 @@ fn validate(record: &Record) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| format!("{column} is not JSON text: {e}"))
     }
-    if let Some(id) = record.org() {
+    // A schema registered for every organization has `*` for its organization.
+    if let Some(id) = record
+        .org()
+        .filter(|o| *o != crate::store::schemas::EVERY_ORG)
+    {
         org(id)?;
     }
     match record {
         Record::organizations(r) => r.parent_id.as_deref().map_or(Ok(()), org),
+        Record::scim_schemas(r) => crate::scim::schema::Schema::parse(
+            &serde_json::from_str(&r.document).map_err(|e| format!("document is not JSON: {e}"))?,
+        )
+        .map(|_| ()),
         Record::users(r) => {
             json("custom_data", &r.custom_data)?;
             json("profile_extra", &r.profile_extra)

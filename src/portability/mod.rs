@@ -32,7 +32,7 @@ use crate::store::portable::*;
 pub const FORMAT: &str = "muster-dump";
 /// The newest format version this build writes and reads. Raise it with any change to the
 /// lines' meaning (a new table or column included); an import refuses newer dumps.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Rows per read and per import transaction.
 pub const BATCH: usize = 1_000;
 /// The `table` of the last line.
@@ -133,6 +133,7 @@ macro_rules! with_tables {
     ($m:ident) => {
         $m!(
             organizations: OrganizationRow,
+            scim_schemas: ScimSchemaRow,
             roles: RoleRow,
             users: UserRow,
             user_values: UserValueRow,

@@ -229,6 +229,10 @@ fn unknown_extension(
             _ => (key, None, value),
         },
     };
+    // What cannot be a schema's URN or an attribute's name is no extension: ignored (T10).
+    if !super::schema::valid_urn(urn) || name.is_some_and(|n| !super::schema::valid_name(n)) {
+        return Ok(());
+    }
     match rt.unknown {
         Unknown::Ignore => return Ok(()),
         Unknown::Reject => {
@@ -251,7 +255,7 @@ fn unknown_extension(
             Value::Object(m) => {
                 if let Value::Object(s) = slot {
                     for (k, v) in m {
-                        if !v.is_null() {
+                        if !v.is_null() && super::schema::valid_name(k) {
                             s.insert(k.clone(), v.clone());
                         }
                     }
@@ -347,6 +351,7 @@ pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions>
             }
             // The Enterprise extension's attributes are columns of their own.
             Some(_) => {}
+            None if !super::schema::valid_urn(urn) => {}
             None => match rt.unknown {
                 Unknown::Keep => {
                     let mut kept = Map::new();

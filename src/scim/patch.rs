@@ -8,7 +8,9 @@ use super::error::{ScimError, ScimResult};
 use super::filter::{evaluate, AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use super::lookup::JsonLookup;
 use super::normalize::{self, coerce, coerce_single};
-use super::schema::{AttrType, Attribute, Mutability, ResourceType, Unknown};
+use super::schema::{
+    valid_name, valid_urn, AttrType, Attribute, Mutability, ResourceType, Unknown,
+};
 
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -182,20 +184,14 @@ fn unknown_path<'p>(
             return None; // a registered schema's attribute
         }
     }
+    let whole = Some((path, None)).filter(|_| valid_urn(path));
     if kept(path) || matches!(value, Some(Value::Object(_))) {
-        return Some((path, None));
+        return whole;
     }
     match split {
-        Some((urn, name))
-            if normalize::is_urn(urn)
-                && !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
-        {
-            Some((urn, Some(name)))
-        }
-        _ => Some((path, None)),
+        Some((urn, name)) if valid_urn(urn) && valid_name(name) => Some((urn, Some(name))),
+        // Not an extension's path at all: the path parser says why (invalidPath).
+        _ => whole,
     }
 }
 

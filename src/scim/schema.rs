@@ -201,6 +201,13 @@ impl Schema {
         };
         let mut doc = obj.clone();
         doc.remove("meta");
+        // Served with every characteristic spelled out (RFC 7643 §7), defaults filled in.
+        let shown: Vec<Value> = attributes
+            .iter()
+            .zip(attrs)
+            .map(|(a, original)| characteristics(a, original))
+            .collect();
+        doc.insert("attributes".into(), Value::Array(shown));
         doc.insert("id".into(), Value::String(id.clone()));
         doc.insert("schemas".into(), serde_json::json!([SCHEMA_SCHEMA]));
         Ok(Schema {
@@ -211,6 +218,64 @@ impl Schema {
             document: Value::Object(doc),
         })
     }
+}
+
+fn enum_name<T: std::fmt::Debug>(v: T) -> String {
+    let s = format!("{v:?}");
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// An attribute's definition with every characteristic, its description as given.
+fn characteristics(a: &Attribute, original: &Value) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("name".into(), Value::String(a.name.clone()));
+    m.insert("type".into(), Value::String(enum_name(a.ty)));
+    m.insert("multiValued".into(), Value::Bool(a.multi_valued));
+    if let Some(d) = original.get("description").filter(|d| d.is_string()) {
+        m.insert("description".into(), d.clone());
+    }
+    m.insert("required".into(), Value::Bool(a.required));
+    if a.ty != AttrType::Complex && a.ty != AttrType::Boolean {
+        m.insert("caseExact".into(), Value::Bool(a.case_exact));
+    }
+    if !a.canonical_values.is_empty() {
+        m.insert(
+            "canonicalValues".into(),
+            Value::Array(a.canonical_values.clone()),
+        );
+    }
+    if a.ty == AttrType::Reference {
+        let types = a
+            .reference_types
+            .iter()
+            .cloned()
+            .map(Value::String)
+            .collect();
+        m.insert("referenceTypes".into(), Value::Array(types));
+    }
+    m.insert("mutability".into(), Value::String(enum_name(a.mutability)));
+    m.insert("returned".into(), Value::String(enum_name(a.returned)));
+    if a.ty != AttrType::Complex {
+        m.insert("uniqueness".into(), Value::String(enum_name(a.uniqueness)));
+    }
+    if a.ty == AttrType::Complex {
+        let empty = Vec::new();
+        let originals = original
+            .get("subAttributes")
+            .and_then(Value::as_array)
+            .unwrap_or(&empty);
+        let subs = a
+            .sub_attributes
+            .iter()
+            .zip(originals)
+            .map(|(s, o)| characteristics(s, o))
+            .collect();
+        m.insert("subAttributes".into(), Value::Array(subs));
+    }
+    Value::Object(m)
 }
 
 /// Attributes a registered schema may define.
@@ -234,6 +299,11 @@ fn check_urn(id: &str) -> Result<(), String> {
              without spaces or quotes, such as urn:ietf:params:scim:schemas:extension:acme:2.0:User"
         ))
     }
+}
+
+/// Could `id` name a schema (`check_urn`)?
+pub fn valid_urn(id: &str) -> bool {
+    check_urn(id).is_ok()
 }
 
 /// An attribute name (RFC 7643 §2.1): a letter, then letters, digits, `-` and `_`.

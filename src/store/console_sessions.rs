@@ -47,6 +47,8 @@ pub struct Found {
     pub user_is_admin: bool,
     /// A token session: the token's scopes, when it is not revoked.
     pub credential_scopes: Option<String>,
+    /// The organization's `schemas_version` (`store::schemas`).
+    pub schemas_version: i64,
 }
 
 type FoundRow = (
@@ -58,6 +60,7 @@ type FoundRow = (
     chrono::NaiveDateTime,
     bool,
     Option<String>,
+    i64,
 );
 
 /// The session whose token hashes to `token_hash`, with its holder's standing: one statement.
@@ -72,7 +75,8 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<Found>> {
          WHERE ur.user_id = s.user_id AND r.org_id = s.org_id \
          AND r.capabilities LIKE '%\"orgs:admin\"%')) END, \
          (SELECT c.scopes FROM credentials c WHERE c.id = s.credential_id \
-         AND c.org_id = s.org_id AND c.revoked_at IS NULL) \
+         AND c.org_id = s.org_id AND c.revoked_at IS NULL), \
+         (SELECT o.schemas_version FROM organizations o WHERE o.id = s.org_id) \
          FROM console_sessions s WHERE s.token_hash = ",
     )
     .bind(Bind::Text(token_hash.to_string()))
@@ -85,6 +89,7 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<Found>> {
         Timestamp,
         Bool,
         Nullable<Text>,
+        BigInt,
     )>()
     .load(conn.db())?;
     Ok(rows.into_iter().next().map(|r| Found {
@@ -96,6 +101,7 @@ pub fn find(conn: &mut DbConn, token_hash: &str) -> StoreResult<Option<Found>> {
         last_seen_at: r.5,
         user_is_admin: r.6,
         credential_scopes: r.7,
+        schemas_version: r.8,
     }))
 }
 

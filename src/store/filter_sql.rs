@@ -501,9 +501,6 @@ fn schemas_condition(
     cmp: Option<(CompareOp, &CompValue)>,
 ) -> ScimResult<Raw> {
     let rt = cx.rt;
-    if let Some(raw) = ext::schemas_condition(cx, p, cmp)? {
-        return Ok(raw);
-    }
     let f = match cmp {
         None => Filter::Present(p.clone()),
         Some((op, CompValue::Null)) if !matches!(op, CompareOp::Eq | CompareOp::Ne) => {
@@ -515,15 +512,48 @@ fn schemas_condition(
         let node = serde_json::json!({ "schemas": urns });
         crate::scim::filter::evaluate(&f, &node, &JsonLookup { rt }, None)
     };
-    if rt.extension_urn(ENTERPRISE_SCHEMA).is_none() {
+    // `pr`, `eq null`, `ne null`: every resource has the core URN.
+    let Some((op, _)) = cmp.filter(|(_, v)| !matches!(v, CompValue::Null)) else {
         return Ok(Raw::constant(answer(&[rt.schema])));
+    };
+    // `ne` is "no URN equals"; any other operator "some URN matches": the core URN always
+    // is one, the Enterprise URN when an enterprise attribute is set, an extension's when the
+    // resource has a value under it (`ext::has_urn`).
+    let positive = |f: &Filter, urn: &str| {
+        let node = serde_json::json!({ "schemas": [urn] });
+        crate::scim::filter::evaluate(f, &node, &JsonLookup { rt }, None)
+    };
+    let eq = match (op, cmp) {
+        (CompareOp::Ne, Some((_, v))) => Filter::Compare(p.clone(), CompareOp::Eq, v.clone()),
+        _ => f.clone(),
+    };
+    let mut any: Vec<Raw> = Vec::new();
+    if positive(&eq, rt.schema) {
+        any.push(Raw::constant(true));
     }
-    let plain = answer(&[rt.schema]);
-    let extended = answer(&[rt.schema, ENTERPRISE_SCHEMA]);
-    Ok(match (plain, extended) {
-        (a, b) if a == b => Raw::constant(a),
-        (false, _) => Raw::sql(ENTERPRISE_SET),
-        (true, _) => Raw::negate(Raw::sql(ENTERPRISE_SET)),
+    if rt.extension_urn(ENTERPRISE_SCHEMA).is_some() && positive(&eq, ENTERPRISE_SCHEMA) {
+        any.push(Raw::sql(ENTERPRISE_SET));
+    }
+    for e in rt.stored_extensions() {
+        if positive(&eq, e.urn()) {
+            any.push(ext::has_urn(cx, e.urn()));
+        }
+    }
+    // An extension kept unregistered, named exactly.
+    if let (CompareOp::Eq | CompareOp::Ne, Some((_, CompValue::String(urn)))) = (op, cmp) {
+        let known = rt.schema_of(urn).is_some();
+        if !known && crate::scim::schema::valid_urn(urn) {
+            any.push(ext::has_urn(cx, urn));
+        }
+    }
+    let matched = any
+        .into_iter()
+        .reduce(|a, b| Raw::join("OR", a, b))
+        .unwrap_or_else(|| Raw::constant(false));
+    Ok(if op == CompareOp::Ne {
+        Raw::negate(matched)
+    } else {
+        matched
     })
 }
 

@@ -232,6 +232,20 @@ portable!(GroupValueRow, group_values, org = org_id, key = (group_id, attribute,
     value_num: Option<f64>,
 });
 
+portable!(
+    /// `org_id` is `*` for a schema registered for every organization.
+    ScimSchemaRow, scim_schemas, org = org_id, key = (id), {
+    id: i64,
+    org_id: String,
+    urn: String,
+    urn_lower: String,
+    resource_type: String,
+    required: bool,
+    document: String,
+    created_by: Option<String>,
+    created_at: NaiveDateTime,
+});
+
 portable!(GroupRow, groups, org = org_id, key = (id), {
     id: i64,
     org_id: String,

@@ -352,7 +352,7 @@ diesel::table! {
 diesel::table! {
     scim_schemas (id) {
         id -> BigInt,
-        org_id -> Nullable<Text>,
+        org_id -> Text,
         urn -> Text,
         urn_lower -> Text,
         resource_type -> Text,

@@ -29,6 +29,8 @@ pub struct Settings {
 pub struct SchemaCache {
     settings: RwLock<Settings>,
     by_org: RwLock<HashMap<String, (i64, Arc<Registry>)>>,
+    /// Extensions nobody registered that writes kept (`muster_scim_unknown_extensions_total`).
+    unknown_kept: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SchemaCache {
@@ -48,6 +50,16 @@ impl SchemaCache {
     pub fn settings(&self) -> Settings {
         self.settings.read().clone()
     }
+
+    /// `n` more unregistered extensions kept by a write.
+    pub fn count_unknown_kept(&self, n: u64) {
+        self.unknown_kept
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn unknown_kept(&self) -> u64 {
+        self.unknown_kept.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A registered schema as listed.
@@ -66,9 +78,12 @@ pub struct Registered {
     pub from_file: bool,
 }
 
+/// `org_id` of a schema registered for every organization (no organization id can be it).
+pub const EVERY_ORG: &str = "*";
+
 type Row = (
     i64,
-    Option<String>,
+    String,
     String,
     String,
     bool,
@@ -84,7 +99,7 @@ fn registered(r: Row) -> StoreResult<Registered> {
         kind: Kind::parse(&kind).ok_or_else(bad)?,
         document: serde_json::from_str(&document).map_err(|_| bad())?,
         id,
-        org_id,
+        org_id: (org_id != EVERY_ORG).then_some(org_id),
         urn,
         required,
         created_by,
@@ -120,11 +135,8 @@ fn columns() -> (
 pub fn list(conn: &mut DbConn, org: Option<&OrgId>) -> StoreResult<Vec<Registered>> {
     let mut q = scim_schemas::table.select(columns()).into_boxed();
     if let Some(org) = org {
-        q = q.filter(
-            scim_schemas::org_id
-                .eq(org.as_str().to_string())
-                .or(scim_schemas::org_id.is_null()),
-        );
+        q = q
+            .filter(scim_schemas::org_id.eq_any([org.as_str().to_string(), EVERY_ORG.to_string()]));
     }
     q.order((scim_schemas::created_at.asc(), scim_schemas::id.asc()))
         .load::<Row>(conn.db())?
@@ -196,15 +208,17 @@ pub fn register(
             .into_boxed();
         if let Some(org) = org {
             q = q.filter(
-                scim_schemas::org_id
-                    .eq(org.as_str().to_string())
-                    .or(scim_schemas::org_id.is_null()),
+                scim_schemas::org_id.eq_any([org.as_str().to_string(), EVERY_ORG.to_string()]),
             );
         }
-        if let Some(existing) = q.first::<Option<String>>(conn.db()).optional()? {
-            return Err(StoreError::Conflict(match existing {
-                None => format!("{} is already registered for every organization", schema.id),
-                Some(o) => format!("{} is already registered for organization {o}", schema.id),
+        if let Some(existing) = q.first::<String>(conn.db()).optional()? {
+            return Err(StoreError::Conflict(if existing == EVERY_ORG {
+                format!("{} is already registered for every organization", schema.id)
+            } else {
+                format!(
+                    "{} is already registered for organization {existing}",
+                    schema.id
+                )
             }));
         }
         let id = new_id();
@@ -212,7 +226,7 @@ pub fn register(
         diesel::insert_into(scim_schemas::table)
             .values((
                 scim_schemas::id.eq(id),
-                scim_schemas::org_id.eq(org.map(|o| o.as_str())),
+                scim_schemas::org_id.eq(org.map_or(EVERY_ORG, |o| o.as_str())),
                 scim_schemas::urn.eq(&schema.id),
                 scim_schemas::urn_lower.eq(&lower),
                 scim_schemas::resource_type.eq(kind.as_str()),
@@ -296,10 +310,8 @@ pub fn remove(
             .filter(scim_schemas::urn_lower.eq(&lower))
             .select(columns())
             .into_boxed();
-        q = match org {
-            Some(org) => q.filter(scim_schemas::org_id.eq(org.as_str().to_string())),
-            None => q.filter(scim_schemas::org_id.is_null()),
-        };
+        let owner = org.map_or(EVERY_ORG, |o| o.as_str()).to_string();
+        q = q.filter(scim_schemas::org_id.eq(owner));
         let found = registered(q.first::<Row>(conn.db())?)?;
         let values = count_values(conn, org, &found.urn)?;
         if values > 0 && !force {

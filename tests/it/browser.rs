@@ -605,6 +605,66 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
         .await;
     assert_eq!(got["subscription"]["status"], "Canceled", "{got}");
 
+    // Schema extensions: register one by pasting its document, then edit a user's values
+    // with inputs by type; what SCIM serves follows.
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+    click(&c, "nav[aria-label=Sections] a[href='/console/schemas']").await;
+    assert!(text_of(&c, "p.empty").await.contains("No schema extension"));
+    let doc = json!({"id": EXT, "name": "Custom", "attributes": [
+        {"name": "costCenter", "type": "string"},
+        {"name": "level", "type": "integer"},
+        {"name": "remote", "type": "boolean"},
+        {"name": "badges", "type": "complex", "multiValued": true,
+         "subAttributes": [{"name": "label", "type": "string"}]}
+    ]});
+    // A malformed one first: the error names the attribute, the pasted text stays.
+    let mut bad = doc.clone();
+    bad["attributes"][1]["type"] = json!("int");
+    fill(&c, "#f-document", &bad.to_string()).await;
+    click(&c, "form.card button[type=submit]").await;
+    assert!(text_of(&c, "span.message")
+        .await
+        .contains("attribute \"level\""));
+    fill(&c, "#f-document", &doc.to_string()).await;
+    click(&c, "form.card button[type=submit]").await;
+    assert_eq!(text_of(&c, "p.notice").await, "Schema registered.");
+    assert!(text_of(&c, "section.card")
+        .await
+        .contains("badges (complex): multi-valued"));
+    shots.take(&c, "schemas").await;
+    c.goto(&format!("{base}/console/users/{grace_id}"))
+        .await
+        .unwrap();
+    fill(&c, &format!("[name='x.{EXT}:costCenter']"), "CC-42").await;
+    fill(&c, &format!("[name='x.{EXT}:level']"), "7").await;
+    c.find(Locator::Css(&format!(
+        "[name='x.{EXT}:remote'] option[value=true]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let save = c
+        .find(Locator::XPath("//button[text()='Save changes']"))
+        .await
+        .unwrap();
+    click_el(&c, save).await;
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(
+        u[EXT],
+        json!({"costCenter": "CC-42", "level": 7, "remote": true}),
+        "{u}"
+    );
+    let page = text_of(&c, "#main").await;
+    assert!(
+        page.contains("Schema extensions") && page.contains("CC-42"),
+        "{page}"
+    );
+    shots.take(&c, "user-extensions").await;
+
     // Phone width: the users page still reads.
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{base}/console/users")).await.unwrap();

@@ -17,7 +17,8 @@ both_backends!(
     writes_make_one_trip,
     large_group_changes_cost_what_they_change,
     the_event_feed_fits_its_budget,
-    console_pages_fit_their_statement_budgets
+    console_pages_fit_their_statement_budgets,
+    extension_values_cost_no_statement_more
 );
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -825,4 +826,80 @@ async fn the_event_feed_fits_its_budget(b: Backend) {
     assert_eq!(events.len(), 100);
     assert_eq!(events[0]["sequence"], 6);
     assert_eq!(page["moreAvailable"], true);
+}
+
+/// Custom schema extensions (docs/scim-extensions.md): a user's extension values come in the
+/// statement that reads their other values, a group's only when its row says it has any, the
+/// registry rides on the credential lookup, and a filter on an extension attribute is one
+/// statement like any other.
+async fn extension_values_cost_no_statement_more(b: Backend) {
+    const EXT: &str = "urn:example:budget:2.0:User";
+    const GEXT: &str = "urn:example:budget:2.0:Group";
+    let s = TestServer::start_pooled(b, Some(1), |_| {}).await;
+    for (urn, attrs) in [
+        (
+            EXT,
+            json!([{"name": "costCenter", "type": "string"}, {"name": "level", "type": "integer"}]),
+        ),
+        (GEXT, json!([{"name": "code", "type": "string"}])),
+    ] {
+        let resp = s
+            .post("/admin/v1/schemas")
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(json!({"schema": {"id": urn, "attributes": attrs}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+    }
+    let with = create(
+        &s,
+        "/Users",
+        json!({"userName": "ext", EXT: {"costCenter": "CC-1", "level": 3}}),
+    )
+    .await;
+    let without = create(&s, "/Users", json!({"userName": "plain"})).await;
+    let g = create(
+        &s,
+        "/Groups",
+        json!({"displayName": "g", GEXT: {"code": "G-1"}}),
+    )
+    .await;
+    let (with, without, g) = (
+        with["id"].as_str().unwrap().to_string(),
+        without["id"].as_str().unwrap().to_string(),
+        g["id"].as_str().unwrap().to_string(),
+    );
+    let u = check_read(&s, "GET /Users/{id} with extension values", 3, || {
+        scim(&s, reqwest::Method::GET, &format!("/Users/{with}"))
+    })
+    .await;
+    assert_eq!(u[EXT], json!({"costCenter": "CC-1", "level": 3}));
+    let (a, _, _) = cost(
+        &s,
+        scim(&s, reqwest::Method::GET, &format!("/Users/{with}")),
+    )
+    .await;
+    let (b2, _, _) = cost(
+        &s,
+        scim(&s, reqwest::Method::GET, &format!("/Users/{without}")),
+    )
+    .await;
+    assert_eq!(
+        a.statements, b2.statements,
+        "extension values cost no statement"
+    );
+    let found = check_read(&s, "extension eq", 4, || {
+        scim(&s, reqwest::Method::GET, "/Users")
+            .query(&[("filter", format!("{EXT}:costCenter eq \"cc-1\""))])
+    })
+    .await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["userName"], "ext");
+    let got = check_read(&s, "GET /Groups/{id} with extension values", 5, || {
+        scim(&s, reqwest::Method::GET, &format!("/Groups/{g}"))
+    })
+    .await;
+    assert_eq!(got[GEXT], json!({"code": "G-1"}));
 }

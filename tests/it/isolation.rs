@@ -33,6 +33,8 @@ const CHILD: &str = "vchild";
 const OTHER: &str = "other";
 const SECRET: &str = "-secret-0123456789abcdef";
 const VICTIM_PASSWORD: &str = "Victim-Passw0rd!";
+/// A schema extension the victim registered (`/admin/v1/schemas/{urn}`).
+const VICTIM_EXT: &str = "urn:victim:vaultkeepers:2.0:User";
 
 both_backends!(every_route_refuses_every_foreign_or_dead_credential);
 
@@ -173,6 +175,7 @@ fn fill(v: &Victim, template: &str, name: &str, ghost: bool) -> Option<String> {
         "id" if t.starts_with("/api/logs") => g(&v.log_id, "ghost-log-id"),
         "id" if t.starts_with("/api/hooks") => g(&v.hook_id, "ghosthook0000000"),
         "id" if t.starts_with("/admin/v1/credentials") => g(&v.credential_id, "tok_ghost"),
+        "urn" if t.starts_with("/admin/v1/schemas") => g(VICTIM_EXT, "urn:ghost:ext:2.0:User"),
         "user_id" if t.starts_with("/admin/v1/users") => hex(&v.user_hex),
         "userId" if t.starts_with("/api/users") => hex(&v.user_hex),
         "target" if t.starts_with("/api/users") => g(&v.identity, "ghostidp"),
@@ -289,6 +292,9 @@ fn body(v: &Victim, r: &Route) -> Option<Value> {
             {"usergroup": v.group_name, "do": [{"deleteUserGroup": {}}]},
         ]),
         ("POST", "/admin/v1/credentials") => json!({"kind": "token", "label": "mallory"}),
+        ("POST", "/admin/v1/schemas") => json!({"schema": {
+            "id": "urn:mallory:ext:2.0:User", "attributes": [{"name": "pwned", "type": "string"}]
+        }}),
         ("POST", "/admin/v1/groups") => {
             json!({"name": "Mallory Profile", "kind": "product_profile"})
         }
@@ -512,6 +518,14 @@ async fn seed(s: &TestServer) -> Victim {
     )
     .await;
     v.hook_id = hook["id"].as_str().unwrap().to_string();
+    admin_call(
+        s,
+        &admin,
+        Method::POST,
+        "/admin/v1/schemas",
+        json!({"schema": {"id": VICTIM_EXT, "attributes": [{"name": "vaultCode", "type": "string"}]}}),
+    )
+    .await;
     let logs = s
         .get(&format!("/api/logs?userId={}", v.user_hex))
         .bearer_auth(&admin)
@@ -531,6 +545,7 @@ async fn seed(s: &TestServer) -> Victim {
         "victim-idp-login".into(),
         v.log_id.clone(),
         v.hook_id.clone(),
+        VICTIM_EXT.to_string(),
         "Victim Hook".into(),
         "victim-hooks.example.com".into(),
         "victim_admin".into(),

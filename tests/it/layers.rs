@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
-        "main" | "lib" | "server" | "fuzz" => return None,
+        "main" | "schema_cli" | "lib" | "server" | "fuzz" => return None,
         "dialects" | "health" | "console" | "events" => 9,
         "request" => 8,
         "directory" => 7,

@@ -29,6 +29,7 @@ mod query;
 mod rules;
 mod scim;
 mod scim_details;
+mod scim_ext;
 mod secrets;
 mod store;
 mod sumo;

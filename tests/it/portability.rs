@@ -365,7 +365,7 @@ async fn a_directory_moves_to_the_other_backend_and_every_dialect_reads_it_the_s
     assert!(err.contains("export: done"), "a progress line: {err}");
     let h = header(&dump);
     assert_eq!(h["format"], "muster-dump");
-    assert_eq!(h["version"], 1);
+    assert_eq!(h["version"], 2);
     assert_eq!(
         h["backend"],
         match b {
@@ -593,7 +593,7 @@ async fn a_newer_format_a_foreign_file_and_a_cut_dump_are_refused(b: Backend) {
     };
 
     let mut h = header(&dump);
-    h["version"] = json!(2);
+    h["version"] = json!(3);
     let newer = std::iter::once(h.to_string())
         .chain(records(&dump))
         .collect::<Vec<_>>()
@@ -601,7 +601,7 @@ async fn a_newer_format_a_foreign_file_and_a_cut_dump_are_refused(b: Backend) {
     let (ok, _, err) = import(newer);
     assert!(!ok);
     assert!(
-        err.contains("line 1: this dump has format version 2, newer than this muster"),
+        err.contains("line 1: this dump has format version 3, newer than this muster"),
         "{err}"
     );
     assert_eq!(count(&target, "organizations"), 0);
@@ -651,7 +651,7 @@ async fn copy_moves_a_directory_and_verifies_counts_and_checksums(b: Backend) {
     );
     let table: Vec<&str> = out.lines().filter(|l| !l.starts_with('{')).collect();
     assert!(table[0].starts_with("table"), "{out}");
-    assert_eq!(table.len(), 14, "a line per table: {out}");
+    assert_eq!(table.len(), 16, "a line per table: {out}");
     for line in &table[1..] {
         let f: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(f[1], f[2], "counts match: {line}");

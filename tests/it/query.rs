@@ -745,6 +745,122 @@ const WORDS: [&str; 9] = ["ab", "Ab", "abc", "b", "x-y", "Q_1", "22fb-c5", "007"
 /// and tokens that start like a number but are strings (`22fb-c5`, an Entra GUID's shape).
 const UNQUOTED: [&str; 9] = ["ab", "Ab", "x-y", "Q_1", "22fb-c5", "007", "7", "1e2", "-3"];
 
+/// A custom extension with an attribute of each type (docs/scim-extensions.md): the property
+/// test registers it in each directory and draws values and filters on it.
+const XT: &str = "urn:example:prop:2.0:User";
+
+fn extension_schema() -> Value {
+    json!({"id": XT, "attributes": [
+        {"name": "xs", "type": "string"},
+        {"name": "xc", "type": "string", "caseExact": true},
+        {"name": "xn", "type": "integer"},
+        {"name": "xd", "type": "decimal"},
+        {"name": "xb", "type": "boolean"},
+        {"name": "xt", "type": "dateTime"},
+        {"name": "xm", "type": "string", "multiValued": true},
+        {"name": "xk", "type": "complex", "multiValued": true, "subAttributes": [
+            {"name": "label", "type": "string"}, {"name": "kind", "type": "string"}
+        ]}
+    ]})
+}
+
+/// The organization's registry as the server builds it, for the reference evaluator.
+fn registry_with_extension() -> Registry {
+    use muster::scim::schema::{Kind, Registration, Schema, Unknown};
+    let schema = Schema::parse(&extension_schema()).unwrap();
+    Registry::build(
+        &[Registration {
+            schema: std::sync::Arc::new(schema),
+            kind: Kind::User,
+            required: false,
+        }],
+        Unknown::Keep,
+    )
+}
+
+const INSTANTS: [&str; 4] = [
+    "2020-01-01T00:00:00Z",
+    "2020-01-01T01:00:00+01:00",
+    "2023-06-30T12:30:00.5Z",
+    "1999-12-31T23:59:59Z",
+];
+
+fn extension_strategy() -> impl Strategy<Value = Value> {
+    (
+        prop::option::of(word()),
+        prop::option::of(word()),
+        prop::option::of(-3i64..12),
+        prop::option::of(prop::sample::select(vec![0.5, 1.25, 2.0, -1.5])),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(INSTANTS.to_vec())),
+        prop::collection::vec(word(), 0..3),
+        prop::collection::vec((word(), prop::sample::select(vec!["a", "b"])), 0..3),
+    )
+        .prop_map(|(xs, xc, xn, xd, xb, xt, xm, xk)| {
+            let mut o = serde_json::Map::new();
+            let mut put = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    o.insert(k.into(), v);
+                }
+            };
+            put("xs", xs.map(|v| json!(v)));
+            put("xc", xc.map(|v| json!(v)));
+            put("xn", xn.map(|v| json!(v)));
+            put("xd", xd.map(|v| json!(v)));
+            put("xb", xb.map(|v| json!(v)));
+            put("xt", xt.map(|v| json!(v)));
+            put("xm", (!xm.is_empty()).then(|| json!(xm)));
+            put(
+                "xk",
+                (!xk.is_empty()).then(|| {
+                    Value::Array(
+                        xk.into_iter()
+                            .map(|(l, k)| json!({"label": l, "kind": k}))
+                            .collect(),
+                    )
+                }),
+            );
+            Value::Object(o)
+        })
+}
+
+fn extension_leaf() -> impl Strategy<Value = String> {
+    let x = |a: &str| format!("{XT}:{a}");
+    prop_oneof![
+        (
+            prop::sample::select(vec![x("xs"), x("xc"), x("xm"), x("xk.label")]),
+            prop::sample::select(vec!["eq", "ne", "co", "sw", "ew", "gt", "le"]),
+            word()
+        )
+            .prop_map(|(a, o, w)| format!("{a} {o} \"{w}\"")),
+        (
+            prop::sample::select(vec![x("xn"), x("xd")]),
+            prop::sample::select(vec!["eq", "ne", "gt", "ge", "lt", "le"]),
+            prop::sample::select(vec!["0", "2", "7", "-1.5", "1.25", "11"])
+        )
+            .prop_map(|(a, o, v)| format!("{a} {o} {v}")),
+        (prop::sample::select(vec!["eq", "ne"]), any::<bool>())
+            .prop_map(move |(o, v)| format!("{XT}:xb {o} {v}")),
+        (
+            prop::sample::select(vec!["eq", "ne", "gt", "ge", "lt", "le"]),
+            prop::sample::select(INSTANTS.to_vec())
+        )
+            .prop_map(move |(o, v)| format!("{XT}:xt {o} \"{v}\"")),
+        prop::sample::select(vec![x("xs"), x("xn"), x("xb"), x("xt"), x("xm"), x("xk")])
+            .prop_map(|a| format!("{a} pr")),
+        (
+            prop::sample::select(vec!["a", "b"]),
+            word(),
+            prop::sample::select(vec!["and", "or"])
+        )
+            .prop_map(move |(k, w, j)| format!("{XT}:xk[kind eq \"{k}\" {j} label sw \"{w}\"]")),
+        prop::sample::select(vec![
+            format!("schemas eq \"{XT}\""),
+            format!("{XT}:xs eq null")
+        ]),
+    ]
+}
+
 fn word() -> impl Strategy<Value = String> {
     prop::sample::select(WORDS.to_vec()).prop_map(str::to_string)
 }
@@ -765,8 +881,9 @@ fn user_strategy() -> impl Strategy<Value = Value> {
         ),
         prop::option::of(word()),
         prop::option::of(word()),
+        extension_strategy(),
     )
-        .prop_map(|(display, title, ext, active, emails, given, dept)| {
+        .prop_map(|(display, title, ext, active, emails, given, dept, x)| {
             let mut u = serde_json::Map::new();
             if let Some(v) = display {
                 u.insert("displayName".into(), json!(v));
@@ -785,6 +902,9 @@ fn user_strategy() -> impl Strategy<Value = Value> {
             }
             if let Some(v) = dept {
                 u.insert(ENT.into(), json!({"department": v}));
+            }
+            if x.as_object().is_some_and(|o| !o.is_empty()) {
+                u.insert(XT.into(), x);
             }
             if !emails.is_empty() {
                 let es: Vec<Value> = emails
@@ -870,7 +990,7 @@ fn leaf() -> impl Strategy<Value = String> {
 }
 
 fn filter_strategy() -> impl Strategy<Value = String> {
-    leaf().prop_recursive(3, 12, 2, |inner| {
+    prop_oneof![3 => leaf(), 2 => extension_leaf()].prop_recursive(3, 12, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} and {b}")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a}) or ({b})")),
@@ -899,14 +1019,30 @@ async fn sql_equals_the_reference_evaluator_on_random_directories(b: Backend) {
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let s = TestServer::start(b).await;
-    let rt = Registry::builtin().user();
+    let registry = registry_with_extension();
+    let rt = registry.user();
     let mut checked = 0;
     for d in 0..directories {
         let org = format!("prop{d}");
         s.org(&org, None).await;
         let token = format!("prop-token-{d}-0123456789");
-        s.credential(&org, kind_token(), &format!("tok_prop{d}"), &token, "scim")
-            .await;
+        s.credential(
+            &org,
+            kind_token(),
+            &format!("tok_prop{d}"),
+            &token,
+            "scim orgs:admin",
+        )
+        .await;
+        let resp = s
+            .post("/admin/v1/schemas")
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(json!({"schema": extension_schema()}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
         let size = 12 + d * 3;
         let users = prop::collection::vec(user_strategy(), size)
             .new_tree(&mut runner)

@@ -1,9 +1,10 @@
 -- Custom SCIM schema extensions (issue 28, docs/scim-extensions.md).
 --
--- A registered extension schema: for one organization, or (org_id NULL) for every one.
+-- A registered extension schema: for one organization, or (org_id '*', which no organization
+-- id can be) for every one.
 CREATE TABLE scim_schemas (
     id BIGINT PRIMARY KEY,
-    org_id TEXT REFERENCES organizations(id) ON DELETE CASCADE,
+    org_id TEXT NOT NULL,
     urn TEXT NOT NULL,
     urn_lower TEXT NOT NULL,
     resource_type TEXT NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE scim_schemas (
     created_by TEXT,
     created_at TIMESTAMP NOT NULL
 );
-CREATE UNIQUE INDEX scim_schemas_urn ON scim_schemas(COALESCE(org_id, ''), urn_lower);
+CREATE UNIQUE INDEX scim_schemas_urn ON scim_schemas(org_id, urn_lower);
 
 -- Bumped with every registration or removal that concerns the organization, and read with
 -- the credential: every instance sees a new schema on its next request.

@@ -82,7 +82,7 @@ crate::request::routes! {
         /// for every organization.
         #[oai(path = "/schemas", method = "get")]
         async fn list_schemas() -> poem::Result<Json<Value>> {
-            admin(state.trip(&auth, Scope::UsersRead).run(|conn, p| {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(|conn, p| {
                 let all = schemas::list(conn, &p.org_id)?;
                 let shown: Vec<Value> = all.iter().map(|r| shown(r, None)).collect();
                 Ok(Json(json!({"schemas": shown})))
@@ -107,7 +107,7 @@ crate::request::routes! {
         /// One schema extension, with its document and how many values it holds here.
         #[oai(path = "/schemas/:urn", method = "get")]
         async fn get_schema(urn: Path<String>) -> poem::Result<Json<Value>> {
-            admin(state.trip(&auth, Scope::UsersRead).run(move |conn, p| {
+            admin(state.trip(&auth, Scope::OrgsAdmin).run(move |conn, p| {
                 let r = schemas::get(conn, &p.org_id, &urn.0)
                     .map_err(super::missing("schema"))?;
                 let n = schemas::values(conn, &p.org_id, &r.urn)?;

@@ -200,7 +200,7 @@ async fn authenticated(
     auth: &BearerOrBasic,
     respond: impl FnOnce(&Registry) -> ScimResponse,
 ) -> ScimResponse {
-    // Discovery answers any valid credential: it shows the organization's schemas.
+    // Discovery answers any valid credential.
     authenticated_with(state, auth, None, respond).await
 }
 
@@ -212,12 +212,21 @@ async fn authenticated_with(
     scope: Option<crate::domain::Scope>,
     respond: impl FnOnce(&Registry) -> ScimResponse,
 ) -> ScimResponse {
-    match state
+    // The organization's extensions are shown to a credential that may use SCIM; any other
+    // valid credential sees the built-in schemas only (nothing of the tenant).
+    let found = state
         .trip(auth, scope)
-        .run(|conn, c| c.schemas(conn).map_err(ScimError::from))
-        .await
-    {
-        Ok(reg) => respond(&reg),
+        .run(|conn, c| {
+            if c.has(crate::domain::Scope::Scim) {
+                c.schemas(conn).map(Some).map_err(ScimError::from)
+            } else {
+                Ok(None)
+            }
+        })
+        .await;
+    match found {
+        Ok(Some(reg)) => respond(&reg),
+        Ok(None) => respond(Registry::builtin()),
         Err(e) => ScimResponse::from(e),
     }
 }

@@ -251,25 +251,11 @@ fn element(cx: &Cx, attr: &Attribute, base: &str, f: &Filter) -> ScimResult<Raw>
     }
 }
 
-/// `schemas eq "<urn>"` (or `ne`) for an extension kept in the value store, registered or
-/// not: whether the resource has a value under the URN. `None` for other terms.
-pub(super) fn schemas_condition(
-    cx: &Cx,
-    p: &AttrPath,
-    cmp: Option<(CompareOp, &CompValue)>,
-) -> ScimResult<Option<Raw>> {
-    let Some((op @ (CompareOp::Eq | CompareOp::Ne), CompValue::String(urn))) = cmp else {
-        return Ok(None);
-    };
-    let builtin = [cx.rt.schema, crate::scim::schema::ENTERPRISE_SCHEMA];
-    if builtin.iter().any(|b| b.eq_ignore_ascii_case(urn)) || p.sub.is_some() {
-        return Ok(None);
-    }
-    // Registered: its canonical spelling; otherwise as kept.
-    let urn = cx.rt.extension_urn(urn).unwrap_or(urn);
+/// The resource has a value under extension `urn` (registered or kept as sent).
+pub(super) fn has_urn(cx: &Cx, urn: &str) -> Raw {
     let (table, owner, outer) = table(cx.target);
     // Paths of the URN are `urn:…`: the range [urn + ":", urn + ";") in code point order.
-    let has = Raw::sql(format!(
+    Raw::sql(format!(
         r#"{outer} IN (SELECT "xv"."{owner}" FROM "{table}" "xv" WHERE "xv"."org_id" = "#
     ))
     .bind(Bind::Text(cx.org.to_string()))
@@ -277,12 +263,7 @@ pub(super) fn schemas_condition(
     .bind(Bind::Text(format!("{urn}:")))
     .push(r#" AND "xv"."attribute" < "#)
     .bind(Bind::Text(format!("{urn};")))
-    .push(")");
-    Ok(Some(if op == CompareOp::Eq {
-        has
-    } else {
-        Raw::negate(has)
-    }))
+    .push(")")
 }
 
 /// The sort key of an extension attribute: its (first) value, by type.
