@@ -91,8 +91,8 @@ crate::request::routes! {
             #[oai(name = "includePasswordHash")] include_password_hash: Query<Option<String>>,
         ) -> poem::Result<UserResponse> {
             let include = users::Include {
-                sso_identities: query::yes(include_sso_identities.0.as_deref()),
-                password_hash: query::yes(include_password_hash.0.as_deref()),
+                sso_identities: include_sso_identities.0,
+                password_hash: include_password_hash.0,
             };
             respond(users::get(&state, &bearer(auth), id.0, include)).await
         }

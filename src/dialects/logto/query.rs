@@ -173,10 +173,18 @@ pub(super) fn mode(v: &str, field: Option<&str>) -> Result<Mode, LogtoError> {
     })
 }
 
-/// Logto's `yes()`: `true`, `1`, `yes`, `y` (any case) are true; anything else, or no
-/// value, false.
-pub fn yes(v: Option<&str>) -> bool {
-    v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "y"))
+/// A yes/no query parameter: Logto's yes-words (`true`, `1`, `yes`, `y`, any case) are
+/// true, `false`, `0`, `no`, `n` or an empty value false, no value false. Logto takes any
+/// other value as false; Muster refuses it (400 `request.invalid_input`), as it refuses every
+/// value it cannot read.
+pub fn flag(pairs: &Pairs, key: &str) -> Result<bool, LogtoError> {
+    match first(pairs, key).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no" | "n" | "") => Ok(false),
+        Some("true" | "1" | "yes" | "y") => Ok(true),
+        Some(_) => Err(LogtoError::input(format!(
+            "`{key}` must be true or false."
+        ))),
+    }
 }
 
 /// At most this many search values in all (each is a bind parameter).
@@ -219,7 +227,7 @@ pub fn search(pairs: &Pairs) -> Result<FieldSearch, LogtoError> {
             )))
         }
     };
-    let case_sensitive = yes(first(pairs, "isCaseSensitive"));
+    let case_sensitive = flag(pairs, "isCaseSensitive")?;
     let mut global_mode = None;
     let mut modes: Vec<(Field, Mode)> = vec![];
     // (field or all, values) in the order first seen.
@@ -403,8 +411,7 @@ mod tests {
         assert_eq!(s.matches[0][0].values.len(), 2);
         assert_eq!(s.matches[0][0].mode, Mode::Exact);
         assert_eq!(s.matches[1].len(), 5);
-        // Anything but Logto's yes-words is false.
-        assert!(!search(&p("search=a&isCaseSensitive=maybe")).unwrap().matches[0][0].case_sensitive);
+        assert!(search(&p("search=a&isCaseSensitive=Y")).unwrap().matches[0][0].case_sensitive);
         // A phone number finds its other form.
         let s = search(&p("search.primaryPhone=610412345678")).unwrap();
         assert_eq!(s.matches[0][0].mode, Mode::Exact);
@@ -417,6 +424,7 @@ mod tests {
             "search.name=a&search.name=b",
             "search.name.first=a",
             "search=a&mode=similar_to",
+            "isCaseSensitive=maybe",
         ] {
             assert_eq!(
                 search(&p(bad)).unwrap_err().code,

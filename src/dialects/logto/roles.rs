@@ -256,7 +256,7 @@ fn role_search(pairs: &Pairs) -> LogtoResult<RoleSearch> {
             )))
         }
     };
-    let case_sensitive = query::yes(query::first(pairs, "isCaseSensitive"));
+    let case_sensitive = query::flag(pairs, "isCaseSensitive")?;
     let mut global = Mode::Like;
     let mut modes: Vec<(RoleField, Mode)> = vec![];
     let mut keys: Vec<(Option<RoleField>, Vec<String>)> = vec![];

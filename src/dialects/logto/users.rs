@@ -86,11 +86,11 @@ fn with_password_hashes(
 }
 
 /// What `GET /api/users/{userId}` adds to the user: `includeSsoIdentities`,
-/// `includePasswordHash`.
-#[derive(Debug, Clone, Copy, Default)]
+/// `includePasswordHash` (their values as given, read after the credential is checked).
+#[derive(Debug, Clone, Default)]
 pub struct Include {
-    pub sso_identities: bool,
-    pub password_hash: bool,
+    pub sso_identities: Option<String>,
+    pub password_hash: Option<String>,
 }
 
 /// A page of users, newest first, as the query `pairs` select.
@@ -125,7 +125,7 @@ pub async fn list(
                 .iter()
                 .map(|u| user::render(u, &identities.remove(&u.id).unwrap_or_default()))
                 .collect();
-            if query::yes(query::value(&pairs, "includePasswordHash")) {
+            if query::flag(&pairs, "includePasswordHash")? {
                 with_password_hashes(conn, p, &ids, &mut users)?;
             }
             let link = page.link(&base, &pairs, total);
@@ -213,12 +213,22 @@ pub async fn get(
     state
         .trip(auth, Scope::UsersRead)
         .run(move |conn, p| {
+            let mut pairs = vec![];
+            let given = [
+                ("includeSsoIdentities", include.sso_identities),
+                ("includePasswordHash", include.password_hash),
+            ];
+            for (k, v) in given {
+                pairs.extend(v.map(|v| (k.to_string(), v)));
+            }
+            let sso = query::flag(&pairs, "includeSsoIdentities")?;
+            let hash = query::flag(&pairs, "includePasswordHash")?;
             let u = load(conn, p, &id)?;
             let mut out = rendered(conn, &u)?;
-            if include.sso_identities {
+            if sso {
                 out.sso_identities = Some(vec![]);
             }
-            if include.password_hash {
+            if hash {
                 with_password_hashes(conn, p, &[u.id], std::slice::from_mut(&mut out))?;
             }
             Ok(UserResponse::Ok(Json(out)))
