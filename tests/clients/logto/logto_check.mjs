@@ -600,7 +600,7 @@ await step('GET /api/logs?userId=: every change, Logto keys, paging headers', as
   assert.equal(one.data.id, bobs.data[0].id);
 });
 
-await step('DELETE /api/users/{userId}: 204, then 404 entity.not_exists_with_id', async () => {
+await step('DELETE /api/users/{userId}: 204, then 404 entity.not_found', async () => {
   const path = { userId: ids.carol };
   const res = await api.DELETE('/api/users/{userId}', { params: { path } });
   expectStatus(res, 204, 'delete');
@@ -608,20 +608,20 @@ await step('DELETE /api/users/{userId}: 204, then 404 entity.not_exists_with_id'
   const body = expectError(
     await api.GET('/api/users/{userId}', { params: { path } }),
     404,
-    'entity.not_exists_with_id',
+    'entity.not_found',
     'get a deleted user',
   );
-  assert.equal(body.message, `The users with ID \`${ids.carol}\` does not exist.`);
+  assert.equal(body.message, 'The resource does not exist.');
   expectError(
     await api.DELETE('/api/users/{userId}', { params: { path } }),
     404,
-    'entity.not_exists_with_id',
+    'entity.not_found',
     'delete again',
   );
   expectError(
     await api.PATCH('/api/users/{userId}', { params: { path }, body: { name: 'x' } }),
     404,
-    'entity.not_exists_with_id',
+    'entity.not_found',
     'patch a deleted user',
   );
   const logs = await api.GET('/api/logs', { params: { query: { userId: ids.carol, logKey: 'User.Deleted' } } });
@@ -664,7 +664,7 @@ await step('4xx bodies: pagination, search input, body rules', async () => {
   expectError(
     await api.GET('/api/users/{userId}', { params: { path: { userId: 'nope0000nope' } } }),
     404,
-    'entity.not_exists_with_id',
+    'entity.not_found',
     'an unknown id',
   );
 });
