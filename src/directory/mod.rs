@@ -26,14 +26,14 @@ pub mod users;
 
 pub use crate::changes::Subject;
 use crate::domain::{OrgId, PasswordHash, Principal};
+/// Regular expressions as searches match them (`store::regexp`): for callers that match in
+/// memory what the store matches in SQL.
+pub use crate::store::regexp;
 use crate::store::{self, DbConn};
 /// One transaction around several directory operations, for a caller that makes them one
 /// (SCIM Bulk, Adobe's action batches): `write_tx`, `savepoint`, `flattened` as the store
 /// defines them.
 pub use crate::store::{flattened, savepoint, write_tx};
-/// Regular expressions as searches match them (`store::regexp`): for callers that match in
-/// memory what the store matches in SQL.
-pub use crate::store::regexp;
 /// The connection a request's trip runs on, and the store's errors, as the directory's
 /// callers name them (they never import the store).
 pub use crate::store::{DbConn as Conn, KeyCache, StoreError, StoreResult};

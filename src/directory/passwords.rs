@@ -74,7 +74,10 @@ fn pbkdf2_salt(salt: &str) -> Result<Vec<u8>, Refusal> {
 
 fn parse_legacy(digest: &str) -> Result<Legacy, Refusal> {
     let v: serde_json::Value = serde_json::from_str(digest).map_err(|_| Refusal::LegacyFormat)?;
-    let parts = v.as_array().filter(|a| a.len() == 3).ok_or(Refusal::LegacyFormat)?;
+    let parts = v
+        .as_array()
+        .filter(|a| a.len() == 3)
+        .ok_or(Refusal::LegacyFormat)?;
     let (Some(alg), Some(args), Some(hash)) =
         (parts[0].as_str(), parts[1].as_array(), parts[2].as_str())
     else {
@@ -116,7 +119,11 @@ fn legacy_hash(l: &Legacy, plain: &str) -> Option<String> {
         };
         let salt = pbkdf2_salt(salt).ok()?;
         let rounds: u32 = iterations.trim().parse().ok().filter(|n| *n >= 1)?;
-        let len: usize = key_len.trim().parse().ok().filter(|n| (1..=1024).contains(n))?;
+        let len: usize = key_len
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))?;
         // Bounded so that a stored expression cannot make a verification run for minutes.
         if rounds > 10_000_000 {
             return None;
@@ -252,7 +259,10 @@ mod tests {
             ),
             (
                 "Legacy",
-                format!("[\"SHA512\", [\"@\"], \"{}\"]", hex::encode(sha2::Sha512::digest(b"s3cret"))),
+                format!(
+                    "[\"SHA512\", [\"@\"], \"{}\"]",
+                    hex::encode(sha2::Sha512::digest(b"s3cret"))
+                ),
             ),
             ("Legacy", {
                 let mut out = [0u8; 32];
@@ -294,8 +304,17 @@ mod tests {
                 "{alg} {digest:?} accepted"
             );
         }
-        for bad in ["[\"md5\",\"x\"]", "[\"md5\", [\"salt\"], \"x\"]", "nope", "[\"pbkdf2\", [\"hex:zz\", \"@\"], \"x\"]"] {
-            assert_eq!(import("Legacy", bad).unwrap_err(), Refusal::LegacyFormat, "{bad}");
+        for bad in [
+            "[\"md5\",\"x\"]",
+            "[\"md5\", [\"salt\"], \"x\"]",
+            "nope",
+            "[\"pbkdf2\", [\"hex:zz\", \"@\"], \"x\"]",
+        ] {
+            assert_eq!(
+                import("Legacy", bad).unwrap_err(),
+                Refusal::LegacyFormat,
+                "{bad}"
+            );
         }
         assert_eq!(
             import("Legacy", "[\"whirlpool\", [\"@\"], \"x\"]").unwrap_err(),

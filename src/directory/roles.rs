@@ -311,7 +311,13 @@ pub fn assign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> Stor
 /// For callers that page and search roles themselves (Logto's `/api/roles`); an
 /// organization has few roles.
 pub fn all(conn: &mut DbConn, org: &OrgId) -> StoreResult<Vec<RoleView>> {
-    page(conn, org, None, &store::roles::RoleOrder::Id(None), 1_000_000)
+    page(
+        conn,
+        org,
+        None,
+        &store::roles::RoleOrder::Id(None),
+        1_000_000,
+    )
 }
 
 /// Give user `uid` the roles `grant` and take the roles `revoke` (ids of the organization's

@@ -454,10 +454,22 @@ mod tests {
 
     #[test]
     fn phone_numbers_normalise_as_libphonenumber_reads_them() {
-        assert_eq!(normalised_phone("610412345678").as_deref(), Some("61412345678"));
-        assert_eq!(normalised_phone("4407911123456").as_deref(), Some("447911123456"));
-        assert_eq!(normalised_phone("+61 0412 345 678").as_deref(), Some("61412345678"));
-        assert_eq!(normalised_phone("61412345678").as_deref(), Some("61412345678"));
+        assert_eq!(
+            normalised_phone("610412345678").as_deref(),
+            Some("61412345678")
+        );
+        assert_eq!(
+            normalised_phone("4407911123456").as_deref(),
+            Some("447911123456")
+        );
+        assert_eq!(
+            normalised_phone("+61 0412 345 678").as_deref(),
+            Some("61412345678")
+        );
+        assert_eq!(
+            normalised_phone("61412345678").as_deref(),
+            Some("61412345678")
+        );
         assert_eq!(normalised_phone("15550100").as_deref(), Some("15550100"));
         assert_eq!(normalised_phone("123").as_deref(), Some("123"));
         assert_eq!(normalised_phone("555 0100 ext 7"), None);
@@ -472,7 +484,10 @@ mod tests {
         // Digits are read as an international number, as Logto reads them: `+55 50100`.
         assert_eq!(phone_keys("(555) 0100"), ["5550100", "55050100"]);
         assert_eq!(phone_keys("555 0100 ext 7"), ["5550100ext7"]);
-        assert_eq!(phone_forms("447911123456"), ["447911123456", "4407911123456"]);
+        assert_eq!(
+            phone_forms("447911123456"),
+            ["447911123456", "4407911123456"]
+        );
     }
 
     #[test]

@@ -956,10 +956,13 @@ async fn removing_a_reserved_group_not_held_is_a_no_op(b: Backend) {
     assert_eq!(r["completed"], 0, "{r}");
     assert_eq!(r["errors"][0]["errorCode"], "error.command.steps.malformed");
     let g = json(
-        a.scim(reqwest::Method::GET, &format!("/Groups/{}", g["id"].as_str().unwrap()))
-            .send()
-            .await
-            .unwrap(),
+        a.scim(
+            reqwest::Method::GET,
+            &format!("/Groups/{}", g["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap(),
         200,
     )
     .await;

@@ -1216,15 +1216,27 @@ async fn logto_says(resp: reqwest::Response, status: u16, code: &str, message: &
 async fn phone_numbers_normalise_as_logto(b: Backend) {
     let s = TestServer::start(b).await;
     // Stored as Logto stores them: country code and national number, the `0` dropped.
-    let au = create(&s, json!({"username": "au", "primaryPhone": "610412345678"})).await;
+    let au = create(
+        &s,
+        json!({"username": "au", "primaryPhone": "610412345678"}),
+    )
+    .await;
     assert_eq!(au["primaryPhone"], "61412345678");
-    let uk = create(&s, json!({"username": "uk", "primaryPhone": "4407911123456"})).await;
+    let uk = create(
+        &s,
+        json!({"username": "uk", "primaryPhone": "4407911123456"}),
+    )
+    .await;
     assert_eq!(uk["primaryPhone"], "447911123456");
     let uk_id = uk["id"].as_str().unwrap().to_string();
     let got = get(&s, &format!("/api/users/{uk_id}"), 200).await;
     assert_eq!(got["primaryPhone"], "447911123456");
     // Uniqueness compares the normalised numbers, either way round.
-    create(&s, json!({"username": "one", "primaryPhone": "61498765432"})).await;
+    create(
+        &s,
+        json!({"username": "one", "primaryPhone": "61498765432"}),
+    )
+    .await;
     let taken = "This phone number is associated with an existing account.";
     logto_says(
         send(
@@ -1382,13 +1394,19 @@ async fn regular_expressions_on_both_backends(b: Backend) {
     };
     for (q, want) in [
         // posix: anywhere in the value; case-insensitive unless asked.
-        ("search.username=%5Eann&mode=posix", vec!["Anna_Bell", "ann_lee"]),
+        (
+            "search.username=%5Eann&mode=posix",
+            vec!["Anna_Bell", "ann_lee"],
+        ),
         (
             "search.username=%5Eann&mode=posix&isCaseSensitive=true",
             vec!["ann_lee"],
         ),
         ("search.username=ann%24&mode=posix", vec!["bob_ann"]),
-        ("search.username=_(lee%7Cbell)%24&mode=posix", vec!["Anna_Bell", "ann_lee"]),
+        (
+            "search.username=_(lee%7Cbell)%24&mode=posix",
+            vec!["Anna_Bell", "ann_lee"],
+        ),
         // similar_to: the whole value, `%` and `_`, alternatives; case-sensitive.
         (
             "search.username=%25ann%25&mode=similar_to&isCaseSensitive=true",
@@ -1398,13 +1416,27 @@ async fn regular_expressions_on_both_backends(b: Backend) {
             "search.username=(ann%7CAnna)_%25&mode=similar_to&isCaseSensitive=true",
             vec!["Anna_Bell", "ann_lee"],
         ),
-        ("search.username=ann&mode=similar_to&isCaseSensitive=true", vec![]),
+        (
+            "search.username=ann&mode=similar_to&isCaseSensitive=true",
+            vec![],
+        ),
     ] {
-        assert_eq!(names(&get(&s, &format!("/api/users?{q}"), 200).await), want, "{q}");
+        assert_eq!(
+            names(&get(&s, &format!("/api/users?{q}"), 200).await),
+            want,
+            "{q}"
+        );
     }
     // A lone escape at the end of a similar_to pattern is dropped, as PostgreSQL does.
     assert_eq!(
-        names(&get(&s, "/api/users?search.username=bob_ann%5C&mode=similar_to&isCaseSensitive=true", 200).await),
+        names(
+            &get(
+                &s,
+                "/api/users?search.username=bob_ann%5C&mode=similar_to&isCaseSensitive=true",
+                200
+            )
+            .await
+        ),
         ["bob_ann"]
     );
     for q in [
@@ -1438,7 +1470,13 @@ async fn unknown_users_and_empty_changes(b: Backend) {
     }
     // An unknown user with nothing to change is still the 404.
     logto_says(
-        send(&s, reqwest::Method::PATCH, "/api/users/0000000000000ABC", json!({})).await,
+        send(
+            &s,
+            reqwest::Method::PATCH,
+            "/api/users/0000000000000ABC",
+            json!({}),
+        )
+        .await,
         404,
         "entity.not_found",
         missing,
@@ -1448,7 +1486,13 @@ async fn unknown_users_and_empty_changes(b: Backend) {
     let id = u["id"].as_str().unwrap().to_string();
     for body in [json!({}), json!({"unknownKey": 1})] {
         logto_says(
-            send(&s, reqwest::Method::PATCH, &format!("/api/users/{id}"), body).await,
+            send(
+                &s,
+                reqwest::Method::PATCH,
+                &format!("/api/users/{id}"),
+                body,
+            )
+            .await,
             422,
             "entity.invalid_input",
             "Invalid input. Value list must not be empty.",
@@ -1462,9 +1506,19 @@ async fn unknown_users_and_empty_changes(b: Backend) {
     assert_eq!(after["cimdClientId"], Value::Null);
     assert!(after.as_object().unwrap().contains_key("cimdClientId"));
     assert!(after.get("ssoIdentities").is_none());
-    let with = get(&s, &format!("/api/users/{id}?includeSsoIdentities=true"), 200).await;
+    let with = get(
+        &s,
+        &format!("/api/users/{id}?includeSsoIdentities=true"),
+        200,
+    )
+    .await;
     assert_eq!(with["ssoIdentities"], json!([]));
-    let without = get(&s, &format!("/api/users/{id}?includeSsoIdentities=false"), 200).await;
+    let without = get(
+        &s,
+        &format!("/api/users/{id}?includeSsoIdentities=false"),
+        200,
+    )
+    .await;
     assert!(without.get("ssoIdentities").is_none());
     let listed = get(&s, "/api/users", 200).await;
     assert_eq!(listed[0]["cimdClientId"], Value::Null);
@@ -1503,7 +1557,10 @@ async fn password_hashes_and_imported_digests(b: Backend) {
     .await;
     assert_eq!(with["passwordAlgorithm"], "Bcrypt");
     let digest = with["passwordDigest"].as_str().unwrap();
-    assert!(digest.starts_with("$2") && bcrypt::verify("s3cret", digest).unwrap(), "{with}");
+    assert!(
+        digest.starts_with("$2") && bcrypt::verify("s3cret", digest).unwrap(),
+        "{with}"
+    );
     // Imported digests: any string up to 256 characters for the fast hashes, as given.
     let md5 = create(
         &s,
@@ -1531,7 +1588,10 @@ async fn password_hashes_and_imported_digests(b: Backend) {
         "guard.invalid_input",
     )
     .await;
-    assert!(e["details"].as_str().unwrap().contains("passwordDigest"), "{e}");
+    assert!(
+        e["details"].as_str().unwrap().contains("passwordDigest"),
+        "{e}"
+    );
     // Legacy: Logto's hash expression, stored and verified.
     let expr = "[\"sha512\", [\"@\"], \"b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e07394c706a8bb980b1d7785e5976ec049b46df5f1326af5a2ea6d103fd07c95385ffab0cacbc86\"]";
     let legacy = create(
@@ -1585,7 +1645,11 @@ async fn password_hashes_and_imported_digests(b: Backend) {
     // Each imported digest shows with its own algorithm; no password is null / null.
     let nopw = create(&s, json!({"username": "nopw"})).await;
     for (u, alg, digest) in [
-        (&md5, json!("MD5"), json!("5f4dcc3b5aa765d61d8327deb882cf99")),
+        (
+            &md5,
+            json!("MD5"),
+            json!("5f4dcc3b5aa765d61d8327deb882cf99"),
+        ),
         (&legacy, json!("Legacy"), json!(expr)),
         (&nopw, Value::Null, Value::Null),
     ] {
@@ -1600,13 +1664,21 @@ async fn password_hashes_and_imported_digests(b: Backend) {
         assert!(got.as_object().unwrap().contains_key("passwordDigest"));
     }
     // The list takes the flag too.
-    let page = get(&s, "/api/users?search.username=md5&includePasswordHash=true", 200).await;
+    let page = get(
+        &s,
+        "/api/users?search.username=md5&includePasswordHash=true",
+        200,
+    )
+    .await;
     assert_eq!(page[0]["passwordAlgorithm"], "MD5");
     let page = get(&s, "/api/users?search.username=md5", 200).await;
     assert!(page[0].get("passwordDigest").is_none());
     // Only to a credential that may change users; a reader gets Logto's 403.
     let r = s
-        .get(&format!("/api/users/{}?includePasswordHash=true", id_of(&md5)))
+        .get(&format!(
+            "/api/users/{}?includePasswordHash=true",
+            id_of(&md5)
+        ))
         .bearer_auth("reader-secret-0123456789")
         .send()
         .await
@@ -1622,7 +1694,10 @@ async fn password_hashes_and_imported_digests(b: Backend) {
     // Every read of a digest is in the audit trail, with who read it.
     let logs = get(
         &s,
-        &format!("/api/logs?userId={}&logKey=Logto.PasswordHash.Read", id_of(&md5)),
+        &format!(
+            "/api/logs?userId={}&logKey=Logto.PasswordHash.Read",
+            id_of(&md5)
+        ),
         200,
     )
     .await;
@@ -1631,20 +1706,32 @@ async fn password_hashes_and_imported_digests(b: Backend) {
     assert_eq!(logs[0]["payload"]["action"], "PasswordHash.Read");
     assert_eq!(logs[0]["payload"]["algorithm"], "MD5");
     assert!(logs[0]["payload"].get("hash").is_none());
-    assert!(!logs[0].to_string().contains("5f4dcc3b5aa765d61d8327deb882cf99"));
+    assert!(!logs[0]
+        .to_string()
+        .contains("5f4dcc3b5aa765d61d8327deb882cf99"));
 }
 
 async fn roles_through_logtos_routes(b: Backend) {
     let s = TestServer::start(b).await;
-    s.credential("default", kind_client(), "sumo_admin", "sumo-secret-0123456789", "all")
-        .await;
+    s.credential(
+        "default",
+        kind_client(),
+        "sumo_admin",
+        "sumo-secret-0123456789",
+        "all",
+    )
+    .await;
     let sumo_user = |id: String| {
         let r = s
             .get(&format!("/api/v1/users/{id}"))
             .basic_auth("sumo_admin", Some("sumo-secret-0123456789"));
         async move { json(r.send().await.unwrap(), 200).await }
     };
-    let ann = create(&s, json!({"username": "ann", "name": "Ann", "avatar": "https://img.example/ann.png"})).await;
+    let ann = create(
+        &s,
+        json!({"username": "ann", "name": "Ann", "avatar": "https://img.example/ann.png"}),
+    )
+    .await;
     let bob = create(&s, json!({"username": "bob"})).await;
     let ann_id = ann["id"].as_str().unwrap().to_string();
     let bob_id = bob["id"].as_str().unwrap().to_string();
@@ -1679,7 +1766,10 @@ async fn roles_through_logtos_routes(b: Backend) {
     )
     .await;
     let viewer_id = viewer["id"].as_str().unwrap().to_string();
-    assert_eq!(get(&s, &format!("/api/roles/{editor_id}"), 200).await, editor);
+    assert_eq!(
+        get(&s, &format!("/api/roles/{editor_id}"), 200).await,
+        editor
+    );
     logto_says(
         send(
             &s,
@@ -1733,7 +1823,10 @@ async fn roles_through_logtos_routes(b: Backend) {
         201,
     )
     .await;
-    assert_eq!(added, json!({"roleIds": [editor_id], "addedRoleIds": [editor_id]}));
+    assert_eq!(
+        added,
+        json!({"roleIds": [editor_id], "addedRoleIds": [editor_id]})
+    );
     let added = json(
         send(
             &s,
@@ -1749,18 +1842,32 @@ async fn roles_through_logtos_routes(b: Backend) {
         added,
         json!({"roleIds": [editor_id, viewer_id], "addedRoleIds": [viewer_id]})
     );
-    let r = api(&s, reqwest::Method::GET, &format!("/api/users/{ann_id}/roles"))
-        .send()
-        .await
-        .unwrap();
+    let r = api(
+        &s,
+        reqwest::Method::GET,
+        &format!("/api/users/{ann_id}/roles"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.headers()["total-number"], "2");
     let held = json(r, 200).await;
-    let held_ids: Vec<&str> = held.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let held_ids: Vec<&str> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     let mut want = vec![editor_id.as_str(), viewer_id.as_str()];
     want.sort();
     assert_eq!(held_ids, want);
     assert_eq!(held[0]["type"], "User");
-    let searched = get(&s, &format!("/api/users/{ann_id}/roles?search=%25edit%25"), 200).await;
+    let searched = get(
+        &s,
+        &format!("/api/users/{ann_id}/roles?search=%25edit%25"),
+        200,
+    )
+    .await;
     assert_eq!(searched.as_array().unwrap().len(), 1);
     assert_eq!(searched[0]["name"], "Editor");
     // The same roles everywhere: SCIM's `roles`, Sumo Logic's `roleIds`.
@@ -1805,7 +1912,12 @@ async fn roles_through_logtos_routes(b: Backend) {
         json!([])
     );
     let lacking = get(&s, &format!("/api/users?excludeRoleId={editor_id}"), 200).await;
-    let lacking: Vec<&str> = lacking.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let lacking: Vec<&str> = lacking
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(lacking, [bob_id.as_str()]);
     // Replace: exactly these.
     let replaced = json(
@@ -1871,7 +1983,10 @@ async fn roles_through_logtos_routes(b: Backend) {
     )
     .await;
     logto_error(
-        api(&s, reqwest::Method::GET, "/api/roles/nope").send().await.unwrap(),
+        api(&s, reqwest::Method::GET, "/api/roles/nope")
+            .send()
+            .await
+            .unwrap(),
         404,
         "entity.not_exists_with_id",
     )
@@ -1884,12 +1999,19 @@ async fn roles_through_logtos_routes(b: Backend) {
         json!({"roleIds": [editor_id]}),
     )
     .await;
-    let r = api(&s, reqwest::Method::DELETE, &format!("/api/roles/{editor_id}"))
-        .send()
-        .await
-        .unwrap();
+    let r = api(
+        &s,
+        reqwest::Method::DELETE,
+        &format!("/api/roles/{editor_id}"),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(r.status().as_u16(), 204);
-    assert_eq!(get(&s, &format!("/api/users/{bob_id}/roles"), 200).await, json!([]));
+    assert_eq!(
+        get(&s, &format!("/api/users/{bob_id}/roles"), 200).await,
+        json!([])
+    );
     logto_error(
         api(&s, reqwest::Method::GET, &format!("/api/roles/{editor_id}"))
             .send()

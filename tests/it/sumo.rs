@@ -1309,9 +1309,11 @@ async fn deployments_and_organizations_as_sumo_types_them(b: Backend) {
         .call(
             Method::POST,
             "/organizations",
-            Some(json!({"organizationName": "No Last Name", "email": "admin@nolast.example",
+            Some(
+                json!({"organizationName": "No Last Name", "email": "admin@nolast.example",
                         "firstName": "Solo", "deploymentId": "us2", "trialPlanPeriod": 30,
-                        "baselines": {"continuousIngest": 100}})),
+                        "baselines": {"continuousIngest": 100}}),
+            ),
             200,
         )
         .await;
@@ -1321,9 +1323,11 @@ async fn deployments_and_organizations_as_sumo_types_them(b: Backend) {
         .call(
             Method::POST,
             "/organizations",
-            Some(json!({"organizationName": "Last Name", "email": "admin@last.example",
+            Some(
+                json!({"organizationName": "Last Name", "email": "admin@last.example",
                         "firstName": "Duo", "lastName": "Named", "deploymentId": "us2",
-                        "trialPlanPeriod": 30, "baselines": {"continuousIngest": 100}})),
+                        "trialPlanPeriod": 30, "baselines": {"continuousIngest": 100}}),
+            ),
             200,
         )
         .await;

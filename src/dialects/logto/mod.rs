@@ -217,6 +217,7 @@ crate::request::routes! {
         /// `description`); `excludeUserId`, `type`. Each with `usersCount` and up to three
         /// `featuredUsers`.
         #[oai(path = "/roles", method = "get", operation_id = "ListRoles")]
+        #[allow(clippy::too_many_arguments)]
         async fn list_roles(
             req: &Request,
             page: Query<Option<String>>,

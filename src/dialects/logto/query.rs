@@ -138,7 +138,9 @@ pub(super) fn key_field(key: &str) -> Result<Option<&str>, LogtoError> {
     let first = path.next();
     let rest: Vec<&str> = path.collect();
     if !rest.is_empty() {
-        let nested = std::iter::once(first.unwrap_or("")).chain(rest).collect::<Vec<_>>();
+        let nested = std::iter::once(first.unwrap_or(""))
+            .chain(rest)
+            .collect::<Vec<_>>();
         return Err(LogtoError::input(format!(
             "Unsupported nested search field path `{}` detected. Only the first level field \
              is supported.",
@@ -164,7 +166,9 @@ pub(super) fn mode(v: &str, field: Option<&str>) -> Result<Mode, LogtoError> {
         "similar_to" => Mode::SimilarTo,
         "posix" => Mode::Posix,
         other => {
-            let on = field.map(|f| format!(" for field `{f}`")).unwrap_or_default();
+            let on = field
+                .map(|f| format!(" for field `{f}`"))
+                .unwrap_or_default();
             return Err(LogtoError::input(format!(
                 "Search match mode `{other}`{on} is not valid, expect one of exact, like, \
                  similar_to, posix."
@@ -181,9 +185,7 @@ pub fn flag(pairs: &Pairs, key: &str) -> Result<bool, LogtoError> {
     match first(pairs, key).map(str::to_ascii_lowercase).as_deref() {
         None | Some("false" | "0" | "no" | "n" | "") => Ok(false),
         Some("true" | "1" | "yes" | "y") => Ok(true),
-        Some(_) => Err(LogtoError::input(format!(
-            "`{key}` must be true or false."
-        ))),
+        Some(_) => Err(LogtoError::input(format!("`{key}` must be true or false."))),
     }
 }
 
@@ -197,7 +199,10 @@ pub const MAX_SEARCH_VALUES: usize = 100;
 fn phone_values(c: &mut Condition) {
     if c.field != Field::PrimaryPhone
         || !matches!(c.mode, Mode::Exact | Mode::Like)
-        || !c.values.iter().all(|v| v.bytes().all(|b| b.is_ascii_digit()))
+        || !c
+            .values
+            .iter()
+            .all(|v| v.bytes().all(|b| b.is_ascii_digit()))
     {
         return;
     }

@@ -294,7 +294,13 @@ fn role_search(pairs: &Pairs) -> LogtoResult<RoleSearch> {
             return Err(LogtoError::input("Search value cannot be empty."));
         }
         let bad = |e: String| LogtoError::input(format!("invalid regular expression: {e}"));
-        let fold = |re: String| if case_sensitive { re } else { format!("(?i){re}") };
+        let fold = |re: String| {
+            if case_sensitive {
+                re
+            } else {
+                format!("(?i){re}")
+            }
+        };
         let (exact, pattern) = match mode {
             Mode::Exact => (Some(values), None),
             Mode::Like => {
@@ -404,15 +410,16 @@ pub async fn list(
                 return Err(LogtoError::guard(
                     "query",
                     "type",
-                    format!("Invalid enum value. Expected 'User' | 'MachineToMachine', received '{k}'"),
+                    format!(
+                        "Invalid enum value. Expected 'User' | 'MachineToMachine', received '{k}'"
+                    ),
                 ));
             }
-            let excluded: HashSet<i64> = match query::value(&pairs, "excludeUserId")
-                .and_then(id_from_hex)
-            {
-                Some(uid) => held(conn, p, uid)?.into_iter().collect(),
-                None => HashSet::new(),
-            };
+            let excluded: HashSet<i64> =
+                match query::value(&pairs, "excludeUserId").and_then(id_from_hex) {
+                    Some(uid) => held(conn, p, uid)?.into_iter().collect(),
+                    None => HashSet::new(),
+                };
             let org = p.org_id.as_str().to_string();
             let roles: Vec<RoleView> = if kind == Some("MachineToMachine") {
                 vec![]
@@ -548,7 +555,11 @@ pub async fn update(
             check_default(b.is_default)?;
             let rid = role_id(&id).ok_or_else(|| role_missing(&id))?;
             let current = dir::get(conn, &p.org_id, rid).map_err(|e| role_error(e, "", &id))?;
-            let name = b.name.as_deref().map(str::trim).unwrap_or(&current.role.name);
+            let name = b
+                .name
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.role.name);
             let data = RoleData {
                 name: name.to_string(),
                 description: match &b.description {
@@ -701,7 +712,9 @@ pub async fn replace_of_user(
                     ids.push(s);
                 }
             }
-            Ok(RolesReplacedResponse::Ok(Json(RolesReplaced { role_ids: ids })))
+            Ok(RolesReplacedResponse::Ok(Json(RolesReplaced {
+                role_ids: ids,
+            })))
         })
         .await
 }
@@ -751,11 +764,22 @@ mod tests {
         assert!(admits("search=%25edit%25"));
         assert!(!admits("search=edit"));
         assert!(admits("search.name=editor&mode.name=exact"));
-        assert!(!admits("search.name=editor&mode.name=exact&isCaseSensitive=true"));
+        assert!(!admits(
+            "search.name=editor&mode.name=exact&isCaseSensitive=true"
+        ));
         assert!(admits("search.description=%5EEdits&mode=posix"));
-        assert!(admits("search.name=Ed%25&mode=similar_to&isCaseSensitive=true"));
-        assert!(!admits("search.name=x&search.description=Edits%25&joint=and"));
-        for bad in ["search.age=1", "search=a&search=b", "search=", "mode=fuzzy&search=a"] {
+        assert!(admits(
+            "search.name=Ed%25&mode=similar_to&isCaseSensitive=true"
+        ));
+        assert!(!admits(
+            "search.name=x&search.description=Edits%25&joint=and"
+        ));
+        for bad in [
+            "search.age=1",
+            "search=a&search=b",
+            "search=",
+            "mode=fuzzy&search=a",
+        ] {
             assert!(role_search(&query::pairs(Some(bad))).is_err(), "{bad}");
         }
     }
