@@ -184,7 +184,7 @@ fn role_error(e: StoreError, name: &str, id: &str) -> LogtoError {
             &format!("This role name {name} is already in use"),
         ),
         StoreError::NotFound => role_missing(id),
-        StoreError::Invalid(m) => LogtoError::body("name", m),
+        StoreError::Invalid(m) => LogtoError::input(m),
         other => LogtoError::from(other),
     }
 }
