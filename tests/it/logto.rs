@@ -21,6 +21,7 @@ both_backends!(
     unknown_users_and_empty_changes,
     password_hashes_and_imported_digests,
     roles_through_logtos_routes,
+    usernames_are_one_identity_whatever_their_case,
 );
 
 fn api(s: &TestServer, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -2021,4 +2022,43 @@ async fn roles_through_logtos_routes(b: Backend) {
         "entity.not_exists_with_id",
     )
     .await;
+}
+
+/// A deliberate difference (docs/logto.md): Logto's default username policy is
+/// case-sensitive; Muster keeps one identity per name whatever its case.
+async fn usernames_are_one_identity_whatever_their_case(b: Backend) {
+    let s = TestServer::start(b).await;
+    let tom = create(&s, json!({"username": "Tom_a"})).await;
+    logto_says(
+        send(
+            &s,
+            reqwest::Method::POST,
+            "/api/users",
+            json!({"username": "TOM_A"}),
+        )
+        .await,
+        422,
+        "user.username_already_in_use",
+        "This username is already in use.",
+    )
+    .await;
+    let found = get(&s, "/api/users?search.username=tom_a&mode=exact", 200).await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], tom["id"]);
+    assert_eq!(found[0]["username"], "Tom_a", "stored as written");
+    // The routes are in the API description.
+    let spec = json(s.get("/openapi.json").send().await.unwrap(), 200).await;
+    for (path, method) in [
+        ("/api/roles", "get"),
+        ("/api/roles", "post"),
+        ("/api/roles/{id}", "patch"),
+        ("/api/users/{userId}/roles", "put"),
+        ("/api/users/{userId}/roles/{roleId}", "delete"),
+    ] {
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(spec["components"]["schemas"]["LogtoRole"]["properties"]["isDefault"].is_object());
 }
