@@ -230,6 +230,8 @@ pub fn user_state(u: &User) -> Value {
         "customData": if d.vendor.custom_data.is_object() { d.vendor.custom_data.clone() } else { json!({}) },
         "profile": profile,
         "applicationId": d.vendor.application_id,
+        // Logto's user type has it (a client-ID metadata document sign-up); Muster has none.
+        "cimdClientId": Value::Null,
         "isSuspended": !d.is_active(),
         "hasPassword": u.has_password,
         "lastSignInAt": d.vendor.last_sign_in_at.map(millis),

@@ -28,6 +28,9 @@ pub mod users;
 
 pub use crate::changes::Subject;
 use crate::domain::{OrgId, PasswordHash, Principal};
+/// Regular expressions as searches match them (`store::regexp`): for callers that match in
+/// memory what the store matches in SQL.
+pub use crate::store::regexp;
 use crate::store::{self, DbConn};
 /// One transaction around several directory operations, for a caller that makes them one
 /// (SCIM Bulk, Adobe's action batches): `write_tx`, `savepoint`, `flattened` as the store

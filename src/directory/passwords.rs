@@ -10,7 +10,7 @@ use crate::domain::PasswordHash;
 
 /// The algorithms an imported digest may use, by Logto's names; the stored name is
 /// `bcrypt` for bcrypt (Muster's own) and Logto's name otherwise.
-const ALGORITHMS: [(&str, &str); 7] = [
+const ALGORITHMS: [(&str, &str); 8] = [
     ("Bcrypt", "bcrypt"),
     ("Argon2i", "Argon2i"),
     ("Argon2id", "Argon2id"),
@@ -18,32 +18,159 @@ const ALGORITHMS: [(&str, &str); 7] = [
     ("SHA1", "SHA1"),
     ("SHA256", "SHA256"),
     ("MD5", "MD5"),
+    ("Legacy", "Legacy"),
 ];
 
 /// Longest digest accepted (Logto's limit).
 pub const MAX_DIGEST_LEN: usize = 256;
 
-/// An imported digest, checked so that it can be verified later: a bcrypt hash (`$2a$`,
-/// `$2b$`, `$2y$`), an Argon2 PHC string of the named variant, or the hex digest of SHA-1,
-/// SHA-256 or MD5. Anything else is refused with the reason, rather than stored as a
-/// password nobody could ever sign in with.
-pub fn import(algorithm: &str, digest: &str) -> Result<PasswordHash, String> {
-    if digest.is_empty() || digest.len() > MAX_DIGEST_LEN {
-        return Err(format!(
-            "passwordDigest must be 1 to {MAX_DIGEST_LEN} characters"
-        ));
+/// Why an imported digest is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The digest or algorithm is not one that can be stored (a 400 about the body).
+    Invalid(String),
+    /// A `Legacy` digest that is not Logto's hash expression
+    /// `["<algorithm>", ["<arg>", …, "@", …], "<hash>"]`.
+    LegacyFormat,
+    /// A `Legacy` expression naming a hash this server does not compute.
+    LegacyAlgorithm(String),
+}
+
+/// The hashes a `Legacy` expression may name (as Node's `crypto.createHash` names them,
+/// case-insensitively), and `pbkdf2`.
+const LEGACY_HASHES: [&str; 8] = [
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "sha512-224",
+    "sha512-256",
+];
+
+/// A parsed `Legacy` expression: the algorithm (lower-cased), its arguments (`@` is the
+/// password), and the expected hash.
+struct Legacy {
+    algorithm: String,
+    args: Vec<String>,
+    hash: String,
+}
+
+fn is_pbkdf2(a: &str) -> bool {
+    a == "pbkdf2" || a == "pbkdf2sync"
+}
+
+/// A PBKDF2 salt: the string's bytes, or `hex:<even hex digits>` decoded.
+fn pbkdf2_salt(salt: &str) -> Result<Vec<u8>, Refusal> {
+    match salt.strip_prefix("hex:") {
+        None => Ok(salt.as_bytes().to_vec()),
+        Some(h) if !h.is_empty() && h.len() % 2 == 0 => {
+            hex::decode(h).map_err(|_| Refusal::LegacyFormat)
+        }
+        Some(_) => Err(Refusal::LegacyFormat),
+    }
+}
+
+fn parse_legacy(digest: &str) -> Result<Legacy, Refusal> {
+    let v: serde_json::Value = serde_json::from_str(digest).map_err(|_| Refusal::LegacyFormat)?;
+    let parts = v
+        .as_array()
+        .filter(|a| a.len() == 3)
+        .ok_or(Refusal::LegacyFormat)?;
+    let (Some(alg), Some(args), Some(hash)) =
+        (parts[0].as_str(), parts[1].as_array(), parts[2].as_str())
+    else {
+        return Err(Refusal::LegacyFormat);
+    };
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.as_str().map(str::to_string))
+        .collect::<Option<_>>()
+        .ok_or(Refusal::LegacyFormat)?;
+    if !args.iter().any(|a| a == "@") {
+        return Err(Refusal::LegacyFormat);
+    }
+    let algorithm = alg.to_ascii_lowercase();
+    if is_pbkdf2(&algorithm) {
+        if let Some(salt) = args.first() {
+            pbkdf2_salt(salt)?;
+        }
+    } else if !LEGACY_HASHES.contains(&algorithm.as_str()) {
+        return Err(Refusal::LegacyAlgorithm(alg.to_string()));
+    }
+    Ok(Legacy {
+        algorithm,
+        args,
+        hash: hash.to_string(),
+    })
+}
+
+/// The hex digest `l` computes for `plain` (`None` when its arguments cannot be used).
+fn legacy_hash(l: &Legacy, plain: &str) -> Option<String> {
+    let resolved: Vec<&str> = l
+        .args
+        .iter()
+        .map(|a| if a == "@" { plain } else { a.as_str() })
+        .collect();
+    if is_pbkdf2(&l.algorithm) {
+        let [salt, iterations, key_len, digest, ..] = resolved.as_slice() else {
+            return None;
+        };
+        let salt = pbkdf2_salt(salt).ok()?;
+        let rounds: u32 = iterations.trim().parse().ok().filter(|n| *n >= 1)?;
+        let len: usize = key_len
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))?;
+        // Bounded so that a stored expression cannot make a verification run for minutes.
+        if rounds > 10_000_000 {
+            return None;
+        }
+        let mut out = vec![0u8; len];
+        let p = plain.as_bytes();
+        match digest.to_ascii_lowercase().as_str() {
+            "sha1" => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(p, &salt, rounds, &mut out),
+            "sha256" => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(p, &salt, rounds, &mut out),
+            "sha384" => pbkdf2::pbkdf2_hmac::<sha2::Sha384>(p, &salt, rounds, &mut out),
+            "sha512" => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(p, &salt, rounds, &mut out),
+            _ => return None,
+        }
+        return Some(hex::encode(out));
+    }
+    let input = resolved.concat();
+    let b = input.as_bytes();
+    Some(match l.algorithm.as_str() {
+        "md5" => hex::encode(md5::Md5::digest(b)),
+        "sha1" => hex::encode(sha1::Sha1::digest(b)),
+        "sha224" => hex::encode(sha2::Sha224::digest(b)),
+        "sha256" => hex::encode(sha2::Sha256::digest(b)),
+        "sha384" => hex::encode(sha2::Sha384::digest(b)),
+        "sha512" => hex::encode(sha2::Sha512::digest(b)),
+        "sha512-224" => hex::encode(sha2::Sha512_224::digest(b)),
+        "sha512-256" => hex::encode(sha2::Sha512_256::digest(b)),
+        _ => return None,
+    })
+}
+
+/// An imported digest, stored as given so that it can be verified later, as Logto accepts
+/// them: for MD5, SHA1 and SHA256 any string of at most 256 characters (it matches when it
+/// is the hex digest of the password); a bcrypt hash (`$2a$`, `$2b$`, `$2y$`) or an Argon2
+/// PHC string of the named variant, parsed (those are refused with the reason rather than
+/// stored as a password nobody could ever sign in with); `Legacy`, Logto's hash expression,
+/// whose algorithm must be one this server computes (`LEGACY_HASHES`, `pbkdf2`).
+pub fn import(algorithm: &str, digest: &str) -> Result<PasswordHash, Refusal> {
+    if digest.chars().count() > MAX_DIGEST_LEN {
+        return Err(Refusal::Invalid(format!(
+            "passwordDigest is at most {MAX_DIGEST_LEN} characters"
+        )));
     }
     let Some(&(_, stored)) = ALGORITHMS.iter().find(|(name, _)| *name == algorithm) else {
-        return Err(if algorithm == "Legacy" {
-            "passwordAlgorithm Legacy is not supported: import the digest with its own \
-             algorithm"
-                .to_string()
-        } else {
-            format!(
-                "passwordAlgorithm must be one of {}",
-                ALGORITHMS.map(|(n, _)| n).join(", ")
-            )
-        });
+        return Err(Refusal::Invalid(format!(
+            "passwordAlgorithm must be one of {}",
+            ALGORITHMS.map(|(n, _)| n).join(", ")
+        )));
     };
     let ok = match stored {
         "bcrypt" => {
@@ -52,36 +179,27 @@ pub fn import(algorithm: &str, digest: &str) -> Result<PasswordHash, String> {
                 .any(|p| digest.starts_with(p))
                 && digest.parse::<bcrypt::HashParts>().is_ok()
         }
+        "Legacy" => parse_legacy(digest).map(|_| true)?,
+        "SHA1" | "SHA256" | "MD5" => !digest.contains('\0'),
         argon => Phc::new(digest).is_ok_and(|p| p.algorithm.as_str() == argon.to_lowercase()),
     };
-    let hex_len = match stored {
-        "SHA1" => Some(40),
-        "SHA256" => Some(64),
-        "MD5" => Some(32),
-        _ => None,
-    };
-    let ok = match hex_len {
-        Some(n) => digest.len() == n && digest.bytes().all(|b| b.is_ascii_hexdigit()),
-        None => ok,
-    };
     if !ok {
-        return Err(format!("passwordDigest is not a valid {algorithm} digest"));
+        return Err(Refusal::Invalid(format!(
+            "passwordDigest is not a valid {algorithm} digest"
+        )));
     }
-    let hash = if hex_len.is_some() {
-        digest.to_ascii_lowercase()
-    } else {
-        digest.to_string()
-    };
     Ok(PasswordHash {
-        hash,
+        hash: digest.to_string(),
         algorithm: stored.to_string(),
     })
 }
 
+/// Is `stored` the hex digest `computed`? Compared in constant time, ignoring the case of
+/// the hex digits (an upper-case hex digest imported matches).
 fn hex_eq(computed: &[u8], stored: &str) -> bool {
     hex::encode(computed)
         .as_bytes()
-        .ct_eq(stored.as_bytes())
+        .ct_eq(stored.to_ascii_lowercase().as_bytes())
         .into()
 }
 
@@ -95,8 +213,20 @@ pub fn verify(stored: &PasswordHash, plain: &str) -> bool {
         "SHA1" => hex_eq(&sha1::Sha1::digest(p), &stored.hash),
         "SHA256" => hex_eq(&sha2::Sha256::digest(p), &stored.hash),
         "MD5" => hex_eq(&md5::Md5::digest(p), &stored.hash),
+        "Legacy" => parse_legacy(&stored.hash).is_ok_and(|l| {
+            legacy_hash(&l, plain).is_some_and(|h| h.as_bytes().ct_eq(l.hash.as_bytes()).into())
+        }),
         _ => false,
     }
+}
+
+/// The algorithm a stored digest is in, by Logto's names (`passwordAlgorithm`): `Bcrypt`
+/// for Muster's own hashes.
+pub fn logto_name(algorithm: &str) -> &str {
+    ALGORITHMS
+        .iter()
+        .find(|(_, stored)| *stored == algorithm)
+        .map_or(algorithm, |(name, _)| name)
 }
 
 #[cfg(test)]
@@ -105,7 +235,7 @@ mod tests {
     use argon2::password_hash::{PasswordHasher, SaltString};
 
     fn imported(alg: &str, digest: &str) -> PasswordHash {
-        import(alg, digest).unwrap_or_else(|e| panic!("{alg}: {e}"))
+        import(alg, digest).unwrap_or_else(|e| panic!("{alg}: {e:?}"))
     }
 
     #[test]
@@ -120,6 +250,28 @@ mod tests {
                 hex::encode(sha2::Sha256::digest(b"s3cret")).to_uppercase(),
             ),
             ("MD5", hex::encode(md5::Md5::digest(b"s3cret"))),
+            (
+                "Legacy",
+                format!(
+                    "[\"sha256\", [\"salt\", \"@\"], \"{}\"]",
+                    hex::encode(sha2::Sha256::digest(b"salts3cret"))
+                ),
+            ),
+            (
+                "Legacy",
+                format!(
+                    "[\"SHA512\", [\"@\"], \"{}\"]",
+                    hex::encode(sha2::Sha512::digest(b"s3cret"))
+                ),
+            ),
+            ("Legacy", {
+                let mut out = [0u8; 32];
+                pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"s3cret", &[0xab, 0xcd], 1000, &mut out);
+                format!(
+                    "[\"pbkdf2\", [\"hex:abcd\", \"1000\", \"32\", \"sha256\", \"@\"], \"{}\"]",
+                    hex::encode(out)
+                )
+            }),
         ];
         for (name, alg) in [
             ("Argon2i", argon2::Algorithm::Argon2i),
@@ -141,27 +293,47 @@ mod tests {
     fn bad_digests_are_refused_with_a_reason() {
         for (alg, digest) in [
             ("Bcrypt", "not-a-hash"),
-            ("SHA256", "abc"),
-            ("SHA1", &"z".repeat(40)),
-            ("MD5", ""),
             (
                 "Argon2id",
                 "$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
             ),
-            ("Legacy", "[\"md5\",\"x\"]"),
             ("ROT13", "abc"),
         ] {
-            assert!(import(alg, digest).is_err(), "{alg} {digest:?} accepted");
+            assert!(
+                matches!(import(alg, digest), Err(Refusal::Invalid(_))),
+                "{alg} {digest:?} accepted"
+            );
         }
-        assert!(import("SHA1", &"a".repeat(300)).is_err());
+        for bad in [
+            "[\"md5\",\"x\"]",
+            "[\"md5\", [\"salt\"], \"x\"]",
+            "nope",
+            "[\"pbkdf2\", [\"hex:zz\", \"@\"], \"x\"]",
+        ] {
+            assert_eq!(
+                import("Legacy", bad).unwrap_err(),
+                Refusal::LegacyFormat,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            import("Legacy", "[\"whirlpool\", [\"@\"], \"x\"]").unwrap_err(),
+            Refusal::LegacyAlgorithm("whirlpool".into())
+        );
+        // Logto stores any string of up to 256 characters for the fast hashes.
+        assert!(import("SHA256", "abc").is_ok());
+        assert!(import("MD5", &"a".repeat(256)).is_ok());
+        assert!(import("MD5", &"a".repeat(257)).is_err());
     }
 
     #[test]
     fn unknown_stored_algorithms_never_match() {
         let h = PasswordHash {
             hash: "x".into(),
-            algorithm: "Legacy".into(),
+            algorithm: "ROT13".into(),
         };
         assert!(!verify(&h, "x"));
+        assert_eq!(logto_name("bcrypt"), "Bcrypt");
+        assert_eq!(logto_name("Legacy"), "Legacy");
     }
 }

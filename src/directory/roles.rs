@@ -307,6 +307,76 @@ pub fn assign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> Stor
     })
 }
 
+/// The organization's roles (all of them, in id order) with their holders: two statements.
+/// For callers that page and search roles themselves (Logto's `/api/roles`); an
+/// organization has few roles.
+pub fn all(conn: &mut DbConn, org: &OrgId) -> StoreResult<Vec<RoleView>> {
+    page(
+        conn,
+        org,
+        None,
+        &store::roles::RoleOrder::Id(None),
+        1_000_000,
+    )
+}
+
+/// Give user `uid` the roles `grant` and take the roles `revoke` (ids of the organization's
+/// roles) in one write of the user: one version bump and one audit entry, the no-escalation
+/// rule applied as to every grant. A role held stays held; one not held is not taken.
+/// `NotFound` for a user not of the organization, `Invalid` naming a role that is not one.
+/// Whether anything changed.
+pub fn change_of_user(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    uid: i64,
+    grant: &[i64],
+    revoke: &[i64],
+) -> StoreResult<bool> {
+    store::write_tx(conn, |conn| {
+        let mut names = |ids: &[i64]| -> StoreResult<Vec<String>> {
+            ids.iter()
+                .map(|id| {
+                    store::roles::find_by_id(conn, caller.org(), *id)?.ok_or_else(|| {
+                        StoreError::Invalid(format!("role {} does not exist", id_to_hex(*id)))
+                    })
+                })
+                .collect()
+        };
+        let granted = names(grant)?;
+        let revoked = names(revoke)?;
+        let action = match (granted.is_empty(), revoked.is_empty()) {
+            (false, true) => "User.Role.Assign",
+            (true, false) => "User.Role.Unassign",
+            _ => "User.Roles.Replace",
+        };
+        let changed = super::users::update_as(
+            conn,
+            caller,
+            uid,
+            &super::Expect::Any,
+            None,
+            action,
+            |_, u| {
+                let mut d = u.data.clone();
+                for n in &revoked {
+                    let key = n.to_lowercase();
+                    d.roles.retain(|r| r.name.to_lowercase() != key);
+                }
+                for n in &granted {
+                    if !d.roles.iter().any(|r| r.name.eq_ignore_ascii_case(n)) {
+                        d.roles.push(RoleValue {
+                            name: n.clone(),
+                            ..RoleValue::default()
+                        });
+                    }
+                }
+                Ok::<_, StoreError>(d)
+            },
+        )?;
+        Ok(changed.changed)
+    })
+}
+
 /// Take role `id` from user `uid`; `NotFound` when the user does not hold it.
 pub fn unassign(conn: &mut DbConn, caller: &Caller<'_>, id: i64, uid: i64) -> StoreResult<()> {
     store::write_tx(conn, |conn| {

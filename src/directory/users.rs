@@ -464,6 +464,45 @@ pub fn verify_password(conn: &mut DbConn, org: &OrgId, id: i64, plain: &str) -> 
     Ok(super::passwords::verify(&stored, plain))
 }
 
+/// The stored password digests of `ids` (users of the caller's organization; a user without
+/// a password is absent), for a caller that asks to see them (Logto's
+/// `includePasswordHash`). A digest is a secret: only a caller holding `users:write` may read
+/// one, and each read is recorded in the audit trail (`PasswordHash.Read`, one entry per
+/// user, in one transaction with the reads), whoever asks.
+pub fn read_password_hashes(
+    conn: &mut DbConn,
+    caller: &Caller<'_>,
+    ids: &[i64],
+) -> StoreResult<std::collections::HashMap<i64, crate::domain::PasswordHash>> {
+    if !caller.principal.has(crate::domain::Scope::UsersWrite) {
+        return Err(StoreError::Forbidden(
+            "reading password digests needs the users:write scope".into(),
+        ));
+    }
+    store::write_tx(conn, |conn| {
+        let mut out = std::collections::HashMap::new();
+        for id in ids {
+            if let Some(h) = store::users::password_of(conn, caller.org(), *id)? {
+                out.insert(*id, h);
+            }
+        }
+        super::audit_many(
+            conn,
+            caller,
+            "PasswordHash.Read",
+            ids.iter().map(|id| {
+                let algorithm = out.get(id).map(|h| h.algorithm.clone());
+                (
+                    Some(*id),
+                    json!({"userId": id_to_hex(*id), "algorithm": algorithm}),
+                    Subject::None,
+                )
+            }),
+        )?;
+        Ok(out)
+    })
+}
+
 /// Delete a user; `expected` as in `update`.
 pub fn delete(
     conn: &mut DbConn,

@@ -101,6 +101,61 @@ pub fn phone_key(phone: &str) -> String {
         .collect()
 }
 
+/// A phone number written in international form (country code first, with or without a
+/// leading `+`; the separators of `PHONE_SEPARATORS` allowed), as libphonenumber parses it
+/// (the `phonenumber` crate): its country calling code and national number, the national
+/// prefix dropped (`+61 0412 345 678` → `(61, "412345678")`). `None` when it is not digits
+/// or libphonenumber cannot read it.
+pub fn international_phone(phone: &str) -> Option<(u16, String)> {
+    let compact: String = phone
+        .trim()
+        .chars()
+        .filter(|c| !PHONE_SEPARATORS.contains(c))
+        .collect();
+    let digits = compact.strip_prefix('+').unwrap_or(&compact);
+    if digits.is_empty() || digits.len() > 32 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = phonenumber::parse(None, format!("+{digits}")).ok()?;
+    Some((n.code().value(), n.national().to_string()))
+}
+
+/// A phone number as Logto stores it: country code and national number, digits only
+/// (`610412345678` → `61412345678`, `+44 07911 123456` → `447911123456`); `None` when
+/// libphonenumber cannot read it as an international number.
+pub fn normalised_phone(phone: &str) -> Option<String> {
+    international_phone(phone).map(|(code, national)| format!("{code}{national}"))
+}
+
+/// The forms one international number is written in: country code and national number,
+/// with and without the national prefix `0` between them (`61412345678`, `610412345678`),
+/// digits only. Empty for a number libphonenumber cannot read as an international one
+/// (Logto's test too: whether it parses, not whether its number plan is known to be in
+/// use). A search for one finds the others (Logto's `search.primaryPhone`).
+pub fn phone_forms(phone: &str) -> Vec<String> {
+    let Some((code, national)) = international_phone(phone) else {
+        return vec![];
+    };
+    vec![format!("{code}{national}"), format!("{code}0{national}")]
+}
+
+/// Every key a phone number collides on: its own (`phone_key`) and, for a number
+/// libphonenumber reads as international, the keys of its other forms (`phone_forms`, keeping a leading `+`
+/// as written), so `610498765432` and `61498765432` are one number to uniqueness, as Logto
+/// compares them.
+pub fn phone_keys(phone: &str) -> Vec<String> {
+    let key = phone_key(phone);
+    let plus = if key.starts_with('+') { "+" } else { "" };
+    let mut keys = vec![key];
+    for f in phone_forms(phone) {
+        let k = format!("{plus}{f}");
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
 /// The user's login key as `users.user_name_lower` keeps it: the login name, else (a user
 /// made by a dialect without login names: Domo, Sumo, Adobe by email) the primary email,
 /// which SCIM shows as the `userName`. Lower-cased.
@@ -131,19 +186,29 @@ pub fn key_of(d: &UserData, field: UniqueField) -> Option<String> {
 
 /// The unique keys of `new` that the write must check: those that differ from `old`'s (all
 /// of them for a new user). A login key that is the email (no login name) is reported as
-/// `Email` when it collides.
+/// `Email` when it collides. A changed phone number is checked by every key it collides on
+/// (`phone_keys`).
 pub fn keys_to_check(new: &UserData, old: Option<&UserData>) -> Vec<(UniqueField, String)> {
-    [
+    let mut out = vec![];
+    for f in [
         UniqueField::Email,
         UniqueField::Phone,
         UniqueField::LoginName,
-    ]
-    .into_iter()
-    .filter_map(|f| {
-        let k = key_of(new, f)?;
-        (old.and_then(|o| key_of(o, f)).as_deref() != Some(k.as_str())).then_some((f, k))
-    })
-    .collect()
+    ] {
+        let Some(k) = key_of(new, f) else { continue };
+        if old.and_then(|o| key_of(o, f)).as_deref() == Some(k.as_str()) {
+            continue;
+        }
+        let phone = (f == UniqueField::Phone)
+            .then(|| new.primary(MultiAttr::PhoneNumbers))
+            .flatten()
+            .and_then(|v| v.value.as_deref());
+        match phone {
+            Some(v) => out.extend(phone_keys(v).into_iter().map(|k| (f, k))),
+            None => out.push((f, k)),
+        }
+    }
+    out
 }
 
 /// The field a login-key collision of `d` is: its login name, or its email when it has none.
@@ -388,6 +453,44 @@ mod tests {
     }
 
     #[test]
+    fn phone_numbers_normalise_as_libphonenumber_reads_them() {
+        assert_eq!(
+            normalised_phone("610412345678").as_deref(),
+            Some("61412345678")
+        );
+        assert_eq!(
+            normalised_phone("4407911123456").as_deref(),
+            Some("447911123456")
+        );
+        assert_eq!(
+            normalised_phone("+61 0412 345 678").as_deref(),
+            Some("61412345678")
+        );
+        assert_eq!(
+            normalised_phone("61412345678").as_deref(),
+            Some("61412345678")
+        );
+        assert_eq!(normalised_phone("15550100").as_deref(), Some("15550100"));
+        assert_eq!(normalised_phone("123").as_deref(), Some("123"));
+        assert_eq!(normalised_phone("555 0100 ext 7"), None);
+        assert_eq!(
+            phone_keys("610498765432"),
+            vec!["610498765432".to_string(), "61498765432".to_string()]
+        );
+        assert_eq!(
+            phone_keys("+61 498 765 432"),
+            vec!["+61498765432".to_string(), "+610498765432".to_string()]
+        );
+        // Digits are read as an international number, as Logto reads them: `+55 50100`.
+        assert_eq!(phone_keys("(555) 0100"), ["5550100", "55050100"]);
+        assert_eq!(phone_keys("555 0100 ext 7"), ["5550100ext7"]);
+        assert_eq!(
+            phone_forms("447911123456"),
+            ["447911123456", "4407911123456"]
+        );
+    }
+
+    #[test]
     fn keys_to_check_are_the_changed_ones() {
         let old = user(Some("ada"), Some("ada@x.example"), Some("+1 555 0100"));
         let same = user(Some("ADA"), Some("Ada@X.example"), Some("+1-555-0100"));
@@ -403,6 +506,7 @@ mod tests {
             vec![
                 (UniqueField::Email, "a@x.example".to_string()),
                 (UniqueField::Phone, "5550100".to_string()),
+                (UniqueField::Phone, "55050100".to_string()),
                 (UniqueField::LoginName, "a@x.example".to_string()),
             ]
         );

@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod paging;
 pub mod portable;
 pub mod raw;
+pub mod regexp;
 pub mod roles;
 pub mod schema;
 pub mod schemas;
@@ -438,6 +439,8 @@ impl r2d2::ManageConnection for Manager {
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 c.batch_execute(SQLITE_PRAGMAS)
                     .map_err(diesel::r2d2::Error::QueryError)?;
+                // Logto's posix and similar_to searches (`store::regexp`).
+                regexp::register(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
                 MultiConn::Sqlite(c)
             }
         };

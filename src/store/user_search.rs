@@ -52,9 +52,11 @@ pub enum Mode {
     Like,
     /// Equality; the only mode that takes several values.
     Exact,
-    /// SQL `SIMILAR TO` (PostgreSQL; case-sensitive only).
+    /// SQL `SIMILAR TO` (case-sensitive only; on SQLite translated to a regular expression,
+    /// `store::regexp`).
     SimilarTo,
-    /// POSIX regular expression (PostgreSQL).
+    /// A regular expression: PostgreSQL's `~` / `~*`; on SQLite the `regex` crate's
+    /// (`store::regexp`).
     Posix,
 }
 
@@ -161,23 +163,38 @@ fn matcher(
         }
         Mode::Exact if case_sensitive => Raw::sql(format!("{expr} = ")).bind(bind()),
         Mode::Exact => Raw::sql(format!("{lowered} = ")).bind(folded()),
-        Mode::SimilarTo | Mode::Posix if *backend == Backend::Sqlite => {
-            return Err(invalid(
-                "the similar_to and posix modes need PostgreSQL; this server stores its \
-                 directory in SQLite: use like or exact",
-            ))
-        }
         Mode::SimilarTo if !case_sensitive => {
             return Err(invalid(
                 "the similar_to mode is only available with isCaseSensitive=true",
             ))
         }
-        Mode::SimilarTo => Raw::sql(format!("{expr} SIMILAR TO ")).bind(bind()),
-        Mode::Posix => Raw::sql(format!(
-            "{expr} {} ",
-            if case_sensitive { "~" } else { "~*" }
-        ))
-        .bind(bind()),
+        Mode::SimilarTo => match backend {
+            Backend::Postgres => Raw::sql(format!("{expr} SIMILAR TO ")).bind(bind()),
+            // SQLite: the pattern as PostgreSQL's regular expression (`store::regexp`).
+            Backend::Sqlite => {
+                let re = super::regexp::similar_to(value);
+                super::regexp::compile(&re)
+                    .map_err(|e| invalid(format!("invalid regular expression: {e}")))?;
+                Raw::sql(format!("{expr} REGEXP ")).bind(Bind::Text(re))
+            }
+        },
+        Mode::Posix => match backend {
+            Backend::Postgres => Raw::sql(format!(
+                "{expr} {} ",
+                if case_sensitive { "~" } else { "~*" }
+            ))
+            .bind(bind()),
+            Backend::Sqlite => {
+                let re = if case_sensitive {
+                    value.to_string()
+                } else {
+                    format!("(?i){value}")
+                };
+                super::regexp::compile(&re)
+                    .map_err(|e| invalid(format!("invalid regular expression: {e}")))?;
+                Raw::sql(format!("{expr} REGEXP ")).bind(Bind::Text(re))
+            }
+        },
     })
 }
 

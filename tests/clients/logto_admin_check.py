@@ -326,14 +326,14 @@ def _():
     assert len(r.parsed) == 2, [x.key for x in r.parsed]
 
 
-@step("delete_api_users_user_id: 204, then 404 entity.not_exists_with_id")
+@step("delete_api_users_user_id: 204, then 404 entity.not_found")
 def _():
     r = delete_api_users_user_id.sync_detailed(ids["bob"], client=client)
     expect(r, 204, "delete bob")
     assert r.content == b""
     r = get_api_users_user_id.sync_detailed(ids["bob"], client=client)
-    body = expect_error(r, 404, "entity.not_exists_with_id", "get deleted bob")
-    assert ids["bob"] in body["message"]
+    body = expect_error(r, 404, "entity.not_found", "get deleted bob")
+    assert body["message"] == "The resource does not exist.", body
     assert r.parsed is None
 
 

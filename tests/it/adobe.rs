@@ -17,6 +17,7 @@ both_backends!(
     groups_profiles_and_deprecated_reads,
     one_identity_across_scim_domo_and_adobe,
     credentials_api_keys_and_org_ids,
+    removing_a_reserved_group_not_held_is_a_no_op,
 );
 
 const CLIENT: &str = "cli_adobe_test";
@@ -898,4 +899,72 @@ async fn credentials_api_keys_and_org_ids(b: Backend) {
     assert_eq!(r.headers()["x-request-id"], "0b7c1e2a-uuid_1700000000000");
     // An empty batch is a success with nothing done.
     assert_eq!(a.action(json!([])).await, success(0));
+}
+
+/// The User Sync Tool's push mode: it removes every mapped group a user should not have,
+/// `_org_admin` included, in the same command as the user's creation. Removing a reserved
+/// group the user is not in changes nothing, so the entry completes with its other steps;
+/// assigning one stays refused, as does removing one the user is in.
+async fn removing_a_reserved_group_not_held_is_a_no_op(b: Backend) {
+    let a = Adobe::start(b).await;
+    let r = a
+        .action(json!([
+            {"usergroup": "design team", "do": [{"createUserGroup": {}}]},
+            {"usergroup": "engineering team", "do": [{"createUserGroup": {}}]},
+            {"usergroup": "acrobat pro", "do": [{"createUserGroup": {}}]},
+        ]))
+        .await;
+    assert_eq!(r, success(3));
+    let r = a
+        .action(json!([{"user": "paula.pusher@example.com", "do": [
+            {"createFederatedID": {"email": "paula.pusher@example.com", "firstname": "Paula",
+             "lastname": "Pusher", "country": "US", "option": "updateIfAlreadyExists"}},
+            {"remove": {"group": ["engineering team", "_org_admin", "acrobat pro"]}},
+            {"add": {"group": ["design team"]}}]}]))
+        .await;
+    assert_eq!(r, success(1));
+    let paula = a.user("paula.pusher@example.com").await;
+    assert_eq!(paula["firstname"], "Paula");
+    assert_eq!(paula["groups"], json!(["design team"]));
+    // Assigning a reserved group is still refused, with Adobe's words.
+    let r = a
+        .action(json!([{"user": "paula.pusher@example.com", "do": [
+            {"add": {"group": ["_org_admin"]}}]}]))
+        .await;
+    assert_eq!(r["completed"], 0, "{r}");
+    assert_eq!(r["errors"][0]["errorCode"], "error.command.steps.malformed");
+    assert_eq!(
+        r["errors"][0]["message"],
+        "_org_admin cannot be assigned or removed through the API"
+    );
+    // A user who is in a reserved group (made one elsewhere) is not taken out of it here.
+    let g = json(
+        a.scim(reqwest::Method::POST, "/Groups")
+            .json(&json!({"schemas": [GROUP], "displayName": "_org_admin",
+                          "members": [{"value": paula["id"]}]}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
+    let r = a
+        .action(json!([{"user": "paula.pusher@example.com", "do": [
+            {"remove": {"group": ["_org_admin"]}}]}]))
+        .await;
+    assert_eq!(r["completed"], 0, "{r}");
+    assert_eq!(r["errors"][0]["errorCode"], "error.command.steps.malformed");
+    let g = json(
+        a.scim(
+            reqwest::Method::GET,
+            &format!("/Groups/{}", g["id"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 1);
 }

@@ -345,6 +345,8 @@ async fn every_dialect_fires_its_events(b: Backend) {
     assert_eq!(events[0]["resourceId"], id);
     assert_eq!(events[0]["data"]["username"], "ann@example.com");
     assert_eq!(events[0]["data"]["isSuspended"], false);
+    // Logto's user type: `cimdClientId` is there, null.
+    assert!(events[0]["data"].as_object().unwrap()["cimdClientId"].is_null());
     assert_eq!(events[0]["actor"], "scim:bootstrap");
     assert_eq!(events[1]["data"]["name"], "Ann A");
     assert_eq!(events[2]["data"]["isSuspended"], true);

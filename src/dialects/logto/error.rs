@@ -39,7 +39,7 @@ pub fn framework_error(status: StatusCode, message: &str, ctx: &ErrorContext<'_>
             "Forbidden. Please check your user roles and permissions.",
         ),
         400 => ("guard.invalid_input", message),
-        404 => ("entity.not_found", "The requested resource does not exist."),
+        404 => ("entity.not_found", "The resource does not exist."),
         405 => ("request.general", "The method is not allowed on this path."),
         413 => ("guard.invalid_input", "The request body is too large."),
         415 => (
@@ -102,11 +102,26 @@ impl LogtoError {
         )
     }
 
+    /// An unknown entity as Logto reports it: a role, log or hook by its id
+    /// (`entity.not_exists_with_id`); a user by Logto's generic `entity.not_found` (Logto
+    /// reads users with a query whose miss its database layer reports without the id).
     pub fn not_found(table: &str, id: &str) -> LogtoError {
+        if table == "users" {
+            return LogtoError::resource_missing();
+        }
         LogtoError::new(
             StatusCode::NOT_FOUND,
             "entity.not_exists_with_id",
             format!("The {table} with ID `{id}` does not exist."),
+        )
+    }
+
+    /// 404 `entity.not_found`: "The resource does not exist."
+    pub fn resource_missing() -> LogtoError {
+        LogtoError::new(
+            StatusCode::NOT_FOUND,
+            "entity.not_found",
+            "The resource does not exist.",
         )
     }
 
@@ -163,10 +178,7 @@ impl Dialect for LogtoError {
             Failure::Taken(UniqueField::Phone) => return LogtoError::phone_taken(),
             Failure::Invalid(m) => return LogtoError::input(m),
             Failure::Refused(r) => return LogtoError::body(logto_field(r.field), &r.message),
-            Failure::NotFound => (
-                "entity.not_found",
-                "The requested resource does not exist.".into(),
-            ),
+            Failure::NotFound => return LogtoError::resource_missing(),
             Failure::NotAllowed(m) => ("auth.forbidden", m.clone()),
             Failure::VersionMismatch => (
                 "request.general",

@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod logs;
 pub mod model;
 pub mod query;
+pub mod roles;
 pub mod search;
 pub mod user;
 pub mod users;
@@ -46,7 +47,8 @@ crate::request::routes! {
         /// `search` (all five fields) or `search.<field>` (`id`, `primaryEmail`, `primaryPhone`,
         /// `username`, `name`; repeat for several values), `mode` / `mode.<field>` (`like`
         /// (default; no implicit wildcards), `exact`, `similar_to`, `posix`), `joint`
-        /// (`or`/`and`), `isCaseSensitive`, `excludeRoleId`.
+        /// (`or`/`and`), `isCaseSensitive`, `excludeRoleId`, `includePasswordHash` (needs
+        /// `users:write`; the read is audited).
         #[oai(path = "/users", method = "get", operation_id = "ListUsers")]
         #[allow(clippy::too_many_arguments)]
         async fn list_users(
@@ -63,10 +65,11 @@ crate::request::routes! {
             joint: Query<Option<String>>,
             #[oai(name = "isCaseSensitive")] is_case_sensitive: Query<Option<String>>,
             #[oai(name = "excludeRoleId")] exclude_role_id: Query<Option<String>>,
+            #[oai(name = "includePasswordHash")] include_password_hash: Query<Option<String>>,
         ) -> poem::Result<UsersResponse> {
             // Described for the document; read from the whole query (`query::pairs`).
             let _ = (page, page_size, search, mode, joint, is_case_sensitive);
-            let _ = exclude_role_id;
+            let _ = (exclude_role_id, include_password_hash);
             let listing = query::Listing::of(req, &state.config);
             respond(users::list(&state, &bearer(auth), listing)).await
         }
@@ -78,10 +81,20 @@ crate::request::routes! {
             respond(users::create(&state, &bearer(auth), body)).await
         }
 
-        /// Get a user.
+        /// Get a user. `includeSsoIdentities=true` adds `ssoIdentities`;
+        /// `includePasswordHash=true` adds `passwordDigest` and `passwordAlgorithm` (needs
+        /// `users:write`; the read is audited).
         #[oai(path = "/users/:userId", method = "get", operation_id = "GetUser")]
-        async fn get_user(#[oai(name = "userId")] id: Path<String>) -> poem::Result<UserResponse> {
-            respond(users::get(&state, &bearer(auth), id.0)).await
+        async fn get_user(
+            #[oai(name = "userId")] id: Path<String>,
+            #[oai(name = "includeSsoIdentities")] include_sso_identities: Query<Option<String>>,
+            #[oai(name = "includePasswordHash")] include_password_hash: Query<Option<String>>,
+        ) -> poem::Result<UserResponse> {
+            let include = users::Include {
+                sso_identities: include_sso_identities.0,
+                password_hash: include_password_hash.0,
+            };
+            respond(users::get(&state, &bearer(auth), id.0, include)).await
         }
 
         /// Update a user: the fields given change (`""` or null clears one); `customData` and
@@ -197,6 +210,99 @@ crate::request::routes! {
             target: Path<String>,
         ) -> poem::Result<UserResponse> {
             respond(users::delete_identity(&state, &bearer(auth), id.0, target.0)).await
+        }
+
+        /// The organization's roles (the ones SCIM `roles`, Sumo Logic and the console show),
+        /// paged and searched as users are (`search`, `search.<field>` over `id`, `name`,
+        /// `description`); `excludeUserId`, `type`. Each with `usersCount` and up to three
+        /// `featuredUsers`.
+        #[oai(path = "/roles", method = "get", operation_id = "ListRoles")]
+        #[allow(clippy::too_many_arguments)]
+        async fn list_roles(
+            req: &Request,
+            page: Query<Option<String>>,
+            page_size: Query<Option<String>>,
+            search: Query<Option<String>>,
+            #[oai(name = "excludeUserId")] exclude_user_id: Query<Option<String>>,
+            #[oai(name = "type")] kind: Query<Option<String>>,
+        ) -> poem::Result<roles::RolesResponse> {
+            // Described for the document; read from the whole query (`query::pairs`).
+            let _ = (page, page_size, search, exclude_user_id, kind);
+            let listing = query::Listing::of(req, &state.config);
+            respond(roles::list(&state, &bearer(auth), listing)).await
+        }
+
+        /// Create a role (200, as Logto answers): `name`, `description`; `type` `User`.
+        #[oai(path = "/roles", method = "post", operation_id = "CreateRole")]
+        async fn create_role(
+            body: LogtoJson<roles::NewRoleBody>,
+        ) -> poem::Result<roles::RoleResponse> {
+            respond(roles::create(&state, &bearer(auth), body)).await
+        }
+
+        /// Get a role.
+        #[oai(path = "/roles/:id", method = "get", operation_id = "GetRole")]
+        async fn get_role(id: Path<String>) -> poem::Result<roles::RoleResponse> {
+            respond(roles::get(&state, &bearer(auth), id.0)).await
+        }
+
+        /// Change a role's `name` or `description`.
+        #[oai(path = "/roles/:id", method = "patch", operation_id = "UpdateRole")]
+        async fn update_role(
+            id: Path<String>,
+            body: LogtoJson<roles::RolePatchBody>,
+        ) -> poem::Result<roles::RoleResponse> {
+            respond(roles::update(&state, &bearer(auth), id.0, body)).await
+        }
+
+        /// Delete a role (204); its holders lose it.
+        #[oai(path = "/roles/:id", method = "delete", operation_id = "DeleteRole")]
+        async fn delete_role(id: Path<String>) -> poem::Result<NoContent> {
+            respond(roles::delete(&state, &bearer(auth), id.0)).await
+        }
+
+        /// The roles a user holds, paged and searched as `GET /api/roles`.
+        #[oai(path = "/users/:userId/roles", method = "get", operation_id = "ListUserRoles")]
+        async fn list_user_roles(
+            req: &Request,
+            #[oai(name = "userId")] id: Path<String>,
+            page: Query<Option<String>>,
+            page_size: Query<Option<String>>,
+        ) -> poem::Result<roles::UserRolesResponse> {
+            let _ = (page, page_size);
+            let listing = query::Listing::of(req, &state.config);
+            respond(roles::of_user(&state, &bearer(auth), id.0, listing)).await
+        }
+
+        /// Give a user roles (`{roleIds}`; those held stay): 201 `{roleIds, addedRoleIds}`.
+        #[oai(path = "/users/:userId/roles", method = "post", operation_id = "AssignUserRoles")]
+        async fn add_user_roles(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<roles::RoleIdsBody>,
+        ) -> poem::Result<roles::RolesAddedResponse> {
+            respond(roles::add_to_user(&state, &bearer(auth), id.0, body)).await
+        }
+
+        /// Make a user hold exactly these roles (`{roleIds}`): 200 `{roleIds}`.
+        #[oai(path = "/users/:userId/roles", method = "put", operation_id = "ReplaceUserRoles")]
+        async fn replace_user_roles(
+            #[oai(name = "userId")] id: Path<String>,
+            body: LogtoJson<roles::RoleIdsBody>,
+        ) -> poem::Result<roles::RolesReplacedResponse> {
+            respond(roles::replace_of_user(&state, &bearer(auth), id.0, body)).await
+        }
+
+        /// Take a role from a user (204; 404 when they do not hold it).
+        #[oai(
+            path = "/users/:userId/roles/:roleId",
+            method = "delete",
+            operation_id = "DeleteUserRole"
+        )]
+        async fn remove_user_role(
+            #[oai(name = "userId")] id: Path<String>,
+            #[oai(name = "roleId")] role: Path<String>,
+        ) -> poem::Result<NoContent> {
+            respond(roles::remove_from_user(&state, &bearer(auth), id.0, role.0)).await
         }
 
         /// The audit trail as Logto logs, newest first: every change any dialect made.

@@ -28,7 +28,7 @@ impl Listing {
     }
 }
 
-fn first<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
+pub(super) fn first<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)
@@ -100,6 +100,8 @@ impl Page {
     }
 }
 
+/// The database column a search field names (Logto snake-cases `search.<field>` and checks
+/// it against its columns).
 fn field(name: &str) -> Option<Field> {
     Some(match name {
         "id" => Field::Id,
@@ -111,59 +113,142 @@ fn field(name: &str) -> Option<Field> {
     })
 }
 
-fn mode(v: &str) -> Result<Mode, LogtoError> {
+/// Logto's columns, as its "expect one of" lists them.
+const COLUMNS: &str = "id, primary_email, primary_phone, username, name";
+
+/// A field name as Logto reports it: snake-cased (`primaryEmail` → `primary_email`).
+pub(super) fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The field of a `search.<field>` / `mode.<field>` key: `None` for the bare key; a nested
+/// path is refused as Logto refuses it.
+pub(super) fn key_field(key: &str) -> Result<Option<&str>, LogtoError> {
+    let mut path = key.split('.');
+    path.next();
+    let first = path.next();
+    let rest: Vec<&str> = path.collect();
+    if !rest.is_empty() {
+        let nested = std::iter::once(first.unwrap_or(""))
+            .chain(rest)
+            .collect::<Vec<_>>();
+        return Err(LogtoError::input(format!(
+            "Unsupported nested search field path `{}` detected. Only the first level field \
+             is supported.",
+            nested.join(".")
+        )));
+    }
+    Ok(first)
+}
+
+fn known_field(name: &str) -> Result<Field, LogtoError> {
+    field(name).ok_or_else(|| {
+        LogtoError::input(format!(
+            "Search field `{}` is not valid, expect one of {COLUMNS}.",
+            snake(name)
+        ))
+    })
+}
+
+pub(super) fn mode(v: &str, field: Option<&str>) -> Result<Mode, LogtoError> {
     Ok(match v {
         "like" => Mode::Like,
         "exact" => Mode::Exact,
         "similar_to" => Mode::SimilarTo,
         "posix" => Mode::Posix,
         other => {
+            let on = field
+                .map(|f| format!(" for field `{f}`"))
+                .unwrap_or_default();
             return Err(LogtoError::input(format!(
-                "Unknown search mode `{other}`: use like, exact, similar_to or posix."
-            )))
+                "Search match mode `{other}`{on} is not valid, expect one of exact, like, \
+                 similar_to, posix."
+            )));
         }
     })
 }
 
-fn truthy(key: &str, v: &str) -> Result<bool, LogtoError> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" => Ok(true),
-        "false" | "0" | "no" | "n" | "" => Ok(false),
-        _ => Err(LogtoError::input(format!("`{key}` must be true or false."))),
+/// A yes/no query parameter: Logto's yes-words (`true`, `1`, `yes`, `y`, any case) are
+/// true, `false`, `0`, `no`, `n` or an empty value false, no value false. Logto takes any
+/// other value as false; Muster refuses it (400 `request.invalid_input`), as it refuses every
+/// value it cannot read.
+pub fn flag(pairs: &Pairs, key: &str) -> Result<bool, LogtoError> {
+    match first(pairs, key).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no" | "n" | "") => Ok(false),
+        Some("true" | "1" | "yes" | "y") => Ok(true),
+        Some(_) => Err(LogtoError::input(format!("`{key}` must be true or false."))),
     }
 }
 
 /// At most this many search values in all (each is a bind parameter).
 pub const MAX_SEARCH_VALUES: usize = 100;
 
+/// The values a primary phone number is matched against: the value, and the other forms
+/// of the same international number (`domain::rules::phone_forms`: `610412345678` finds
+/// `61412345678` and the other way round), for a value of digits only (no wildcard, so a
+/// `like` of it is an `exact` match).
+fn phone_values(c: &mut Condition) {
+    if c.field != Field::PrimaryPhone
+        || !matches!(c.mode, Mode::Exact | Mode::Like)
+        || !c
+            .values
+            .iter()
+            .all(|v| v.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return;
+    }
+    let mut all = c.values.clone();
+    for v in &c.values {
+        for f in crate::domain::rules::phone_forms(v) {
+            if !all.contains(&f) {
+                all.push(f);
+            }
+        }
+    }
+    if all.len() > c.values.len() {
+        c.mode = Mode::Exact;
+        c.values = all;
+    }
+}
+
 /// The search the query asks for: one match per `search` key (one condition, or one per
-/// field for `search`), joined as `joint` says.
+/// field for `search`), joined as `joint` says. Refusals carry Logto's own wording.
 pub fn search(pairs: &Pairs) -> Result<FieldSearch, LogtoError> {
-    let mut global_mode = Mode::Like;
+    let joint = match first(pairs, "joint").or_else(|| first(pairs, "jointMode")) {
+        None | Some("") | Some("or") => Joint::Or,
+        Some("and") => Joint::And,
+        Some(other) => {
+            return Err(LogtoError::input(format!(
+                "Search joint mode `{other}` is not valid, expect one of or, and."
+            )))
+        }
+    };
+    let case_sensitive = flag(pairs, "isCaseSensitive")?;
+    let mut global_mode = None;
     let mut modes: Vec<(Field, Mode)> = vec![];
-    let mut joint = Joint::Or;
-    let mut case_sensitive = false;
     // (field or all, values) in the order first seen.
     let mut keys: Vec<(Option<Field>, Vec<String>)> = vec![];
     let mut count = 0usize;
     for (k, v) in pairs {
-        let target = if k == "search" {
-            Some(None)
-        } else if let Some(f) = k.strip_prefix("search.") {
-            let fld = field(f).ok_or_else(|| {
-                LogtoError::input(format!(
-                    "Unknown search field `{f}`: search id, primaryEmail, primaryPhone, \
-                     username or name."
-                ))
-            })?;
-            Some(Some(fld))
-        } else {
-            None
-        };
-        if let Some(target) = target {
-            if v.is_empty() {
-                return Err(LogtoError::input(format!("The value of `{k}` is empty.")));
+        if k.starts_with("mode") {
+            let f = key_field(k)?;
+            let m = mode(v, f)?;
+            match f {
+                None => global_mode = Some(m),
+                // A mode for a field no search names changes nothing (Logto ignores it).
+                Some(f) => modes.extend(field(f).map(|f| (f, m))),
             }
+        } else if k.starts_with("search") {
+            let target = key_field(k)?.map(known_field).transpose()?;
             count += 1;
             if count > MAX_SEARCH_VALUES {
                 return Err(LogtoError::input(format!(
@@ -174,29 +259,9 @@ pub fn search(pairs: &Pairs) -> Result<FieldSearch, LogtoError> {
                 Some((_, vals)) => vals.push(v.clone()),
                 None => keys.push((target, vec![v.clone()])),
             }
-            continue;
-        }
-        if k == "mode" {
-            global_mode = mode(v)?;
-        } else if let Some(f) = k.strip_prefix("mode.") {
-            let fld = field(f).ok_or_else(|| {
-                LogtoError::input(format!("Unknown search field `{f}` in `{k}`."))
-            })?;
-            modes.push((fld, mode(v)?));
-        } else if k == "joint" || k == "jointMode" {
-            joint = match v.to_ascii_lowercase().as_str() {
-                "or" => Joint::Or,
-                "and" => Joint::And,
-                other => {
-                    return Err(LogtoError::input(format!(
-                        "Unknown joint mode `{other}`: use or or and."
-                    )))
-                }
-            };
-        } else if k == "isCaseSensitive" {
-            case_sensitive = truthy(k, v)?;
         }
     }
+    let global_mode = global_mode.unwrap_or(Mode::Like);
     let mode_of = |f: Field| {
         modes
             .iter()
@@ -206,30 +271,40 @@ pub fn search(pairs: &Pairs) -> Result<FieldSearch, LogtoError> {
     };
     let mut matches = vec![];
     for (target, values) in keys {
+        // The key's own mode decides how many values it may have (Logto's rule per key).
+        let key_mode = target.map_or(global_mode, mode_of);
+        if key_mode != Mode::Exact && values.len() > 1 {
+            return Err(LogtoError::input(
+                "Only one search value is allowed when search mode is not `exact`.",
+            ));
+        }
+        if values.iter().any(String::is_empty) {
+            return Err(LogtoError::input("Search value cannot be empty."));
+        }
         let fields: Vec<Field> = match target {
             Some(f) => vec![f],
             None => Field::ALL.to_vec(),
         };
-        let conds: Vec<Condition> = fields
-            .into_iter()
-            .map(|f| Condition {
+        let mut conds = vec![];
+        for f in fields {
+            let mut c = Condition {
                 field: f,
                 mode: mode_of(f),
                 values: values.clone(),
                 case_sensitive,
-            })
-            .collect();
-        for c in &conds {
+            };
             if c.values.len() > 1 && c.mode != Mode::Exact {
                 return Err(LogtoError::input(
-                    "Only the exact mode takes several values for one field.",
+                    "Only one search value is allowed when search mode is not `exact`.",
                 ));
             }
             if c.mode == Mode::SimilarTo && !c.case_sensitive {
                 return Err(LogtoError::input(
-                    "The similar_to mode is only available with isCaseSensitive=true.",
+                    "Cannot use case-insensitive match for `similar to`.",
                 ));
             }
+            phone_values(&mut c);
+            conds.push(c);
         }
         matches.push(conds);
     }
@@ -341,6 +416,11 @@ mod tests {
         assert_eq!(s.matches[0][0].values.len(), 2);
         assert_eq!(s.matches[0][0].mode, Mode::Exact);
         assert_eq!(s.matches[1].len(), 5);
+        assert!(search(&p("search=a&isCaseSensitive=Y")).unwrap().matches[0][0].case_sensitive);
+        // A phone number finds its other form.
+        let s = search(&p("search.primaryPhone=610412345678")).unwrap();
+        assert_eq!(s.matches[0][0].mode, Mode::Exact);
+        assert_eq!(s.matches[0][0].values, ["610412345678", "61412345678"]);
         for bad in [
             "search.age=1",
             "search.name=",

@@ -95,8 +95,20 @@ pub struct LogtoUser {
     pub updated_at: i64,
     pub profile: LogtoProfile,
     pub application_id: Option<String>,
+    /// The client-ID metadata document client the user signed up through: always null
+    /// (Muster has no such sign-up).
+    pub cimd_client_id: Option<String>,
     pub is_suspended: bool,
     pub has_password: bool,
+    /// Enterprise SSO identities, only with `includeSsoIdentities=true` (always empty: Muster
+    /// has no enterprise SSO connectors).
+    #[oai(skip_serializing_if_is_none)]
+    pub sso_identities: Option<Vec<Value>>,
+    /// The stored password digest, only with `includePasswordHash=true` (null without a
+    /// password).
+    pub password_digest: MaybeUndefined<String>,
+    /// Its algorithm by Logto's names (`Bcrypt` for Muster's own hashes), likewise.
+    pub password_algorithm: MaybeUndefined<String>,
 }
 
 /// `POST /api/users`: every field optional.
@@ -209,8 +221,12 @@ pub fn render(u: &User, identities: &[Identity]) -> LogtoUser {
         updated_at: millis(u.updated_at),
         profile: profile_of(d),
         application_id: d.vendor.application_id.clone(),
+        cimd_client_id: None,
         is_suspended: !d.is_active(),
         has_password: u.has_password,
+        sso_identities: None,
+        password_digest: MaybeUndefined::Undefined,
+        password_algorithm: MaybeUndefined::Undefined,
     }
 }
 
@@ -451,6 +467,14 @@ fn patch_field(
     }
 }
 
+/// `primaryPhone` as Logto stores it: country code and national number as libphonenumber
+/// reads the number (`610412345678` → `61412345678`, `domain::rules::normalised_phone`);
+/// 422 `user.invalid_phone` for digits it cannot read as a phone number.
+pub fn stored_phone(v: &str) -> Result<String, LogtoError> {
+    crate::domain::rules::normalised_phone(v)
+        .ok_or_else(|| LogtoError::unprocessable("user.invalid_phone", "Invalid phone number."))
+}
+
 /// A checked PATCH: each field `Some(new)` to change.
 pub struct Patch {
     pub username: Option<Option<String>>,
@@ -466,7 +490,7 @@ pub fn check_patch(b: &UserPatchBody) -> Result<Patch, LogtoError> {
     if let Some(p) = &b.profile {
         check_profile(p)?;
     }
-    Ok(Patch {
+    let mut patch = Patch {
         username: patch_field(&b.username, check_username)?,
         primary_email: patch_field(&b.primary_email, check_email)?,
         primary_phone: patch_field(&b.primary_phone, check_phone)?,
@@ -474,10 +498,26 @@ pub fn check_patch(b: &UserPatchBody) -> Result<Patch, LogtoError> {
         avatar: patch_field(&b.avatar, check_avatar)?,
         custom_data: b.custom_data.as_ref().map(custom_data_value),
         profile: b.profile.clone(),
-    })
+    };
+    if let Some(Some(phone)) = &patch.primary_phone {
+        patch.primary_phone = Some(Some(stored_phone(phone)?));
+    }
+    Ok(patch)
 }
 
 impl Patch {
+    /// Nothing to change (`{}`, or only keys Logto does not know): Logto refuses it, 422
+    /// `entity.invalid_input`.
+    pub fn is_empty(&self) -> bool {
+        self.username.is_none()
+            && self.primary_email.is_none()
+            && self.primary_phone.is_none()
+            && self.name.is_none()
+            && self.avatar.is_none()
+            && self.custom_data.is_none()
+            && self.profile.is_none()
+    }
+
     pub fn apply(&self, current: &UserData) -> UserData {
         let mut d = current.clone();
         if let Some(v) = &self.username {

@@ -4,6 +4,7 @@
 
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use serde_json::Value;
 
 use super::body::LogtoJson;
@@ -58,6 +59,40 @@ pub fn rendered(conn: &mut Conn, u: &User) -> LogtoResult<LogtoUser> {
     Ok(user::render(u, &identities))
 }
 
+/// Fill in `passwordDigest` / `passwordAlgorithm` of `users` (whose ids are `ids`, in
+/// order): the directory reads them for a caller holding `users:write` and audits the read.
+fn with_password_hashes(
+    conn: &mut Conn,
+    p: &Caller<'_>,
+    ids: &[i64],
+    users: &mut [LogtoUser],
+) -> LogtoResult<()> {
+    let mut hashes = dir::read_password_hashes(conn, p, ids)?;
+    for (id, u) in ids.iter().zip(users.iter_mut()) {
+        match hashes.remove(id) {
+            Some(h) => {
+                u.password_algorithm = MaybeUndefined::Value(
+                    crate::directory::passwords::logto_name(&h.algorithm).to_string(),
+                );
+                u.password_digest = MaybeUndefined::Value(h.hash);
+            }
+            None => {
+                u.password_digest = MaybeUndefined::Null;
+                u.password_algorithm = MaybeUndefined::Null;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `GET /api/users/{userId}` adds to the user: `includeSsoIdentities`,
+/// `includePasswordHash` (their values as given, read after the credential is checked).
+#[derive(Debug, Clone, Default)]
+pub struct Include {
+    pub sso_identities: Option<String>,
+    pub password_hash: Option<String>,
+}
+
 /// A page of users, newest first, as the query `pairs` select.
 pub async fn list(
     state: &AppState,
@@ -85,11 +120,14 @@ pub async fn list(
             let total = total.unwrap_or(0);
             let ids: Vec<i64> = loaded.users.iter().map(|u| u.id).collect();
             let mut identities = identities::of_users(conn, &ids)?;
-            let users = loaded
+            let mut users: Vec<LogtoUser> = loaded
                 .users
                 .iter()
                 .map(|u| user::render(u, &identities.remove(&u.id).unwrap_or_default()))
                 .collect();
+            if query::flag(&pairs, "includePasswordHash")? {
+                with_password_hashes(conn, p, &ids, &mut users)?;
+            }
             let link = page.link(&base, &pairs, total);
             Ok(UsersResponse::Ok(Json(users), total.to_string(), link))
         })
@@ -104,7 +142,7 @@ pub async fn create(
 ) -> LogtoResult<UserResponse> {
     let body = body.into_result();
     let hashing = matches!(&body, Ok(b) if b.password.is_some());
-    let op = move |conn: &mut Conn, p: &Caller<'_>, b: NewUserBody| {
+    let op = move |conn: &mut Conn, p: &Caller<'_>, mut b: NewUserBody| {
         user::check_new(&b)?;
         if b.password.is_some() && b.password_digest.is_some() {
             return Err(LogtoError::new(
@@ -123,12 +161,18 @@ pub async fn create(
                         "Password algorithm is required.",
                     ));
                 };
-                let hash = crate::directory::passwords::import(alg, digest)
-                    .map_err(|m| LogtoError::body("passwordDigest", m))?;
-                Some(NewPassword::Digest(hash))
+                // An empty digest sets no password, as Logto takes it.
+                if digest.is_empty() {
+                    None
+                } else {
+                    Some(NewPassword::Digest(imported_digest(alg, digest)?))
+                }
             }
             (None, None) => None,
         };
+        if let Some(phone) = &b.primary_phone {
+            b.primary_phone = Some(user::stored_phone(phone)?);
+        }
         let data = user::new_user_data(&b);
         // Uniqueness of the username, email and phone is the directory's
         // (`domain::rules`), reported as Logto's `user.*_already_in_use`.
@@ -142,12 +186,52 @@ pub async fn create(
         .await
 }
 
-pub async fn get(state: &AppState, auth: &BearerOrBasic, id: String) -> LogtoResult<UserResponse> {
+/// An imported `passwordDigest` in its `passwordAlgorithm`, refused in Logto's words.
+fn imported_digest(alg: &str, digest: &str) -> LogtoResult<crate::domain::PasswordHash> {
+    use crate::directory::passwords::{import, Refusal};
+    import(alg, digest).map_err(|r| match r {
+        Refusal::Invalid(m) => LogtoError::body("passwordDigest", m),
+        Refusal::LegacyFormat => LogtoError::new(
+            StatusCode::BAD_REQUEST,
+            "password.invalid_legacy_password_format",
+            "Invalid legacy password format.",
+        ),
+        Refusal::LegacyAlgorithm(a) => LogtoError::new(
+            StatusCode::BAD_REQUEST,
+            "password.unsupported_legacy_hash_algorithm",
+            format!("Unsupported legacy hash algorithm: {a}."),
+        ),
+    })
+}
+
+pub async fn get(
+    state: &AppState,
+    auth: &BearerOrBasic,
+    id: String,
+    include: Include,
+) -> LogtoResult<UserResponse> {
     state
         .trip(auth, Scope::UsersRead)
         .run(move |conn, p| {
+            let mut pairs = vec![];
+            let given = [
+                ("includeSsoIdentities", include.sso_identities),
+                ("includePasswordHash", include.password_hash),
+            ];
+            for (k, v) in given {
+                pairs.extend(v.map(|v| (k.to_string(), v)));
+            }
+            let sso = query::flag(&pairs, "includeSsoIdentities")?;
+            let hash = query::flag(&pairs, "includePasswordHash")?;
             let u = load(conn, p, &id)?;
-            Ok(UserResponse::Ok(Json(rendered(conn, &u)?)))
+            let mut out = rendered(conn, &u)?;
+            if sso {
+                out.sso_identities = Some(vec![]);
+            }
+            if hash {
+                with_password_hashes(conn, p, &[u.id], std::slice::from_mut(&mut out))?;
+            }
+            Ok(UserResponse::Ok(Json(out)))
         })
         .await
 }
@@ -165,6 +249,13 @@ pub async fn update(
             let patch = user::check_patch(&b)?;
             let changed =
                 dir::update_as(conn, p, uid, &Expect::Any, None, "User.Update", |_, u| {
+                    // The user is found first (404), then an empty change refused, as Logto.
+                    if patch.is_empty() {
+                        return Err(LogtoError::unprocessable(
+                            "entity.invalid_input",
+                            "Invalid input. Value list must not be empty.",
+                        ));
+                    }
                     Ok::<_, LogtoError>(patch.apply(&u.data))
                 })
                 .map_err(user_missing(&id))?;

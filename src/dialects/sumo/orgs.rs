@@ -188,6 +188,15 @@ fn baselines_json(b: &Baselines, credits: Option<i64>) -> Value {
 
 /// `ReadOrganizationResponse`.
 fn org_json(d: &OrgDetails) -> Value {
+    let mut v = org_body(d);
+    // Sumo types `lastName` as a string: an organization without one leaves the key out.
+    if let Some(last) = &d.last_name {
+        v["lastName"] = json!(last);
+    }
+    v
+}
+
+fn org_body(d: &OrgDetails) -> Value {
     let s = &d.subscription;
     let mut plan = json!({"planName": s.plan_name.clone().unwrap_or_else(|| "Enterprise".into())});
     if s.plan_name.as_deref() == Some("Trial") {
@@ -199,7 +208,6 @@ fn org_json(d: &OrgDetails) -> Value {
         "organizationName": d.org.name,
         "email": d.email.clone().unwrap_or_default(),
         "firstName": d.first_name.clone().unwrap_or_default(),
-        "lastName": d.last_name,
         "deploymentId": d.deployment_id,
         "subscription": {
             "startDate": s.start,
@@ -765,7 +773,7 @@ pub fn deployments(_: &mut Conn, _: &Caller<'_>, base: String) -> SumoResult<Val
         PUBLIC_DEPLOYMENTS
             .iter()
             .map(
-                |d| json!({"deploymentId": d, "serviceUrl": base, "apiUrl": format!("{base}/api")}),
+                |d| json!({"deploymentId": d, "serviceURL": base, "apiURL": format!("{base}/api")}),
             )
             .collect(),
     ))
