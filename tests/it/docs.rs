@@ -146,7 +146,10 @@ fn open_quote(script: &str) -> bool {
     let mut double = false;
     let mut escaped = false;
     let mut comment = false;
+    let mut prev = '\n';
     for c in script.chars() {
+        let word_start = prev.is_whitespace();
+        prev = c;
         if comment {
             comment = c != '\n';
             continue;
@@ -159,7 +162,8 @@ fn open_quote(script: &str) -> bool {
             '\\' if !single => escaped = true,
             '\'' if !double => single = !single,
             '"' if !single => double = !double,
-            '#' if !single && !double => comment = true,
+            // As in bash: `#` starts a comment only at the start of a word.
+            '#' if !single && !double && word_start => comment = true,
             _ => {}
         }
     }
@@ -224,6 +228,9 @@ fn steps_split_at_shown_output() {
     );
     assert!(s[1].script.contains("# not a comment"), "{s:#?}");
     assert_eq!(s[1].shown.as_deref(), Some(&["{\"a\":1}".to_string()][..]));
+    // `#` inside a word is no comment: the quote after it still opens.
+    assert!(open_quote("curl http://x/#frag -d '{\n"));
+    assert!(!open_quote("echo 'a' # it's prose\n"));
 }
 
 fn label(b: &Backend) -> &'static str {
