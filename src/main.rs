@@ -299,7 +299,8 @@ fn redact(url: &str) -> String {
     u.to_string()
 }
 
-/// Connect to `url` and run migrations; say which database on stderr (serve logs it).
+/// Connect to `url` and say which database it is: on stderr for a command, in the log for
+/// `serve`. Migrations and the first-run step are [`open_db`]'s.
 fn connect(url: &str, pool: Option<u32>, how: Open, announce: bool) -> Result<Store> {
     let (name, file) = describe(url)?;
     let mut created = false;
