@@ -127,4 +127,8 @@ found=$(curl -fsS -H "Authorization: Bearer $MUSTER_BOOTSTRAP_TOKEN" \
     "http://127.0.0.1:$MUSTER_PORT/scim/v2/Users?filter=userName%20eq%20%22container-check@example.com%22")
 case $found in *'"totalResults":1'*) ;; *) fail "after the restart: $found" ;; esac
 say "stack up again: the user is still there"
+$COMPOSE down -v >/dev/null 2>&1
+left=$(podman volume ls -q | grep -c "^${PROJECT}_" || true)
+[ "$left" = 0 ] || fail "volumes left behind: $left"
+say "stack and volume removed"
 say "OK: images built, stack healthy, bootstrap token works, data survives a restart"
