@@ -37,6 +37,28 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=512))]
     db_pool_size: Option<u32>,
 
+    /// The first admin credential of organization `default`: ensure this token (id
+    /// `bootstrap`, every scope) exists, at whichever command runs first and at every later
+    /// one while it is set. At least 16 characters. Without it (or the file), the first
+    /// command on a terminal generates one and shows it there, once.
+    #[arg(
+        long,
+        env = "MUSTER_BOOTSTRAP_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    bootstrap_token: Option<String>,
+
+    /// Read that token from this file instead (one line; for container and systemd
+    /// credentials).
+    #[arg(
+        long,
+        env = "MUSTER_BOOTSTRAP_TOKEN_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    bootstrap_token_file: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -47,9 +69,6 @@ enum Command {
     Serve {
         #[command(flatten)]
         args: ServeArgs,
-        /// Ensure this admin token exists for organization `default` (for automation).
-        #[arg(long, env = "MUSTER_BOOTSTRAP_TOKEN", hide_env_values = true)]
-        bootstrap_token: Option<String>,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -218,58 +237,235 @@ fn main() {
     }
 }
 
-fn open(url: &str) -> Result<Store> {
-    let store = Store::connect(url).map_err(|e| anyhow!(e))?;
-    store
-        .migrate()
-        .map_err(|e| anyhow!("migrations failed: {e}"))?;
+/// How a command opens its database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// It may make a new SQLite file (serve, migrate, import, the target of copy).
+    MayCreate,
+    /// The database must already exist: a missing SQLite file is an error naming it, not a
+    /// new empty database in whatever folder the command ran from.
+    Existing,
+}
+
+/// The first-run step: whether a command runs it, and whether it may generate a token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Migrations only (export, import, copy: a dump is restored as it is).
+    Migrate,
+    /// Migrations, `default` and its first admin credential.
+    Bootstrap,
+    /// The same, but a token is never generated: the command makes the first credential
+    /// itself (`token create` / `client create` for `default`).
+    BootstrapNoToken,
+}
+
+/// The database a URL names, for messages: a SQLite file by its absolute path, a PostgreSQL
+/// URL without its password.
+fn describe(url: &str) -> Result<(String, Option<std::path::PathBuf>)> {
+    match store::Backend::from_url(url).map_err(|e| anyhow!(e))? {
+        store::Backend::Sqlite { path } => {
+            if path == ":memory:" || path.starts_with("file:") {
+                return Ok((format!("sqlite:{path}"), None));
+            }
+            let p = std::path::Path::new(&path);
+            let abs = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                std::env::current_dir()
+                    .context("cannot read the current directory")?
+                    .join(p)
+            };
+            Ok((format!("sqlite://{}", abs.display()), Some(abs)))
+        }
+        store::Backend::Postgres { url } => Ok((redact(&url), None)),
+    }
+}
+
+/// A PostgreSQL URL with any password (in the authority or the query) replaced by `***`.
+fn redact(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "postgres://(unparsable URL)".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    if u.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" {
+                    "***".to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
+}
+
+/// Connect to `url` and say which database it is: on stderr for a command, in the log for
+/// `serve`. Migrations and the first-run step are [`open_db`]'s.
+fn connect(url: &str, pool: Option<u32>, how: Open, announce: bool) -> Result<Store> {
+    let (name, file) = describe(url)?;
+    let mut created = false;
+    if let Some(file) = &file {
+        if !file.exists() {
+            if how == Open::Existing {
+                bail!(
+                    "no database at {name}: this command does not create one. Run `muster serve` \
+                     or `muster migrate` to create it, or name yours with --database-url or \
+                     DATABASE_URL (a relative sqlite:// path is taken from the current folder)"
+                );
+            }
+            created = true;
+        }
+    }
+    let store = Store::connect_with(url, pool).map_err(|e| anyhow!("{name}: {e}"))?;
+    let note = if created { " (new file)" } else { "" };
+    if announce {
+        eprintln!("database: {name}{note}");
+    } else {
+        tracing::info!(database = %name, created, "database opened");
+    }
+    Ok(store)
+}
+
+/// The bootstrap token the operator supplied, from the flag, the environment or the file.
+fn supplied_token(cli: &Cli) -> Result<Option<String>> {
+    match (&cli.bootstrap_token, &cli.bootstrap_token_file) {
+        (Some(_), Some(_)) => bail!(
+            "give the bootstrap token once: MUSTER_BOOTSTRAP_TOKEN or MUSTER_BOOTSTRAP_TOKEN_FILE, not both"
+        ),
+        (Some(t), None) => Ok(Some(t.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the bootstrap token file {}", path.display()))?;
+            let token = text.trim_end_matches(['\n', '\r']).trim();
+            if token.is_empty() {
+                bail!("the bootstrap token file {} is empty", path.display());
+            }
+            Ok(Some(token.to_string()))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// Where a generated admin token may be shown: a terminal the command writes to (its
+/// stderr, else its stdout), never a log stream kept by systemd or a container runtime.
+fn terminal() -> Option<Box<dyn Write>> {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        Some(Box::new(std::io::stderr()))
+    } else if std::io::stdout().is_terminal() {
+        Some(Box::new(std::io::stdout()))
+    } else {
+        None
+    }
+}
+
+/// Open the database for a command: connect, say which, then the first-run step.
+fn open_db(cli: &Cli, url: &str, how: Open, step: Step, serve: bool) -> Result<Store> {
+    let supplied = match step {
+        Step::Migrate => None,
+        _ => supplied_token(cli)?,
+    };
+    if let Some(token) = &supplied {
+        muster::server::check_bootstrap_token(token).map_err(|e| anyhow!(e))?;
+    }
+    let pool = if serve { cli.db_pool_size } else { None };
+    let store = connect(url, pool, how, !serve)?;
+    if step == Step::Migrate {
+        store
+            .migrate()
+            .map_err(|e| anyhow!("migrations failed: {e}"))?;
+        return Ok(store);
+    }
+    let mut shown = if step == Step::Bootstrap {
+        terminal()
+    } else {
+        None
+    };
+    match muster::server::bootstrap(&store, supplied.as_deref(), shown.is_some())
+        .map_err(|e| anyhow!(e))?
+    {
+        muster::server::Bootstrap::Generated(token) => {
+            let out = shown.as_mut().expect("generated only with a terminal");
+            writeln!(
+                out,
+                "\nCreated the first admin token of organization `default` (shown once, keep it):\n\n    {token}\n"
+            )?;
+            out.flush()?;
+        }
+        muster::server::Bootstrap::Pending => tracing::warn!(
+            "organization `default` has no admin credential yet, and no terminal to show a \
+             generated one on: set MUSTER_BOOTSTRAP_TOKEN (or MUSTER_BOOTSTRAP_TOKEN_FILE) \
+             and start again, or run `muster token create` from a shell"
+        ),
+        muster::server::Bootstrap::Supplied | muster::server::Bootstrap::Done => {}
+    }
     Ok(store)
 }
 
 fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Serve {
-            args,
-            bootstrap_token,
-        } => {
-            let store =
-                Store::connect_with(&cli.database_url, cli.db_pool_size).map_err(|e| anyhow!(e))?;
-            let token = muster::server::prepare(&store, bootstrap_token.as_deref())
-                .map_err(|e| anyhow!(e))?;
-            if let Some(token) = token {
-                let mut err = std::io::stderr().lock();
-                writeln!(
-                    err,
-                    "\nCreated organization `default` and its admin token (shown once, keep it):\n\n    {token}\n"
-                )?;
-            }
+    let url = cli.database_url.clone();
+    let url = url.as_str();
+    let boot = |how| open_db(&cli, url, how, Step::Bootstrap, false);
+    match &cli.command {
+        Command::Serve { args } => {
+            let store = open_db(&cli, url, Open::MayCreate, Step::Bootstrap, true)?;
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(muster::server::serve(&args, store))
+            rt.block_on(muster::server::serve(args, store))
                 .map_err(|e| anyhow!(e))
         }
         Command::Migrate => {
-            let store = Store::connect(&cli.database_url).map_err(|e| anyhow!(e))?;
-            let n = store.migrate().map_err(|e| anyhow!(e))?;
-            println!("applied {n} migration(s) on {}", store.backend().name());
+            let (name, _) = describe(url)?;
+            let store = boot(Open::MayCreate)?;
+            println!("database {name} ({}) is up to date", store.backend().name());
             Ok(())
         }
-        Command::Org { command } => org(&cli.database_url, command),
-        Command::Token { command } => credential(&cli.database_url, CredentialKind::Token, command),
-        Command::Client { command } => {
-            credential(&cli.database_url, CredentialKind::Client, command)
+        Command::Org { command } => org(boot(Open::Existing)?, command),
+        Command::Token { command } | Command::Client { command } => {
+            let kind = if matches!(cli.command, Command::Token { .. }) {
+                CredentialKind::Token
+            } else {
+                CredentialKind::Client
+            };
+            // Making a credential for `default` is itself the first admin credential.
+            let step = match command {
+                CredCommand::Create { org, .. } if org == store::orgs::DEFAULT_ORG => {
+                    Step::BootstrapNoToken
+                }
+                _ => Step::Bootstrap,
+            };
+            credential(
+                open_db(&cli, url, Open::Existing, step, false)?,
+                kind,
+                command,
+            )
         }
-        Command::User { command } => user(&cli.database_url, command),
-        Command::Usage { command } => usage(&cli.database_url, command),
-        Command::Export { org, quiet } => export(&cli.database_url, org, quiet),
-        Command::Import { file, quiet } => import(&cli.database_url, &file, quiet),
-        Command::Conflicts { org } => conflicts(&cli.database_url, org),
-        Command::Schema { command } => schema_cli::run(&open(&cli.database_url)?, command),
+        Command::User { command } => user(boot(Open::Existing)?, command),
+        Command::Usage { command } => usage(&cli, command),
+        Command::Export { org, quiet } => export(
+            open_db(&cli, url, Open::Existing, Step::Migrate, false)?,
+            org.clone(),
+            *quiet,
+        ),
+        Command::Import { file, quiet } => import(
+            open_db(&cli, url, Open::MayCreate, Step::Migrate, false)?,
+            file,
+            *quiet,
+        ),
+        Command::Conflicts { org } => conflicts(boot(Open::Existing)?, org.clone()),
+        Command::Schema { command } => schema_cli::run(&boot(Open::Existing)?, command.clone()),
         Command::Copy {
             from,
             to,
             org,
             quiet,
-        } => copy(&from, &to, org, quiet),
+        } => copy(&cli, from, to, org.clone(), *quiet),
     }
 }
 
@@ -283,9 +479,8 @@ fn scope(orgs: Vec<String>) -> Result<portability::Scope> {
     Ok(portability::Scope::Orgs(orgs))
 }
 
-fn export(url: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
+fn export(store: Store, orgs: Vec<String>, quiet: bool) -> Result<()> {
     let scope = scope(orgs)?;
-    let store = open(url)?;
     let mut conn = store.conn()?;
     let stdout = std::io::stdout().lock();
     let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout);
@@ -306,8 +501,7 @@ fn print_import(summary: &portability::ImportSummary) {
     }
 }
 
-fn import(url: &str, file: &str, quiet: bool) -> Result<()> {
-    let store = open(url)?;
+fn import(store: Store, file: &str, quiet: bool) -> Result<()> {
     let mut conn = store.conn()?;
     let mut input: Box<dyn std::io::BufRead> = if file == "-" {
         Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
@@ -336,15 +530,17 @@ fn warn_conflicts(conn: &mut store::DbConn) -> Result<()> {
     Ok(())
 }
 
-fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
+fn copy(cli: &Cli, from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
     let scope = scope(orgs)?;
     if store::Backend::from_url(from).map_err(|e| anyhow!(e))?
         == store::Backend::from_url(to).map_err(|e| anyhow!(e))?
     {
         bail!("--from and --to name the same database");
     }
-    let source = open(from).context("the source database")?;
-    let target = open(to).context("the target database")?;
+    let source =
+        open_db(cli, from, Open::Existing, Step::Migrate, false).context("the source database")?;
+    let target =
+        open_db(cli, to, Open::MayCreate, Step::Migrate, false).context("the target database")?;
     let report = portability::copy(&source, &target, &scope, quiet)?;
     print_import(&report.import);
     println!(
@@ -383,8 +579,7 @@ fn copy(from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
 /// The exit status of `muster conflicts` when it listed some.
 const CONFLICTS_FOUND: i32 = 3;
 
-fn conflicts(url: &str, org: Option<String>) -> Result<()> {
-    let store = open(url)?;
+fn conflicts(store: Store, org: Option<String>) -> Result<()> {
     let mut conn = store.conn()?;
     let org = org
         .map(|o| OrgId::parse(&o).map_err(|e| anyhow!(e)))
@@ -418,14 +613,13 @@ fn conflicts(url: &str, org: Option<String>) -> Result<()> {
     }
 }
 
-fn user(url: &str, command: UserCommand) -> Result<()> {
+fn user(store: Store, command: &UserCommand) -> Result<()> {
     let UserCommand::GrantAdmin { org, user } = command;
-    let store = open(url)?;
     let mut conn = store.conn()?;
-    let org = OrgId::parse(&org).map_err(|e| anyhow!(e))?;
-    let uid = match muster::domain::id_from_hex(&user) {
+    let org = OrgId::parse(org).map_err(|e| anyhow!(e))?;
+    let uid = match muster::domain::id_from_hex(user) {
         Some(id) if store::users::exists(&mut conn, &org, id)? => id,
-        _ => store::users::find_by_key(&mut conn, &org, &user)?
+        _ => store::users::find_by_key(&mut conn, &org, user)?
             .with_context(|| format!("no user {user:?} in organization {org}"))?,
     };
     let principal = muster::domain::Principal {
@@ -449,17 +643,17 @@ fn user(url: &str, command: UserCommand) -> Result<()> {
     Ok(())
 }
 
-fn org(url: &str, command: OrgCommand) -> Result<()> {
-    let store = open(url)?;
+fn org(store: Store, command: &OrgCommand) -> Result<()> {
     let mut conn = store.conn()?;
     match command {
         OrgCommand::Create { id, name, parent } => {
-            let id = id.unwrap_or_else(|| auth::generate_id("org-"));
+            let id = id.clone().unwrap_or_else(|| auth::generate_id("org-"));
             let id = OrgId::parse(&id).map_err(|e| anyhow!(e))?;
             let parent = parent
-                .map(|p| OrgId::parse(&p).map_err(|e| anyhow!(e)))
+                .as_ref()
+                .map(|p| OrgId::parse(p).map_err(|e| anyhow!(e)))
                 .transpose()?;
-            let name = name.unwrap_or_else(|| id.to_string());
+            let name = name.clone().unwrap_or_else(|| id.to_string());
             let o = store::orgs::create(&mut conn, &id, &name, parent.as_ref()).map_err(
                 |e| match e {
                     store::StoreError::NotFound => anyhow!("parent organization not found"),
@@ -499,8 +693,7 @@ fn credential_json(c: &Credential, secret: Option<&str>) -> serde_json::Value {
     v
 }
 
-fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<()> {
-    let store = open(url)?;
+fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Result<()> {
     let mut conn = store.conn()?;
     match command {
         CredCommand::Create {
@@ -511,10 +704,10 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
             label,
             user,
         } => {
-            let org = OrgId::parse(&org).map_err(|e| anyhow!(e))?;
+            let org = OrgId::parse(org).map_err(|e| anyhow!(e))?;
             let user_id = match user {
                 Some(u) => {
-                    let id = muster::domain::id_from_hex(&u)
+                    let id = muster::domain::id_from_hex(u)
                         .ok_or_else(|| anyhow!("--user takes a user id (16 hex digits)"))?;
                     store::users::get(&mut conn, &org, id)
                         .map_err(|_| anyhow!("no user {u} in organization {org}"))?;
@@ -522,16 +715,18 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
                 }
                 None => None,
             };
-            let scopes = Scopes::parse(&scopes).map_err(|e| anyhow!(e))?;
+            let scopes = Scopes::parse(scopes).map_err(|e| anyhow!(e))?;
             let (prefix, secret_prefix) = match kind {
                 CredentialKind::Token => ("tok_", "mst_"),
                 CredentialKind::Client => ("cli_", ""),
             };
-            let id = id.unwrap_or_else(|| auth::generate_id(prefix));
+            let id = id.clone().unwrap_or_else(|| auth::generate_id(prefix));
             if id.is_empty() || id.len() > 128 || id.contains(':') {
                 bail!("an id is 1-128 characters without ':'");
             }
-            let secret = secret.unwrap_or_else(|| auth::generate_secret(secret_prefix));
+            let secret = secret
+                .clone()
+                .unwrap_or_else(|| auth::generate_secret(secret_prefix));
             if secret.len() < 16 {
                 bail!("a secret must be at least 16 characters");
             }
@@ -541,7 +736,7 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
                     id: &id,
                     org_id: &org,
                     kind,
-                    label: &label,
+                    label,
                     secret: &secret,
                     scopes: &scopes,
                     user_id,
@@ -555,7 +750,8 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
         }
         CredCommand::List { org } => {
             let org = org
-                .map(|o| OrgId::parse(&o).map_err(|e| anyhow!(e)))
+                .as_ref()
+                .map(|o| OrgId::parse(o).map_err(|e| anyhow!(e)))
                 .transpose()?;
             for c in store::credentials::list(&mut conn, org.as_ref())? {
                 if c.kind == kind {
@@ -564,7 +760,7 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
             }
         }
         CredCommand::Revoke { id } => {
-            let c = store::credentials::get(&mut conn, &id)
+            let c = store::credentials::get(&mut conn, id)
                 .ok()
                 .filter(|c| c.kind == kind)
                 .ok_or_else(|| anyhow!("no {} with id {id}", kind.as_str()))?;
@@ -575,13 +771,13 @@ fn credential(url: &str, kind: CredentialKind, command: CredCommand) -> Result<(
     Ok(())
 }
 
-fn usage(url: &str, command: UsageCommand) -> Result<()> {
+fn usage(cli: &Cli, command: &UsageCommand) -> Result<()> {
     let UsageCommand::Load { org, file } = command;
-    let org = OrgId::parse(&org).map_err(|e| anyhow!(e))?;
+    let org = OrgId::parse(org).map_err(|e| anyhow!(e))?;
     let text = if file == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
-        std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
     };
     let mut records = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -610,7 +806,13 @@ fn usage(url: &str, command: UsageCommand) -> Result<()> {
             unit: unit.to_string(),
         });
     }
-    let store = open(url)?;
+    let store = open_db(
+        cli,
+        &cli.database_url,
+        Open::Existing,
+        Step::Bootstrap,
+        false,
+    )?;
     let mut conn = store.conn()?;
     let n = store::usage::insert(&mut conn, &records).map_err(|e| match e {
         store::StoreError::NotFound => anyhow!("organization {org} not found"),

@@ -10,7 +10,7 @@ use muster::domain::{OrgId, Principal, Scopes};
 use muster::scim::schema::{Kind, Schema};
 use muster::store::{self, Store};
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 pub enum SchemaCommand {
     /// Register an RFC 7643 schema document (a JSON file) as an extension, for every
     /// organization or, with --org, for one.

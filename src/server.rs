@@ -15,10 +15,38 @@ use crate::store::{self, Store};
 
 pub const BOOTSTRAP_TOKEN_ID: &str = "bootstrap";
 
-/// Run migrations and make sure the `default` organization exists. Returns the admin token
-/// made for it when this call created it (and no bootstrap token was configured), so the
-/// caller can show it once. With `bootstrap_token`, ensures that token instead.
-pub fn prepare(store: &Store, bootstrap_token: Option<&str>) -> Result<Option<String>, String> {
+/// The shortest bootstrap token accepted (as for every credential's secret).
+pub const BOOTSTRAP_TOKEN_MIN: usize = 16;
+
+/// What the first-run step found or did for the `default` organization's admin credential.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// The operator supplied the token: it is the credential `bootstrap` (all scopes).
+    Supplied,
+    /// Nothing was supplied and `default` had no credential: this one was made (id
+    /// `bootstrap`, all scopes), for the caller to show once.
+    Generated(String),
+    /// `default` already has a credential (live or revoked): nothing to do.
+    Done,
+    /// `default` has no credential, none was supplied and the caller may not show a
+    /// generated one: the next command with a token supplied or a terminal finishes the step.
+    Pending,
+}
+
+/// The first-run step, the same whichever command runs it first: migrations, the `default`
+/// organization, and its first admin credential. With `supplied`, that token is ensured as
+/// the credential `bootstrap` (idempotent; its secret is set again and it is live again).
+/// Without it, when `default` has never had a credential, one is generated when `generate`
+/// (the caller has a terminal to show it on), else the step is left [`Bootstrap::Pending`].
+/// A supplied token too short is refused before anything is written.
+pub fn bootstrap(
+    store: &Store,
+    supplied: Option<&str>,
+    generate: bool,
+) -> Result<Bootstrap, String> {
+    if let Some(secret) = supplied {
+        check_bootstrap_token(secret)?;
+    }
     let applied = store.migrate()?;
     if applied > 0 {
         tracing::info!(
@@ -28,12 +56,11 @@ pub fn prepare(store: &Store, bootstrap_token: Option<&str>) -> Result<Option<St
         );
     }
     let mut conn = store.conn().map_err(|e| e.to_string())?;
-    let created = store::orgs::ensure_default(&mut conn).map_err(|e| e.to_string())?;
+    if store::orgs::ensure_default(&mut conn).map_err(|e| e.to_string())? {
+        tracing::info!("created organization `default`");
+    }
     let default = OrgId::parse(store::orgs::DEFAULT_ORG).expect("literal slug");
-    if let Some(secret) = bootstrap_token {
-        if secret.len() < 16 {
-            return Err("MUSTER_BOOTSTRAP_TOKEN must be at least 16 characters".into());
-        }
+    if let Some(secret) = supplied {
         store::credentials::ensure_token(
             &mut conn,
             BOOTSTRAP_TOKEN_ID,
@@ -42,16 +69,23 @@ pub fn prepare(store: &Store, bootstrap_token: Option<&str>) -> Result<Option<St
             &Scopes::all(),
         )
         .map_err(|e| e.to_string())?;
-        return Ok(None);
+        return Ok(Bootstrap::Supplied);
     }
-    if !created {
-        return Ok(None);
+    if !store::credentials::list(&mut conn, Some(&default))
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(Bootstrap::Done);
+    }
+    if !generate {
+        return Ok(Bootstrap::Pending);
     }
     let secret = auth::generate_secret("mst_");
-    store::credentials::create(
+    // The fixed id settles a race between two first commands: one insert wins.
+    match store::credentials::create(
         &mut conn,
         store::credentials::NewCredential {
-            id: &auth::generate_id("tok_"),
+            id: BOOTSTRAP_TOKEN_ID,
             org_id: &default,
             kind: CredentialKind::Token,
             label: "initial admin token",
@@ -59,9 +93,35 @@ pub fn prepare(store: &Store, bootstrap_token: Option<&str>) -> Result<Option<St
             scopes: &Scopes::all(),
             user_id: None,
         },
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(Some(secret))
+    ) {
+        Ok(_) => Ok(Bootstrap::Generated(secret)),
+        Err(store::StoreError::Conflict(_)) => Ok(Bootstrap::Done),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whether `secret` may be a bootstrap token: checked before anything is opened or written.
+pub fn check_bootstrap_token(secret: &str) -> Result<(), String> {
+    if secret.chars().count() < BOOTSTRAP_TOKEN_MIN {
+        return Err(format!(
+            "the bootstrap token (MUSTER_BOOTSTRAP_TOKEN or MUSTER_BOOTSTRAP_TOKEN_FILE) must be at least {BOOTSTRAP_TOKEN_MIN} characters; nothing was written"
+        ));
+    }
+    if secret.chars().any(char::is_whitespace) {
+        return Err(
+            "the bootstrap token must not contain spaces or line breaks; nothing was written"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// [`bootstrap`] for tests and benchmarks: the admin token made (when this call made one).
+pub fn prepare(store: &Store, bootstrap_token: Option<&str>) -> Result<Option<String>, String> {
+    Ok(match bootstrap(store, bootstrap_token, true)? {
+        Bootstrap::Generated(secret) => Some(secret),
+        _ => None,
+    })
 }
 
 async fn shutdown_signal() {

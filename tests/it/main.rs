@@ -14,6 +14,7 @@ mod bulk;
 mod concurrency;
 mod console;
 mod directory;
+mod docs;
 mod domo;
 mod events;
 mod foundation;

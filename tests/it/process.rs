@@ -10,6 +10,8 @@ use serde_json::Value;
 
 both_backends!(
     first_start_creates_default_and_prints_one_admin_token,
+    the_first_command_bootstraps_whichever_it_is,
+    commands_name_their_database_and_refuse_a_missing_file,
     the_command_line_sets_up_organizations_and_credentials,
     a_token_minted_by_one_process_works_on_another,
     sigterm_stops_the_server_cleanly,
@@ -34,24 +36,93 @@ async fn whoami(base: &str, token: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Run `muster ARGS` with `env` (nothing inherited of DATABASE_URL or the bootstrap
+/// variables) in `dir`; on a pseudo-terminal through util-linux `script` when `tty`.
+/// Returns (exit ok, stdout, stderr); on a terminal both streams are in stdout.
+fn muster_in(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    tty: bool,
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut cmd = if tty {
+        let line = std::iter::once(muster_bin())
+            .chain(args.iter().copied())
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &line, "/dev/null"]);
+        c
+    } else {
+        let mut c = std::process::Command::new(muster_bin());
+        c.args(args);
+        c
+    };
+    cmd.current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run muster");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// With no terminal and no token supplied (systemd, a container), `serve` makes `default`
+/// but no secret for its log, and says how to finish. The first command on a terminal
+/// then generates the admin token and shows it there, once; a supplied token is ensured.
 async fn first_start_creates_default_and_prints_one_admin_token(b: Backend) {
     let db = TestDb::new(&b);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url.as_str())];
     let p = Process::serve(&db.url, &[], &[]).await;
     let log = p.stderr();
-    let token = token_in(&log).unwrap_or_else(|| panic!("no admin token printed:\n{log}"));
-    let (status, me) = whoami(&p.base, &token).await;
-    assert_eq!(status, 200);
-    assert_eq!(me["organization"], "default");
-    assert_eq!(me["scopes"].as_array().unwrap().len(), 4);
+    assert_eq!(token_in(&log), None, "no secret in the log stream:\n{log}");
+    assert!(
+        log.contains("organization `default` has no admin credential yet")
+            && log.contains("MUSTER_BOOTSTRAP_TOKEN"),
+        "{log}"
+    );
+    assert!(
+        log.contains("database opened"),
+        "serve names its database:\n{log}"
+    );
     drop(p);
 
-    // Second start: nothing printed, the first token still works.
+    // The first command on a terminal finishes the step, whichever command it is.
+    let (ok, shown, _) = muster_in(dir.path(), &env, true, &["org", "list"]);
+    assert!(ok, "{shown}");
+    let token = token_in(&shown).unwrap_or_else(|| panic!("no token on the terminal:\n{shown}"));
+    assert!(shown.contains("shown once"), "{shown}");
+    assert!(
+        shown.contains("\"id\":\"default\""),
+        "and the command's own output:\n{shown}"
+    );
     let p = Process::serve(&db.url, &[], &[]).await;
-    assert_eq!(token_in(&p.stderr()), None, "the token is shown once");
-    assert_eq!(whoami(&p.base, &token).await.0, 200);
+    let (status, me) = whoami(&p.base, &token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["organization"], "default");
+    assert_eq!(me["credential"], "bootstrap");
+    assert_eq!(me["scopes"].as_array().unwrap().len(), 4);
+    let log = p.stderr();
+    assert!(
+        !log.contains("no admin credential"),
+        "the step is done:\n{log}"
+    );
     drop(p);
+    // Shown once: the next command on a terminal prints none.
+    let (ok, shown, _) = muster_in(dir.path(), &env, true, &["org", "list"]);
+    assert!(ok && token_in(&shown).is_none(), "{shown}");
 
-    // MUSTER_BOOTSTRAP_TOKEN ensures a known token, idempotently.
+    // MUSTER_BOOTSTRAP_TOKEN ensures a known token (the same credential), idempotently.
     for _ in 0..2 {
         let p = Process::serve(
             &db.url,
@@ -63,10 +134,174 @@ async fn first_start_creates_default_and_prints_one_admin_token(b: Backend) {
         let (status, me) = whoami(&p.base, "automation-token-0123456789").await;
         assert_eq!(status, 200);
         assert_eq!(me["credential"], "bootstrap");
+        assert_eq!(
+            whoami(&p.base, &token).await.0,
+            401,
+            "replaced by the supplied one"
+        );
         // Secrets never reach the log.
         assert!(!p.stderr().contains("automation-token-0123456789"));
         assert!(!p.stderr().contains(&token));
     }
+}
+
+/// A command run before the first `serve` bootstraps the database as `serve` would: the
+/// token from a file, checked before anything is written; a too-short one leaves nothing
+/// behind; and a database that has credentials already gets no generated token.
+async fn the_first_command_bootstraps_whichever_it_is(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(&b);
+    let env = [("DATABASE_URL", db.url.as_str())];
+
+    // Too short: refused before anything is written.
+    let short = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("MUSTER_BOOTSTRAP_TOKEN", "short"),
+    ];
+    let (ok, _, err) = muster_in(dir.path(), &short, false, &["migrate"]);
+    assert!(!ok && err.contains("at least 16 characters"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    if let Some(path) = &db.sqlite_path {
+        assert!(!path.exists(), "no database file made");
+    } else {
+        let tables = query_text(
+            &db,
+            "SELECT table_name::text AS text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'organizations'",
+        );
+        assert!(tables.is_empty(), "no migrations ran: {tables:?}");
+    }
+
+    // Both given: refused.
+    let file = dir.path().join("bootstrap-token");
+    std::fs::write(&file, "file-admin-token-0123456789\n").unwrap();
+    let file_s = file.to_str().unwrap();
+    let both = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("MUSTER_BOOTSTRAP_TOKEN", "env-admin-token-0123456789"),
+        ("MUSTER_BOOTSTRAP_TOKEN_FILE", file_s),
+    ];
+    let (ok, _, err) = muster_in(dir.path(), &both, false, &["migrate"]);
+    assert!(!ok && err.contains("not both"), "{err}");
+
+    // From a file (its line break dropped), at `migrate`, on a terminal: nothing generated.
+    let from_file = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("MUSTER_BOOTSTRAP_TOKEN_FILE", file_s),
+    ];
+    let (ok, shown, _) = muster_in(dir.path(), &from_file, true, &["migrate"]);
+    assert!(ok, "{shown}");
+    assert_eq!(token_in(&shown), None, "a token was supplied: {shown}");
+    assert!(shown.contains("is up to date"), "{shown}");
+    assert!(!shown.contains("file-admin-token"), "{shown}");
+    let (ok, out, _) = muster_in(dir.path(), &env, false, &["org", "list"]);
+    assert!(ok);
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [r#"{"id":"default","name":"Default organization","parent":null}"#]
+    );
+    let p = Process::serve(&db.url, &[], &[]).await;
+    let (status, me) = whoami(&p.base, "file-admin-token-0123456789").await;
+    assert_eq!(
+        (status, me["credential"].as_str()),
+        (200, Some("bootstrap")),
+        "{me}"
+    );
+    drop(p);
+
+    // `token create` for `default` on a fresh database makes the first credential itself.
+    let db2 = TestDb::new(&b);
+    let env2 = [("DATABASE_URL", db2.url.as_str())];
+    let (ok, _, err) = muster_in(dir.path(), &env2, false, &["migrate"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("no admin credential yet"),
+        "no terminal: the step waits, and says so: {err}"
+    );
+    let (ok, shown, _) = muster_in(
+        dir.path(),
+        &env2,
+        true,
+        &[
+            "token",
+            "create",
+            "--id",
+            "tok_ops",
+            "--secret",
+            "ops-admin-token-0123456",
+        ],
+    );
+    assert!(ok, "{shown}");
+    assert_eq!(token_in(&shown), None, "only the token asked for: {shown}");
+    let (ok, out, _) = muster_in(dir.path(), &env2, true, &["token", "list"]);
+    assert!(ok);
+    assert_eq!(out.matches("\"id\":").count(), 1, "{out}");
+    assert!(out.contains("\"id\":\"tok_ops\""), "{out}");
+}
+
+/// Every command says which database it opened; one that only reads or changes a
+/// directory refuses a SQLite file that is not there instead of making an empty one in
+/// whatever folder it ran from; a PostgreSQL password is never shown.
+async fn commands_name_their_database_and_refuse_a_missing_file(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().canonicalize().unwrap();
+    let file = here.join("muster.db");
+    if let Backend::Sqlite = b {
+        // The default URL, sqlite://muster.db, is relative to the current folder.
+        for args in [
+            &["org", "list"][..],
+            &["token", "list"],
+            &["export"],
+            &["user", "grant-admin", "alice"],
+        ] {
+            let (ok, out, err) = muster_in(&here, &[], false, args);
+            assert!(!ok, "{args:?}: {out}");
+            assert!(
+                err.contains(&format!("no database at sqlite://{}", file.display()))
+                    && err.contains("muster migrate"),
+                "{args:?}: {err}"
+            );
+            assert!(!file.exists(), "{args:?} made an empty database");
+        }
+        let (ok, out, err) = muster_in(&here, &[], false, &["migrate"]);
+        assert!(ok, "{err}");
+        assert!(
+            err.contains(&format!("database: sqlite://{} (new file)", file.display())),
+            "{err}"
+        );
+        assert!(
+            out.contains(&format!("sqlite://{}", file.display())),
+            "{out}"
+        );
+        let (ok, out, err) = muster_in(&here, &[], false, &["org", "list"]);
+        assert!(ok, "{err}");
+        assert!(
+            err.starts_with(&format!("database: sqlite://{}\n", file.display())),
+            "{err}"
+        );
+        assert!(out.contains("\"id\":\"default\""), "{out}");
+        return;
+    }
+    let db = TestDb::new(&b);
+    let with_password = db.url.replacen(
+        "postgres://postgres@",
+        "postgres://postgres:hunter2-secret@",
+        1,
+    );
+    assert_ne!(
+        with_password, db.url,
+        "the test URL has the expected shape: {}",
+        db.url
+    );
+    let env = [("DATABASE_URL", with_password.as_str())];
+    let (ok, out, err) = muster_in(&here, &env, false, &["org", "list"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("database: postgres://postgres:***@"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !out.contains("hunter2"),
+        "{err}{out}"
+    );
+    assert!(out.contains("\"id\":\"default\""), "{out}");
 }
 
 async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
@@ -79,7 +314,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let parse = |out: &str| -> Value { serde_json::from_str(out.trim()).unwrap() };
 
     run(&["migrate"]);
-    // `serve` was never run: `default` is made only at first start; org create works without it.
+    // `migrate` ran the first-run step: `default` exists (its admin token waits for a
+    // terminal or a supplied one); org create works beside it.
     let o = parse(&run(&[
         "org", "create", "--id", "acme", "--name", "Acme Inc",
     ]));
@@ -95,7 +331,7 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let (ok, _, err) = cli(&db.url, &["org", "create", "--id", "bad id"]);
     assert!(!ok && err.contains("invalid organization id"), "{err}");
     let orgs = run(&["org", "list"]);
-    assert_eq!(orgs.lines().count(), 2);
+    assert_eq!(orgs.lines().count(), 3, "{orgs}");
 
     let t = parse(&run(&[
         "token",
@@ -176,7 +412,17 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let admin = token_in(&p.stderr()).expect("default org made at first start");
+    let admin = parse(&run(&[
+        "token",
+        "create",
+        "--id",
+        "tok_default",
+        "--secret",
+        "default-admin-0123456789",
+    ]))["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let usage: Value = http
         .get(format!(
             "{}/admin/v1/organizations/acme-eu/credit-usage",
