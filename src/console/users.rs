@@ -481,6 +481,14 @@ fn sentence(m: &str) -> String {
         format!("{first}{rest}.")
     }
 }
+/// Is the extension attribute `urn:name` one never returned (nor shown here)?
+fn never_shown(reg: &crate::scim::schema::Registry, urn: &str, name: &str) -> bool {
+    reg.user()
+        .extension(urn)
+        .and_then(|e| e.schema.attribute(name))
+        .is_some_and(|a| a.returned == crate::scim::schema::Returned::Never)
+}
+
 /// Inputs for the single-valued simple attributes of the organization's user extensions, by
 /// type; the others (multi-valued, complex, read-only) are shown on the profile only.
 fn extension_fields(p: &UserPage, form: &EditForm, error: Option<&String>) -> Markup {
@@ -644,7 +652,9 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                             p.urn { code { (urn) }
                                 @if p.schemas.user().extension(urn).is_none() { " " span.tag { "not registered: kept as sent" } } }
                             dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
-                                dt { (k) } dd { (ext_text(v)) }
+                                @if !never_shown(&p.schemas, urn, k) {
+                                    dt { (k) } dd { (ext_text(v)) }
+                                }
                             } }
                         }
                     }

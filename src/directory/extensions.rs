@@ -26,11 +26,12 @@ pub fn apply(
         Kind::User => reg.user(),
         Kind::Group => reg.group(),
     };
-    if new.is_empty() && !rt.stored_extensions().any(|e| e.required) {
+    let had = old.is_some_and(|o| !o.is_empty());
+    if new.is_empty() && !had && !rt.stored_extensions().any(|e| e.required) {
         return Ok(());
     }
-    *new =
-        crate::scim::normalize::extensions(new, rt).map_err(|e| StoreError::Invalid(e.detail))?;
+    *new = crate::scim::normalize::extensions(new, rt, old)
+        .map_err(|e| StoreError::Invalid(e.detail))?;
     // Unregistered extensions this write keeps (new, or changed), for /metrics.
     let kept = new
         .iter()
@@ -51,7 +52,7 @@ pub fn apply(
             let now = get(new);
             if attr.mutability == Mutability::Immutable {
                 if let Some(before) = old.and_then(get) {
-                    if now.as_ref() != Some(&before) {
+                    if !same(attr, now.as_ref(), &before) {
                         return Err(StoreError::Invalid(format!(
                             "{}:{} is immutable: it keeps the value it was first given",
                             e.urn(),
@@ -84,6 +85,56 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// The values of `ext` that must be unique in the organization (`uniqueness: server` or
+/// `global`), as (path, comparison key): two writes of one batch may not share one.
+pub fn unique_keys(
+    conn: &mut Conn,
+    caller: &Caller<'_>,
+    kind: Kind,
+    ext: &Extensions,
+) -> StoreResult<Vec<(String, String)>> {
+    if ext.is_empty() {
+        return Ok(vec![]);
+    }
+    let reg = caller.schemas(conn)?;
+    let rt = match kind {
+        Kind::User => reg.user(),
+        Kind::Group => reg.group(),
+    };
+    let mut out = Vec::new();
+    for e in rt.stored_extensions() {
+        for attr in &e.schema.attributes {
+            if attr.uniqueness == Uniqueness::None || attr.multi_valued {
+                continue;
+            }
+            let Some(v) = ext.get(e.urn()).and_then(|o| o.get(&attr.name)) else {
+                continue;
+            };
+            let key = match v {
+                Value::String(s) if attr.ty == AttrType::String && !attr.case_exact => {
+                    s.to_lowercase()
+                }
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push((format!("{}:{}", e.urn(), attr.name), key));
+        }
+    }
+    Ok(out)
+}
+
+/// Is `now` the value `before` was (a dateTime the same instant, however written)?
+fn same(attr: &crate::scim::schema::Attribute, now: Option<&Value>, before: &Value) -> bool {
+    let Some(now) = now else { return false };
+    if attr.ty == AttrType::DateTime {
+        let instant = |v: &Value| v.as_str().and_then(crate::scim::filter::parse_instant);
+        if let (Some(a), Some(b)) = (instant(now), instant(before)) {
+            return a == b;
+        }
+    }
+    now == before
 }
 
 /// Does another resource of the caller's organization hold `value` at `path`? One indexed

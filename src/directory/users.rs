@@ -291,8 +291,18 @@ pub fn create_many(
         }
     }
     store::write_tx(conn, |conn| {
+        let mut unique = std::collections::HashSet::new();
         for d in prepared.iter_mut() {
             super::extensions::apply(conn, caller, Kind::User, None, &mut d.extensions, None)?;
+            for (path, key) in
+                super::extensions::unique_keys(conn, caller, Kind::User, &d.extensions)?
+            {
+                if !unique.insert((path.clone(), key.clone())) {
+                    return Err(StoreError::Conflict(format!(
+                        "{path} {key:?} is already another user's"
+                    )));
+                }
+            }
         }
         check_unique(conn, caller.org(), None, &keys, UniqueField::LoginName)?;
         let mut granted: Vec<String> = Vec::new();

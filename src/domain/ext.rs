@@ -32,6 +32,19 @@ impl ExtRow {
     }
 }
 
+/// The number a string spells (`"1042"`, `"-2.5"`), if it is one.
+fn number_text(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let numeric = t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && t.bytes().any(|b| b.is_ascii_digit());
+    numeric
+        .then(|| t.parse::<f64>().ok())
+        .flatten()
+        .filter(|f| f.is_finite())
+}
+
 /// Seconds since the epoch, with the fraction: how a dateTime is kept in `value_num`.
 pub fn instant_seconds(t: &chrono::DateTime<chrono::FixedOffset>) -> f64 {
     t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9
@@ -45,12 +58,15 @@ fn scalar(attribute: String, position: i32, v: &Value) -> Option<ExtRow> {
         Value::Null => return None,
         // A string that is an RFC 3339 instant also keeps its seconds since the epoch, so a
         // dateTime attribute compares as instants (a string attribute never reads it).
+        // So does a string that is a number (a value kept before its schema said it is an
+        // integer), so a filter on the registered type finds it.
         Value::String(s) => (
             s.clone(),
             "s",
             chrono::DateTime::parse_from_rfc3339(s)
                 .ok()
-                .map(|t| instant_seconds(&t)),
+                .map(|t| instant_seconds(&t))
+                .or_else(|| number_text(s)),
         ),
         Value::Number(n) => (n.to_string(), "n", n.as_f64()),
         Value::Bool(b) => (b.to_string(), "b", None),

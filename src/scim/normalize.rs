@@ -229,8 +229,14 @@ fn unknown_extension(
             _ => (key, None, value),
         },
     };
+    // `urn:…:attr.sub` (Entra's flat key of a sub-attribute): `attr` holding `sub`.
+    let (name, sub) = match name.and_then(|n| n.split_once('.')) {
+        Some((a, b)) => (Some(a), Some(b)),
+        None => (name, None),
+    };
     // What cannot be a schema's URN or an attribute's name is no extension: ignored (T10).
-    if !super::schema::valid_urn(urn) || name.is_some_and(|n| !super::schema::valid_name(n)) {
+    let bad = |n: Option<&str>| n.is_some_and(|n| !super::schema::valid_name(n));
+    if !super::schema::valid_urn(urn) || bad(name) || bad(sub) {
         return Ok(());
     }
     match rt.unknown {
@@ -265,17 +271,20 @@ fn unknown_extension(
                 return Err(ScimError::invalid_value(format!("{urn} must be an object")));
             }
         },
-        (Some(name), Value::Object(s)) => {
-            s.insert(name.to_string(), value.clone());
-        }
+        (Some(name), Value::Object(s)) => match sub {
+            None => {
+                s.insert(name.to_string(), value.clone());
+            }
+            Some(sub) => {
+                let inner = s
+                    .entry(name.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(inner) = inner {
+                    inner.insert(sub.to_string(), value.clone());
+                }
+            }
+        },
         (Some(_), _) => {}
-    }
-    let size = out.get(urn).map(|v| v.to_string().len()).unwrap_or(0);
-    if size > MAX_UNKNOWN_EXTENSION_BYTES {
-        return Err(ScimError::invalid_value(format!(
-            "{urn} is not registered here and holds {size} bytes; at most \
-             {MAX_UNKNOWN_EXTENSION_BYTES} of an unregistered extension are kept"
-        )));
     }
     if out
         .get(urn)
@@ -321,15 +330,24 @@ fn put(
 /// Type extension values by `rt`'s registered extensions, as every write does whichever
 /// dialect made it (`directory::extensions`): a registered extension's attributes get their
 /// canonical names and values coerced to their types (unknown and read-only attributes
-/// dropped), its URN its canonical spelling; an unregistered extension follows
-/// `rt.unknown`. Then the required extensions and attributes are checked.
-pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions> {
+/// dropped), its URN its canonical spelling (keys of one extension in several spellings are
+/// merged); an unregistered extension follows `rt.unknown`. `old` is what the resource had (a
+/// new one: `None`): a required extension binds a new resource, and one that has it.
+pub fn extensions(
+    ext: &Extensions,
+    rt: &ResourceType,
+    old: Option<&Extensions>,
+) -> ScimResult<Extensions> {
     let mut out = Extensions::new();
-    for (urn, obj) in ext {
-        let Value::Object(attrs) = obj else { continue };
-        match rt.extension(urn) {
+    let mut unknown = Extensions::new();
+    for (urn, obj) in regroup(ext, rt)? {
+        let Value::Object(attrs) = &obj else { continue };
+        match rt.extension(&urn) {
             Some(e) if !e.builtin => {
-                let mut typed = Map::new();
+                let slot = out
+                    .entry(e.urn().to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let Value::Object(typed) = slot else { continue };
                 for (k, v) in attrs {
                     let Some(attr) = e.schema.attribute(k) else {
                         continue; // unknown attribute: ignored (T10)
@@ -345,23 +363,28 @@ pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions>
                         typed.insert(attr.name.clone(), v);
                     }
                 }
-                if !typed.is_empty() {
-                    out.insert(e.urn().to_string(), Value::Object(typed));
-                }
             }
             // The Enterprise extension's attributes are columns of their own.
             Some(_) => {}
-            None if !super::schema::valid_urn(urn) => {}
+            None if !super::schema::valid_urn(&urn) => {}
             None => match rt.unknown {
                 Unknown::Keep => {
-                    let mut kept = Map::new();
-                    for (k, v) in attrs {
-                        if super::schema::valid_name(k) && !v.is_null() {
-                            kept.insert(k.clone(), v.clone());
+                    let slot = unknown
+                        .entry(urn.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(kept) = slot {
+                        for (k, v) in attrs {
+                            if super::schema::valid_name(k) && !v.is_null() {
+                                kept.insert(k.clone(), v.clone());
+                            }
                         }
                     }
-                    if !kept.is_empty() {
-                        out.insert(urn.clone(), Value::Object(kept));
+                    let size = slot.to_string().len();
+                    if size > MAX_UNKNOWN_EXTENSION_BYTES {
+                        return Err(ScimError::invalid_value(format!(
+                            "{urn} is not registered here and holds {size} bytes; at most \
+                             {MAX_UNKNOWN_EXTENSION_BYTES} of an unregistered extension are kept"
+                        )));
                     }
                 }
                 Unknown::Ignore => {}
@@ -375,9 +398,12 @@ pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions>
             },
         }
     }
+    out.extend(unknown);
+    out.retain(|_, v| v.as_object().is_some_and(|o| !o.is_empty()));
     for e in rt.stored_extensions() {
         let Some(obj) = out.get(e.urn()) else {
-            if e.required {
+            let binds = old.is_none_or(|o| o.contains_key(e.urn()));
+            if e.required && binds {
                 return Err(ScimError::invalid_value(format!(
                     "the schema extension {} is required",
                     e.urn()
@@ -394,6 +420,45 @@ pub fn extensions(ext: &Extensions, rt: &ResourceType) -> ScimResult<Extensions>
                 )));
             }
         }
+    }
+    Ok(out)
+}
+
+/// What a flat key made of an unregistered-looking URN really is, once the organization's
+/// extensions are known: `urn:x:2.0:User:addr` with an object value is the attribute `addr`
+/// of the registered `urn:x:2.0:User`; `urn:x:2.0` holding `User` is the registered
+/// `urn:x:2.0:User` given something that is not an object (400).
+fn regroup(ext: &Extensions, rt: &ResourceType) -> ScimResult<Vec<(String, Value)>> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for (urn, obj) in ext {
+        if rt.extension(urn).is_some() {
+            out.push((urn.clone(), obj.clone()));
+            continue;
+        }
+        if let Some((parent, name)) = urn.rsplit_once(':') {
+            let owner = rt
+                .extension(parent)
+                .filter(|e| !e.builtin && e.schema.attribute(name).is_some());
+            if let Some(e) = owner {
+                let mut m = Map::new();
+                m.insert(name.to_string(), obj.clone());
+                out.push((e.urn().to_string(), Value::Object(m)));
+                continue;
+            }
+        }
+        if let Value::Object(members) = obj {
+            for (k, v) in members {
+                if let Some(e) = rt.extension(&format!("{urn}:{k}")) {
+                    if !v.is_object() {
+                        return Err(ScimError::invalid_value(format!(
+                            "{} must be an object",
+                            e.urn()
+                        )));
+                    }
+                }
+            }
+        }
+        out.push((urn.clone(), obj.clone()));
     }
     Ok(out)
 }

@@ -335,6 +335,10 @@ fn parse_attribute(a: &Value, at: &str, depth: usize) -> Result<Attribute, Strin
     let subs = shallow.remove("subAttributes");
     let mut attr: Attribute = serde_json::from_value(Value::Object(shallow))
         .map_err(|e| format!("attribute {name:?}: {e}"))?;
+    // A writeOnly value is never returned (RFC 7643 §7), whatever `returned` says.
+    if attr.mutability == Mutability::WriteOnly {
+        attr.returned = Returned::Never;
+    }
     match (attr.ty, subs) {
         (AttrType::Complex, _) if depth > 0 => {
             return Err(format!(

@@ -385,10 +385,24 @@ fn check_known<'a>(
 /// `p` resolved, when it is an attribute of an extension kept in the value store.
 fn extension_attr<'a>(p: &AttrPath, cx: &Cx<'a>) -> ScimResult<Option<Resolved<'a>>> {
     check_known(p, cx)?;
-    Ok(cx
+    let found = cx
         .rt
         .resolve(p.urn.as_deref(), &p.name)
-        .filter(Resolved::in_values))
+        .filter(Resolved::in_values);
+    if let Some(res) = &found {
+        // What is never returned cannot be probed by filtering or sorting either.
+        let sub = p.sub.as_deref().and_then(|s| res.attr.sub(s));
+        let hidden = |a: &crate::scim::schema::Attribute| {
+            a.returned == crate::scim::schema::Returned::Never
+                || a.mutability == crate::scim::schema::Mutability::WriteOnly
+        };
+        if hidden(res.attr) || sub.is_some_and(hidden) {
+            return Err(invalid(format!(
+                "{p} is never returned: it cannot be filtered"
+            )));
+        }
+    }
+    Ok(found)
 }
 
 fn resolve_multi(p: &AttrPath, cx: &Cx) -> ScimResult<Multi> {

@@ -287,6 +287,42 @@ pub fn count_values(conn: &mut DbConn, org: Option<&OrgId>, urn: &str) -> StoreR
     Ok(users + groups)
 }
 
+/// A new version for every user and group of `org` (all when `None`) holding a value whose
+/// path matches `pattern`.
+fn bump_holders(conn: &mut DbConn, org: Option<&OrgId>, pattern: &str) -> StoreResult<()> {
+    use super::raw::{Bind, Raw};
+    use super::schema::{groups, users};
+    let t = now();
+    let held = |outer: &str, owner: &str, table: &str| {
+        let mut r = Raw::sql(format!(
+            r#"{outer} IN (SELECT "h"."{owner}" FROM "{table}" "h" WHERE "h"."attribute" LIKE "#
+        ))
+        .bind(Bind::Text(pattern.to_string()))
+        .push(" ESCAPE '\\'");
+        if let Some(org) = org {
+            r = r
+                .push(r#" AND "h"."org_id" = "#)
+                .bind(Bind::Text(org.as_str().to_string()));
+        }
+        r.push(")")
+    };
+    let u = held(r#""users"."id""#, "user_id", "user_values");
+    diesel::update(users::table.filter(u))
+        .set((
+            users::version.eq(users::version + 1),
+            users::updated_at.eq(t),
+        ))
+        .execute(conn.db())?;
+    let g = held(r#""groups"."id""#, "group_id", "group_values");
+    diesel::update(groups::table.filter(g))
+        .set((
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(t),
+        ))
+        .execute(conn.db())?;
+    Ok(())
+}
+
 /// What removing a schema did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Removed {
@@ -316,14 +352,16 @@ pub fn remove(
         let values = count_values(conn, org, &found.urn)?;
         if values > 0 && !force {
             return Err(StoreError::Conflict(format!(
-                "{} holds {values} value{} of users or groups; remove it with force to delete \
-                 them too",
+                "{} holds {values} value{} of users or groups; remove it with force \
+                 (?force=true, muster schema remove --force) to delete them too",
                 found.urn,
                 if values == 1 { "" } else { "s" }
             )));
         }
         if values > 0 {
             let pattern = value_pattern(&found.urn);
+            // The resources that lose values change: a new version (and ETag) each.
+            bump_holders(conn, org, &pattern)?;
             let mut u = diesel::delete(
                 user_values::table.filter(user_values::attribute.like(&pattern).escape('\\')),
             )

@@ -19,7 +19,8 @@ both_backends!(
     unregistered_extensions_keep_ignore_or_reject,
     removing_a_schema_with_values_needs_force,
     another_instance_sees_a_registration_at_once,
-    the_command_line_registers_for_every_organization
+    the_command_line_registers_for_every_organization,
+    edge_cases_an_integrator_meets
 );
 
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -1099,4 +1100,209 @@ async fn the_command_line_registers_for_every_organization(b: Backend) {
     assert!(out.contains("1 value"), "{out}");
     let rt = ok(&s, reqwest::Method::GET, "/ResourceTypes/User", None, 200).await;
     assert_eq!(rt["schemaExtensions"].as_array().unwrap().len(), 1);
+}
+
+/// What an integrator trying every shape meets (each found by using the feature as one).
+async fn edge_cases_an_integrator_meets(b: Backend) {
+    let s = TestServer::start(b).await;
+    const X: &str = "urn:acme:2.0:User";
+    register(
+        &s,
+        json!({"schema": {"id": X, "attributes": [
+            {"name": "pin", "type": "string", "mutability": "writeOnly"},
+            {"name": "secret", "type": "string", "returned": "never"},
+            {"name": "level", "type": "integer", "uniqueness": "server"},
+            {"name": "since", "type": "dateTime", "mutability": "immutable"},
+            {"name": "tags", "type": "string", "multiValued": true},
+            {"name": "addr", "type": "complex", "subAttributes": [
+                {"name": "city", "type": "string"}, {"name": "zip", "type": "integer"}]}
+        ]}}),
+    )
+    .await;
+    // writeOnly is never returned, and neither it nor a returned:never value can be probed.
+    let u = create_user(
+        &s,
+        json!({"userName": "w", format!("{X}:pin"): "1234", format!("{X}:secret"): "s3",
+        format!("{X}:since"): "2019-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert!(
+        u[X].get("pin").is_none() && u[X].get("secret").is_none(),
+        "{u}"
+    );
+    let id = u["id"].as_str().unwrap().to_string();
+    let v = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users/{id}?attributes={}", urlencode(&format!("{X}:pin"))),
+        None,
+        200,
+    )
+    .await;
+    assert!(v.get(X).is_none(), "{v}");
+    for f in [
+        format!("{X}:pin eq \"1234\""),
+        format!("{X}:secret eq \"s3\""),
+    ] {
+        let (st, v) = call(
+            &s,
+            reqwest::Method::GET,
+            &format!("/Users?filter={}", urlencode(&f)),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (st, v["scimType"].as_str()),
+            (400, Some("invalidFilter")),
+            "{f}: {v}"
+        );
+    }
+    let (st, _) = call(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users?sortBy={}", urlencode(&format!("{X}:secret"))),
+        None,
+    )
+    .await;
+    assert_eq!(st, 400);
+    let doc = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Schemas/{X}"),
+        None,
+        200,
+    )
+    .await;
+    let pin = doc["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "pin")
+        .unwrap();
+    assert_eq!(pin["returned"], "never");
+
+    // A flat key whose value is an object, and flat keys of sub-attributes, are the attribute.
+    let a = create_user(
+        &s,
+        json!({"userName": "flat", format!("{X}:addr"): {"city": "Rome"}}),
+    )
+    .await;
+    assert_eq!(a["schemas"], json!([USER, X]), "{a}");
+    assert_eq!(a[X]["addr"], json!({"city": "Rome"}));
+    let a = create_user(&s, json!({"userName": "flat2", format!("{X}:addr.city"): "Oslo", format!("{X}:addr.zip"): "150"})).await;
+    assert_eq!(a[X]["addr"], json!({"city": "Oslo", "zip": 150}));
+    assert_eq!(
+        filtered(&s, &format!("{X}:addr.city eq \"rome\"")).await,
+        ["flat"]
+    );
+    // The registered URN given no object: 400, not a new extension.
+    let (st, v) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"userName": "bad", X: "notobject"})),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("must be an object"),
+        "{v}"
+    );
+    // Keys of one extension in several spellings are merged.
+    let m = create_user(
+        &s,
+        json!({"userName": "case", format!("{X}:LEVEL"): "43", "URN:ACME:2.0:USER:tags": ["a"]}),
+    )
+    .await;
+    assert_eq!(m[X], json!({"level": 43, "tags": ["a"]}), "{m}");
+
+    // immutable: a PUT that leaves it out does not clear it; the same instant written
+    // otherwise is the same value.
+    let (st, v) = call(
+        &s,
+        reqwest::Method::PUT,
+        &format!("/Users/{id}"),
+        Some(json!({"userName": "w"})),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    let (st, v) = patch_user(&s, &id, json!([{"op": "replace", "path": format!("{X}:since"), "value": "2019-01-01T01:00:00+01:00"}])).await;
+    assert_eq!(st, 200, "{v}");
+
+    // The 16 KiB bound is for extensions nobody registered.
+    let tags: Vec<String> = (0..10)
+        .map(|i| format!("{i}{}", "x".repeat(1900)))
+        .collect();
+    create_user(&s, json!({"userName": "many", X: {"tags": tags}})).await;
+
+    // Uniqueness inside one Bulk request: the second is 409, the first created.
+    let bulk = ok(&s, reqwest::Method::POST, "/Bulk", Some(json!({"schemas": [BULK], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "b1", X: {"level": 555}}},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "b2", X: {"level": "555"}}}
+    ]})), 200).await;
+    let statuses: Vec<&str> = bulk["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["201", "409"], "{bulk}");
+
+    // A value kept before its schema was registered is found by the registered type.
+    let k = create_user(
+        &s,
+        json!({"userName": "early", "urn:late:2.0:User": {"num": "1042"}}),
+    )
+    .await;
+    assert_eq!(k["urn:late:2.0:User"], json!({"num": "1042"}));
+    register(&s, json!({"schema": {"id": "urn:late:2.0:User", "attributes": [{"name": "num", "type": "integer"}]}, "required": true})).await;
+    assert_eq!(
+        filtered(&s, "urn:late:2.0:User:num eq 1042").await,
+        ["early"]
+    );
+    // A required extension registered later does not stop changes to users without it
+    // (Entra deprovisions with a PATCH); new users need it.
+    let (st, v) = patch_user(
+        &s,
+        &id,
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, _) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"userName": "new"})),
+    )
+    .await;
+    assert_eq!(st, 400);
+
+    // Removing a schema with force changes its holders: a new version each.
+    let before = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users/{}", k["id"].as_str().unwrap()),
+        None,
+        200,
+    )
+    .await;
+    let (st, v) = admin(
+        &s,
+        reqwest::Method::DELETE,
+        "/schemas/urn:late:2.0:User?force=true",
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let after = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users/{}", k["id"].as_str().unwrap()),
+        None,
+        200,
+    )
+    .await;
+    assert!(after.get("urn:late:2.0:User").is_none());
+    assert_ne!(before["meta"]["version"], after["meta"]["version"]);
 }
