@@ -78,7 +78,11 @@ impl Lookup for JsonLookup<'_> {
         path: &AttrPath,
     ) -> Vec<&'v Value> {
         if parent.is_some() {
-            // Inside a value filter, paths are sub-attributes of the element.
+            // Inside a value filter, paths are sub-attributes of the element; an element of a
+            // multi-valued simple attribute (an extension's `tags`) is its own `value`.
+            if !node.is_object() && path.name.eq_ignore_ascii_case("value") {
+                return vec![node];
+            }
             return key_ci(node, &path.name).into_iter().collect();
         }
         if is_schemas(self.rt, path) {
@@ -118,11 +122,12 @@ impl Lookup for JsonLookup<'_> {
     fn kind(&self, parent: Option<&AttrPath>, path: &AttrPath) -> ValueKind {
         let string = ValueKind::String { case_exact: false };
         match parent {
-            Some(p) => self
-                .attr(p)
-                .and_then(|(_, a)| a.sub(&path.name))
-                .map(kind_of)
-                .unwrap_or(string),
+            Some(p) => match self.attr(p) {
+                // A simple multi-valued attribute's elements are its `value`.
+                Some((_, a)) if a.ty != AttrType::Complex => kind_of(a),
+                Some((_, a)) => a.sub(&path.name).map(kind_of).unwrap_or(string),
+                None => string,
+            },
             None if is_schemas(self.rt, path) => SCHEMAS_KIND,
             None => match self.attr(path) {
                 Some((_, a)) => match &path.sub {

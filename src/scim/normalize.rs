@@ -464,15 +464,9 @@ fn regroup(ext: &Extensions, rt: &ResourceType) -> ScimResult<Vec<(String, Value
 }
 
 /// Check required attributes of a normalised resource.
+/// (A required extension is the directory's to check: `extensions` knows whether the
+/// resource is new or already holds it.)
 pub fn check_required(resource: &Value, rt: &ResourceType) -> ScimResult<()> {
-    for ext in rt.extensions.iter().filter(|e| e.required) {
-        if resource.get(ext.urn()).is_none() {
-            return Err(ScimError::invalid_value(format!(
-                "the schema extension {} is required",
-                ext.urn()
-            )));
-        }
-    }
     for res in rt.attributes() {
         if !res.attr.required || res.attr.mutability == Mutability::ReadOnly {
             continue;

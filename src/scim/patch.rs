@@ -134,6 +134,36 @@ pub fn apply(resource: &Value, ops: &[Operation], rt: &ResourceType) -> ScimResu
     Ok(res)
 }
 
+/// Every path inside a value filter names a sub-attribute of `attr` (`value` for a simple
+/// multi-valued one): an unknown one is `invalidPath`, as the GET filter refuses it.
+fn check_element_paths(f: &Filter, attr: &Attribute, path: &str) -> ScimResult<()> {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            check_element_paths(a, attr, path)?;
+            check_element_paths(b, attr, path)
+        }
+        Filter::Not(a) => check_element_paths(a, attr, path),
+        Filter::ValuePath(..) => Err(ScimError::invalid_path(format!(
+            "value filters do not nest (in {path:?})"
+        ))),
+        Filter::Present(p) | Filter::Compare(p, _, _) => {
+            let known = if attr.ty == AttrType::Complex {
+                attr.sub(&p.name).is_some()
+            } else {
+                p.name.eq_ignore_ascii_case("value")
+            };
+            if known && p.urn.is_none() && p.sub.is_none() {
+                Ok(())
+            } else {
+                Err(ScimError::invalid_path(format!(
+                    "{} has no sub-attribute {:?} (in {path:?})",
+                    attr.name, p.name
+                )))
+            }
+        }
+    }
+}
+
 /// Drop empty extension objects and keep `schemas` in step with the extensions present (an
 /// extension attribute added by PATCH adds its URN): the registered ones in their order,
 /// then those kept unregistered.
@@ -395,6 +425,7 @@ fn apply_path(
                 sub: None,
             };
             super::lookup::check_operators(filter, rt, Some(&apath))?;
+            check_element_paths(filter, attr, path)?;
             let c = container(res, ext, op != Op::Remove);
             let Some(c) = c else { return Ok(()) };
             let mut items: Vec<Value> = match c.get(&attr.name) {
@@ -460,6 +491,27 @@ fn apply_path(
                                                 o.remove(&s.name);
                                             }
                                         }
+                                    }
+                                }
+                            }
+                        }
+                        // A simple multi-valued attribute: the matched elements are replaced
+                        // (`add` with none matched appends the value).
+                        None if attr.ty != AttrType::Complex => {
+                            let coerced = coerce_single(v, attr)?;
+                            match coerced {
+                                None => {
+                                    let mut i = 0;
+                                    items.retain(|_| {
+                                        let keep = !matches.contains(&i);
+                                        i += 1;
+                                        keep
+                                    });
+                                }
+                                Some(nv) if matches.is_empty() => items.push(nv),
+                                Some(nv) => {
+                                    for &i in &matches {
+                                        items[i] = nv.clone();
                                     }
                                 }
                             }

@@ -539,11 +539,18 @@ async fn the_rule_book_types_and_guards_extension_values(b: Backend) {
     )
     .await;
     assert_eq!(v[EXT], json!({"shoeSize": 44}));
-    // ... but it was stored: a filter finds it.
+    // ... but it was stored (the schema counts its values), and cannot be probed by a filter.
+    let (_, one) = admin(&s, reqwest::Method::GET, &format!("/schemas/{EXT}"), None).await;
     assert_eq!(
-        filtered(&s, &format!("{EXT}:secretCode eq \"s3cret\"")).await,
-        ["a"]
+        one["values"], 4,
+        "badgeNumber, employeeKey, secretCode, shoeSize: {one}"
     );
+    let probe = format!(
+        "/Users?filter={}",
+        urlencode(&format!("{EXT}:secretCode eq \"s3cret\""))
+    );
+    let (st, _) = call(&s, reqwest::Method::GET, &probe, None).await;
+    assert_eq!(st, 400);
 
     // uniqueness: server — another user's value is 409 (case-insensitively, caseExact=false).
     let (st, v) = call(
@@ -1215,6 +1222,31 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
     )
     .await;
     assert_eq!(m[X], json!({"level": 43, "tags": ["a"]}), "{m}");
+    // Value filters on a multi-valued simple attribute: its elements are their `value`.
+    let mid = m["id"].as_str().unwrap().to_string();
+    let (st, v) = patch_user(
+        &s,
+        &mid,
+        json!([
+            {"op": "add", "path": format!("{X}:tags"), "value": ["b", "c"]},
+            {"op": "replace", "path": format!("{X}:tags[value eq \"b\"]"), "value": "B"},
+            {"op": "remove", "path": format!("{X}:tags[value eq \"a\"]")},
+        ]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v[X]["tags"], json!(["B", "c"]));
+    let (st, v) = patch_user(
+        &s,
+        &mid,
+        json!([{"op": "remove", "path": format!("{X}:tags[nosuch eq \"x\"]")}]),
+    )
+    .await;
+    assert_eq!(
+        (st, v["scimType"].as_str()),
+        (400, Some("invalidPath")),
+        "{v}"
+    );
 
     // immutable: a PUT that leaves it out does not clear it; the same instant written
     // otherwise is the same value.
@@ -1226,7 +1258,15 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
     )
     .await;
     assert_eq!(st, 400, "{v}");
-    let (st, v) = patch_user(&s, &id, json!([{"op": "replace", "path": format!("{X}:since"), "value": "2019-01-01T01:00:00+01:00"}])).await;
+    let (st, v) = call(
+        &s,
+        reqwest::Method::PUT,
+        &format!("/Users/{id}"),
+        Some(json!({
+            "userName": "w", X: {"since": "2019-01-01T01:00:00+01:00"}
+        })),
+    )
+    .await;
     assert_eq!(st, 200, "{v}");
 
     // The 16 KiB bound is for extensions nobody registered.
