@@ -15,7 +15,9 @@ pub enum SchemaCommand {
     /// Register an RFC 7643 schema document (a JSON file) as an extension, for every
     /// organization or, with --org, for one.
     Add {
+        /// The schema document (JSON), or the admin API's {"schema": …, "resourceType": …}.
         file: PathBuf,
+        /// Only this organization [default: every organization].
         #[arg(long)]
         org: Option<String>,
         /// User or Group [default: the URN's last segment].
@@ -56,8 +58,20 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let doc: serde_json::Value = serde_json::from_str(&text)
+            let mut doc: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not JSON", file.display()))?;
+            // The admin API's shape too: {"schema": {…}, "resourceType": …, "required": …}.
+            let (mut resource_type, mut required) = (resource_type, required);
+            if let Some(inner) = doc.get("schema").filter(|v| v.is_object()).cloned() {
+                if resource_type.is_none() {
+                    resource_type = doc
+                        .get("resourceType")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string);
+                }
+                required |= doc.get("required") == Some(&serde_json::Value::Bool(true));
+                doc = inner;
+            }
             let schema = Schema::parse(&doc).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             let kind = match resource_type {
                 Some(rt) => {
@@ -88,7 +102,10 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                         resource_type: Some(kind.as_str().into()),
                         required,
                     };
-                    muster::directory::schemas::register(&mut conn, &caller, &new)?
+                    match muster::directory::schemas::register(&mut conn, &caller, &new) {
+                        Err(store::StoreError::NotFound) => bail!("organization {org} not found"),
+                        other => other?,
+                    }
                 }
                 None => store::schemas::register(
                     &mut conn, &cache, None, &schema, kind, required, "cli",
@@ -106,6 +123,19 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
         }
         SchemaCommand::List { org } => {
             let org = org_of(org)?;
+            // The files a server started with MUSTER_SCIM_SCHEMAS_DIR reads, shown as `file`.
+            if let Some(dir) = std::env::var_os("MUSTER_SCIM_SCHEMAS_DIR") {
+                for r in muster::scim::schema::load_dir(std::path::Path::new(&dir))
+                    .map_err(|e| anyhow!(e))?
+                {
+                    println!(
+                        "{}\t{}\t*\t{}\tfile",
+                        r.schema.id,
+                        r.kind.as_str(),
+                        if r.required { "required" } else { "optional" }
+                    );
+                }
+            }
             for r in store::schemas::list(&mut conn, org.as_ref())? {
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -119,12 +149,28 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
         SchemaCommand::Remove { urn, org, force } => {
             let org = org_of(org)?;
             let removed = match store::schemas::remove(&mut conn, org.as_ref(), &urn, force) {
-                Err(store::StoreError::NotFound) => bail!(
-                    "{urn} is not registered for {}",
-                    org.map_or("every organization".to_string(), |o| format!(
-                        "organization {o}"
-                    ))
-                ),
+                Err(store::StoreError::NotFound) => {
+                    // Where it is registered, if anywhere: the --org to give.
+                    let elsewhere: Vec<String> = store::schemas::list(&mut conn, None)?
+                        .into_iter()
+                        .filter(|r| r.urn.eq_ignore_ascii_case(&urn))
+                        .map(|r| match r.org_id {
+                            Some(o) => format!("--org {o}"),
+                            None => "no --org (every organization)".to_string(),
+                        })
+                        .collect();
+                    let hint = if elsewhere.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; it is registered with {}", elsewhere.join(", "))
+                    };
+                    bail!(
+                        "{urn} is not registered for {}{hint}",
+                        org.map_or("every organization".to_string(), |o| format!(
+                            "organization {o}"
+                        ))
+                    )
+                }
                 other => other?,
             };
             println!(

@@ -280,6 +280,17 @@ fn render(
                         @if !q.after.is_empty() { a href=(base) { "First page" } }
                         @if let Some(n) = p.next { a rel="next" href={ (base) "?after=" (id_to_hex(n)) } { "Next page" } }
                     }
+                    // Custom SCIM extension values (docs/scim-extensions.md); the APIs change them.
+                    @if !g.data.extensions.is_empty() {
+                        h2 { "Schema extensions" }
+                        @for (urn, obj) in &g.data.extensions {
+                            p.urn { code { (urn) } }
+                            dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
+                                dt { (k) }
+                                dd { (match v { serde_json::Value::String(s) => s.clone(), other => other.to_string() }) }
+                            } }
+                        }
+                    }
                 }
                 section aria-labelledby="add-h" {
                     h2 id="add-h" { "Add a member" }

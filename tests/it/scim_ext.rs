@@ -20,7 +20,8 @@ both_backends!(
     removing_a_schema_with_values_needs_force,
     another_instance_sees_a_registration_at_once,
     the_command_line_registers_for_every_organization,
-    edge_cases_an_integrator_meets
+    edge_cases_an_integrator_meets,
+    the_console_shows_and_edits_extension_values
 );
 
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -1107,6 +1108,26 @@ async fn the_command_line_registers_for_every_organization(b: Backend) {
     assert!(out.contains("1 value"), "{out}");
     let rt = ok(&s, reqwest::Method::GET, "/ResourceTypes/User", None, 200).await;
     assert_eq!(rt["schemaExtensions"].as_array().unwrap().len(), 1);
+    // The admin API's shape is taken too; a removal naming the wrong scope says the right one.
+    let wrapped = dir.path().join("wrapped.json");
+    std::fs::write(
+        &wrapped,
+        json!({"schema": schema_doc(), "resourceType": "User"}).to_string(),
+    )
+    .unwrap();
+    let (okay, out, err) = run(vec![
+        "schema".into(),
+        "add".into(),
+        wrapped.display().to_string(),
+        "--org".into(),
+        "acme".into(),
+    ])
+    .await;
+    assert!(okay, "{err}");
+    assert!(out.contains("organization acme"), "{out}");
+    let (okay, _, err) = run(vec!["schema".into(), "remove".into(), EXT.into()]).await;
+    assert!(!okay);
+    assert!(err.contains("--org acme"), "{err}");
 }
 
 /// What an integrator trying every shape meets (each found by using the feature as one).
@@ -1345,4 +1366,88 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
     .await;
     assert!(after.get("urn:late:2.0:User").is_none());
     assert_ne!(before["meta"]["version"], after["meta"]["version"]);
+}
+
+/// The console: the Schemas page registers, a user's page shows and edits values with inputs by
+/// type (a bad one answered by the form), a group's page shows its values; never-returned ones
+/// are not shown.
+async fn the_console_shows_and_edits_extension_values(b: Backend) {
+    use common::console::Console;
+    let s = TestServer::start(b).await;
+    let mut c = Console::new(&s.base);
+    c.sign_in_token(ADMIN_TOKEN).await;
+    let page = c.get("/console/schemas").await;
+    page.has("No schema extension is registered.");
+    let doc = json!({"id": "urn:acme:2.0:User", "name": "Acme", "attributes": [
+        {"name": "level", "type": "integer"}, {"name": "remote", "type": "boolean"},
+        {"name": "pin", "type": "string", "mutability": "writeOnly"}
+    ]});
+    let done = c
+        .post(
+            "/console/schemas",
+            &[("document", &doc.to_string()), ("resource_type", "")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    c.get("/console/schemas")
+        .await
+        .has("urn:acme:2.0:User")
+        .has("level (integer)");
+    register(
+        &s,
+        json!({"schema": {"id": GEXT, "attributes": [{"name": "costCode", "type": "string"}]}}),
+    )
+    .await;
+
+    let u = create_user(
+        &s,
+        json!({"userName": "ada", "urn:acme:2.0:User": {"level": 3, "pin": "9999"}}),
+    )
+    .await;
+    let id = u["id"].as_str().unwrap();
+    let page = c.get(&format!("/console/users/{id}")).await;
+    page.has("Schema extensions")
+        .has("name=\"x.urn:acme:2.0:User:level\"")
+        .lacks("9999");
+    let version = u["meta"]["version"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .to_string();
+    let form = |level: &'static str| {
+        vec![
+            ("version", version.clone()),
+            ("user_name", "ada".to_string()),
+            ("x.urn:acme:2.0:User:level", level.to_string()),
+            ("x.urn:acme:2.0:User:remote", "true".to_string()),
+        ]
+    };
+    let bad: Vec<(&str, String)> = form("many");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c.post(&format!("/console/users/{id}"), &bad).await;
+    assert_eq!(r.status, 422);
+    r.has("level must be an integer");
+    let good: Vec<(&str, String)> = form("7");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = c.post(&format!("/console/users/{id}"), &good).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let got = ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await;
+    assert_eq!(
+        got["urn:acme:2.0:User"],
+        json!({"level": 7, "remote": true})
+    );
+
+    let (st, g) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Groups",
+        Some(json!({"displayName": "Eng", GEXT: {"costCode": "E-17"}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{g}");
+    c.get(&format!("/console/groups/{}", g["id"].as_str().unwrap()))
+        .await
+        .has("Schema extensions")
+        .has("E-17");
 }
