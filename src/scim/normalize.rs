@@ -360,6 +360,7 @@ pub fn extensions(
                         err
                     });
                     if let Some(v) = v? {
+                        check_binary(&v, attr, e.urn())?;
                         typed.insert(attr.name.clone(), v);
                     }
                 }
@@ -422,6 +423,38 @@ pub fn extensions(
         }
     }
     Ok(out)
+}
+
+/// A `binary` extension value is base64 (RFC 7643 §2.3.6), or a list of such (or of
+/// complex values whose binary sub-attributes are).
+fn check_binary(v: &Value, attr: &Attribute, urn: &str) -> ScimResult<()> {
+    use base64::Engine;
+    let ok = |v: &Value, a: &Attribute| match (a.ty, v) {
+        (AttrType::Binary, Value::String(s)) => base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .is_ok(),
+        _ => true,
+    };
+    let each = |item: &Value| -> bool {
+        match (attr.ty, item) {
+            (AttrType::Complex, Value::Object(m)) => m
+                .iter()
+                .all(|(k, x)| attr.sub(k).is_none_or(|sub| ok(x, sub))),
+            _ => ok(item, attr),
+        }
+    };
+    let fine = match v {
+        Value::Array(items) => items.iter().all(each),
+        other => each(other),
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(ScimError::invalid_value(format!(
+            "{urn}:{} must be base64 (binary)",
+            attr.name
+        )))
+    }
 }
 
 /// What a flat key made of an unregistered-looking URN really is, once the organization's

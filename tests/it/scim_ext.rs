@@ -1142,11 +1142,30 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
             {"name": "level", "type": "integer", "uniqueness": "server"},
             {"name": "since", "type": "dateTime", "mutability": "immutable"},
             {"name": "tags", "type": "string", "multiValued": true},
+            {"name": "blob", "type": "binary"},
             {"name": "addr", "type": "complex", "subAttributes": [
                 {"name": "city", "type": "string"}, {"name": "zip", "type": "integer"}]}
         ]}}),
     )
     .await;
+    // binary is base64.
+    let (st, v) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"userName": "bin", X: {"blob": "not base64!!"}})),
+    )
+    .await;
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("blob must be base64"),
+        "{v}"
+    );
+    let b = create_user(&s, json!({"userName": "bin", X: {"blob": "aGVsbG8="}})).await;
+    assert_eq!(b[X]["blob"], "aGVsbG8=");
     // writeOnly is never returned, and neither it nor a returned:never value can be probed.
     let u = create_user(
         &s,
