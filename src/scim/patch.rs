@@ -134,6 +134,16 @@ pub fn apply(resource: &Value, ops: &[Operation], rt: &ResourceType) -> ScimResu
     Ok(res)
 }
 
+/// Remove the elements at `matches` (indexes into `items`).
+fn drop_matched(items: &mut Vec<Value>, matches: &[usize]) {
+    let mut i = 0;
+    items.retain(|_| {
+        let keep = !matches.contains(&i);
+        i += 1;
+        keep
+    });
+}
+
 /// Every path inside a value filter names a sub-attribute of `attr` (`value` for a simple
 /// multi-valued one): an unknown one is `invalidPath`, as the GET filter refuses it.
 fn check_element_paths(f: &Filter, attr: &Attribute, path: &str) -> ScimResult<()> {
@@ -448,12 +458,7 @@ fn apply_path(
                         }
                     }
                     None => {
-                        let mut i = 0;
-                        items.retain(|_| {
-                            let keep = !matches.contains(&i);
-                            i += 1;
-                            keep
-                        });
+                        drop_matched(&mut items, &matches);
                     }
                 },
                 Op::Replace | Op::Add => {
@@ -501,12 +506,7 @@ fn apply_path(
                             let coerced = coerce_single(v, attr)?;
                             match coerced {
                                 None => {
-                                    let mut i = 0;
-                                    items.retain(|_| {
-                                        let keep = !matches.contains(&i);
-                                        i += 1;
-                                        keep
-                                    });
+                                    drop_matched(&mut items, &matches);
                                 }
                                 Some(nv) if matches.is_empty() => items.push(nv),
                                 Some(nv) => {
@@ -521,12 +521,7 @@ fn apply_path(
                             let Some(Value::Object(newv)) = coerced else {
                                 if coerced.is_none() {
                                     // Clearing matched elements = removing them.
-                                    let mut i = 0;
-                                    items.retain(|_| {
-                                        let keep = !matches.contains(&i);
-                                        i += 1;
-                                        keep
-                                    });
+                                    drop_matched(&mut items, &matches);
                                     set_items(c, attr, items);
                                     fix_primary(res, ext, attr, before.as_ref());
                                     return Ok(());

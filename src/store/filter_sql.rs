@@ -743,7 +743,8 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
             };
             Ok(guard(cond))
         }
-        Kind::Bool => {
+        // A boolean column, or an extension's boolean kept as the text `true` / `false`.
+        Kind::Bool | Kind::BoolText => {
             let b = match v {
                 CompValue::Bool(b) => *b,
                 CompValue::String(s) if s.eq_ignore_ascii_case("true") => true,
@@ -759,9 +760,11 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                     "{p} is a boolean: only eq, ne and pr apply"
                 )));
             }
-            Ok(guard(
-                Raw::sql(format!("{} = ", col.sql)).bind(Bind::Bool(b)),
-            ))
+            let bind = match col.kind {
+                Kind::BoolText => Bind::Text(b.to_string()),
+                _ => Bind::Bool(b),
+            };
+            Ok(guard(Raw::sql(format!("{} = ", col.sql)).bind(bind)))
         }
         Kind::Time => {
             let CompValue::String(s) = v else {
@@ -835,24 +838,6 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
             let secs = crate::domain::ext::instant_seconds(&t);
             Ok(guard(
                 Raw::sql(format!("{} {} ", col.sql, op_sql(op))).bind(Bind::Float(secs)),
-            ))
-        }
-        Kind::BoolText => {
-            let b = match v {
-                CompValue::Bool(b) => *b,
-                _ => {
-                    return Err(invalid(format!(
-                        "{p} is a boolean: compare it with true or false"
-                    )))
-                }
-            };
-            if op != CompareOp::Eq {
-                return Err(invalid(format!(
-                    "{p} is a boolean: only eq, ne and pr apply"
-                )));
-            }
-            Ok(guard(
-                Raw::sql(format!("{} = ", col.sql)).bind(Bind::Text(b.to_string())),
             ))
         }
         Kind::Version => {
