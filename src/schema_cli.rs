@@ -94,7 +94,7 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                     &mut conn, &cache, None, &schema, kind, required, "cli",
                 )?,
             };
-            println!(
+            outln!(
                 "registered {} ({}, {} attribute(s)) for {}",
                 r.urn,
                 r.kind.as_str(),
@@ -107,7 +107,7 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
         SchemaCommand::List { org } => {
             let org = org_of(org)?;
             for r in store::schemas::list(&mut conn, org.as_ref())? {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     r.urn,
                     r.kind.as_str(),
@@ -127,9 +127,10 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                 ),
                 other => other?,
             };
-            println!(
+            outln!(
                 "removed {} and {} value(s)",
-                removed.schema.urn, removed.values
+                removed.schema.urn,
+                removed.values
             );
         }
     }
