@@ -8,11 +8,29 @@ use clap::Args;
 use crate::domain::UnknownMembers;
 use crate::store::QueueLimits;
 
+/// `--bind`: a socket address, or a host name and port resolved once (`localhost:8080`).
+pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(s)
+        .map_err(|e| format!("cannot resolve {s:?} (expected HOST:PORT or IP:PORT): {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
 /// Everything `serve` needs. Each flag has an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080")]
+    /// Address to listen on: IP:PORT or HOST:PORT (a host name is resolved at start; its
+    /// first IPv4 address is used when it has one, else its first address).
+    #[arg(long, env = "MUSTER_BIND", default_value = "127.0.0.1:8080",
+          value_parser = parse_bind)]
     pub bind: SocketAddr,
 
     /// Public URL used in meta.location, Location and Link headers [default: http(s)://<bind>].

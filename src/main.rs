@@ -13,7 +13,80 @@ use muster::domain::{Credential, CredentialKind, OrgId, Scopes, UsageRecord};
 use muster::portability;
 use muster::store::{self, Store};
 
+/// Write a line to standard output. When the reader has gone (`muster org list | head -1`),
+/// the command stops quietly with status 141, as a tool killed by SIGPIPE would: no panic,
+/// no message.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        $crate::out_line(format_args!($($t)*))
+    };
+}
+
+/// Write a line to standard error, ignoring a closed stream (no panic).
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod schema_cli;
+
+/// The exit status of a command whose reader closed the pipe (128 + SIGPIPE).
+const EXIT_CLOSED_PIPE: i32 = 141;
+
+fn out_line(args: std::fmt::Arguments) {
+    if let Err(e) = writeln!(std::io::stdout(), "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(EXIT_CLOSED_PIPE);
+        }
+        errln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Whether an error comes from writing to a reader that has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Log lines go to standard error; a closed stderr (`muster serve 2>&1 | head`) drops
+/// them instead of failing (tracing-subscriber would report the failure with eprintln!,
+/// which panics on a closed stream and took the server down).
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// RUST_LOG, or `info` when it is unset or empty; an invalid value is an error, not
+/// silently ignored.
+fn log_filter() -> Result<tracing_subscriber::EnvFilter> {
+    match std::env::var("RUST_LOG") {
+        Err(std::env::VarError::NotPresent) => Ok(tracing_subscriber::EnvFilter::new("info")),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("RUST_LOG is not valid UTF-8"),
+        Ok(v) if v.trim().is_empty() => Ok(tracing_subscriber::EnvFilter::new("info")),
+        Ok(v) => tracing_subscriber::EnvFilter::try_new(&v).map_err(|e| {
+            anyhow!(
+                "invalid RUST_LOG {v:?}: {e} (expected directives such as \
+                 `info` or `warn,muster=debug`)"
+            )
+        }),
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -223,16 +296,23 @@ enum UsageCommand {
 
 fn main() {
     let cli = Cli::parse();
+    let filter = match log_filter() {
+        Ok(f) => f,
+        Err(e) => {
+            errln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_writer(|| LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
+        if is_broken_pipe(&e) {
+            std::process::exit(EXIT_CLOSED_PIPE);
+        }
+        errln!("error: {e:#}");
         std::process::exit(1);
     }
 }
@@ -326,7 +406,7 @@ fn connect(url: &str, pool: Option<u32>, how: Open, announce: bool) -> Result<St
     let store = Store::connect_with(url, pool).map_err(|e| anyhow!("{name}: {e}"))?;
     let note = if created { " (new file)" } else { "" };
     if announce {
-        eprintln!("database: {name}{note}");
+        errln!("database: {name}{note}");
     } else {
         tracing::info!(database = %name, created, "database opened");
     }
@@ -423,7 +503,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Migrate => {
             let (name, _) = describe(url)?;
             let store = boot(Open::MayCreate)?;
-            println!("database {name} ({}) is up to date", store.backend().name());
+            outln!("database {name} ({}) is up to date", store.backend().name());
             Ok(())
         }
         Command::Org { command } => org(boot(Open::Existing)?, command),
@@ -490,10 +570,10 @@ fn export(store: Store, orgs: Vec<String>, quiet: bool) -> Result<()> {
 
 fn print_import(summary: &portability::ImportSummary) {
     for w in &summary.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     for t in &summary.tables {
-        println!(
+        outln!(
             "{}",
             json!({"table": t.table, "read": t.read, "inserted": t.inserted,
                    "present": t.read - t.inserted})
@@ -521,7 +601,7 @@ fn import(store: Store, file: &str, quiet: bool) -> Result<()> {
 fn warn_conflicts(conn: &mut store::DbConn) -> Result<()> {
     let found = store::users::duplicates(conn, None)?;
     if !found.is_empty() {
-        eprintln!(
+        errln!(
             "warning: {} primary email(s) or phone number(s) are shared by several users of \
              an organization; `muster conflicts` lists them",
             found.len()
@@ -543,13 +623,16 @@ fn copy(cli: &Cli, from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Resu
         open_db(cli, to, Open::MayCreate, Step::Migrate, false).context("the target database")?;
     let report = portability::copy(&source, &target, &scope, quiet)?;
     print_import(&report.import);
-    println!(
+    outln!(
         "{:<16} {:>10} {:>10}  {:<64}  match",
-        "table", "source", "target", "checksum (source)"
+        "table",
+        "source",
+        "target",
+        "checksum (source)"
     );
     for s in &report.source.tables {
         let t = report.target.tables.iter().find(|t| t.table == s.table);
-        println!(
+        outln!(
             "{:<16} {:>10} {:>10}  {:<64}  {}",
             s.table,
             s.count,
@@ -602,10 +685,10 @@ fn conflicts(store: Store, org: Option<String>) -> Result<()> {
     out.flush()?;
     drop(out);
     if found.is_empty() {
-        eprintln!("no conflicts");
+        errln!("no conflicts");
         Ok(())
     } else {
-        eprintln!(
+        errln!(
             "{} shared value(s): change all but one user's, through any API or the console",
             found.len()
         );
@@ -635,7 +718,7 @@ fn user(store: Store, command: &UserCommand) -> Result<()> {
         bcrypt_cost: 10,
     };
     let role = muster::directory::roles::grant_admin(&mut conn, &caller, uid)?;
-    println!(
+    outln!(
         "{}",
         json!({"org": org.as_str(), "userId": muster::domain::id_to_hex(uid),
                "role": role.role.name, "capabilities": role.role.capabilities})
@@ -660,14 +743,14 @@ fn org(store: Store, command: &OrgCommand) -> Result<()> {
                     other => anyhow!(other),
                 },
             )?;
-            println!(
+            outln!(
                 "{}",
                 json!({"id": o.id.as_str(), "name": o.name, "parent": o.parent_id.map(|p| p.to_string())})
             );
         }
         OrgCommand::List => {
             for o in store::orgs::list(&mut conn)? {
-                println!(
+                outln!(
                     "{}",
                     json!({"id": o.id.as_str(), "name": o.name, "parent": o.parent_id.map(|p| p.to_string())})
                 );
@@ -746,7 +829,7 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                 store::StoreError::NotFound => anyhow!("organization {org} not found"),
                 other => anyhow!(other),
             })?;
-            println!("{}", credential_json(&c, Some(&secret)));
+            outln!("{}", credential_json(&c, Some(&secret)));
         }
         CredCommand::List { org } => {
             let org = org
@@ -755,7 +838,7 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                 .transpose()?;
             for c in store::credentials::list(&mut conn, org.as_ref())? {
                 if c.kind == kind {
-                    println!("{}", credential_json(&c, None));
+                    outln!("{}", credential_json(&c, None));
                 }
             }
         }
@@ -765,7 +848,7 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                 .filter(|c| c.kind == kind)
                 .ok_or_else(|| anyhow!("no {} with id {id}", kind.as_str()))?;
             let c = store::credentials::revoke(&mut conn, None, &c.id)?;
-            println!("{}", credential_json(&c, None));
+            outln!("{}", credential_json(&c, None));
         }
     }
     Ok(())
@@ -818,6 +901,6 @@ fn usage(cli: &Cli, command: &UsageCommand) -> Result<()> {
         store::StoreError::NotFound => anyhow!("organization {org} not found"),
         other => anyhow!(other),
     })?;
-    println!("{}", json!({"organization": org.as_str(), "inserted": n}));
+    outln!("{}", json!({"organization": org.as_str(), "inserted": n}));
     Ok(())
 }

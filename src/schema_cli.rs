@@ -111,7 +111,7 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                     &mut conn, &cache, None, &schema, kind, required, "cli",
                 )?,
             };
-            println!(
+            outln!(
                 "registered {} ({}, {} attribute(s)) for {}",
                 r.urn,
                 r.kind.as_str(),
@@ -137,7 +137,7 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                 }
             }
             for r in store::schemas::list(&mut conn, org.as_ref())? {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     r.urn,
                     r.kind.as_str(),
@@ -173,9 +173,10 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                 }
                 other => other?,
             };
-            println!(
+            outln!(
                 "removed {} and {} value(s)",
-                removed.schema.urn, removed.values
+                removed.schema.urn,
+                removed.values
             );
         }
     }

@@ -19,6 +19,7 @@ mod export;
 mod import;
 
 use std::fmt;
+use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -237,7 +238,8 @@ impl Progress {
             return;
         }
         self.last = std::time::Instant::now();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "{}: {records} records, {} ({:.1} s)",
             self.what,
             detail(),
@@ -247,7 +249,8 @@ impl Progress {
 
     pub fn done(&self, records: u64) {
         if !self.quiet {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "{}: done, {records} records in {:.1} s",
                 self.what,
                 self.started.elapsed().as_secs_f64()

@@ -16,6 +16,10 @@ both_backends!(
     a_token_minted_by_one_process_works_on_another,
     sigterm_stops_the_server_cleanly,
     sigterm_with_a_shutdown_delay_drains_first,
+    a_reader_closing_early_ends_a_command_without_a_panic,
+    serve_keeps_answering_when_its_stderr_is_closed,
+    an_invalid_rust_log_is_refused_at_start,
+    bind_accepts_a_host_name,
 );
 
 fn token_in(stderr: &str) -> Option<String> {
@@ -738,5 +742,182 @@ async fn https_with_rustls_when_given_a_certificate() {
             .starts_with("https://"),
         "{}",
         spec["servers"]
+    );
+}
+
+/// `muster serve --bind BIND` with its stderr to `stderr`, stdout discarded.
+fn spawn_serve(db_url: &str, bind: &str, stderr: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(muster_bin())
+        .args(["serve", "--bind", bind])
+        .env("DATABASE_URL", db_url)
+        .env("MUSTER_BCRYPT_COST", "4")
+        .env("MUSTER_ALLOW_WEAK_BCRYPT", "true")
+        .env("RUST_LOG", "info")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn muster")
+}
+
+/// Wait until `{base}/healthz` answers 200 with a JSON body; the body. Fails when `child`
+/// exits first.
+async fn healthz(child: &mut std::process::Child, base: &str) -> Value {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("muster exited with {status} before answering /healthz");
+        }
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return r.json().await.expect("/healthz answers JSON");
+            }
+        }
+        assert!(Instant::now() < deadline, "muster did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `muster org list | head -0`: the reader has gone before the first line; the command
+/// stops quietly with status 141 (as if killed by SIGPIPE), without a panic.
+async fn a_reader_closing_early_ends_a_command_without_a_panic(b: Backend) {
+    let db = TestDb::new(&b);
+    assert!(cli(&db.url, &["migrate"]).0);
+    let (ok, out, err) = cli(&db.url, &["org", "list"]);
+    assert!(ok && out.contains("\"default\""), "{out}{err}");
+    for args in [
+        &["org", "list"][..],
+        &["token", "list", "--org", "default"][..],
+    ] {
+        let mut child = std::process::Command::new(muster_bin())
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .env(
+                "MUSTER_BOOTSTRAP_TOKEN",
+                "a-bootstrap-token-listed-by-token-list",
+            )
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader closes its end at once
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
+
+/// `muster serve 2>&1 | head`: once the reader of the log has gone, the server keeps
+/// serving (log lines are dropped) instead of panicking on the closed stderr.
+async fn serve_keeps_answering_when_its_stderr_is_closed(b: Backend) {
+    let db = TestDb::new(&b);
+    let port = free_port();
+    let mut child = spawn_serve(
+        &db.url,
+        &format!("127.0.0.1:{port}"),
+        std::process::Stdio::piped(),
+    );
+    drop(child.stderr.take()); // closed before the first log line
+    let base = format!("http://127.0.0.1:{port}");
+    let body = healthz(&mut child, &base).await;
+    assert!(body.is_object(), "{body}");
+    let http = reqwest::Client::new();
+    for _ in 0..20 {
+        // Requests that log (an unauthorized call is logged at info or warn).
+        let r = http
+            .get(format!("{base}/admin/v1/whoami"))
+            .bearer_auth("mst_not_a_token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    assert_eq!(healthz(&mut child, &base).await, body);
+    assert!(child.try_wait().unwrap().is_none(), "the server exited");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A RUST_LOG that does not parse is an error at start naming the value and the reason,
+/// for `serve` and for a command alike, not silently replaced by `info`.
+async fn an_invalid_rust_log_is_refused_at_start(b: Backend) {
+    let db = TestDb::new(&b);
+    assert!(cli(&db.url, &["migrate"]).0);
+    for args in [
+        &["org", "list"][..],
+        &["serve", "--bind", "127.0.0.1:0"][..],
+    ] {
+        let out = std::process::Command::new(muster_bin())
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "muster=loud")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: invalid RUST_LOG \"muster=loud\": "),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("\"warn\""), "the valid levels: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A valid one with a target works.
+    let out = std::process::Command::new(muster_bin())
+        .args(["org", "list"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn,muster=debug")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"default\""), "{stdout}");
+}
+
+/// `--bind localhost:PORT`: a host name is resolved (its IPv4 address first).
+async fn bind_accepts_a_host_name(b: Backend) {
+    let db = TestDb::new(&b);
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = spawn_serve(
+        &db.url,
+        &format!("localhost:{port}"),
+        std::fs::File::create(&log).unwrap().into(),
+    );
+    let body = healthz(&mut child, &format!("http://127.0.0.1:{port}")).await;
+    assert!(body.is_object(), "{body}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}")),
+        "the resolved address is logged: {stderr}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    // A name that does not resolve is refused, naming it.
+    let out = std::process::Command::new(muster_bin())
+        .args(["serve", "--bind", "no-such-host.invalid:8080"])
+        .env("DATABASE_URL", &db.url)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cannot resolve \"no-such-host.invalid:8080\""),
+        "{stderr}"
     );
 }
