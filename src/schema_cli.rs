@@ -128,7 +128,7 @@ pub fn run(store: &Store, command: SchemaCommand) -> Result<()> {
                 for r in muster::scim::schema::load_dir(std::path::Path::new(&dir))
                     .map_err(|e| anyhow!(e))?
                 {
-                    println!(
+                    outln!(
                         "{}\t{}\t*\t{}\tfile",
                         r.schema.id,
                         r.kind.as_str(),
