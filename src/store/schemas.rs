@@ -81,59 +81,29 @@ pub struct Registered {
 /// `org_id` of a schema registered for every organization (no organization id can be it).
 pub const EVERY_ORG: &str = "*";
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    bool,
-    String,
-    Option<String>,
-    NaiveDateTime,
-);
+/// A stored registration is the dump format's row (one column list for both).
+use super::portable::ScimSchemaRow as Row;
 
 fn registered(r: Row) -> StoreResult<Registered> {
-    let (id, org_id, urn, kind, required, document, created_by, created_at) = r;
+    let urn = r.urn;
     let bad = || StoreError::Conflict(format!("the stored schema {urn} is damaged"));
     Ok(Registered {
-        kind: Kind::parse(&kind).ok_or_else(bad)?,
-        document: serde_json::from_str(&document).map_err(|_| bad())?,
-        id,
-        org_id: (org_id != EVERY_ORG).then_some(org_id),
+        kind: Kind::parse(&r.resource_type).ok_or_else(bad)?,
+        document: serde_json::from_str(&r.document).map_err(|_| bad())?,
+        id: r.id,
+        org_id: (r.org_id != EVERY_ORG).then_some(r.org_id),
         urn,
-        required,
-        created_by,
-        created_at,
+        required: r.required,
+        created_by: r.created_by,
+        created_at: r.created_at,
         from_file: false,
     })
-}
-
-fn columns() -> (
-    scim_schemas::id,
-    scim_schemas::org_id,
-    scim_schemas::urn,
-    scim_schemas::resource_type,
-    scim_schemas::required,
-    scim_schemas::document,
-    scim_schemas::created_by,
-    scim_schemas::created_at,
-) {
-    (
-        scim_schemas::id,
-        scim_schemas::org_id,
-        scim_schemas::urn,
-        scim_schemas::resource_type,
-        scim_schemas::required,
-        scim_schemas::document,
-        scim_schemas::created_by,
-        scim_schemas::created_at,
-    )
 }
 
 /// The schemas registered in the database for `org` and for every organization (`org`
 /// `None`: all of them), oldest first.
 pub fn list(conn: &mut DbConn, org: Option<&OrgId>) -> StoreResult<Vec<Registered>> {
-    let mut q = scim_schemas::table.select(columns()).into_boxed();
+    let mut q = scim_schemas::table.select(Row::as_select()).into_boxed();
     if let Some(org) = org {
         q = q
             .filter(scim_schemas::org_id.eq_any([org.as_str().to_string(), EVERY_ORG.to_string()]));
@@ -344,7 +314,7 @@ pub fn remove(
     super::write_tx(conn, |conn| {
         let mut q = scim_schemas::table
             .filter(scim_schemas::urn_lower.eq(&lower))
-            .select(columns())
+            .select(Row::as_select())
             .into_boxed();
         let owner = org.map_or(EVERY_ORG, |o| o.as_str()).to_string();
         q = q.filter(scim_schemas::org_id.eq(owner));
