@@ -63,6 +63,10 @@ pub fn routes() -> impl Endpoint {
         )
         .at("/credentials/:id/revoke", post(credentials::revoke))
         .at("/schemas", get(schemas::list).post(schemas::create))
+        .at(
+            "/schemas/remove",
+            get(schemas::remove_page).post(schemas::remove),
+        )
         .at("/activity", get(activity::list))
         .at("/assets/console.css", get(css))
         .at("/assets/console.js", get(js))

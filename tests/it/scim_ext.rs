@@ -1469,4 +1469,46 @@ async fn the_console_shows_and_edits_extension_values(b: Backend) {
         .await
         .has("Schema extensions")
         .has("E-17");
+
+    // Removing a schema asks first, saying how many values go with it; the count agreed to
+    // must still hold when the removal runs.
+    let page = c.get("/console/schemas").await;
+    page.has("/console/schemas/remove?urn=urn%3Aacme%3A2.0%3AUser");
+    let confirm = c.get("/console/schemas/remove?urn=urn:acme:2.0:User").await;
+    assert_eq!(confirm.status, 200);
+    confirm
+        // level, remote and the write-only pin, never shown but counted.
+        .has("3 values")
+        .has("Remove the schema and 3 values")
+        .has("name=\"values\" value=\"3\"");
+    let stale = c
+        .post(
+            "/console/schemas/remove",
+            &[("urn", "urn:acme:2.0:User"), ("values", "2")],
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    stale.has("3 now, not 2");
+    assert_eq!(
+        ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await["urn:acme:2.0:User"],
+        json!({"level": 7, "remote": true}),
+        "nothing removed by a stale confirmation"
+    );
+    let done = c
+        .post(
+            "/console/schemas/remove",
+            &[("urn", "urn:acme:2.0:User"), ("values", "3")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/console/schemas?done=removed");
+    c.get("/console/schemas?done=removed")
+        .await
+        .has("Schema removed.")
+        .lacks("level (integer)");
+    let after = ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await;
+    assert!(after.get("urn:acme:2.0:User").is_none(), "{after}");
+    // Unknown URN: the console's not-found, not a 500.
+    let missing = c.get("/console/schemas/remove?urn=urn:none:2.0:User").await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
 }
