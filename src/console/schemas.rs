@@ -210,8 +210,8 @@ fn confirm(s: &Session, urn: &str, values: i64, error: Option<&str>) -> Markup {
                     p { strong { (values) " value" @if values != 1 { "s" } } " of users and groups in this "
                         "organization are kept under it. Removing the schema deletes "
                         @if values == 1 { "it" } @else { "them" } " too, and those users and groups change "
-                        "(a new version each); identity providers that still send the extension have it "
-                        "kept as sent again, untyped." }
+                        "(a new version each). What identity providers still send under it is then an "
+                        "unregistered extension (kept as sent, untyped, by default)." }
                 } @else {
                     p { "No user or group holds a value under it." }
                 }
