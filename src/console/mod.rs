@@ -13,6 +13,7 @@ mod activity;
 mod credentials;
 mod dashboard;
 mod delete;
+mod extensions;
 mod groups;
 mod orgs;
 mod schemas;
@@ -50,6 +51,7 @@ pub fn routes() -> impl Endpoint {
         .at("/groups", get(groups::list).post(groups::create))
         .at("/groups/:id", get(groups::show).post(groups::rename))
         .at("/groups/:id/members/add", post(groups::add_member))
+        .at("/groups/:id/extensions", post(groups::save_extensions))
         .at("/groups/:id/members/remove", post(groups::remove_member))
         .at("/groups/:id/delete", deletion::<groups::Groups>())
         .at("/organizations", get(orgs::list))
