@@ -1149,6 +1149,24 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
         ]}}),
     )
     .await;
+    // An integer beyond 2^53 is kept and returned exactly (compared as a double, I-JSON).
+    let (st, big) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"userName": "big", X: {"level": 9007199254740993_i64}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{big}");
+    let got = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users/{}", big["id"].as_str().unwrap()),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(got[X]["level"].as_i64(), Some(9007199254740993), "{got}");
     // binary is base64.
     let (st, v) = call(
         &s,
