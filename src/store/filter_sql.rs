@@ -599,8 +599,17 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
 
 /// `col <op> value` where `col` is known not to be NULL for a match (`IS NOT NULL AND`).
 fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+    // A case-insensitive comparison through the lower-cased twin guards the twin (NULL
+    // exactly when the column is): one column named, so the planner picks its index.
+    let guarded = match &col.kind {
+        Kind::Str {
+            ci: true,
+            lower: Some(l),
+        } => l.as_str(),
+        _ => col.sql.as_str(),
+    };
     let guard = |cond: Raw| {
-        Raw::sql(format!("({} IS NOT NULL AND ", col.sql))
+        Raw::sql(format!("({guarded} IS NOT NULL AND "))
             .append(cond)
             .push(")")
     };
@@ -628,11 +637,12 @@ fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw
                     let like = Raw::sql(format!("{lhs} LIKE "))
                         .bind(Bind::Text(pattern))
                         .push(" ESCAPE '\\'");
-                    // A prefix is also a range of the column (code point order: "C" on
-                    // PostgreSQL, BINARY on SQLite), which an index serves even when the
-                    // plan is generic and cannot look inside the LIKE's parameter.
+                    // A prefix is also a range of the column or of its `lower()` (code
+                    // point order: "C" on PostgreSQL, BINARY on SQLite), which an index (on
+                    // the column, or on the expression) serves even when the plan is generic
+                    // and cannot look inside the LIKE's parameter.
                     match (op, prefix_range(&value)) {
-                        (CompareOp::Sw, Some((low, high))) if !lhs.starts_with("lower(") => {
+                        (CompareOp::Sw, Some((low, high))) => {
                             let mut r = Raw::sql(format!("{lhs} >= ")).bind(Bind::Text(low));
                             if let Some(high) = high {
                                 r = r.push(format!(" AND {lhs} < ")).bind(Bind::Text(high));
