@@ -480,11 +480,29 @@ pub fn muster_bin() -> &'static str {
 impl Process {
     /// Start `muster serve` with `args` and `env`, and wait until `/healthz` answers.
     pub async fn serve(db_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Process {
+        Process::serve_through(&[], db_url, extra, env).await
+    }
+
+    /// [`Process::serve`] through a `wrapper` command that ends by running the rest of its
+    /// arguments (`unshare -m sh -c '…; exec "$@"' sh`, say); none when empty.
+    pub async fn serve_through(
+        wrapper: &[&str],
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Process {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let stderr_path = dir.path().join("stderr.log");
         let https = extra.contains(&"--tls-cert");
-        let mut cmd = Command::new(muster_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(muster_bin());
+                c
+            }
+            None => Command::new(muster_bin()),
+        };
         cmd.arg("serve")
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
