@@ -510,7 +510,9 @@ pub struct Manager {
 const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s'; \
      SET plan_cache_mode = force_generic_plan;";
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+// The busy timeout first: switching to WAL waits for another process opening the same new
+// file at the same moment instead of failing at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
 /// The busy timeout of `SQLITE_PRAGMAS`, to restore after a non-blocking attempt.
@@ -863,8 +865,10 @@ impl Store {
             .into_iter()
             .map(|n| n.name)
             .collect();
-        if tables.is_empty() {
-            return Ok(tables);
+        // Diesel's table alone is a migration another process has begun (its tables are not
+        // visible until it commits): Muster's.
+        if tables.iter().all(|t| t == "__diesel_schema_migrations") {
+            return Ok(Vec::new());
         }
         if tables.iter().any(|t| t == "__diesel_schema_migrations") {
             let first = first_migration_version(&self.backend);
