@@ -30,12 +30,7 @@ const TOKEN: &str = "ops-admin-token-0123456789";
 /// variables): (exit code, stdout, stderr, how long it took).
 fn run(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String, Duration) {
     let mut cmd = std::process::Command::new(muster_bin());
-    cmd.args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
-        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null());
+    without_inherited_setup(cmd.args(args));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -871,13 +866,13 @@ async fn metrics_include_the_process_families() {
     assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
 }
 
-/// Each dialect's write while the disk is full, and what a refusal must look like.
+/// One write in `dialect`: its status, `Retry-After`, path and body.
 async fn full_disk_write(
     base: &str,
     dialect: &str,
     n: usize,
     adobe_token: &str,
-) -> (u16, Option<String>, Value) {
+) -> (u16, Option<String>, String, Value) {
     let http = reqwest::Client::new();
     let email = format!("{dialect}-{n}@full.example");
     let r = match dialect {
@@ -910,35 +905,7 @@ async fn full_disk_write(
             .json(&json!({"kind": "token", "label": email, "scopes": "scim"})),
         other => unreachable!("{other}"),
     };
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, retry, r.json().await.unwrap_or(Value::Null))
-}
-
-fn assert_unavailable(dialect: &str, body: &Value) {
-    match dialect {
-        "scim" => {
-            assert_eq!(
-                body["schemas"],
-                json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
-                "{body}"
-            );
-            assert_eq!(body["status"], "503", "{body}");
-        }
-        "logto" => assert_eq!(body["code"], "request.general", "{body}"),
-        "domo" => {
-            assert_eq!(body["status"], 503, "{body}");
-            assert_eq!(body["statusReason"], "Service Unavailable", "{body}");
-        }
-        "sumo" => assert_eq!(body["errors"][0]["code"], "service.unavailable", "{body}"),
-        "adobe" => assert_eq!(body["result"], "error.unavailable", "{body}"),
-        "admin" => assert_eq!(body["code"], "unavailable", "{body}"),
-        other => unreachable!("{other}"),
-    }
+    crate::overload::send(r).await
 }
 
 /// A full disk (SQLite on a small tmpfs, filled up from outside): every dialect's write is
@@ -1000,7 +967,7 @@ async fn a_full_disk_is_a_503_with_retry_after_in_each_dialect() {
         .to_string();
     const DIALECTS: [&str; 6] = ["scim", "logto", "domo", "sumo", "adobe", "admin"];
     for dialect in DIALECTS {
-        let (status, _, body) = full_disk_write(&p.base, dialect, 0, &adobe).await;
+        let (status, _, _, body) = full_disk_write(&p.base, dialect, 0, &adobe).await;
         assert!(status == 200 || status == 201, "{dialect}: {status} {body}");
     }
     // Fill the disk, from outside, through the server's view of its mounts.
@@ -1014,10 +981,16 @@ async fn a_full_disk_is_a_503_with_retry_after_in_each_dialect() {
     }
     for n in 1..=2 {
         for dialect in DIALECTS {
-            let (status, retry, body) = full_disk_write(&p.base, dialect, n, &adobe).await;
+            let (status, retry, path, body) = full_disk_write(&p.base, dialect, n, &adobe).await;
             assert_eq!(status, 503, "{dialect}: {body}");
             assert_eq!(retry.as_deref(), Some("1"), "{dialect}");
-            assert_unavailable(dialect, &body);
+            let message = crate::overload::unavailable_message(dialect, &path, &body);
+            assert!(
+                message
+                    .as_str()
+                    .is_some_and(|m| m.contains("unavailable") || m.contains("busy")),
+                "{dialect}: {body}"
+            );
         }
     }
     // Reads go on.
@@ -1038,7 +1011,7 @@ async fn a_full_disk_is_a_503_with_retry_after_in_each_dialect() {
     // Room again: writes succeed, nothing was half-written.
     std::fs::remove_file(&filler).unwrap();
     for dialect in DIALECTS {
-        let (status, _, body) = full_disk_write(&p.base, dialect, 9, &adobe).await;
+        let (status, _, _, body) = full_disk_write(&p.base, dialect, 9, &adobe).await;
         assert!(status == 200 || status == 201, "{dialect}: {status} {body}");
     }
     let log = p.stderr();

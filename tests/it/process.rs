@@ -63,12 +63,7 @@ fn muster_in(
         c.args(args);
         c
     };
-    cmd.current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
-        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null());
+    without_inherited_setup(cmd.current_dir(dir));
     for (k, v) in env {
         cmd.env(k, v);
     }

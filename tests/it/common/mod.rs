@@ -562,6 +562,16 @@ impl Drop for Process {
     }
 }
 
+/// `cmd` (a `muster` command) with nothing of the test's own environment's database and
+/// bootstrap settings, logging warnings only, reading nothing.
+pub fn without_inherited_setup(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+}
+
 /// Run the `muster` command line against `db_url`; returns (exit ok, stdout, stderr).
 pub fn cli(db_url: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(muster_bin())
