@@ -37,6 +37,8 @@ pub fn boolish(cmd: clap::Command) -> clap::Command {
                 .default_value("false")
                 .default_missing_value("true")
                 .value_parser(clap::builder::BoolishValueParser::new())
+                // clap would list only true and false.
+                .hide_possible_values(true)
         } else {
             a
         }
