@@ -24,6 +24,28 @@ pub fn parse_bind(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{s:?} resolves to no address"))
 }
 
+/// Every on/off flag of `cmd` and its subcommands takes a value as its environment
+/// variable does: `--flag` alone, or `--flag=VALUE` with VALUE one of
+/// 1/0/true/false/yes/no/on/off (clap's `BoolishValueParser`), the same words as the
+/// variable (`MUSTER_NO_DELIVERER=yes`).
+pub fn boolish(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        if matches!(a.get_action(), clap::ArgAction::SetTrue) {
+            a.action(clap::ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_value("false")
+                .default_missing_value("true")
+                .value_parser(clap::builder::BoolishValueParser::new())
+                // clap would list only true and false.
+                .hide_possible_values(true)
+        } else {
+            a
+        }
+    })
+    .mut_subcommands(boolish)
+}
+
 /// Everything `serve` needs. Each flag has an environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -354,6 +376,34 @@ mod tests {
         use clap::Parser;
         Serve::try_parse_from(std::iter::once("serve").chain(argv.iter().copied()))
             .map(|s| s.args.queue_limits())
+    }
+
+    fn parsed(argv: &[&str]) -> Result<ServeArgs, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let m = boolish(Serve::command())
+            .try_get_matches_from(std::iter::once("serve").chain(argv.iter().copied()))?;
+        Serve::from_arg_matches(&m).map(|s| s.args)
+    }
+
+    #[test]
+    fn on_off_flags_take_the_usual_words() {
+        assert!(!parsed(&[]).unwrap().no_deliverer);
+        assert!(parsed(&["--no-deliverer"]).unwrap().no_deliverer);
+        for (word, on) in [
+            ("1", true),
+            ("0", false),
+            ("true", true),
+            ("false", false),
+            ("yes", true),
+            ("no", false),
+            ("on", true),
+            ("off", false),
+            ("YES", true),
+        ] {
+            let arg = format!("--webhook-allow-private={word}");
+            assert_eq!(parsed(&[&arg]).unwrap().webhook_allow_private, on, "{word}");
+        }
+        assert!(parsed(&["--no-deliverer=maybe"]).is_err());
     }
 
     #[test]

@@ -31,6 +31,16 @@ enum Readiness {
     NotReady(Json<Status>),
 }
 
+#[derive(ApiResponse)]
+enum Metrics {
+    /// The metrics, in Prometheus's text exposition format.
+    #[oai(
+        status = 200,
+        content_type = "text/plain; version=0.0.4; charset=utf-8"
+    )]
+    Text(PlainText<String>),
+}
+
 pub struct HealthApi;
 
 #[OpenApi(tag = "Tag::Operations")]
@@ -80,9 +90,11 @@ impl HealthApi {
         }
     }
 
-    /// Prometheus metrics: request counts and latency histograms by route and status.
+    /// Prometheus metrics (text exposition format 0.0.4): request counts and latency
+    /// histograms by route and status, the database and its line, and the process's own
+    /// `process_*` figures.
     #[oai(path = "/metrics", method = "get")]
-    async fn metrics(&self, state: Data<&AppState>) -> PlainText<String> {
+    async fn metrics(&self, state: Data<&AppState>) -> Metrics {
         let mut text = state.metrics.render();
         text.push_str(&crate::http::metrics::store_text(state.store.stats()));
         text.push_str(&crate::http::metrics::counter_text(
@@ -93,6 +105,7 @@ impl HealthApi {
         ));
         text.push_str(&crate::http::metrics::queue_text(state.store.load()));
         text.push_str(&crate::http::metrics::hashing_text(state.hashing_load()));
-        PlainText(text)
+        text.push_str(&crate::http::metrics::process_text());
+        Metrics::Text(PlainText(text))
     }
 }

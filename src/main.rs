@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde_json::json;
 
 use muster::auth;
@@ -131,6 +131,16 @@ struct Cli {
         value_name = "FILE"
     )]
     bootstrap_token_file: Option<std::path::PathBuf>,
+
+    /// Run Muster's migrations on a database that has tables but is not Muster's (no
+    /// Muster migration recorded): without it such a database is refused untouched.
+    #[arg(long, env = "MUSTER_ADOPT_DATABASE", global = true)]
+    adopt_database: bool,
+
+    /// Log lines as text, or as one JSON object per line (for a log collector).
+    #[arg(long, env = "MUSTER_LOG_FORMAT", global = true, default_value = "text",
+          value_parser = ["text", "json"])]
+    log_format: String,
 
     #[command(subcommand)]
     command: Command,
@@ -267,6 +277,7 @@ enum CredCommand {
         /// Space- or comma-separated scopes: scim users:read users:write orgs:admin, or all.
         #[arg(long, default_value = "all")]
         scopes: String,
+        /// A note for people: what it is for.
         #[arg(long, default_value = "")]
         label: String,
         /// Bind it to a user (its SCIM id), so SCIM `/Me` answers with that user.
@@ -280,13 +291,19 @@ enum CredCommand {
         org: Option<String>,
     },
     /// Revoke one by id.
-    Revoke { id: String },
+    Revoke {
+        /// Its id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum UsageCommand {
     /// Load records from a CSV file with the header date,product_variable,credits_used,unit.
+    /// A record replaces the organization's record of the same date, product variable and
+    /// unit, so loading a file again changes nothing.
     Load {
+        /// The organization the records are of.
         #[arg(long)]
         org: String,
         /// CSV file, or - for standard input.
@@ -294,8 +311,14 @@ enum UsageCommand {
     },
 }
 
+/// The command line as clap parses it, every on/off flag taking a value as its variable
+/// does (`muster::config::boolish`).
+fn command() -> clap::Command {
+    muster::config::boolish(Cli::command())
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let filter = match log_filter() {
         Ok(f) => f,
         Err(e) => {
@@ -303,11 +326,19 @@ fn main() {
             std::process::exit(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| LogWriter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(|| LogWriter);
+    if cli.log_format == "json" {
+        logs.json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     if let Err(e) = run(cli) {
         if is_broken_pipe(&e) {
             std::process::exit(EXIT_CLOSED_PIPE);
@@ -413,6 +444,32 @@ fn connect(url: &str, pool: Option<u32>, how: Open, announce: bool) -> Result<St
     Ok(store)
 }
 
+/// A database with tables but no Muster migration is another application's: Muster adds
+/// its tables only when told to (`--adopt-database`).
+fn refuse_foreign(store: &Store, url: &str, adopt: bool) -> Result<()> {
+    let foreign = store.foreign_tables().map_err(|e| anyhow!(e))?;
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let (name, _) = describe(url)?;
+    let shown: Vec<&str> = foreign.iter().take(8).map(String::as_str).collect();
+    let more = if foreign.len() > shown.len() {
+        format!(" and {} more", foreign.len() - shown.len())
+    } else {
+        String::new()
+    };
+    if adopt {
+        tracing::warn!(database = %name, tables = %shown.join(", "), "adopting a database that is not Muster's (--adopt-database)");
+        return Ok(());
+    }
+    bail!(
+        "{name} is not a Muster database: it has tables ({}{more}) and no Muster migrations. \
+         Nothing was changed. Name an empty database or Muster's own, or pass \
+         --adopt-database (MUSTER_ADOPT_DATABASE=yes) to add Muster's tables beside these",
+        shown.join(", ")
+    );
+}
+
 /// The bootstrap token the operator supplied, from the flag, the environment or the file.
 fn supplied_token(cli: &Cli) -> Result<Option<String>> {
     match (&cli.bootstrap_token, &cli.bootstrap_token_file) {
@@ -457,6 +514,7 @@ fn open_db(cli: &Cli, url: &str, how: Open, step: Step, serve: bool) -> Result<S
     }
     let pool = if serve { cli.db_pool_size } else { None };
     let store = connect(url, pool, how, !serve)?;
+    refuse_foreign(&store, url, cli.adopt_database)?;
     if step == Step::Migrate {
         store
             .migrate()
@@ -565,6 +623,9 @@ fn export(store: Store, orgs: Vec<String>, quiet: bool) -> Result<()> {
     let stdout = std::io::stdout().lock();
     let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout);
     portability::export(&mut conn, store.backend().name(), &scope, &mut w, quiet)?;
+    // The last buffered lines: a reader that has gone is noticed here (exit 141), not
+    // dropped silently with the writer.
+    w.flush()?;
     Ok(())
 }
 
@@ -612,10 +673,11 @@ fn warn_conflicts(conn: &mut store::DbConn) -> Result<()> {
 
 fn copy(cli: &Cli, from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Result<()> {
     let scope = scope(orgs)?;
-    if store::Backend::from_url(from).map_err(|e| anyhow!(e))?
-        == store::Backend::from_url(to).map_err(|e| anyhow!(e))?
-    {
-        bail!("--from and --to name the same database");
+    if same_database(from, to)? {
+        bail!(
+            "--from and --to name the same database ({})",
+            describe(from)?.0
+        );
     }
     let source =
         open_db(cli, from, Open::Existing, Step::Migrate, false).context("the source database")?;
@@ -657,6 +719,86 @@ fn copy(cli: &Cli, from: &str, to: &str, orgs: Vec<String>, quiet: bool) -> Resu
         bail!("the target differs from the source: {}", diff.join("; "));
     }
     Ok(())
+}
+
+/// Whether two URLs name one database: one SQLite file however spelled (relative or
+/// absolute, through a symbolic link, or a hard link: the same device and inode; a file
+/// not made yet by its resolved folder and name), or one PostgreSQL database (the same
+/// host address, port and database name).
+fn same_database(a: &str, b: &str) -> Result<bool> {
+    use store::Backend;
+    Ok(
+        match (
+            Backend::from_url(a).map_err(|e| anyhow!(e))?,
+            Backend::from_url(b).map_err(|e| anyhow!(e))?,
+        ) {
+            (Backend::Sqlite { path: x }, Backend::Sqlite { path: y }) => {
+                if x == y {
+                    return Ok(true);
+                }
+                match (describe(a)?.1, describe(b)?.1) {
+                    (Some(x), Some(y)) => match (store::FileId::of(&x), store::FileId::of(&y)) {
+                        (Ok(x), Ok(y)) => x == y,
+                        _ => resolved(&x) == resolved(&y),
+                    },
+                    _ => false,
+                }
+            }
+            (Backend::Postgres { url: x }, Backend::Postgres { url: y }) => {
+                pg_identity(&x) == pg_identity(&y)
+            }
+            _ => false,
+        },
+    )
+}
+
+/// A path with its folder resolved (links followed), for a file that may not exist yet.
+fn resolved(p: &std::path::Path) -> std::path::PathBuf {
+    match (p.parent().map(std::fs::canonicalize), p.file_name()) {
+        (Some(Ok(dir)), Some(name)) => dir.join(name),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// The server addresses, port and database name a PostgreSQL URL names (libpq's defaults:
+/// localhost, 5432, the database named as the user).
+fn pg_identity(url: &str) -> Option<(Vec<std::net::IpAddr>, u16, String)> {
+    let u = url::Url::parse(url).ok()?;
+    let query = |k: &str| {
+        u.query_pairs()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    let host = query("host")
+        .or_else(|| u.host_str().filter(|h| !h.is_empty()).map(str::to_string))
+        .unwrap_or_else(|| "localhost".into());
+    let port = query("port")
+        .and_then(|p| p.parse().ok())
+        .or(u.port())
+        .unwrap_or(5432);
+    let user = query("user").unwrap_or_else(|| u.username().to_string());
+    let db = query("dbname")
+        .or_else(|| Some(u.path().trim_start_matches('/').to_string()).filter(|d| !d.is_empty()))
+        .unwrap_or(user);
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let mut addrs: Vec<std::net::IpAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+            .map(|a| a.map(|a| a.ip()).collect())
+            .unwrap_or_default();
+    if host.starts_with('/') || addrs.is_empty() {
+        // A Unix socket folder, or a name that does not resolve: compared as written.
+        return Some((Vec::new(), port, format!("{host}/{db}")));
+    }
+    addrs.sort();
+    addrs.dedup();
+    // localhost is one server whichever loopback address names it.
+    if addrs.iter().all(|a| a.is_loopback()) {
+        addrs = vec![std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+    }
+    Some((addrs, port, db))
 }
 
 /// The exit status of `muster conflicts` when it listed some.
@@ -743,36 +885,22 @@ fn org(store: Store, command: &OrgCommand) -> Result<()> {
                     other => anyhow!(other),
                 },
             )?;
-            outln!(
-                "{}",
-                json!({"id": o.id.as_str(), "name": o.name, "parent": o.parent_id.map(|p| p.to_string())})
-            );
+            outln!("{}", muster::dialects::admin::organization_json(o));
         }
         OrgCommand::List => {
             for o in store::orgs::list(&mut conn)? {
-                outln!(
-                    "{}",
-                    json!({"id": o.id.as_str(), "name": o.name, "parent": o.parent_id.map(|p| p.to_string())})
-                );
+                outln!("{}", muster::dialects::admin::organization_json(o));
             }
         }
     }
     Ok(())
 }
 
+/// A credential as the admin API shows it (`GET /admin/v1/credentials`), and the
+/// organization it belongs to (the API shows the caller's own only).
 fn credential_json(c: &Credential, secret: Option<&str>) -> serde_json::Value {
-    let mut v = json!({
-        "id": c.id,
-        "kind": c.kind.as_str(),
-        "organization": c.org_id.as_str(),
-        "label": c.label,
-        "scopes": c.scopes.to_string(),
-        "created_at": c.created_at.and_utc().to_rfc3339(),
-        "revoked": c.revoked_at.is_some(),
-    });
-    if let Some(s) = secret {
-        v["secret"] = json!(s);
-    }
+    let mut v = muster::dialects::admin::credential_json(c.clone(), secret.map(str::to_string));
+    v["organization"] = json!(c.org_id.as_str());
     v
 }
 
@@ -897,10 +1025,14 @@ fn usage(cli: &Cli, command: &UsageCommand) -> Result<()> {
         false,
     )?;
     let mut conn = store.conn()?;
-    let n = store::usage::insert(&mut conn, &records).map_err(|e| match e {
+    let loaded = store::usage::load(&mut conn, &records).map_err(|e| match e {
         store::StoreError::NotFound => anyhow!("organization {org} not found"),
         other => anyhow!(other),
     })?;
-    outln!("{}", json!({"organization": org.as_str(), "inserted": n}));
+    outln!(
+        "{}",
+        json!({"organization": org.as_str(), "inserted": loaded.inserted,
+               "replaced": loaded.replaced, "unchanged": loaded.unchanged})
+    );
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct AppState {
     /// Set when the process has been asked to stop: `/readyz` answers 503 so a balancer
     /// stops sending new requests while the instance still serves (`server::serve`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Becomes true when the process has been asked to stop (SIGTERM, SIGINT): long polls
+    /// of the change feed answer at once instead of holding the shutdown.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// One dialect's rendering of a user with their groups, as its read of that user returns
@@ -82,6 +85,7 @@ impl AppState {
             events: Arc::new(EventSignals::default()),
             user_views: UserViews::default(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 

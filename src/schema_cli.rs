@@ -29,14 +29,18 @@ pub enum SchemaCommand {
     },
     /// The registered extensions (with --org: that organization's and every organization's).
     List {
+        /// Only this organization's registrations and every organization's.
         #[arg(long)]
         org: Option<String>,
     },
     /// Remove a registration; one that holds values needs --force, and its values go with it.
     Remove {
+        /// The extension's schema URN.
         urn: String,
+        /// The organization it was registered for [default: every organization's].
         #[arg(long)]
         org: Option<String>,
+        /// Remove it even when users or groups hold values of it (the values go too).
         #[arg(long)]
         force: bool,
     },

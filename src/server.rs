@@ -148,9 +148,15 @@ async fn shutdown_signal() {
 /// The signal, then the lame-duck `delay`: `/readyz` answers 503 (the balancer takes the
 /// instance out) while requests are still accepted; then the listener closes and requests
 /// in flight finish.
-async fn drain_then_stop(draining: std::sync::Arc<std::sync::atomic::AtomicBool>, delay: Duration) {
+async fn drain_then_stop(
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stopping: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    delay: Duration,
+) {
     shutdown_signal().await;
     draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Long polls of the change feed answer now (an empty page and the next position).
+    stopping.send_replace(true);
     if !delay.is_zero() {
         tracing::info!(
             delay_ms = delay.as_millis() as u64,
@@ -177,6 +183,7 @@ pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
     let _events = crate::events::spawn(state.clone());
     let stop = drain_then_stop(
         state.draining.clone(),
+        state.stopping.clone(),
         Duration::from_millis(args.shutdown_delay_ms),
     );
     let endpoint = app(state);
@@ -202,5 +209,12 @@ pub async fn serve(args: &ServeArgs, store: Store) -> Result<(), String> {
                 .await
         }
     }
-    .map_err(|e| format!("server error: {e}"))
+    .map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {}: the address is in use (another process listens there; \
+             choose another with --bind or MUSTER_BIND)",
+            args.bind
+        ),
+        _ => format!("cannot serve on {}: {e}", args.bind),
+    })
 }

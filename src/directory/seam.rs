@@ -117,6 +117,8 @@ impl From<StoreError> for Failure {
                 Failure::Busy
             }
             StoreError::Overloaded => Failure::Overloaded,
+            // Logged by the store once per episode (disk full, SQLite file replaced).
+            StoreError::Unwritable(_) => Failure::Busy,
             StoreError::Panicked => Failure::Internal,
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");

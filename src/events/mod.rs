@@ -33,6 +33,12 @@ pub fn spawn(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
     tasks
 }
 
+/// An error the store logs once per episode (a full disk, the SQLite file replaced): the
+/// event tasks, which retry every poll interval, do not repeat it.
+fn said_by_the_store(e: &crate::store::StoreError) -> bool {
+    matches!(e, crate::store::StoreError::Unwritable(_))
+}
+
 /// Number committed events whenever a request of this instance wrote one, and every poll
 /// interval for those of other instances (or of a request whose wake-up was lost).
 async fn sequencer(state: AppState) {
@@ -43,7 +49,9 @@ async fn sequencer(state: AppState) {
             pruned = tokio::time::Instant::now();
             let before = ev::now_ms() - KEEP_LOGS.as_millis() as i64;
             if let Err(e) = state.store.run_with(move |c| ev::prune(c, before)).await {
-                tracing::warn!(error = %e, "pruning old deliveries failed");
+                if !said_by_the_store(&e) {
+                    tracing::warn!(error = %e, "pruning old deliveries failed");
+                }
             }
         }
         tokio::select! {
@@ -61,7 +69,9 @@ async fn sequencer(state: AppState) {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "sequencing events failed; retrying");
+                    if !said_by_the_store(&e) {
+                        tracing::warn!(error = %e, "sequencing events failed; retrying");
+                    }
                     tokio::time::sleep(poll).await;
                     break;
                 }
@@ -136,6 +146,7 @@ async fn deliverer(state: AppState) {
                         });
                     }
                 }
+                Err(e) if said_by_the_store(&e) => {}
                 Err(e) => tracing::warn!(error = %e, "looking for due deliveries failed"),
             }
         }

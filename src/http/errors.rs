@@ -94,6 +94,9 @@ impl<E: Endpoint> Endpoint for Wrapped<DialectErrors, E> {
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let mut resp = self.render(req).await?;
+        if resp.status().is_client_error() {
+            resp = refused(resp).await;
+        }
         // Every 503 (overload, a database away) says when to come back; the vendors'
         // clients (umapi-client, the Sumo SDK) honour it.
         if resp.status() == StatusCode::SERVICE_UNAVAILABLE
@@ -168,12 +171,107 @@ impl<E: Endpoint> Wrapped<DialectErrors, E> {
     }
 }
 
+/// The error code of a refused request (4xx), in its dialect's words: on the response for
+/// `Observe`'s `served` line (at `info`).
+#[derive(Debug, Clone)]
+pub struct ErrorCode(pub String);
+
+/// What an error body says, whatever its dialect: (code, reason). The code is Logto's and
+/// the admin API's `code`, Sumo Logic's `errors[0].code`, SCIM's `scimType`, Adobe's
+/// `result`, OAuth's `error`, else the status's reason phrase (Domo's `statusReason`, an
+/// empty body); the reason is the body's message.
+pub fn code_and_reason(status: StatusCode, body: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let first = &v["errors"][0];
+    let code = text(&v["code"])
+        .or_else(|| text(&first["code"]))
+        .or_else(|| text(&v["scimType"]))
+        .or_else(|| text(&v["result"]))
+        .or_else(|| text(&v["error"]))
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase()
+                .replace(' ', "_")
+        });
+    let reason = text(&v["message"])
+        .or_else(|| text(&v["detail"]))
+        .or_else(|| text(&first["message"]))
+        .or_else(|| text(&v["error_description"]))
+        .unwrap_or_else(|| {
+            if v.is_null() {
+                String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned()
+            } else {
+                String::new()
+            }
+        });
+    (code, reason)
+}
+
+/// A refused request's reason in the log at `debug` (the message may quote input), and its
+/// code on the response for the `info` line. The body is small (an error); it is read and
+/// put back. An HTML page (the console's) is not read.
+async fn refused(resp: Response) -> Response {
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let status = resp.status();
+    let (code, resp) = if html {
+        let (code, _) = code_and_reason(status, b"{}");
+        (code, resp)
+    } else {
+        let (parts, body) = resp.into_parts();
+        let bytes = body.into_bytes().await.unwrap_or_default();
+        let (code, reason) = code_and_reason(status, &bytes);
+        tracing::debug!(status = status.as_u16(), code = %code, reason = %reason, "refused");
+        (code, Response::from_parts(parts, poem::Body::from(bytes)))
+    };
+    let mut resp = resp;
+    resp.extensions_mut().insert(ErrorCode(code));
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn plain(status: StatusCode, message: &str, _: &ErrorContext<'_>) -> Response {
         Response::builder().status(status).body(message.to_string())
+    }
+
+    #[test]
+    fn each_dialects_error_code_is_found() {
+        let s = StatusCode::BAD_REQUEST;
+        let code = |body: &str| code_and_reason(s, body.as_bytes());
+        assert_eq!(
+            code(r#"{"code":"user.not_found","message":"no such user"}"#),
+            ("user.not_found".into(), "no such user".into())
+        );
+        assert_eq!(
+            code(r#"{"id":"X","errors":[{"code":"bad.request","message":"why"}]}"#),
+            ("bad.request".into(), "why".into())
+        );
+        assert_eq!(
+            code(r#"{"schemas":[],"status":"400","scimType":"invalidFilter","detail":"d"}"#),
+            ("invalidFilter".into(), "d".into())
+        );
+        assert_eq!(
+            code(r#"{"result":"error.user.nonexistent","message":"m"}"#).0,
+            "error.user.nonexistent"
+        );
+        assert_eq!(
+            code(r#"{"error":"invalid_client","error_description":"e"}"#),
+            ("invalid_client".into(), "e".into())
+        );
+        assert_eq!(
+            code(r#"{"status":400,"statusReason":"Bad Request","message":"m"}"#),
+            ("bad_request".into(), "m".into())
+        );
+        assert_eq!(code("").0, "bad_request");
     }
 
     #[test]

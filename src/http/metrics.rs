@@ -237,6 +237,117 @@ pub fn counter_text(name: &str, help: &str, v: u64) -> String {
     format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n")
 }
 
+/// The process's own figures under the names every Prometheus client library exports
+/// (`process_cpu_seconds_total`, `process_resident_memory_bytes`, …), read from
+/// `/proc/self` at each scrape. Empty where there is no `/proc` (not Linux).
+pub fn process_text() -> String {
+    process_figures().map_or_else(String::new, |f| f.text())
+}
+
+/// What `/proc/self` says about this process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessFigures {
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
+    pub virtual_bytes: u64,
+    pub start_time_seconds: f64,
+    pub open_fds: u64,
+    pub max_fds: Option<u64>,
+}
+
+impl ProcessFigures {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        let mut one = |name: &str, kind: &str, help: &str, v: String| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
+        };
+        one(
+            "process_cpu_seconds_total",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            self.cpu_seconds.to_string(),
+        );
+        one(
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            self.open_fds.to_string(),
+        );
+        if let Some(max) = self.max_fds {
+            one(
+                "process_max_fds",
+                "gauge",
+                "Maximum number of open file descriptors.",
+                max.to_string(),
+            );
+        }
+        one(
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            self.virtual_bytes.to_string(),
+        );
+        one(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            self.resident_bytes.to_string(),
+        );
+        one(
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since unix epoch in seconds.",
+            self.start_time_seconds.to_string(),
+        );
+        out
+    }
+}
+
+/// `/proc/self/stat` (CPU times, start time, memory), `/proc/self/fd` and
+/// `/proc/self/limits`, as the Prometheus client libraries read them.
+pub fn process_figures() -> Option<ProcessFigures> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name is in parentheses and may hold spaces: fields follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields numbered as in proc(5), from 3 (state) at index 0.
+    let field = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        t if t > 0 => t as f64,
+        _ => 100.0,
+    };
+    // SAFETY: as above.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as u64,
+        _ => 4096,
+    };
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    })?;
+    let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    let max_fds = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok())
+        });
+    Some(ProcessFigures {
+        cpu_seconds: (field(14)? + field(15)?) as f64 / ticks,
+        virtual_bytes: field(23)?,
+        resident_bytes: field(24)? * page,
+        start_time_seconds: boot as f64 + field(22)? as f64 / ticks,
+        open_fds,
+        max_fds,
+    })
+}
+
 /// The store's counters in Prometheus text format. Tests read them around one request to
 /// count its database trips and statements; operators watch `prepared` stay flat once warm.
 pub fn store_text(stats: &crate::store::StoreStats) -> String {

@@ -67,9 +67,15 @@ impl<E: Endpoint> Endpoint for Wrapped<Observe, E> {
             status,
             elapsed.as_secs_f64(),
         );
+        // A refused request's code (its reason is at debug: `errors::refused`).
+        let code = resp
+            .extensions()
+            .get::<super::errors::ErrorCode>()
+            .map(|c| c.0.clone());
         span.in_scope(|| {
             tracing::info!(
                 status,
+                code = code.as_deref(),
                 latency_ms = elapsed.as_secs_f64() * 1000.0,
                 "served"
             )

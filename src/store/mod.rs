@@ -120,6 +120,89 @@ struct Shared {
     pages: paging::PageCache,
     /// Each organization's schema registry (`schemas`).
     schemas: Arc<schemas::SchemaCache>,
+    /// The SQLite file this store opened, and which file it was (see [`FileId`]).
+    file: std::sync::OnceLock<(std::path::PathBuf, FileId)>,
+    /// A write failed for want of disk space and none has succeeded since: the episode is
+    /// logged once, when it begins and when it ends.
+    disk_full: AtomicBool,
+    /// The SQLite file was found deleted or replaced (logged once).
+    file_gone: AtomicBool,
+}
+
+/// Which file a path named: its device and inode. A SQLite file deleted or replaced under
+/// a running server keeps its old inode open; a write there would be lost at restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    pub fn of(path: &std::path::Path) -> std::io::Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
+}
+
+impl Shared {
+    /// Whether the SQLite file this store opened is still the one at its path (one
+    /// `stat`); always true for PostgreSQL and in-memory databases. The first time it is
+    /// not, says so in the log.
+    fn file_in_place(&self) -> bool {
+        let Some((path, opened)) = self.file.get() else {
+            return true;
+        };
+        if self.file_gone.load(Ordering::Relaxed) {
+            return false;
+        }
+        if FileId::of(path).is_ok_and(|now| now == *opened) {
+            return true;
+        }
+        if !self.file_gone.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                file = %path.display(),
+                "the SQLite database file was deleted or replaced under the running server: \
+                 writes are refused with 503 and /readyz answers 503 until it is restarted"
+            );
+        }
+        false
+    }
+
+    /// A statement failed for want of disk space: the episode begins (logged once).
+    fn note_disk_full(&self, message: &str) {
+        if !self.disk_full.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                error = %message,
+                "the database has no room left on its disk: writes are refused with 503 and \
+                 Retry-After until a write succeeds again"
+            );
+        }
+    }
+
+    /// A write committed: a disk-full episode, if one was on, has ended.
+    fn note_committed(&self) {
+        if self.disk_full.load(Ordering::Relaxed) && self.disk_full.swap(false, Ordering::Relaxed) {
+            tracing::warn!("the database has room again: writes succeed");
+        }
+    }
+}
+
+/// Whether a database error says the disk is full: SQLite's SQLITE_FULL ("database or
+/// disk is full"), PostgreSQL's disk_full (SQLSTATE 53100: "could not extend file …: No
+/// space left on device", hint "Check free disk space."; diesel keeps the text, not the
+/// code) or a write failing with ENOSPC.
+pub fn is_disk_full(info: &dyn diesel::result::DatabaseErrorInformation) -> bool {
+    let m = info.message();
+    m.contains("database or disk is full")
+        || m.contains("No space left on device")
+        || m.starts_with("could not extend file")
+        || info
+            .hint()
+            .is_some_and(|h| h.contains("Check free disk space"))
 }
 
 impl DbConn {
@@ -167,6 +250,11 @@ pub enum StoreError {
     Invalid(String),
     #[error("the database is busy or unreachable: {0}")]
     Busy(String),
+    /// The database cannot take writes now: its disk is full, or (SQLite) its file was
+    /// deleted or replaced under the server. A 503 with `Retry-After`; logged once per
+    /// episode by the store, not per request.
+    #[error("the database cannot take writes: {0}")]
+    Unwritable(String),
     /// Every connection is in use and the line for one is full, or the wait ran out
     /// (`gate::Gate`): a 503 with `Retry-After`, at once, instead of an ever longer queue.
     #[error("too many requests are waiting for the database")]
@@ -202,6 +290,9 @@ impl From<diesel::result::Error> for StoreError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Busy(info.message().to_string())
+            }
+            Error::DatabaseError(_, ref info) if is_disk_full(info.as_ref()) => {
+                StoreError::Unwritable(format!("no room on the disk: {}", info.message()))
             }
             // SQLite's busy timeout, PostgreSQL's statement and lock timeouts.
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
@@ -381,6 +472,12 @@ impl Instrumentation for Counter {
             } => {
                 self.health.gone.store(true, Ordering::Relaxed);
             }
+            InstrumentationEvent::FinishQuery {
+                error: Some(diesel::result::Error::DatabaseError(_, info)),
+                ..
+            } if is_disk_full(info.as_ref()) => {
+                self.shared.note_disk_full(info.message());
+            }
             _ => {}
         }
     }
@@ -413,7 +510,9 @@ pub struct Manager {
 const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s'; \
      SET plan_cache_mode = force_generic_plan;";
 
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+// The busy timeout first: switching to WAL waits for another process opening the same new
+// file at the same moment instead of failing at once.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
 /// The busy timeout of `SQLITE_PRAGMAS`, to restore after a non-blocking attempt.
@@ -435,6 +534,13 @@ impl r2d2::ManageConnection for Manager {
                 MultiConn::Pg(c)
             }
             Backend::Sqlite { path } => {
+                // A new connection would open (or make) whatever file is at the path now:
+                // not another file than the one this store opened (`Shared::file_in_place`).
+                if !self.shared.file_in_place() {
+                    return Err(diesel::r2d2::Error::ConnectionError(
+                        diesel::ConnectionError::BadConnection(FILE_GONE.into()),
+                    ));
+                }
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 c.batch_execute(SQLITE_PRAGMAS)
@@ -566,17 +672,31 @@ impl Store {
         }
         let shared = Arc::new(Shared::default());
         let generation = Arc::new(AtomicU64::new(0));
+        let manager = Manager {
+            backend: backend.clone(),
+            shared: shared.clone(),
+            generation: generation.clone(),
+        };
+        // One connection now, so a database that cannot be opened (no such database, a
+        // host that does not resolve, a folder the file cannot be made in, a file that is
+        // not a database) is reported at once with the database's own reason, instead of
+        // after the pool's five seconds of retries as a timeout.
+        drop(r2d2::ManageConnection::connect(&manager).map_err(|e| connect_error(&backend, &e))?);
+        if let Backend::Sqlite { path } = &backend {
+            if path != ":memory:" && !path.starts_with("file:") {
+                let path = std::path::PathBuf::from(path);
+                if let Ok(id) = FileId::of(&path) {
+                    let _ = shared.file.set((path, id));
+                }
+            }
+        }
         let pool = r2d2::Pool::builder()
             .max_size(size)
             // No idle minimum: r2d2 would replenish it from a background thread, and a
             // process exiting while that thread is inside libpq/OpenSSL crashes at exit.
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager {
-                backend: backend.clone(),
-                shared: shared.clone(),
-                generation: generation.clone(),
-            })
+            .build(manager)
             .map_err(|e| format!("cannot open the {} database: {e}", backend.name()))?;
         Ok(Store {
             pool,
@@ -719,7 +839,53 @@ impl Store {
         run_migrations(&mut conn)
     }
 
-    /// Is the database reachable (and, for SQLite, is its file still there)?
+    /// The tables of a database that is not Muster's: it has tables, but no record of
+    /// Muster's first migration (diesel's `__diesel_schema_migrations` is missing, or
+    /// another application's). Empty for an empty database or Muster's own.
+    pub fn foreign_tables(&self) -> Result<Vec<String>, String> {
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let mut conn = self.conn().map_err(|e| e.to_string())?;
+        let sql = match self.backend {
+            Backend::Sqlite { .. } => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            }
+            Backend::Postgres { .. } => {
+                "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY 1"
+            }
+        };
+        let tables: Vec<String> = diesel::sql_query(sql)
+            .load::<Name>(conn.db())
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|n| n.name)
+            .collect();
+        // Diesel's table alone is a migration another process has begun (its tables are not
+        // visible until it commits): Muster's.
+        if tables.iter().all(|t| t == "__diesel_schema_migrations") {
+            return Ok(Vec::new());
+        }
+        if tables.iter().any(|t| t == "__diesel_schema_migrations") {
+            let first = first_migration_version(&self.backend);
+            let ours: Vec<Name> = diesel::sql_query(format!(
+                "SELECT version AS name FROM __diesel_schema_migrations WHERE version = '{first}'"
+            ))
+            .load(conn.db())
+            .map_err(|e| e.to_string())?;
+            if !ours.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        Ok(tables)
+    }
+
+    /// Is the database reachable (and, for SQLite, is the file it opened still the one at
+    /// its path)?
     pub fn ready(&self) -> StoreResult<()> {
         if let Backend::Sqlite { path } = &self.backend {
             if path != ":memory:" && !std::path::Path::new(path).exists() {
@@ -727,6 +893,9 @@ impl Store {
                     "the SQLite database file is gone".to_string(),
                 ));
             }
+        }
+        if !self.shared.file_in_place() {
+            return Err(StoreError::Unwritable(FILE_GONE.into()));
         }
         let mut conn = self
             .pool
@@ -742,6 +911,47 @@ impl Store {
         }
         alive
     }
+}
+
+/// The version diesel records for Muster's first migration on `backend`.
+fn first_migration_version(backend: &Backend) -> String {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = match backend {
+        Backend::Sqlite { .. } => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+                .unwrap_or_default()
+        }
+        Backend::Postgres { .. } => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+            .map(|m| m.iter().map(|m| m.name().version().to_string()).collect())
+            .unwrap_or_default(),
+    };
+    versions.into_iter().min().unwrap_or_default()
+}
+
+const FILE_GONE: &str = "the SQLite database file was deleted or replaced since the server \
+     opened it; restart the server to open the file now at its path";
+
+/// The reason a database could not be opened, with a hint where SQLite's words are terse.
+fn connect_error(backend: &Backend, e: &diesel::r2d2::Error) -> String {
+    let text = e.to_string().trim().to_string();
+    if !matches!(backend, Backend::Sqlite { .. }) {
+        return text;
+    }
+    let lower = text.to_ascii_lowercase();
+    let hint = if lower.contains("unable to open") {
+        " (does its folder exist, and may this user write there? SQLite makes the file and \
+         its -wal and -shm files beside it)"
+    } else if lower.contains("readonly database") {
+        " (the file or its folder is read-only to this user)"
+    } else if lower.contains("file is not a database") {
+        " (it is not an SQLite database, or it is damaged)"
+    } else if lower.contains("malformed") {
+        " (the file is damaged)"
+    } else {
+        ""
+    };
+    format!("{text}{hint}")
 }
 
 /// The text of a caught panic, cut to 500 characters: it may quote input.
@@ -888,6 +1098,12 @@ where
         MultiConn::Sqlite(_) if !nested => Some(conn.tx.shared.clone()),
         _ => None,
     };
+    if shared
+        .as_ref()
+        .is_some_and(|s| s.file_gone.load(Ordering::Relaxed))
+    {
+        return Err(StoreError::Unwritable(FILE_GONE.into()).into());
+    }
     let _writer = shared
         .as_ref()
         .and_then(|s| s.writer.try_lock_for(Duration::from_secs(10)));
@@ -903,6 +1119,14 @@ where
     let mark = conn.tx.written_len();
     conn.tx.depth += 1;
     let out = f(conn);
+    // A SQLite file deleted or replaced since it was opened would take the write and lose
+    // it at the next start: refused instead (one stat, on the outermost transaction only).
+    let out = match out {
+        Ok(_) if shared.as_ref().is_some_and(|s| !s.file_in_place()) => {
+            Err(StoreError::Unwritable(FILE_GONE.into()).into())
+        }
+        other => other,
+    };
     let committed = match out {
         Ok(value) => Tm::commit_transaction(&mut conn.db)
             .map(|()| value)
@@ -912,6 +1136,9 @@ where
             Err(e)
         }
     };
+    if committed.is_ok() && !nested {
+        conn.tx.shared.note_committed();
+    }
     conn.tx.depth -= 1;
     if committed.is_err() {
         conn.tx.unwrite(mark);
@@ -1010,5 +1237,54 @@ impl Window {
                 reverse: true,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> StoreError {
+        StoreError::from(Error::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    /// A full disk is a 503 (`Unwritable`) on both backends, not a 500: SQLite's
+    /// SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100) as diesel reports them.
+    #[test]
+    fn a_full_disk_is_unwritable_on_both_backends() {
+        for message in [
+            "database or disk is full",
+            "could not extend file \"base/16384/16397\": No space left on device",
+            "could not write to file \"pg_wal/xlogtemp.123\": No space left on device",
+        ] {
+            assert!(
+                matches!(
+                    db_error(DatabaseErrorKind::Unknown, message),
+                    StoreError::Unwritable(ref m) if m.contains(message)
+                ),
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            db_error(DatabaseErrorKind::Unknown, "syntax error at or near \"x\""),
+            StoreError::Db(_)
+        ));
+        assert!(matches!(
+            crate::directory::seam::Failure::from(StoreError::Unwritable("full".into())),
+            crate::directory::seam::Failure::Busy
+        ));
+    }
+
+    #[test]
+    fn the_first_migration_is_found_on_both_backends() {
+        let sqlite = first_migration_version(&Backend::Sqlite {
+            path: "x.db".into(),
+        });
+        let pg = first_migration_version(&Backend::Postgres {
+            url: "postgres://x/y".into(),
+        });
+        assert_eq!(sqlite, "20261122000001");
+        assert_eq!(pg, sqlite);
     }
 }

@@ -31,6 +31,65 @@ pub fn insert(conn: &mut DbConn, records: &[UsageRecord]) -> StoreResult<usize> 
     })
 }
 
+/// What [`load`] did: records new to the organization, records that replaced its record of
+/// the same key with other credits, and records it had already.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub inserted: usize,
+    pub replaced: usize,
+    pub unchanged: usize,
+}
+
+/// Load records as an operator's file states them (`muster usage load`): one record per
+/// organization, date, product variable and unit. Lines of the file with the same key are
+/// added up; the result replaces the organization's record(s) of that key, so loading the
+/// same file twice changes nothing. In one transaction: all or none (`NotFound` when an
+/// organization does not exist).
+pub fn load(conn: &mut DbConn, records: &[UsageRecord]) -> StoreResult<Loaded> {
+    let mut merged: Vec<UsageRecord> = Vec::new();
+    for r in records {
+        match merged.iter_mut().find(|m| {
+            m.org_id == r.org_id
+                && m.date == r.date
+                && m.product_variable == r.product_variable
+                && m.unit == r.unit
+        }) {
+            Some(m) => m.credits_used += r.credits_used,
+            None => merged.push(r.clone()),
+        }
+    }
+    super::write_tx(conn, |conn| {
+        let mut done = Loaded::default();
+        let mut fresh = Vec::new();
+        for r in merged {
+            super::orgs::get(conn, &r.org_id)?;
+            let key = credit_usage::org_id
+                .eq(r.org_id.as_str().to_string())
+                .and(credit_usage::usage_date.eq(r.date.format("%Y-%m-%d").to_string()))
+                .and(credit_usage::product_variable.eq(r.product_variable.clone()))
+                .and(credit_usage::unit.eq(r.unit.clone()));
+            let present: Vec<f64> = credit_usage::table
+                .filter(key.clone())
+                .select(credit_usage::credits_used)
+                .load(conn.db())?;
+            match present[..] {
+                [] => done.inserted += 1,
+                [c] if c == r.credits_used => {
+                    done.unchanged += 1;
+                    continue;
+                }
+                _ => {
+                    diesel::delete(credit_usage::table.filter(key)).execute(conn.db())?;
+                    done.replaced += 1;
+                }
+            }
+            fresh.push(r);
+        }
+        insert(conn, &fresh)?;
+        Ok(done)
+    })
+}
+
 /// Records of one organization, optionally within `[from, to]`, oldest first.
 pub fn list(
     conn: &mut DbConn,

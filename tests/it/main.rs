@@ -23,6 +23,7 @@ mod hostile;
 mod isolation;
 mod layers;
 mod logto;
+mod ops;
 mod overload;
 mod portability;
 mod process;

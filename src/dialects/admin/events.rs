@@ -100,6 +100,7 @@ crate::request::routes! {
                 let deadline =
                     tokio::time::Instant::now() + std::time::Duration::from_secs(wait as u64);
                 let mut woken = state.events.sequenced.subscribe();
+                let mut stopping = state.stopping.subscribe();
                 let (events, last) = loop {
                     woken.borrow_and_update();
                     let (events, last) = state
@@ -111,12 +112,15 @@ crate::request::routes! {
                         })
                         .await?;
                     let now = tokio::time::Instant::now();
-                    if !events.is_empty() || now >= deadline {
+                    // The server is stopping: answer now (an empty page and the position
+                    // to poll on from) rather than hold the shutdown for the whole wait.
+                    if !events.is_empty() || now >= deadline || *stopping.borrow_and_update() {
                         break (events, last);
                     }
                     let nap = (deadline - now).min(SLOW_POLL);
                     tokio::select! {
                         _ = woken.changed() => {}
+                        _ = stopping.changed() => {}
                         _ = tokio::time::sleep(nap) => {}
                     }
                 };

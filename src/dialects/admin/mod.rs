@@ -162,6 +162,17 @@ impl CredentialBody {
     }
 }
 
+/// A credential as `GET /admin/v1/credentials` shows it (with its secret when given): the
+/// command line prints the same JSON.
+pub fn credential_json(c: Credential, secret: Option<String>) -> serde_json::Value {
+    poem_openapi::types::ToJSON::to_json(&CredentialBody::from(c, secret)).unwrap_or_default()
+}
+
+/// An organization as `GET /admin/v1/organizations` shows it.
+pub fn organization_json(o: Organization) -> serde_json::Value {
+    poem_openapi::types::ToJSON::to_json(&OrganizationBody::from(o)).unwrap_or_default()
+}
+
 #[derive(Object)]
 #[oai(rename_all = "camelCase")]
 struct NewCredentialBody {

@@ -480,11 +480,29 @@ pub fn muster_bin() -> &'static str {
 impl Process {
     /// Start `muster serve` with `args` and `env`, and wait until `/healthz` answers.
     pub async fn serve(db_url: &str, extra: &[&str], env: &[(&str, &str)]) -> Process {
+        Process::serve_through(&[], db_url, extra, env).await
+    }
+
+    /// [`Process::serve`] through a `wrapper` command that ends by running the rest of its
+    /// arguments (`unshare -m sh -c '…; exec "$@"' sh`, say); none when empty.
+    pub async fn serve_through(
+        wrapper: &[&str],
+        db_url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Process {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let stderr_path = dir.path().join("stderr.log");
         let https = extra.contains(&"--tls-cert");
-        let mut cmd = Command::new(muster_bin());
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(muster_bin());
+                c
+            }
+            None => Command::new(muster_bin()),
+        };
         cmd.arg("serve")
             .arg("--bind")
             .arg(format!("127.0.0.1:{port}"))
@@ -542,6 +560,16 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `cmd` (a `muster` command) with nothing of the test's own environment's database and
+/// bootstrap settings, logging warnings only, reading nothing.
+pub fn without_inherited_setup(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove("DATABASE_URL")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN")
+        .env_remove("MUSTER_BOOTSTRAP_TOKEN_FILE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
 }
 
 /// Run the `muster` command line against `db_url`; returns (exit ok, stdout, stderr).
