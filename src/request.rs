@@ -33,6 +33,9 @@ pub struct AppState {
     /// Set when the process has been asked to stop: `/readyz` answers 503 so a balancer
     /// stops sending new requests while the instance still serves (`server::serve`).
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// When each console session last served a request on this instance (the idle timeout
+    /// runs from it: `auth::session::Seen`).
+    pub console_seen: Arc<auth::session::Seen>,
 }
 
 /// One dialect's rendering of a user with their groups, as its read of that user returns
@@ -82,6 +85,7 @@ impl AppState {
             events: Arc::new(EventSignals::default()),
             user_views: UserViews::default(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            console_seen: Arc::default(),
         }
     }
 
@@ -251,10 +255,11 @@ impl Trip<'_, BySession> {
     {
         let secret = self.admit.0.clone();
         let life = self.state.config.console_sessions;
+        let seen = self.state.console_seen.clone();
         let (scope, cost) = (self.scope, self.state.config.bcrypt_cost);
         self.go(move |conn| {
             let secret = secret.ok_or(auth::AuthError::Unauthorized)?;
-            let s = auth::session::resolve(conn, &secret, life)?;
+            let s = auth::session::resolve(conn, &secret, life, &seen)?;
             if let Some(scope) = scope {
                 auth::require(&s.principal, scope)?;
             }
