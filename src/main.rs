@@ -809,14 +809,20 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
         } => {
             let org = OrgId::parse(org).map_err(|e| anyhow!(e))?;
             let label = label.trim();
-            if label.is_empty() || label.chars().any(char::is_control) || label.chars().count() > 255
+            if label.is_empty()
+                || label.chars().any(char::is_control)
+                || label.chars().count() > 255
             {
                 bail!("--label is 1-255 characters without control characters");
             }
             let expires_at = match expires {
                 Some(t) => {
                     let t = chrono::DateTime::parse_from_rfc3339(t)
-                        .map_err(|_| anyhow!("--expires takes an RFC 3339 time, such as 2027-01-31T00:00:00Z"))?
+                        .map_err(|_| {
+                            anyhow!(
+                                "--expires takes an RFC 3339 time, such as 2027-01-31T00:00:00Z"
+                            )
+                        })?
                         .naive_utc();
                     if t <= chrono::Utc::now().naive_utc() {
                         bail!("--expires must be in the future");
@@ -893,7 +899,8 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                 .ok()
                 .filter(|c| c.kind == kind)
                 .ok_or_else(|| anyhow!("no {} with id {id}", kind.as_str()))?;
-            if !(0..=muster::directory::credentials::MAX_GRACE.num_seconds()).contains(grace_seconds)
+            if !(0..=muster::directory::credentials::MAX_GRACE.num_seconds())
+                .contains(grace_seconds)
             {
                 bail!("--grace-seconds is 0 to 2592000 (30 days)");
             }

@@ -253,7 +253,9 @@ fn field(s: &str) -> String {
 }
 
 fn to_csv(entries: &[AuditEntry], names: &Names) -> String {
-    let mut out = String::from("time_utc,action,result,dialect,by,by_credential,user,user_id,changes,payload\r\n");
+    let mut out = String::from(
+        "time_utc,action,result,dialect,by,by_credential,user,user_id,changes,payload\r\n",
+    );
     for a in entries {
         let cred = view::actor_credential(&a.actor);
         let by = match cred.strip_prefix("user:") {

@@ -75,7 +75,10 @@ pub(crate) fn page(s: &Session, ask: &Ask) -> Markup {
 /// token session: its token), named `current_password`.
 pub(crate) fn reauth_field(s: &Session, error: Option<&str>) -> Markup {
     let (label, hint) = if s.principal.user_id.is_some() {
-        ("Your password", "This is a sensitive action: confirm it is you.")
+        (
+            "Your password",
+            "This is a sensitive action: confirm it is you.",
+        )
     } else {
         (
             "The API token you signed in with",

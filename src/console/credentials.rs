@@ -168,7 +168,7 @@ fn render(
                     td { @if let Some(t) = &c.expires_at { (view::when(t)) } @else { "never" } }
                     td { (status(c, now)) }
                     td {
-                        @if c.revoked_at.is_none() && !c.expires_at.is_some_and(|e| e <= now) {
+                        @if c.revoked_at.is_none() && c.expires_at.is_none_or(|e| e > now) {
                             a.subtle href={ "/console/credentials/" (c.id) "/rotate" }
                                 aria-label={ "Rotate " (c.id) } { "Rotate…" }
                             " "
@@ -202,7 +202,9 @@ pub(crate) struct Done {
 
 #[handler]
 pub(crate) async fn list(at: Console<'_>, Query(q): Query<Done>) -> Response {
-    let shown = at.flash().filter(|f| f.kind == "created" || f.kind == "rotated");
+    let shown = at
+        .flash()
+        .filter(|f| f.kind == "created" || f.kind == "rotated");
     at.page(Scope::OrgsAdmin, move |conn, s| {
         let creds = list_of(conn, s)?;
         let notice = match q.done.as_str() {
@@ -364,7 +366,12 @@ fn credential_of(conn: &mut Conn, s: &Session, id: &str) -> Result<Credential, F
     }
 }
 
-fn revoke_ask(conn: &mut Conn, s: &Session, c: &Credential, error: Option<String>) -> Result<Ask, Fail> {
+fn revoke_ask(
+    conn: &mut Conn,
+    s: &Session,
+    c: &Credential,
+    error: Option<String>,
+) -> Result<Ask, Fail> {
     Ok(Ask {
         nav: Nav::Credentials,
         title: format!("Revoke {} ({})?", c.label, c.id),
@@ -402,7 +409,11 @@ pub(crate) struct ActForm {
 }
 
 #[handler]
-pub(crate) async fn revoke(at: Console<'_>, Path(id): Path<String>, Form(f): Form<ActForm>) -> Response {
+pub(crate) async fn revoke(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
     let throttle = at.state.throttle.clone();
     at.hashing()
         .form(f.csrf.clone(), Scope::OrgsAdmin, move |conn, s, c| {
@@ -459,21 +470,42 @@ fn rotate_ask(
 pub(crate) async fn confirm_rotate(at: Console<'_>, Path(id): Path<String>) -> Response {
     at.page(Scope::OrgsAdmin, move |conn, s| {
         let c = credential_of(conn, s, &id)?;
-        Ok(Out::Page(confirm::page(s, &rotate_ask(conn, s, &c, 86_400, None)?)))
+        Ok(Out::Page(confirm::page(
+            s,
+            &rotate_ask(conn, s, &c, 86_400, None)?,
+        )))
     })
     .await
 }
 
 #[handler]
-pub(crate) async fn rotate(at: Console<'_>, Path(id): Path<String>, Form(f): Form<ActForm>) -> Response {
+pub(crate) async fn rotate(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
     let throttle = at.state.throttle.clone();
     at.hashing()
         .form(f.csrf.clone(), Scope::OrgsAdmin, move |conn, s, c| {
             let cred = credential_of(conn, s, &id)?;
-            let grace = f.grace.trim().parse::<i64>().ok().filter(|g| GRACES.iter().any(|(v, _)| v == g));
+            let grace = f
+                .grace
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|g| GRACES.iter().any(|(v, _)| v == g));
             let Some(grace) = grace else {
-                let ask = rotate_ask(conn, s, &cred, 86_400, Some("Choose a grace period.".into()))?;
-                return Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, confirm::page(s, &ask)));
+                let ask = rotate_ask(
+                    conn,
+                    s,
+                    &cred,
+                    86_400,
+                    Some("Choose a grace period.".into()),
+                )?;
+                return Err(Fail::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    confirm::page(s, &ask),
+                ));
             };
             if !confirm::reauthenticate(conn, s, &throttle, &f.current_password)? {
                 let ask = rotate_ask(conn, s, &cred, grace, Some(confirm::WRONG_PASSWORD.into()))?;

@@ -116,7 +116,9 @@ impl<E: Endpoint> Endpoint for LandingEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let m = req.method();
-        if req.uri().path() == "/" && (m == poem::http::Method::GET || m == poem::http::Method::HEAD) {
+        if req.uri().path() == "/"
+            && (m == poem::http::Method::GET || m == poem::http::Method::HEAD)
+        {
             let mut resp = view::html(StatusCode::OK, view::landing(&self.1));
             secure(&mut resp);
             return Ok(resp);

@@ -103,8 +103,7 @@ pub(crate) async fn end_all(
         Ok(()) => {
             let mut resp = super::see_other("/console/login?out=1");
             if let Ok(v) = super::signin::session_cookie_gone(&state).parse() {
-                resp.headers_mut()
-                    .append(poem::http::header::SET_COOKIE, v);
+                resp.headers_mut().append(poem::http::header::SET_COOKIE, v);
             }
             resp
         }

@@ -20,8 +20,8 @@ use serde::Deserialize;
 
 use super::view;
 use super::{cookie, session_secret, Fail};
-use crate::directory::audit::record_console;
 use crate::auth::{self, session};
+use crate::directory::audit::record_console;
 use crate::directory::users::Groups;
 use crate::domain::{OrgId, Scope};
 use crate::http::throttle::Throttle;
@@ -192,13 +192,19 @@ struct Shown<'a> {
 /// sign-in tabs both work), else a fresh one set as a cookie.
 fn form_response(req: &Request, state: &AppState, f: Shown<'_>) -> Response {
     let existing = login_token(req);
-    let token = existing.clone().unwrap_or_else(|| auth::generate_secret(""));
+    let token = existing
+        .clone()
+        .unwrap_or_else(|| auth::generate_secret(""));
     let org = if f.org.is_empty() {
         cookie(req, ORG_COOKIE).unwrap_or_default()
     } else {
         f.org.to_string()
     };
-    let org = if OrgId::parse(&org).is_ok() { org } else { f.org.to_string() };
+    let org = if OrgId::parse(&org).is_ok() {
+        org
+    } else {
+        f.org.to_string()
+    };
     let mut resp = view::html(
         f.status,
         render(FormState {
@@ -328,8 +334,15 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
                     },
                 )?;
                 let actor = format!("console:{}", p.credential_id);
-                record_console(conn, &p.org_id, None, "Console.SignIn", "Success", &actor,
-                    serde_json::json!({"method": "token", "credentialId": p.credential_id}))?;
+                record_console(
+                    conn,
+                    &p.org_id,
+                    None,
+                    "Console.SignIn",
+                    "Success",
+                    &actor,
+                    serde_json::json!({"method": "token", "credentialId": p.credential_id}),
+                )?;
                 return Ok(Outcome::In(secret, None));
             }
             let (Ok(org), false, false) = (
@@ -366,9 +379,21 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
             // A failure is recorded; the one that reaches the limit as `Throttled` (later
             // attempts are refused before any check, and write nothing).
             let mut refuse = |conn: &mut crate::directory::Conn| -> Result<Outcome, Fail> {
-                let result = if throttle.fail(&key) { "Throttled" } else { "Failure" };
+                let result = if throttle.fail(&key) {
+                    "Throttled"
+                } else {
+                    "Failure"
+                };
                 if org_exists(conn, &org) {
-                    record_console(conn, &org, uid, "Console.SignIn", result, &actor, attempt.clone())?;
+                    record_console(
+                        conn,
+                        &org,
+                        uid,
+                        "Console.SignIn",
+                        result,
+                        &actor,
+                        attempt.clone(),
+                    )?;
                 }
                 Ok(Outcome::Refused(WRONG))
             };
@@ -394,7 +419,15 @@ pub(crate) async fn submit(req: &Request, state: Data<&AppState>, f: Form<SignIn
                 session::end(conn, &key_hash)?;
                 return refuse(conn);
             }
-            record_console(conn, &org, Some(uid), "Console.SignIn", "Success", &actor, attempt)?;
+            record_console(
+                conn,
+                &org,
+                Some(uid),
+                "Console.SignIn",
+                "Success",
+                &actor,
+                attempt,
+            )?;
             Ok(Outcome::In(secret, Some(org.as_str().to_string())))
         })
         .await;

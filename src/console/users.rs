@@ -9,8 +9,8 @@ use poem::web::{Form, Path, Query};
 use poem::{handler, Response};
 use serde::Deserialize;
 
-use super::delete::Deletable;
 use super::confirm;
+use super::delete::Deletable;
 use super::flash::Flash;
 use super::view::{self, CsrfOnly, Nav};
 use super::{cut, Console, Fail, Out};
@@ -856,7 +856,13 @@ pub(crate) async fn set_active(
         if f.active == "false" && s.principal.user_id == Some(uid) {
             let back = format!("/console/users/{id}");
             let why = confirm::NOT_YOURSELF_SUSPEND;
-            return Err(confirm::refused(s, Nav::Users, "Suspend yourself?", why, &back));
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Suspend yourself?",
+                why,
+                &back,
+            ));
         }
         let active = match f.active.as_str() {
             "true" => true,
@@ -979,9 +985,15 @@ impl Deletable for Users {
         if s.principal.user_id == Some(id) {
             let back = format!("/console/users/{}", id_to_hex(id));
             let why = confirm::NOT_YOURSELF_DELETE;
-            return Err(confirm::refused(s, Nav::Users, "Delete yourself?", why, &back));
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Delete yourself?",
+                why,
+                &back,
+            ));
         }
-        Ok(user_name(conn, s, id)?)
+        user_name(conn, s, id)
     }
 
     fn delete(conn: &mut Conn, c: &Caller<'_>, id: i64) -> StoreResult<()> {
@@ -1080,7 +1092,10 @@ fn grant_admin_ask(name: &str, base: String, error: Option<String>) -> confirm::
 
 #[handler]
 pub(crate) async fn confirm_grant_admin(at: Console<'_>, Path(id): Path<String>) -> Response {
-    ask_about(at, id, |_, _, name, base| Ok(grant_admin_ask(&name, base, None))).await
+    ask_about(at, id, |_, _, name, base| {
+        Ok(grant_admin_ask(&name, base, None))
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -1243,13 +1258,19 @@ pub(crate) async fn revoke_admin(
     f: Form<CsrfOnly>,
 ) -> Response {
     at.form(f.0.csrf, Scope::OrgsAdmin, move |conn, s, c| {
-            let uid = Fail::id(&id, "page")?;
-            if s.principal.user_id == Some(uid) {
-                let (back, why) = (format!("/console/users/{id}"), confirm::NOT_YOURSELF_DEMOTE);
-                return Err(confirm::refused(s, Nav::Users, "Remove your own role?", why, &back));
-            }
-            directory::roles::revoke_admin(conn, c, uid)?;
-            Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
+        let uid = Fail::id(&id, "page")?;
+        if s.principal.user_id == Some(uid) {
+            let (back, why) = (format!("/console/users/{id}"), confirm::NOT_YOURSELF_DEMOTE);
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Remove your own role?",
+                why,
+                &back,
+            ));
+        }
+        directory::roles::revoke_admin(conn, c, uid)?;
+        Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
     })
     .await
 }

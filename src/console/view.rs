@@ -266,9 +266,7 @@ pub(crate) fn activity_table(entries: &[crate::domain::AuditEntry], label: &str)
 pub(crate) use crate::directory::audit::Names;
 
 /// The user, group and credential ids `entries` mention (for `directory::audit::names`).
-pub(crate) fn ids_of(
-    entries: &[crate::domain::AuditEntry],
-) -> (Vec<i64>, Vec<i64>, Vec<String>) {
+pub(crate) fn ids_of(entries: &[crate::domain::AuditEntry]) -> (Vec<i64>, Vec<i64>, Vec<String>) {
     let (mut users, mut groups, mut creds) = (vec![], vec![], vec![]);
     let hex = |v: &serde_json::Value| v.as_str().and_then(crate::domain::id_from_hex);
     for a in entries {
@@ -283,7 +281,13 @@ pub(crate) fn ids_of(
         }
         groups.extend(a.payload.get("groupId").and_then(hex));
         for key in ["membersAdded", "membersRemoved"] {
-            for v in a.payload.get(key).and_then(|v| v.as_array()).into_iter().flatten() {
+            for v in a
+                .payload
+                .get(key)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
                 users.extend(hex(v));
                 groups.extend(hex(v));
             }

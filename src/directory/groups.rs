@@ -264,10 +264,16 @@ where
             let mut entry = payload_skipping(&w.group, &w.skipped);
             let done = without_skipped(&delta, &w.skipped);
             // Who was added or removed, for the activity log (the first ones, and how many).
-            for (key, ids) in [("membersAdded", &done.add), ("membersRemoved", &done.remove)] {
+            for (key, ids) in [
+                ("membersAdded", &done.add),
+                ("membersRemoved", &done.remove),
+            ] {
                 if !ids.is_empty() {
-                    let shown: Vec<String> =
-                        ids.iter().take(SKIPPED_SHOWN).map(|&id| id_to_hex(id)).collect();
+                    let shown: Vec<String> = ids
+                        .iter()
+                        .take(SKIPPED_SHOWN)
+                        .map(|&id| id_to_hex(id))
+                        .collect();
                     entry[key] = json!(shown);
                     entry[format!("{key}Count")] = json!(ids.len());
                 }

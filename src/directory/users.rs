@@ -242,7 +242,10 @@ fn attribute_changes(
         .collect();
         let mut roles: Vec<&str> = d.roles.iter().map(|r| r.name.as_str()).collect();
         roles.sort_unstable();
-        out.push(("roles".into(), (!roles.is_empty()).then(|| roles.join(", "))));
+        out.push((
+            "roles".into(),
+            (!roles.is_empty()).then(|| roles.join(", ")),
+        ));
         for (urn, obj) in &d.extensions {
             for (k, v) in obj.as_object().into_iter().flatten() {
                 let text = match v {
@@ -255,7 +258,9 @@ fn attribute_changes(
         out
     }
     let cut = |v: Option<String>| match v {
-        Some(s) if s.chars().count() > 200 => json!(format!("{}…", s.chars().take(200).collect::<String>())),
+        Some(s) if s.chars().count() > 200 => {
+            json!(format!("{}…", s.chars().take(200).collect::<String>()))
+        }
         Some(s) => json!(s),
         None => serde_json::Value::Null,
     };

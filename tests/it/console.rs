@@ -58,7 +58,10 @@ async fn password_sign_in_sets_a_strict_cookie_and_sign_out_ends_the_session(b: 
     // Not signed in: every page sends to the sign-in form.
     let c = Console::new(&s.base);
     let r = c.get("/console/users").await;
-    assert_eq!((r.status, r.location()), (303, "/console/login?next=%2Fconsole%2Fusers"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/login?next=%2Fconsole%2Fusers")
+    );
 
     let mut c = Console::new(&s.base);
     let r = c.sign_in("default", "ada", "wrong password").await;
@@ -336,7 +339,10 @@ async fn expired_forged_and_demoted_sessions_are_refused(b: Backend) {
         };
         assert_eq!(
             (r.status, r.location()),
-            (303, format!("/console/login?next=%2Fconsole%2Fusers{why}").as_str()),
+            (
+                303,
+                format!("/console/login?next=%2Fconsole%2Fusers{why}").as_str()
+            ),
             "{forged}"
         );
     }
@@ -387,7 +393,10 @@ async fn expired_forged_and_demoted_sessions_are_refused(b: Backend) {
         ago(31)
     ))();
     let r = c.get("/console/users").await;
-    assert_eq!((r.status, r.location()), (303, "/console/login?next=%2Fconsole%2Fusers&why=expired"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/login?next=%2Fconsole%2Fusers&why=expired")
+    );
     assert_eq!(count(&s.db, "SELECT COUNT(*) FROM console_sessions"), 0);
 
     // Absolute: older than 12 hours, however recently used.
@@ -401,7 +410,10 @@ async fn expired_forged_and_demoted_sessions_are_refused(b: Backend) {
         ago(12 * 60 + 1)
     ))();
     let r = c.get("/console/users").await;
-    assert_eq!((r.status, r.location()), (303, "/console/login?next=%2Fconsole%2Fusers&why=expired"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/login?next=%2Fconsole%2Fusers&why=expired")
+    );
 
     // Suspended through SCIM: her session ends at once.
     let mut c = Console::new(&s.base);
@@ -593,7 +605,11 @@ async fn bad_input_gets_a_message_by_the_field_and_writes_nothing(b: Backend) {
         .post(
             &format!("{edit}/password"),
             // (Her own password: asked again first.)
-            &[("mode", "set"), ("password", "short"), ("current_password", "correct horse 1")],
+            &[
+                ("mode", "set"),
+                ("password", "short"),
+                ("current_password", "correct horse 1"),
+            ],
         )
         .await;
     assert_eq!(r.status, 422);
@@ -1507,7 +1523,10 @@ async fn admins_are_made_and_unmade_from_the_console(b: Backend) {
         "{u}"
     );
     let r = bob_console.get("/console/users").await;
-    assert_eq!((r.status, r.location()), (303, "/console/login?next=%2Fconsole%2Fusers&why=expired"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/login?next=%2Fconsole%2Fusers&why=expired")
+    );
     // Again: he no longer holds it.
     let r = ada_console
         .post(&format!("/console/users/{bob_id}/admin/revoke"), &[])
@@ -1609,14 +1628,21 @@ async fn an_admin_cannot_cut_their_own_branch_and_dangerous_actions_confirm(b: B
         r.has("class=\"error\" role=\"alert\"").has("yourself");
     }
     let r = c
-        .post(&format!("/console/users/{ada_id}/active"), &[("active", "false")])
+        .post(
+            &format!("/console/users/{ada_id}/active"),
+            &[("active", "false")],
+        )
         .await;
     assert_eq!(r.status, 409);
     r.has("You cannot suspend yourself");
-    let r = c.post(&format!("/console/users/{ada_id}/delete"), &[]).await;
+    let r = c
+        .post(&format!("/console/users/{ada_id}/delete"), &[])
+        .await;
     assert_eq!(r.status, 403);
     r.has("You cannot delete yourself");
-    let r = c.post(&format!("/console/users/{ada_id}/admin/revoke"), &[]).await;
+    let r = c
+        .post(&format!("/console/users/{ada_id}/admin/revoke"), &[])
+        .await;
     assert_eq!(r.status, 409);
     let me = scim_get(&s, ada_id).await;
     assert_eq!(me["active"], true);
@@ -1626,17 +1652,24 @@ async fn an_admin_cannot_cut_their_own_branch_and_dangerous_actions_confirm(b: B
     let page = c.get(&format!("/console/users/{bob_id}")).await;
     page.has(&format!("href=\"/console/users/{bob_id}/active?to=false\""))
         .has(&format!("href=\"/console/users/{bob_id}/admin\""));
-    let ask = c.get(&format!("/console/users/{bob_id}/active?to=false")).await;
+    let ask = c
+        .get(&format!("/console/users/{bob_id}/active?to=false"))
+        .await;
     assert_eq!(ask.status, 200);
     ask.has("Suspend bob?")
         .has(&format!("action=\"/console/users/{bob_id}/active\""))
         .has("name=\"active\" value=\"false\"")
         .has("Cancel");
-    assert_eq!(scim_get(&s, bob_id).await["active"], true, "asking changes nothing");
+    assert_eq!(
+        scim_get(&s, bob_id).await["active"],
+        true,
+        "asking changes nothing"
+    );
 
     // Making an administrator asks for the password again: a wrong one changes nothing.
     let ask = c.get(&format!("/console/users/{bob_id}/admin")).await;
-    ask.has("Make bob an administrator?").has("name=\"current_password\"");
+    ask.has("Make bob an administrator?")
+        .has("name=\"current_password\"");
     let csrf = ask.csrf();
     let path = format!("/console/users/{bob_id}/admin");
     let r = c
@@ -1647,16 +1680,32 @@ async fn an_admin_cannot_cut_their_own_branch_and_dangerous_actions_confirm(b: B
         .has("aria-invalid=\"true\"");
     assert!(scim_get(&s, bob_id).await["roles"].is_null());
     let r = c
-        .post_raw(&path, &[("csrf", &csrf), ("current_password", "correct horse 1")])
+        .post_raw(
+            &path,
+            &[("csrf", &csrf), ("current_password", "correct horse 1")],
+        )
         .await;
-    assert_eq!((r.status, r.location()), (303, format!("/console/users/{bob_id}?done=admin").as_str()));
-    assert_eq!(scim_get(&s, bob_id).await["roles"][0]["value"], "Administrator");
+    assert_eq!(
+        (r.status, r.location()),
+        (303, format!("/console/users/{bob_id}?done=admin").as_str())
+    );
+    assert_eq!(
+        scim_get(&s, bob_id).await["roles"][0]["value"],
+        "Administrator"
+    );
 
     // Changing her own password asks for the current one; another's does not.
     let csrf = csrf_at(&c, &format!("/console/users/{ada_id}")).await;
     let own = format!("/console/users/{ada_id}/password");
     let r = c
-        .post_raw(&own, &[("csrf", &csrf), ("mode", "set"), ("password", "a new horse 22")])
+        .post_raw(
+            &own,
+            &[
+                ("csrf", &csrf),
+                ("mode", "set"),
+                ("password", "a new horse 22"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 401);
     r.has("That is not your password");
@@ -1664,8 +1713,12 @@ async fn an_admin_cannot_cut_their_own_branch_and_dangerous_actions_confirm(b: B
     let r = c
         .post_raw(
             &own,
-            &[("csrf", &csrf), ("mode", "set"), ("password", "a new horse 22"),
-              ("current_password", "correct horse 1")],
+            &[
+                ("csrf", &csrf),
+                ("mode", "set"),
+                ("password", "a new horse 22"),
+                ("current_password", "correct horse 1"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -1678,28 +1731,41 @@ async fn an_admin_cannot_cut_their_own_branch_and_dangerous_actions_confirm(b: B
         .post("/scim/v2/Groups")
         .bearer_auth(ADMIN_TOKEN)
         .header("content-type", "application/scim+json")
-        .body(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "pilots", "members": [{"value": bob_id}]}).to_string())
+        .body(
+            serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "pilots", "members": [{"value": bob_id}]})
+            .to_string(),
+        )
         .send()
         .await
         .unwrap();
     let g = json(g, 201).await;
     let gid = g["id"].as_str().unwrap();
     let group = c.get(&format!("/console/groups/{gid}")).await;
-    group.has(&format!("/console/groups/{gid}/members/remove?user={bob_id}"));
+    group.has(&format!(
+        "/console/groups/{gid}/members/remove?user={bob_id}"
+    ));
     let ask = c
-        .get(&format!("/console/groups/{gid}/members/remove?user={bob_id}"))
+        .get(&format!(
+            "/console/groups/{gid}/members/remove?user={bob_id}"
+        ))
         .await;
     assert_eq!(ask.status, 200);
     ask.has("Remove bob from pilots?");
     let r = c
-        .post(&format!("/console/groups/{gid}/members/remove"), &[("user", bob_id)])
+        .post(
+            &format!("/console/groups/{gid}/members/remove"),
+            &[("user", bob_id)],
+        )
         .await;
     assert_eq!(r.status, 303);
     let ask = c
-        .get(&format!("/console/users/{bob_id}/identities/remove?target=github"))
+        .get(&format!(
+            "/console/users/{bob_id}/identities/remove?target=github"
+        ))
         .await;
-    ask.has("Remove bob's github identity?").has("name=\"target\" value=\"github\"");
+    ask.has("Remove bob's github identity?")
+        .has("name=\"target\" value=\"github\"");
 }
 
 async fn a_reload_after_a_post_changes_nothing(b: Backend) {
@@ -1713,9 +1779,15 @@ async fn a_reload_after_a_post_changes_nothing(b: Backend) {
     // "Generate one" answers with a redirect that carries the password in a sealed one-time
     // cookie; the page it leads to shows it once.
     let r = c
-        .post_raw(&format!("{page}/password"), &[("csrf", &csrf), ("mode", "generate")])
+        .post_raw(
+            &format!("{page}/password"),
+            &[("csrf", &csrf), ("mode", "generate")],
+        )
         .await;
-    assert_eq!((r.status, r.location()), (303, format!("{page}?done=password").as_str()));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, format!("{page}?done=password").as_str())
+    );
     let flash = set_cookie(&r, "muster_console_flash").expect("a flash");
     assert!(r.body.is_empty());
     let shown = get_with(&c, &format!("{page}?done=password"), &[&flash]).await;
@@ -1724,16 +1796,25 @@ async fn a_reload_after_a_post_changes_nothing(b: Backend) {
     let generated = shown.body[i..i + 20].to_string();
     assert_eq!(logto_verify(&s, bob_id, &generated).await, 204);
     assert!(
-        shown.set_cookies().iter().any(|c| c.starts_with("muster_console_flash=;") && c.contains("Max-Age=0")),
+        shown
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("muster_console_flash=;") && c.contains("Max-Age=0")),
         "the page removes the flash"
     );
     assert!(!flash.contains(&generated), "sealed, not in clear");
     // The reload (the browser no longer has the cookie): the page without the secret, and
     // nothing set again.
     let again = c.get(&format!("{page}?done=password")).await;
-    again.has("Password set.").lacks(&generated).lacks("generated-secret");
+    again
+        .has("Password set.")
+        .lacks(&generated)
+        .lacks("generated-secret");
     assert_eq!(logto_verify(&s, bob_id, &generated).await, 204);
-    let sets = count(&s.db, "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.User.Password'");
+    let sets = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.User.Password'",
+    );
     assert_eq!(sets, 1);
     // Another session cannot open the flash.
     let (mut other, _) = (Console::new(&s.base), ());
@@ -1746,24 +1827,49 @@ async fn a_reload_after_a_post_changes_nothing(b: Backend) {
     let r = c
         .post_raw(
             "/console/credentials",
-            &[("csrf", &csrf), ("kind", "token"), ("label", "Entra ID"), ("scim", "on")],
+            &[
+                ("csrf", &csrf),
+                ("kind", "token"),
+                ("label", "Entra ID"),
+                ("scim", "on"),
+            ],
         )
         .await;
-    assert_eq!((r.status, r.location()), (303, "/console/credentials?done=created"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/credentials?done=created")
+    );
     let flash = set_cookie(&r, "muster_console_flash").unwrap();
     assert_eq!(count(&s.db, "SELECT COUNT(*) FROM credentials"), before + 1);
     let shown = get_with(&c, "/console/credentials?done=created", &[&flash]).await;
     let i = shown.body.find("id=\"new-secret\">").expect("shown") + 16;
     let secret = shown.body[i..].split('<').next().unwrap().to_string();
     assert!(secret.starts_with("mst_"), "{secret}");
-    let r = s.get("/scim/v2/Users").bearer_auth(&secret).send().await.unwrap();
+    let r = s
+        .get("/scim/v2/Users")
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let again = c.get("/console/credentials?done=created").await;
     again.lacks(&secret).has("Entra ID");
-    assert_eq!(count(&s.db, "SELECT COUNT(*) FROM credentials"), before + 1, "nothing minted twice");
+    assert_eq!(
+        count(&s.db, "SELECT COUNT(*) FROM credentials"),
+        before + 1,
+        "nothing minted twice"
+    );
     // A label is required.
     let r = c
-        .post_raw("/console/credentials", &[("csrf", &csrf), ("kind", "token"), ("label", " "), ("scim", "on")])
+        .post_raw(
+            "/console/credentials",
+            &[
+                ("csrf", &csrf),
+                ("kind", "token"),
+                ("label", " "),
+                ("scim", "on"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 422);
     r.has("Say what it is for");
@@ -1788,14 +1894,20 @@ async fn expired_sessions_keep_the_page_and_lost_forms_say_so(b: Backend) {
         format!("/console/login?next=%2Fconsole%2Fusers%2F{bob_id}%3Fdone%3Dsaved&why=expired")
     );
     let login = c.get(&to).await;
-    login.has("Your session ended").has(&format!("name=\"next\" value=\"/console/users/{bob_id}?done=saved\""));
+    login.has("Your session ended").has(&format!(
+        "name=\"next\" value=\"/console/users/{bob_id}?done=saved\""
+    ));
 
     // A form posted into the ended session: nothing done, and the sign-in page says so and
     // leads back to the page the form was on.
     let r = c
         .post_raw(
             &format!("{page}/password"),
-            &[("csrf", &csrf), ("mode", "set"), ("password", "stolen horse 99")],
+            &[
+                ("csrf", &csrf),
+                ("mode", "set"),
+                ("password", "stolen horse 99"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303);
@@ -1803,35 +1915,66 @@ async fn expired_sessions_keep_the_page_and_lost_forms_say_so(b: Backend) {
         r.location(),
         format!("/console/login?next=%2Fconsole%2Fusers%2F{bob_id}&why=lost")
     );
-    c.get(r.location()).await.has("nothing was\n             changed".split_whitespace().next().unwrap())
+    c.get(r.location())
+        .await
+        .has(
+            "nothing was\n             changed"
+                .split_whitespace()
+                .next()
+                .unwrap(),
+        )
         .has("submit it again");
     assert_eq!(logto_verify(&s, bob_id, "correct horse 1").await, 204);
 
     // Signing in from there returns to the page.
-    let login = c.get(&format!("/console/login?next=%2Fconsole%2Fusers%2F{bob_id}")).await;
+    let login = c
+        .get(&format!(
+            "/console/login?next=%2Fconsole%2Fusers%2F{bob_id}"
+        ))
+        .await;
     let pre = set_cookie(&login, "muster_console_login").unwrap();
     let r = c
         .http
         .post(format!("{}/console/login", s.base))
         .header("cookie", pre)
-        .form(&[("csrf", login.csrf().as_str()), ("method", "password"), ("org", "default"),
-                ("login", "ada"), ("password", "correct horse 1"),
-                ("next", &format!("/console/users/{bob_id}"))])
+        .form(&[
+            ("csrf", login.csrf().as_str()),
+            ("method", "password"),
+            ("org", "default"),
+            ("login", "ada"),
+            ("password", "correct horse 1"),
+            ("next", &format!("/console/users/{bob_id}")),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], format!("/console/users/{bob_id}").as_str());
+    assert_eq!(
+        r.headers()["location"],
+        format!("/console/users/{bob_id}").as_str()
+    );
     // Only console paths are returned to.
-    for bad in ["https://evil.example/", "//evil.example", "/console//evil.example", "/console\\x", "/console/login"] {
+    for bad in [
+        "https://evil.example/",
+        "//evil.example",
+        "/console//evil.example",
+        "/console\\x",
+        "/console/login",
+    ] {
         let login = c.get("/console/login").await;
         let pre = set_cookie(&login, "muster_console_login").unwrap();
         let r = c
             .http
             .post(format!("{}/console/login", s.base))
             .header("cookie", pre)
-            .form(&[("csrf", login.csrf().as_str()), ("method", "password"), ("org", "default"),
-                    ("login", "ada"), ("password", "correct horse 1"), ("next", bad)])
+            .form(&[
+                ("csrf", login.csrf().as_str()),
+                ("method", "password"),
+                ("org", "default"),
+                ("login", "ada"),
+                ("password", "correct horse 1"),
+                ("next", bad),
+            ])
             .send()
             .await
             .unwrap();
@@ -1867,7 +2010,10 @@ async fn sign_in_failures_read_alike_and_the_console_has_its_own_lockout(b: Back
     }
     assert_eq!(logto_verify(&s, ada_id, "correct horse 1").await, 429);
     let mut c = Console::new(&s.base);
-    assert_eq!(c.sign_in("default", "ada", "correct horse 1").await.status, 303);
+    assert_eq!(
+        c.sign_in("default", "ada", "correct horse 1").await.status,
+        303
+    );
     // ...and console failures do not lock the API.
     let s2 = TestServer::start_with(b_of(&s), |c| c.auth_failure_limit = 3).await;
     let (_, ada2) = signed_in(&s2).await;
@@ -1888,8 +2034,12 @@ async fn sign_in_failures_read_alike_and_the_console_has_its_own_lockout(b: Back
     entries.sort();
     assert_eq!(
         entries,
-        ["Console.SignIn Failure", "Console.SignIn Failure", "Console.SignIn Success",
-         "Console.SignIn Throttled"],
+        [
+            "Console.SignIn Failure",
+            "Console.SignIn Failure",
+            "Console.SignIn Success",
+            "Console.SignIn Throttled"
+        ],
     );
 }
 
@@ -1905,18 +2055,36 @@ async fn sessions_are_listed_and_end_everywhere(b: Backend) {
     let s = TestServer::start(b).await;
     let (c, _) = signed_in(&s).await;
     let mut c2 = Console::new(&s.base);
-    assert_eq!(c2.sign_in("default", "ada", "correct horse 1").await.status, 303);
+    assert_eq!(
+        c2.sign_in("default", "ada", "correct horse 1").await.status,
+        303
+    );
     let list = c.get("/console/sessions").await;
     assert_eq!(list.status, 200);
-    assert_eq!(list.body.matches("<tr>").count(), 3, "header and two sessions: {}", list.body);
+    assert_eq!(
+        list.body.matches("<tr>").count(),
+        3,
+        "header and two sessions: {}",
+        list.body
+    );
     list.has("this browser").has("Sign out everywhere");
     // End the other one from here.
     let other = query_text(&s.db, "SELECT token_hash AS text FROM console_sessions")
         .into_iter()
-        .find(|h| !list.body.contains(&format!("{}</code> <span class=\"tag\">this browser", &h[..12])))
+        .find(|h| {
+            !list.body.contains(&format!(
+                "{}</code> <span class=\"tag\">this browser",
+                &h[..12]
+            ))
+        })
         .unwrap();
-    let r = c.post("/console/sessions/end", &[("id", &other[..12])]).await;
-    assert_eq!((r.status, r.location()), (303, "/console/sessions?done=ended"));
+    let r = c
+        .post("/console/sessions/end", &[("id", &other[..12])])
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/sessions?done=ended")
+    );
     assert_eq!(c2.get("/console/users").await.status, 303);
     assert_eq!(c.get("/console/users").await.status, 200);
     // Sign out everywhere: this one too.
@@ -1926,7 +2094,10 @@ async fn sessions_are_listed_and_end_everywhere(b: Backend) {
     assert_eq!((r.status, r.location()), (303, "/console/login?out=1"));
     assert_eq!(count(&s.db, "SELECT COUNT(*) FROM console_sessions"), 0);
     assert_eq!(c3.get("/console/users").await.status, 303);
-    let outs = count(&s.db, "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.SignOut'");
+    let outs = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.SignOut'",
+    );
     assert_eq!(outs, 2);
 }
 
@@ -1951,27 +2122,45 @@ async fn the_cookie_is_host_prefixed_the_organization_remembered_and_two_tabs_wo
             .http
             .post(format!("{}/console/login", s.base))
             .header("cookie", pre.clone())
-            .form(&[("csrf", tab.csrf().as_str()), ("method", "password"), ("org", "default"),
-                    ("login", "ada"), ("password", "correct horse 1")])
+            .form(&[
+                ("csrf", tab.csrf().as_str()),
+                ("method", "password"),
+                ("org", "default"),
+                ("login", "ada"),
+                ("password", "correct horse 1"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
-        let set: Vec<String> = r.headers().get_all("set-cookie").iter()
-            .map(|v| v.to_str().unwrap().to_string()).collect();
-        let cookie = set.iter().find(|c| c.starts_with("__Host-muster_console=")).expect("__Host-");
+        let set: Vec<String> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        let cookie = set
+            .iter()
+            .find(|c| c.starts_with("__Host-muster_console="))
+            .expect("__Host-");
         for attr in ["Path=/;", "Secure", "HttpOnly", "SameSite=Strict"] {
             assert!(cookie.contains(attr), "{cookie} lacks {attr}");
         }
         assert!(!cookie.contains("Max-Age"), "{cookie}");
         assert!(!cookie.contains("Domain"), "{cookie}");
-        let org = set.iter().find(|c| c.starts_with("muster_console_org=")).expect("org remembered");
+        let org = set
+            .iter()
+            .find(|c| c.starts_with("muster_console_org="))
+            .expect("org remembered");
         assert!(org.starts_with("muster_console_org=default;"), "{org}");
         session = cookie.split(';').next().unwrap().to_string();
     }
     let mut signed = Console::new(&s.base);
     signed.cookie = Some(session);
-    signed.get("/console/users").await.has("<span class=\"who\">ada</span>");
+    signed
+        .get("/console/users")
+        .await
+        .has("<span class=\"who\">ada</span>");
     // The organization is filled in next time.
     let form = get_with(&c, "/console/login", &["muster_console_org=default"]).await;
     form.has("id=\"f-org\" name=\"org\" type=\"text\" value=\"default\"");
@@ -1981,82 +2170,188 @@ async fn expired_credentials_answer_401_and_labels_are_required(b: Backend) {
     let s = TestServer::start(b).await;
     let soon = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
     let mint = |body: serde_json::Value| {
-        s.post("/admin/v1/credentials").bearer_auth(ADMIN_TOKEN).json(&body).send()
+        s.post("/admin/v1/credentials")
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
     };
     let tok = json(mint(serde_json::json!({"kind": "token", "label": "Okta", "scopes": "all", "expiresAt": soon})).await.unwrap(), 201).await;
     assert_eq!(tok["expiresAt"].as_str().unwrap()[..10], soon[..10]);
     let secret = tok["secret"].as_str().unwrap().to_string();
     let cli = json(mint(serde_json::json!({"kind": "client", "label": "sumo", "scopes": "all", "expiresAt": soon})).await.unwrap(), 201).await;
-    let (cid, csecret) = (cli["id"].as_str().unwrap().to_string(), cli["secret"].as_str().unwrap().to_string());
+    let (cid, csecret) = (
+        cli["id"].as_str().unwrap().to_string(),
+        cli["secret"].as_str().unwrap().to_string(),
+    );
     let scim = || s.get("/scim/v2/Users").bearer_auth(&secret).send();
     let logto = || s.get("/api/users").bearer_auth(&secret).send();
     let token = || {
         s.post("/ims/token/v3")
-            .form(&[("grant_type", "client_credentials"), ("client_id", cid.as_str()), ("client_secret", csecret.as_str())])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", cid.as_str()),
+                ("client_secret", csecret.as_str()),
+            ])
             .send()
     };
     assert_eq!(scim().await.unwrap().status(), 200);
     assert_eq!(logto().await.unwrap().status(), 200);
-    let jwt = json(token().await.unwrap(), 200).await["access_token"].as_str().unwrap().to_string();
-    assert_eq!(s.get("/api/users").bearer_auth(&jwt).send().await.unwrap().status(), 200);
+    let jwt = json(token().await.unwrap(), 200).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s.get("/api/users")
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Past their expiry: 401 in every dialect, like a revoked one.
-    exec(&s.db, &format!("UPDATE credentials SET expires_at = '{}' WHERE label IN ('Okta', 'sumo')", minutes_ago(1)));
+    exec(
+        &s.db,
+        &format!(
+            "UPDATE credentials SET expires_at = '{}' WHERE label IN ('Okta', 'sumo')",
+            minutes_ago(1)
+        ),
+    );
     let r = scim().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(json(r, 401).await["status"], "401");
     assert_eq!(logto().await.unwrap().status(), 401);
-    assert_eq!(s.get("/admin/v1/whoami").bearer_auth(&secret).send().await.unwrap().status(), 401);
+    assert_eq!(
+        s.get("/admin/v1/whoami")
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     assert_eq!(token().await.unwrap().status(), 401);
-    assert_eq!(s.get("/api/users").bearer_auth(&jwt).send().await.unwrap().status(), 401, "its tokens end too");
-    let listed = json(s.get("/admin/v1/credentials").bearer_auth(ADMIN_TOKEN).send().await.unwrap(), 200).await;
-    let okta = listed.as_array().unwrap().iter().find(|c| c["label"] == "Okta").unwrap();
+    assert_eq!(
+        s.get("/api/users")
+            .bearer_auth(&jwt)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "its tokens end too"
+    );
+    let listed = json(
+        s.get("/admin/v1/credentials")
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let okta = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "Okta")
+        .unwrap();
     assert!(okta["expiresAt"].is_string(), "{okta}");
 
     // A label is required, an expiry must be a time in the future.
     for (body, words) in [
         (serde_json::json!({"kind": "token"}), "label is required"),
-        (serde_json::json!({"kind": "token", "label": "  "}), "label is required"),
-        (serde_json::json!({"kind": "token", "label": "x", "expiresAt": "tomorrow"}), "RFC 3339"),
-        (serde_json::json!({"kind": "token", "label": "x", "expiresAt": "2020-01-01T00:00:00Z"}), "in the future"),
+        (
+            serde_json::json!({"kind": "token", "label": "  "}),
+            "label is required",
+        ),
+        (
+            serde_json::json!({"kind": "token", "label": "x", "expiresAt": "tomorrow"}),
+            "RFC 3339",
+        ),
+        (
+            serde_json::json!({"kind": "token", "label": "x", "expiresAt": "2020-01-01T00:00:00Z"}),
+            "in the future",
+        ),
     ] {
         let e = json(mint(body.clone()).await.unwrap(), 400).await;
-        assert!(e["message"].as_str().unwrap().contains(words), "{body}: {e}");
+        assert!(
+            e["message"].as_str().unwrap().contains(words),
+            "{body}: {e}"
+        );
     }
 
     // The console: an expiry chosen in the form shows in the list.
     let (c, _) = signed_in(&s).await;
     let csrf = csrf_at(&c, "/console/credentials").await;
     let r = c
-        .post_raw("/console/credentials", &[("csrf", &csrf), ("kind", "token"), ("label", "short-lived"),
-                  ("scim", "on"), ("expires", "date"), ("expires_on", "2020-01-01")])
+        .post_raw(
+            "/console/credentials",
+            &[
+                ("csrf", &csrf),
+                ("kind", "token"),
+                ("label", "short-lived"),
+                ("scim", "on"),
+                ("expires", "date"),
+                ("expires_on", "2020-01-01"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 422);
     r.has("The expiry date must be in the future.");
     let r = c
-        .post_raw("/console/credentials", &[("csrf", &csrf), ("kind", "token"), ("label", "short-lived"),
-                  ("scim", "on"), ("expires", "7")])
+        .post_raw(
+            "/console/credentials",
+            &[
+                ("csrf", &csrf),
+                ("kind", "token"),
+                ("label", "short-lived"),
+                ("scim", "on"),
+                ("expires", "7"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 303);
-    let stored = query_text(&s.db, "SELECT CAST(expires_at AS TEXT) AS text FROM credentials WHERE label = 'short-lived'");
-    let in7 = (chrono::Utc::now() + chrono::Duration::days(7)).format("%Y-%m-%d").to_string();
+    let stored = query_text(
+        &s.db,
+        "SELECT CAST(expires_at AS TEXT) AS text FROM credentials WHERE label = 'short-lived'",
+    );
+    let in7 = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
     assert!(stored[0].starts_with(&in7), "{stored:?}");
-    c.get("/console/credentials").await.has("Expired").has("short-lived");
+    c.get("/console/credentials")
+        .await
+        .has("Expired")
+        .has("short-lived");
 }
 
 async fn rotation_keeps_the_old_secret_for_the_grace_period(b: Backend) {
     let s = TestServer::start(b).await;
-    let tok = json(s.post("/admin/v1/credentials").bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({"kind": "token", "label": "Entra ID", "scopes": "scim"}))
-        .send().await.unwrap(), 201).await;
-    let (id, old) = (tok["id"].as_str().unwrap().to_string(), tok["secret"].as_str().unwrap().to_string());
+    let tok = json(
+        s.post("/admin/v1/credentials")
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"kind": "token", "label": "Entra ID", "scopes": "scim"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let (id, old) = (
+        tok["id"].as_str().unwrap().to_string(),
+        tok["secret"].as_str().unwrap().to_string(),
+    );
     let works = |secret: String| {
         let req = s.get("/scim/v2/Users").bearer_auth(secret);
         async move { req.send().await.unwrap().status().as_u16() }
     };
     let rotate = |grace: i64| {
-        s.post(&format!("/admin/v1/credentials/{id}/rotate")).bearer_auth(ADMIN_TOKEN)
-            .json(&serde_json::json!({"graceSeconds": grace})).send()
+        s.post(&format!("/admin/v1/credentials/{id}/rotate"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"graceSeconds": grace}))
+            .send()
     };
     let r = json(rotate(3600).await.unwrap(), 200).await;
     let new = r["secret"].as_str().unwrap().to_string();
@@ -2066,32 +2361,74 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period(b: Backend) {
     assert_eq!(works(old.clone()).await, 200);
     assert_eq!(works(new.clone()).await, 200);
     // After it, only the new one.
-    exec(&s.db, &format!("UPDATE credentials SET previous_expires_at = '{}'", minutes_ago(1)));
+    exec(
+        &s.db,
+        &format!(
+            "UPDATE credentials SET previous_expires_at = '{}'",
+            minutes_ago(1)
+        ),
+    );
     assert_eq!(works(old.clone()).await, 401);
     assert_eq!(works(new.clone()).await, 200);
     // Without a grace period the old one stops at once.
-    let newer = json(rotate(0).await.unwrap(), 200).await["secret"].as_str().unwrap().to_string();
+    let newer = json(rotate(0).await.unwrap(), 200).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(works(new.clone()).await, 401);
     assert_eq!(works(newer.clone()).await, 200);
     let e = json(rotate(40 * 86_400).await.unwrap(), 400).await;
-    assert!(e["message"].as_str().unwrap().contains("graceSeconds"), "{e}");
-    let e = json(s.post("/admin/v1/credentials/tok_nope/rotate").bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({})).send().await.unwrap(), 404).await;
+    assert!(
+        e["message"].as_str().unwrap().contains("graceSeconds"),
+        "{e}"
+    );
+    let e = json(
+        s.post("/admin/v1/credentials/tok_nope/rotate")
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
     assert_eq!(e["code"], "not_found");
 
     // A client's old secret works at the token endpoint during its grace period.
-    let client = json(s.post("/admin/v1/credentials").bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({"kind": "client", "label": "adobe", "scopes": "users:read"}))
-        .send().await.unwrap(), 201).await;
+    let client = json(
+        s.post("/admin/v1/credentials")
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"kind": "client", "label": "adobe", "scopes": "users:read"}))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
     let cid = client["id"].as_str().unwrap().to_string();
     let cold = client["secret"].as_str().unwrap().to_string();
-    let r = json(s.post(&format!("/admin/v1/credentials/{cid}/rotate")).bearer_auth(ADMIN_TOKEN)
-        .json(&serde_json::json!({"graceSeconds": 60})).send().await.unwrap(), 200).await;
+    let r = json(
+        s.post(&format!("/admin/v1/credentials/{cid}/rotate"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({"graceSeconds": 60}))
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     let cnew = r["secret"].as_str().unwrap().to_string();
     for secret in [&cold, &cnew] {
-        let r = s.post("/ims/token/v3")
-            .form(&[("grant_type", "client_credentials"), ("client_id", cid.as_str()), ("client_secret", secret.as_str())])
-            .send().await.unwrap();
+        let r = s
+            .post("/ims/token/v3")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", cid.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
 
@@ -2100,27 +2437,57 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period(b: Backend) {
     let (c, _) = signed_in(&s).await;
     let ask = c.get(&format!("/console/credentials/{id}/rotate")).await;
     assert_eq!(ask.status, 200);
-    ask.has("Rotate Entra ID").has("name=\"grace\"").has("name=\"current_password\"")
+    ask.has("Rotate Entra ID")
+        .has("name=\"grace\"")
+        .has("name=\"current_password\"")
         .has("It was last used");
     let csrf = ask.csrf();
     let path = format!("/console/credentials/{id}/rotate");
-    let r = c.post_raw(&path, &[("csrf", &csrf), ("grace", "86400"), ("current_password", "nope")]).await;
+    let r = c
+        .post_raw(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("grace", "86400"),
+                ("current_password", "nope"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(works(newer.clone()).await, 200, "nothing rotated");
-    let r = c.post_raw(&path, &[("csrf", &csrf), ("grace", "86400"), ("current_password", "correct horse 1")]).await;
-    assert_eq!((r.status, r.location()), (303, "/console/credentials?done=rotated"));
+    let r = c
+        .post_raw(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("grace", "86400"),
+                ("current_password", "correct horse 1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/credentials?done=rotated")
+    );
     let flash = set_cookie(&r, "muster_console_flash").unwrap();
     let page = get_with(&c, "/console/credentials?done=rotated", &[&flash]).await;
-    page.has("rotated. Its new secret is shown only now").has("Old secret works until");
+    page.has("rotated. Its new secret is shown only now")
+        .has("Old secret works until");
     let i = page.body.find("id=\"new-secret\">").unwrap() + 16;
     let newest = page.body[i..].split('<').next().unwrap().to_string();
     assert_eq!(works(newest).await, 200);
     assert_eq!(works(newer).await, 200, "the old one during its 24 hours");
-    let rotations = count(&s.db, "SELECT COUNT(*) FROM audit_entries WHERE key LIKE '%Credential.Rotate'");
+    let rotations = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE key LIKE '%Credential.Rotate'",
+    );
     assert_eq!(rotations, 4);
 
     // The CLI too.
-    let (ok, out, err) = cli(&s.db.url, &["token", "rotate", &id, "--grace-seconds", "120"]);
+    let (ok, out, err) = cli(
+        &s.db.url,
+        &["token", "rotate", &id, "--grace-seconds", "120"],
+    );
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(v["secret"].as_str().unwrap().starts_with("mst_"));
@@ -2137,12 +2504,23 @@ async fn revoking_says_whose_credential_it_is_and_asks_the_password(b: Backend) 
         .has("The API token you signed in with");
     let csrf = ask.csrf();
     let path = format!("/console/credentials/{own}/revoke");
-    let r = c.post_raw(&path, &[("csrf", &csrf), ("current_password", "not the token")]).await;
+    let r = c
+        .post_raw(
+            &path,
+            &[("csrf", &csrf), ("current_password", "not the token")],
+        )
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(c.get("/console/users").await.status, 200, "not revoked");
-    let r = c.post_raw(&path, &[("csrf", &csrf), ("current_password", ADMIN_TOKEN)]).await;
+    let r = c
+        .post_raw(&path, &[("csrf", &csrf), ("current_password", ADMIN_TOKEN)])
+        .await;
     assert_eq!(r.status, 303);
-    assert_eq!(c.get("/console/users").await.status, 303, "its session ended with it");
+    assert_eq!(
+        c.get("/console/users").await.status,
+        303,
+        "its session ended with it"
+    );
 }
 
 async fn an_edit_made_against_an_older_version_shows_the_fresh_values(b: Backend) {
@@ -2151,7 +2529,8 @@ async fn an_edit_made_against_an_older_version_shows_the_fresh_values(b: Backend
     let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
     let bob_id = bob["id"].as_str().unwrap();
     let page = c.get(&format!("/console/users/{bob_id}")).await;
-    let i = page.body.find("name=\"version\" value=\"").unwrap() + "name=\"version\" value=\"".len();
+    let i =
+        page.body.find("name=\"version\" value=\"").unwrap() + "name=\"version\" value=\"".len();
     let version = page.body[i..].split('"').next().unwrap().to_string();
     assert!(version.parse::<i64>().is_ok(), "{version}");
     // Meanwhile an identity provider renames him.
@@ -2161,13 +2540,27 @@ async fn an_edit_made_against_an_older_version_shows_the_fresh_values(b: Backend
                 "Operations":[{"op":"replace","path":"displayName","value":"Robert (from Okta)"}]}"#)
         .send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = c.post(&format!("/console/users/{bob_id}"), &[("version", &version), ("user_name", "bob"),
-        ("display_name", "Bobby"), ("given_name", "Ada"), ("family_name", "Lovelace"),
-        ("email", "bob@example.com")]).await;
+    let r = c
+        .post(
+            &format!("/console/users/{bob_id}"),
+            &[
+                ("version", &version),
+                ("user_name", "bob"),
+                ("display_name", "Bobby"),
+                ("given_name", "Ada"),
+                ("family_name", "Lovelace"),
+                ("email", "bob@example.com"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 409);
-    r.has("This user was changed since you opened it")
-        .has("id=\"f-display_name\" name=\"display_name\" type=\"text\" value=\"Robert (from Okta)\"");
-    assert_eq!(scim_get(&s, bob_id).await["displayName"], "Robert (from Okta)");
+    r.has("This user was changed since you opened it").has(
+        "id=\"f-display_name\" name=\"display_name\" type=\"text\" value=\"Robert (from Okta)\"",
+    );
+    assert_eq!(
+        scim_get(&s, bob_id).await["displayName"],
+        "Robert (from Okta)"
+    );
 }
 
 async fn the_activity_log_reads_as_people_and_exports_csv(b: Backend) {
@@ -2176,16 +2569,42 @@ async fn the_activity_log_reads_as_people_and_exports_csv(b: Backend) {
     let ada_hex = ada["id"].as_str().unwrap();
     let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
     let bob_id = bob["id"].as_str().unwrap();
-    let r = c.post(&format!("/console/users/{bob_id}"), &[("user_name", "bob"),
-        ("display_name", "Bobby Tables"), ("given_name", "Ada"), ("family_name", "Lovelace"),
-        ("email", "bob@example.com"), ("title", "Engineer")]).await;
+    let r = c
+        .post(
+            &format!("/console/users/{bob_id}"),
+            &[
+                ("user_name", "bob"),
+                ("display_name", "Bobby Tables"),
+                ("given_name", "Ada"),
+                ("family_name", "Lovelace"),
+                ("email", "bob@example.com"),
+                ("title", "Engineer"),
+            ],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    let g = json(s.post("/scim/v2/Groups").bearer_auth(ADMIN_TOKEN)
-        .header("content-type", "application/scim+json")
-        .body(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "pilots"}).to_string()).send().await.unwrap(), 201).await;
+    let g = json(
+        s.post("/scim/v2/Groups")
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(
+                serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "pilots"})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
     let gid = g["id"].as_str().unwrap();
-    let r = c.post(&format!("/console/groups/{gid}/members/add"), &[("user", bob_id)]).await;
+    let r = c
+        .post(
+            &format!("/console/groups/{gid}/members/add"),
+            &[("user", bob_id)],
+        )
+        .await;
     assert_eq!(r.status, 303);
 
     let page = c.get("/console/activity").await;
@@ -2205,10 +2624,21 @@ async fn the_activity_log_reads_as_people_and_exports_csv(b: Backend) {
     assert_eq!(csv.status, 200);
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
     let lines: Vec<&str> = csv.body.lines().collect();
-    assert_eq!(lines[0], "time_utc,action,result,dialect,by,by_credential,user,user_id,changes,payload");
+    assert_eq!(
+        lines[0],
+        "time_utc,action,result,dialect,by,by_credential,user,user_id,changes,payload"
+    );
     assert_eq!(lines.len(), 2, "{}", csv.body);
-    assert!(lines[1].contains("\"Console.User.Update\",\"Success\",\"Console\",\"ada\""), "{}", lines[1]);
-    assert!(lines[1].contains("displayName: \"\"Ada bob\"\" -> \"\"Bobby Tables\"\""), "{}", lines[1]);
+    assert!(
+        lines[1].contains("\"Console.User.Update\",\"Success\",\"Console\",\"ada\""),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains("displayName: \"\"Ada bob\"\" -> \"\"Bobby Tables\"\""),
+        "{}",
+        lines[1]
+    );
 }
 
 async fn the_idle_timeout_runs_from_the_last_request(b: Backend) {
@@ -2227,24 +2657,38 @@ async fn the_idle_timeout_runs_from_the_last_request(b: Backend) {
     // Then 3.5 s without one: it ends.
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     let r = c.get("/console/users").await;
-    assert_eq!((r.status, r.location()), (303, "/console/login?next=%2Fconsole%2Fusers&why=expired"));
+    assert_eq!(
+        (r.status, r.location()),
+        (303, "/console/login?next=%2Fconsole%2Fusers&why=expired")
+    );
 }
 
 async fn the_landing_page_and_the_console_not_found_page(b: Backend) {
     let s = TestServer::start(b).await;
     let r = s.get("/").send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
     let body = r.text().await.unwrap();
-    for link in ["href=\"/console/\"", "href=\"/docs\"", "href=\"/scim/v2/ServiceProviderConfig\"", "/scim/v2</code>"] {
+    for link in [
+        "href=\"/console/\"",
+        "href=\"/docs\"",
+        "href=\"/scim/v2/ServiceProviderConfig\"",
+        "/scim/v2</code>",
+    ] {
         assert!(body.contains(link), "{link}: {body}");
     }
     let (c, _) = signed_in(&s).await;
     let r = c.get("/console/no-such-page").await;
     assert_eq!(r.status, 404);
-    r.has("<h1>Not found</h1>").has("<code>/console/no-such-page</code>")
-        .has("nav aria-label=\"Sections\"").has("href=\"/console/credentials\"");
+    r.has("<h1>Not found</h1>")
+        .has("<code>/console/no-such-page</code>")
+        .has("nav aria-label=\"Sections\"")
+        .has("href=\"/console/credentials\"");
     let r = c.get("/console/users/00000000000000AB").await;
     assert_eq!(r.status, 404);
-    r.has("<h1>Not found</h1>").has("nav aria-label=\"Sections\"");
+    r.has("<h1>Not found</h1>")
+        .has("nav aria-label=\"Sections\"");
 }

@@ -197,7 +197,9 @@ struct RotateBody {
 fn label_of(label: &str) -> AdminResult<String> {
     let label = label.trim();
     if label.is_empty() {
-        return Err(AdminError::bad("label is required: say what the credential is for"));
+        return Err(AdminError::bad(
+            "label is required: say what the credential is for",
+        ));
     }
     if label.chars().count() > crate::directory::credentials::MAX_LABEL
         || label.chars().any(char::is_control)
@@ -213,7 +215,9 @@ fn label_of(label: &str) -> AdminResult<String> {
 fn expiry_of(at: Option<&str>) -> AdminResult<Option<chrono::NaiveDateTime>> {
     let Some(at) = at else { return Ok(None) };
     let t = chrono::DateTime::parse_from_rfc3339(at)
-        .map_err(|_| AdminError::bad("expiresAt must be an RFC 3339 time, such as 2027-01-31T00:00:00Z"))?
+        .map_err(|_| {
+            AdminError::bad("expiresAt must be an RFC 3339 time, such as 2027-01-31T00:00:00Z")
+        })?
         .naive_utc();
     if t <= chrono::Utc::now().naive_utc() {
         return Err(AdminError::bad("expiresAt must be in the future"));
