@@ -322,7 +322,7 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     let base = server.base.clone();
 
     // Sign in: an unknown session goes to the form; a wrong password says so.
-    c.goto(&format!("{base}/console/users")).await.unwrap();
+    c.goto(&format!("{base}/console/")).await.unwrap();
     assert_eq!(path_of(&c).await, "/console/login");
     shots.take(&c, "sign-in").await;
     fill(&c, "#f-org", "default").await;
@@ -841,7 +841,7 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(path_of(&c).await, "/console/login?out=1");
     assert_eq!(text_of(&c, "p.notice").await, "You are signed out.");
     c.goto(&format!("{base}/console/users")).await.unwrap();
-    assert_eq!(path_of(&c).await, "/console/login");
+    assert_eq!(path_of(&c).await, "/console/login?next=%2Fconsole%2Fusers");
     let rows = query_text(
         &db,
         "SELECT CAST(COUNT(*) AS TEXT) AS text FROM console_sessions",

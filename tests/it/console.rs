@@ -843,7 +843,9 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
             &[("kind", "token"), ("label", "ci"), ("scim", "on")],
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let flash = set_cookie(&r, "muster_console_flash").unwrap();
+    let r = get_with(&c, r.location(), &[&flash]).await;
     let i = r.body.find("id=\"new-secret\">").unwrap() + "id=\"new-secret\">".len();
     let secret = r.body[i..].split('<').next().unwrap().to_string();
     assert!(secret.starts_with("mst_"));
@@ -861,8 +863,12 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
         "SELECT id AS text FROM credentials WHERE label = 'ci'",
     )[0]
     .clone();
+    // (Revoking asks for her password again.)
     let r = c
-        .post(&format!("/console/credentials/{tok_id}/revoke"), &[])
+        .post(
+            &format!("/console/credentials/{tok_id}/revoke"),
+            &[("current_password", "correct horse 1")],
+        )
         .await;
     assert_eq!(r.status, 303);
     let gone = s
@@ -879,7 +885,12 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
         hers.sign_in("default", "grace", &generated).await.status,
         401
     );
-    let r = c.post(&format!("/console/users/{id}/admin"), &[]).await;
+    let r = c
+        .post(
+            &format!("/console/users/{id}/admin"),
+            &[("current_password", "correct horse 1")],
+        )
+        .await;
     assert_eq!(r.status, 303);
     c.get(r.location())
         .await

@@ -34,13 +34,11 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   document.querySelectorAll("time[datetime]").forEach(function (t) { local(t, t.textContent); });
   document.querySelectorAll("td, dd").forEach(function (cell) {
-    if (cell.children.length === 0) {
-      if (UTC.test(cell.textContent.trim())) {
-        var t = document.createElement("time");
-        t.setAttribute("datetime", cell.textContent.trim());
-        local(t, cell.textContent);
-        cell.replaceChildren(t);
-      }
+    if (cell.children.length === 0 && UTC.test(cell.textContent.trim())) {
+      var t = document.createElement("time");
+      t.setAttribute("datetime", cell.textContent.trim());
+      local(t, cell.textContent);
+      cell.replaceChildren(t);
       return;
     }
     // A time followed by more text ("… UTC in SCIM"): wrap just the time.
