@@ -472,7 +472,7 @@ pub(crate) async fn confirm_remove_member(
         let ask = super::confirm::Ask {
             nav: Nav::Groups,
             title: format!("Remove {name} from {group}?"),
-            consequence: html! { p { (name) " leaves " (group) " in every dialect at once                 (SCIM, Logto, Domo, …); what the group gives them (its roles, an Adobe product                 profile) goes with it." } },
+            consequence: html! { p { (name) " leaves " (group) " in every dialect at once (SCIM, Logto, Domo, …); what the group gives them (its roles, an Adobe product profile) goes with it." } },
             action: format!("{base}/members/remove"),
             hidden: vec![("user", q.user.clone())],
             fields: html! {},

@@ -1047,7 +1047,7 @@ pub(crate) async fn confirm_active(
         let (title, consequence, button) = if suspend {
             (
                 format!("Suspend {name}?"),
-                "They can no longer sign in anywhere, and every API shows them suspended                  (SCIM active: false, Logto isSuspended). Their console sessions end at once.                  You can reactivate them later.",
+                "They can no longer sign in anywhere, and every API shows them suspended (SCIM active: false, Logto isSuspended). Their console sessions end at once. You can reactivate them later.",
                 format!("Suspend {name}"),
             )
         } else {
@@ -1078,7 +1078,7 @@ fn grant_admin_ask(name: &str, base: String, error: Option<String>) -> confirm::
         nav: Nav::Users,
         title: format!("Make {name} an administrator?"),
         consequence: html! {
-            p { "They get the Administrator role (orgs:admin): they can sign in to this console                  and do everything you can, including making and removing administrators and                  credentials." }
+            p { "They get the Administrator role (orgs:admin): they can sign in to this console and do everything you can, including making and removing administrators and credentials." }
         },
         action: format!("{base}/admin"),
         hidden: vec![],
@@ -1145,7 +1145,7 @@ pub(crate) async fn confirm_revoke_admin(at: Console<'_>, Path(id): Path<String>
         Ok(confirm::Ask {
             nav: Nav::Users,
             title: format!("Remove {name} as an administrator?"),
-            consequence: html! { p { "Takes the Administrator role: they can no longer sign in                 to this console, and their console sessions end at once." } },
+            consequence: html! { p { "Takes the Administrator role: they can no longer sign in to this console, and their console sessions end at once." } },
             action: format!("{base}/admin/revoke"),
             hidden: vec![],
             fields: html! {},
@@ -1175,7 +1175,7 @@ pub(crate) async fn confirm_remove_identity(
         Ok(confirm::Ask {
             nav: Nav::Users,
             title: format!("Remove {name}'s {target} identity?"),
-            consequence: html! { p { "The link to their " (target) " account goes (Logto's                 identities): signing in through " (target) " no longer finds this user." } },
+            consequence: html! { p { "The link to their " (target) " account goes (Logto's identities): signing in through " (target) " no longer finds this user." } },
             action: format!("{base}/identities/remove"),
             hidden: vec![("target", target.clone())],
             fields: html! {},

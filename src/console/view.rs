@@ -46,7 +46,7 @@ pub(crate) fn landing(base: &str) -> Markup {
         "Muster",
         html! {
             h1 { "Muster" }
-            p { "An identity provisioning server: one directory of users and groups, served as                  SCIM 2.0 and as the Logto, Domo, Sumo Logic and Adobe user-management APIs." }
+            p { "An identity provisioning server: one directory of users and groups, served as SCIM 2.0 and as the Logto, Domo, Sumo Logic and Adobe user-management APIs." }
             ul.links {
                 li { a href="/console/" { "Console" } br; span.hint { "Sign in as an administrator to manage users, groups and credentials." } }
                 li { a href="/docs" { "API documentation" } br; span.hint { "Every route of every dialect (OpenAPI, " a href="/openapi.json" { "openapi.json" } ")." } }
