@@ -145,6 +145,8 @@ pub fn app(mut state: AppState) -> impl Endpoint {
         // `/v1/users/` (pydomo), `/ims/token/v2/` (umapi-client) and `//Users` (Entra's
         // samples) all reach their routes.
         .with(NormalizePath::new(TrailingSlash::Trim))
+        // `GET /` is the landing page (before the path is normalised to the API's root).
+        .with(console::Landing(state.config.url("")))
         .data(state)
         .with(http::errors::DialectErrors {
             shapes: shapes.clone(),

@@ -277,12 +277,24 @@ enum CredCommand {
         /// Space- or comma-separated scopes: scim users:read users:write orgs:admin, or all.
         #[arg(long, default_value = "all")]
         scopes: String,
-        /// A note for people: what it is for.
-        #[arg(long, default_value = "")]
+        /// What it is for (shown in the console and the activity log); `command line` when
+        /// omitted.
+        #[arg(long, default_value = "command line")]
         label: String,
         /// Bind it to a user (its SCIM id), so SCIM `/Me` answers with that user.
         #[arg(long)]
         user: Option<String>,
+        /// When it stops working (RFC 3339, such as 2027-01-31T00:00:00Z); never when omitted.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Give one a new secret (printed with it, only here); the old secret keeps working for
+    /// the grace period.
+    Rotate {
+        id: String,
+        /// How long the old secret keeps working, in seconds (0 to 2592000, 30 days).
+        #[arg(long, default_value_t = 0)]
+        grace_seconds: i64,
     },
     /// List them (never their secrets).
     List {
@@ -914,8 +926,32 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
             scopes,
             label,
             user,
+            expires,
         } => {
             let org = OrgId::parse(org).map_err(|e| anyhow!(e))?;
+            let label = label.trim();
+            if label.is_empty()
+                || label.chars().any(char::is_control)
+                || label.chars().count() > 255
+            {
+                bail!("--label is 1-255 characters without control characters");
+            }
+            let expires_at = match expires {
+                Some(t) => {
+                    let t = chrono::DateTime::parse_from_rfc3339(t)
+                        .map_err(|_| {
+                            anyhow!(
+                                "--expires takes an RFC 3339 time, such as 2027-01-31T00:00:00Z"
+                            )
+                        })?
+                        .naive_utc();
+                    if t <= chrono::Utc::now().naive_utc() {
+                        bail!("--expires must be in the future");
+                    }
+                    Some(t)
+                }
+                None => None,
+            };
             let user_id = match user {
                 Some(u) => {
                     let id = muster::domain::id_from_hex(u)
@@ -951,6 +987,7 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                     secret: &secret,
                     scopes: &scopes,
                     user_id,
+                    expires_at,
                 },
             )
             .map_err(|e| match e {
@@ -977,6 +1014,23 @@ fn credential(store: Store, kind: CredentialKind, command: &CredCommand) -> Resu
                 .ok_or_else(|| anyhow!("no {} with id {id}", kind.as_str()))?;
             let c = store::credentials::revoke(&mut conn, None, &c.id)?;
             outln!("{}", credential_json(&c, None));
+        }
+        CredCommand::Rotate { id, grace_seconds } => {
+            let c = store::credentials::get(&mut conn, id)
+                .ok()
+                .filter(|c| c.kind == kind)
+                .ok_or_else(|| anyhow!("no {} with id {id}", kind.as_str()))?;
+            if !(0..=muster::directory::credentials::MAX_GRACE.num_seconds())
+                .contains(grace_seconds)
+            {
+                bail!("--grace-seconds is 0 to 2592000 (30 days)");
+            }
+            let secret = auth::new_secret(kind);
+            let until = (*grace_seconds > 0)
+                .then(|| store::now() + chrono::Duration::seconds(*grace_seconds));
+            let c = store::credentials::rotate(&mut conn, &c.org_id, &c.id, &secret, until)
+                .map_err(|e| anyhow!(e))?;
+            outln!("{}", credential_json(&c, Some(&secret)));
         }
     }
     Ok(())

@@ -36,6 +36,9 @@ pub struct AppState {
     /// Becomes true when the process has been asked to stop (SIGTERM, SIGINT): long polls
     /// of the change feed answer at once instead of holding the shutdown.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// When each console session last served a request on this instance (the idle timeout
+    /// runs from it: `auth::session::Seen`).
+    pub console_seen: Arc<auth::session::Seen>,
 }
 
 /// One dialect's rendering of a user with their groups, as its read of that user returns
@@ -86,6 +89,7 @@ impl AppState {
             user_views: UserViews::default(),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            console_seen: Arc::default(),
         }
     }
 
@@ -255,10 +259,11 @@ impl Trip<'_, BySession> {
     {
         let secret = self.admit.0.clone();
         let life = self.state.config.console_sessions;
+        let seen = self.state.console_seen.clone();
         let (scope, cost) = (self.scope, self.state.config.bcrypt_cost);
         self.go(move |conn| {
             let secret = secret.ok_or(auth::AuthError::Unauthorized)?;
-            let s = auth::session::resolve(conn, &secret, life)?;
+            let s = auth::session::resolve(conn, &secret, life, &seen)?;
             if let Some(scope) = scope {
                 auth::require(&s.principal, scope)?;
             }

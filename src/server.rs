@@ -92,6 +92,7 @@ pub fn bootstrap(
             secret: &secret,
             scopes: &Scopes::all(),
             user_id: None,
+            expires_at: None,
         },
     ) {
         Ok(_) => Ok(Bootstrap::Generated(secret)),

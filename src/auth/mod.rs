@@ -71,10 +71,11 @@ pub fn mint_credential(
     kind: CredentialKind,
     label: &str,
     scopes: &crate::domain::Scopes,
+    expires_at: Option<chrono::NaiveDateTime>,
 ) -> Result<(crate::domain::Credential, String), StoreError> {
     let (id, secret) = match kind {
-        CredentialKind::Token => (generate_id("tok_"), generate_secret("mst_")),
-        CredentialKind::Client => (generate_id("cli_"), generate_secret("")),
+        CredentialKind::Token => (generate_id("tok_"), new_secret(kind)),
+        CredentialKind::Client => (generate_id("cli_"), new_secret(kind)),
     };
     let cred = store::credentials::create(
         conn,
@@ -86,9 +87,18 @@ pub fn mint_credential(
             secret: &secret,
             scopes,
             user_id: None,
+            expires_at,
         },
     )?;
     Ok((cred, secret))
+}
+
+/// A fresh secret for a credential of `kind` (a token's starts `mst_`).
+pub fn new_secret(kind: CredentialKind) -> String {
+    match kind {
+        CredentialKind::Token => generate_secret("mst_"),
+        CredentialKind::Client => generate_secret(""),
+    }
 }
 
 fn looks_like_jwt(token: &str) -> bool {
@@ -163,6 +173,19 @@ pub fn resolve(
         user_id: c.user_id,
         schemas_version: Some(schemas_version),
     })
+}
+
+/// Is `secret` the (current, live) secret of API token `credential_id`? A token console
+/// session asks it again before a sensitive action, as a user session asks the password.
+pub fn is_token_secret(
+    conn: &mut store::DbConn,
+    credential_id: &str,
+    secret: &str,
+) -> Result<bool, StoreError> {
+    if secret.is_empty() || secret.len() > 4096 || secret.contains('\0') {
+        return Ok(false);
+    }
+    Ok(store::credentials::find_token(conn, secret)?.is_some_and(|(c, _)| c.id == credential_id))
 }
 
 /// Resolve a presented credential in a trip of its own (the token endpoints, which then

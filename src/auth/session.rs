@@ -16,11 +16,49 @@ use super::AuthError;
 use crate::domain::{OrgId, Principal, Scope, Scopes};
 use crate::store::{self, console_sessions, DbConn};
 
-/// The cookie's name.
+/// The cookie's name over plain HTTP (a development setup): `Path=/console`, not `Secure`.
 pub const COOKIE: &str = "muster_console";
+
+/// The cookie's name over HTTPS: the `__Host-` prefix makes a browser keep it only when it
+/// is `Secure`, has `Path=/` and no `Domain`, so no other host (a sibling subdomain) can
+/// set or shadow it.
+pub const HOST_COOKIE: &str = "__Host-muster_console";
 
 /// `last_seen_at` is written at most this often (a console page is otherwise a read).
 const TOUCH_EVERY: chrono::Duration = chrono::Duration::seconds(60);
+
+/// When each session of this instance last served a request. The idle timeout is measured
+/// from the later of this and the row's `last_seen_at` (written at most once a minute), so
+/// on one instance it runs from the last request, not from the last write; a session used
+/// on several instances may end up to a minute early on one that has not served it lately.
+#[derive(Default)]
+pub struct Seen(std::sync::Mutex<std::collections::HashMap<String, chrono::NaiveDateTime>>);
+
+/// Most sessions `Seen` remembers; past it, the ones idle longest are forgotten.
+const SEEN_MAX: usize = 50_000;
+
+impl Seen {
+    fn get(&self, key: &str) -> Option<chrono::NaiveDateTime> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(key).copied()
+    }
+
+    fn note(&self, key: &str, at: chrono::NaiveDateTime, idle: chrono::Duration) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= SEEN_MAX && !m.contains_key(key) {
+            m.retain(|_, t| at - *t <= idle);
+            if m.len() >= SEEN_MAX {
+                return;
+            }
+        }
+        m.insert(key.to_string(), at);
+    }
+
+    fn forget(&self, key: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(key);
+    }
+}
 
 pub use crate::config::ConsoleSessions as Lifetimes;
 
@@ -32,6 +70,10 @@ pub struct Session {
     pub label: String,
     /// The token for this session's forms.
     pub csrf: String,
+    /// The hash its row is keyed by (this browser's, in the list of sessions).
+    pub key: String,
+    /// A token session's credential (the one it signed in with).
+    pub credential_id: Option<String>,
 }
 
 /// A fresh session secret (about 238 bits).
@@ -72,7 +114,12 @@ pub fn user_principal(org: OrgId, user_id: i64) -> Principal {
 
 /// Resolve the session of `secret`: at most three statements (the lookup with its holder's
 /// standing, and a `last_seen_at` write at most once a minute or the delete of an expired row).
-pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Session, AuthError> {
+pub fn resolve(
+    conn: &mut DbConn,
+    secret: &str,
+    life: Lifetimes,
+    seen: &Seen,
+) -> Result<Session, AuthError> {
     if secret.is_empty() || secret.len() > 256 {
         return Err(AuthError::Unauthorized);
     }
@@ -81,10 +128,15 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
     let now = store::now();
     let idle = chrono::Duration::from_std(life.idle).unwrap_or(chrono::Duration::MAX);
     let absolute = chrono::Duration::from_std(life.absolute).unwrap_or(chrono::Duration::MAX);
-    if now - found.last_seen_at > idle || now - found.created_at > absolute {
+    let last = seen
+        .get(&key)
+        .map_or(found.last_seen_at, |t| t.max(found.last_seen_at));
+    if now - last > idle || now - found.created_at > absolute {
         let _ = console_sessions::delete(conn, &key);
+        seen.forget(&key);
         return Err(AuthError::Unauthorized);
     }
+    seen.note(&key, now, idle);
     let org = OrgId::parse(&found.org_id).map_err(|_| AuthError::Unauthorized)?;
     let principal = match (found.user_id, &found.credential_id) {
         (Some(uid), _) if found.user_is_admin => Principal {
@@ -119,6 +171,8 @@ pub fn resolve(conn: &mut DbConn, secret: &str, life: Lifetimes) -> Result<Sessi
         principal,
         label: found.label,
         csrf: csrf_of(secret),
+        key,
+        credential_id: found.credential_id,
     })
 }
 
@@ -133,4 +187,39 @@ pub fn start(conn: &mut DbConn, s: NewSession<'_>) -> store::StoreResult<()> {
 /// End the session whose secret hashes to `key_hash`; whether there was one.
 pub fn end(conn: &mut DbConn, key_hash: &str) -> store::StoreResult<bool> {
     console_sessions::delete(conn, key_hash)
+}
+
+/// A session as its holder's list shows it.
+pub use crate::store::console_sessions::Listed;
+
+/// The sessions of the holder of `s` (the same user, or the same token), newest first.
+pub fn of_holder(conn: &mut DbConn, s: &Session) -> store::StoreResult<Vec<Listed>> {
+    console_sessions::of_holder(
+        conn,
+        &s.principal.org_id,
+        s.principal.user_id,
+        s.credential_id.as_deref(),
+    )
+}
+
+/// End every session of the holder of `s` ("sign out everywhere"), this one included.
+pub fn end_all(conn: &mut DbConn, s: &Session) -> store::StoreResult<usize> {
+    console_sessions::delete_of_holder(
+        conn,
+        &s.principal.org_id,
+        s.principal.user_id,
+        s.credential_id.as_deref(),
+    )
+}
+
+/// End one session of the holder of `s`, named by the start of its key (`Listed::id`).
+pub fn end_one(conn: &mut DbConn, s: &Session, id: &str) -> store::StoreResult<bool> {
+    let key = of_holder(conn, s)?
+        .into_iter()
+        .find(|l| l.id() == id)
+        .map(|l| l.token_hash);
+    match key {
+        Some(k) => console_sessions::delete(conn, &k),
+        None => Ok(false),
+    }
 }

@@ -66,7 +66,13 @@ fn render(
             }
         }
     };
-    let minutes = (window.as_secs() / 60).max(1);
+    let secs = window.as_secs();
+    let over = if secs >= 120 {
+        format!("the last {} min", secs / 60)
+    } else {
+        format!("the last {secs} s")
+    };
+    let measured = window >= crate::http::metrics::MIN_RATE_WINDOW;
     view::page(
         s,
         Nav::Dashboard,
@@ -99,7 +105,7 @@ fn render(
                         table.list aria-labelledby="latest-h" {
                             thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Dialect" } } }
                             tbody { @for a in &d.latest { tr {
-                                td { (view::time(&a.created_at)) }
+                                td { (view::when(&a.created_at)) }
                                 td { (view::change_link(a)) }
                                 td { (view::dialect_label(Some(&a.actor))) }
                             } } }
@@ -109,12 +115,16 @@ fn render(
                 }
                 section aria-labelledby="rates-h" {
                     h2 id="rates-h" { "Requests by dialect" }
-                    p.hint { "This instance, from its request metrics (/metrics): per minute over the last " (minutes) " min, and in all since it started." }
+                    p.hint id="rates-window" { "This instance, from its request metrics (/metrics): requests in " (over)
+                        @if measured { ", per minute over that time," } @else { " (a rate per minute is shown once a minute has been measured)," }
+                        " and in all since it started." }
                     table.list.rates {
-                        thead { tr { th scope="col" { "Dialect" } th scope="col" { "Per minute" } th scope="col" { "Since start" } } }
+                        thead { tr { th scope="col" { "Dialect" } th scope="col" { "In " (over) }
+                            th scope="col" { "Per minute" } th scope="col" { "Since start" } } }
                         tbody { @for r in rates.iter().filter(|r| r.total > 0 || r.dialect != "other") { tr {
                             td { (view::dialect_label(Some(r.dialect))) }
-                            td.num { (format!("{:.1}", r.per_minute)) }
+                            td.num { (thousands(r.in_window as i64)) }
+                            td.num { @if let Some(p) = r.per_minute { (format!("{p:.1}")) } @else { "—" } }
                             td.num { (thousands(r.total as i64)) }
                         } } }
                     }

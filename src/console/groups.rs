@@ -280,11 +280,8 @@ fn render(
                             td { a href={ "/console/users/" (id_to_hex(u.id)) } { (u.shown_name()) } }
                             td { (u.data.display_name.clone().unwrap_or_default()) }
                             td {
-                                form.inline method="post" action={ (base) "/members/remove" } {
-                                    (view::csrf(s))
-                                    input type="hidden" name="user" value=(id_to_hex(u.id));
-                                    button.link type="submit" aria-label={ "Remove " (u.shown_name()) } { "Remove" }
-                                }
+                                a.subtle href={ (base) "/members/remove?user=" (id_to_hex(u.id)) }
+                                    aria-label={ "Remove " (u.shown_name()) } { "Remove…" }
                             }
                         } } } }
                     }
@@ -467,6 +464,44 @@ async fn members(at: Console<'_>, id: Path<String>, f: Form<MemberForm>, add: bo
 #[handler]
 pub(crate) async fn add_member(at: Console<'_>, id: Path<String>, f: Form<MemberForm>) -> Response {
     members(at, id, f, true).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct MemberQuery {
+    user: String,
+}
+
+/// "Remove … from …?": the page the member list's Remove link opens.
+#[handler]
+pub(crate) async fn confirm_remove_member(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Query(q): Query<MemberQuery>,
+) -> Response {
+    at.page(Scope::UsersWrite, move |conn, s| {
+        let gid = Fail::id(&id, "page")?;
+        let uid = Fail::id(&q.user, "page")?;
+        let org = &s.principal.org_id;
+        let group = directory::groups::get(conn, org, gid, Members::Skip)?.data.display_name;
+        let user = directory::users::get(conn, org, uid, crate::directory::read::Groups::Skip)?;
+        let name = user.user.shown_name();
+        let base = format!("/console/groups/{id}");
+        let ask = super::confirm::Ask {
+            nav: Nav::Groups,
+            title: format!("Remove {name} from {group}?"),
+            consequence: html! { p { (name) " leaves " (group) " in every dialect at once (SCIM, Logto, Domo, …); what the group gives them (its roles, an Adobe product profile) goes with it." } },
+            action: format!("{base}/members/remove"),
+            hidden: vec![("user", q.user.clone())],
+            fields: html! {},
+            button: format!("Remove {name}"),
+            cancel: base,
+            reauth: false,
+            error: None,
+        };
+        Ok(Out::Page(super::confirm::page(s, &ask)))
+    })
+    .await
 }
 
 #[handler]

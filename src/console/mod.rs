@@ -10,13 +10,16 @@
 //! script or style), `X-Frame-Options: DENY`, `nosniff`, `no-referrer` and `no-store`.
 
 mod activity;
+pub(crate) mod confirm;
 mod credentials;
 mod dashboard;
 mod delete;
 mod extensions;
+mod flash;
 mod groups;
 mod orgs;
 mod schemas;
+mod sessions;
 mod signin;
 mod users;
 mod view;
@@ -41,18 +44,33 @@ pub fn routes() -> impl Endpoint {
         .at("/logout", post(signin::logout))
         .at("/users", get(users::list))
         .at("/users/:id", get(users::show).post(users::edit))
-        .at("/users/:id/active", post(users::set_active))
+        .at(
+            "/users/:id/active",
+            get(users::confirm_active).post(users::set_active),
+        )
         .at("/users/:id/password", post(users::password))
-        .at("/users/:id/admin", post(users::grant_admin))
-        .at("/users/:id/admin/revoke", post(users::revoke_admin))
-        .at("/users/:id/identities/remove", post(users::remove_identity))
+        .at(
+            "/users/:id/admin",
+            get(users::confirm_grant_admin).post(users::grant_admin),
+        )
+        .at(
+            "/users/:id/admin/revoke",
+            get(users::confirm_revoke_admin).post(users::revoke_admin),
+        )
+        .at(
+            "/users/:id/identities/remove",
+            get(users::confirm_remove_identity).post(users::remove_identity),
+        )
         .at("/users/:id/apis", get(users::apis))
         .at("/users/:id/delete", deletion::<users::Users>())
         .at("/groups", get(groups::list).post(groups::create))
         .at("/groups/:id", get(groups::show).post(groups::rename))
         .at("/groups/:id/members/add", post(groups::add_member))
         .at("/groups/:id/extensions", post(groups::save_extensions))
-        .at("/groups/:id/members/remove", post(groups::remove_member))
+        .at(
+            "/groups/:id/members/remove",
+            get(groups::confirm_remove_member).post(groups::remove_member),
+        )
         .at("/groups/:id/delete", deletion::<groups::Groups>())
         .at("/organizations", get(orgs::list))
         .at(
@@ -63,16 +81,56 @@ pub fn routes() -> impl Endpoint {
             "/credentials",
             get(credentials::list).post(credentials::create),
         )
-        .at("/credentials/:id/revoke", post(credentials::revoke))
+        .at(
+            "/credentials/:id/revoke",
+            get(credentials::confirm_revoke).post(credentials::revoke),
+        )
+        .at(
+            "/credentials/:id/rotate",
+            get(credentials::confirm_rotate).post(credentials::rotate),
+        )
+        .at("/sessions", get(sessions::list))
+        .at("/sessions/end", post(sessions::end_one))
+        .at("/sessions/end-all", post(sessions::end_all))
         .at("/schemas", get(schemas::list).post(schemas::create))
         .at(
             "/schemas/remove",
             get(schemas::remove_page).post(schemas::remove),
         )
         .at("/activity", get(activity::list))
+        .at("/activity.csv", get(activity::csv))
         .at("/assets/console.css", get(css))
         .at("/assets/console.js", get(js))
         .with(SecurityHeaders)
+}
+
+/// The landing page at `/` (`GET` and `HEAD`): where the console, the API documentation and
+/// SCIM are. The configured base URL is shown as SCIM's.
+pub struct Landing(pub String);
+
+impl<E: Endpoint> Middleware<E> for Landing {
+    type Output = LandingEndpoint<E>;
+    fn transform(&self, ep: E) -> Self::Output {
+        LandingEndpoint(ep, self.0.clone())
+    }
+}
+
+pub struct LandingEndpoint<E>(E, String);
+
+impl<E: Endpoint> Endpoint for LandingEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let m = req.method();
+        if req.uri().path() == "/"
+            && (m == poem::http::Method::GET || m == poem::http::Method::HEAD)
+        {
+            let mut resp = view::html(StatusCode::OK, view::landing(&self.1));
+            secure(&mut resp);
+            return Ok(resp);
+        }
+        self.0.call(req).await.map(IntoResponse::into_response)
+    }
 }
 
 /// An item's delete route: the page that asks, and the form that deletes.
@@ -156,8 +214,12 @@ fn secure(resp: &mut Response) {
 
 /// The framework's errors under `/console` (no such page, wrong method, body too large) as
 /// an HTML page.
-pub fn framework_error(status: StatusCode, message: &str, _ctx: &ErrorContext<'_>) -> Response {
-    let mut resp = view::bare_page(status, message);
+pub fn framework_error(status: StatusCode, message: &str, ctx: &ErrorContext<'_>) -> Response {
+    let mut resp = if status == StatusCode::NOT_FOUND {
+        view::not_found(ctx.path)
+    } else {
+        view::bare_page(status, message)
+    };
     secure(&mut resp);
     resp
 }
@@ -174,8 +236,52 @@ pub(crate) fn cookie(req: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The session cookie's secret: the `__Host-` cookie (HTTPS), else the plain one.
 pub(crate) fn session_secret(req: &Request) -> Option<String> {
-    cookie(req, auth::session::COOKIE)
+    cookie(req, auth::session::HOST_COOKIE)
+        .or_else(|| cookie(req, auth::session::COOKIE))
+        .filter(|s| !s.is_empty())
+}
+
+/// The page a form at `path` was on: the item (`/console/users/{id}`) for an action on it
+/// (`/console/users/{id}/password`), else the section (`/console/credentials`).
+fn page_of_form(path: &str) -> String {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    // ["", "console", section, id, action…]
+    match parts.len() {
+        0..=3 => parts.join("/"),
+        _ => parts[..4].join("/"),
+    }
+}
+
+/// Where a request that met no (or an ended) session goes: the sign-in page, which then
+/// returns to the page (for a form, the page it was on) and says why.
+fn to_sign_in(path: &str, post: bool, had_cookie: bool) -> Response {
+    let next = if post {
+        page_of_form(path.split('?').next().unwrap_or(path))
+    } else {
+        path.to_string()
+    };
+    let why = match (had_cookie, post) {
+        (_, true) => "lost",
+        (true, false) => "expired",
+        (false, false) => "",
+    };
+    let mut to = String::from("/console/login");
+    let mut sep = '?';
+    if signin::safe_next(&next).is_some() && next != "/console/" {
+        to.push_str(&format!("?next={}", query_escape(&next)));
+        sep = '&';
+    }
+    if !why.is_empty() {
+        to.push_str(&format!("{sep}why={why}"));
+    }
+    see_other(&to)
+}
+
+/// `s` escaped for a URL's query.
+pub(crate) fn query_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A redirect after a form (or to a page).
@@ -237,7 +343,7 @@ impl Fail {
                 StatusCode::FORBIDDEN,
                 "The form has expired or did not come from this console. Reload the page and try again.",
             ),
-            Fail::NotFound => view::bare_page(StatusCode::NOT_FOUND, "There is no such page."),
+            Fail::NotFound => view::not_found(""),
             Fail::Throttled(s) => {
                 let mut r = view::bare_page(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -264,12 +370,23 @@ impl Fail {
 pub(crate) enum Out {
     Page(maud::Markup),
     Redirect(String),
+    /// A redirect carrying a one-time message (a new secret) to the page it leads to.
+    Flash(String, flash::Flash),
+    /// A CSV download.
+    Csv(String),
 }
 
 pub(crate) fn respond(r: Result<Out, Fail>) -> Response {
     match r {
         Ok(Out::Page(m)) => view::html(StatusCode::OK, m),
-        Ok(Out::Redirect(to)) => see_other(&to),
+        Ok(Out::Redirect(to) | Out::Flash(to, _)) => see_other(&to),
+        Ok(Out::Csv(body)) => Response::builder()
+            .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .header(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"activity.csv\"",
+            )
+            .body(body),
         Err(f) => f.into_response(),
     }
 }
@@ -292,15 +409,29 @@ pub(crate) struct Console<'a> {
     pub(crate) state: &'a AppState,
     secret: Option<String>,
     hashing: bool,
+    /// The request's path and query: where an ended session returns to after sign-in.
+    path: String,
+    post: bool,
+    /// The flash cookie, if the request has one (`flash`).
+    flash: Option<String>,
 }
 
 impl<'a> poem::FromRequest<'a> for Console<'a> {
     async fn from_request(req: &'a Request, body: &mut poem::RequestBody) -> poem::Result<Self> {
         let poem::web::Data(state) = poem::web::Data::<&AppState>::from_request(req, body).await?;
+        // (The original URI: routes nested at `/console` see their path without it.)
+        let path = req
+            .original_uri()
+            .path_and_query()
+            .map_or("/console/", |p| p.as_str())
+            .to_string();
         Ok(Console {
             state,
             secret: session_secret(req),
             hashing: false,
+            path,
+            post: req.method() == poem::http::Method::POST,
+            flash: flash::of_request(req),
         })
     }
 }
@@ -320,8 +451,39 @@ impl Console<'_> {
     where
         F: FnOnce(&mut Conn, &Session) -> Result<Out, Fail> + Send + 'static,
     {
-        let trip = self.state.session_trip(self.secret, scope);
-        respond(trip.run(move |conn, s, _| f(conn, s)).await)
+        let had_flash = self.flash.is_some();
+        let trip = self.state.session_trip(self.secret.clone(), scope);
+        let r = trip.run(move |conn, s, _| f(conn, s)).await;
+        let mut resp = self.answer(r);
+        if had_flash {
+            // Shown (by the page it was for) or not: never again.
+            flash::clear(&mut resp);
+        }
+        resp
+    }
+
+    /// The one-time message for this page, if the request carries one sealed for this
+    /// session (`flash`); the page's answer removes it.
+    pub(crate) fn flash(&self) -> Option<flash::Flash> {
+        let f = flash::open(self.secret.as_deref()?, self.flash.as_deref()?)?;
+        let path = self.path.split('?').next().unwrap_or_default();
+        (f.to == path).then_some(f)
+    }
+
+    /// The response to a trip's result: an ended session goes to the sign-in page (which
+    /// comes back here), a flash is sealed for the session.
+    fn answer(&self, r: Result<Out, Fail>) -> Response {
+        match r {
+            Err(Fail::SignIn) => to_sign_in(&self.path, self.post, self.secret.is_some()),
+            Ok(Out::Flash(to, f)) => {
+                let mut resp = see_other(&to);
+                if let Some(secret) = &self.secret {
+                    flash::set(&mut resp, &flash::seal(secret, &f));
+                }
+                resp
+            }
+            other => respond(other),
+        }
     }
 
     /// A form that changes something: one trip that resolves the session, checks the
@@ -331,16 +493,16 @@ impl Console<'_> {
     where
         F: FnOnce(&mut Conn, &Session, &Caller<'_>) -> Result<Out, Fail> + Send + 'static,
     {
-        let trip = self.state.session_trip(self.secret, None);
+        let trip = self.state.session_trip(self.secret.clone(), None);
         let trip = trip.hashing(self.hashing);
-        respond(
-            trip.run(move |conn, s, c| {
+        let r = trip
+            .run(move |conn, s, c| {
                 check_csrf(s, &csrf)?;
                 require(s, scope)?;
                 f(conn, s, c)
             })
-            .await,
-        )
+            .await;
+        self.answer(r)
     }
 }
 

@@ -9,8 +9,10 @@ use poem::web::{Form, Path, Query};
 use poem::{handler, Response};
 use serde::Deserialize;
 
+use super::confirm;
 use super::delete::Deletable;
 use super::extensions;
+use super::flash::Flash;
 use super::view::{self, CsrfOnly, Nav};
 use super::{cut, Console, Fail, Out};
 use crate::auth::session::Session;
@@ -464,6 +466,8 @@ struct Shown<'a> {
     /// A message about the whole form (the user changed meanwhile).
     error: Option<&'a str>,
     password_error: Option<String>,
+    /// The admin's own password, asked again to change it, was wrong.
+    reauth_error: Option<String>,
     generated: Option<String>,
     notice: Option<&'a str>,
 }
@@ -477,6 +481,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
     let no_errors = BTreeMap::new();
     let (form, errors) = shown.edit.unwrap_or((&current, &no_errors));
     let title = u.shown_name();
+    let yourself = s.principal.user_id == Some(u.id);
     let row = |label: &str, v: Option<&str>| {
         html! {
             @if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -554,11 +559,8 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     @if p.identities.is_empty() { p.empty { "None." } }
                     ul.identities { @for i in &p.identities { li {
                         (i.target) ": " code { (i.external_user_id) } " "
-                        form.inline method="post" action={ (base) "/identities/remove" } {
-                            (view::csrf(s))
-                            input type="hidden" name="target" value=(i.target);
-                            button.link type="submit" aria-label={ "Remove identity " (i.target) } { "Remove" }
-                        }
+                        a.subtle href={ (base) "/identities/remove?target=" (super::query_escape(&i.target)) }
+                            aria-label={ "Remove identity " (i.target) } { "Remove…" }
                     } } }
                     h3 { "Custom data" }
                     pre.json { (serde_json::to_string_pretty(&d.vendor.custom_data).unwrap_or_default()) }
@@ -593,9 +595,10 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     h2 { "Status" }
                     form.inline method="post" action={ (base) "/active" } {
                         (view::csrf(s))
-                        @if d.is_active() {
-                            input type="hidden" name="active" value="false";
-                            button.warn type="submit" { "Suspend" }
+                        @if d.is_active() && yourself {
+                            p.hint { "You cannot suspend yourself; another administrator can." }
+                        } @else if d.is_active() {
+                            a.button.warn href={ (base) "/active?to=false" } { "Suspend…" }
                         } @else {
                             input type="hidden" name="active" value="true";
                             button type="submit" { "Reactivate" }
@@ -604,6 +607,9 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     h2 { "Password" }
                     form.card method="post" action={ (base) "/password" } novalidate {
                         (view::csrf(s))
+                        @if yourself {
+                            (super::confirm::reauth_field(s, shown.reauth_error.as_deref()))
+                        }
                         div.field.invalid[shown.password_error.is_some()] {
                             label for="f-new-password" { "New password" }
                             input id="f-new-password" name="password" type="password" autocomplete="new-password";
@@ -618,22 +624,17 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     }
                     h2 { "Administrator" }
                     @if !d.roles.iter().any(|r| r.name.eq_ignore_ascii_case(directory::roles::ADMIN_ROLE)) {
-                        form.inline method="post" action={ (base) "/admin" } {
-                            (view::csrf(s))
-                            button type="submit" { "Make administrator" }
-                        }
+                        p { a.button href={ (base) "/admin" } { "Make administrator…" } }
                         p.hint { "Gives the Administrator role (orgs:admin): they can then sign in here." }
                     } @else if s.principal.user_id == Some(u.id) {
                         p.hint { "You are an administrator. Another administrator can take the role from you." }
                     } @else {
-                        form.inline method="post" action={ (base) "/admin/revoke" } {
-                            (view::csrf(s))
-                            button.warn type="submit" { "Remove administrator" }
-                        }
+                        p { a.button.warn href={ (base) "/admin/revoke" } { "Remove administrator…" } }
                         p.hint { "Takes the Administrator role: their console sessions end at once." }
                     }
                     h2 { "Delete" }
-                    p { a.danger href={ (base) "/delete" } { "Delete this user…" } }
+                    @if yourself { p.hint { "You cannot delete yourself; another administrator can." } }
+                    @else { p { a.danger href={ (base) "/delete" } { "Delete this user…" } } }
                 }
             }
             section aria-labelledby="activity-h" {
@@ -660,6 +661,8 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(q): Query<Done>,
 ) -> Response {
+    // A password generated by the form that redirected here: shown this once.
+    let generated = at.flash().filter(|f| f.kind == "password").map(|f| f.text);
     at.page(Scope::UsersRead, move |conn, s| {
         let p = load(conn, s, Fail::id(&id, "page")?)?;
         let notice = notice_of(&q.done);
@@ -668,6 +671,7 @@ pub(crate) async fn show(
             &p,
             Shown {
                 notice,
+                generated,
                 ..Default::default()
             },
         )))
@@ -768,8 +772,19 @@ pub(crate) async fn set_active(
     Path(id): Path<String>,
     Form(f): Form<ActiveForm>,
 ) -> Response {
-    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, _s, c| {
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
         let uid = Fail::id(&id, "page")?;
+        if f.active == "false" && s.principal.user_id == Some(uid) {
+            let back = format!("/console/users/{id}");
+            let why = confirm::NOT_YOURSELF_SUSPEND;
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Suspend yourself?",
+                why,
+                &back,
+            ));
+        }
         let active = match f.active.as_str() {
             "true" => true,
             "false" => false,
@@ -796,6 +811,8 @@ pub(crate) struct PasswordForm {
     csrf: String,
     mode: String,
     password: String,
+    /// The admin's own password, when they change it (`confirm::reauthenticate`).
+    current_password: String,
 }
 
 /// Shortest password the console sets.
@@ -807,9 +824,23 @@ pub(crate) async fn password(
     Path(id): Path<String>,
     Form(f): Form<PasswordForm>,
 ) -> Response {
+    let throttle = at.state.throttle.clone();
     at.hashing()
         .form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
             let uid = Fail::id(&id, "page")?;
+            // Your own password: asked again first (a stolen session cannot take the
+            // account over by changing it).
+            if s.principal.user_id == Some(uid)
+                && !confirm::reauthenticate(conn, s, &throttle, &f.current_password)?
+            {
+                let p = load(conn, s, uid)?;
+                let shown = Shown {
+                    reauth_error: Some(confirm::WRONG_PASSWORD.to_string()),
+                    ..Default::default()
+                };
+                let page = render_user(s, &p, shown);
+                return Err(Fail::Page(StatusCode::UNAUTHORIZED, page));
+            }
             let (plain, generated) = match f.mode.as_str() {
                 "generate" => {
                     let p = crate::auth::generate_secret("")[..20].to_string();
@@ -829,12 +860,21 @@ pub(crate) async fn password(
                     directory::users::set_password(conn, c, uid, NewPassword::Plain(plain))?;
                     // The directory ends the user's console sessions with their old
                     // password (as for a change through any API).
-                    match generated {
-                        None => {
-                            return Ok(Out::Redirect(format!("/console/users/{id}?done=password")))
-                        }
-                        Some(_) => None,
-                    }
+                    // The page it leads to shows a generated one once (a flash): a reload
+                    // there posts nothing again.
+                    let to = format!("/console/users/{id}?done=password");
+                    return Ok(match generated {
+                        None => Out::Redirect(to),
+                        Some(text) => Out::Flash(
+                            to,
+                            Flash {
+                                to: format!("/console/users/{id}"),
+                                kind: "password".into(),
+                                text,
+                                about: String::new(),
+                            },
+                        ),
+                    });
                 }
                 Err(m) => Some(m),
             };
@@ -843,16 +883,11 @@ pub(crate) async fn password(
                 s,
                 &p,
                 Shown {
-                    password_error: error.clone(),
-                    generated,
-                    notice: error.is_none().then_some("Password set."),
+                    password_error: error,
                     ..Default::default()
                 },
             );
-            match error {
-                Some(_) => Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page)),
-                None => Ok(Out::Page(page)),
-            }
+            Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page))
         })
         .await
 }
@@ -868,34 +903,209 @@ impl Deletable for Users {
         their group memberships, roles and identities. This cannot be undone.";
 
     fn name(conn: &mut Conn, s: &Session, id: i64) -> Result<String, Fail> {
-        let v = directory::users::get(conn, &s.principal.org_id, id, Groups::Skip)?;
-        Ok(v.user.shown_name())
+        if s.principal.user_id == Some(id) {
+            let back = format!("/console/users/{}", id_to_hex(id));
+            let why = confirm::NOT_YOURSELF_DELETE;
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Delete yourself?",
+                why,
+                &back,
+            ));
+        }
+        user_name(conn, s, id)
     }
 
     fn delete(conn: &mut Conn, c: &Caller<'_>, id: i64) -> StoreResult<()> {
+        if c.principal.user_id == Some(id) {
+            return Err(StoreError::Forbidden(confirm::NOT_YOURSELF_DELETE.into()));
+        }
         directory::users::delete(conn, c, id, &Expect::Any)
     }
 }
 
-/// Give the user the Administrator role (`directory::roles::grant_admin`).
+/// The shown name of user `uid` of the session's organization.
+fn user_name(conn: &mut Conn, s: &Session, uid: i64) -> Result<String, Fail> {
+    let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?;
+    Ok(v.user.shown_name())
+}
+
+/// The confirmation page of an action on user `id` (`ask` fills in the rest).
+async fn ask_about(
+    at: Console<'_>,
+    id: String,
+    ask: impl FnOnce(&Session, i64, String, String) -> Result<confirm::Ask, Fail> + Send + 'static,
+) -> Response {
+    at.page(Scope::UsersWrite, move |conn, s| {
+        let uid = Fail::id(&id, "page")?;
+        let name = user_name(conn, s, uid)?;
+        let a = ask(s, uid, name, format!("/console/users/{id}"))?;
+        Ok(Out::Page(confirm::page(s, &a)))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ActiveQuery {
+    to: String,
+}
+
+/// "Suspend …?" (and "Reactivate …?" for a link that asks it).
+#[handler]
+pub(crate) async fn confirm_active(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Query(q): Query<ActiveQuery>,
+) -> Response {
+    ask_about(at, id, move |s, uid, name, base| {
+        let suspend = q.to != "true";
+        if suspend && s.principal.user_id == Some(uid) {
+            let why = confirm::NOT_YOURSELF_SUSPEND;
+            return Err(confirm::refused(s, Nav::Users, "Suspend yourself?", why, &base));
+        }
+        let (title, consequence, button) = if suspend {
+            (
+                format!("Suspend {name}?"),
+                "They can no longer sign in anywhere, and every API shows them suspended (SCIM active: false, Logto isSuspended). Their console sessions end at once. You can reactivate them later.",
+                format!("Suspend {name}"),
+            )
+        } else {
+            (
+                format!("Reactivate {name}?"),
+                "They can sign in again.",
+                format!("Reactivate {name}"),
+            )
+        };
+        Ok(confirm::Ask {
+            nav: Nav::Users,
+            title,
+            consequence: html! { p { (consequence) } },
+            action: format!("{base}/active"),
+            hidden: vec![("active", (!suspend).to_string())],
+            fields: html! {},
+            button,
+            cancel: base,
+            reauth: false,
+            error: None,
+        })
+    })
+    .await
+}
+
+fn grant_admin_ask(name: &str, base: String, error: Option<String>) -> confirm::Ask {
+    confirm::Ask {
+        nav: Nav::Users,
+        title: format!("Make {name} an administrator?"),
+        consequence: html! {
+            p { "They get the Administrator role (orgs:admin): they can sign in to this console and do everything you can, including making and removing administrators and credentials." }
+        },
+        action: format!("{base}/admin"),
+        hidden: vec![],
+        fields: html! {},
+        button: format!("Make {name} an administrator"),
+        cancel: base,
+        reauth: true,
+        error,
+    }
+}
+
+#[handler]
+pub(crate) async fn confirm_grant_admin(at: Console<'_>, Path(id): Path<String>) -> Response {
+    ask_about(at, id, |_, _, name, base| {
+        Ok(grant_admin_ask(&name, base, None))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ReauthForm {
+    csrf: String,
+    current_password: String,
+}
+
+/// Give the user the Administrator role (`directory::roles::grant_admin`), once the admin
+/// has given their password again.
 #[handler]
 pub(crate) async fn grant_admin(
     at: Console<'_>,
     Path(id): Path<String>,
-    f: Form<CsrfOnly>,
+    Form(f): Form<ReauthForm>,
 ) -> Response {
-    at.form(
-        f.0.csrf,
-        Scope::OrgsAdmin,
-        move |conn, _s, c| match directory::roles::grant_admin(conn, c, Fail::id(&id, "page")?) {
-            Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
-            Err(StoreError::Invalid(m)) => Err(Fail::Page(
-                StatusCode::CONFLICT,
-                view::bare("Conflict", html! { p.error role="alert" { (m) } }),
-            )),
-            Err(e) => Err(e.into()),
-        },
-    )
+    let throttle = at.state.throttle.clone();
+    at.hashing()
+        .form(f.csrf, Scope::OrgsAdmin, move |conn, s, c| {
+            let uid = Fail::id(&id, "page")?;
+            if !confirm::reauthenticate(conn, s, &throttle, &f.current_password)? {
+                let name = user_name(conn, s, uid)?;
+                let error = Some(confirm::WRONG_PASSWORD.to_string());
+                let ask = grant_admin_ask(&name, format!("/console/users/{id}"), error);
+                return Err(Fail::Page(StatusCode::UNAUTHORIZED, confirm::page(s, &ask)));
+            }
+            match directory::roles::grant_admin(conn, c, uid) {
+                Ok(_) => Ok(Out::Redirect(format!("/console/users/{id}?done=admin"))),
+                Err(StoreError::Invalid(m)) => Err(Fail::Page(
+                    StatusCode::CONFLICT,
+                    view::bare("Conflict", html! { p.error role="alert" { (m) } }),
+                )),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+}
+
+#[handler]
+pub(crate) async fn confirm_revoke_admin(at: Console<'_>, Path(id): Path<String>) -> Response {
+    ask_about(at, id, |s, uid, name, base| {
+        if s.principal.user_id == Some(uid) {
+            let why = confirm::NOT_YOURSELF_DEMOTE;
+            return Err(confirm::refused(s, Nav::Users, "Remove your own role?", why, &base));
+        }
+        Ok(confirm::Ask {
+            nav: Nav::Users,
+            title: format!("Remove {name} as an administrator?"),
+            consequence: html! { p { "Takes the Administrator role: they can no longer sign in to this console, and their console sessions end at once." } },
+            action: format!("{base}/admin/revoke"),
+            hidden: vec![],
+            fields: html! {},
+            button: format!("Remove {name} as an administrator"),
+            cancel: base,
+            reauth: false,
+            error: None,
+        })
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct TargetQuery {
+    target: String,
+}
+
+#[handler]
+pub(crate) async fn confirm_remove_identity(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Query(q): Query<TargetQuery>,
+) -> Response {
+    ask_about(at, id, move |_, _, name, base| {
+        let target = q.target.trim().to_string();
+        Ok(confirm::Ask {
+            nav: Nav::Users,
+            title: format!("Remove {name}'s {target} identity?"),
+            consequence: html! { p { "The link to their " (target) " account goes (Logto's identities): signing in through " (target) " no longer finds this user." } },
+            action: format!("{base}/identities/remove"),
+            hidden: vec![("target", target.clone())],
+            fields: html! {},
+            button: format!("Remove the {target} identity"),
+            cancel: base,
+            reauth: false,
+            error: None,
+        })
+    })
     .await
 }
 
@@ -969,18 +1179,19 @@ pub(crate) async fn revoke_admin(
     f: Form<CsrfOnly>,
 ) -> Response {
     at.form(f.0.csrf, Scope::OrgsAdmin, move |conn, s, c| {
-            let uid = Fail::id(&id, "page")?;
-            if s.principal.user_id == Some(uid) {
-                return Err(Fail::Page(
-                    StatusCode::CONFLICT,
-                    view::bare(
-                        "Conflict",
-                        html! { p.error role="alert" { "You cannot take the Administrator role from yourself here; another administrator can." } },
-                    ),
-                ));
-            }
-            directory::roles::revoke_admin(conn, c, uid)?;
-            Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
+        let uid = Fail::id(&id, "page")?;
+        if s.principal.user_id == Some(uid) {
+            let (back, why) = (format!("/console/users/{id}"), confirm::NOT_YOURSELF_DEMOTE);
+            return Err(confirm::refused(
+                s,
+                Nav::Users,
+                "Remove your own role?",
+                why,
+                &back,
+            ));
+        }
+        directory::roles::revoke_admin(conn, c, uid)?;
+        Ok(Out::Redirect(format!("/console/users/{id}?done=unadmin")))
     })
     .await
 }

@@ -263,6 +263,24 @@ where
         if w.changed || !w.skipped.is_empty() {
             let mut entry = payload_skipping(&w.group, &w.skipped);
             let done = without_skipped(&delta, &w.skipped);
+            // Who was added or removed, for the activity log (the first ones, and how many).
+            for (key, ids) in [
+                ("membersAdded", &done.add),
+                ("membersRemoved", &done.remove),
+            ] {
+                if !ids.is_empty() {
+                    let shown: Vec<String> = ids
+                        .iter()
+                        .take(SKIPPED_SHOWN)
+                        .map(|&id| id_to_hex(id))
+                        .collect();
+                    entry[key] = json!(shown);
+                    entry[format!("{key}Count")] = json!(ids.len());
+                }
+            }
+            if done.clear {
+                entry["membersReplaced"] = json!(true);
+            }
             let subject = if w.changed {
                 Subject::Group {
                     group: &w.group,

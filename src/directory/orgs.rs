@@ -182,6 +182,7 @@ pub fn mint_child_key(
                 secret: &secret,
                 scopes,
                 user_id: None,
+                expires_at: None,
             },
         )?;
         audit(

@@ -203,6 +203,85 @@ fn role_changes(old: Option<&UserData>, new: &UserData) -> (Vec<String>, Vec<Str
 
 /// A write's payload with the roles it grants and revokes (the audit trail shows who gave
 /// whom which role: the entry's actor).
+/// What a change did to each attribute a person reads, as `{attribute: [before, after]}`
+/// (`null` for none), for the activity log. Long values are cut to 200 characters.
+fn attribute_changes(
+    before: &UserData,
+    after: &UserData,
+) -> serde_json::Map<String, serde_json::Value> {
+    use crate::domain::MultiAttr;
+    fn flat(d: &UserData) -> Vec<(String, Option<String>)> {
+        let primary = |a: MultiAttr| d.primary(a).and_then(|v| v.value.clone());
+        let e = &d.enterprise;
+        let mut out: Vec<(String, Option<String>)> = [
+            ("userName", d.user_name.clone()),
+            ("displayName", d.display_name.clone()),
+            ("name.givenName", d.name.given.clone()),
+            ("name.middleName", d.name.middle.clone()),
+            ("name.familyName", d.name.family.clone()),
+            ("nickName", d.nick_name.clone()),
+            ("title", d.title.clone()),
+            ("userType", d.user_type.clone()),
+            ("externalId", d.external_id.clone()),
+            ("preferredLanguage", d.preferred_language.clone()),
+            ("locale", d.locale.clone()),
+            ("timezone", d.timezone.clone()),
+            ("profileUrl", d.profile_url.clone()),
+            ("active", Some(d.is_active().to_string())),
+            ("emails", primary(MultiAttr::Emails)),
+            ("phoneNumbers", primary(MultiAttr::PhoneNumbers)),
+            ("department", e.department.clone()),
+            ("organization", e.organization.clone()),
+            ("division", e.division.clone()),
+            ("costCenter", e.cost_center.clone()),
+            ("employeeNumber", e.employee_number.clone()),
+            ("manager", e.manager.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut roles: Vec<&str> = d.roles.iter().map(|r| r.name.as_str()).collect();
+        roles.sort_unstable();
+        out.push((
+            "roles".into(),
+            (!roles.is_empty()).then(|| roles.join(", ")),
+        ));
+        for (urn, obj) in &d.extensions {
+            for (k, v) in obj.as_object().into_iter().flatten() {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push((format!("{urn}:{k}"), Some(text)));
+            }
+        }
+        out
+    }
+    let cut = |v: Option<String>| match v {
+        Some(s) if s.chars().count() > 200 => {
+            json!(format!("{}…", s.chars().take(200).collect::<String>()))
+        }
+        Some(s) => json!(s),
+        None => serde_json::Value::Null,
+    };
+    let (b, a) = (flat(before), flat(after));
+    let old: std::collections::HashMap<&str, &Option<String>> =
+        b.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let new: std::collections::HashMap<&str, &Option<String>> =
+        a.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut out = serde_json::Map::new();
+    for (k, _) in b.iter().chain(a.iter()) {
+        let (was, now) = (
+            old.get(k.as_str()).and_then(|v| (*v).clone()),
+            new.get(k.as_str()).and_then(|v| (*v).clone()),
+        );
+        if was != now && !out.contains_key(k) && out.len() < 50 {
+            out.insert(k.clone(), json!([cut(was), cut(now)]));
+        }
+    }
+    out
+}
+
 fn with_roles(
     mut p: serde_json::Value,
     granted: &[String],
@@ -408,7 +487,11 @@ where
             before: &current,
             after: &u,
         };
-        let p = with_roles(payload(&u), &granted, &revoked);
+        let mut p = with_roles(payload(&u), &granted, &revoked);
+        let changed = attribute_changes(&current.data, &u.data);
+        if !changed.is_empty() {
+            p["changes"] = serde_json::Value::Object(changed);
+        }
         audit(conn, caller, Some(u.id), action, p, subject)?;
         Ok(Changed {
             value: u,

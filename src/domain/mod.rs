@@ -246,6 +246,10 @@ pub struct Credential {
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// After this it answers 401 like a revoked one (`None`: never).
+    pub expires_at: Option<NaiveDateTime>,
+    /// Until this, the secret it had before its last rotation still works.
+    pub previous_expires_at: Option<NaiveDateTime>,
 }
 
 /// Who is calling: the organization it may see, what it may do, and through which credential.

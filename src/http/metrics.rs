@@ -39,13 +39,19 @@ struct RateSamples {
 const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// One dialect's requests on this instance: in all since it started, and per minute over
-/// the window the rates were measured in.
+/// The shortest window a rate per minute is given for: a few seconds' requests are shown as
+/// a count over those seconds, not extrapolated to a minute.
+pub const MIN_RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// One dialect's requests on this instance: in all since it started, in the window the
+/// rates were measured in, and per minute over that window (`None` while it is shorter
+/// than [`MIN_RATE_WINDOW`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DialectRate {
     pub dialect: &'static str,
     pub total: u64,
-    pub per_minute: f64,
+    pub in_window: u64,
+    pub per_minute: Option<f64>,
 }
 
 /// A new metric, registered.
@@ -202,14 +208,18 @@ impl Metrics {
         }
         drop(r);
         let window = now.duration_since(since);
-        let minutes = window.as_secs_f64().max(1.0) / 60.0;
+        let minutes = window.as_secs_f64() / 60.0;
         let rates = DIALECT_LABELS
             .iter()
             .zip(counts.iter().zip(base.iter()))
-            .map(|(d, (c, b))| DialectRate {
-                dialect: d,
-                total: *c,
-                per_minute: c.saturating_sub(*b) as f64 / minutes,
+            .map(|(d, (c, b))| {
+                let n = c.saturating_sub(*b);
+                DialectRate {
+                    dialect: d,
+                    total: *c,
+                    in_window: n,
+                    per_minute: (window >= MIN_RATE_WINDOW).then(|| n as f64 / minutes),
+                }
             })
             .collect();
         (rates, window)
@@ -525,14 +535,14 @@ mod tests {
         assert_eq!(of("domo").total, 1);
         assert_eq!(of("other").total, 2);
         assert_eq!(of("logto").total, 0);
-        // The first window is since the start (under a second here, counted as one second),
-        // so 3 requests are 180 a minute.
+        // The first window is since the start, under a second here: too short for a rate
+        // per minute (3 requests are not extrapolated to 180 a minute), so the count only.
         assert!(window.as_secs() < 5);
-        assert_eq!(of("scim").per_minute, 180.0);
-        // The second look is against the first snapshot: nothing new, no rate.
+        assert_eq!((of("scim").in_window, of("scim").per_minute), (3, None));
+        // The second look is against the first snapshot: nothing new.
         let (rates, _) = m.dialect_rates();
         let scim = rates.iter().find(|r| r.dialect == "scim").unwrap();
-        assert_eq!((scim.total, scim.per_minute), (3, 0.0));
+        assert_eq!((scim.total, scim.in_window, scim.per_minute), (3, 0, None));
         assert!(m
             .render()
             .contains("muster_http_requests_by_dialect_total{dialect=\"scim\"} 3"));

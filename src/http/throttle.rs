@@ -90,8 +90,16 @@ impl Throttle {
         }
     }
 
-    /// Count a failed check of `key`.
-    pub fn fail(&self, key: &str) {
+    /// The key of a user's password at the console's sign-in (and its re-authentication):
+    /// a count of its own, so failures through an API (Logto's `password/verify`) cannot
+    /// lock an administrator out of the console, nor console failures lock the API.
+    pub fn console_key(org: &str, user: i64) -> String {
+        format!("console:{org}:{user}")
+    }
+
+    /// Count a failed check of `key`; `true` when this failure is the one that makes it
+    /// refused (the limit is reached).
+    pub fn fail(&self, key: &str) -> bool {
         let now = Instant::now();
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if keys.len() >= MAX_KEYS && !keys.contains_key(key) {
@@ -101,7 +109,7 @@ impl Throttle {
                 keys.retain(|_, w| w.failures >= limit);
             }
             if keys.len() >= MAX_KEYS {
-                return;
+                return false;
             }
         }
         let w = keys.entry(key.to_string()).or_insert(Window {
@@ -115,6 +123,7 @@ impl Throttle {
             };
         }
         w.failures = w.failures.saturating_add(1);
+        w.failures == self.limit
     }
 }
 

@@ -162,10 +162,12 @@ pub fn search(
     Ok((rows.into_iter().map(|r| entry(org, r)).collect(), total))
 }
 
-/// The `limit` newest entries of the organization (no count): one statement.
+/// The `limit` newest changes of the organization (no count; console sign-ins and
+/// sign-outs, which change nothing, left out): one statement.
 pub fn recent(conn: &mut DbConn, org: &OrgId, limit: i64) -> StoreResult<Vec<AuditEntry>> {
     let rows: Vec<Row> = audit_entries::table
         .filter(audit_entries::org_id.eq(org.as_str().to_string()))
+        .filter(audit_entries::key.not_like("Console.Sign%"))
         .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
         .limit(limit)
         .load(conn.db())?;
@@ -226,4 +228,65 @@ pub fn get(conn: &mut DbConn, org: &OrgId, id: i64) -> StoreResult<AuditEntry> {
         .filter(audit_entries::id.eq(id))
         .first(conn.db())?;
     Ok(entry(org, row))
+}
+
+/// The names an activity page shows for the ids its entries carry, read in one statement:
+/// users (user name, else display name), groups (display name) and credentials (label) of
+/// `org`. Ids of things since deleted are absent.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    pub users: std::collections::HashMap<i64, String>,
+    pub groups: std::collections::HashMap<i64, String>,
+    pub credentials: std::collections::HashMap<String, String>,
+}
+
+pub fn names(
+    conn: &mut DbConn,
+    org: &OrgId,
+    users: &[i64],
+    groups: &[i64],
+    credentials: &[String],
+) -> StoreResult<Names> {
+    use super::raw::{Bind, Raw};
+    use diesel::sql_types::{Integer, Text};
+    let mut out = Names::default();
+    if users.is_empty() && groups.is_empty() && credentials.is_empty() {
+        return Ok(out);
+    }
+    let o = || Bind::Text(org.as_str().to_string());
+    let rows: Vec<(i32, String, String)> = Raw::sql(
+        "SELECT 1, CAST(u.id AS TEXT), COALESCE(u.user_name, u.display_name, '') FROM users u \
+         WHERE u.org_id = ",
+    )
+    .bind(o())
+    .push(" AND u.id")
+    .in_ids(users)
+    .push(" UNION ALL SELECT 2, CAST(g.id AS TEXT), g.display_name FROM groups g WHERE g.org_id = ")
+    .bind(o())
+    .push(" AND g.id")
+    .in_ids(groups)
+    .push(" UNION ALL SELECT 3, c.id, c.label FROM credentials c WHERE c.org_id = ")
+    .bind(o())
+    .push(" AND c.id")
+    .in_texts(credentials)
+    .query::<(Integer, Text, Text)>()
+    .load(conn.db())?;
+    for (kind, key, name) in rows {
+        match kind {
+            1 => {
+                if let Ok(id) = key.parse() {
+                    out.users.insert(id, name);
+                }
+            }
+            2 => {
+                if let Ok(id) = key.parse() {
+                    out.groups.insert(id, name);
+                }
+            }
+            _ => {
+                out.credentials.insert(key, name);
+            }
+        }
+    }
+    Ok(out)
 }

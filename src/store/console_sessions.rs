@@ -130,3 +130,65 @@ pub fn delete_for_user(conn: &mut DbConn, org: &OrgId, user_id: i64) -> StoreRes
     )
     .execute(conn.db())?)
 }
+
+/// A session in its holder's list.
+#[derive(Debug, Clone, Queryable)]
+pub struct Listed {
+    pub token_hash: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub last_seen_at: chrono::NaiveDateTime,
+}
+
+impl Listed {
+    /// How the list names it: the start of its key (a hash of the secret, so it tells
+    /// nothing about the cookie).
+    pub fn id(&self) -> &str {
+        &self.token_hash[..self.token_hash.len().min(12)]
+    }
+}
+
+/// The sessions of one holder: user `user_id`, or (without one) token `credential_id`.
+pub fn of_holder(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user_id: Option<i64>,
+    credential_id: Option<&str>,
+) -> StoreResult<Vec<Listed>> {
+    let q = console_sessions::table
+        .filter(console_sessions::org_id.eq(org.as_str()))
+        .select((
+            console_sessions::token_hash,
+            console_sessions::created_at,
+            console_sessions::last_seen_at,
+        ))
+        .order(console_sessions::created_at.desc())
+        .into_boxed();
+    let q = match (user_id, credential_id) {
+        (Some(u), _) => q.filter(console_sessions::user_id.eq(u)),
+        (None, Some(c)) => q
+            .filter(console_sessions::user_id.is_null())
+            .filter(console_sessions::credential_id.eq(c.to_string())),
+        (None, None) => return Ok(vec![]),
+    };
+    Ok(q.limit(100).load(conn.db())?)
+}
+
+/// End every session of one holder (see `of_holder`).
+pub fn delete_of_holder(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user_id: Option<i64>,
+    credential_id: Option<&str>,
+) -> StoreResult<usize> {
+    match (user_id, credential_id) {
+        (Some(u), _) => delete_for_user(conn, org, u),
+        (None, Some(c)) => Ok(diesel::delete(
+            console_sessions::table
+                .filter(console_sessions::org_id.eq(org.as_str()))
+                .filter(console_sessions::user_id.is_null())
+                .filter(console_sessions::credential_id.eq(c)),
+        )
+        .execute(conn.db())?),
+        (None, None) => Ok(0),
+    }
+}

@@ -29,6 +29,10 @@ impl Row {
             created_at: self.created_at,
             last_used_at: self.last_used_at,
             revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
+            previous_expires_at: self
+                .previous_expires_at
+                .filter(|_| self.previous_secret_hash.is_some()),
         })
     }
 }
@@ -41,6 +45,8 @@ pub struct NewCredential<'a> {
     pub secret: &'a str,
     pub scopes: &'a Scopes,
     pub user_id: Option<i64>,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<NaiveDateTime>,
 }
 
 pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credential> {
@@ -56,6 +62,7 @@ pub fn create(conn: &mut DbConn, new: NewCredential<'_>) -> StoreResult<Credenti
                 credentials::scopes.eq(new.scopes.to_string()),
                 credentials::user_id.eq(new.user_id),
                 credentials::created_at.eq(now()),
+                credentials::expires_at.eq(new.expires_at),
             ))
             .execute(conn.db())
             .map_err(|e| {
@@ -113,11 +120,28 @@ fn with_version((row, v): (Row, i64)) -> StoreResult<WithVersion> {
 /// The live API token whose secret is `secret`, looked up by its digest.
 pub fn find_token(conn: &mut DbConn, secret: &str) -> StoreResult<Option<WithVersion>> {
     let digest = hash_secret(secret);
+    let t = now();
     let row = super::on_backend!(conn, c => credentials::table
         .inner_join(organizations::table)
         .filter(credentials::secret_hash.eq(&digest))
         .filter(credentials::kind.eq(CredentialKind::Token.as_str()))
         .filter(credentials::revoked_at.is_null())
+        .filter(credentials::expires_at.is_null().or(credentials::expires_at.gt(t)))
+        .select((Row::as_select(), organizations::schemas_version))
+        .first::<(Row, i64)>(c)
+        .optional())?;
+    if row.is_some() {
+        return row.map(with_version).transpose();
+    }
+    // The secret before the token's last rotation, during its grace period (a second
+    // statement only for a secret that is not current: the hot path is unchanged).
+    let row = super::on_backend!(conn, c => credentials::table
+        .inner_join(organizations::table)
+        .filter(credentials::previous_secret_hash.eq(&digest))
+        .filter(credentials::previous_expires_at.gt(t))
+        .filter(credentials::kind.eq(CredentialKind::Token.as_str()))
+        .filter(credentials::revoked_at.is_null())
+        .filter(credentials::expires_at.is_null().or(credentials::expires_at.gt(t)))
         .select((Row::as_select(), organizations::schemas_version))
         .first::<(Row, i64)>(c)
         .optional())?;
@@ -130,18 +154,25 @@ pub fn verify_client(
     id: &str,
     secret: &str,
 ) -> StoreResult<Option<WithVersion>> {
+    let t = now();
     let row = super::on_backend!(conn, c => credentials::table
         .inner_join(organizations::table)
         .filter(credentials::id.eq(id))
         .filter(credentials::kind.eq(CredentialKind::Client.as_str()))
         .filter(credentials::revoked_at.is_null())
+        .filter(credentials::expires_at.is_null().or(credentials::expires_at.gt(t)))
         .select((Row::as_select(), organizations::schemas_version))
         .first::<(Row, i64)>(c)
         .optional())?;
     match row {
         Some(row) => {
             let presented = hash_secret(secret);
-            if bool::from(presented.as_bytes().ct_eq(row.0.secret_hash.as_bytes())) {
+            let same = |h: &str| bool::from(presented.as_bytes().ct_eq(h.as_bytes()));
+            let current = same(&row.0.secret_hash);
+            // The secret before the last rotation, during its grace period.
+            let previous = row.0.previous_expires_at.is_some_and(|until| until > t)
+                && row.0.previous_secret_hash.as_deref().is_some_and(same);
+            if current || previous {
                 Ok(Some(with_version(row)?))
             } else {
                 Ok(None)
@@ -151,12 +182,13 @@ pub fn verify_client(
     }
 }
 
-/// The credential `id` if it exists and is not revoked.
+/// The credential `id` if it exists and is neither revoked nor expired.
 pub fn find_live(conn: &mut DbConn, id: &str) -> StoreResult<Option<WithVersion>> {
     let row = super::on_backend!(conn, c => credentials::table
         .inner_join(organizations::table)
         .filter(credentials::id.eq(id))
         .filter(credentials::revoked_at.is_null())
+        .filter(credentials::expires_at.is_null().or(credentials::expires_at.gt(now())))
         .select((Row::as_select(), organizations::schemas_version))
         .first::<(Row, i64)>(c)
         .optional())?;
@@ -247,6 +279,61 @@ pub fn touch_if_stale(conn: &mut DbConn, c: &Credential) -> StoreResult<bool> {
             Ok(true)
         }
     }
+}
+
+/// Give credential `id` (of `org`, else `NotFound`) the new secret `secret`; the one it had
+/// keeps working until `previous_until` (`None`: it stops at once). A revoked or expired
+/// credential cannot be rotated (`Conflict`).
+pub fn rotate(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: &str,
+    secret: &str,
+    previous_until: Option<NaiveDateTime>,
+) -> StoreResult<Credential> {
+    super::write_tx(conn, |conn| {
+        let row = credentials::table
+            .filter(credentials::id.eq(id))
+            .filter(credentials::org_id.eq(org.as_str()))
+            .first::<Row>(conn.db())
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let t = now();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= t) {
+            return Err(StoreError::Conflict(
+                "a revoked or expired credential cannot be rotated".into(),
+            ));
+        }
+        let previous = previous_until.map(|_| row.secret_hash.clone());
+        diesel::update(credentials::table.filter(credentials::id.eq(id)))
+            .set((
+                credentials::secret_hash.eq(hash_secret(secret)),
+                credentials::previous_secret_hash.eq(previous),
+                credentials::previous_expires_at.eq(previous_until),
+            ))
+            .execute(conn.db())?;
+        get(conn, id)
+    })
+}
+
+/// Set or clear when credential `id` (of `org`, else `NotFound`) expires.
+pub fn set_expiry(
+    conn: &mut DbConn,
+    org: &OrgId,
+    id: &str,
+    expires_at: Option<NaiveDateTime>,
+) -> StoreResult<Credential> {
+    let n = diesel::update(
+        credentials::table
+            .filter(credentials::id.eq(id))
+            .filter(credentials::org_id.eq(org.as_str())),
+    )
+    .set(credentials::expires_at.eq(expires_at))
+    .execute(conn.db())?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    get(conn, id)
 }
 
 /// Revoke every live credential of `org` (a deactivated organization's keys stop working).

@@ -327,6 +327,13 @@ portable!(CredentialRow, credentials, org = org_id, key = (id), {
     created_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
+    // (Dumps made before credentials could expire or rotate have none of these.)
+    #[serde(default)]
+    expires_at: Option<NaiveDateTime>,
+    #[serde(default)]
+    previous_secret_hash: Option<String>,
+    #[serde(default)]
+    previous_expires_at: Option<NaiveDateTime>,
 });
 
 portable!(AuditEntryRow, audit_entries, org = org_id, key = (id), {

@@ -196,6 +196,9 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        previous_secret_hash -> Nullable<Text>,
+        previous_expires_at -> Nullable<Timestamp>,
     }
 }
 

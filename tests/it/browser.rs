@@ -64,19 +64,36 @@ impl Drop for Driver {
 }
 
 async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, &[]).await
+}
+
+/// A browser with extra command-line switches (a dark color scheme).
+async fn browser_with(driver: &Driver, profile: &std::path::Path, extra: &[&str]) -> Client {
     // Two providers are compiled in (through different crates): pick one for the process.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,860",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(extra.iter().map(|a| a.to_string()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
             "binary": std::env::var("MUSTER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1200,860",
-                format!("--user-data-dir={}", profile.display()),
-            ]
+            "args": args,
         }),
     );
     ClientBuilder::rustls()
@@ -305,7 +322,7 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     let base = server.base.clone();
 
     // Sign in: an unknown session goes to the form; a wrong password says so.
-    c.goto(&format!("{base}/console/users")).await.unwrap();
+    c.goto(&format!("{base}/console/")).await.unwrap();
     assert_eq!(path_of(&c).await, "/console/login");
     shots.take(&c, "sign-in").await;
     fill(&c, "#f-org", "default").await;
@@ -384,8 +401,47 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(l["name"], "Grace Hopper");
     assert_eq!(l["primaryEmail"], "grace@navy.example");
 
-    // Suspend.
-    click(&c, "form[action$='/active'] button").await;
+    // An edit that meets a newer change from SCIM: refused, and the form shows the fresh
+    // values (with their version) instead of undoing the change between.
+    fill(&c, "#f-title", "Rear Admiral").await;
+    api.send(
+        reqwest::Method::PATCH,
+        &format!("/scim/v2/Users/{grace_id}"),
+        ADMIN_TOKEN,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "path": "title", "value": "Commodore"}]}),
+    )
+    .await;
+    click(&c, "section[aria-labelledby=edit-h] form.card button").await;
+    assert!(text_of(&c, "p.error")
+        .await
+        .contains("changed since you opened it"));
+    let shown = c
+        .find(Locator::Css("#f-title"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(shown.as_deref(), Some("Commodore"));
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(u["title"], "Commodore", "the newer change stays");
+    shots.take(&c, "user-conflict").await;
+    c.goto(&format!("{base}/console/users/{grace_id}"))
+        .await
+        .unwrap();
+
+    // Suspend: the page asks first, saying what it does.
+    click(&c, "a[href$='/active?to=false']").await;
+    assert!(text_of(&c, "h1").await.starts_with("Suspend grace?"));
+    shots.take(&c, "confirm-suspend").await;
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert_eq!(u["active"], true, "asking changes nothing");
+    click(&c, "form.confirm button.danger").await;
     assert_eq!(text_of(&c, "p.notice").await, "User suspended.");
     assert_eq!(text_of(&c, "h1 .badge").await, "Suspended");
     let (_, u) = api
@@ -411,6 +467,28 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
         .unwrap());
     assert_eq!(api.verify(&grace_id, &generated).await, 204);
     assert_eq!(api.verify(&grace_id, "correct horse 1").await, 422);
+    // The form redirected (post/redirect/get): a reload shows the page again without the
+    // password, and sets none.
+    assert_eq!(
+        path_of(&c).await,
+        format!("/console/users/{grace_id}?done=password")
+    );
+    c.refresh().await.unwrap();
+    assert_eq!(text_of(&c, "p.notice").await, "Password set.");
+    assert!(
+        c.find(Locator::Css("#generated-secret")).await.is_err(),
+        "shown once"
+    );
+    assert_eq!(
+        api.verify(&grace_id, &generated).await,
+        204,
+        "not set again"
+    );
+    let sets = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM audit_entries WHERE key = 'Console.User.Password'",
+    );
+    assert_eq!(sets, vec!["1".to_string()]);
     let activity = text_of(&c, "section[aria-labelledby=activity-h] tbody tr").await;
     assert!(activity.contains("Console.User.Password"), "{activity}");
     shots.take(&c, "user").await;
@@ -425,11 +503,11 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
         )
         .await;
     assert_eq!(status, 201);
-    // (A fresh GET: reloading the page that showed the generated password would post again.)
     c.goto(&format!("{base}/console/users/{grace_id}"))
         .await
         .unwrap();
-    click(&c, "button[aria-label='Remove identity github']").await;
+    click(&c, "a[aria-label='Remove identity github']").await;
+    click(&c, "form.confirm button.danger").await;
     assert_eq!(text_of(&c, "p.notice").await, "Identity removed.");
     let (_, l) = api
         .get(&format!("/api/users/{grace_id}"), ADMIN_TOKEN)
@@ -494,14 +572,32 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(list["totalResults"], 8);
     shots.take(&c, "credentials").await;
     let id_text = text_of(&c, "div.secret p code").await;
-    c.goto(&format!("{base}/console/credentials"))
-        .await
-        .unwrap();
+    // A reload of the page the form led to mints nothing and shows the secret no more.
+    c.refresh().await.unwrap();
     assert!(
         !c.source().await.unwrap().contains(&secret),
         "shown only once"
     );
-    click(&c, &format!("button[aria-label='Revoke {id_text}']")).await;
+    let tokens = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM credentials WHERE label = 'provisioning'",
+    );
+    assert_eq!(tokens, vec!["1".to_string()]);
+    // Revoking asks first, with the password again, and says the token was used.
+    click(&c, &format!("a[aria-label='Revoke {id_text}']")).await;
+    assert!(text_of(&c, ".consequence").await.contains("last used"));
+    fill(&c, "#f-current_password", "not her password").await;
+    click(&c, "form.confirm button.danger").await;
+    assert!(text_of(&c, "#f-current_password-error")
+        .await
+        .contains("not your password"));
+    assert_eq!(
+        api.get("/scim/v2/Users", &secret).await.0,
+        200,
+        "not revoked"
+    );
+    fill(&c, "#f-current_password", "correct horse 1").await;
+    click(&c, "form.confirm button.danger").await;
     assert_eq!(text_of(&c, "p.notice").await, "Credential revoked.");
     let (status, _) = api.get("/scim/v2/Users", &secret).await;
     assert_eq!(status, 401);
@@ -678,10 +774,79 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
         .await;
     assert!(u.get(EXT).is_none(), "{u}");
 
-    // Phone width: the users page still reads.
+    // Her own branch: the page that would take her administrator role refuses.
+    let ada_id = query_text(
+        &db,
+        "SELECT user_name AS text FROM users WHERE user_name = 'ada'",
+    );
+    assert_eq!(ada_id.len(), 1);
+    click(&c, "nav[aria-label=Sections] a[href='/console/users']").await;
+    click_link(&c, "ada").await;
+    let me = text_of(&c, "#main").await;
+    assert!(me.contains("You cannot suspend yourself"), "{me}");
+    let my_path = path_of(&c).await;
+    c.goto(&format!("{base}{my_path}/admin/revoke"))
+        .await
+        .unwrap();
+    assert!(text_of(&c, "p.error")
+        .await
+        .contains("cannot take the Administrator role from yourself"));
+    shots.take(&c, "refused-self-demotion").await;
+    let (_, me) = api
+        .get(
+            &format!("/scim/v2{}", my_path.replace("/console/users", "/Users")),
+            ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(me["roles"][0]["value"], "Administrator");
+
+    // Times show in the browser's zone, the UTC value on hover.
+    c.goto(&format!("{base}/console/activity")).await.unwrap();
+    let title = c
+        .find(Locator::Css("table.list time[data-utc]"))
+        .await
+        .expect("a converted time")
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(title.ends_with(" UTC"), "{title}");
+
+    // Phone width (390 px): every section of the navigation is on screen, none cut off.
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{base}/console/users")).await.unwrap();
+    let links = c
+        .find_all(Locator::Css("nav[aria-label=Sections] a"))
+        .await
+        .unwrap();
+    assert_eq!(links.len(), 7);
+    let width: f64 = c
+        .execute("return document.documentElement.clientWidth;", vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    for l in &links {
+        assert!(l.is_displayed().await.unwrap());
+        let r = c
+            .execute(
+                "const r = arguments[0].getBoundingClientRect(); return [r.left, r.right];",
+                vec![serde_json::to_value(l).unwrap()],
+            )
+            .await
+            .unwrap();
+        let (left, right) = (r[0].as_f64().unwrap(), r[1].as_f64().unwrap());
+        let name = l.text().await.unwrap();
+        assert!(
+            left >= 0.0 && right <= width,
+            "{name}: {left}..{right} of {width}"
+        );
+    }
     shots.take(&c, "users-phone").await;
+    c.goto(&format!("{base}/console/credentials"))
+        .await
+        .unwrap();
+    shots.take(&c, "credentials-phone").await;
     c.set_window_size(1200, 860).await.unwrap();
 
     // Sign out: the session ends.
@@ -689,7 +854,7 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(path_of(&c).await, "/console/login?out=1");
     assert_eq!(text_of(&c, "p.notice").await, "You are signed out.");
     c.goto(&format!("{base}/console/users")).await.unwrap();
-    assert_eq!(path_of(&c).await, "/console/login");
+    assert_eq!(path_of(&c).await, "/console/login?next=%2Fconsole%2Fusers");
     let rows = query_text(
         &db,
         "SELECT CAST(COUNT(*) AS TEXT) AS text FROM console_sessions",
@@ -697,4 +862,36 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(rows, vec!["0".to_string()]);
 
     c.close().await.unwrap();
+
+    // Dark mode, by the system's color scheme: the same page in dark colors.
+    let dark_profile = tempfile::tempdir().unwrap();
+    let d = browser_with(
+        &driver,
+        dark_profile.path(),
+        &[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ],
+    )
+    .await;
+    d.goto(&format!("{base}/console/login")).await.unwrap();
+    fill(&d, "#f-org", "default").await;
+    fill(&d, "#f-login", "ada").await;
+    fill(&d, "#f-password", "correct horse 1").await;
+    click(&d, "form[aria-label='Sign in with a password'] button").await;
+    d.goto(&format!("{base}/console/users/{grace_id}"))
+        .await
+        .unwrap();
+    let dark = d
+        .execute(
+            "return [matchMedia('(prefers-color-scheme: dark)').matches, \
+             getComputedStyle(document.documentElement).backgroundColor];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dark[0], true, "{dark}");
+    assert_eq!(dark[1], "rgb(17, 22, 28)", "the dark background");
+    shots.take(&d, "user-dark").await;
+    d.close().await.unwrap();
 }

@@ -298,12 +298,13 @@ async fn console_pages_fit_their_statement_budgets(b: Backend) {
     // Session, users counted (triggers), suspended (partial index), groups counted, changes
     // per day, the latest changes.
     check_read(&s, "console dashboard", 6, page("/console/".into())).await;
-    // Session, the count, the page; a user to look up.
-    check_read(&s, "console activity", 3, page("/console/activity".into())).await;
+    // Session, the count, the page, the names of the users, groups and credentials the
+    // entries mention (one statement); a user to look up.
+    check_read(&s, "console activity", 4, page("/console/activity".into())).await;
     check_read(
         &s,
         "console activity, filtered",
-        4,
+        5,
         page(format!(
             "/console/activity?dialect=scim&action=User&user={first}&from=2026-01-01"
         )),

@@ -666,7 +666,7 @@ async fn access_tokens_die_with_their_client_and_respect_scopes(b: Backend) {
     let body = json(
         s.post("/admin/v1/credentials")
             .bearer_auth("read-only-token-0123456")
-            .json(&json!({"kind": "client", "scopes": "all"}))
+            .json(&json!({"kind": "client", "label": "more", "scopes": "all"}))
             .send()
             .await
             .unwrap(),

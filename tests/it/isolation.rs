@@ -299,6 +299,7 @@ fn body(v: &Victim, r: &Route) -> Option<Value> {
             {"usergroup": v.group_name, "do": [{"deleteUserGroup": {}}]},
         ]),
         ("POST", "/admin/v1/credentials") => json!({"kind": "token", "label": "mallory"}),
+        ("POST", "/admin/v1/credentials/{id}/rotate") => json!({"graceSeconds": 3600}),
         ("POST", "/admin/v1/schemas") => json!({"schema": {
             "id": "urn:mallory:ext:2.0:User", "attributes": [{"name": "pwned", "type": "string"}]
         }}),

@@ -14,6 +14,47 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  // Times in the browser's own zone; the UTC value the server wrote stays on hover. Every
+  // time the server writes reads "YYYY-MM-DD HH:MM:SS UTC" (in a <time datetime> element,
+  // or as plain text in a table cell or a profile value).
+  var UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC$/;
+  function local(el, text) {
+    var m = UTC.exec(text.trim());
+    if (!m) return;
+    var d = new Date(m[1] + "T" + m[2] + "Z");
+    if (isNaN(d.getTime())) return;
+    var p = function (n) { return (n < 10 ? "0" : "") + n; };
+    var shown = d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " +
+      p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}
+    el.textContent = shown + (zone ? " " + zone : "");
+    el.title = text.trim();
+    el.setAttribute("data-utc", text.trim());
+  }
+  document.querySelectorAll("time[datetime]").forEach(function (t) { local(t, t.textContent); });
+  document.querySelectorAll("td, dd").forEach(function (cell) {
+    if (cell.children.length === 0 && UTC.test(cell.textContent.trim())) {
+      var t = document.createElement("time");
+      t.setAttribute("datetime", cell.textContent.trim());
+      local(t, cell.textContent);
+      cell.replaceChildren(t);
+      return;
+    }
+    // A time followed by more text ("… UTC in SCIM"): wrap just the time.
+    var first = cell.firstChild;
+    if (first && first.nodeType === 3) {
+      var m = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)/.exec(first.nodeValue);
+      if (m) {
+        var t2 = document.createElement("time");
+        t2.setAttribute("datetime", m[1]);
+        local(t2, m[1]);
+        first.nodeValue = first.nodeValue.slice(m[1].length);
+        cell.insertBefore(t2, first);
+      }
+    }
+  });
+
   // Search as you type in "Add a member": fetch the same page and swap in its results.
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var input = form.querySelector("input[type=search]");

@@ -142,7 +142,13 @@ struct CredentialBody {
     last_used_at: Option<String>,
     #[oai(skip_serializing_if_is_none)]
     revoked_at: Option<String>,
-    /// Shown once, in the response that created the credential.
+    /// After this it answers 401 like a revoked one.
+    #[oai(skip_serializing_if_is_none)]
+    expires_at: Option<String>,
+    /// After a rotation: the secret it had before works until then.
+    #[oai(skip_serializing_if_is_none)]
+    previous_secret_valid_until: Option<String>,
+    /// Shown once, in the response that created (or rotated) the credential.
     #[oai(skip_serializing_if_is_none)]
     secret: Option<String>,
 }
@@ -157,6 +163,8 @@ impl CredentialBody {
             created_at: rfc3339(c.created_at),
             last_used_at: c.last_used_at.map(rfc3339),
             revoked_at: c.revoked_at.map(rfc3339),
+            expires_at: c.expires_at.map(rfc3339),
+            previous_secret_valid_until: c.previous_expires_at.map(rfc3339),
             secret,
         }
     }
@@ -178,10 +186,54 @@ pub fn organization_json(o: Organization) -> serde_json::Value {
 struct NewCredentialBody {
     /// `token` (a bearer secret) or `client` (an OAuth client: id + secret).
     kind: String,
+    /// What it is for (required): shown in the console and the activity log.
     #[oai(default)]
     label: String,
     /// Space-separated; at most the caller's own scopes. Defaults to the caller's scopes.
     scopes: Option<String>,
+    /// RFC 3339 time after which it answers 401 like a revoked one; none: it never expires.
+    expires_at: Option<String>,
+}
+
+#[derive(Object, Default)]
+#[oai(rename_all = "camelCase")]
+struct RotateBody {
+    /// How long the old secret keeps working, in seconds (0 to 30 days; default 0: at once).
+    #[oai(default)]
+    grace_seconds: i64,
+}
+
+/// A credential's label as the admin API takes it: required, at most 255 characters,
+/// without control characters.
+fn label_of(label: &str) -> AdminResult<String> {
+    let label = label.trim();
+    if label.is_empty() {
+        return Err(AdminError::bad(
+            "label is required: say what the credential is for",
+        ));
+    }
+    if label.chars().count() > crate::directory::credentials::MAX_LABEL
+        || label.chars().any(char::is_control)
+    {
+        return Err(AdminError::bad(
+            "label must be at most 255 characters, without control characters",
+        ));
+    }
+    Ok(label.to_string())
+}
+
+/// An expiry as the admin API takes it: RFC 3339, in the future.
+fn expiry_of(at: Option<&str>) -> AdminResult<Option<chrono::NaiveDateTime>> {
+    let Some(at) = at else { return Ok(None) };
+    let t = chrono::DateTime::parse_from_rfc3339(at)
+        .map_err(|_| {
+            AdminError::bad("expiresAt must be an RFC 3339 time, such as 2027-01-31T00:00:00Z")
+        })?
+        .naive_utc();
+    if t <= chrono::Utc::now().naive_utc() {
+        return Err(AdminError::bad("expiresAt must be in the future"));
+    }
+    Ok(Some(t))
 }
 
 #[derive(Object)]
@@ -374,27 +426,23 @@ crate::request::routes! {
         ) -> poem::Result<Created<CredentialBody>> {
             // Judged after the credential (`Trip::judged`): a bad credential is a 401 first.
             let prepared = (|| {
-                if body.label.contains('\0') || body.label.len() > 256 {
-                    return Err(AdminError::bad(
-                        "label must be at most 256 characters, without NUL",
-                    ));
-                }
                 let kind = CredentialKind::parse(&body.kind)
                     .ok_or_else(|| AdminError::bad("kind must be \"token\" or \"client\""))?;
+                let label = label_of(&body.label)?;
                 let asked = match &body.scopes {
                     Some(s) => Some(Scopes::parse(s).map_err(AdminError::bad)?),
                     None => None,
                 };
-                Ok((kind, asked))
+                let expires = expiry_of(body.expires_at.as_deref())?;
+                Ok((kind, label, asked, expires))
             })();
-            let label = body.label.clone();
             let trip = state.trip(&auth, Scope::OrgsAdmin);
-            admin(trip.judged(prepared, move |conn, p, (kind, asked)| {
+            admin(trip.judged(prepared, move |conn, p, (kind, label, asked, expires)| {
                 let scopes = asked.unwrap_or_else(|| p.scopes.clone());
                 // No escalation: `directory::credentials::mint` refuses (403) a scope
                 // the caller lacks, and audits the grant.
                 let (cred, secret) =
-                    crate::directory::credentials::mint(conn, p, kind, &label, &scopes)?;
+                    crate::directory::credentials::mint(conn, p, kind, &label, &scopes, expires)?;
                 Ok(Created::Created(Json(CredentialBody::from(cred, Some(secret)))))
             }))
             .await
@@ -431,6 +479,33 @@ crate::request::routes! {
                     description: g.data.description,
                 })))
             }))
+            .await
+        }
+
+        /// Give a credential of the caller's organization a new secret (shown once, in this
+        /// response); the old one keeps working for `graceSeconds` (0 to 30 days).
+        #[oai(path = "/credentials/:id/rotate", method = "post")]
+        async fn rotate_credential(
+            id: Path<String>,
+            body: Json<RotateBody>,
+        ) -> poem::Result<Json<CredentialBody>> {
+            let grace = body.grace_seconds;
+            let prepared = if (0..=crate::directory::credentials::MAX_GRACE.num_seconds())
+                .contains(&grace)
+            {
+                Ok(chrono::Duration::seconds(grace))
+            } else {
+                Err(AdminError::bad("graceSeconds must be 0 to 2592000 (30 days)"))
+            };
+            admin(state.trip(&auth, Scope::OrgsAdmin).judged(
+                prepared,
+                move |conn, p, grace| {
+                    let (cred, secret) =
+                        crate::directory::credentials::rotate(conn, p, &id.0, grace)
+                            .map_err(missing("credential"))?;
+                    Ok(Json(CredentialBody::from(cred, Some(secret))))
+                },
+            ))
             .await
         }
 

@@ -369,6 +369,7 @@ impl TestServer {
                     secret: &secret,
                     scopes: &scopes,
                     user_id: None,
+                    expires_at: None,
                 },
             )
             .unwrap();
