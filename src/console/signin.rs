@@ -47,7 +47,7 @@ pub(crate) struct SignIn {
     token: String,
 }
 
-fn secure_attr(state: &AppState) -> &'static str {
+pub(crate) fn secure_attr(state: &AppState) -> &'static str {
     if state.config.base_url.scheme() == "https" {
         "; Secure"
     } else {

@@ -222,3 +222,42 @@ pub async fn signed_in(s: &TestServer) -> (Console, Value) {
     assert_eq!(r.status, 303, "sign-in: {}", r.body);
     (c, ada)
 }
+
+impl Console {
+    /// POST a multipart form (`fields`, then one file field `file` named `filename`) with
+    /// the session's CSRF token.
+    pub async fn post_file(&self, path: &str, filename: &str, content: &str) -> Page {
+        let token = self.get("/console/users").await.csrf();
+        let boundary = "muster-test-boundary-7d1f";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Follow a bulk job's page until it ends; its last page.
+    pub async fn wait_for_job(&self, path: &str) -> Page {
+        for _ in 0..300 {
+            let p = self.get(path).await;
+            assert_eq!(p.status, 200, "{}", p.body);
+            if p.headers.get("refresh").is_none() {
+                return p;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the job at {path} did not end");
+    }
+}
