@@ -743,7 +743,9 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
     assert_eq!(r.status, 303);
     let gpath = r.location().split('?').next().unwrap().to_string();
     let gid = gpath.rsplit('/').next().unwrap().to_string();
-    c.get(&format!("{gpath}?find=grac")).await.has("Add grace");
+    c.get(&format!("{gpath}?find=grac"))
+        .await
+        .has(&format!("type=\"checkbox\" name=\"user\" value=\"{id}\""));
     let r = c
         .post(&format!("{gpath}/members/add"), &[("user", id)])
         .await;
@@ -969,10 +971,15 @@ async fn users_page_at_100k() {
         .replace("&amp;", "&");
     for (what, path) in [
         ("first page", "/console/users".to_string()),
-        ("a page by cursor", next),
+        ("the next page", next),
+        ("page 51", "/console/users?page=51".to_string()),
         (
-            "sorted by family name",
-            "/console/users?sort=familyName".to_string(),
+            "sorted by user name",
+            "/console/users?sort=user".to_string(),
+        ),
+        (
+            "sorted by name, descending",
+            "/console/users?sort=-name".to_string(),
         ),
         ("plain search", "/console/users?q=user0999".to_string()),
         (

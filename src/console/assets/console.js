@@ -39,20 +39,23 @@ document.addEventListener("DOMContentLoaded", function () {
 // The users list: "select every row on this page", the count of selected rows, and search
 // as you type (the same page fetched and its results swapped in; the address follows).
 document.addEventListener("DOMContentLoaded", function () {
-  var all = document.getElementById("select-page");
   var boxes = function () { return document.querySelectorAll("input[name=ids][form=bulk]"); };
-  var count = document.querySelector("form.bulk .selected-count");
   var update = function () {
     var n = Array.prototype.filter.call(boxes(), function (b) { return b.checked; }).length;
+    var count = document.querySelector("form.bulk .selected-count");
+    var all = document.getElementById("select-page");
     if (count) count.textContent = n ? " (" + n + ")" : "";
     if (all) all.checked = n > 0 && n === boxes().length;
   };
-  if (all) all.addEventListener("change", function () {
-    boxes().forEach(function (b) { b.checked = all.checked; });
-    update();
-  });
+  // Delegated, so rows swapped in by the live search work the same.
   document.addEventListener("change", function (e) {
-    if (e.target && e.target.name === "ids") update();
+    if (!e.target) return;
+    if (e.target.id === "select-page") {
+      boxes().forEach(function (b) { b.checked = e.target.checked; });
+      update();
+    } else if (e.target.name === "ids") {
+      update();
+    }
   });
 
   document.querySelectorAll("form[data-live-list]").forEach(function (form) {
@@ -72,11 +75,6 @@ document.addEventListener("DOMContentLoaded", function () {
             if (!fresh) return;
             target.replaceChildren.apply(target, Array.from(fresh.childNodes));
             history.replaceState(null, "", url);
-            all = document.getElementById("select-page");
-            if (all) all.addEventListener("change", function () {
-              boxes().forEach(function (b) { b.checked = all.checked; });
-              update();
-            });
           });
       }, 250);
     });
