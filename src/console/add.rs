@@ -171,7 +171,11 @@ pub(crate) async fn submit(at: Console<'_>, p: Pairs) -> Response {
     let mut resp = at
         .form(csrf, Scope::UsersWrite, move |conn, s, c| {
             let mut errors = f.fields.check();
-            let data = f.fields.apply(&UserData::default());
+            // Active from the start, as every API makes a user.
+            let data = f.fields.apply(&UserData {
+                active: Some(true),
+                ..UserData::default()
+            });
             let x = &f.fields;
             if [&x.user_name, &x.email, &x.phone]
                 .iter()

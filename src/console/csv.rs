@@ -387,7 +387,7 @@ fn read_rows(text: &str) -> Result<Vec<Row>, String> {
             *slot = (!x.is_empty()).then_some(x);
         }
         match active_of(&get("active")) {
-            Ok(a) => data.active = a,
+            Ok(a) => data.active = Some(a.unwrap_or(true)),
             Err(m) => errors.push(m),
         }
         let mut groups: Vec<String> = Vec::new();

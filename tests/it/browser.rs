@@ -798,6 +798,23 @@ async fn an_admin_adds_acts_on_many_and_moves_users_by_csv_in_a_browser(b: Backe
     assert_eq!(l["primaryEmail"], "hedy@example.com");
     assert_eq!(api.verify(&hedy_id, &generated).await, 204);
     shots.take(&c, "user-added").await;
+    // "How each API sees this user": Adobe's long route stays inside its card.
+    c.goto(&format!("{base}/console/users/{hedy_id}/apis"))
+        .await
+        .unwrap();
+    let inside = c
+        .execute(
+            "const card = document.querySelector('section.api[aria-label=Adobe]');\
+             card.scrollIntoView();\
+             const code = card.querySelector('p.hint code').getBoundingClientRect();\
+             return code.right <= card.getBoundingClientRect().right;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inside, json!(true));
+    shots.take(&c, "user-apis-adobe").await;
+    c.back().await.unwrap();
     // Shown once: a reload no longer has it.
     c.refresh().await.unwrap();
     assert!(c.find(Locator::Css("#generated-secret")).await.is_err());
@@ -866,7 +883,7 @@ async fn an_admin_adds_acts_on_many_and_moves_users_by_csv_in_a_browser(b: Backe
     }
     for id in [&hedy_id, &ken_id] {
         let (_, u) = api.get(&format!("/scim/v2/Users/{id}"), ADMIN_TOKEN).await;
-        assert_ne!(u["active"], false, "{id}");
+        assert_eq!(u["active"], true, "{id}");
     }
     let (_, l) = api
         .get(&format!("/api/users/{}", engineers[0]), ADMIN_TOKEN)

@@ -672,6 +672,7 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
     let u = scim_get(&s, id).await;
     assert_eq!(u["displayName"], "Grace Hopper");
     assert_eq!(u["title"], "Rear Admiral");
+    assert_eq!(u["active"], true);
     assert_eq!(u["emails"][0]["value"], "grace@navy.example");
     assert_eq!(u["phoneNumbers"][0]["value"], "+1 555 0100");
     let l = json(logto(format!("/api/users/{id}")).await.unwrap(), 200).await;
@@ -1671,6 +1672,7 @@ async fn an_admin_adds_a_user_seen_by_scim_and_logto_at_once(b: Backend) {
     let u = scim_get(&s, &id).await;
     assert_eq!(u["userName"], "grace");
     assert_eq!(u["title"], "Rear Admiral");
+    assert_eq!(u["active"], true);
     assert_eq!(u["groups"][0]["value"], pilots.as_str());
     let l = api_json(&s, &format!("/api/users/{id}")).await;
     assert_eq!(l["username"], "grace");
