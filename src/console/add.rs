@@ -94,15 +94,7 @@ fn render(
                 (view::csrf(s))
                 p.hint { "A user signs in with their user name, email or phone number: give at least one. \
                           The same rules apply as in every API (unique in the organization, trimmed, no look-alike letters)." }
-                div.grid2 {
-                    (view::field("User name", "user_name", "text", &x.user_name, errors.get("user_name")))
-                    (view::field("Email", "email", "email", &x.email, errors.get("email")))
-                    (view::field("Phone", "phone", "tel", &x.phone, errors.get("phone")))
-                    (view::field("Display name", "display_name", "text", &x.display_name, errors.get("display_name")))
-                    (view::field("Given name", "given_name", "text", &x.given_name, errors.get("given_name")))
-                    (view::field("Family name", "family_name", "text", &x.family_name, errors.get("family_name")))
-                    (view::field("Title", "title", "text", &x.title, errors.get("title")))
-                }
+                div.grid2 { (x.inputs(errors)) }
                 fieldset.field.invalid[errors.contains_key("password")] {
                     legend { "Password" }
                     (radio("none", "None: the user signs in through an identity provider, or gets one later"))

@@ -159,7 +159,8 @@ fn line(u: &User, groups: &[String]) -> String {
         s(&d.title),
         s(&d.enterprise.department),
         s(&d.external_id),
-        d.is_active().to_string(),
+        // Unassigned (`None`) is active to every dialect.
+        (d.active != Some(false)).to_string(),
         groups.join(&format!("{GROUP_SEP} ")),
         id_to_hex(u.id),
         u.created_at.and_utc().to_rfc3339(),
@@ -239,6 +240,7 @@ pub(crate) async fn export(at: Console<'_>, Query(q): Query<ListQuery>) -> Respo
 }
 
 /// One row of an import, as read and judged.
+#[derive(Debug)]
 pub(crate) struct Row {
     /// The file's line of the record.
     line: usize,

@@ -106,10 +106,11 @@ pub(crate) fn clear_flash(state: &AppState, resp: &mut Response, path: &str) {
 /// preview), by a random id, for the organization it belongs to; dropped an hour after it
 /// was last put.
 pub(crate) struct Shelf<T> {
-    items: std::sync::Mutex<
-        std::collections::HashMap<String, (String, std::time::Instant, std::sync::Arc<T>)>,
-    >,
+    items: std::sync::Mutex<std::collections::HashMap<String, Shelved<T>>>,
 }
+
+/// A shelved item: its organization, when it was put, the item.
+type Shelved<T> = (String, std::time::Instant, std::sync::Arc<T>);
 
 /// How long a shelved item stays.
 const KEEP: std::time::Duration = std::time::Duration::from_secs(3600);

@@ -247,22 +247,7 @@ pub(crate) fn notice_of(done: &str) -> Option<&'static str> {
     })
 }
 
-/// `n` with thousands separated by commas (2,009).
-pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
+pub(crate) use super::dashboard::thousands;
 
 /// "1 user", "2,009 users".
 pub(crate) fn users_count(n: i64) -> String {
@@ -465,15 +450,6 @@ fn render(s: &Session, q: &ListQuery, l: &Listed, error: Option<(&str, String)>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(2009), "2,009");
-        assert_eq!(thousands(100000), "100,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 
     #[test]
     fn sorts_round_trip_and_default_to_newest() {

@@ -161,6 +161,19 @@ impl EditForm {
         }
     }
 
+    /// The form's inputs (the edit form's, and the add form's), each with its message.
+    pub(crate) fn inputs(&self, errors: &BTreeMap<&'static str, String>) -> Markup {
+        html! {
+            (view::field("User name", "user_name", "text", &self.user_name, errors.get("user_name")))
+            (view::field("Display name", "display_name", "text", &self.display_name, errors.get("display_name")))
+            (view::field("Given name", "given_name", "text", &self.given_name, errors.get("given_name")))
+            (view::field("Family name", "family_name", "text", &self.family_name, errors.get("family_name")))
+            (view::field("Email (primary)", "email", "email", &self.email, errors.get("email")))
+            (view::field("Phone (primary)", "phone", "tel", &self.phone, errors.get("phone")))
+            (view::field("Title", "title", "text", &self.title, errors.get("title")))
+        }
+    }
+
     /// The version the form was filled from; a form without one (not one this console
     /// served) is made against whatever is current.
     fn expect(&self) -> Expect {
@@ -492,13 +505,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     form.card method="post" action=(base) novalidate {
                         (view::csrf(s))
                         input type="hidden" name="version" value=(form.version);
-                        (view::field("User name", "user_name", "text", &form.user_name, errors.get("user_name")))
-                        (view::field("Display name", "display_name", "text", &form.display_name, errors.get("display_name")))
-                        (view::field("Given name", "given_name", "text", &form.given_name, errors.get("given_name")))
-                        (view::field("Family name", "family_name", "text", &form.family_name, errors.get("family_name")))
-                        (view::field("Email (primary)", "email", "email", &form.email, errors.get("email")))
-                        (view::field("Phone (primary)", "phone", "tel", &form.phone, errors.get("phone")))
-                        (view::field("Title", "title", "text", &form.title, errors.get("title")))
+                        (form.inputs(errors))
                         (extension_fields(p, form, errors.get("extensions")))
                         button type="submit" { "Save changes" }
                     }

@@ -341,10 +341,7 @@ async fn console_pages_fit_their_statement_budgets(b: Backend) {
         .text()
         .await
         .unwrap();
-    assert_eq!(
-        body.matches("name=\"ids\" value=\"").count(),
-        10
-    );
+    assert_eq!(body.matches("name=\"ids\" value=\"").count(), 10);
     let body = s
         .get("/console/users")
         .header("cookie", console.cookie.clone().unwrap())
@@ -354,10 +351,7 @@ async fn console_pages_fit_their_statement_budgets(b: Backend) {
         .text()
         .await
         .unwrap();
-    assert_eq!(
-        body.matches("name=\"ids\" value=\"").count(),
-        100
-    );
+    assert_eq!(body.matches("name=\"ids\" value=\"").count(), 100);
     assert!(body.contains("rel=\"next\""));
 }
 

@@ -2046,22 +2046,7 @@ async fn csv_export_imports_into_another_organization(b: Backend) {
     assert_eq!(some.body.lines().count(), 2);
 
     // Import into acme, by acme's admin.
-    s.org("acme", None).await;
-    s.credential(
-        "acme",
-        kind_token(),
-        "acme-admin",
-        "acme-admin-secret-0123456789",
-        "all",
-    )
-    .await;
-    let eve = scim_user(&s, "acme-admin-secret-0123456789", "eve", "correct horse 1").await;
-    grant_admin(&s, "acme", eve["id"].as_str().unwrap()).await;
-    let mut e = Console::new(&s.base);
-    assert_eq!(
-        e.sign_in("acme", "eve", "correct horse 1").await.status,
-        303
-    );
+    let (e, _) = acme_admin(&s).await;
     let acme_users = || count(&s.db, "SELECT COUNT(*) FROM users WHERE org_id = 'acme'");
     let r = e
         .post_file("/console/users/import", "nick.csv", "nickname\nx\n")
@@ -2090,7 +2075,7 @@ async fn csv_export_imports_into_another_organization(b: Backend) {
     assert_eq!(acme_users(), 4);
     let found = json(
         s.get("/scim/v2/Users?filter=userName%20eq%20%22grace%22")
-            .bearer_auth("acme-admin-secret-0123456789")
+            .bearer_auth(ACME_TOKEN)
             .send()
             .await
             .unwrap(),
@@ -2105,7 +2090,7 @@ async fn csv_export_imports_into_another_organization(b: Backend) {
     assert_ne!(g["id"], grace.as_str(), "a new user of acme");
     let alan = json(
         s.get("/scim/v2/Users?filter=userName%20eq%20%22alan%22")
-            .bearer_auth("acme-admin-secret-0123456789")
+            .bearer_auth(ACME_TOKEN)
             .send()
             .await
             .unwrap(),

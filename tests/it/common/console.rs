@@ -261,3 +261,20 @@ impl Console {
         panic!("the job at {path} did not end");
     }
 }
+
+/// Organization `acme` with an API token (`ACME_TOKEN`, every scope) and an admin user `eve`
+/// (password `correct horse 1`), and a console signed in as her; eve's SCIM resource.
+pub async fn acme_admin(s: &TestServer) -> (Console, Value) {
+    s.org("acme", None).await;
+    s.credential("acme", super::kind_token(), "acme-admin", ACME_TOKEN, "all")
+        .await;
+    let eve = scim_user(s, ACME_TOKEN, "eve", "correct horse 1").await;
+    grant_admin(s, "acme", eve["id"].as_str().unwrap()).await;
+    let mut c = Console::new(&s.base);
+    let r = c.sign_in("acme", "eve", "correct horse 1").await;
+    assert_eq!(r.status, 303, "sign-in: {}", r.body);
+    (c, eve)
+}
+
+/// `acme_admin`'s token.
+pub const ACME_TOKEN: &str = "acme-admin-secret-0123456789";
