@@ -164,10 +164,17 @@ pub(crate) async fn submit(at: Console<'_>, p: Pairs) -> Response {
         .form(csrf, Scope::UsersWrite, move |conn, s, c| {
             let mut errors = f.fields.check();
             // Active from the start, as every API makes a user.
-            let data = f.fields.apply(&UserData {
-                active: Some(true),
-                ..UserData::default()
-            });
+            let reg = c.schemas(conn)?;
+            let data = f
+                .fields
+                .apply(
+                    &UserData {
+                        active: Some(true),
+                        ..UserData::default()
+                    },
+                    reg.user(),
+                )
+                .map_err(|_| Fail::Internal)?;
             let x = &f.fields;
             if [&x.user_name, &x.email, &x.phone]
                 .iter()

@@ -375,7 +375,11 @@ fn read_rows(text: &str) -> Result<Vec<Row>, String> {
         {
             errors.push("No userName, email or phone: the user could not sign in.".into());
         }
-        let mut data = form.apply(&UserData::default());
+        // No extension columns: the built-in schemas are all `apply` reads.
+        let builtin = crate::scim::schema::Registry::builtin();
+        let Ok(mut data) = form.apply(&UserData::default(), builtin.user()) else {
+            continue;
+        };
         for (k, slot) in [
             ("department", &mut data.enterprise.department),
             ("externalId", &mut data.external_id),

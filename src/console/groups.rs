@@ -8,6 +8,7 @@ use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::delete::Deletable;
+use super::extensions;
 use super::form::Pairs;
 use super::view::{self, Nav};
 use super::{cut, Console, Fail, ListQuery, Out};
@@ -33,6 +34,7 @@ fn notice_of(done: &str) -> Option<&'static str> {
         "added" => "Member added.",
         "added-many" => "Members added.",
         "removed" => "Member removed.",
+        "extensions" => "Extension values saved.",
         _ => return None,
     })
 }
@@ -249,6 +251,11 @@ struct GroupPage {
     found: Vec<User>,
     /// The cursor of more found users, when there are more.
     found_more: Option<i64>,
+    /// The organization's schemas, and the extension fields as shown (the group's values,
+    /// or what a refused form sent) with the directory's message.
+    schemas: std::sync::Arc<crate::scim::schema::Registry>,
+    ext_form: extensions::Fields,
+    ext_error: Option<String>,
 }
 
 fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPage, Fail> {
@@ -300,6 +307,8 @@ fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPa
         };
         (found, more)
     };
+    let schemas = directory::schemas::registry(conn, org, s.principal.schemas_version)?;
+    let ext_form = extensions::values(schemas.group(), &group.data.extensions);
     Ok(GroupPage {
         group,
         members,
@@ -309,6 +318,9 @@ fn load(conn: &mut Conn, s: &Session, gid: i64, q: &ShowQuery) -> Result<GroupPa
         nestable,
         found,
         found_more,
+        schemas,
+        ext_form,
+        ext_error: None,
     })
 }
 
@@ -401,16 +413,22 @@ fn render(
                         @if !q.after.is_empty() { a href=(base) { "First page" } }
                         @if let Some(n) = p.next { a rel="next" href={ (base) "?after=" (id_to_hex(n)) } { "Next page" } }
                     }
-                    // Custom SCIM extension values (docs/scim-extensions.md); the APIs change them.
-                    @if !g.data.extensions.is_empty() {
-                        h2 { "Schema extensions" }
-                        @for (urn, obj) in &g.data.extensions {
-                            p.urn { code { (urn) } }
-                            dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
-                                dt { (k) }
-                                dd { (match v { serde_json::Value::String(s) => s.clone(), other => other.to_string() }) }
-                            } }
+                    // Custom SCIM extension values (docs/scim-extensions.md): the registered
+                    // ones edited by type, an unregistered one shown as kept.
+                    @if p.schemas.group().stored_extensions().next().is_some() {
+                        form.card method="post" action={ (base) "/extensions" } novalidate {
+                            (view::csrf(s))
+                            input type="hidden" name="version" value=(g.version);
+                            (extensions::inputs(p.schemas.group(), &p.ext_form, p.ext_error.as_ref()))
+                            button type="submit" { "Save extension values" }
                         }
+                    }
+                    @for (urn, obj) in g.data.extensions.iter().filter(|(u, _)| p.schemas.group().extension(u).is_none()) {
+                        h2 { "Schema extensions" }
+                        p.urn { code { (urn) } " " span.tag { "not registered: kept as sent" } }
+                        dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
+                            dt { (k) } dd { (extensions::text(v)) }
+                        } }
                     }
                 }
                 section aria-labelledby="add-h" {
@@ -631,4 +649,77 @@ impl Deletable for Groups {
     fn delete(conn: &mut Conn, c: &Caller<'_>, id: i64) -> StoreResult<()> {
         directory::groups::delete(conn, c, id, &Expect::Any)
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ExtensionsForm {
+    csrf: String,
+    version: String,
+    #[serde(flatten)]
+    fields: extensions::Fields,
+}
+
+/// Save a group's extension values: typed by the directory as a SCIM client's are, against
+/// the version the form was filled from.
+#[handler]
+pub(crate) async fn save_extensions(
+    at: Console<'_>,
+    Path(id): Path<String>,
+    Form(f): Form<ExtensionsForm>,
+) -> Response {
+    at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
+        let gid = Fail::id(&id, "page")?;
+        let expected = match f.version.trim().parse::<i64>() {
+            Ok(v) => Expect::OneOf(vec![v]),
+            Err(_) => Expect::Any,
+        };
+        let reg =
+            directory::schemas::registry(conn, &s.principal.org_id, s.principal.schemas_version)?;
+        let r = directory::groups::update(
+            conn,
+            c,
+            gid,
+            &expected,
+            Members::Skip,
+            Members::Skip,
+            |g: &Group| {
+                let mut data = g.data.clone();
+                extensions::apply(reg.group(), &f.fields, &mut data.extensions)
+                    .map_err(StoreError::Invalid)?;
+                Ok::<_, StoreError>((data, MemberChange::default()))
+            },
+        );
+        let (status, error, keep) = match r {
+            Ok(_) => {
+                return Ok(Out::Redirect(format!(
+                    "/console/groups/{id}?done=extensions"
+                )))
+            }
+            Err(StoreError::Invalid(m) | StoreError::Conflict(m)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, m, true)
+            }
+            Err(StoreError::VersionMismatch) => (
+                StatusCode::CONFLICT,
+                "This group was changed since you opened it; the form now shows the current \
+                 values: make your change again."
+                    .to_string(),
+                false,
+            ),
+            Err(e) => return Err(e.into()),
+        };
+        let q = ShowQuery::default();
+        let mut p = load(conn, s, gid, &q)?;
+        if keep {
+            p.ext_form = f.fields.clone();
+        }
+        p.ext_error = Some(error);
+        let name = p.group.data.display_name.clone();
+        let description = p.group.data.description.clone().unwrap_or_default();
+        Err(Fail::Page(
+            status,
+            render(s, &p, &q, (&name, &description, None), None),
+        ))
+    })
+    .await
 }

@@ -16,6 +16,7 @@ mod credentials;
 mod csv;
 mod dashboard;
 mod delete;
+mod extensions;
 mod form;
 mod groups;
 mod memberships;
@@ -65,6 +66,7 @@ pub fn routes() -> impl Endpoint {
         .at("/groups", get(groups::list).post(groups::create))
         .at("/groups/:id", get(groups::show).post(groups::rename))
         .at("/groups/:id/members/add", post(groups::add_member))
+        .at("/groups/:id/extensions", post(groups::save_extensions))
         .at("/groups/:id/members/remove", post(groups::remove_member))
         .at("/groups/:id/delete", deletion::<groups::Groups>())
         .at("/organizations", get(orgs::list))
@@ -78,6 +80,10 @@ pub fn routes() -> impl Endpoint {
         )
         .at("/credentials/:id/revoke", post(credentials::revoke))
         .at("/schemas", get(schemas::list).post(schemas::create))
+        .at(
+            "/schemas/remove",
+            get(schemas::remove_page).post(schemas::remove),
+        )
         .at("/activity", get(activity::list))
         .at("/assets/console.css", get(css))
         .at("/assets/console.js", get(js))

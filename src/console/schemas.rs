@@ -58,6 +58,13 @@ fn attribute_line(a: &serde_json::Value) -> String {
     out
 }
 
+fn remove_link(urn: &str) -> String {
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("urn", urn)
+        .finish();
+    format!("/console/schemas/remove?{q}")
+}
+
 fn render(
     s: &Session,
     schemas: &[Registered],
@@ -90,6 +97,9 @@ fn render(
                     ul { @for a in r.document.get("attributes").and_then(|v| v.as_array()).into_iter().flatten() {
                         li { (attribute_line(a)) }
                     } }
+                    @if r.org_id.is_some() {
+                        p { a.danger href=(remove_link(&r.urn)) { "Remove…" } }
+                    }
                 }
             }
             form.card method="post" action="/console/schemas" novalidate {
@@ -132,7 +142,11 @@ pub(crate) struct Done {
 pub(crate) async fn list(at: Console<'_>, Query(q): Query<Done>) -> Response {
     at.page(Scope::UsersRead, move |conn, s| {
         let list = list_of(conn, s)?;
-        let notice = (q.done == "registered").then_some("Schema registered.");
+        let notice = match q.done.as_str() {
+            "registered" => Some("Schema registered."),
+            "removed" => Some("Schema removed."),
+            _ => None,
+        };
         Ok(Out::Page(render(
             s,
             &list,
@@ -165,6 +179,88 @@ pub(crate) async fn create(at: Console<'_>, Form(f): Form<NewForm>) -> Response 
         let all = list_of(conn, s)?;
         let page = render(s, &all, &f, Some(&error), None);
         Err(Fail::Page(StatusCode::UNPROCESSABLE_ENTITY, page))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub(crate) struct RemoveForm {
+    csrf: String,
+    urn: String,
+    /// The count of values the admin was shown and agreed to delete.
+    values: String,
+}
+
+/// Asks first: what removing `urn` deletes (the values users and groups of this organization
+/// hold under it), and a button that removes it with them.
+fn confirm(s: &Session, urn: &str, values: i64, error: Option<&str>) -> Markup {
+    view::page(
+        s,
+        Nav::Schemas,
+        "Remove a schema extension",
+        html! {
+            h1 { "Remove " code { (urn) } "?" }
+            @if let Some(m) = error { p.error role="alert" { (m) } }
+            form.card method="post" action="/console/schemas/remove" {
+                (view::csrf(s))
+                input type="hidden" name="urn" value=(urn);
+                input type="hidden" name="values" value=(values);
+                @if values > 0 {
+                    p { strong { (values) " value" @if values != 1 { "s" } } " of users and groups in this "
+                        "organization are kept under it. Removing the schema deletes "
+                        @if values == 1 { "it" } @else { "them" } " too, and those users and groups change "
+                        "(a new version each). What identity providers still send under it is then an "
+                        "unregistered extension (kept as sent, untyped, by default)." }
+                } @else {
+                    p { "No user or group holds a value under it." }
+                }
+                button.danger type="submit" {
+                    @if values > 0 { "Remove the schema and " (values) " value" @if values != 1 { "s" } }
+                    @else { "Remove the schema" }
+                }
+                " " a href="/console/schemas" { "Cancel" }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct Urn {
+    urn: String,
+}
+
+#[handler]
+pub(crate) async fn remove_page(at: Console<'_>, Query(q): Query<Urn>) -> Response {
+    at.page(Scope::OrgsAdmin, move |conn, s| {
+        let found = schemas::get(conn, &s.principal.org_id, &q.urn)?;
+        let values = schemas::values(conn, &s.principal.org_id, &found.urn)?;
+        Ok(Out::Page(confirm(s, &found.urn, values, None)))
+    })
+    .await
+}
+
+#[handler]
+pub(crate) async fn remove(at: Console<'_>, Form(f): Form<RemoveForm>) -> Response {
+    at.form(f.csrf.clone(), Scope::OrgsAdmin, move |conn, s, c| {
+        // Deletes exactly as many values as the admin was shown: more arrived since is a
+        // conflict, shown with the new count.
+        let agreed: i64 = f.values.parse().unwrap_or(0);
+        let now = schemas::values(conn, &s.principal.org_id, &f.urn)?;
+        let message = if now > agreed {
+            format!(
+                "Values arrived since this page was shown: {now} now, not {agreed}. Check and confirm again."
+            )
+        } else {
+            match schemas::remove(conn, c, &f.urn, now > 0) {
+                Ok(_) => return Ok(Out::Redirect("/console/schemas?done=removed".into())),
+                Err(StoreError::Conflict(m) | StoreError::Forbidden(m)) => m,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let page = confirm(s, &f.urn, now, Some(&message));
+        Err(Fail::Page(StatusCode::CONFLICT, page))
     })
     .await
 }

@@ -10,6 +10,7 @@ use poem::{handler, Response};
 use serde::Deserialize;
 
 use super::delete::Deletable;
+use super::extensions;
 use super::view::{self, CsrfOnly, Nav};
 use super::{Console, Fail, Out};
 use crate::auth::session::Session;
@@ -120,22 +121,8 @@ pub(crate) struct EditForm {
     pub(crate) extensions: BTreeMap<String, String>,
 }
 
-/// The form field of an extension attribute.
-fn ext_field(urn: &str, attr: &str) -> String {
-    format!("x.{urn}:{attr}")
-}
-
-/// A value as a form shows it.
-fn ext_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 impl EditForm {
-    fn of(u: &User) -> EditForm {
+    fn of(u: &User, rt: &crate::scim::schema::ResourceType) -> EditForm {
         let d = &u.data;
         EditForm {
             csrf: String::new(),
@@ -147,17 +134,7 @@ impl EditForm {
             email: primary_value(d, MultiAttr::Emails),
             phone: primary_value(d, MultiAttr::PhoneNumbers),
             title: d.title.clone().unwrap_or_default(),
-            extensions: d
-                .extensions
-                .iter()
-                .flat_map(|(urn, obj)| {
-                    obj.as_object()
-                        .into_iter()
-                        .flatten()
-                        .filter(|(_, v)| !v.is_array() && !v.is_object())
-                        .map(move |(k, v)| (ext_field(urn, k), ext_text(v)))
-                })
-                .collect(),
+            extensions: extensions::values(rt, &d.extensions),
         }
     }
 
@@ -232,8 +209,13 @@ impl EditForm {
         e
     }
 
-    /// The user's data with this form's fields applied.
-    pub(crate) fn apply(&self, d: &UserData) -> UserData {
+    /// The user's data with this form's fields applied (an error names the extension
+    /// attribute whose text is not what its type takes).
+    pub(crate) fn apply(
+        &self,
+        d: &UserData,
+        rt: &crate::scim::schema::ResourceType,
+    ) -> Result<UserData, String> {
         let opt = |v: &str| {
             let v = v.trim();
             (!v.is_empty()).then(|| v.to_string())
@@ -248,26 +230,8 @@ impl EditForm {
         d.set_primary(MultiAttr::PhoneNumbers, opt(&self.phone), Some("work"));
         // Extension fields as text: the directory types them by the registry ("7" for an
         // integer, "true" for a boolean), as it does a SCIM client's.
-        for (field, v) in &self.extensions {
-            let Some((urn, attr)) = field.strip_prefix("x.").and_then(|p| p.rsplit_once(':'))
-            else {
-                continue;
-            };
-            let obj = d
-                .extensions
-                .entry(urn.to_string())
-                .or_insert_with(|| serde_json::json!({}));
-            if let Some(o) = obj.as_object_mut() {
-                match opt(v) {
-                    Some(v) => o.insert(attr.to_string(), serde_json::Value::String(v)),
-                    None => o.remove(attr),
-                };
-            }
-            if obj.as_object().is_some_and(|o| o.is_empty()) {
-                d.extensions.remove(urn);
-            }
-        }
-        d
+        extensions::apply(rt, &self.extensions, &mut d.extensions)?;
+        Ok(d)
     }
 }
 
@@ -338,57 +302,9 @@ fn never_shown(reg: &crate::scim::schema::Registry, urn: &str, name: &str) -> bo
         .is_some_and(|a| a.returned == crate::scim::schema::Returned::Never)
 }
 
-/// Inputs for the single-valued simple attributes of the organization's user extensions, by
-/// type; the others (multi-valued, complex, read-only) are shown on the profile only.
+/// Inputs for the organization's user extension attributes, by type.
 fn extension_fields(p: &UserPage, form: &EditForm, error: Option<&String>) -> Markup {
-    use crate::scim::schema::{AttrType, Mutability, Returned};
-    let rt = p.schemas.user();
-    let exts: Vec<_> = rt.stored_extensions().collect();
-    if exts.is_empty() {
-        return html! {};
-    }
-    html! {
-        fieldset.extensions.invalid[error.is_some()] {
-            legend { "Schema extensions" }
-            @if let Some(e) = error { span.message role="alert" { (e) } }
-            @for e in &exts {
-                @for a in e.schema.attributes.iter().filter(|a| {
-                    !a.multi_valued
-                        && a.ty != AttrType::Complex
-                        && a.mutability != Mutability::ReadOnly
-                        && a.returned != Returned::Never
-                }) {
-                    @let name = ext_field(e.urn(), &a.name);
-                    @let value = form.extensions.get(&name).cloned().unwrap_or_default();
-                    @let label = format!("{} ({})", a.name, e.schema.name);
-                    @match a.ty {
-                        AttrType::Boolean => {
-                            div.field {
-                                label for={ "f-" (name) } { (label) }
-                                select id={ "f-" (name) } name=(name) {
-                                    option value="" selected[value.is_empty()] { "—" }
-                                    option value="true" selected[value == "true"] { "yes" }
-                                    option value="false" selected[value == "false"] { "no" }
-                                }
-                            }
-                        }
-                        AttrType::Integer | AttrType::Decimal => {
-                            (view::field(&label, &name, "number", &value, None))
-                        }
-                        AttrType::DateTime => {
-                            (view::field(&label, &name, "text", &value, None))
-                        }
-                        AttrType::Reference => {
-                            (view::field(&label, &name, "url", &value, None))
-                        }
-                        _ => {
-                            (view::field(&label, &name, "text", &value, None))
-                        }
-                    }
-                }
-            }
-        }
-    }
+    extensions::inputs(p.schemas.user(), &form.extensions, error)
 }
 
 #[derive(Default)]
@@ -406,7 +322,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
     let d = &u.data;
     let hex = id_to_hex(u.id);
     let base = format!("/console/users/{hex}");
-    let current = EditForm::of(u);
+    let current = EditForm::of(u, p.schemas.user());
     let no_errors = BTreeMap::new();
     let (form, errors) = shown.edit.unwrap_or((&current, &no_errors));
     let title = u.shown_name();
@@ -494,7 +410,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                                 @if p.schemas.user().extension(urn).is_none() { " " span.tag { "not registered: kept as sent" } } }
                             dl.profile { @for (k, v) in obj.as_object().into_iter().flatten() {
                                 @if !never_shown(&p.schemas, urn, k) {
-                                    dt { (k) } dd { (ext_text(v)) }
+                                    dt { (k) } dd { (extensions::text(v)) }
                                 }
                             } }
                         }
@@ -608,8 +524,13 @@ pub(crate) async fn edit(
         let mut errors = f.check();
         let mut stale = false;
         if errors.is_empty() {
+            let reg = directory::schemas::registry(
+                conn,
+                &s.principal.org_id,
+                s.principal.schemas_version,
+            )?;
             let r = directory::users::update(conn, c, uid, &f.expect(), None, |u| {
-                Ok::<_, StoreError>(f.apply(&u.data))
+                f.apply(&u.data, reg.user()).map_err(StoreError::Invalid)
             });
             match r {
                 Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
@@ -624,7 +545,7 @@ pub(crate) async fn edit(
         if stale {
             // The fresh values, with their version: what the admin saves next is made
             // against what they now see.
-            let fresh = EditForm::of(&p.user);
+            let fresh = EditForm::of(&p.user, p.schemas.user());
             let page = render_user(
                 s,
                 &p,

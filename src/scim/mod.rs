@@ -9,6 +9,7 @@ pub mod normalize;
 pub mod patch;
 pub mod projection;
 pub mod schema;
+pub mod storage;
 
 pub use error::{ScimError, ScimResult};
 

@@ -13,6 +13,8 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::storage::{self, Storage};
+
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -73,6 +75,10 @@ pub struct Attribute {
     pub reference_types: Vec<String>,
     #[serde(default)]
     pub sub_attributes: Vec<Attribute>,
+    /// Where its values are kept (not part of the document: the built-in attributes' places
+    /// come from `scim::storage`, every extension's is the value store).
+    #[serde(skip)]
+    pub storage: Storage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -118,6 +124,7 @@ impl Attribute {
             canonical_values: vec![],
             reference_types: vec![],
             sub_attributes: vec![],
+            storage: Storage::Values,
         }
     }
 }
@@ -142,10 +149,13 @@ impl Schema {
             .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
-    fn builtin(text: &str) -> Schema {
+    /// A built-in schema document, each attribute given its place by `place` (by path,
+    /// `name.givenName`). An attribute without one is a programming error caught at load.
+    fn builtin(text: &str, place: impl Fn(&str) -> Option<Storage>) -> Schema {
         let document: Value = serde_json::from_str(text).expect("schema JSON");
         let mut s: Schema = serde_json::from_value(document.clone()).expect("schema document");
         s.document = document;
+        place_attributes(&mut s.attributes, "", &place);
         s
     }
 
@@ -217,6 +227,21 @@ impl Schema {
             attributes,
             document: Value::Object(doc),
         })
+    }
+}
+
+/// Give each attribute of `attrs` (and each sub-attribute) its place in the one schema.
+fn place_attributes(
+    attrs: &mut [Attribute],
+    prefix: &str,
+    place: &impl Fn(&str) -> Option<Storage>,
+) {
+    for a in attrs {
+        let path = format!("{prefix}{}", a.name);
+        a.storage = place(&path).unwrap_or_else(|| {
+            panic!("built-in attribute {path} has no place in the schema (scim::storage)")
+        });
+        place_attributes(&mut a.sub_attributes, &format!("{path}."), place);
     }
 }
 
@@ -530,7 +555,7 @@ impl<'a> Resolved<'a> {
     /// Is it kept in the value store (a registered extension's attribute), rather than in
     /// a column of its own?
     pub fn in_values(&self) -> bool {
-        self.ext.is_some_and(|e| !e.builtin)
+        self.attr.storage == Storage::Values
     }
 }
 
@@ -549,11 +574,13 @@ fn common() -> &'static [Attribute] {
             ],
             ..Attribute::simple("meta", Complex, false, ReadOnly, Returned::Default)
         };
-        vec![
+        let mut common = vec![
             Attribute::simple("id", String, true, ReadOnly, Returned::Always),
             Attribute::simple("externalId", String, true, ReadWrite, Returned::Default),
             meta,
-        ]
+        ];
+        place_attributes(&mut common, "", &storage::common);
+        common
     })
 }
 
@@ -671,15 +698,18 @@ struct Builtin {
 fn builtin_schemas() -> &'static Builtin {
     static B: OnceLock<Builtin> = OnceLock::new();
     B.get_or_init(|| Builtin {
-        user: Arc::new(Schema::builtin(include_str!(
-            "../../scim-schemas/User.json"
-        ))),
-        group: Arc::new(Schema::builtin(include_str!(
-            "../../scim-schemas/Group.json"
-        ))),
-        enterprise: Arc::new(Schema::builtin(include_str!(
-            "../../scim-schemas/EnterpriseUser.json"
-        ))),
+        user: Arc::new(Schema::builtin(
+            include_str!("../../scim-schemas/User.json"),
+            |p| storage::builtin(Kind::User, p),
+        )),
+        group: Arc::new(Schema::builtin(
+            include_str!("../../scim-schemas/Group.json"),
+            |p| storage::builtin(Kind::Group, p),
+        )),
+        enterprise: Arc::new(Schema::builtin(
+            include_str!("../../scim-schemas/EnterpriseUser.json"),
+            |p| storage::builtin(Kind::User, p),
+        )),
     })
 }
 

@@ -20,17 +20,18 @@ use super::raw::{Bind, Raw};
 use crate::domain::id_from_hex;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::lookup::{is_schemas, JsonLookup};
-use crate::scim::schema::{AttrType, Resolved, ResourceType, ENTERPRISE_SCHEMA};
+use crate::scim::schema::{AttrType, Attribute, Resolved, ResourceType, ENTERPRISE_SCHEMA};
+use crate::scim::storage::{Elements, Shape, Storage};
 
 mod ext;
 use crate::scim::{ScimError, ScimResult};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Kind {
     /// A string; `lower` is the Rust-lowercased twin column, if any.
     Str {
         ci: bool,
-        lower: Option<&'static str>,
+        lower: Option<String>,
     },
     Bool,
     Time,
@@ -47,251 +48,117 @@ enum Kind {
 }
 
 /// A column (qualified SQL) and how it compares.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Col {
-    sql: &'static str,
+    sql: String,
     kind: Kind,
 }
 
-/// A case-insensitive string column.
-const fn s(sql: &'static str) -> Col {
-    Col::of(
-        sql,
-        Kind::Str {
-            ci: true,
-            lower: None,
-        },
-    )
-}
-/// A case-exact string column.
-const fn exact(sql: &'static str) -> Col {
-    Col::of(
-        sql,
-        Kind::Str {
-            ci: false,
-            lower: None,
-        },
-    )
-}
-/// A case-insensitive string column compared through its lower-cased twin `lower`.
-const fn lowered(sql: &'static str, lower: &'static str) -> Col {
-    Col::of(
-        sql,
-        Kind::Str {
-            ci: true,
-            lower: Some(lower),
-        },
-    )
-}
-
 impl Col {
-    const fn of(sql: &'static str, kind: Kind) -> Col {
-        Col { sql, kind }
+    fn of(sql: impl Into<String>, kind: Kind) -> Col {
+        Col {
+            sql: sql.into(),
+            kind,
+        }
     }
 }
 
 /// Where a multi-valued attribute's elements live.
-struct Multi {
+struct Multi<'a> {
     /// `FROM ... WHERE <correlation>` of one element (for sort keys).
-    from: &'static str,
+    from: String,
     /// `<outer id> IN (SELECT <owner id> FROM ... WHERE <org = ?> ...`: the same elements as
     /// an uncorrelated semi-join, which both backends run from the indexes once instead of
     /// probing per row; each `?` is the organization.
-    semi: &'static str,
-    sub: fn(&str) -> Option<Col>,
+    semi: String,
+    /// `ORDER BY` of the elements for a sort key: the primary one first.
+    order: &'static str,
+    /// The attribute; its sub-attributes' entries name the element table's columns.
+    attr: &'a Attribute,
 }
 
 fn invalid(msg: impl Into<String>) -> ScimError {
     ScimError::invalid_filter(msg)
 }
 
-/// `"$table"."$column"`.
-macro_rules! column {
-    ($table:literal, $column:literal) => {
-        concat!("\"", $table, "\".\"", $column, "\"")
-    };
-}
-
-/// The single-valued attributes users and groups both have, as columns of `$table`: `id`,
-/// `externalId`, `displayName` and `meta`'s.
-macro_rules! common_single {
-    ($table:literal, $n:expr, $sub:expr) => {
-        Some(match ($n, $sub) {
-            ("id", None) => Col::of(column!($table, "id"), Kind::Id),
-            ("externalid", None) => exact(column!($table, "external_id")),
-            ("displayname", None) => lowered(
-                column!($table, "display_name"),
-                column!($table, "display_name_lower"),
-            ),
-            ("meta", Some("created")) => Col::of(column!($table, "created_at"), Kind::Time),
-            ("meta", Some("lastmodified")) => Col::of(column!($table, "updated_at"), Kind::Time),
-            ("meta", Some("version")) => Col::of(column!($table, "version"), Kind::Version),
-            _ => return None,
-        })
-    };
-}
-
-// ---- users --------------------------------------------------------------------------------
-
-fn user_single(n: &str, sub: Option<&str>, urn_ext: bool) -> Option<Col> {
-    if urn_ext {
-        return Some(match (n, sub) {
-            ("employeenumber", None) => s(r#""users"."employee_number""#),
-            ("costcenter", None) => s(r#""users"."cost_center""#),
-            ("organization", None) => s(r#""users"."organization""#),
-            ("division", None) => s(r#""users"."division""#),
-            ("department", None) => s(r#""users"."department""#),
-            ("manager", None | Some("value")) => s(r#""users"."manager_id""#),
-            _ => return None,
-        });
-    }
-    Some(match (n, sub) {
-        // `user_name_lower` is the login name, else the primary email (what SCIM shows as
-        // `userName`); userName is caseExact=false, so only the lower-cased column compares.
-        ("username", None) => lowered(
-            r#""users"."user_name_lower""#,
-            r#""users"."user_name_lower""#,
-        ),
-        ("nickname", None) => s(r#""users"."nick_name""#),
-        ("profileurl", None) => exact(r#""users"."profile_url""#),
-        ("title", None) => s(r#""users"."title""#),
-        ("usertype", None) => s(r#""users"."user_type""#),
-        ("preferredlanguage", None) => s(r#""users"."preferred_language""#),
-        ("locale", None) => s(r#""users"."locale""#),
-        ("timezone", None) => s(r#""users"."timezone""#),
-        ("active", None) => Col::of(r#""users"."active""#, Kind::Bool),
-        ("name", Some("formatted")) => s(r#""users"."name_formatted""#),
-        ("name", Some("familyname")) => s(r#""users"."name_family""#),
-        ("name", Some("givenname")) => s(r#""users"."name_given""#),
-        ("name", Some("middlename")) => s(r#""users"."name_middle""#),
-        ("name", Some("honorificprefix")) => s(r#""users"."name_honorific_prefix""#),
-        ("name", Some("honorificsuffix")) => s(r#""users"."name_honorific_suffix""#),
-        _ => return common_single!("users", n, sub),
-    })
-}
-
-fn value_sub(attr: &'static str) -> fn(&str) -> Option<Col> {
-    match attr {
-        // Compared exactly: certificates and photo URLs are not case-insensitive text.
-        "x509Certificates" | "photos" => |sub: &str| {
-            Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => exact(r#""uv"."value""#),
-                "display" => s(r#""uv"."display""#),
-                "type" => s(r#""uv"."type""#),
-                "primary" => Col::of(r#""uv"."is_primary""#, Kind::Bool),
-                _ => return None,
-            })
-        },
-        _ => |sub: &str| {
-            Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => lowered(r#""uv"."value""#, r#""uv"."value_lower""#),
-                "display" => s(r#""uv"."display""#),
-                "type" => s(r#""uv"."type""#),
-                "primary" => Col::of(r#""uv"."is_primary""#, Kind::Bool),
-                "formatted" => s(r#""uv"."formatted""#),
-                "streetaddress" => s(r#""uv"."street_address""#),
-                "locality" => s(r#""uv"."locality""#),
-                "region" => s(r#""uv"."region""#),
-                "postalcode" => s(r#""uv"."postal_code""#),
-                "country" => s(r#""uv"."country""#),
-                _ => return None,
-            })
-        },
+fn table_of(target: Target) -> &'static str {
+    match target {
+        Target::Users => "users",
+        Target::Groups => "groups",
     }
 }
 
-/// `(attr, from, semi)` of a multi-valued attribute kept in `user_values` as `$attr`:
-/// the correlated `FROM` of one user's elements, and its semi-join twin with the
-/// organization as a bind.
-macro_rules! user_values {
-    ($attr:literal) => {
-        (
-            $attr,
-            concat!(
-                r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = '"#,
-                $attr,
-                "'"
-            ),
-            concat!(
-                r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = '"#,
-                $attr,
-                "'"
-            ),
-        )
-    };
-}
-
-/// A role's sub-attributes (`roles.value` is its name).
-fn role_sub(sub: &str) -> Option<Col> {
-    Some(match sub.to_ascii_lowercase().as_str() {
-        "value" => lowered(r#""r"."name""#, r#""r"."name_lower""#),
-        "display" => s(r#""ur"."display""#),
-        "type" => s(r#""ur"."type""#),
-        "primary" => Col::of(r#""ur"."is_primary""#, Kind::Bool),
-        _ => return None,
-    })
-}
-
-/// A user's group's sub-attributes.
-fn group_of_user_sub(sub: &str) -> Option<Col> {
-    Some(match sub.to_ascii_lowercase().as_str() {
-        "value" => Col::of(r#""g"."id""#, Kind::Id),
-        "display" => lowered(r#""g"."display_name""#, r#""g"."display_name_lower""#),
-        _ => return None,
-    })
-}
-
-fn user_multi(name: &str) -> Option<(Multi, &'static str)> {
-    let (attr, from, semi) = match name.to_ascii_lowercase().as_str() {
-        "emails" => user_values!("emails"),
-        "phonenumbers" => user_values!("phoneNumbers"),
-        "ims" => user_values!("ims"),
-        "photos" => user_values!("photos"),
-        "addresses" => user_values!("addresses"),
-        "entitlements" => user_values!("entitlements"),
-        "x509certificates" => user_values!("x509Certificates"),
-        "roles" => (
-            "roles",
-            r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#,
-            r#""users"."id" IN (SELECT "ur"."user_id" FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."org_id" = ?"#,
-        ),
-        "groups" => (
-            "groups",
-            r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#,
-            r#""users"."id" IN (SELECT "gu"."user_id" FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."org_id" = ?"#,
-        ),
-        _ => return None,
-    };
-    let sub = match attr {
-        "roles" => role_sub,
-        "groups" => group_of_user_sub,
-        values => value_sub(values),
-    };
-    Some((Multi { from, semi, sub }, attr))
-}
-
-// ---- groups -------------------------------------------------------------------------------
-
-fn group_single(n: &str, sub: Option<&str>) -> Option<Col> {
-    common_single!("groups", n, sub)
-}
-
-fn group_multi(name: &str) -> Option<Multi> {
-    if !name.eq_ignore_ascii_case("members") {
+/// The column a registry entry names, compared as the entry's type and `caseExact` say.
+/// `None` when the attribute is not kept in a column.
+fn column(target: Target, attr: &Attribute) -> Option<Col> {
+    let Storage::Column(c) = attr.storage else {
         return None;
-    }
-    // Users and nested groups, one element per membership row.
-    Some(Multi {
-        from: r#"FROM (SELECT "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "group_id" = "groups"."id" UNION ALL SELECT "member_group_id", 'Group' FROM "group_groups" WHERE "group_id" = "groups"."id") "m" WHERE 1 = 1"#,
-        semi: r#""groups"."id" IN (SELECT "m"."group_id" FROM (SELECT "group_id", "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "org_id" = ? UNION ALL SELECT "group_id", "member_group_id", 'Group' FROM "group_groups" WHERE "org_id" = ?) "m" WHERE 1 = 1"#,
-        sub: |sub: &str| {
-            Some(match sub.to_ascii_lowercase().as_str() {
-                "value" => Col::of(r#""m"."member_id""#, Kind::Id),
-                "type" => exact(r#""m"."member_type""#),
-                _ => return None,
-            })
+    };
+    let at = c.at.unwrap_or(table_of(target));
+    let q = |name: &str| format!("\"{at}\".\"{name}\"");
+    let kind = match (c.shape, attr.ty) {
+        (Shape::Id, _) => Kind::Id,
+        (Shape::Version, _) => Kind::Version,
+        (Shape::Plain, AttrType::Boolean) => Kind::Bool,
+        (Shape::Plain, AttrType::DateTime) => Kind::Time,
+        (Shape::Plain, _) => Kind::Str {
+            ci: !attr.case_exact,
+            lower: c.lower.map(q),
         },
+    };
+    Some(Col::of(q(c.name), kind))
+}
+
+/// The elements of a multi-valued attribute kept in an element table.
+fn elements(target: Target, attr: &Attribute) -> Option<Multi<'_>> {
+    let Storage::Elements(e) = attr.storage else {
+        return None;
+    };
+    const BY_POSITION: &str =
+        r#"ORDER BY CASE WHEN "uv"."is_primary" = TRUE THEN 0 ELSE 1 END, "uv"."position""#;
+    const ROLES: &str =
+        r#"ORDER BY CASE WHEN "ur"."is_primary" = TRUE THEN 0 ELSE 1 END, "r"."name_lower""#;
+    let (from, semi, order) = match (target, e) {
+        (Target::Users, Elements::UserValues(name)) => (
+            format!(
+                r#"FROM "user_values" "uv" WHERE "uv"."user_id" = "users"."id" AND "uv"."org_id" = "users"."org_id" AND "uv"."attribute" = '{name}'"#
+            ),
+            format!(
+                r#""users"."id" IN (SELECT "uv"."user_id" FROM "user_values" "uv" WHERE "uv"."org_id" = ? AND "uv"."attribute" = '{name}'"#
+            ),
+            BY_POSITION,
+        ),
+        (Target::Users, Elements::UserRoles) => (
+            r#"FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."user_id" = "users"."id""#.into(),
+            r#""users"."id" IN (SELECT "ur"."user_id" FROM "user_roles" "ur" JOIN "roles" "r" ON "r"."id" = "ur"."role_id" WHERE "ur"."org_id" = ?"#.into(),
+            ROLES,
+        ),
+        (Target::Users, Elements::UserGroups) => (
+            r#"FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."user_id" = "users"."id""#.into(),
+            r#""users"."id" IN (SELECT "gu"."user_id" FROM "group_users" "gu" JOIN "groups" "g" ON "g"."id" = "gu"."group_id" WHERE "gu"."org_id" = ?"#.into(),
+            "",
+        ),
+        // Users and nested groups, one element per membership row.
+        (Target::Groups, Elements::GroupMembers) => (
+            r#"FROM (SELECT "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "group_id" = "groups"."id" UNION ALL SELECT "member_group_id", 'Group' FROM "group_groups" WHERE "group_id" = "groups"."id") "m" WHERE 1 = 1"#.into(),
+            r#""groups"."id" IN (SELECT "m"."group_id" FROM (SELECT "group_id", "user_id" AS "member_id", 'User' AS "member_type" FROM "group_users" WHERE "org_id" = ? UNION ALL SELECT "group_id", "member_group_id", 'Group' FROM "group_groups" WHERE "org_id" = ?) "m" WHERE 1 = 1"#.into(),
+            "",
+        ),
+        _ => return None,
+    };
+    Some(Multi {
+        from,
+        semi,
+        order,
+        attr,
     })
+}
+
+impl Multi<'_> {
+    /// The column of the element's sub-attribute `name` (any case).
+    fn sub(&self, target: Target, name: &str) -> Option<Col> {
+        column(target, self.attr.sub(name)?)
+    }
 }
 
 // ---- translation ----------------------------------------------------------------------------
@@ -360,16 +227,13 @@ fn node(f: &Filter, cx: &Cx) -> ScimResult<Raw> {
                 return ext::value_path(cx, p, res, inner);
             }
             let multi = resolve_multi(p, cx)?;
-            let cond = element(inner, &multi)?;
+            let cond = element(inner, &multi, cx.target)?;
             Ok(exists(&multi, cond, cx.org))
         }
     }
 }
 
-fn check_known<'a>(
-    p: &AttrPath,
-    cx: &Cx<'a>,
-) -> ScimResult<(bool, &'a crate::scim::schema::Attribute)> {
+fn check_known<'a>(p: &AttrPath, cx: &Cx<'a>) -> ScimResult<&'a Attribute> {
     let res = cx
         .rt
         .resolve(p.urn.as_deref(), &p.name)
@@ -379,7 +243,7 @@ fn check_known<'a>(
             return Err(invalid(format!("unknown attribute {p} in the filter")));
         }
     }
-    Ok((res.extension() == Some(ENTERPRISE_SCHEMA), res.attr))
+    Ok(res.attr)
 }
 
 /// `p` resolved, when it is an attribute of an extension kept in the value store.
@@ -405,19 +269,14 @@ fn extension_attr<'a>(p: &AttrPath, cx: &Cx<'a>) -> ScimResult<Option<Resolved<'
     Ok(found)
 }
 
-fn resolve_multi(p: &AttrPath, cx: &Cx) -> ScimResult<Multi> {
-    let target = cx.target;
-    let (_, attr) = check_known(p, cx)?;
+fn resolve_multi<'a>(p: &AttrPath, cx: &Cx<'a>) -> ScimResult<Multi<'a>> {
+    let attr = check_known(p, cx)?;
     if !attr.multi_valued {
         return Err(invalid(format!(
             "{p} is not multi-valued; a value filter does not apply"
         )));
     }
-    match target {
-        Target::Users => user_multi(&p.name).map(|(m, _)| m),
-        Target::Groups => group_multi(&p.name),
-    }
-    .ok_or_else(|| invalid(format!("{p} cannot be filtered")))
+    elements(cx.target, attr).ok_or_else(|| invalid(format!("{p} cannot be filtered")))
 }
 
 fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -> ScimResult<Raw> {
@@ -428,28 +287,48 @@ fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -
     if let Some(res) = extension_attr(p, cx)? {
         return ext::condition(cx, p, res, cmp);
     }
-    let (is_ext, attr) = check_known(p, cx)?;
+    let attr = check_known(p, cx)?;
     if attr.multi_valued {
         let multi = resolve_multi(p, cx)?;
+        if p.sub.is_none() && attr.sub("value").is_none() {
+            // `addresses pr`: some element; a comparison needs a sub-attribute.
+            return match cmp {
+                None | Some((CompareOp::Ne, CompValue::Null)) => {
+                    Ok(exists(&multi, Raw::constant(true), org))
+                }
+                Some((CompareOp::Eq, CompValue::Null)) => {
+                    Ok(Raw::negate(exists(&multi, Raw::constant(true), org)))
+                }
+                Some(_) => Err(invalid(format!(
+                    "{p} is complex: name a sub-attribute, such as {p}.{}",
+                    attr.sub_attributes
+                        .first()
+                        .map(|a| a.name.as_str())
+                        .unwrap_or("type")
+                ))),
+            };
+        }
         let sub = p.sub.as_deref().unwrap_or("value");
-        let col = (multi.sub)(sub).ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
+        let col = multi
+            .sub(target, sub)
+            .ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
         return match cmp {
-            None => Ok(exists(&multi, present(col), org)),
+            None => Ok(exists(&multi, present(&col), org)),
             // `eq null`: no element has a value; `ne null`: some element has one.
             Some((CompareOp::Eq, CompValue::Null)) => {
-                Ok(Raw::negate(exists(&multi, present(col), org)))
+                Ok(Raw::negate(exists(&multi, present(&col), org)))
             }
-            Some((CompareOp::Ne, CompValue::Null)) => Ok(exists(&multi, present(col), org)),
+            Some((CompareOp::Ne, CompValue::Null)) => Ok(exists(&multi, present(&col), org)),
             Some((_, CompValue::Null)) => {
                 Err(invalid(format!("null only compares with eq and ne ({p})")))
             }
             // `ne` over a multi-valued attribute: negate "some element equals".
             Some((CompareOp::Ne, v)) => {
-                let eq = leaf(col, CompareOp::Eq, v, p)?;
+                let eq = leaf(&col, CompareOp::Eq, v, p)?;
                 Ok(Raw::negate(exists(&multi, eq, org)))
             }
             Some((op, v)) => {
-                let c = leaf(col, op, v, p)?;
+                let c = leaf(&col, op, v, p)?;
                 Ok(exists(&multi, c, org))
             }
         };
@@ -459,11 +338,10 @@ fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -
         let subs: Vec<Col> = attr
             .sub_attributes
             .iter()
-            .filter_map(|s| single(target, &p.name, Some(&s.name), is_ext))
+            .filter_map(|s| column(target, s))
             .collect();
-        if let (Some(_), Some(c)) = (cmp, single(target, &p.name, Some("value"), is_ext)) {
-            let (op, v) = cmp.expect("checked");
-            return compare(c, op, v, p);
+        if let (Some((op, v)), Some(c)) = (cmp, attr.sub("value").and_then(|s| column(target, s))) {
+            return compare(&c, op, v, p);
         }
         if cmp.is_some() {
             return Err(invalid(format!(
@@ -478,7 +356,7 @@ fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -
             return Ok(Raw::constant(true));
         }
         return Ok(subs
-            .into_iter()
+            .iter()
             .map(present)
             .reduce(|a, b| Raw::join("OR", a, b))
             .unwrap_or_else(|| Raw::constant(false)));
@@ -494,17 +372,33 @@ fn attr_condition(p: &AttrPath, cx: &Cx, cmp: Option<(CompareOp, &CompValue)>) -
         };
         return constant_string(kind, cmp);
     }
-    let col = single(target, &p.name, p.sub.as_deref(), is_ext)
+    let col = stored(target, attr, p.sub.as_deref())
         .ok_or_else(|| invalid(format!("{p} cannot be filtered")))?;
     match cmp {
-        None => Ok(present(col)),
-        Some((op, v)) => compare(col, op, v, p),
+        None => Ok(present(&col)),
+        Some((op, v)) => compare(&col, op, v, p),
     }
 }
 
 /// The Enterprise URN is in a user's `schemas` exactly when one of its attributes is set
-/// (see `dialects::scim::resources`); the core URN always is.
-const ENTERPRISE_SET: &str = r#"("users"."employee_number" IS NOT NULL OR "users"."cost_center" IS NOT NULL OR "users"."organization" IS NOT NULL OR "users"."division" IS NOT NULL OR "users"."department" IS NOT NULL OR "users"."manager_id" IS NOT NULL)"#;
+/// (see `dialects::scim::resources`): one of the columns its registry entries name.
+fn enterprise_set(rt: &ResourceType) -> Option<Raw> {
+    let ext = rt.extension(ENTERPRISE_SCHEMA)?;
+    let set: Vec<String> = ext
+        .schema
+        .attributes
+        .iter()
+        .filter_map(|a| {
+            stored(
+                Target::Users,
+                a,
+                (a.ty == AttrType::Complex).then_some("value"),
+            )
+        })
+        .map(|c| format!("{} IS NOT NULL", c.sql))
+        .collect();
+    Some(Raw::sql(format!("({})", set.join(" OR "))))
+}
 
 /// `schemas <op> <value>` (RFC 7644 §3.4.2.2 allows any attribute, scim.md item 58). A user's
 /// `schemas` is either `[core]` or `[core, enterprise]`, a group's `[Group]`: the condition
@@ -545,8 +439,8 @@ fn schemas_condition(
     if positive(&eq, rt.schema) {
         any.push(Raw::constant(true));
     }
-    if rt.extension_urn(ENTERPRISE_SCHEMA).is_some() && positive(&eq, ENTERPRISE_SCHEMA) {
-        any.push(Raw::sql(ENTERPRISE_SET));
+    if positive(&eq, ENTERPRISE_SCHEMA) {
+        any.extend(enterprise_set(rt));
     }
     for e in rt.stored_extensions() {
         if positive(&eq, e.urn()) {
@@ -571,11 +465,11 @@ fn schemas_condition(
     })
 }
 
-fn single(target: Target, name: &str, sub: Option<&str>, is_ext: bool) -> Option<Col> {
-    let (n, sub) = (name.to_ascii_lowercase(), sub.map(str::to_ascii_lowercase));
-    match target {
-        Target::Users => user_single(&n, sub.as_deref(), is_ext),
-        Target::Groups => group_single(&n, sub.as_deref()),
+/// The column of a single-valued attribute or of its sub-attribute `sub`.
+fn stored(target: Target, attr: &Attribute, sub: Option<&str>) -> Option<Col> {
+    match sub {
+        Some(s) => column(target, attr.sub(s)?),
+        None => column(target, attr),
     }
 }
 
@@ -601,11 +495,19 @@ fn constant_string(value: &str, cmp: Option<(CompareOp, &CompValue)>) -> ScimRes
 }
 
 /// A condition on one element of a value filter: paths name sub-attributes.
-fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
+fn element(f: &Filter, multi: &Multi, target: Target) -> ScimResult<Raw> {
     match f {
-        Filter::And(a, b) => Ok(Raw::join("AND", element(a, multi)?, element(b, multi)?)),
-        Filter::Or(a, b) => Ok(Raw::join("OR", element(a, multi)?, element(b, multi)?)),
-        Filter::Not(a) => Ok(Raw::negate(element(a, multi)?)),
+        Filter::And(a, b) => Ok(Raw::join(
+            "AND",
+            element(a, multi, target)?,
+            element(b, multi, target)?,
+        )),
+        Filter::Or(a, b) => Ok(Raw::join(
+            "OR",
+            element(a, multi, target)?,
+            element(b, multi, target)?,
+        )),
+        Filter::Not(a) => Ok(Raw::negate(element(a, multi, target)?)),
         Filter::ValuePath(p, _) => Err(invalid(format!(
             "value filters do not nest ({p}[...] inside a value filter)"
         ))),
@@ -613,11 +515,12 @@ fn element(f: &Filter, multi: &Multi) -> ScimResult<Raw> {
             if p.urn.is_some() || p.sub.is_some() {
                 return Err(invalid(format!("{p} is not a sub-attribute")));
             }
-            let col = (multi.sub)(&p.name)
+            let col = multi
+                .sub(target, &p.name)
                 .ok_or_else(|| invalid(format!("unknown sub-attribute {p} in the value filter")))?;
             match f {
-                Filter::Present(_) => Ok(present(col)),
-                Filter::Compare(_, op, v) => compare(col, *op, v, p),
+                Filter::Present(_) => Ok(present(&col)),
+                Filter::Compare(_, op, v) => compare(&col, *op, v, p),
                 _ => unreachable!(),
             }
         }
@@ -634,7 +537,7 @@ fn exists(multi: &Multi, cond: Raw, org: &str) -> Raw {
     raw.push(" AND (").append(cond).push("))")
 }
 
-fn present(col: Col) -> Raw {
+fn present(col: &Col) -> Raw {
     match col.kind {
         Kind::Str { .. } => Raw::sql(format!("({c} IS NOT NULL AND {c} <> '')", c = col.sql)),
         _ => Raw::sql(format!("({} IS NOT NULL)", col.sql)),
@@ -642,7 +545,7 @@ fn present(col: Col) -> Raw {
 }
 
 /// A comparison on a single column, with the absent/`ne`/`null` rules.
-fn compare(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+fn compare(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
     match (op, v) {
         (CompareOp::Eq, CompValue::Null) => return Ok(Raw::negate(present(col))),
         (CompareOp::Ne, CompValue::Null) => return Ok(present(col)),
@@ -695,13 +598,22 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// `col <op> value` where `col` is known not to be NULL for a match (`IS NOT NULL AND`).
-fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw> {
+    // A case-insensitive comparison through the lower-cased twin guards the twin (NULL
+    // exactly when the column is): one column named, so the planner picks its index.
+    let guarded = match &col.kind {
+        Kind::Str {
+            ci: true,
+            lower: Some(l),
+        } => l.as_str(),
+        _ => col.sql.as_str(),
+    };
     let guard = |cond: Raw| {
-        Raw::sql(format!("({} IS NOT NULL AND ", col.sql))
+        Raw::sql(format!("({guarded} IS NOT NULL AND "))
             .append(cond)
             .push(")")
     };
-    match col.kind {
+    match &col.kind {
         Kind::Str { ci, lower } => {
             let text = match v {
                 CompValue::String(s) => s.clone(),
@@ -709,10 +621,10 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                 CompValue::Bool(b) => b.to_string(),
                 CompValue::Null => unreachable!(),
             };
-            let (lhs, value) = match (ci, lower) {
+            let (lhs, value) = match (*ci, lower) {
                 (true, Some(l)) => (l.to_string(), text.to_lowercase()),
                 (true, None) => (format!("lower({})", col.sql), text.to_ascii_lowercase()),
-                (false, _) => (col.sql.to_string(), text),
+                (false, _) => (col.sql.clone(), text),
             };
             let cond = match op {
                 CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
@@ -725,11 +637,12 @@ fn leaf(col: Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw>
                     let like = Raw::sql(format!("{lhs} LIKE "))
                         .bind(Bind::Text(pattern))
                         .push(" ESCAPE '\\'");
-                    // A prefix is also a range of the column (code point order: "C" on
-                    // PostgreSQL, BINARY on SQLite), which an index serves even when the
-                    // plan is generic and cannot look inside the LIKE's parameter.
+                    // A prefix is also a range of the column or of its `lower()` (code
+                    // point order: "C" on PostgreSQL, BINARY on SQLite), which an index (on
+                    // the column, or on the expression) serves even when the plan is generic
+                    // and cannot look inside the LIKE's parameter.
                     match (op, prefix_range(&value)) {
-                        (CompareOp::Sw, Some((low, high))) if !lhs.starts_with("lower(") => {
+                        (CompareOp::Sw, Some((low, high))) => {
                             let mut r = Raw::sql(format!("{lhs} >= ")).bind(Bind::Text(low));
                             if let Some(high) = high {
                                 r = r.push(format!(" AND {lhs} < ")).bind(Bind::Text(high));
@@ -874,34 +787,27 @@ pub fn sort_key(p: &AttrPath, target: Target, rt: &ResourceType) -> ScimResult<S
     if let Some(res) = extension_attr(p, &cx).map_err(|_| bad())? {
         return ext::sort_key(&cx, p, res).ok_or_else(bad);
     }
-    let (is_ext, attr) = check_known(p, &cx).map_err(|_| bad())?;
+    let attr = check_known(p, &cx).map_err(|_| bad())?;
     let key = |col: Col| match col.kind {
         Kind::Str {
             ci: true,
             lower: Some(l),
-        } => l.to_string(),
+        } => l,
         Kind::Str {
             ci: true,
             lower: None,
         } => format!("lower({})", col.sql),
-        _ => col.sql.to_string(),
+        _ => col.sql,
     };
     if attr.multi_valued {
         let multi = resolve_multi(p, &cx).map_err(|_| bad())?;
         let sub = p.sub.as_deref().unwrap_or("value");
-        let col = (multi.sub)(sub).ok_or_else(bad)?;
-        let order = if multi.from.contains("\"uv\"") {
-            r#"ORDER BY CASE WHEN "uv"."is_primary" = TRUE THEN 0 ELSE 1 END, "uv"."position""#
-        } else if multi.from.contains("\"ur\"") {
-            r#"ORDER BY CASE WHEN "ur"."is_primary" = TRUE THEN 0 ELSE 1 END, "r"."name_lower""#
-        } else {
-            ""
-        };
+        let col = multi.sub(target, sub).ok_or_else(bad)?;
         return Ok(format!(
             "(SELECT {} {} {} LIMIT 1)",
             key(col),
             multi.from,
-            order
+            multi.order
         ));
     }
     let sub = if attr.ty == AttrType::Complex && p.sub.is_none() {
@@ -909,9 +815,7 @@ pub fn sort_key(p: &AttrPath, target: Target, rt: &ResourceType) -> ScimResult<S
     } else {
         p.sub.as_deref()
     };
-    single(target, &p.name, sub, is_ext)
-        .map(key)
-        .ok_or_else(bad)
+    stored(target, attr, sub).map(key).ok_or_else(bad)
 }
 
 #[cfg(test)]

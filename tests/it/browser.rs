@@ -670,6 +670,19 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     );
     shots.take(&c, "user-extensions").await;
 
+    // Removing the schema asks first, with the count of values that go with it.
+    c.goto(&format!("{base}/console/schemas")).await.unwrap();
+    click(&c, "section.card a.danger").await;
+    let ask = text_of(&c, "#main").await;
+    assert!(ask.contains("3 values"), "{ask}");
+    shots.take(&c, "schema-remove").await;
+    click(&c, "form.card button.danger").await;
+    assert_eq!(text_of(&c, "p.notice").await, "Schema removed.");
+    let (_, u) = api
+        .get(&format!("/scim/v2/Users/{grace_id}"), ADMIN_TOKEN)
+        .await;
+    assert!(u.get(EXT).is_none(), "{u}");
+
     // Phone width: the users page still reads.
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{base}/console/users")).await.unwrap();

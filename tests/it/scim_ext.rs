@@ -21,7 +21,8 @@ both_backends!(
     another_instance_sees_a_registration_at_once,
     the_command_line_registers_for_every_organization,
     edge_cases_an_integrator_meets,
-    the_console_shows_and_edits_extension_values
+    the_console_shows_and_edits_extension_values,
+    the_console_edits_every_shape_of_extension_value
 );
 
 const EXT: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
@@ -1148,6 +1149,24 @@ async fn edge_cases_an_integrator_meets(b: Backend) {
         ]}}),
     )
     .await;
+    // An integer beyond 2^53 is kept and returned exactly (compared as a double, I-JSON).
+    let (st, big) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Users",
+        Some(json!({"userName": "big", X: {"level": 9007199254740993_i64}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{big}");
+    let got = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Users/{}", big["id"].as_str().unwrap()),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(got[X]["level"].as_i64(), Some(9007199254740993), "{got}");
     // binary is base64.
     let (st, v) = call(
         &s,
@@ -1469,4 +1488,198 @@ async fn the_console_shows_and_edits_extension_values(b: Backend) {
         .await
         .has("Schema extensions")
         .has("E-17");
+
+    // Removing a schema asks first, saying how many values go with it; the count agreed to
+    // must still hold when the removal runs.
+    let page = c.get("/console/schemas").await;
+    page.has("/console/schemas/remove?urn=urn%3Aacme%3A2.0%3AUser");
+    let confirm = c.get("/console/schemas/remove?urn=urn:acme:2.0:User").await;
+    assert_eq!(confirm.status, 200);
+    confirm
+        // level, remote and the write-only pin, never shown but counted.
+        .has("3 values")
+        .has("Remove the schema and 3 values")
+        .has("name=\"values\" value=\"3\"");
+    let stale = c
+        .post(
+            "/console/schemas/remove",
+            &[("urn", "urn:acme:2.0:User"), ("values", "2")],
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    stale.has("3 now, not 2");
+    assert_eq!(
+        ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await["urn:acme:2.0:User"],
+        json!({"level": 7, "remote": true}),
+        "nothing removed by a stale confirmation"
+    );
+    let done = c
+        .post(
+            "/console/schemas/remove",
+            &[("urn", "urn:acme:2.0:User"), ("values", "3")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), "/console/schemas?done=removed");
+    c.get("/console/schemas?done=removed")
+        .await
+        .has("Schema removed.")
+        .lacks("level (integer)");
+    let after = ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await;
+    assert!(after.get("urn:acme:2.0:User").is_none(), "{after}");
+    // Unknown URN: the console's not-found, not a 500.
+    let missing = c.get("/console/schemas/remove?urn=urn:none:2.0:User").await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+}
+
+/// The console edits multi-valued and complex extension attributes of users (a value per
+/// line, an input per sub-attribute, a JSON array) and a group's values; the directory types
+/// what the form sends as it types a SCIM client's, and its message names the attribute.
+async fn the_console_edits_every_shape_of_extension_value(b: Backend) {
+    use common::console::Console;
+    const SHAPE: &str = "urn:shape:2.0:User";
+    let s = TestServer::start(b).await;
+    register(
+        &s,
+        json!({"schema": {"id": SHAPE, "name": "Shape", "attributes": [
+            {"name": "tags", "type": "string", "multiValued": true},
+            {"name": "desk", "type": "complex", "subAttributes": [
+                {"name": "floor", "type": "integer"}, {"name": "room", "type": "string"}]},
+            {"name": "badges", "type": "complex", "multiValued": true, "subAttributes": [
+                {"name": "label", "type": "string"}, {"name": "level", "type": "integer"}]}
+        ]}}),
+    )
+    .await;
+    register(
+        &s,
+        json!({"schema": {"id": GEXT, "attributes": [{"name": "costCode", "type": "string"},
+            {"name": "size", "type": "integer"}]}}),
+    )
+    .await;
+    let u = create_user(
+        &s,
+        json!({"userName": "ada", SHAPE: {"tags": ["a"], "desk": {"floor": 1, "room": "B"}}}),
+    )
+    .await;
+    let id = u["id"].as_str().unwrap();
+    let mut c = Console::new(&s.base);
+    c.sign_in_token(ADMIN_TOKEN).await;
+    let page = c.get(&format!("/console/users/{id}")).await;
+    page.has("name=\"x.urn:shape:2.0:User:tags[]\"")
+        .has("name=\"x.urn:shape:2.0:User:desk.floor\" type=\"number\" value=\"1\"")
+        .has("name=\"x.urn:shape:2.0:User:badges[]\"")
+        .has("A JSON array, such as");
+    let version = u["meta"]["version"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .to_string();
+    let save = |badges: &'static str, floor: &'static str| {
+        vec![
+            ("version", version.clone()),
+            ("user_name", "ada".to_string()),
+            ("x.urn:shape:2.0:User:tags[]", "a\n b \n\nc".to_string()),
+            ("x.urn:shape:2.0:User:desk.floor", floor.to_string()),
+            ("x.urn:shape:2.0:User:desk.room", "".to_string()),
+            ("x.urn:shape:2.0:User:badges[]", badges.to_string()),
+        ]
+    };
+    let send = |f: Vec<(&'static str, String)>| {
+        let c = &c;
+        async move {
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.post(&format!("/console/users/{id}"), &f).await
+        }
+    };
+    // Not JSON: the form answers, naming the attribute, and keeps what was typed.
+    let r = send(save("gold", "3")).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    r.has("Urn:shape:2.0:User:badges takes a JSON array")
+        .has(">gold</textarea>");
+    // A sub-attribute's bad type: the directory's message.
+    let r = send(save("[]", "third")).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    r.has("floor");
+    let r = send(save(
+        r#"[{"label": "gold", "level": "2"}, {"label": "new"}]"#,
+        "3",
+    ))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let got = ok(&s, reqwest::Method::GET, &format!("/Users/{id}"), None, 200).await;
+    assert_eq!(
+        got[SHAPE],
+        json!({"tags": ["a", "b", "c"], "desk": {"floor": 3},
+               "badges": [{"label": "gold", "level": 2}, {"label": "new"}]}),
+        "{got}"
+    );
+    // SCIM filters see what the console wrote.
+    let (_, hits) = call(
+        &s,
+        reqwest::Method::GET,
+        &format!(
+            "/Users?filter={}",
+            common::urlencode("urn:shape:2.0:User:badges[level eq 2]")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(hits["totalResults"], 1, "{hits}");
+
+    // A group's values.
+    let (st, g) = call(
+        &s,
+        reqwest::Method::POST,
+        "/Groups",
+        Some(json!({"displayName": "Eng", GEXT: {"costCode": "E-17"}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{g}");
+    let gid = g["id"].as_str().unwrap();
+    let page = c.get(&format!("/console/groups/{gid}")).await;
+    page.has("value=\"E-17\"").has("Save extension values");
+    let gv = g["meta"]["version"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("W/\"")
+        .trim_end_matches('"')
+        .to_string();
+    let path = format!("/console/groups/{gid}/extensions");
+    let costcode = format!("x.{GEXT}:costCode");
+    let size = format!("x.{GEXT}:size");
+    let r = c
+        .post(
+            &path,
+            &[("version", &gv), (&costcode, "E-18"), (&size, "big")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    r.has("size").has("value=\"big\"");
+    let r = c
+        .post(
+            &path,
+            &[("version", &gv), (&costcode, "E-18"), (&size, "12")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.location(),
+        format!("/console/groups/{gid}?done=extensions")
+    );
+    let got = ok(
+        &s,
+        reqwest::Method::GET,
+        &format!("/Groups/{gid}"),
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(got[GEXT], json!({"costCode": "E-18", "size": 12}), "{got}");
+    // The same form again, with the version it read: the group changed meanwhile.
+    let r = c
+        .post(&path, &[("version", &gv), (&costcode, "E-19"), (&size, "")])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    r.has("changed since you opened it").has("value=\"E-18\"");
 }

@@ -51,7 +51,7 @@ fn col(attr: &Attribute, alias: Alias) -> Col {
             value,
             Kind::Str {
                 ci: true,
-                lower: Some(lower),
+                lower: Some(lower.into()),
             },
         ),
         _ => Col::of(
@@ -132,7 +132,7 @@ pub(super) fn condition(
     let Some((op, v)) = cmp else {
         let any_present = paths
             .iter()
-            .map(|(_, a)| present(col(a, Alias::Xv)))
+            .map(|(_, a)| present(&col(a, Alias::Xv)))
             .reduce(|a, b| Raw::join("OR", a, b))
             .unwrap_or_else(|| Raw::constant(false));
         return Ok(semi(cx, &names, any_present));
@@ -149,14 +149,14 @@ pub(super) fn condition(
     }
     let c = col(paths[0].1, Alias::Xv);
     Ok(match (op, v) {
-        (CompareOp::Eq, CompValue::Null) => Raw::negate(semi(cx, &names, present(c))),
-        (CompareOp::Ne, CompValue::Null) => semi(cx, &names, present(c)),
+        (CompareOp::Eq, CompValue::Null) => Raw::negate(semi(cx, &names, present(&c))),
+        (CompareOp::Ne, CompValue::Null) => semi(cx, &names, present(&c)),
         (_, CompValue::Null) => {
             return Err(invalid(format!("null only compares with eq and ne ({p})")))
         }
         // Absent matches `ne`; for a multi-valued one, no element equals.
-        (CompareOp::Ne, v) => Raw::negate(semi(cx, &names, leaf(c, CompareOp::Eq, v, p)?)),
-        (op, v) => semi(cx, &names, leaf(c, op, v, p)?),
+        (CompareOp::Ne, v) => Raw::negate(semi(cx, &names, leaf(&c, CompareOp::Eq, v, p)?)),
+        (op, v) => semi(cx, &names, leaf(&c, op, v, p)?),
     })
 }
 
@@ -233,18 +233,18 @@ fn element(cx: &Cx, attr: &Attribute, base: &str, f: &Filter) -> ScimResult<Raw>
                 .push("))")
             };
             match f {
-                Filter::Present(_) => Ok(on_element(present(c))),
+                Filter::Present(_) => Ok(on_element(present(&c))),
                 Filter::Compare(_, CompareOp::Eq, CompValue::Null) => {
-                    Ok(Raw::negate(on_element(present(c))))
+                    Ok(Raw::negate(on_element(present(&c))))
                 }
-                Filter::Compare(_, CompareOp::Ne, CompValue::Null) => Ok(on_element(present(c))),
+                Filter::Compare(_, CompareOp::Ne, CompValue::Null) => Ok(on_element(present(&c))),
                 Filter::Compare(_, _, CompValue::Null) => {
                     Err(invalid(format!("null only compares with eq and ne ({q})")))
                 }
                 Filter::Compare(_, CompareOp::Ne, v) => {
-                    Ok(Raw::negate(on_element(leaf(c, CompareOp::Eq, v, q)?)))
+                    Ok(Raw::negate(on_element(leaf(&c, CompareOp::Eq, v, q)?)))
                 }
-                Filter::Compare(_, op, v) => Ok(on_element(leaf(c, *op, v, q)?)),
+                Filter::Compare(_, op, v) => Ok(on_element(leaf(&c, *op, v, q)?)),
                 _ => unreachable!(),
             }
         }
