@@ -5,8 +5,8 @@
 
 Seeds N users through SCIM Bulk (1000 a request) unless the directory already has them,
 signs in to the console with the token (an orgs:admin token), then times S sequential GETs
-(keep-alive, after 20 warm-up requests) of each console page: the users page of 100, a
-later page by cursor, the dashboard, a user's page, the activity page, a user in each API.
+(keep-alive, after 20 warm-up requests) of each console page: the users page of 100, page 51,
+sorted by user name, a search, the dashboard, a user's page, the activity page, a user in each API.
 The time is the client's, over loopback: the whole request, so an upper bound of the
 render. Prints one JSON object: {page: {"p50_ms", "p99_ms", "bytes"}}.
 """
@@ -100,10 +100,10 @@ def main():
     seeded = time.perf_counter() - t
     cookie = sign_in(c, a.token)
     s, _, first = c.call("GET", "/console/users", headers={"Cookie": cookie})
-    rows = first.count(b'<tr><td><a href="/console/users/')
+    rows = first.count(b'name="ids" value="')
     assert rows == 100, rows
     nxt = html.unescape(re.search(rb'rel="next" href="([^"]+)"', first).group(1).decode())
-    # A page deep in the directory: follow the cursor 50 pages.
+    # A page deep in the directory: follow "Next page" 50 times.
     for _ in range(50):
         s, _, page = c.call("GET", nxt, headers={"Cookie": cookie})
         nxt = html.unescape(re.search(rb'rel="next" href="([^"]+)"', page).group(1).decode())
@@ -111,7 +111,9 @@ def main():
     out = {"users": a.users, "seed_s": round(seeded, 1)}
     for name, path in [
         ("users page of 100", "/console/users"),
-        ("users page 51 by cursor", nxt),
+        ("users page 51", nxt),
+        ("users page sorted by user name", "/console/users?sort=user"),
+        ("users search (count + page)", "/console/users?q=user0999"),
         ("dashboard", "/console/"),
         ("a user", f"/console/users/{uid}"),
         ("a user in each API", f"/console/users/{uid}/apis"),

@@ -179,7 +179,7 @@ fn chart(per_day: &[i64], last: chrono::NaiveDate) -> Markup {
 }
 
 /// `n` with thousands separated by commas.
-fn thousands(n: i64) -> String {
+pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

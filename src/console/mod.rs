@@ -11,16 +11,22 @@
 
 mod activity;
 pub(crate) mod confirm;
+mod add;
+mod bulk;
 mod credentials;
+mod csv;
 mod dashboard;
 mod delete;
 mod extensions;
 mod flash;
+mod form;
 mod groups;
+mod memberships;
 mod orgs;
 mod schemas;
 mod sessions;
 mod signin;
+mod user_list;
 mod users;
 mod view;
 
@@ -42,7 +48,16 @@ pub fn routes() -> impl Endpoint {
         .at("/", get(dashboard::show))
         .at("/login", get(signin::form).post(signin::submit))
         .at("/logout", post(signin::logout))
-        .at("/users", get(users::list))
+        .at("/users", get(user_list::list))
+        .at("/users/new", get(add::new_form).post(add::submit))
+        .at("/users/new/created", get(add::created))
+        .at("/users/bulk", get(bulk::confirm).post(bulk::submit))
+        .at("/users/export.csv", get(csv::export))
+        .at("/users/import", get(csv::import_form).post(csv::upload))
+        .at("/users/import/:id", get(csv::show).post(csv::commit))
+        .at("/jobs/:id", get(bulk::job_page))
+        .at("/users/:id/groups", post(memberships::set_groups))
+        .at("/users/:id/roles", post(memberships::set_roles))
         .at("/users/:id", get(users::show).post(users::edit))
         .at(
             "/users/:id/active",
@@ -437,6 +452,12 @@ impl<'a> poem::FromRequest<'a> for Console<'a> {
 }
 
 impl Console<'_> {
+    /// The request's session cookie secret (for work that outlives the request: a bulk
+    /// job's later trips run as the session that started it).
+    pub(crate) fn secret(&self) -> Option<String> {
+        self.secret.clone()
+    }
+
     /// The trip hashes a password (`Trip::hashing`).
     pub(crate) fn hashing(self) -> Self {
         Console {

@@ -66,7 +66,7 @@ fn https(state: &AppState) -> bool {
     state.config.base_url.scheme() == "https"
 }
 
-fn secure_attr(state: &AppState) -> &'static str {
+pub(crate) fn secure_attr(state: &AppState) -> &'static str {
     if https(state) {
         "; Secure"
     } else {

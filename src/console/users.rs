@@ -1,5 +1,5 @@
-//! Users: the list (plain search, SCIM filter, sort, cursor paging) and a user's page
-//! (profile, edit, suspend / reactivate, password, delete, activity).
+//! A user's page (profile, edit, suspend / reactivate, password, delete, activity); the
+//! list is `user_list.rs`.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +14,9 @@ use super::delete::Deletable;
 use super::extensions;
 use super::flash::Flash;
 use super::view::{self, CsrfOnly, Nav};
-use super::{cut, Console, Fail, Out};
+use super::{Console, Fail, Out};
 use crate::auth::session::Session;
-use crate::directory::read::{Groups, SortKey, UserFilter};
+use crate::directory::read::Groups;
 use crate::directory::seam::Dialect;
 use crate::directory::{self, Expect, NewPassword};
 use crate::directory::{Caller, Conn, StoreError, StoreResult};
@@ -24,34 +24,8 @@ use crate::domain::{
     id_to_hex, AuditEntry, GroupRef, Identity, MultiAttr, Scope, UniqueField, User, UserData,
 };
 
-/// Users per page of the list.
-pub(crate) const PAGE: i64 = 100;
 /// Activity entries on a user's page.
 const ACTIVITY: i64 = 20;
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
-pub(crate) struct ListQuery {
-    /// Plain search over user name, display name, primary email and phone.
-    q: String,
-    /// A SCIM filter (RFC 7644 §3.4.2.2).
-    filter: String,
-    /// `givenName`, `familyName`, `email`; anything else is the stable id order.
-    sort: String,
-    /// The cursor: the last row's id (hex) and sort key.
-    after: String,
-    key: String,
-    done: String,
-}
-
-fn sort_key(s: &str) -> SortKey {
-    match s {
-        "givenName" => SortKey::GivenName,
-        "familyName" => SortKey::FamilyName,
-        "email" => SortKey::Email,
-        _ => SortKey::Id,
-    }
-}
 
 fn notice_of(done: &str) -> Option<&'static str> {
     Some(match done {
@@ -63,6 +37,10 @@ fn notice_of(done: &str) -> Option<&'static str> {
         "deleted" => "User deleted.",
         "admin" => "The user is now an administrator.",
         "unadmin" => "The user is no longer an administrator.",
+        "joined" => "Added to the groups.",
+        "left" => "Removed from the group.",
+        "role" => "Role given.",
+        "unrole" => "Role taken.",
         _ => return None,
     })
 }
@@ -95,178 +73,6 @@ fn badge(active: bool) -> Markup {
     }
 }
 
-fn name_of(u: &User) -> String {
-    u.data
-        .display_name
-        .clone()
-        .or_else(|| u.data.name.formatted.clone())
-        .or_else(|| {
-            let n = [u.data.name.given.as_deref(), u.data.name.family.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (!n.is_empty()).then_some(n)
-        })
-        .unwrap_or_default()
-}
-
-#[handler]
-pub(crate) async fn list(at: Console<'_>, Query(q): Query<ListQuery>) -> Response {
-    at.page(Scope::UsersRead, move |conn, s| {
-        let mut filter_error = None;
-        let mut cond = UserFilter::all();
-        let plain = q.q.trim();
-        if !plain.is_empty() {
-            if plain.len() > 256 {
-                filter_error = Some(("q", "The search is at most 256 characters.".into()));
-            } else {
-                cond = UserFilter::text(plain);
-            }
-        }
-        let advanced = q.filter.trim();
-        if !advanced.is_empty() {
-            let reg = crate::directory::schemas::registry(
-                conn,
-                &s.principal.org_id,
-                s.principal.schemas_version,
-            )?;
-            match crate::scim::filter::Filter::parse(advanced)
-                .map_err(|e| format!("At position {}: {}", e.position, e.message))
-                .and_then(|f| {
-                    UserFilter::scim(&f, reg.user(), &s.principal.org_id).map_err(|e| e.detail)
-                }) {
-                Ok(r) => cond = cond.and(r),
-                Err(m) => filter_error = Some(("filter", m)),
-            }
-        }
-        let key = sort_key(&q.sort);
-        let after = crate::domain::id_from_hex(&q.after).map(|id| (q.key.clone(), id));
-        if filter_error.is_some() {
-            let page = render_list(s, &q, &[], false, key, filter_error);
-            return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
-        }
-        let org = &s.principal.org_id;
-        let mut users = match directory::users::page_by_key(conn, org, &cond, key, after, PAGE + 1)
-        {
-            Ok(l) => l.users,
-            Err(StoreError::Invalid(m)) => {
-                let page = render_list(s, &q, &[], false, key, Some(("filter", m)));
-                return Err(Fail::Page(StatusCode::BAD_REQUEST, page));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let more = cut(&mut users, PAGE);
-        Ok(Out::Page(render_list(s, &q, &users, more, key, None)))
-    })
-    .await
-}
-
-fn list_link(q: &ListQuery, after: Option<(&str, i64)>) -> String {
-    let mut u = url::form_urlencoded::Serializer::new(String::new());
-    if !q.q.is_empty() {
-        u.append_pair("q", &q.q);
-    }
-    if !q.filter.is_empty() {
-        u.append_pair("filter", &q.filter);
-    }
-    if !q.sort.is_empty() {
-        u.append_pair("sort", &q.sort);
-    }
-    if let Some((key, id)) = after {
-        u.append_pair("after", &id_to_hex(id));
-        u.append_pair("key", key);
-    }
-    format!("/console/users?{}", u.finish())
-}
-
-fn render_list(
-    s: &Session,
-    q: &ListQuery,
-    users: &[User],
-    more: bool,
-    key: SortKey,
-    error: Option<(&str, String)>,
-) -> Markup {
-    let (q_err, f_err) = match &error {
-        Some(("q", m)) => (Some(m.clone()), None),
-        Some((_, m)) => (None, Some(m.clone())),
-        None => (None, None),
-    };
-    let next = if more {
-        users
-            .last()
-            .map(|u| list_link(q, Some((&key.value_of(u), u.id))))
-    } else {
-        None
-    };
-    let sort_opt = |v: &str, label: &str| {
-        html! { option value=(v) selected[q.sort == v] { (label) } }
-    };
-    view::page(
-        s,
-        Nav::Users,
-        "Users",
-        html! {
-            h1 { "Users" }
-            (view::notice(notice_of(&q.done)))
-            form.search method="get" action="/console/users" role="search" {
-                (view::field("Search", "q", "search", &q.q, q_err.as_ref()))
-                details open[!q.filter.is_empty()] {
-                    summary { "Advanced: SCIM filter" }
-                    (view::field("SCIM filter", "filter", "text", &q.filter, f_err.as_ref()))
-                    p.hint { "For example " code { "name.familyName sw \"Sm\" and active eq true" } }
-                }
-                div.field {
-                    label for="f-sort" { "Sort by" }
-                    select id="f-sort" name="sort" {
-                        (sort_opt("", "Created (stable order)"))
-                        (sort_opt("givenName", "Given name"))
-                        (sort_opt("familyName", "Family name"))
-                        (sort_opt("email", "Email"))
-                    }
-                }
-                button type="submit" { "Search" }
-            }
-            @if users.is_empty() && error.is_none() {
-                p.empty { "No users match." }
-            }
-            @if !users.is_empty() {
-                table.list {
-                    thead { tr {
-                        th scope="col" { "User name" }
-                        th scope="col" { "Name" }
-                        th scope="col" { "Email" }
-                        th scope="col" { "Status" }
-                        th scope="col" { "Created in" }
-                    } }
-                    tbody {
-                        @for u in users {
-                            tr {
-                                td { a href={ "/console/users/" (id_to_hex(u.id)) } {
-                                    (u.shown_name())
-                                } }
-                                td { (name_of(u)) }
-                                td { (primary_value(&u.data, MultiAttr::Emails)) }
-                                td { (badge(u.data.is_active())) }
-                                td { (view::dialect_label(u.created_by.as_deref())) }
-                            }
-                        }
-                    }
-                }
-            }
-            nav.pager aria-label="Pages" {
-                @if !q.after.is_empty() {
-                    a href=(list_link(q, None)) { "First page" }
-                }
-                @if let Some(n) = next {
-                    a rel="next" href=(n) { "Next page" }
-                }
-            }
-        },
-    )
-}
-
 /// What a user's page shows.
 struct UserPage {
     user: User,
@@ -275,6 +81,8 @@ struct UserPage {
     activity: Vec<AuditEntry>,
     /// The organization's schemas (its extensions' attributes get inputs by type).
     schemas: std::sync::Arc<crate::scim::schema::Registry>,
+    /// The groups and roles the page offers.
+    choices: super::memberships::Choices,
 }
 
 fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
@@ -283,7 +91,9 @@ fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
     let identities = directory::identities::of_user(conn, uid)?;
     let (activity, _) = directory::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
     let schemas = directory::schemas::registry(conn, org, s.principal.schemas_version)?;
+    let choices = super::memberships::choices(conn, s)?;
     Ok(UserPage {
+        choices,
         user: v.user,
         groups: v.groups.unwrap_or_default(),
         identities,
@@ -296,21 +106,21 @@ fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub(crate) struct EditForm {
-    csrf: String,
+    pub(crate) csrf: String,
     /// The version of the user the form was filled from: a save made against an older one
     /// is refused ("changed since you opened it") instead of undoing the change between.
-    version: String,
-    user_name: String,
-    display_name: String,
-    given_name: String,
-    family_name: String,
-    email: String,
-    phone: String,
-    title: String,
+    pub(crate) version: String,
+    pub(crate) user_name: String,
+    pub(crate) display_name: String,
+    pub(crate) given_name: String,
+    pub(crate) family_name: String,
+    pub(crate) email: String,
+    pub(crate) phone: String,
+    pub(crate) title: String,
     /// Extension attributes, as `x.<urn>:<attribute>` (the single-valued simple ones of the
     /// organization's registered extensions; docs/scim-extensions.md).
     #[serde(flatten)]
-    extensions: BTreeMap<String, String>,
+    pub(crate) extensions: BTreeMap<String, String>,
 }
 
 impl EditForm {
@@ -330,6 +140,19 @@ impl EditForm {
         }
     }
 
+    /// The form's inputs (the edit form's, and the add form's), each with its message.
+    pub(crate) fn inputs(&self, errors: &BTreeMap<&'static str, String>) -> Markup {
+        html! {
+            (view::field("User name", "user_name", "text", &self.user_name, errors.get("user_name")))
+            (view::field("Display name", "display_name", "text", &self.display_name, errors.get("display_name")))
+            (view::field("Given name", "given_name", "text", &self.given_name, errors.get("given_name")))
+            (view::field("Family name", "family_name", "text", &self.family_name, errors.get("family_name")))
+            (view::field("Email (primary)", "email", "email", &self.email, errors.get("email")))
+            (view::field("Phone (primary)", "phone", "tel", &self.phone, errors.get("phone")))
+            (view::field("Title", "title", "text", &self.title, errors.get("title")))
+        }
+    }
+
     /// The version the form was filled from; a form without one (not one this console
     /// served) is made against whatever is current.
     fn expect(&self) -> Expect {
@@ -342,7 +165,7 @@ impl EditForm {
     /// Messages by field name; empty when the form is good. Whether a user name is needed
     /// is the directory's rule (`domain::rules::prepare`): a user made without one (by
     /// Domo, Sumo Logic, Adobe) is saved without one.
-    fn check(&self) -> BTreeMap<&'static str, String> {
+    pub(crate) fn check(&self) -> BTreeMap<&'static str, String> {
         let mut e = BTreeMap::new();
         let text = |v: &str| v.len() > 255 || v.chars().any(|c| c.is_control());
         for (name, v) in [
@@ -390,7 +213,7 @@ impl EditForm {
 
     /// The user's data with this form's fields applied (an error names the extension
     /// attribute whose text is not what its type takes).
-    fn apply(
+    pub(crate) fn apply(
         &self,
         d: &UserData,
         rt: &crate::scim::schema::ResourceType,
@@ -419,6 +242,32 @@ impl EditForm {
 /// What a save made against an older version of the user shows, above the fresh values.
 const STALE: &str = "This user was changed since you opened it (by another admin or an \
      identity provider). The form now shows the current values: make your change again.";
+
+/// A write's refusal by the directory's rules as a form's message, by the field it is
+/// about (the edit form's names); any other error as it is.
+pub(crate) fn rule_message(e: StoreError) -> Result<(&'static str, String), StoreError> {
+    Ok(match e {
+        StoreError::Taken(field) => {
+            let name = match field {
+                UniqueField::LoginName => "user_name",
+                UniqueField::Email => "email",
+                UniqueField::Phone => "phone",
+            };
+            let m = format!(
+                "Another user of the organization has this {}.",
+                field.label()
+            );
+            (name, m)
+        }
+        StoreError::Refused(r) => (form_field(r.field), sentence(&r.message)),
+        // An extension value's error names its attribute (`urn:…:level must be …`).
+        StoreError::Conflict(m) | StoreError::Invalid(m) if m.starts_with("urn:") => {
+            ("extensions", sentence(&m))
+        }
+        StoreError::Conflict(m) | StoreError::Invalid(m) => ("user_name", m),
+        e => return Err(e),
+    })
+}
 
 /// The edit form's field for a field as the directory's rules name it (SCIM's names).
 fn form_field(rule_field: &str) -> &'static str {
@@ -546,15 +395,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                         dt { "Last changed" } dd { (view::time(&u.updated_at)) " in " (view::dialect_label(u.modified_by.as_deref())) }
                         dt { "Version" } dd { (u.version) }
                     }
-                    h3 { "Roles" }
-                    @if d.roles.is_empty() { p.empty { "None." } }
-                    ul { @for r in &d.roles { li { (r.name) } } }
-                    h3 { "Groups" }
-                    @if p.groups.is_empty() { p.empty { "None." } }
-                    ul { @for g in &p.groups { li {
-                        a href={ "/console/groups/" (id_to_hex(g.id)) } { (g.display_name) }
-                        @if !g.direct { " " span.tag { "through a nested group" } }
-                    } } }
+                    (super::memberships::section(s, u.id, d, &p.groups, &p.choices))
                     h3 { "Identities" }
                     @if p.identities.is_empty() { p.empty { "None." } }
                     ul.identities { @for i in &p.identities { li {
@@ -582,13 +423,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                     form.card method="post" action=(base) novalidate {
                         (view::csrf(s))
                         input type="hidden" name="version" value=(form.version);
-                        (view::field("User name", "user_name", "text", &form.user_name, errors.get("user_name")))
-                        (view::field("Display name", "display_name", "text", &form.display_name, errors.get("display_name")))
-                        (view::field("Given name", "given_name", "text", &form.given_name, errors.get("given_name")))
-                        (view::field("Family name", "family_name", "text", &form.family_name, errors.get("family_name")))
-                        (view::field("Email (primary)", "email", "email", &form.email, errors.get("email")))
-                        (view::field("Phone (primary)", "phone", "tel", &form.phone, errors.get("phone")))
-                        (view::field("Title", "title", "text", &form.title, errors.get("title")))
+                        (form.inputs(errors))
                         (extension_fields(p, form, errors.get("extensions")))
                         button type="submit" { "Save changes" }
                     }
@@ -612,9 +447,12 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                         }
                         div.field.invalid[shown.password_error.is_some()] {
                             label for="f-new-password" { "New password" }
-                            input id="f-new-password" name="password" type="password" autocomplete="new-password";
                             @if let Some(m) = &shown.password_error {
-                                span.message role="alert" { (m) }
+                                input id="f-new-password" name="password" type="password" autocomplete="new-password"
+                                    aria-invalid="true" aria-describedby="f-new-password-error";
+                                span.message id="f-new-password-error" role="alert" { (m) }
+                            } @else {
+                                input id="f-new-password" name="password" type="password" autocomplete="new-password";
                             }
                         }
                         div.buttons {
@@ -700,32 +538,11 @@ pub(crate) async fn edit(
             });
             match r {
                 Ok(_) => return Ok(Out::Redirect(format!("/console/users/{id}?done=saved"))),
-                Err(StoreError::Taken(field)) => {
-                    let name = match field {
-                        UniqueField::LoginName => "user_name",
-                        UniqueField::Email => "email",
-                        UniqueField::Phone => "phone",
-                    };
-                    errors.insert(
-                        name,
-                        format!(
-                            "Another user of the organization has this {}.",
-                            field.label()
-                        ),
-                    );
-                }
-                Err(StoreError::Refused(r)) => {
-                    errors.insert(form_field(r.field), sentence(&r.message));
-                }
-                // An extension value's error names its attribute (`urn:…:level must be …`).
-                Err(StoreError::Conflict(m) | StoreError::Invalid(m)) if m.starts_with("urn:") => {
-                    errors.insert("extensions", sentence(&m));
-                }
-                Err(StoreError::Conflict(m) | StoreError::Invalid(m)) => {
-                    errors.insert("user_name", m);
-                }
                 Err(StoreError::VersionMismatch) => stale = true,
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    let (field, m) = rule_message(e)?;
+                    errors.insert(field, m);
+                }
             }
         }
         let p = load(conn, s, uid)?;
@@ -815,9 +632,6 @@ pub(crate) struct PasswordForm {
     current_password: String,
 }
 
-/// Shortest password the console sets.
-const MIN_PASSWORD: usize = 8;
-
 #[handler]
 pub(crate) async fn password(
     at: Console<'_>,
@@ -846,14 +660,11 @@ pub(crate) async fn password(
                     let p = crate::auth::generate_secret("")[..20].to_string();
                     (Ok(p.clone()), Some(p))
                 }
-                _ if f.password.len() < MIN_PASSWORD => {
-                    (Err(format!("At least {MIN_PASSWORD} characters.")), None)
+                _ => {
+                    let v = directory::users::get(conn, &s.principal.org_id, uid, Groups::Skip)?;
+                    let chosen = directory::passwords::check_chosen(&f.password, &v.user.data);
+                    (chosen.map(|_| f.password.clone()), None)
                 }
-                _ if f.password.len() > directory::MAX_PASSWORD_BYTES => (
-                    Err(format!("At most {} bytes.", directory::MAX_PASSWORD_BYTES)),
-                    None,
-                ),
-                _ => (Ok(f.password.clone()), None),
             };
             let error = match plain {
                 Ok(plain) => {

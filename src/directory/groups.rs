@@ -55,6 +55,20 @@ pub fn user_counts(
     store::groups::user_counts(conn, &ids)
 }
 
+/// How many groups are nested directly in each group, by group id.
+pub fn group_counts(
+    conn: &mut DbConn,
+    groups: &[Group],
+) -> StoreResult<std::collections::HashMap<i64, i64>> {
+    let ids: Vec<i64> = groups.iter().map(|g| g.id).collect();
+    store::groups::group_counts(conn, &ids)
+}
+
+/// The groups nested directly in group `id` (id and name), by name.
+pub fn member_groups(conn: &mut DbConn, id: i64) -> StoreResult<Vec<(i64, String)>> {
+    store::groups::member_groups(conn, id)
+}
+
 /// A window of the ids of the users directly in group `id`, in id order; `NotFound` when
 /// the organization has no such group.
 pub fn user_ids(

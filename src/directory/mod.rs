@@ -121,6 +121,14 @@ pub fn hash_password(conn: &DbConn, p: NewPassword, cost: u32) -> StoreResult<Pa
                     "password must be 1 to {MAX_PASSWORD_BYTES} bytes"
                 )));
             }
+            // The rule book's minimum for every dialect: a password of nothing but
+            // whitespace is no password (the console's fuller policy is
+            // `passwords::check_chosen`).
+            if plain.trim().is_empty() {
+                return Err(StoreError::Invalid(
+                    "password must not be only whitespace".into(),
+                ));
+            }
             store::note_hashing(conn);
             let hash = bcrypt::hash(plain, cost)
                 .map_err(|_| StoreError::Invalid("the password cannot be hashed".into()))?;

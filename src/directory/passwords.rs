@@ -229,9 +229,74 @@ pub fn logto_name(algorithm: &str) -> &str {
         .map_or(algorithm, |(name, _)| name)
 }
 
+/// The shortest password a person chooses in the console.
+pub const MIN_CHOSEN: usize = 8;
+
+/// The minimal policy for a password a person chooses for user `d` (the console's forms):
+/// at least `MIN_CHOSEN` characters, not only whitespace, not the user's own login name or
+/// email (case-insensitively), at most `MAX_PASSWORD_BYTES` bytes. Every dialect refuses an
+/// empty or whitespace-only password (`hash_password`); the length and the name are the
+/// console's, since the vendor APIs leave their own rules to the identity provider.
+pub fn check_chosen(plain: &str, d: &crate::domain::UserData) -> Result<(), String> {
+    if plain.trim().is_empty() {
+        return Err("A password cannot be only spaces.".into());
+    }
+    if plain.chars().count() < MIN_CHOSEN {
+        return Err(format!("At least {MIN_CHOSEN} characters."));
+    }
+    if plain.len() > super::MAX_PASSWORD_BYTES {
+        return Err(format!("At most {} bytes.", super::MAX_PASSWORD_BYTES));
+    }
+    let own = [
+        d.user_name.clone(),
+        d.primary(crate::domain::MultiAttr::Emails)
+            .and_then(|e| e.value.clone()),
+    ];
+    let lower = plain.trim().to_lowercase();
+    if own
+        .iter()
+        .flatten()
+        .any(|n| n.trim().to_lowercase() == lower)
+    {
+        return Err("The password cannot be the user's own name or email.".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chosen_password_policy() {
+        let d = crate::domain::UserData {
+            user_name: Some("Grace".into()),
+            ..Default::default()
+        };
+        assert!(check_chosen("          ", &d)
+            .unwrap_err()
+            .contains("only spaces"));
+        assert!(check_chosen("\t \n", &d)
+            .unwrap_err()
+            .contains("only spaces"));
+        assert!(check_chosen("short", &d)
+            .unwrap_err()
+            .contains("At least 8"));
+        // Characters, not bytes.
+        assert!(check_chosen("äöüäöüä", &d).is_err());
+        assert!(check_chosen("äöüäöüäö", &d).is_ok());
+        assert!(check_chosen(&"x".repeat(73), &d)
+            .unwrap_err()
+            .contains("72"));
+        let d = crate::domain::UserData {
+            user_name: Some("grace.hopper".into()),
+            ..Default::default()
+        };
+        assert!(check_chosen("GRACE.HOPPER", &d)
+            .unwrap_err()
+            .contains("own name"));
+        assert!(check_chosen("correct horse 1", &d).is_ok());
+    }
     use argon2::password_hash::{PasswordHasher, SaltString};
 
     fn imported(alg: &str, digest: &str) -> PasswordHash {

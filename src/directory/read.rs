@@ -7,7 +7,7 @@
 //! see has one place to live.
 
 pub use crate::store::filter_sql::Target;
-pub use crate::store::search::{FieldSearch, GroupFilter, Joint, UserFilter};
+pub use crate::store::search::{FieldSearch, GroupFilter, Joint, UserFilter, UserOrder};
 pub use crate::store::user_search::{Condition, Field, Mode};
 pub use crate::store::users::{Among, Loaded, SortKey};
 pub use crate::store::{Order, Window};

@@ -165,6 +165,14 @@ pub fn page(
         .collect())
 }
 
+/// The organization's roles without their holders (one statement), by name: for a caller
+/// that offers roles to choose from.
+pub fn names(conn: &mut DbConn, org: &OrgId) -> StoreResult<Vec<Role>> {
+    let mut roles = store::roles::page(conn, org, None, &store::roles::RoleOrder::Id(None), 1000)?;
+    roles.sort_by_key(|r| r.name.to_lowercase());
+    Ok(roles)
+}
+
 /// Users of `org` among `ids`, each once; `Invalid` naming the first that is not one.
 fn check_users(conn: &mut DbConn, org: &OrgId, ids: &[i64]) -> StoreResult<Vec<i64>> {
     let mut out: Vec<i64> = Vec::with_capacity(ids.len());

@@ -403,6 +403,44 @@ pub fn create_many(
     })
 }
 
+/// What the rule book would say to creating each of `all` (an import's preview), without
+/// writing: normalisation and refusals (`rules::prepare`), uniqueness among the
+/// organization's users (one indexed statement a user) and within `all` itself (the second
+/// of two with one key is refused). `None` for a user `create_many` would accept now; the
+/// data is returned normalised, as it would be stored.
+pub fn check_new(
+    conn: &mut DbConn,
+    org: &OrgId,
+    all: &[UserData],
+) -> StoreResult<Vec<(UserData, Option<StoreError>)>> {
+    let mut seen: std::collections::HashSet<(UniqueField, String)> = Default::default();
+    let mut out = Vec::with_capacity(all.len());
+    for d in all {
+        let mut d = d.clone();
+        if let Err(r) = rules::prepare(&mut d, None) {
+            out.push((d, Some(StoreError::Refused(r))));
+            continue;
+        }
+        let keys = rules::keys_to_check(&d, None);
+        let login = rules::login_key_field(&d);
+        let field = |f: UniqueField| {
+            if f == UniqueField::LoginName {
+                login
+            } else {
+                f
+            }
+        };
+        let error = if let Some((f, _)) = keys.iter().find(|k| seen.contains(*k)) {
+            Some(StoreError::Taken(field(*f)))
+        } else {
+            store::users::taken(conn, org, &keys, None)?.map(|(f, _)| StoreError::Taken(field(f)))
+        };
+        seen.extend(keys);
+        out.push((d, error));
+    }
+    Ok(out)
+}
+
 /// Create a user and record that they were invited (Domo's `sendInvite`): one transaction,
 /// two audit entries. Nothing is mailed; the `User.Invite` entry is the invitation.
 pub fn create_and_invite(

@@ -504,6 +504,27 @@ pub fn user_counts(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, 
     Ok(rows.into_iter().collect())
 }
 
+/// The number of groups nested directly in each of `gids`: one statement; groups without
+/// nested groups are absent.
+pub fn group_counts(conn: &mut DbConn, gids: &[i64]) -> StoreResult<HashMap<i64, i64>> {
+    let head = "SELECT gg.group_id, COUNT(*) FROM group_groups gg WHERE gg.group_id";
+    let rows = super::raw::id_pairs(conn, head, gids, " GROUP BY gg.group_id")?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The groups nested directly in group `gid`, by name: one statement.
+pub fn member_groups(conn: &mut DbConn, gid: i64) -> StoreResult<Vec<(i64, String)>> {
+    let mut rows: Vec<(i64, String)> = Raw::sql(
+        "SELECT mg.id, mg.display_name FROM group_groups gg \
+         JOIN groups mg ON mg.id = gg.member_group_id WHERE gg.group_id = ",
+    )
+    .bind(Bind::Int(gid))
+    .query::<(BigInt, Text)>()
+    .load(conn.db())?;
+    rows.sort_by_key(|(_, n)| n.to_lowercase());
+    Ok(rows)
+}
+
 /// A window of the ids of the users directly in group `gid` of `org`, in id order; `NotFound`
 /// when there is no such group. One statement: the group's row joined to its memberships, so
 /// a group without members still answers (with no ids).

@@ -1173,6 +1173,9 @@ pub struct Order {
     // Private: a caller names an order by its constructors (`search.rs`), never as SQL.
     key: Option<String>,
     descending: bool,
+    /// The key is never NULL (a NOT NULL column, or a `COALESCE`): ordered by the key and
+    /// the id alone, which an index on `(org_id, key, id)` serves on both backends.
+    never_null: bool,
 }
 
 impl Order {
@@ -1180,6 +1183,7 @@ impl Order {
         let dir = if self.descending { "DESC" } else { "ASC" };
         match &self.key {
             None => format!("{id_col} {dir}"),
+            Some(k) if self.never_null => format!("{k} {dir}, {id_col} {dir}"),
             Some(k) => format!("({k}) IS NULL {dir}, {k} {dir}, {id_col} {dir}"),
         }
     }
@@ -1229,6 +1233,7 @@ impl Window {
                     Order {
                         key: None,
                         descending: !order.descending,
+                        never_null: false,
                     }
                     .sql(id_col),
                 ),

@@ -72,10 +72,12 @@ enum UserPart {
     /// A SCIM filter, translated (and so checked) when the filter was made.
     Scim(Raw),
     Fields(FieldSearch),
-    /// The console's plain search: anywhere in the login name, display name, emails, phones.
+    /// The console's plain search: anywhere in the login name, display name, title,
+    /// department, external id, emails, phones.
     Text(String),
     Among(Among),
     WithoutRole(i64),
+    NotInGroup(i64),
 }
 
 /// Which users a read selects: every user, or those matching all of its parts.
@@ -114,6 +116,12 @@ impl UserFilter {
         UserFilter::of(UserPart::Among(a))
     }
 
+    /// Users who are not direct members of group `group_id` (the console's "add members"
+    /// offers only them).
+    pub fn not_in_group(group_id: i64) -> UserFilter {
+        UserFilter::of(UserPart::NotInGroup(group_id))
+    }
+
     /// Users lacking the role `role_id`.
     pub fn without_role(role_id: i64) -> UserFilter {
         UserFilter::of(UserPart::WithoutRole(role_id))
@@ -140,6 +148,7 @@ impl UserFilter {
                 UserPart::Text(t) => Some(user_search::text_anywhere(org.as_str(), t)),
                 UserPart::Among(a) => a.sql(),
                 UserPart::WithoutRole(id) => Some(user_search::without_role(*id)),
+                UserPart::NotInGroup(id) => Some(user_search::not_in_group(*id)),
             };
             let Some(sql) = sql else { continue };
             joined = Some(match joined {
@@ -181,17 +190,43 @@ impl GroupFilter {
     }
 }
 
+/// The orders of a users list that an index serves (migration `console_user_orders`): the
+/// SQL of each is the index's expression, and never NULL (a missing name sorts as '').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrder {
+    Created,
+    LoginName,
+    DisplayName,
+}
+
+impl UserOrder {
+    fn sql(self) -> &'static str {
+        match self {
+            UserOrder::Created => "users.created_at",
+            UserOrder::LoginName => "COALESCE(users.user_name_lower, '')",
+            UserOrder::DisplayName => "COALESCE(users.display_name_lower, '')",
+        }
+    }
+}
+
 impl Order {
     /// By id, ascending: the stable order of offset and keyset paging.
     pub fn by_id() -> Order {
         Order::default()
     }
 
-    /// Users, newest first (Logto's lists).
+    /// Users, newest first (Logto's lists, the console's default): `created_at` is never
+    /// NULL, so the index `users_org_created` serves it.
     pub fn newest_first() -> Order {
+        Order::users_by(UserOrder::Created, true)
+    }
+
+    /// Users by one of the console's sort keys (each has an index on `(org_id, key, id)`).
+    pub fn users_by(key: UserOrder, descending: bool) -> Order {
         Order {
-            key: Some("users.created_at".into()),
-            descending: true,
+            key: Some(key.sql().into()),
+            descending,
+            never_null: true,
         }
     }
 
@@ -206,7 +241,11 @@ impl Order {
         let key = by
             .map(|p| filter_sql::sort_key(p, target, rt))
             .transpose()?;
-        Ok(Order { key, descending })
+        Ok(Order {
+            key,
+            descending,
+            never_null: false,
+        })
     }
 
     /// Whether the order is by a key other than the id (such lists page by offset).

@@ -244,8 +244,18 @@ pub fn without_role(role_id: i64) -> Raw {
     .push(")")
 }
 
+/// Users not directly in group `group_id`.
+pub fn not_in_group(group_id: i64) -> Raw {
+    Raw::sql(
+        "NOT EXISTS (SELECT 1 FROM group_users gx WHERE gx.user_id = users.id AND gx.group_id = ",
+    )
+    .bind(Bind::Int(group_id))
+    .push(")")
+}
+
 /// The web console's plain search: `text` anywhere (case-insensitively) in the user name,
-/// the display name, or any email or phone number. The emails and phones are matched in one
+/// the display name, the title, the department, the external id, or any email or phone
+/// number. The emails and phones are matched in one
 /// pass over the organization's values (`IN (SELECT …)`, evaluated once), not a subquery
 /// per user, so a search of a large organization is two scans, not one lookup per row.
 pub fn text_anywhere(org: &str, text: &str) -> Raw {
@@ -261,6 +271,12 @@ pub fn text_anywhere(org: &str, text: &str) -> Raw {
     Raw::sql("(\"users\".\"user_name_lower\" LIKE ")
         .bind(p())
         .push(" ESCAPE '\\' OR \"users\".\"display_name_lower\" LIKE ")
+        .bind(p())
+        .push(" ESCAPE '\\' OR LOWER(\"users\".\"title\") LIKE ")
+        .bind(p())
+        .push(" ESCAPE '\\' OR LOWER(\"users\".\"department\") LIKE ")
+        .bind(p())
+        .push(" ESCAPE '\\' OR LOWER(\"users\".\"external_id\") LIKE ")
         .bind(p())
         .push(
             " ESCAPE '\\' OR \"users\".\"id\" IN (SELECT sv.user_id FROM user_values sv \

@@ -1278,6 +1278,7 @@ pub fn keyset_page(
     let order = super::Order {
         key: Some(k.to_string()),
         descending: false,
+        never_null: false,
     };
     let (loaded, _) = query(
         conn,

@@ -18,7 +18,10 @@ use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-both_backends!(an_admin_works_through_the_console_in_a_browser);
+both_backends!(
+    an_admin_works_through_the_console_in_a_browser,
+    an_admin_adds_acts_on_many_and_moves_users_by_csv_in_a_browser,
+);
 
 fn chromedriver_path() -> Option<String> {
     if let Ok(p) = std::env::var("MUSTER_CHROMEDRIVER") {
@@ -538,13 +541,15 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
         .send_keys("hopp")
         .await
         .unwrap();
-    let add = c
+    let tick = c
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("button[aria-label='Add grace']"))
+        .for_element(Locator::Css("div.found input[type=checkbox][name=user]"))
         .await
         .expect("live search offers grace");
-    click_el(&c, add).await;
+    assert!(text_of(&c, "div.found li").await.contains("grace"));
+    tick.click().await.unwrap();
+    click(&c, "div.found button[type=submit]").await;
     assert_eq!(text_of(&c, "p.notice").await, "Member added.");
     assert_eq!(text_of(&c, "#members-h").await, "Members (1)");
     let (_, g) = api
@@ -894,4 +899,315 @@ async fn an_admin_works_through_the_console_in_a_browser(b: Backend) {
     assert_eq!(dark[1], "rgb(17, 22, 28)", "the dark background");
     shots.take(&d, "user-dark").await;
     d.close().await.unwrap();
+}
+
+/// Issue 29's flows in a browser: add a user and see it in SCIM and Logto at once; suspend a
+/// filtered selection; export the list as CSV and import it into another organization.
+async fn an_admin_adds_acts_on_many_and_moves_users_by_csv_in_a_browser(b: Backend) {
+    let Some(driver_path) = chromedriver_path() else {
+        assert!(std::env::var_os("MUSTER_REQUIRE_BROWSER").is_none());
+        eprintln!("chromedriver not found: browser test skipped");
+        return;
+    };
+    let backend = match b {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres(_) => "postgres",
+    };
+    let db = TestDb::new(&b);
+    let server = Process::serve(&db.url, &["--bootstrap-token", ADMIN_TOKEN], &[]).await;
+    let api = Api {
+        base: server.base.clone(),
+        http: reqwest::Client::new(),
+    };
+    let person = |name: &str, title: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name, "password": "correct horse 1", "title": title,
+            "displayName": format!("{} {title}", name[..1].to_uppercase() + &name[1..]),
+            "emails": [{"value": format!("{name}@example.com"), "primary": true}]
+        })
+    };
+    api.scim_post("/Users", person("ada", "Countess")).await;
+    let mut engineers = vec![];
+    for n in ["alan", "barbara", "edsger"] {
+        let u = api.scim_post("/Users", person(n, "Engineer")).await;
+        engineers.push(u["id"].as_str().unwrap().to_string());
+    }
+    let ken = api.scim_post("/Users", person("ken", "Operator")).await;
+    let ken_id = ken["id"].as_str().unwrap().to_string();
+    api.scim_post(
+        "/Groups",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "pilots"}),
+    )
+    .await;
+    let (ok, _, err) = cli(&db.url, &["user", "grant-admin", "--org", "default", "ada"]);
+    assert!(ok, "{err}");
+
+    let driver = Driver::start(&driver_path).await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("../console-screenshots")
+        .join(backend)];
+    if let Ok(d) = std::env::var("MUSTER_CONSOLE_SCREENSHOTS") {
+        dirs.push(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(d));
+    }
+    let shots = Shots { dirs, backend };
+    let base = server.base.clone();
+    let sign_in = |org: &'static str, login: &'static str| {
+        let (c, base) = (&c, base.clone());
+        async move {
+            c.goto(&format!("{base}/console/login")).await.unwrap();
+            fill(c, "#f-org", org).await;
+            fill(c, "#f-login", login).await;
+            fill(c, "#f-password", "correct horse 1").await;
+            click(c, "form[aria-label='Sign in with a password'] button").await;
+            assert_eq!(path_of(c).await, "/console/");
+        }
+    };
+    sign_in("default", "ada").await;
+
+    // Add a user, with a generated password and a group: SCIM and Logto see them at once.
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    assert_eq!(text_of(&c, "p.total").await, "5 users");
+    click_link(&c, "Add user").await;
+    fill(&c, "#f-user_name", "hedy").await;
+    fill(&c, "#f-email", "hedy@example.com").await;
+    fill(&c, "#f-given_name", "Hedy").await;
+    fill(&c, "#f-family_name", "Lamarr").await;
+    fill(&c, "#f-title", "Engineer").await;
+    c.find(Locator::Css("input[name=password_mode][value=generate]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#f-groups option"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shots.take(&c, "user-add").await;
+    click(&c, "form.card button[type=submit]").await;
+    assert!(text_of(&c, "p.notice").await.contains("hedy was added"));
+    let generated = text_of(&c, "#generated-secret").await;
+    assert_eq!(generated.len(), 20);
+    let (status, found) = api
+        .get(
+            "/scim/v2/Users?filter=userName%20eq%20%22hedy%22",
+            ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let hedy = &found["Resources"][0];
+    let hedy_id = hedy["id"].as_str().unwrap().to_string();
+    assert_eq!(hedy["groups"][0]["display"], "pilots");
+    let (status, l) = api.get(&format!("/api/users/{hedy_id}"), ADMIN_TOKEN).await;
+    assert_eq!(status, 200);
+    assert_eq!(l["primaryEmail"], "hedy@example.com");
+    assert_eq!(api.verify(&hedy_id, &generated).await, 204);
+    shots.take(&c, "user-added").await;
+    // "How each API sees this user": Adobe's long route stays inside its card.
+    c.goto(&format!("{base}/console/users/{hedy_id}/apis"))
+        .await
+        .unwrap();
+    let inside = c
+        .execute(
+            "const card = document.querySelector('section.api[aria-label=Adobe]');\
+             card.scrollIntoView();\
+             const code = card.querySelector('p.hint code').getBoundingClientRect();\
+             return code.right <= card.getBoundingClientRect().right;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inside, json!(true));
+    shots.take(&c, "user-apis-adobe").await;
+    c.back().await.unwrap();
+    // Shown once: a reload no longer has it.
+    c.refresh().await.unwrap();
+    assert!(c.find(Locator::Css("#generated-secret")).await.is_err());
+
+    // Bulk-suspend a filtered selection: search as you type, tick the page, review, go.
+    c.goto(&format!("{base}/console/users")).await.unwrap();
+    c.find(Locator::Css("#f-q"))
+        .await
+        .unwrap()
+        .send_keys("engineer")
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let total = || async {
+        c.execute(
+            "const e = document.querySelector('p.total'); return e ? e.textContent : '';",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    while total().await != json!("4 users match") {
+        assert!(
+            Instant::now() < deadline,
+            "live search did not narrow the list"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        path_of(&c).await.contains("q=engineer"),
+        "the address follows the search"
+    );
+    c.find(Locator::Css("#select-page"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "form.bulk .selected-count").await.trim(), "(4)");
+    // Leave Hedy out: untick her row.
+    c.find(Locator::Css(&format!("input[name=ids][value='{hedy_id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shots.take(&c, "users-selected").await;
+    click(&c, "form.bulk button[type=submit]").await;
+    assert_eq!(text_of(&c, "h1").await, "Suspend 3 users?");
+    shots.take(&c, "bulk-confirm").await;
+    click(&c, "form.card button.danger").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let t = text_of(&c, "div.job").await;
+        if t.contains("Done:") {
+            assert!(t.contains("3 users suspended"), "{t}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job did not end: {t}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shots.take(&c, "bulk-done").await;
+    for id in &engineers {
+        let (_, u) = api.get(&format!("/scim/v2/Users/{id}"), ADMIN_TOKEN).await;
+        assert_eq!(u["active"], false, "{id}");
+    }
+    for id in [&hedy_id, &ken_id] {
+        let (_, u) = api.get(&format!("/scim/v2/Users/{id}"), ADMIN_TOKEN).await;
+        assert_eq!(u["active"], true, "{id}");
+    }
+    let (_, l) = api
+        .get(&format!("/api/users/{}", engineers[0]), ADMIN_TOKEN)
+        .await;
+    assert_eq!(l["isSuspended"], true);
+
+    // Export the list as CSV (the link's file, fetched as the browser would)...
+    c.goto(&format!("{base}/console/users?sort=user"))
+        .await
+        .unwrap();
+    let href = c
+        .find(Locator::Css("a[href^='/console/users/export.csv']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let csv = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text()).then(done);",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap().to_string();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    assert!(csv.contains("hedy,hedy@example.com,"), "{csv}");
+    let file = profile.path().join("users.csv");
+    std::fs::write(&file, &csv).unwrap();
+
+    // ... and import it into another organization, as its administrator.
+    let (ok, _, err) = cli(&db.url, &["org", "create", "--id", "acme"]);
+    assert!(ok, "{err}");
+    let acme_token = "acme-admin-secret-0123456789";
+    let (ok, _, err) = cli(
+        &db.url,
+        &["token", "create", "--org", "acme", "--secret", acme_token],
+    );
+    assert!(ok, "{err}");
+    let r = api
+        .http
+        .post(format!("{base}/scim/v2/Users"))
+        .bearer_auth(acme_token)
+        .header("content-type", "application/scim+json")
+        .body(person("eve", "Admin").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (ok, _, err) = cli(&db.url, &["user", "grant-admin", "--org", "acme", "eve"]);
+    assert!(ok, "{err}");
+    click(&c, "form.signout button").await;
+    sign_in("acme", "eve").await;
+    c.goto(&format!("{base}/console/users/import"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#f-file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "form.card button[type=submit]").await;
+    assert_eq!(
+        text_of(&c, "#import-summary").await,
+        "6 users can be added. Groups to create: pilots."
+    );
+    shots.take(&c, "import-preview").await;
+    let (_, before) = api.get("/scim/v2/Users", acme_token).await;
+    assert_eq!(
+        before["totalResults"], 1,
+        "nothing written before the confirmation"
+    );
+    click(&c, "form.inline button[type=submit]").await;
+    assert_eq!(text_of(&c, "p.notice").await, "Imported: 6 users added.");
+    let (_, after) = api.get("/scim/v2/Users?count=100", acme_token).await;
+    assert_eq!(after["totalResults"], 7);
+    let (_, h) = api
+        .get(
+            "/scim/v2/Users?filter=userName%20eq%20%22hedy%22",
+            acme_token,
+        )
+        .await;
+    assert_eq!(h["Resources"][0]["groups"][0]["display"], "pilots");
+    assert_ne!(h["Resources"][0]["id"], hedy_id.as_str());
+    let (_, a) = api
+        .get(
+            "/scim/v2/Users?filter=userName%20eq%20%22alan%22",
+            acme_token,
+        )
+        .await;
+    assert_eq!(a["Resources"][0]["active"], false, "suspended as exported");
+    // Back in the list, the imported users are there.
+    click_link(&c, "See the users").await;
+    assert_eq!(text_of(&c, "p.total").await, "7 users");
+    shots.take(&c, "users-imported").await;
+
+    // Back after a delete does not show the deleted user.
+    click_link(&c, "ken").await;
+    let ken_page = path_of(&c).await;
+    click_link(&c, "Delete this user…").await;
+    click(&c, "form.inline button.danger").await;
+    assert_eq!(path_of(&c).await, "/console/users?done=deleted");
+    c.back().await.unwrap();
+    c.back().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(path_of(&c).await, ken_page);
+    let h1 = text_of(&c, "h1").await;
+    assert!(
+        h1.starts_with("404"),
+        "the deleted user's page is asked for again: {h1}"
+    );
+
+    c.close().await.unwrap();
 }

@@ -719,6 +719,7 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
     let u = scim_get(&s, id).await;
     assert_eq!(u["displayName"], "Grace Hopper");
     assert_eq!(u["title"], "Rear Admiral");
+    assert_eq!(u["active"], true);
     assert_eq!(u["emails"][0]["value"], "grace@navy.example");
     assert_eq!(u["phoneNumbers"][0]["value"], "+1 555 0100");
     let l = json(logto(format!("/api/users/{id}")).await.unwrap(), 200).await;
@@ -793,7 +794,9 @@ async fn console_changes_are_seen_by_scim_and_logto(b: Backend) {
     assert_eq!(r.status, 303);
     let gpath = r.location().split('?').next().unwrap().to_string();
     let gid = gpath.rsplit('/').next().unwrap().to_string();
-    c.get(&format!("{gpath}?find=grac")).await.has("Add grace");
+    c.get(&format!("{gpath}?find=grac"))
+        .await
+        .has(&format!("type=\"checkbox\" name=\"user\" value=\"{id}\""));
     let r = c
         .post(&format!("{gpath}/members/add"), &[("user", id)])
         .await;
@@ -1030,10 +1033,15 @@ async fn users_page_at_100k() {
         .replace("&amp;", "&");
     for (what, path) in [
         ("first page", "/console/users".to_string()),
-        ("a page by cursor", next),
+        ("the next page", next),
+        ("page 51", "/console/users?page=51".to_string()),
         (
-            "sorted by family name",
-            "/console/users?sort=familyName".to_string(),
+            "sorted by user name",
+            "/console/users?sort=user".to_string(),
+        ),
+        (
+            "sorted by name, descending",
+            "/console/users?sort=-name".to_string(),
         ),
         ("plain search", "/console/users?q=user0999".to_string()),
         (
@@ -2702,4 +2710,819 @@ async fn the_landing_page_and_the_console_not_found_page(b: Backend) {
     assert_eq!(r.status, 404);
     r.has("<h1>Not found</h1>")
         .has("nav aria-label=\"Sections\"");
+}
+
+// Adding users, the list, acting on many, CSV export and import, groups (issue 29, part A).
+both_backends!(
+    an_admin_adds_a_user_seen_by_scim_and_logto_at_once,
+    the_users_list_counts_sorts_searches_and_pages,
+    bulk_actions_reach_the_selection_or_every_match,
+    csv_export_imports_into_another_organization,
+    groups_show_nested_groups_and_take_many_members,
+);
+
+/// A user through SCIM (no password): id.
+async fn scim_person(s: &TestServer, token: &str, body: Value) -> String {
+    let mut body = body;
+    body["schemas"] = serde_json::json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    let r = s
+        .post("/scim/v2/Users")
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    json(r, 201).await["id"].as_str().unwrap().to_string()
+}
+
+async fn scim_group(s: &TestServer, token: &str, name: &str) -> String {
+    let r = s
+        .post("/scim/v2/Groups")
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(
+            serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                               "displayName": name})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    json(r, 201).await["id"].as_str().unwrap().to_string()
+}
+
+/// The ids of the rows a users page lists, in order.
+fn listed(body: &str) -> Vec<String> {
+    body.split("name=\"ids\" value=\"")
+        .skip(1)
+        .map(|r| r[..16].to_string())
+        .collect()
+}
+
+async fn an_admin_adds_a_user_seen_by_scim_and_logto_at_once(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, _ada) = signed_in(&s).await;
+    let pilots = scim_group(&s, ADMIN_TOKEN, "pilots").await;
+    let form = c.get("/console/users/new").await;
+    assert_eq!(form.status, 200);
+    form.has("pilots")
+        .has("name=\"password_mode\" value=\"generate\"");
+    let users = || count(&s.db, "SELECT COUNT(*) FROM users");
+
+    // Refusals, each by its field, nothing written.
+    let r = c
+        .post("/console/users/new", &[("display_name", "Nobody")])
+        .await;
+    assert_eq!(r.status, 422);
+    r.has("Give a user name, an email or a phone number");
+    let r = c
+        .post(
+            "/console/users/new",
+            &[
+                ("user_name", "grace"),
+                ("password_mode", "set"),
+                ("password", "          "),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    r.has("aria-invalid=\"true\" aria-describedby=\"f-password-error\"")
+        .has("id=\"f-password-error\" role=\"alert\">A password cannot be only spaces.");
+    let r = c
+        .post(
+            "/console/users/new",
+            &[
+                ("user_name", "grace"),
+                ("password_mode", "set"),
+                ("password", "Grace"),
+            ],
+        )
+        .await;
+    r.has("At least 8 characters.");
+    let r = c
+        .post(
+            "/console/users/new",
+            &[
+                ("user_name", "grace"),
+                ("password_mode", "set"),
+                ("password", "GRACE@example.com"),
+                ("email", "grace@example.com"),
+            ],
+        )
+        .await;
+    r.has("cannot be the user's own name or email");
+    // The rule book's uniqueness, as every API says it (case and spaces do not matter).
+    let r = c
+        .post("/console/users/new", &[("user_name", " ADA ")])
+        .await;
+    assert_eq!(r.status, 422);
+    r.has("id=\"f-user_name-error\" role=\"alert\">Another user of the organization has this user name.");
+    let r = c
+        .post(
+            "/console/users/new",
+            &[("user_name", "grace"), ("email", "not an email")],
+        )
+        .await;
+    r.has("id=\"f-email-error\"");
+    assert_eq!(users(), 1);
+    // Every API refuses a whitespace-only password too.
+    let r = s
+        .post("/scim/v2/Users")
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(
+            serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                               "userName": "blank", "password": "    "})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(users(), 1);
+
+    // Added with a generated password and a group: shown once, seen by every API at once.
+    let r = c
+        .post(
+            "/console/users/new",
+            &[
+                ("user_name", " grace "),
+                ("email", "grace@navy.example"),
+                ("phone", "+1 555 0100"),
+                ("given_name", "Grace"),
+                ("family_name", "Hopper"),
+                ("title", "Rear Admiral"),
+                ("password_mode", "generate"),
+                ("groups", &pilots),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.location().to_string();
+    assert!(to.starts_with("/console/users/new/created?id="), "{to}");
+    let id = to.rsplit('=').next().unwrap().to_string();
+    let flash = r
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("muster_console_flash="))
+        .expect("the generated password rides to the next page");
+    for attr in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console/users/new/created",
+        "Max-Age=120",
+    ] {
+        assert!(flash.contains(attr), "{flash} lacks {attr}");
+    }
+    let pair = flash.split(';').next().unwrap().to_string();
+    let generated = pair["muster_console_flash=".len()..].to_string();
+    assert_eq!(generated.len(), 20);
+    let page = c
+        .http
+        .get(format!("{}{to}", s.base))
+        .header("cookie", format!("{}; {pair}", c.cookie.clone().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let cleared = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap().contains("muster_console_flash=; "));
+    let body = page.text().await.unwrap();
+    assert!(body.contains(&generated), "{body}");
+    assert!(body.contains("grace was added"), "{body}");
+    assert!(cleared, "the page clears the value it showed");
+    // Shown once: the page again (the cookie gone) does not show it.
+    c.get(&to).await.lacks(&generated).has("grace was added");
+
+    let u = scim_get(&s, &id).await;
+    assert_eq!(u["userName"], "grace");
+    assert_eq!(u["title"], "Rear Admiral");
+    assert_eq!(u["active"], true);
+    assert_eq!(u["groups"][0]["value"], pilots.as_str());
+    let l = api_json(&s, &format!("/api/users/{id}")).await;
+    assert_eq!(l["username"], "grace");
+    assert_eq!(l["primaryEmail"], "grace@navy.example");
+    assert_eq!(l["primaryPhone"], "+1 555 0100");
+    let verify = |pw: String| {
+        s.post(&format!("/api/users/{id}/password/verify"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({ "password": pw }))
+            .send()
+    };
+    assert_eq!(verify(generated.clone()).await.unwrap().status(), 204);
+    let audit = count(
+        &s.db,
+        "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.User.Create'",
+    );
+    assert_eq!(audit, 1);
+
+    // A typed password, no group.
+    let r = c
+        .post(
+            "/console/users/new",
+            &[
+                ("email", "alan@example.com"),
+                ("password_mode", "set"),
+                ("password", "correct horse 2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r
+        .set_cookies()
+        .iter()
+        .all(|c| !c.starts_with("muster_console_flash")));
+    let alan = r.location().rsplit('=').next().unwrap().to_string();
+    assert_eq!(verify2(&s, &alan, "correct horse 2").await, 204);
+    assert_eq!(users(), 3);
+}
+
+async fn verify2(s: &TestServer, id: &str, pw: &str) -> u16 {
+    s.post(&format!("/api/users/{id}/password/verify"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({ "password": pw }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn the_users_list_counts_sorts_searches_and_pages(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, ada) = signed_in(&s).await;
+    let ada = ada["id"].as_str().unwrap().to_string();
+    let mut ids = vec![];
+    for i in 1..=29 {
+        let mut u = serde_json::json!({"userName": format!("u{i:02}"),
+            "displayName": format!("Person {:02}", 30 - i),
+            "phoneNumbers": [{"value": format!("+1 555 01{i:02}"), "primary": true}]});
+        if i == 7 {
+            u["title"] = "Night Engineer".into();
+            u["externalId"] = "HR-0007".into();
+            u["schemas"] = serde_json::json!([]);
+        }
+        if i == 8 {
+            u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+                serde_json::json!({"department": "Flight Ops"});
+        }
+        ids.push(scim_person(&s, ADMIN_TOKEN, u).await);
+    }
+    let page = c.get("/console/users").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.headers.get("cache-control").unwrap(),
+        "no-store",
+        "Back after a delete asks again"
+    );
+    page.has("<p class=\"total\" role=\"status\">30 users</p>")
+        .has("+1 555 0107")
+        .has("aria-sort=\"descending\"");
+    // Newest first: the last made first, Ada (made first) last.
+    let rows = listed(&page.body);
+    assert_eq!(rows.len(), 30);
+    assert_eq!(rows[0], ids[28]);
+    assert_eq!(rows[29], ada);
+
+    // Pages of a chosen size, with first / previous / next / last.
+    let p1 = c.get("/console/users?size=25").await;
+    assert_eq!(listed(&p1.body).len(), 25);
+    p1.has("Page 1 of 2")
+        .has("rel=\"next\" href=\"/console/users?size=25&amp;page=2\"")
+        .has("rel=\"last\"")
+        .lacks("rel=\"prev\"");
+    let p2 = c.get("/console/users?size=25&page=2").await;
+    assert_eq!(listed(&p2.body).len(), 5);
+    p2.has("Page 2 of 2")
+        .has("rel=\"prev\"")
+        .lacks("rel=\"next\"");
+    assert_eq!(listed(&p2.body)[4], ada);
+    c.get("/console/users?page=9")
+        .await
+        .has("There is no page 9.");
+
+    // Sorted by a column: user name, display name, either way.
+    let by_user = listed(&c.get("/console/users?sort=user").await.body);
+    assert_eq!(by_user[0], ada);
+    assert_eq!(by_user[1], ids[0]);
+    let by_user_desc = listed(&c.get("/console/users?sort=-user").await.body);
+    assert_eq!(by_user_desc[0], ids[28]);
+    let by_name = c.get("/console/users?sort=name").await;
+    by_name.has("aria-sort=\"ascending\"");
+    // "Ada ada" before "Person 01" (u29) before "Person 02" (u28).
+    let by_name = listed(&by_name.body);
+    assert_eq!(
+        &by_name[..3],
+        &[ada.clone(), ids[28].clone(), ids[27].clone()]
+    );
+
+    // Search: title, department and external id too, with the count of what matches.
+    for (q, who) in [("night eng", 6), ("FLIGHT", 7), ("hr-0007", 6), ("0107", 6)] {
+        let r = c
+            .get(&format!("/console/users?q={}", q.replace(' ', "+")))
+            .await;
+        r.has("1 user matches");
+        assert_eq!(listed(&r.body), vec![ids[who].clone()], "{q}");
+    }
+    let r = c.get("/console/users?q=Person+0").await;
+    r.has("9 users match");
+    let r = c.get("/console/users?q=nobody+at+all").await;
+    r.has("No users match.")
+        .has("href=\"/console/users\">Clear the search");
+    // The export link carries the search.
+    c.get("/console/users?q=Person+0&sort=user")
+        .await
+        .has("href=\"/console/users/export.csv?q=Person+0&amp;sort=user\"");
+}
+
+async fn bulk_actions_reach_the_selection_or_every_match(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, ada) = signed_in(&s).await;
+    let ada = ada["id"].as_str().unwrap().to_string();
+    let mut eng = vec![];
+    for i in 1..=4 {
+        eng.push(
+            scim_person(
+                &s,
+                ADMIN_TOKEN,
+                serde_json::json!({"userName": format!("eng{i}"), "title": "Engineer"}),
+            )
+            .await,
+        );
+    }
+    let ops = scim_person(
+        &s,
+        ADMIN_TOKEN,
+        serde_json::json!({"userName": "ops1", "title": "Ops"}),
+    )
+    .await;
+    let pilots = scim_group(&s, ADMIN_TOKEN, "pilots").await;
+    let active = |id: String| {
+        let s = &s;
+        async move { scim_get(s, &id).await["active"].as_bool().unwrap() }
+    };
+
+    // The toolbar asks first: what, to whom.
+    let r = c
+        .get(&format!(
+            "/console/users/bulk?scope=selected&ids={}&ids={}&action=suspend",
+            eng[0], eng[1]
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    r.has("Suspend 2 users?").has("the 2 users selected");
+    let r = c
+        .get("/console/users/bulk?scope=selected&action=suspend")
+        .await;
+    assert_eq!(r.status, 400);
+    r.has("No rows were selected");
+    let r = c
+        .get("/console/users/bulk?scope=all&q=Engineer&action=add-to-group")
+        .await;
+    r.has("Add to a group 4 users?")
+        .has("all 4 users matching the search")
+        .has("pilots");
+
+    // The selected rows.
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[
+                ("action", "suspend"),
+                ("scope", "selected"),
+                ("ids", &eng[0]),
+                ("ids", &eng[1]),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location().starts_with("/console/jobs/"));
+    let done = c.wait_for_job(r.location()).await;
+    done.has("Done: 2 users suspended.");
+    assert!(!active(eng[0].clone()).await);
+    assert!(!active(eng[1].clone()).await);
+    assert!(active(eng[2].clone()).await);
+    let l = api_json(&s, &format!("/api/users/{}", eng[0])).await;
+    assert_eq!(l["isSuspended"], true);
+    // Without the form's token nothing starts.
+    let r = c
+        .post_raw(
+            "/console/users/bulk",
+            &[("action", "delete"), ("scope", "selected"), ("ids", &ops)],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    // Every user a search matches: a SCIM filter, then a plain search.
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[
+                ("action", "add-to-group"),
+                ("scope", "all"),
+                ("filter", "title eq \"Engineer\""),
+                ("group", &pilots),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    c.wait_for_job(r.location())
+        .await
+        .has("Done: 4 users added to the group.");
+    let g = api_json(&s, &format!("/scim/v2/Groups/{pilots}")).await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 4);
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[("action", "reactivate"), ("scope", "all"), ("q", "eng")],
+        )
+        .await;
+    c.wait_for_job(r.location())
+        .await
+        .has("Done: 4 users reactivated.");
+    assert!(active(eng[0].clone()).await);
+
+    // Everyone: the admin herself is left alone.
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[("action", "suspend"), ("scope", "all")],
+        )
+        .await;
+    let done = c.wait_for_job(r.location()).await;
+    done.has("Done: 5 users suspended.")
+        .has("Left alone (1)")
+        .has("You (an administrator");
+    assert!(active(ada.clone()).await);
+    assert!(!active(ops.clone()).await);
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[
+                ("action", "remove-from-group"),
+                ("scope", "selected"),
+                ("ids", &eng[3]),
+                ("group", &pilots),
+            ],
+        )
+        .await;
+    c.wait_for_job(r.location())
+        .await
+        .has("Done: 1 user removed from the group.");
+    let g = api_json(&s, &format!("/scim/v2/Groups/{pilots}")).await;
+    assert_eq!(g["members"].as_array().unwrap().len(), 3);
+
+    // Delete: gone from every API.
+    let r = c
+        .post(
+            "/console/users/bulk",
+            &[
+                ("action", "delete"),
+                ("scope", "selected"),
+                ("ids", &ops),
+                ("ids", &ada),
+            ],
+        )
+        .await;
+    c.wait_for_job(r.location())
+        .await
+        .has("Done: 1 user deleted.");
+    let r = s
+        .get(&format!("/scim/v2/Users/{ops}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        count(
+            &s.db,
+            "SELECT COUNT(*) FROM audit_entries WHERE key = 'Console.User.Suspend'"
+        ),
+        7
+    );
+}
+
+async fn csv_export_imports_into_another_organization(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, _ada) = signed_in(&s).await;
+    let pilots = scim_group(&s, ADMIN_TOKEN, "pilots").await;
+    let grace = scim_person(
+        &s,
+        ADMIN_TOKEN,
+        serde_json::json!({"userName": "grace", "displayName": "Grace Hopper",
+            "name": {"givenName": "Grace", "familyName": "Hopper"},
+            "emails": [{"value": "grace@navy.example", "primary": true}],
+            "phoneNumbers": [{"value": "+1 555 0100", "primary": true}],
+            "title": "Rear Admiral, retired", "externalId": "=cmd()",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Navy"}}),
+    )
+    .await;
+    scim_person(
+        &s,
+        ADMIN_TOKEN,
+        serde_json::json!({"userName": "alan", "active": false}),
+    )
+    .await;
+    let r = s
+        .request(reqwest::Method::PATCH, &format!("/scim/v2/Groups/{pilots}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(
+            serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [{"value": grace}]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+
+    // Export: the list's search and order, every page.
+    let all = c.get("/console/users/export.csv?sort=user").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(
+        all.headers.get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert!(all
+        .headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"users-default-"));
+    let lines: Vec<&str> = all.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "userName,email,phone,displayName,givenName,familyName,title,department,externalId,active,groups,id,createdAt,lastSignInAt"
+    );
+    assert_eq!(lines.len(), 4, "{}", all.body);
+    assert!(lines[1].starts_with("ada,ada@example.com,"), "{}", lines[1]);
+    assert!(lines[2].starts_with("alan,,,,,,,,,false,,"), "{}", lines[2]);
+    assert!(
+        lines[3].starts_with(
+            "grace,grace@navy.example,+1 555 0100,Grace Hopper,Grace,Hopper,\"Rear Admiral, retired\",Navy,'=cmd(),true,pilots,"
+        ),
+        "{}",
+        lines[3]
+    );
+    let some = c.get("/console/users/export.csv?q=grace").await;
+    assert_eq!(some.body.lines().count(), 2);
+
+    // Import into acme, by acme's admin.
+    let (e, _) = acme_admin(&s).await;
+    let acme_users = || count(&s.db, "SELECT COUNT(*) FROM users WHERE org_id = 'acme'");
+    let r = e
+        .post_file("/console/users/import", "nick.csv", "nickname\nx\n")
+        .await;
+    assert_eq!(r.status, 422);
+    r.has("Unknown column &quot;nickname&quot;");
+    let r = e
+        .post_file("/console/users/import", "users.csv", &all.body)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let preview_path = r.location().to_string();
+    let preview = e.get(&preview_path).await;
+    preview
+        .has("3 users can be added.")
+        .has("Groups to create: pilots.")
+        .has("ready (suspended)");
+    assert_eq!(acme_users(), 1, "nothing written before the confirmation");
+    // Another organization cannot see the preview.
+    assert_eq!(c.get(&preview_path).await.status, 404);
+    let r = e.post(&preview_path, &[]).await;
+    assert_eq!((r.status, r.location()), (303, preview_path.as_str()));
+    e.get(&preview_path).await.has("Imported: 3 users added.");
+    // Again: nothing more.
+    let r = e.post(&preview_path, &[]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(acme_users(), 4);
+    let found = json(
+        s.get("/scim/v2/Users?filter=userName%20eq%20%22grace%22")
+            .bearer_auth(ACME_TOKEN)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let g = &found["Resources"][0];
+    assert_eq!(g["title"], "Rear Admiral, retired");
+    assert_eq!(g["externalId"], "=cmd()");
+    assert_eq!(g["phoneNumbers"][0]["value"], "+1 555 0100");
+    assert_eq!(g["groups"][0]["display"], "pilots");
+    assert_ne!(g["id"], grace.as_str(), "a new user of acme");
+    let alan = json(
+        s.get("/scim/v2/Users?filter=userName%20eq%20%22alan%22")
+            .bearer_auth(ACME_TOKEN)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(alan["Resources"][0]["active"], false);
+
+    // The same file again: every row is taken; per-row errors, no import offered.
+    let r = e
+        .post_file("/console/users/import", "users.csv", &all.body)
+        .await;
+    let again = e.get(r.location()).await;
+    again
+        .has("0 users can be added; 3 rows have errors")
+        .has("userName: Another user of the organization has this user name.")
+        .lacks("type=\"submit\">Import");
+    // Bad rows are shown by line and left out; the good ones go in, in one transaction.
+    let file = "userName,email,active\nkatherine,katherine@example.com,yes\nken,not an email,\nmargaret,margaret@example.com,maybe\nkatherine,k2@example.com,\n";
+    let r = e
+        .post_file("/console/users/import", "mixed.csv", file)
+        .await;
+    let mixed = e.get(r.location()).await;
+    mixed
+        .has("1 user can be added; 3 rows have errors")
+        .has("email: Enter an email address")
+        .has("active: &quot;maybe&quot; is not true or false")
+        .has("<td class=\"num\">5</td>");
+    let r = e.post(r.location(), &[]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(acme_users(), 5);
+}
+
+async fn groups_show_nested_groups_and_take_many_members(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, _ada) = signed_in(&s).await;
+    let eng = scim_group(&s, ADMIN_TOKEN, "eng").await;
+    let leads = scim_group(&s, ADMIN_TOKEN, "leads").await;
+    let mut m = vec![];
+    for i in 1..=15 {
+        m.push(
+            scim_person(
+                &s,
+                ADMIN_TOKEN,
+                serde_json::json!({"userName": format!("member{i:02}")}),
+            )
+            .await,
+        );
+    }
+    let members = |g: &str| {
+        let (s, g) = (&s, g.to_string());
+        async move {
+            api_json(s, &format!("/scim/v2/Groups/{g}")).await["members"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+
+    // Several at once.
+    let r = c
+        .post(
+            &format!("/console/groups/{eng}/members/add"),
+            &[("user", &m[0]), ("user", &m[1]), ("user", &m[2])],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location()),
+        (
+            303,
+            format!("/console/groups/{eng}?done=added-many").as_str()
+        )
+    );
+    assert_eq!(members(&eng).await.len(), 3);
+
+    // Those already in are not offered again; ten at a time, then "more results".
+    let found = c.get(&format!("/console/groups/{eng}?find=member")).await;
+    assert_eq!(
+        found
+            .body
+            .matches("type=\"checkbox\" name=\"user\"")
+            .count(),
+        10
+    );
+    for id in &m[..3] {
+        found.lacks(&format!("type=\"checkbox\" name=\"user\" value=\"{id}\""));
+    }
+    let i = found.body.find("class=\"more\" href=\"").unwrap() + "class=\"more\" href=\"".len();
+    let more = found.body[i..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let rest = c.get(&more).await;
+    assert_eq!(
+        rest.body.matches("type=\"checkbox\" name=\"user\"").count(),
+        2
+    );
+    rest.lacks("class=\"more\"");
+
+    // A nested group: shown as a member and counted, here and in the list.
+    let r = c
+        .post(
+            &format!("/console/groups/{eng}/members/add"),
+            &[("user", &leads)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(members(&eng).await.len(), 4);
+    let page = c.get(&format!("/console/groups/{eng}")).await;
+    page.has("Members (4 (3 users, 1 group))").has(&format!(
+        "href=\"/console/groups/{leads}\">leads</a> <span class=\"tag\">group</span>"
+    ));
+    c.get("/console/groups").await.has("4 (3 users, 1 group)");
+    // Not offered for nesting again; the group itself never.
+    page.lacks(&format!("<option value=\"{leads}\">leads</option>"))
+        .lacks(&format!("<option value=\"{eng}\">eng</option>"));
+
+    // A description.
+    let version = api_json(&s, &format!("/scim/v2/Groups/{eng}")).await["meta"]["version"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .to_string();
+    let _ = version;
+    let r = c
+        .post(
+            &format!("/console/groups/{eng}"),
+            &[("name", "eng"), ("description", "Builds the thing.")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    c.get(&format!("/console/groups/{eng}"))
+        .await
+        .has("<p class=\"description\">Builds the thing.</p>");
+    c.get("/console/groups")
+        .await
+        .has("<td>Builds the thing.</td>");
+
+    // A user's groups and roles, from the user's page.
+    let u = &m[5];
+    let r = c
+        .post(
+            &format!("/console/users/{u}/groups"),
+            &[("action", "join"), ("group", &eng), ("group", &leads)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let groups = |v: Value| -> Vec<String> {
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["display"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut gs = groups(scim_get(&s, u).await);
+    gs.sort();
+    assert_eq!(gs, vec!["eng", "leads"]);
+    let r = c
+        .post(
+            &format!("/console/users/{u}/groups"),
+            &[("action", "leave"), ("group", &eng)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    // Still in eng through leads (nested), so SCIM lists both; the direct one is gone.
+    let page = c.get(&format!("/console/users/{u}")).await;
+    page.has("through a nested group");
+    let r = s
+        .post("/api/roles")
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"name": "Viewer", "description": "Reads"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    c.get(&format!("/console/users/{u}"))
+        .await
+        .has("<option value=\"Viewer\">Viewer</option>");
+    let r = c
+        .post(
+            &format!("/console/users/{u}/roles"),
+            &[("action", "assign"), ("role", "Viewer")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let roles = api_json(&s, &format!("/api/users/{u}/roles")).await;
+    assert_eq!(roles[0]["name"], "Viewer");
+    let r = c
+        .post(
+            &format!("/console/users/{u}/roles"),
+            &[("action", "assign"), ("role", "Administrator")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = c
+        .post(
+            &format!("/console/users/{u}/roles"),
+            &[("action", "unassign"), ("role", "Viewer")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let roles = api_json(&s, &format!("/api/users/{u}/roles")).await;
+    assert_eq!(roles, serde_json::json!([]));
 }

@@ -58,7 +58,7 @@ document.addEventListener("DOMContentLoaded", function () {
   // Search as you type in "Add a member": fetch the same page and swap in its results.
   document.querySelectorAll("form[data-live]").forEach(function (form) {
     var input = form.querySelector("input[type=search]");
-    var list = document.querySelector("ul.found");
+    var list = document.querySelector("div.found");
     if (!input || !list || !window.fetch) return;
     var timer = null;
     input.addEventListener("input", function () {
@@ -69,10 +69,61 @@ document.addEventListener("DOMContentLoaded", function () {
           .then(function (r) { return r.text(); })
           .then(function (html) {
             var doc = new DOMParser().parseFromString(html, "text/html");
-            var fresh = doc.querySelector("ul.found");
+            var fresh = doc.querySelector("div.found");
             if (fresh) list.replaceChildren.apply(list, Array.from(fresh.childNodes));
           });
       }, 250);
     });
   });
+});
+
+// The users list: "select every row on this page", the count of selected rows, and search
+// as you type (the same page fetched and its results swapped in; the address follows).
+document.addEventListener("DOMContentLoaded", function () {
+  var boxes = function () { return document.querySelectorAll("input[name=ids][form=bulk]"); };
+  var update = function () {
+    var n = Array.prototype.filter.call(boxes(), function (b) { return b.checked; }).length;
+    var count = document.querySelector("form.bulk .selected-count");
+    var all = document.getElementById("select-page");
+    if (count) count.textContent = n ? " (" + n + ")" : "";
+    if (all) all.checked = n > 0 && n === boxes().length;
+  };
+  // Delegated, so rows swapped in by the live search work the same.
+  document.addEventListener("change", function (e) {
+    if (!e.target) return;
+    if (e.target.id === "select-page") {
+      boxes().forEach(function (b) { b.checked = e.target.checked; });
+      update();
+    } else if (e.target.name === "ids") {
+      update();
+    }
+  });
+
+  document.querySelectorAll("form[data-live-list]").forEach(function (form) {
+    var input = form.querySelector("input[type=search]");
+    var target = document.getElementById(form.getAttribute("data-live-list"));
+    if (!input || !target || !window.fetch || !window.URLSearchParams) return;
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = form.action + "?" + new URLSearchParams(new FormData(form)).toString();
+        fetch(url, { credentials: "same-origin" })
+          .then(function (r) { return r.text(); })
+          .then(function (html) {
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            var fresh = doc.getElementById(target.id);
+            if (!fresh) return;
+            target.replaceChildren.apply(target, Array.from(fresh.childNodes));
+            history.replaceState(null, "", url);
+          });
+      }, 250);
+    });
+  });
+});
+
+// A page restored from the back-forward cache (Back after a delete) is fetched again, so
+// it never shows what is gone.
+window.addEventListener("pageshow", function (e) {
+  if (e.persisted) window.location.reload();
 });

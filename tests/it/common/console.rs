@@ -222,3 +222,59 @@ pub async fn signed_in(s: &TestServer) -> (Console, Value) {
     assert_eq!(r.status, 303, "sign-in: {}", r.body);
     (c, ada)
 }
+
+impl Console {
+    /// POST a multipart form (`fields`, then one file field `file` named `filename`) with
+    /// the session's CSRF token.
+    pub async fn post_file(&self, path: &str, filename: &str, content: &str) -> Page {
+        let token = self.get("/console/users").await.csrf();
+        let boundary = "muster-test-boundary-7d1f";
+        let body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: text/csv\r\n\r\n{content}\r\n--{boundary}--\r\n"
+        );
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(c) = &self.cookie {
+            req = req.header(COOKIE, c);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Follow a bulk job's page until it ends; its last page.
+    pub async fn wait_for_job(&self, path: &str) -> Page {
+        for _ in 0..300 {
+            let p = self.get(path).await;
+            assert_eq!(p.status, 200, "{}", p.body);
+            if p.headers.get("refresh").is_none() {
+                return p;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the job at {path} did not end");
+    }
+}
+
+/// Organization `acme` with an API token (`ACME_TOKEN`, every scope) and an admin user `eve`
+/// (password `correct horse 1`), and a console signed in as her; eve's SCIM resource.
+pub async fn acme_admin(s: &TestServer) -> (Console, Value) {
+    s.org("acme", None).await;
+    s.credential("acme", super::kind_token(), "acme-admin", ACME_TOKEN, "all")
+        .await;
+    let eve = scim_user(s, ACME_TOKEN, "eve", "correct horse 1").await;
+    grant_admin(s, "acme", eve["id"].as_str().unwrap()).await;
+    let mut c = Console::new(&s.base);
+    let r = c.sign_in("acme", "eve", "correct horse 1").await;
+    assert_eq!(r.status, 303, "sign-in: {}", r.body);
+    (c, eve)
+}
+
+/// `acme_admin`'s token.
+pub const ACME_TOKEN: &str = "acme-admin-secret-0123456789";
