@@ -10,9 +10,9 @@
 //! script or style), `X-Frame-Options: DENY`, `nosniff`, `no-referrer` and `no-store`.
 
 mod activity;
-pub(crate) mod confirm;
 mod add;
 mod bulk;
+pub(crate) mod confirm;
 mod credentials;
 mod csv;
 mod dashboard;
