@@ -2510,7 +2510,7 @@ async fn rotation_keeps_the_old_secret_for_the_grace_period(b: Backend) {
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(v["secret"].as_str().unwrap().starts_with("mst_"));
-    assert!(v["previous_secret_valid_until"].is_string(), "{v}");
+    assert!(v["previousSecretValidUntil"].is_string(), "{v}");
 }
 
 async fn revoking_says_whose_credential_it_is_and_asks_the_password(b: Backend) {
