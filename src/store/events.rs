@@ -191,49 +191,41 @@ pub fn sequence_round(conn: &mut DbConn) -> StoreResult<Round> {
             })
         }
         MultiConn::Sqlite(c) => {
-            #[derive(QueryableByName)]
-            struct Numbered {
-                #[diesel(sql_type = BigInt)]
-                pos: i64,
-                #[diesel(sql_type = Text)]
-                org_id: String,
-                #[diesel(sql_type = BigInt)]
-                seq: i64,
-            }
-            // One statement numbers the batch (each organization's next numbers in
-            // position order), as on PostgreSQL; a statement per event was 1,000 a round.
-            let mut pending: Vec<Numbered> = diesel::sql_query(
-                "WITH p AS (
-                    SELECT pos, org_id,
-                           row_number() OVER (PARTITION BY org_id ORDER BY pos) AS rn
-                    FROM events WHERE seq IS NULL ORDER BY pos LIMIT ?)
-                 UPDATE events
-                 SET seq = p.rn + coalesce(
-                     (SELECT c.seq FROM event_counters c WHERE c.org_id = p.org_id), 0)
-                 FROM p WHERE events.pos = p.pos
-                 RETURNING events.pos AS pos, events.org_id AS org_id, events.seq AS seq",
-            )
-            .bind::<BigInt, _>(SEQUENCE_BATCH)
-            .load(c)?;
+            let pending: Vec<(i64, String)> = events::table
+                .filter(events::seq.is_null())
+                .order(events::pos)
+                .select((events::pos, events::org_id))
+                .limit(SEQUENCE_BATCH)
+                .load(c)?;
             if pending.is_empty() {
                 return Ok(Round::default());
             }
-            pending.sort_by_key(|n| n.pos);
-            let mut next: std::collections::HashMap<&str, i64> = Default::default();
-            for n in &pending {
-                let e = next.entry(n.org_id.as_str()).or_insert(0);
-                *e = (*e).max(n.seq);
+            let mut next: std::collections::HashMap<String, i64> = Default::default();
+            for (pos, org) in &pending {
+                let seq = match next.get(org) {
+                    Some(s) => *s,
+                    None => event_counters::table
+                        .find(org)
+                        .select(event_counters::seq)
+                        .first::<i64>(c)
+                        .optional()?
+                        .unwrap_or(0),
+                } + 1;
+                next.insert(org.clone(), seq);
+                diesel::update(events::table.find(pos))
+                    .set(events::seq.eq(seq))
+                    .execute(c)?;
             }
             for (org, seq) in &next {
                 diesel::sql_query(
                     "INSERT INTO event_counters (org_id, seq) VALUES (?, ?)
                      ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq",
                 )
-                .bind::<Text, _>(*org)
+                .bind::<Text, _>(org)
                 .bind::<BigInt, _>(seq)
                 .execute(c)?;
             }
-            let (first, last) = (pending[0].pos, pending[pending.len() - 1].pos);
+            let (first, last) = (pending[0].0, pending[pending.len() - 1].0);
             let deliveries = diesel::sql_query(
                 "INSERT INTO hook_deliveries
                    (hook_id, org_id, event_pos, seq, resource, state, attempts, next_at,
