@@ -140,6 +140,15 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub shutdown_delay_ms: u64,
 
+    /// How long change events are kept, in hours (default 672: four weeks). Older events,
+    /// and their deliveries, are deleted in small batches in the background; a feed request
+    /// for a position older than what is kept is answered 410 `events_pruned` (resynchronise).
+    /// At least --webhook-give-up-after, so an event is never pruned while it may still be
+    /// delivered.
+    #[arg(long, env = "MUSTER_EVENT_RETENTION_HOURS", default_value_t = 672,
+          value_parser = clap::value_parser!(u64).range(1..=876_000))]
+    pub event_retention_hours: u64,
+
     /// Run no deliverer in this instance (it still writes events and serves the feed).
     #[arg(long, env = "MUSTER_NO_DELIVERER")]
     pub no_deliverer: bool,
@@ -230,8 +239,15 @@ pub struct WebhookConfig {
     pub max_backoff: std::time::Duration,
     /// Whether this instance runs a deliverer.
     pub deliver: bool,
-    /// How often the event tasks look for work without a wake-up (other instances' writes).
+    /// The event tasks' safety poll: how often they look for work without a wake-up (a
+    /// notification lost with the listening connection, a write by another process on
+    /// SQLite). They are woken at once otherwise: in-process after a commit, by
+    /// `LISTEN/NOTIFY` on PostgreSQL (docs/events.md).
     pub poll: std::time::Duration,
+    /// Events (and their deliveries) older than this are pruned.
+    pub retention: std::time::Duration,
+    /// How often the pruner looks for what to prune.
+    pub prune_every: std::time::Duration,
     /// A delivery's lease is twice the timeout and this: how long a delivery an instance
     /// died in the middle of waits before another instance takes it.
     pub lease_margin: std::time::Duration,
@@ -246,7 +262,9 @@ impl Default for WebhookConfig {
             base_backoff: std::time::Duration::from_secs(1),
             max_backoff: std::time::Duration::from_secs(600),
             deliver: true,
-            poll: std::time::Duration::from_millis(500),
+            poll: std::time::Duration::from_secs(30),
+            retention: std::time::Duration::from_secs(28 * 24 * 3600),
+            prune_every: std::time::Duration::from_secs(600),
             lease_margin: std::time::Duration::from_secs(5),
         }
     }
@@ -289,6 +307,13 @@ impl Config {
                 args.bcrypt_cost
             ));
         }
+        if args.event_retention_hours * 3600 < args.webhook_give_up_after {
+            return Err(format!(
+                "--event-retention-hours {} is shorter than --webhook-give-up-after ({} s): an \
+                 event could be pruned while its deliveries are still tried",
+                args.event_retention_hours, args.webhook_give_up_after
+            ));
+        }
         Ok(Config {
             base_url,
             bcrypt_cost: args.bcrypt_cost,
@@ -301,6 +326,7 @@ impl Config {
                 give_up_after: std::time::Duration::from_secs(args.webhook_give_up_after),
                 timeout: std::time::Duration::from_millis(args.webhook_timeout_ms),
                 deliver: !args.no_deliverer,
+                retention: std::time::Duration::from_secs(args.event_retention_hours * 3600),
                 ..WebhookConfig::default()
             },
             console_sessions: ConsoleSessions {

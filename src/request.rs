@@ -56,11 +56,13 @@ pub struct UserViews(pub Arc<Vec<(&'static str, &'static str, UserRender)>>);
 
 /// In-process signals of the change-event log: a request that wrote an event pokes
 /// `recorded` after its transaction ends (the sequencer wakes); the sequencer bumps
-/// `sequenced` after numbering events (feed long-polls and the deliverer wake). Other
-/// instances' changes are seen by the slow polls behind these.
+/// `sequenced` after numbering events (feed long-polls wake) and pokes `deliveries` when it
+/// made deliveries (the deliverer wakes). On PostgreSQL the listener (`events::listen`)
+/// pokes the same signals for every instance's commits and rounds.
 pub struct EventSignals {
     pub recorded: tokio::sync::Notify,
     pub sequenced: tokio::sync::watch::Sender<u64>,
+    pub deliveries: tokio::sync::Notify,
 }
 
 impl Default for EventSignals {
@@ -68,6 +70,7 @@ impl Default for EventSignals {
         EventSignals {
             recorded: tokio::sync::Notify::new(),
             sequenced: tokio::sync::watch::Sender::new(0),
+            deliveries: tokio::sync::Notify::new(),
         }
     }
 }

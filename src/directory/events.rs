@@ -10,7 +10,10 @@ pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResu
     store::events::page(conn, org, after, limit)
 }
 
-/// The last number given out in the organization (0 when none): one statement.
-pub fn last_seq(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
-    store::events::last_seq(conn, org)
+pub use crate::store::events::FeedBounds;
+
+/// The last number given out in the organization, and the highest pruned (0 when none):
+/// one statement.
+pub fn bounds(conn: &mut DbConn, org: &OrgId) -> StoreResult<FeedBounds> {
+    store::events::bounds(conn, org)
 }

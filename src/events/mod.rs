@@ -1,9 +1,13 @@
 //! The change-event tasks of an instance (docs/events.md): the sequencer, which numbers
-//! committed events and makes their webhook deliveries, and the deliverer, which POSTs
-//! them. Both run beside the HTTP server and reach the database through the same pool,
-//! one short trip at a time, so a slow receiver holds no connection and no request waits
-//! on a delivery.
+//! committed events and makes their webhook deliveries; the deliverer, which POSTs them;
+//! the pruner, which deletes what is older than the retention; and, on PostgreSQL, the
+//! listener that wakes them (`listen`). They run beside the HTTP server and reach the
+//! database through the same pool, one short trip at a time, so a slow receiver holds no
+//! connection and no request waits on a delivery. Idle, they run no statement: they are
+//! woken (in-process after a commit; by `LISTEN/NOTIFY` on PostgreSQL) and otherwise only
+//! look on a slow safety poll.
 
+pub mod listen;
 pub mod outbound;
 
 use std::collections::HashMap;
@@ -14,6 +18,7 @@ use serde_json::json;
 
 use crate::request::AppState;
 use crate::store::events::{self as ev, Leased, NewLog, Outcome};
+use crate::store::Backend;
 
 /// Deliveries in flight per instance, and per hook (so one slow receiver cannot take every
 /// slot: the other hooks keep theirs).
@@ -21,12 +26,28 @@ pub const MAX_IN_FLIGHT: usize = 64;
 pub const MAX_IN_FLIGHT_PER_HOOK: usize = 16;
 /// Finished deliveries and their log entries are kept this long (recent logs show a day).
 pub const KEEP_LOGS: Duration = Duration::from_secs(2 * 24 * 3600);
-const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Events pruned per transaction, and the pause between two such transactions, so pruning
+/// a large backlog never holds a lock (SQLite's write lock) for long.
+pub const PRUNE_BATCH: i64 = 500;
+const PRUNE_PAUSE: Duration = Duration::from_millis(20);
+/// How soon a sequencer that found another instance's holding the lock looks again (that
+/// one may have started before this instance's events committed).
+const LOCKED_OUT_RETRY: Duration = Duration::from_millis(50);
 
-/// Start the sequencer and (unless configured off) the deliverer. They run until the
-/// runtime ends; the handles let a caller stop them.
+/// Start the event tasks: the sequencer, the pruner, (unless configured off) the
+/// deliverer, and on PostgreSQL the listener. They run until the runtime ends; the handles
+/// let a caller stop them.
 pub fn spawn(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks = vec![tokio::spawn(sequencer(state.clone()))];
+    let mut tasks = vec![
+        tokio::spawn(sequencer(state.clone())),
+        tokio::spawn(pruner(state.clone())),
+    ];
+    if let Backend::Postgres { url } = state.store.backend() {
+        tasks.push(tokio::spawn(listen::listen(
+            url.clone(),
+            state.events.clone(),
+        )));
+    }
     if state.config.webhooks.deliver {
         tasks.push(tokio::spawn(deliverer(state)));
     }
@@ -34,37 +55,27 @@ pub fn spawn(state: AppState) -> Vec<tokio::task::JoinHandle<()>> {
 }
 
 /// An error the store logs once per episode (a full disk, the SQLite file replaced): the
-/// event tasks, which retry every poll interval, do not repeat it.
+/// event tasks, which retry, do not repeat it.
 fn said_by_the_store(e: &crate::store::StoreError) -> bool {
     matches!(e, crate::store::StoreError::Unwritable(_))
 }
 
-/// Number committed events whenever a request of this instance wrote one, and every poll
-/// interval for those of other instances (or of a request whose wake-up was lost).
+/// Number committed events: at start (what a stopped instance left), whenever a request of
+/// this instance wrote one or (PostgreSQL) any instance's did, and on the safety poll.
 async fn sequencer(state: AppState) {
     let poll = state.config.webhooks.poll;
-    let mut pruned = tokio::time::Instant::now();
     loop {
-        if pruned.elapsed() >= PRUNE_EVERY {
-            pruned = tokio::time::Instant::now();
-            let before = ev::now_ms() - KEEP_LOGS.as_millis() as i64;
-            if let Err(e) = state.store.run_with(move |c| ev::prune(c, before)).await {
-                if !said_by_the_store(&e) {
-                    tracing::warn!(error = %e, "pruning old deliveries failed");
-                }
-            }
-        }
-        tokio::select! {
-            _ = state.events.recorded.notified() => {}
-            _ = tokio::time::sleep(poll) => {}
-        }
         loop {
-            match state.store.run_with(ev::sequence).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    state.metrics.sequenced(n as u64);
+            match state.store.run_with(ev::sequence_round).await {
+                Ok(r) if r.locked_out => tokio::time::sleep(LOCKED_OUT_RETRY).await,
+                Ok(r) if r.numbered == 0 => break,
+                Ok(r) => {
+                    state.metrics.sequenced(r.numbered as u64);
                     state.events.sequenced.send_modify(|v| *v += 1);
-                    if (n as i64) < ev::SEQUENCE_BATCH {
+                    if r.deliveries > 0 {
+                        state.events.deliveries.notify_one();
+                    }
+                    if (r.numbered as i64) < ev::SEQUENCE_BATCH {
                         break;
                     }
                 }
@@ -72,10 +83,56 @@ async fn sequencer(state: AppState) {
                     if !said_by_the_store(&e) {
                         tracing::warn!(error = %e, "sequencing events failed; retrying");
                     }
-                    tokio::time::sleep(poll).await;
+                    tokio::time::sleep(poll.min(Duration::from_secs(1))).await;
                     break;
                 }
             }
+        }
+        tokio::select! {
+            _ = state.events.recorded.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+}
+
+/// Every `prune_every`: forget finished deliveries and logs older than `KEEP_LOGS`, and
+/// events (with their deliveries) older than the retention, in batches of `PRUNE_BATCH`.
+async fn pruner(state: AppState) {
+    let cfg = state.config.webhooks.clone();
+    loop {
+        tokio::time::sleep(cfg.prune_every).await;
+        let before = ev::now_ms() - KEEP_LOGS.as_millis() as i64;
+        if let Err(e) = state.store.run_with(move |c| ev::prune(c, before)).await {
+            if !said_by_the_store(&e) {
+                tracing::warn!(error = %e, "pruning old deliveries failed");
+            }
+        }
+        let before = ev::now_ms() - cfg.retention.as_millis() as i64;
+        let mut total = 0;
+        loop {
+            match state
+                .store
+                .run_with(move |c| ev::prune_events(c, before, PRUNE_BATCH))
+                .await
+            {
+                Ok(n) => {
+                    total += n;
+                    if (n as i64) < PRUNE_BATCH {
+                        break;
+                    }
+                    tokio::time::sleep(PRUNE_PAUSE).await;
+                }
+                Err(e) => {
+                    if !said_by_the_store(&e) {
+                        tracing::warn!(error = %e, "pruning old events failed");
+                    }
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            state.metrics.pruned(total as u64);
+            tracing::info!(events = total, "pruned events older than the retention");
         }
     }
 }
@@ -95,7 +152,8 @@ async fn deliverer(state: AppState) {
     let client = outbound::client(cfg.allow_private, cfg.timeout);
     let mut in_flight: HashMap<String, usize> = HashMap::new();
     let mut tasks: tokio::task::JoinSet<String> = tokio::task::JoinSet::new();
-    let mut sequenced = state.events.sequenced.subscribe();
+    // When the next pending delivery may be taken (epoch ms), as of the last round.
+    let mut next_due: Option<i64> = None;
     loop {
         let free = MAX_IN_FLIGHT.saturating_sub(tasks.len());
         if free > 0 {
@@ -128,12 +186,14 @@ async fn deliverer(state: AppState) {
                                 out.push((l, e, h));
                             }
                         }
-                        Ok::<_, crate::store::StoreError>(out)
+                        let next = ev::next_due(conn)?;
+                        Ok::<_, crate::store::StoreError>((out, next))
                     })
                 })
                 .await;
             match leased {
-                Ok(leased) => {
+                Ok((leased, next)) => {
+                    next_due = next;
                     for (l, event, hook) in leased {
                         // A deleted hook's deliveries went with it.
                         let Some(hook) = hook else { continue };
@@ -146,12 +206,27 @@ async fn deliverer(state: AppState) {
                         });
                     }
                 }
-                Err(e) if said_by_the_store(&e) => {}
-                Err(e) => tracing::warn!(error = %e, "looking for due deliveries failed"),
+                Err(e) => {
+                    if !said_by_the_store(&e) {
+                        tracing::warn!(error = %e, "looking for due deliveries failed");
+                    }
+                    next_due = Some(ev::now_ms() + 1000);
+                }
             }
         }
+        // Sleep until the next delivery is due (a retry, a dead instance's lease running
+        // out), or the safety poll when none is pending: nothing pending, no statement.
+        // One due but not taken (this instance's caps, another's lease) is looked at again
+        // on a short poll, and when a delivery in flight ends.
+        let wait = match next_due {
+            None => cfg.poll,
+            Some(at) => {
+                let ms = (at - ev::now_ms()).max(0) as u64;
+                Duration::from_millis(ms.max(BUSY_POLL_MS)).min(cfg.poll)
+            }
+        };
         tokio::select! {
-            _ = sequenced.changed() => {}
+            _ = state.events.deliveries.notified() => {}
             Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(hook) = done {
                     if let Some(n) = in_flight.get_mut(&hook) {
@@ -173,10 +248,14 @@ async fn deliverer(state: AppState) {
                     }
                 }
             }
-            _ = tokio::time::sleep(cfg.poll) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
 }
+
+/// The shortest sleep of a deliverer with deliveries pending (so one that is due but
+/// cannot be taken yet is not looked at in a busy loop).
+const BUSY_POLL_MS: u64 = 500;
 
 /// The delay before attempt `attempts + 1`: exponential from `base`, capped, with full
 /// jitter over its upper half (so receivers that failed together do not retry together).

@@ -14,6 +14,7 @@ pub struct Metrics {
     webhooks: IntCounterVec,
     /// Change events numbered by this instance's sequencer.
     sequenced: IntCounter,
+    pruned: IntCounter,
     scim_skipped_members: IntCounter,
     /// Requests by the dialect their path belongs to (`other` for none).
     by_dialect: IntCounterVec,
@@ -110,6 +111,10 @@ impl Metrics {
             "muster_events_sequenced_total",
             "Change events numbered by this instance",
         );
+        let pruned = counter(
+            "muster_events_pruned_total",
+            "Change events deleted by this instance's pruner, older than the retention",
+        );
         let by_dialect = counters(
             "muster_http_requests_by_dialect_total",
             "HTTP requests by the dialect of their path (scim, logto, domo, sumo, adobe, \
@@ -128,6 +133,7 @@ impl Metrics {
             panics,
             webhooks,
             sequenced,
+            pruned,
             scim_skipped_members,
         }
     }
@@ -176,6 +182,11 @@ impl Metrics {
     /// `n` more events numbered.
     pub fn sequenced(&self, n: u64) {
         self.sequenced.inc_by(n);
+    }
+
+    /// `n` more events pruned.
+    pub fn pruned(&self, n: u64) {
+        self.pruned.inc_by(n);
     }
 
     /// Each dialect's requests on this instance, with the rate per minute since the oldest

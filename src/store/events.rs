@@ -108,10 +108,34 @@ struct Locked {
     locked: bool,
 }
 
-/// Number the committed events that have no `seq` yet (up to `SEQUENCE_BATCH`), and make
-/// their deliveries. Returns how many were numbered; 0 also when another instance's
-/// sequencer holds the lock.
+/// What one sequencer round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Round {
+    /// Events numbered.
+    pub numbered: usize,
+    /// Deliveries made for them (the deliverers have work).
+    pub deliveries: usize,
+    /// Another instance's sequencer held the lock (PostgreSQL): nothing was looked at.
+    pub locked_out: bool,
+}
+
+/// The channels of PostgreSQL's `NOTIFY` that wake the event tasks (`events::listen`):
+/// events committed (sent by the `events_notify` trigger), and events numbered (sent by
+/// the sequencer; the payload `deliveries` when it made deliveries).
+pub const EVENTS_CHANNEL: &str = "muster_events";
+pub const SEQUENCED_CHANNEL: &str = "muster_sequenced";
+pub const DELIVERIES_PAYLOAD: &str = "deliveries";
+
+/// [`sequence_round`], counting only the events numbered.
 pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
+    Ok(sequence_round(conn)?.numbered)
+}
+
+/// Number the committed events that have no `seq` yet (up to `SEQUENCE_BATCH`), and make
+/// their deliveries. On PostgreSQL, a round that numbered something notifies every
+/// instance (`SEQUENCED_CHANNEL`) in its transaction, so their long polls and deliverers
+/// wake when it commits.
+pub fn sequence_round(conn: &mut DbConn) -> StoreResult<Round> {
     let t = now_ms();
     super::write_tx(conn, |conn| match conn.db() {
         MultiConn::Pg(c) => {
@@ -119,7 +143,10 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
                 .bind::<BigInt, _>(SEQUENCER_LOCK_KEY)
                 .get_result(c)?;
             if !l.locked {
-                return Ok(0);
+                return Ok(Round {
+                    locked_out: true,
+                    ..Round::default()
+                });
             }
             let n: Counted = diesel::sql_query(
                 "WITH p AS (
@@ -146,8 +173,22 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
             .bind::<BigInt, _>(SEQUENCE_BATCH)
             .bind::<BigInt, _>(t)
             .get_result(c)?;
-            let _ = n.deliveries;
-            Ok(n.sequenced as usize)
+            if n.sequenced > 0 {
+                let payload = if n.deliveries > 0 {
+                    DELIVERIES_PAYLOAD
+                } else {
+                    ""
+                };
+                diesel::sql_query("SELECT pg_notify($1, $2)")
+                    .bind::<Text, _>(SEQUENCED_CHANNEL)
+                    .bind::<Text, _>(payload)
+                    .execute(c)?;
+            }
+            Ok(Round {
+                numbered: n.sequenced as usize,
+                deliveries: n.deliveries as usize,
+                locked_out: false,
+            })
         }
         MultiConn::Sqlite(c) => {
             let pending: Vec<(i64, String)> = events::table
@@ -157,7 +198,7 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
                 .limit(SEQUENCE_BATCH)
                 .load(c)?;
             if pending.is_empty() {
-                return Ok(0);
+                return Ok(Round::default());
             }
             let mut next: std::collections::HashMap<String, i64> = Default::default();
             for (pos, org) in &pending {
@@ -185,7 +226,7 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
                 .execute(c)?;
             }
             let (first, last) = (pending[0].0, pending[pending.len() - 1].0);
-            diesel::sql_query(
+            let deliveries = diesel::sql_query(
                 "INSERT INTO hook_deliveries
                    (hook_id, org_id, event_pos, seq, resource, state, attempts, next_at,
                     lease_until, created_at)
@@ -202,7 +243,11 @@ pub fn sequence(conn: &mut DbConn) -> StoreResult<usize> {
             .bind::<BigInt, _>(first)
             .bind::<BigInt, _>(last)
             .execute(c)?;
-            Ok(pending.len())
+            Ok(Round {
+                numbered: pending.len(),
+                deliveries,
+                locked_out: false,
+            })
         }
     })
 }
@@ -252,14 +297,70 @@ pub fn page(conn: &mut DbConn, org: &OrgId, after: i64, limit: i64) -> StoreResu
     Ok(rows.into_iter().map(recorded_of).collect())
 }
 
-/// The last number given out in the organization (0 when none).
-pub fn last_seq(conn: &mut DbConn, org: &OrgId) -> StoreResult<i64> {
-    Ok(event_counters::table
+/// Where an organization's feed stands: the last number given out, and the highest number
+/// pruned (events up to it are no longer kept); both 0 when none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedBounds {
+    pub last: i64,
+    pub pruned: i64,
+}
+
+/// The organization's [`FeedBounds`]: one statement.
+pub fn bounds(conn: &mut DbConn, org: &OrgId) -> StoreResult<FeedBounds> {
+    let row: Option<(i64, i64)> = event_counters::table
         .find(org.as_str())
-        .select(event_counters::seq)
-        .first::<i64>(conn.db())
-        .optional()?
-        .unwrap_or(0))
+        .select((event_counters::seq, event_counters::pruned_seq))
+        .first(conn.db())
+        .optional()?;
+    Ok(
+        row.map_or(FeedBounds::default(), |(last, pruned)| FeedBounds {
+            last,
+            pruned,
+        }),
+    )
+}
+
+/// Delete up to `batch` of the oldest numbered events created before `before` (epoch ms),
+/// with their deliveries, and raise each organization's `pruned_seq` past them, in one
+/// transaction. Returns how many events went: fewer than `batch` when there is no more
+/// to prune. The oldest by position are the lowest numbers of each organization (the
+/// sequencer numbers in position order), so what is kept of a feed is always its tail.
+pub fn prune_events(conn: &mut DbConn, before: i64, batch: i64) -> StoreResult<usize> {
+    super::write_tx(conn, |conn| {
+        let oldest: Vec<(i64, String, Option<i64>, i64)> = events::table
+            .filter(events::seq.is_not_null())
+            .order(events::pos)
+            .limit(batch)
+            .select((events::pos, events::org_id, events::seq, events::created_at))
+            .load(conn.db())?;
+        // Stop at the first event still kept: what goes is a prefix.
+        let gone: Vec<(i64, String, i64)> = oldest
+            .into_iter()
+            .take_while(|(_, _, _, created)| *created < before)
+            .filter_map(|(pos, org, seq, _)| seq.map(|s| (pos, org, s)))
+            .collect();
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let positions: Vec<i64> = gone.iter().map(|g| g.0).collect();
+        let mut pruned: std::collections::BTreeMap<&str, i64> = Default::default();
+        for (_, org, seq) in &gone {
+            let e = pruned.entry(org.as_str()).or_insert(0);
+            *e = (*e).max(*seq);
+        }
+        diesel::delete(
+            hook_deliveries::table.filter(hook_deliveries::event_pos.eq_any(&positions)),
+        )
+        .execute(conn.db())?;
+        diesel::delete(events::table.filter(events::pos.eq_any(&positions))).execute(conn.db())?;
+        for (org, seq) in pruned {
+            diesel::update(event_counters::table.find(org))
+                .filter(event_counters::pruned_seq.lt(seq))
+                .set(event_counters::pruned_seq.eq(seq))
+                .execute(conn.db())?;
+        }
+        Ok(gone.len())
+    })
 }
 
 /// Whether events wait for a number (the sequencer is behind).
@@ -494,6 +595,28 @@ pub fn due(conn: &mut DbConn, now: i64, limit: i64) -> StoreResult<Vec<(i64, Str
         }
     };
     Ok(rows.into_iter().map(|d| (d.id, d.hook_id)).collect())
+}
+
+/// When the next delivery that heads its (hook, resource) line may be taken: the later of
+/// its `next_at` and its lease (epoch ms; `None` when nothing is pending). A deliverer
+/// sleeps until then — a retry's time, or a lease of a dead instance running out — rather
+/// than polling.
+pub fn next_due(conn: &mut DbConn) -> StoreResult<Option<i64>> {
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        at: Option<i64>,
+    }
+    const SQL: &str =
+        "SELECT min(CASE WHEN d.lease_until > d.next_at THEN d.lease_until ELSE d.next_at END)
+           AS at
+         FROM hook_deliveries d
+         WHERE d.state = 'pending'
+           AND NOT EXISTS (SELECT 1 FROM hook_deliveries p
+                           WHERE p.hook_id = d.hook_id AND p.resource = d.resource
+                             AND p.state = 'pending' AND p.seq < d.seq)";
+    let n: Next = super::on_backend!(conn, c => diesel::sql_query(SQL).get_result(c))?;
+    Ok(n.at)
 }
 
 /// Lease delivery `id` until `until`, if it is still pending and unleased at `now` (a

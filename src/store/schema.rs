@@ -270,6 +270,7 @@ diesel::table! {
     event_counters (org_id) {
         org_id -> Text,
         seq -> BigInt,
+        pruned_seq -> BigInt,
     }
 }
 

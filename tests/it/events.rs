@@ -32,6 +32,9 @@ both_backends!(
     three_instances_deliver_each_event_once,
     an_instance_killed_mid_delivery_leaves_it_to_another,
     sigkill_during_writes_and_deliveries_loses_no_event,
+    an_idle_instance_runs_no_statement,
+    a_starting_instance_numbers_what_waits,
+    events_older_than_the_retention_are_pruned_and_the_feed_says_so,
 );
 
 async fn call(
@@ -1771,4 +1774,252 @@ async fn measure() {
             patch[patch.len() * 99 / 100],
         );
     }
+}
+
+/// Transactions committed in the test database so far, as PostgreSQL counts them
+/// (`pg_stat_database.xact_commit`, read through the admin database so the reading itself
+/// is not counted); `None` on SQLite.
+async fn pg_commits(s: &TestServer) -> Option<i64> {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Commits {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let common::Backend::Postgres(admin) = &s.db.backend else {
+        return None;
+    };
+    let (admin, url) = (admin.clone(), s.db.url.clone());
+    tokio::task::spawn_blocking(move || {
+        let name = url::Url::parse(&url)
+            .unwrap()
+            .path()
+            .trim_start_matches('/')
+            .to_string();
+        let mut c = diesel::PgConnection::establish(&admin).unwrap();
+        let n: Commits =
+            diesel::sql_query("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1")
+                .bind::<diesel::sql_types::Text, _>(name)
+                .get_result(&mut c)
+                .unwrap();
+        Some(n.n)
+    })
+    .await
+    .unwrap()
+}
+
+/// Statements this instance ran (its own counter) and, on PostgreSQL, transactions the
+/// database committed, over `d` of idleness.
+async fn idle_cost(s: &TestServer, d: Duration) -> (u64, Option<i64>) {
+    let (st, tx) = (
+        common::metric(s, "muster_db_statements_total").await,
+        pg_commits(s).await,
+    );
+    tokio::time::sleep(d).await;
+    let (st2, tx2) = (
+        common::metric(s, "muster_db_statements_total").await,
+        pg_commits(s).await,
+    );
+    (st2 - st, tx2.zip(tx).map(|(a, b)| a - b))
+}
+
+/// An idle instance runs no statement (apart from the 30 s safety poll, far off here):
+/// with no hook; and with a hook once its deliveries are done. Its event tasks still wake
+/// at once for a write.
+async fn an_idle_instance_runs_no_statement(b: Backend) {
+    let s = TestServer::start_events(b, |c| c.webhooks.poll = Duration::from_secs(30)).await;
+    // The tasks' first rounds at start, and PostgreSQL's statistics catching up (a backend
+    // reports its counts when it goes idle, at most once a second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (statements, commits) = idle_cost(&s, Duration::from_secs(4)).await;
+    assert_eq!(statements, 0, "statements in 4 s idle, no hook");
+    assert_eq!(
+        commits.unwrap_or(0),
+        0,
+        "PostgreSQL commits in 4 s idle, no hook"
+    );
+
+    let rx = Receiver::default();
+    let (url, _t) = rx.start(0).await;
+    hook(&s, &url, json!(["User.Created"]), None).await;
+    let t = Instant::now();
+    scim_user(&s, "woken@example.com").await;
+    let got = rx.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "delivered");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "woken, not polled: {:?}",
+        t.elapsed()
+    );
+    // PostgreSQL counts a backend's commits when it has been idle for up to 10 s after a
+    // busy moment (PGSTAT_IDLE_INTERVAL): wait for the delivery's to be counted.
+    let settle = if commits.is_some() { 11_000 } else { 2500 };
+    tokio::time::sleep(Duration::from_millis(settle)).await;
+    let (statements, commits) = idle_cost(&s, Duration::from_secs(4)).await;
+    assert_eq!(
+        statements, 0,
+        "statements in 4 s idle, one hook, nothing pending"
+    );
+    assert_eq!(
+        commits.unwrap_or(0),
+        0,
+        "PostgreSQL commits in 4 s idle, one hook"
+    );
+    assert_eq!(rx.got().len(), 1, "delivered once");
+}
+
+/// Events committed while no sequencer ran (an instance stopped, or one without event
+/// tasks) are numbered as soon as an instance starts, not at its first safety poll.
+async fn a_starting_instance_numbers_what_waits(b: Backend) {
+    let writer = TestServer::start(b).await; // no event tasks
+    scim_user(&writer, "waiting@example.com").await;
+    let t = Instant::now();
+    let other = writer
+        .another_instance(|c| c.webhooks.poll = Duration::from_secs(30))
+        .await;
+    let events = settled_events(&other, 1).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["sequence"], 1);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+/// On PostgreSQL a commit on one instance wakes the sequencer and the deliverer of another
+/// through `LISTEN/NOTIFY`: the writer runs no event tasks, the other instance's safety poll
+/// is 30 s, and the event is numbered and delivered within a second; a long poll on the
+/// other instance is answered as promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_on_one_instance_wakes_another_through_postgres() {
+    let Some(b) = Backend::postgres() else { return };
+    let writer = TestServer::start(b).await; // no event tasks: it numbers nothing
+    let other = Arc::new(
+        writer
+            .another_instance(|c| c.webhooks.poll = Duration::from_secs(30))
+            .await,
+    );
+    let rx = Receiver::default();
+    let (url, _t) = rx.start(0).await;
+    hook(&other, &url, json!(["User.Created"]), None).await;
+    // Past the other instance's first rounds, so only a notification can wake it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for i in 0..5 {
+        let poller = {
+            let other = other.clone();
+            let after = i;
+            tokio::spawn(async move {
+                let v = call(
+                    &other,
+                    reqwest::Method::GET,
+                    &format!("/admin/v1/events?after={after}&wait=20"),
+                    None,
+                    200,
+                )
+                .await;
+                (v, Instant::now())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let name = format!("cross{i}@example.com");
+        let t = Instant::now();
+        scim_user(&writer, &name).await;
+        let got = rx.wait_for(i as usize + 1, Duration::from_secs(10)).await;
+        let lag = t.elapsed();
+        assert_eq!(got.len(), i as usize + 1, "delivered");
+        assert_eq!(got[i as usize].json()["data"]["username"], name);
+        assert!(lag < Duration::from_secs(1), "delivered after {lag:?}");
+        let (v, answered) = poller.await.unwrap();
+        assert_eq!(v["events"][0]["sequence"], i + 1);
+        let lag = answered.saturating_duration_since(t);
+        assert!(
+            lag < Duration::from_secs(1),
+            "the long poll answered after {lag:?}"
+        );
+    }
+}
+
+/// Events older than the retention go, with their deliveries, in the background; the feed
+/// answers a position among them 410 `events_pruned` (JSON and SET formats alike) and goes
+/// on from what is kept.
+async fn events_older_than_the_retention_are_pruned_and_the_feed_says_so(b: Backend) {
+    let s = TestServer::start_events(b, |c| {
+        c.webhooks.retention = Duration::from_secs(3);
+        c.webhooks.prune_every = Duration::from_millis(200);
+    })
+    .await;
+    let rx = Receiver::default();
+    let (url, _t) = rx.start(0).await;
+    hook(&s, &url, json!(["User.Created"]), None).await;
+    for i in 0..3 {
+        scim_user(&s, &format!("old{i}@example.com")).await;
+    }
+    assert_eq!(rx.wait_for(3, Duration::from_secs(5)).await.len(), 3);
+    let page = call(&s, reqwest::Method::GET, "/admin/v1/events", None, 200).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 3, "kept for now");
+    // Past the retention: the three go.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let gone = loop {
+        let r = s
+            .get("/admin/v1/events?after=0")
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        // The three age one after the other: wait until the last has gone too.
+        if r.status() == 410 {
+            let v = json(r, 410).await;
+            if v["prunedThrough"] == 3 || Instant::now() > deadline {
+                break v;
+            }
+        } else if Instant::now() > deadline {
+            break json(r, 410).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(gone["code"], "events_pruned", "{gone}");
+    assert_eq!(gone["prunedThrough"], 3, "{gone}");
+    assert_eq!(gone["lastSequence"], 3, "{gone}");
+    assert_eq!(gone["after"], 0, "{gone}");
+    let message = gone["message"].as_str().unwrap();
+    assert!(message.contains("resynchronise"), "{message}");
+    assert!(message.contains("after=3"), "{message}");
+    // The same in the SET format, and for any position below what is kept.
+    for q in ["after=2&format=set", "after=1", "after=0&wait=5"] {
+        let r = s
+            .get(&format!("/admin/v1/events?{q}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let v = json(r, 410).await;
+        assert_eq!(v["code"], "events_pruned", "{q}: {v}");
+    }
+    assert!(common::metric(&s, "muster_events_pruned_total").await >= 3);
+    // Their deliveries went with them.
+    let store = s.store.clone();
+    let deliveries = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        muster::store::events::delivery_counts(&mut conn).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(deliveries, vec![], "no delivery of a pruned event is left");
+    // From the last position, the feed goes on: a new event is 4.
+    let poll = {
+        let (base, http) = (s.base.clone(), s.http.clone());
+        tokio::spawn(async move {
+            let r = http
+                .get(format!("{base}/admin/v1/events?after=3&wait=10"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            json(r, 200).await
+        })
+    };
+    scim_user(&s, "new@example.com").await;
+    let page = poll.await.unwrap();
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{page}");
+    assert_eq!(events[0]["sequence"], 4);
+    assert_eq!(events[0]["data"]["username"], "new@example.com");
+    assert_eq!(page["lastSequence"], 4);
 }

@@ -5,10 +5,23 @@ use poem::Response;
 use serde_json::json;
 
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    error_response_with(status, code, message, Default::default())
+}
+
+/// `{code, message}` and `extra`'s fields beside them.
+pub fn error_response_with(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    let mut body = extra;
+    body.insert("code".into(), json!(code));
+    body.insert("message".into(), json!(message));
     Response::builder()
         .status(status)
         .content_type("application/json")
-        .body(json!({ "code": code, "message": message }).to_string())
+        .body(serde_json::Value::Object(body).to_string())
 }
 
 pub fn framework_error(

@@ -69,6 +69,32 @@ fn unsecured_jwt(claims: &Value) -> String {
     )
 }
 
+/// The answer to a feed request for a position older than what is kept: events after
+/// `after` up to `bounds.pruned` are gone, so the consumer must resynchronise rather than
+/// carry on with a gap.
+fn pruned(after: i64, bounds: events::FeedBounds, retention: std::time::Duration) -> AdminError {
+    AdminError::new(
+        poem::http::StatusCode::GONE,
+        "events_pruned",
+        format!(
+            "events up to sequence {} are no longer kept (the retention is {}), so the \
+             feed cannot go on from after={after} without a gap: resynchronise (read the \
+             current users and groups), then read the feed from after={} (lastSequence)",
+            bounds.pruned,
+            match retention.as_secs() {
+                s if s % 3600 == 0 => format!("{} hours", s / 3600),
+                s => format!("{s} seconds"),
+            },
+            bounds.last
+        ),
+    )
+    .with(json!({
+        "after": after,
+        "prunedThrough": bounds.pruned,
+        "lastSequence": bounds.last,
+    }))
+}
+
 crate::request::routes! {
     #[OpenApi(prefix_path = "/admin/v1", tag = "Tag::Admin")]
     impl AdminEventsApi(auth: BearerOrBasic, state) {
@@ -103,14 +129,19 @@ crate::request::routes! {
                 let mut stopping = state.stopping.subscribe();
                 let (events, last) = loop {
                     woken.borrow_and_update();
-                    let (events, last) = state
+                    let (events, bounds) = state
                         .trip(&auth, Scope::UsersRead)
                         .run(move |conn, p| {
                             let events = events::page(conn, &p.org_id, after, limit + 1)?;
-                            let last = events::last_seq(conn, &p.org_id)?;
-                            Ok::<_, AdminError>((events, last))
+                            // Read after the page: a prune between the two is seen here.
+                            let bounds = events::bounds(conn, &p.org_id)?;
+                            Ok::<_, AdminError>((events, bounds))
                         })
                         .await?;
+                    if after < bounds.pruned {
+                        return Err(pruned(after, bounds, state.config.webhooks.retention));
+                    }
+                    let last = bounds.last;
                     let now = tokio::time::Instant::now();
                     // The server is stopping: answer now (an empty page and the position
                     // to poll on from) rather than hold the shutdown for the whole wait.

@@ -31,6 +31,8 @@ pub struct AdminError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Fields beside `code` and `message`, for a client to act on (the feed's 410).
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AdminError {
@@ -39,7 +41,16 @@ impl AdminError {
             status,
             code,
             message: message.into(),
+            extra: Default::default(),
         }
+    }
+
+    /// This error with `fields` beside its `code` and `message`.
+    fn with(mut self, fields: serde_json::Value) -> AdminError {
+        if let serde_json::Value::Object(m) = fields {
+            self.extra.extend(m);
+        }
+        self
     }
     fn bad(message: impl Into<String>) -> AdminError {
         AdminError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
@@ -82,7 +93,9 @@ crate::directory::seam::dialect_errors!(AdminError);
 
 impl From<AdminError> for poem::Error {
     fn from(e: AdminError) -> poem::Error {
-        poem::Error::from_response(error::error_response(e.status, e.code, &e.message))
+        poem::Error::from_response(error::error_response_with(
+            e.status, e.code, &e.message, e.extra,
+        ))
     }
 }
 
