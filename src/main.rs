@@ -291,6 +291,7 @@ enum CredCommand {
     /// Give one a new secret (printed with it, only here); the old secret keeps working for
     /// the grace period.
     Rotate {
+        /// Its id.
         id: String,
         /// How long the old secret keeps working, in seconds (0 to 2592000, 30 days).
         #[arg(long, default_value_t = 0)]
