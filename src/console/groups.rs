@@ -495,10 +495,7 @@ pub(crate) async fn rename(
 ) -> Response {
     at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
         let gid = Fail::id(&id, "page")?;
-        let expected = match f.version.trim().parse::<i64>() {
-            Ok(v) => Expect::OneOf(vec![v]),
-            Err(_) => Expect::Any,
-        };
+        let expected = super::expected_version(&f.version);
         let mut stale = false;
         let error = match check_name(&f.name)
             .and_then(|n| Ok((n, check_description(&f.description)?)))
@@ -705,10 +702,7 @@ pub(crate) async fn save_extensions(
 ) -> Response {
     at.form(f.csrf.clone(), Scope::UsersWrite, move |conn, s, c| {
         let gid = Fail::id(&id, "page")?;
-        let expected = match f.version.trim().parse::<i64>() {
-            Ok(v) => Expect::OneOf(vec![v]),
-            Err(_) => Expect::Any,
-        };
+        let expected = super::expected_version(&f.version);
         let reg =
             directory::schemas::registry(conn, &s.principal.org_id, s.principal.schemas_version)?;
         let r = directory::groups::update(

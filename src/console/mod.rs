@@ -546,3 +546,13 @@ pub(crate) fn cut<T>(rows: &mut Vec<T>, page: i64) -> bool {
 fn require(s: &Session, scope: Scope) -> Result<(), Fail> {
     auth::require(&s.principal, scope).map_err(Fail::from)
 }
+
+/// The version a form was filled from (its hidden `version` field): a save is made against
+/// it (the rule book's optimistic concurrency); a form without one (not one this console
+/// served) is made against whatever is current.
+pub(crate) fn expected_version(field: &str) -> crate::directory::Expect {
+    match field.trim().parse::<i64>() {
+        Ok(v) => crate::directory::Expect::OneOf(vec![v]),
+        Err(_) => crate::directory::Expect::Any,
+    }
+}

@@ -156,10 +156,7 @@ impl EditForm {
     /// The version the form was filled from; a form without one (not one this console
     /// served) is made against whatever is current.
     fn expect(&self) -> Expect {
-        match self.version.trim().parse::<i64>() {
-            Ok(v) => Expect::OneOf(vec![v]),
-            Err(_) => Expect::Any,
-        }
+        super::expected_version(&self.version)
     }
 
     /// Messages by field name; empty when the form is good. Whether a user name is needed
