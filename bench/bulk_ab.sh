@@ -9,7 +9,8 @@
 #   bench/bulk_ab.sh REV_A REV_B [ROUNDS]     ROUNDS default 2 (A B A B)
 #   MUSTER_BENCH_USERS (default 50000); MUSTER_AB_TARGET (the shared cargo target dir,
 #   default target/ab: the two builds share their dependencies; each binary is copied out).
-#   REV may be WORKTREE to use the working tree as it is (uncommitted changes included).
+#   REV may be WORKTREE to use the working tree as it is (uncommitted changes included), or
+#   the path of a binary already built (target/release/muster, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=${1:?usage: bench/bulk_ab.sh REV_A REV_B [ROUNDS]}
@@ -29,6 +30,11 @@ trap cleanup EXIT
 
 build() { # rev label -> $work/muster-label
   local rev=$1 label=$2 dir
+  if [ -f "$rev" ] && [ -x "$rev" ]; then
+    echo "$label = the binary $rev" >&2
+    cp "$rev" "$work/muster-$label"
+    return
+  fi
   if [ "$rev" = WORKTREE ]; then
     dir=$PWD
   else

@@ -515,6 +515,24 @@ const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
 
+/// Set `SQLITE_PRAGMAS` on a new connection. Switching a new file to WAL takes an exclusive
+/// lock; where SQLite answers "locked" without waiting (another process is opening or
+/// migrating the same new file), try again for a few seconds.
+fn sqlite_pragmas(c: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    let mut attempt = 0u64;
+    loop {
+        match c.batch_execute(SQLITE_PRAGMAS) {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if attempt < 20 && info.message().contains("locked") =>
+            {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(50 * attempt.min(4)));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The busy timeout of `SQLITE_PRAGMAS`, to restore after a non-blocking attempt.
 pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000";
 
@@ -543,8 +561,7 @@ impl r2d2::ManageConnection for Manager {
                 }
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                c.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
+                sqlite_pragmas(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
                 // Logto's posix and similar_to searches (`store::regexp`).
                 regexp::register(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
                 MultiConn::Sqlite(c)
@@ -992,14 +1009,20 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d75_7374_6572; // "muster"
 fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     let err = |e: Box<dyn std::error::Error + Send + Sync>| e.to_string();
     match &mut conn.db {
-        // Two processes opening one SQLite file may both see a migration as pending; the
-        // loser's CREATE fails once the winner commits, and a second look finds nothing to do.
+        // One process migrates a file at a time: the whole run is one `BEGIN IMMEDIATE`
+        // transaction, which takes the write lock before diesel reads what is pending (a
+        // second process waits out the busy timeout instead of reading a snapshot the first
+        // one's commits make stale, which SQLite refuses at once without waiting) and then
+        // finds nothing to do. A failed attempt is retried a few times all the same.
         MultiConn::Sqlite(c) => {
             let mut attempt = 0;
             loop {
-                match c.run_pending_migrations(SQLITE_MIGRATIONS) {
-                    Ok(v) => return Ok(v.len()),
-                    Err(e) if attempt < 3 => {
+                let run = c.immediate_transaction(|c| {
+                    c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+                });
+                match run {
+                    Ok(n) => return Ok(n),
+                    Err(e) if attempt < 5 => {
                         tracing::debug!(error = %e, "retrying SQLite migrations");
                         attempt += 1;
                         std::thread::sleep(Duration::from_millis(100 * attempt));

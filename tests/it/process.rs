@@ -14,6 +14,7 @@ both_backends!(
     commands_name_their_database_and_refuse_a_missing_file,
     the_command_line_sets_up_organizations_and_credentials,
     a_token_minted_by_one_process_works_on_another,
+    four_processes_starting_on_one_new_database_all_serve,
     sigterm_stops_the_server_cleanly,
     sigterm_with_a_shutdown_delay_drains_first,
     a_reader_closing_early_ends_a_command_without_a_panic,
@@ -525,6 +526,26 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     assert_eq!(whoami(&p.base, "ci-secret-0123456789").await.0, 401);
     let (ok, _, err) = cli(&db.url, &["client", "revoke", "tok_admin"]);
     assert!(!ok && err.contains("no client"), "{err}");
+}
+
+/// Four servers started at the same instant on one database nobody has opened yet: one
+/// migrates, the others wait for it (SQLite: the migration's `BEGIN IMMEDIATE` and the busy
+/// timeout; PostgreSQL: an advisory lock), and all four serve the same directory.
+async fn four_processes_starting_on_one_new_database_all_serve(b: Backend) {
+    let db = TestDb::new(&b);
+    let env = [("MUSTER_BOOTSTRAP_TOKEN", "shared-admin-token-0123456")];
+    let servers =
+        futures_util::future::join_all((0..4).map(|_| Process::serve(&db.url, &[], &env))).await;
+    let mut orgs = Vec::new();
+    for p in &servers {
+        let (status, me) = whoami(&p.base, "shared-admin-token-0123456").await;
+        assert_eq!(status, 200, "{me}");
+        orgs.push(me["organization"].clone());
+    }
+    assert!(
+        orgs.iter().all(|o| *o == orgs[0] && !o.is_null()),
+        "{orgs:?}"
+    );
 }
 
 async fn a_token_minted_by_one_process_works_on_another(b: Backend) {
