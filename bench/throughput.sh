@@ -15,6 +15,11 @@
 #                          0 skips the reference server
 #   MUSTER_BENCH_VENV      venv for scim2-server (default: a temporary one)
 #   MUSTER_BENCH_OUT       raw results file, default bench/results-<date>.txt (not committed)
+#   MUSTER_BENCH_WORKLOADS the workloads to run (names below, space-separated), default all;
+#                          /healthz always runs (it is the ceiling the others are divided by)
+#   MUSTER_BENCH_BACKENDS  "sqlite postgres" (default), or one of them
+#   MUSTER_BENCH_PERF      a folder: the server runs under `perf record -g` and its profile
+#                          is written there as perf-<backend>-<size>.data (for perf report)
 #
 # Workloads: /healthz (the ceiling), GET /ServiceProviderConfig (`auth_only`: token check, no
 # query of its own), GET /Users/{random id}, GET /Users?filter=userName eq
@@ -148,6 +153,10 @@ else:
 run_wrk() {
   local workload=$1 backend=$2 size=$3 base=$4 mode=$5 list=${6:-} prefix=${7:-/scim/v2} token=${8-$TOKEN}
   local raw="$work/wrk.out"
+  if [ "$workload" != healthz ] && [ -n "${MUSTER_BENCH_WORKLOADS:-}" ] \
+    && [[ " $MUSTER_BENCH_WORKLOADS " != *" $workload "* ]]; then
+    return 0
+  fi
   export BENCH_MODE="$mode" BENCH_LIST="$list" BENCH_USERS="$size" BENCH_TOKEN="$token" BENCH_PREFIX="$prefix"
   if [ "$WARMUP" -gt 0 ]; then
     timeout $((WARMUP + 30)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" --timeout 5s -s "$LUA" "$base" > /dev/null 2>&1 || true
@@ -287,7 +296,12 @@ bench_muster() { # backend size database-url
   log "== $backend, $size users (schema + seed + ANALYZE in ${seeded} s)"
   port=$(free_port)
   base="http://127.0.0.1:$port"
-  MUSTER_BOOTSTRAP_TOKEN="$TOKEN" RUST_LOG=warn "$BIN" serve --database-url "$url" --bind "127.0.0.1:$port" \
+  local perf=()
+  if [ -n "${MUSTER_BENCH_PERF:-}" ]; then
+    mkdir -p "$MUSTER_BENCH_PERF"
+    perf=(perf record -g -o "$MUSTER_BENCH_PERF/perf-$backend-$size.data" --)
+  fi
+  MUSTER_BOOTSTRAP_TOKEN="$TOKEN" RUST_LOG=warn "${perf[@]}" "$BIN" serve --database-url "$url" --bind "127.0.0.1:$port" \
     > "$work/server-$backend-$size.log" 2>&1 &
   SERVER_PID=$!
   wait_http "$base/healthz"
@@ -372,11 +386,15 @@ log "machine: $machine; $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release
 log "binary: $BIN ($(git rev-parse --short HEAD 2> /dev/null || echo '?')); $(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)"
 log "wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION} s per workload after ${WARMUP} s of warm-up; sizes: $SIZES"
 
+BACKENDS="${MUSTER_BENCH_BACKENDS:-sqlite postgres}"
 for size in $SIZES; do
+  [[ " $BACKENDS " == *" sqlite "* ]] || break
   bench_muster sqlite "$size" "sqlite://$work/bench-$size.db"
   rm -f "$work/bench-$size.db"*
 done
-if [ -n "$PG_ADMIN" ]; then
+if [[ " $BACKENDS " != *" postgres "* ]]; then
+  log "PostgreSQL: not asked for (MUSTER_BENCH_BACKENDS)"
+elif [ -n "$PG_ADMIN" ]; then
   log "PostgreSQL: $(psql "$PG_ADMIN" -tA -c 'SHOW server_version')"
   for size in $SIZES; do
     db="muster_bench_tp_$$_$size"

@@ -13,6 +13,12 @@ use muster::domain::{Credential, CredentialKind, OrgId, Scopes, UsageRecord};
 use muster::portability;
 use muster::store::{self, Store};
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees many small buffers
+/// across threads (hyper's, serde_json's, diesel's), and glibc's malloc and free were an
+/// eighth of a GET's time in the profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Write a line to standard output. When the reader has gone (`muster org list | head -1`),
 /// the command stops quietly with status 141, as a tool killed by SIGPIPE would: no panic,
 /// no message.

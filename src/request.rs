@@ -150,6 +150,7 @@ pub struct Trip<'a, A> {
     admit: A,
     scope: Option<domain::Scope>,
     hashing: bool,
+    short_read: bool,
 }
 
 impl<'a, A> Trip<'a, A> {
@@ -159,7 +160,17 @@ impl<'a, A> Trip<'a, A> {
             admit,
             scope,
             hashing: false,
+            short_read: false,
         }
+    }
+
+    /// Whether the operation is a short read: one resource found by an index (GET by id,
+    /// `userName eq`), which on SQLite runs where the request is instead of being handed to
+    /// the blocking pool and back (`Store::run_read_here`). Never for a write, a hashing trip
+    /// or a read whose size the caller chooses (a page, a group's members).
+    pub fn short_read(mut self, short: bool) -> Self {
+        self.short_read = short;
+        self
     }
 
     /// Whether the operation hashes a password (see [`Trip`]).
@@ -181,7 +192,11 @@ impl<'a, A> Trip<'a, A> {
         } else {
             None
         };
-        let (result, written) = self.state.store.run_trip(f).await;
+        let (result, written) = if self.short_read && !self.hashing {
+            self.state.store.run_read_here(f).await
+        } else {
+            self.state.store.run_trip(f).await
+        };
         if !written.is_empty() {
             self.state.events.recorded.notify_one();
         }

@@ -377,8 +377,15 @@ pub fn store_text(stats: &crate::store::StoreStats) -> String {
     for (name, help, v) in [
         (
             "muster_db_trips_total",
-            "Trips to the blocking pool for database work",
+            "Trips to the database (one a request), on the blocking pool or, for short \
+             reads on SQLite, on the request's own thread",
             trips,
+        ),
+        (
+            "muster_db_trips_here_total",
+            "Trips run on the request's own thread: short reads on SQLite (GET by id, a \
+             unique attribute's eq filter)",
+            stats.trips_here.load(std::sync::atomic::Ordering::Relaxed),
         ),
         (
             "muster_db_statements_total",

@@ -385,6 +385,8 @@ struct ConnHealth {
 #[derive(Debug, Default)]
 pub struct StoreStats {
     pub trips: AtomicU64,
+    /// Of `trips`, the short reads run on the request's own thread (`Store::run_read_here`).
+    pub trips_here: AtomicU64,
     pub statements: AtomicU64,
     /// Statements that change rows (INSERT, UPDATE, DELETE); counted in debug builds only.
     pub writes: AtomicU64,
@@ -821,24 +823,7 @@ impl Store {
             // Held by the task, not the request: a client that goes away does not free a
             // permit while its work still holds a connection.
             let _permit = permit;
-            let mut pooled = match pool.get() {
-                Ok(p) => p,
-                Err(e) => return (Err(StoreError::from(e).into()), Vec::new()),
-            };
-            let conn = &mut pooled.conn;
-            conn.tx.begin_trip();
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
-            let written = conn.tx.written.take().unwrap_or_default();
-            pooled.last_used = Instant::now();
-            match out {
-                Ok(result) => (result, written),
-                Err(panic) => {
-                    pooled.broken = true;
-                    shared.stats.panics.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(panic = %panic_message(panic.as_ref()), "panic on the blocking pool");
-                    (Err(StoreError::Panicked.into()), Vec::new())
-                }
-            }
+            on_connection(&pool, &shared, f)
         });
         match task.await {
             Ok(r) => r,
@@ -847,6 +832,39 @@ impl Store {
                 (Err(StoreError::Panicked.into()), Vec::new())
             }
         }
+    }
+
+    /// Whether [`run_read_here`](Store::run_read_here) runs its read where it is called:
+    /// on SQLite, whose reads of a few indexed rows take microseconds and never wait for
+    /// a lock (WAL), where the hand-off to a blocking thread and back costs more than the
+    /// read. On PostgreSQL a read waits for a network round trip, which must not hold a
+    /// runtime worker.
+    pub fn reads_here(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite { .. })
+    }
+
+    /// [`run_trip`](Store::run_trip) for a *short* read — a few rows found by an index,
+    /// answering one resource (GET by id, `userName eq`) — on the calling thread when
+    /// [`reads_here`](Store::reads_here), else on the blocking pool. It takes a permit of the
+    /// same line first, so a connection is free when it asks for one and it never waits for
+    /// the pool on a runtime worker. `f` must not write anything that waits (the credential's
+    /// once-a-minute touch does not wait on SQLite: `credentials::touch_if_stale`).
+    pub async fn run_read_here<T, E, F>(&self, f: F) -> (Result<T, E>, Vec<events::Written>)
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+    {
+        if !self.reads_here() {
+            return self.run_trip(f).await;
+        }
+        let _permit = match self.permits.enter().await {
+            Ok(p) => p,
+            Err(e) => return (Err(e.into()), Vec::new()),
+        };
+        self.shared.stats.trips.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.trips_here.fetch_add(1, Ordering::Relaxed);
+        on_connection(&self.pool, &self.shared, f)
     }
 
     /// Apply pending migrations. On PostgreSQL an advisory lock keeps instances that start
@@ -927,6 +945,38 @@ impl Store {
             conn.broken = true;
         }
         alive
+    }
+}
+
+/// The body of a trip: take a connection and run `f` on it. A panic in `f` is caught, logged
+/// and counted, and comes back as `StoreError::Panicked` (a 500), so the connection is
+/// answered instead of dropped; the connection it panicked on is retired.
+fn on_connection<T, E, F>(
+    pool: &r2d2::Pool<Manager>,
+    shared: &Shared,
+    f: F,
+) -> (Result<T, E>, Vec<events::Written>)
+where
+    E: From<StoreError>,
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+{
+    let mut pooled = match pool.get() {
+        Ok(p) => p,
+        Err(e) => return (Err(StoreError::from(e).into()), Vec::new()),
+    };
+    let conn = &mut pooled.conn;
+    conn.tx.begin_trip();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *conn)));
+    let written = conn.tx.written.take().unwrap_or_default();
+    pooled.last_used = Instant::now();
+    match out {
+        Ok(result) => (result, written),
+        Err(panic) => {
+            pooled.broken = true;
+            shared.stats.panics.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(panic = %panic_message(panic.as_ref()), "panic on a database trip");
+            (Err(StoreError::Panicked.into()), Vec::new())
+        }
     }
 }
 

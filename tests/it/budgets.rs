@@ -18,7 +18,8 @@ both_backends!(
     large_group_changes_cost_what_they_change,
     the_event_feed_fits_its_budget,
     console_pages_fit_their_statement_budgets,
-    extension_values_cost_no_statement_more
+    extension_values_cost_no_statement_more,
+    short_reads_run_without_the_blocking_pool_on_sqlite
 );
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -901,4 +902,111 @@ async fn extension_values_cost_no_statement_more(b: Backend) {
     })
     .await;
     assert_eq!(got[GEXT], json!({"code": "G-1"}));
+}
+
+/// On SQLite, a read of one user found by a unique index (GET by id, `userName eq`, `id eq`)
+/// runs on the request's own thread (`muster_db_trips_here_total`); a page, a group, a
+/// broader filter and every write still go to the blocking pool, and on PostgreSQL (a network
+/// round trip) everything does. Each is still one trip, and answers the same.
+async fn short_reads_run_without_the_blocking_pool_on_sqlite(b: Backend) {
+    let sqlite = matches!(b, Backend::Sqlite);
+    let s = TestServer::start(b).await;
+    let (first, inner) = seed(&s).await;
+    let here = |s: &TestServer| {
+        let s = s.get("/metrics");
+        async move {
+            let text = s.send().await.unwrap().text().await.unwrap();
+            text.lines()
+                .find_map(|l| l.strip_prefix("muster_db_trips_here_total "))
+                .expect("muster_db_trips_here_total in /metrics")
+                .trim()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    let cases: Vec<(&str, reqwest::RequestBuilder, bool, Value)> = vec![
+        (
+            "GET /Users/{id}",
+            scim(&s, reqwest::Method::GET, &format!("/Users/{first}")),
+            true,
+            json!("user000@example.com"),
+        ),
+        (
+            "userName eq",
+            scim(&s, reqwest::Method::GET, "/Users")
+                .query(&[("filter", "userName eq \"USER042@example.com\"")]),
+            true,
+            json!("user042@example.com"),
+        ),
+        (
+            "id eq",
+            scim(&s, reqwest::Method::GET, "/Users")
+                .query(&[("filter", format!("id eq \"{first}\""))]),
+            true,
+            json!("user000@example.com"),
+        ),
+        (
+            "a page",
+            scim(&s, reqwest::Method::GET, "/Users?count=5&sortBy=userName"),
+            false,
+            json!("user000@example.com"),
+        ),
+        (
+            "userName sw",
+            scim(&s, reqwest::Method::GET, "/Users")
+                .query(&[("filter", "userName sw \"user000\"")]),
+            false,
+            json!("user000@example.com"),
+        ),
+        (
+            "userName eq or userName eq",
+            scim(&s, reqwest::Method::GET, "/Users").query(&[(
+                "filter",
+                "userName eq \"user000@example.com\" or userName eq \"nobody\"",
+            )]),
+            false,
+            json!("user000@example.com"),
+        ),
+        (
+            "GET /Groups/{id}",
+            scim(&s, reqwest::Method::GET, &format!("/Groups/{inner}")),
+            false,
+            json!(null),
+        ),
+    ];
+    for (what, req, short, user_name) in cases {
+        let before = here(&s).await;
+        let r = req.send().await.unwrap();
+        let body = json(r, 200).await;
+        let ran_here = here(&s).await - before;
+        assert_eq!(ran_here, u64::from(short && sqlite), "{what}");
+        if !user_name.is_null() {
+            let found = body.get("Resources").map_or(&body, |r| &r[0]);
+            assert_eq!(found["userName"], user_name, "{what}: {body}");
+        } else {
+            assert_eq!(body["displayName"], "inner", "{what}");
+        }
+    }
+    // A write is never a short read.
+    let before = here(&s).await;
+    let r = scim(&s, reqwest::Method::PATCH, &format!("/Users/{first}"))
+        .header("content-type", SCIM_CT)
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "replace", "path": "title", "value": "Engineer"}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r, 200).await["title"], "Engineer");
+    assert_eq!(here(&s).await, before, "a PATCH");
+    // A bad credential on a short read is refused as before.
+    let r = s
+        .get(&format!("/scim/v2/Users/{first}"))
+        .bearer_auth("mst_not_a_token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
 }

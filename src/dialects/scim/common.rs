@@ -301,13 +301,49 @@ where
     P: Send + 'static,
     F: FnOnce(&mut crate::directory::Conn, &Caller<'_>, P) -> Outcome + Send + 'static,
 {
-    done(
+    scim_trip(
         state
             .trip(auth, crate::domain::Scope::Scim)
-            .hashing(hashing)
-            .judged(prepared, op)
-            .await,
+            .hashing(hashing),
+        prepared,
+        op,
     )
+    .await
+}
+
+/// [`trip`] for a read, `short` when it answers one resource found by an index
+/// (`Trip::short_read`).
+pub async fn read_trip<P, F>(
+    state: &crate::request::AppState,
+    auth: &BearerOrBasic,
+    short: bool,
+    prepared: ScimResult<P>,
+    op: F,
+) -> ScimResponse
+where
+    P: Send + 'static,
+    F: FnOnce(&mut crate::directory::Conn, &Caller<'_>, P) -> Outcome + Send + 'static,
+{
+    scim_trip(
+        state
+            .trip(auth, crate::domain::Scope::Scim)
+            .short_read(short),
+        prepared,
+        op,
+    )
+    .await
+}
+
+async fn scim_trip<P, F>(
+    trip: crate::request::Trip<'_, crate::request::ByCredential>,
+    prepared: ScimResult<P>,
+    op: F,
+) -> ScimResponse
+where
+    P: Send + 'static,
+    F: FnOnce(&mut crate::directory::Conn, &Caller<'_>, P) -> Outcome + Send + 'static,
+{
+    done(trip.judged(prepared, op).await)
 }
 
 /// A write to run on a connection as a caller.

@@ -22,8 +22,8 @@ use crate::scim::schema::Registry;
 use crate::scim::ScimError;
 use crate::scim::ScimResult;
 use common::{
-    done, list_response, paging, run, run_counted, trip, Change, Prehashed, ScimBody, ScimJson,
-    ScimResponse,
+    done, list_response, paging, read_trip, run, run_counted, trip, Change, Prehashed, ScimBody,
+    ScimJson, ScimResponse,
 };
 
 #[derive(Tags)]
@@ -130,15 +130,38 @@ type ListIn = fn(
 ) -> crate::scim::ScimResult<Value>;
 
 /// A query of one resource type, in the request's one trip.
+/// Whether a user search finds at most one user by a unique index (`userName eq "…"`,
+/// `id eq "…"`): a short read (`Trip::short_read`). Anything else — a page, a range, an `or`
+/// — may read as many rows as the caller asks for and goes to the blocking pool.
+fn finds_one_user(s: &ScimResult<Search>) -> bool {
+    let Ok(s) = s else { return false };
+    let Some(text) = s.params.filter.as_deref() else {
+        return false;
+    };
+    match crate::scim::filter::Filter::parse(text) {
+        Ok(crate::scim::filter::Filter::Compare(path, crate::scim::filter::CompareOp::Eq, _)) => {
+            path.sub.is_none()
+                && path
+                    .urn
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(crate::scim::schema::USER_SCHEMA))
+                && (path.name.eq_ignore_ascii_case("userName")
+                    || path.name.eq_ignore_ascii_case("id"))
+        }
+        _ => false,
+    }
+}
+
 async fn search(
     state: &AppState,
     auth: &BearerOrBasic,
     s: ScimResult<Search>,
     list_in: ListIn,
+    short: bool,
 ) -> ScimResponse {
     let cfg = state.config.clone();
     let keys = state.store.keys();
-    trip(state, auth, false, s, move |conn, p, s| {
+    read_trip(state, auth, short, s, move |conn, p, s| {
         let body = list_in(conn, &keys, &cfg, p, s.params, &s.projection)?;
         Ok(ScimResponse::Ok(ScimJson::new(body), None))
     })
@@ -259,7 +282,10 @@ crate::request::routes! {
                 &attributes,
                 &excluded,
             );
-            search(&state, &auth, s, users::list_in).await
+            {
+                let short = finds_one_user(&s);
+                search(&state, &auth, s, users::list_in, short).await
+            }
         }
 
         /// Create a user.
@@ -280,7 +306,10 @@ crate::request::routes! {
         #[oai(path = "/Users/.search", method = "post")]
         async fn search_users(body: ScimBody) -> ScimResponse {
             let s = body.value().and_then(|b| search_body(&b));
-            search(&state, &auth, s, users::list_in).await
+            {
+                let short = finds_one_user(&s);
+                search(&state, &auth, s, users::list_in, short).await
+            }
         }
 
         /// Read a user.
@@ -367,7 +396,7 @@ crate::request::routes! {
                 &attributes,
                 &excluded,
             );
-            search(&state, &auth, s, groups::list_in).await
+            search(&state, &auth, s, groups::list_in, false).await
         }
 
         /// Create a group.
@@ -388,7 +417,7 @@ crate::request::routes! {
         #[oai(path = "/Groups/.search", method = "post")]
         async fn search_groups(body: ScimBody) -> ScimResponse {
             let s = body.value().and_then(|b| search_body(&b));
-            search(&state, &auth, s, groups::list_in).await
+            search(&state, &auth, s, groups::list_in, false).await
         }
 
         /// Read a group.

@@ -103,30 +103,24 @@ pub async fn get(
         IdOrMe::Me => Ok((None, proj)),
     });
     let cfg = state.config.clone();
-    trip(
-        state,
-        auth,
-        false,
-        wanted,
-        move |conn, p, (wanted, proj)| {
-            let id = match wanted.or(p.user_id) {
-                Some(id) => id,
-                None => {
-                    return Ok(ScimResponse::from(ScimError::status(
-                        poem::http::StatusCode::NOT_IMPLEMENTED,
-                        "/Me for a credential that is not bound to a user is not implemented",
-                    )))
-                }
-            };
-            let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
-                .map_err(|e| ScimError::about(e, "user"))?;
-            if none_match(if_none_match.as_deref(), v.user.version) {
-                return Ok(ScimResponse::NotModified(etag(v.user.version)));
+    read_trip(state, auth, true, wanted, move |conn, p, (wanted, proj)| {
+        let id = match wanted.or(p.user_id) {
+            Some(id) => id,
+            None => {
+                return Ok(ScimResponse::from(ScimError::status(
+                    poem::http::StatusCode::NOT_IMPLEMENTED,
+                    "/Me for a credential that is not bound to a user is not implemented",
+                )))
             }
-            let reg = p.schemas(conn)?;
-            Ok(ok(&cfg, reg.user(), &v, &proj))
-        },
-    )
+        };
+        let v = dir::get(conn, &p.org_id, id, wants_groups(&proj))
+            .map_err(|e| ScimError::about(e, "user"))?;
+        if none_match(if_none_match.as_deref(), v.user.version) {
+            return Ok(ScimResponse::NotModified(etag(v.user.version)));
+        }
+        let reg = p.schemas(conn)?;
+        Ok(ok(&cfg, reg.user(), &v, &proj))
+    })
     .await
 }
 
