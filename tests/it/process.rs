@@ -231,6 +231,8 @@ async fn the_first_command_bootstraps_whichever_it_is(b: Backend) {
         &[
             "token",
             "create",
+            "--label",
+            "test",
             "--id",
             "tok_ops",
             "--secret",
@@ -342,6 +344,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let t = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -357,6 +361,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let c = parse(&run(&[
         "client",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -365,15 +371,33 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         "ci-client-secret-0123",
     ]));
     assert_eq!(c["kind"], "client");
-    let generated = parse(&run(&["token", "create", "--org", "acme"]));
+    let generated = parse(&run(&[
+        "token", "create", "--label", "test", "--org", "acme",
+    ]));
     assert!(generated["secret"].as_str().unwrap().starts_with("mst_"));
-    let (ok, _, err) = cli(&db.url, &["token", "create", "--org", "nope"]);
-    assert!(!ok && err.contains("not found"), "{err}");
-    let (ok, _, err) = cli(&db.url, &["token", "create", "--secret", "short"]);
-    assert!(!ok && err.contains("16"), "{err}");
     let (ok, _, err) = cli(
         &db.url,
-        &["token", "create", "--org", "acme", "--scopes", "root"],
+        &["token", "create", "--label", "test", "--org", "nope"],
+    );
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &["token", "create", "--label", "test", "--secret", "short"],
+    );
+    assert!(!ok && err.contains("16"), "{err}");
+    // The label is required (a breaking change: it was "command line" when omitted).
+    let (ok, _, err) = cli(&db.url, &["token", "create", "--org", "acme"]);
+    assert!(!ok && err.contains("--label"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &["client", "create", "--org", "acme", "--label", " "],
+    );
+    assert!(!ok && err.contains("--label is 1-255 characters"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &[
+            "token", "create", "--label", "test", "--org", "acme", "--scopes", "root",
+        ],
     );
     assert!(!ok && err.contains("root"), "{err}");
 
@@ -421,6 +445,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let admin = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--id",
         "tok_default",
         "--secret",
@@ -448,6 +474,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let t = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -489,6 +517,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         &[
             "token",
             "create",
+            "--label",
+            "test",
             "--org",
             "acme",
             "--id",
@@ -515,7 +545,9 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     assert_eq!(me["userName"], "me@acme.test");
     let (ok, _, err) = cli(
         &db.url,
-        &["token", "create", "--org", "acme-eu", "--user", &uid],
+        &[
+            "token", "create", "--label", "test", "--org", "acme-eu", "--user", &uid,
+        ],
     );
     assert!(
         !ok && err.contains("no user"),
@@ -540,6 +572,8 @@ async fn a_token_minted_by_one_process_works_on_another(b: Backend) {
         &[
             "client",
             "create",
+            "--label",
+            "test",
             "--id",
             "cli_x",
             "--secret",
