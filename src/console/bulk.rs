@@ -639,13 +639,19 @@ pub(crate) async fn submit(at: Console<'_>, p: Pairs) -> Response {
     .await
 }
 
+/// Whether a job is still being worked on: running, and its row written lately (else its
+/// instance stopped, `STALLED`).
+fn running(w: &work::Work) -> bool {
+    w.state == RUNNING && chrono::Utc::now().naive_utc() - w.updated_at <= STALLED
+}
+
 /// A job's progress as its row says, with the way back.
 fn progress(w: &work::Work, body: &JobBody) -> Markup {
     let past = Action::parse(&body.action).map_or("changed", Action::past);
     let total = w.total.max(1);
     let done = w.done;
     let skipped: Vec<String> = serde_json::from_str(&w.skipped).unwrap_or_default();
-    let stalled = w.state == RUNNING && chrono::Utc::now().naive_utc() - w.updated_at > STALLED;
+    let stalled = w.state == RUNNING && !running(w);
     let failed = match (&w.message, stalled) {
         (Some(m), _) => Some(m.as_str()),
         (None, true) => {
@@ -656,7 +662,7 @@ fn progress(w: &work::Work, body: &JobBody) -> Markup {
     let pct = (done * 100 / total).min(100);
     html! {
         h1 { (w.title) }
-        @if w.state == RUNNING && !stalled {
+        @if running(w) {
             p role="status" { "Working: " (thousands(done)) " of " (thousands(total)) " (" (pct) "%)…" }
             progress max=(total) value=(done) aria-label="Progress" {}
             p.hint { "This page updates itself. You can leave it: the job goes on." }
@@ -681,15 +687,14 @@ fn progress(w: &work::Work, body: &JobBody) -> Markup {
 /// second while it runs. Two statements: the session, the row.
 #[handler]
 pub(crate) async fn job_page(at: Console<'_>, Path(id): Path<String>) -> Response {
-    let running = Arc::new(AtomicBool::new(false));
-    let seen = running.clone();
+    let refresh = Arc::new(AtomicBool::new(false));
+    let seen = refresh.clone();
     let mut resp = at
         .page(Scope::UsersRead, move |conn, s| {
             let w = work::get(conn, &s.principal.org_id, form::owner(s), JOB, &id)?
                 .ok_or(Fail::NotFound)?;
             let body: JobBody = serde_json::from_str(&w.body).map_err(|_| Fail::Internal)?;
-            let stalled = chrono::Utc::now().naive_utc() - w.updated_at > STALLED;
-            seen.store(w.state == RUNNING && !stalled, Ordering::SeqCst);
+            seen.store(running(&w), Ordering::SeqCst);
             Ok(Out::Page(view::page(
                 s,
                 Nav::Users,
@@ -701,11 +706,32 @@ pub(crate) async fn job_page(at: Console<'_>, Path(id): Path<String>) -> Respons
             )))
         })
         .await;
-    if running.load(Ordering::SeqCst) && resp.status() == StatusCode::OK {
+    if refresh.load(Ordering::SeqCst) && resp.status() == StatusCode::OK {
         resp.headers_mut().insert(
             HeaderName::from_static("refresh"),
             HeaderValue::from_static("1"),
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_counts_every_user_and_keeps_the_first_reasons() {
+        let mut t = Tally {
+            total: 120,
+            ..Tally::default()
+        };
+        t.add(40, (0..30).map(|i| format!("gone {i}")).collect());
+        t.add(10, (30..70).map(|i| format!("gone {i}")).collect());
+        assert_eq!((t.done, t.skipped_count), (120, 70));
+        assert_eq!(t.skipped.len(), SKIPPED_KEPT);
+        assert_eq!(t.skipped[49], "gone 49");
+        // More done than first counted (users added to "all matching" meanwhile).
+        t.add(5, vec![]);
+        assert_eq!((t.total, t.done), (125, 125));
+    }
 }
