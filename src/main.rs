@@ -283,9 +283,9 @@ enum CredCommand {
         /// Space- or comma-separated scopes: scim users:read users:write orgs:admin, or all.
         #[arg(long, default_value = "all")]
         scopes: String,
-        /// What it is for (shown in the console and the activity log); `command line` when
-        /// omitted.
-        #[arg(long, default_value = "command line")]
+        /// What it is for, such as "Entra ID provisioning" (required: the console and the
+        /// activity log show it); 1-255 characters.
+        #[arg(long)]
         label: String,
         /// Bind it to a user (its SCIM id), so SCIM `/Me` answers with that user.
         #[arg(long)]
@@ -559,7 +559,7 @@ fn open_db(cli: &Cli, url: &str, how: Open, step: Step, serve: bool) -> Result<S
         muster::server::Bootstrap::Pending => tracing::warn!(
             "organization `default` has no admin credential yet, and no terminal to show a \
              generated one on: set MUSTER_BOOTSTRAP_TOKEN (or MUSTER_BOOTSTRAP_TOKEN_FILE) \
-             and start again, or run `muster token create` from a shell"
+             and start again, or run `muster token create --label admin` from a shell"
         ),
         muster::server::Bootstrap::Supplied | muster::server::Bootstrap::Done => {}
     }

@@ -169,8 +169,7 @@ pub(crate) async fn list(at: Console<'_>, Query(q): Query<ActivityQuery>) -> Res
         let (mut f, page) = parse(&q).map_err(|e| bad(s, &q, &e))?;
         with_user(conn, s, &q, &mut f).map_err(|e| e.unwrap_or_else(|e| bad(s, &q, &e)))?;
         let (entries, total) = audit::search(conn, org, &f, (page - 1) * PAGE, PAGE)?;
-        let (u, g, c) = view::ids_of(&entries);
-        let names = audit::names(conn, org, &u, &g, &c)?;
+        let names = view::names_of(conn, org, &entries)?;
         Ok(Out::Page(render(
             s,
             &q,
@@ -224,8 +223,7 @@ pub(crate) async fn csv(at: Console<'_>, Query(q): Query<ActivityQuery>) -> Resp
         let (mut f, _) = parse(&q).map_err(|_| bad_csv())?;
         with_user(conn, s, &q, &mut f).map_err(|e| e.unwrap_or_else(|_| bad_csv()))?;
         let (entries, _) = audit::search(conn, org, &f, 0, CSV_MAX)?;
-        let (u, g, c) = view::ids_of(&entries);
-        let names = audit::names(conn, org, &u, &g, &c)?;
+        let names = view::names_of(conn, org, &entries)?;
         Ok(Out::Csv(to_csv(&entries, &names)))
     })
     .await
@@ -348,7 +346,7 @@ fn render(
                     p.empty { @if q.is_filtered() { "No activity matches." } @else { "No activity recorded yet." } }
                 } @else {
                     p.hint id="activity-count" { "Showing " (first) "–" (last) " of " (total) ", newest first." }
-                    (view::activity_table_named(entries, "activity-count", names))
+                    (view::activity_table(entries, "activity-count", names))
                     p { a href=(q.csv_link()) download="activity.csv" { "Export these entries as CSV" } }
                     nav.pager aria-label="Pages" {
                         @if page > 1 { a rel="prev" href=(q.link(page - 1)) { "Newer" } }

@@ -6,22 +6,26 @@
 //! changes), so every change carries the rule book and the audit trail as any API's, and
 //! the page shows its progress (reloading itself while it runs).
 //!
-//! Jobs live in this process's memory for an hour after they end; a job's page answers
-//! only sessions of the organization that started it.
+//! A job is a row of the database (`directory::console_work`, kind `job`), not this
+//! process's memory: the instance that took the POST runs it and writes its progress to the
+//! row after each chunk, and any instance on the database shows its page from the row (a
+//! load balancer need not be sticky). Its page answers only the admin (or token) whose
+//! session started it, in that organization; the row goes an hour after its last write.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use maud::{html, Markup};
 use poem::http::{HeaderName, HeaderValue, StatusCode};
 use poem::web::Path;
 use poem::{handler, Request, Response};
 
-use super::form::{Pairs, Shelf};
+use super::form::{self, Pairs};
 use super::user_list::{thousands, users_count, ListQuery};
 use super::view::{self, Nav};
 use super::{Console, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::console_work as work;
 use crate::directory::groups::Members;
 use crate::directory::read::{GroupSearch, Order, Search, UserFilter, Window};
 use crate::directory::{self, Caller, Conn, Expect, StoreError};
@@ -314,45 +318,76 @@ pub(crate) async fn confirm(at: Console<'_>, req: &Request) -> Response {
     .await
 }
 
-/// A job's progress, shared between its runner and its page.
-pub(crate) struct Job {
-    title: String,
-    /// What the action did to each user ("suspended").
-    past: &'static str,
+/// A job's row kind, and its states.
+const JOB: &str = "job";
+const RUNNING: &str = "running";
+const DONE: &str = "done";
+const FAILED: &str = "failed";
+/// Reasons for users left alone kept with a job (its page shows as many).
+const SKIPPED_KEPT: usize = 50;
+/// A running job whose row has not been written for this long lost its runner (the
+/// instance stopped): its page says so instead of waiting forever. A chunk takes seconds.
+const STALLED: chrono::Duration = chrono::Duration::minutes(5);
+
+/// What a job's row holds beside its progress: the action, and where its page leads back.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JobBody {
+    action: String,
     back: String,
-    total: AtomicI64,
-    done: AtomicI64,
-    /// Users left alone, with why (yourself; gone meanwhile).
-    skipped: Mutex<Vec<String>>,
-    /// Why it stopped early.
-    failed: Mutex<Option<String>>,
-    finished: AtomicBool,
 }
 
-static JOBS: LazyLock<Shelf<Job>> = LazyLock::new(Default::default);
+/// A job's progress as its runner keeps it and writes it to the row after each chunk.
+#[derive(Clone, Default)]
+struct Tally {
+    total: i64,
+    /// Users changed or left alone.
+    done: i64,
+    /// The first reasons for users left alone (yourself; gone meanwhile), and how many.
+    skipped: Vec<String>,
+    skipped_count: i64,
+}
 
-impl Job {
-    fn end(&self, failure: Option<String>) {
-        if let Some(f) = failure {
-            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
-        }
-        self.finished.store(true, Ordering::SeqCst);
+impl Tally {
+    /// Count a chunk's users: changed, and left alone (which count toward the progress too).
+    fn add(&mut self, changed: i64, skipped: Vec<String>) {
+        let n = skipped.len() as i64;
+        self.done += changed + n;
+        self.skipped_count += n;
+        let room = SKIPPED_KEPT.saturating_sub(self.skipped.len());
+        self.skipped.extend(skipped.into_iter().take(room));
+        self.total = self.total.max(self.done);
     }
 
-    fn skip(&self, what: String) {
-        self.skipped
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(what);
+    /// Write it to job `id`'s row, in `state` (with why it stopped): one statement.
+    fn write(
+        &self,
+        conn: &mut Conn,
+        id: &str,
+        state: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let skipped = serde_json::to_string(&self.skipped).unwrap_or_else(|_| "[]".into());
+        work::progress(
+            conn,
+            id,
+            work::Progress {
+                state,
+                total: self.total,
+                done: self.done,
+                skipped: &skipped,
+                skipped_count: self.skipped_count,
+                message,
+            },
+        )
     }
 }
 
-/// What one chunk did: the last id it reached (the cursor of "all matching"), how many it
-/// changed, what it skipped, and whether there is more.
+/// What one chunk did: the last id it reached (the cursor of "all matching"), the progress
+/// so far, and whether there is more.
 struct Step {
     last: Option<i64>,
-    changed: i64,
-    skipped: Vec<String>,
+    /// The job's progress with this chunk counted (and written).
+    tally: Tally,
     more: bool,
 }
 
@@ -425,36 +460,52 @@ fn apply(
     Ok((changed, skipped))
 }
 
-/// Run a job to its end, a chunk per trip, as the session that started it.
+/// Apply `action` to a chunk (`ids`) and write the job's progress with it, on the chunk's
+/// trip: one write of the row per chunk, not per user.
+fn chunk(
+    conn: &mut Conn,
+    (s, c): (&Session, &Caller<'_>),
+    (id, action, group): (&str, Action, Option<i64>),
+    ids: &[i64],
+    (mut tally, more): (Tally, bool),
+) -> Result<Tally, Fail> {
+    let (changed, skipped) = apply(conn, s, c, action, group, ids)?;
+    tally.add(changed, skipped);
+    tally.write(conn, id, if more { RUNNING } else { DONE }, None)?;
+    Ok(tally)
+}
+
+/// Run job `id` to its end, a chunk per trip, as the session that started it.
 async fn run(
     state: AppState,
     secret: Option<String>,
-    job: Arc<Job>,
-    action: Action,
-    group: Option<i64>,
+    id: String,
+    (action, group): (Action, Option<i64>),
     target: Target,
+    mut tally: Tally,
 ) {
     let mut cursor: Option<i64> = None;
     let mut offset = 0usize;
     loop {
+        let (job, t) = (id.clone(), tally.clone());
         let step = match &target {
             Target::Selected(ids) => {
-                let chunk: Vec<i64> = ids
+                let chunk_ids: Vec<i64> = ids
                     .iter()
                     .skip(offset)
                     .take(CHUNK as usize)
                     .copied()
                     .collect();
-                offset += chunk.len();
+                offset += chunk_ids.len();
                 let more = offset < ids.len();
+                let ids = chunk_ids;
                 state
                     .session_trip(secret.clone(), Scope::UsersWrite)
                     .run(move |conn, s, c| {
-                        let (changed, skipped) = apply(conn, s, c, action, group, &chunk)?;
+                        let tally = chunk(conn, (s, c), (&job, action, group), &ids, (t, more))?;
                         Ok::<_, Fail>(Step {
                             last: None,
-                            changed,
-                            skipped,
+                            tally,
                             more,
                         })
                     })
@@ -484,12 +535,12 @@ async fn run(
                             },
                         )?;
                         let ids: Vec<i64> = loaded.users.iter().map(|u| u.id).collect();
-                        let (changed, skipped) = apply(conn, s, c, action, group, &ids)?;
+                        let more = ids.len() as i64 == CHUNK;
+                        let tally = chunk(conn, (s, c), (&job, action, group), &ids, (t, more))?;
                         Ok::<_, Fail>(Step {
                             last: ids.last().copied(),
-                            changed,
-                            skipped,
-                            more: ids.len() as i64 == CHUNK,
+                            tally,
+                            more,
                         })
                     })
                     .await
@@ -497,18 +548,9 @@ async fn run(
         };
         match step {
             Ok(step) => {
-                job.done.fetch_add(step.changed, Ordering::SeqCst);
-                let n = step.skipped.len() as i64;
-                for sk in step.skipped {
-                    job.skip(sk);
-                }
-                // Skipped users count toward the progress too.
-                job.done.fetch_add(n, Ordering::SeqCst);
-                let done = job.done.load(Ordering::SeqCst);
-                job.total.fetch_max(done, Ordering::SeqCst);
+                tally = step.tally;
                 cursor = step.last.or(cursor);
                 if !step.more {
-                    job.end(None);
                     return;
                 }
             }
@@ -519,7 +561,14 @@ async fn run(
                     Fail::Busy => "The directory was busy; run it again for the rest.".into(),
                     _ => "Something went wrong; it has been logged.".into(),
                 };
-                job.end(Some(why));
+                // Its own trip: the session that ran the chunks may be the reason it stopped.
+                let wrote = state
+                    .store
+                    .run_with(move |conn| tally.write(conn, &id, FAILED, Some(&why)))
+                    .await;
+                if let Err(e) = wrote {
+                    tracing::warn!(error = %e, "console: a bulk job's end could not be written");
+                }
                 return;
             }
         }
@@ -568,81 +617,121 @@ pub(crate) async fn submit(at: Console<'_>, p: Pairs) -> Response {
                 }
             );
         }
-        let job = Job {
-            title,
-            past: action.past(),
+        let body = JobBody {
+            action: action.value().into(),
             back,
-            total: AtomicI64::new(n),
-            done: AtomicI64::new(0),
-            skipped: Mutex::new(vec![]),
-            failed: Mutex::new(None),
-            finished: AtomicBool::new(false),
         };
-        let (id, job) = JOBS.put(s.principal.org_id.as_str(), job);
-        tokio::spawn(run(state, secret, job, action, group, target));
+        let id = form::keep(conn, s, (JOB, RUNNING), (&title, n), &body)?;
+        let tally = Tally {
+            total: n,
+            ..Tally::default()
+        };
+        tokio::spawn(run(
+            state,
+            secret,
+            id.clone(),
+            (action, group),
+            target,
+            tally,
+        ));
         Ok(Out::Redirect(format!("/console/jobs/{id}")))
     })
     .await
 }
 
-fn progress(job: &Job, action_done: bool) -> Markup {
-    let total = job.total.load(Ordering::SeqCst).max(1);
-    let done = job.done.load(Ordering::SeqCst);
-    let skipped = job
-        .skipped
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let failed = job.failed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+/// Whether a job is still being worked on: running, and its row written lately (else its
+/// instance stopped, `STALLED`).
+fn running(w: &work::Work) -> bool {
+    w.state == RUNNING && chrono::Utc::now().naive_utc() - w.updated_at <= STALLED
+}
+
+/// A job's progress as its row says, with the way back.
+fn progress(w: &work::Work, body: &JobBody) -> Markup {
+    let past = Action::parse(&body.action).map_or("changed", Action::past);
+    let total = w.total.max(1);
+    let done = w.done;
+    let skipped: Vec<String> = serde_json::from_str(&w.skipped).unwrap_or_default();
+    let stalled = w.state == RUNNING && !running(w);
+    let failed = match (&w.message, stalled) {
+        (Some(m), _) => Some(m.as_str()),
+        (None, true) => {
+            Some("The instance running it stopped before the end; run it again for the rest.")
+        }
+        (None, false) => None,
+    };
     let pct = (done * 100 / total).min(100);
     html! {
-        h1 { (job.title) }
-        @if !action_done {
+        h1 { (w.title) }
+        @if running(w) {
             p role="status" { "Working: " (thousands(done)) " of " (thousands(total)) " (" (pct) "%)…" }
             progress max=(total) value=(done) aria-label="Progress" {}
             p.hint { "This page updates itself. You can leave it: the job goes on." }
-        } @else if let Some(f) = &failed {
+        } @else if let Some(f) = failed {
             p.error role="alert" { "Stopped after " (thousands(done)) " of " (thousands(total)) ": " (f) }
         } @else {
-            p.notice role="status" { "Done: " (users_count(done - skipped.len() as i64)) " " (job.past) "." }
+            p.notice role="status" { "Done: " (users_count(done - w.skipped_count)) " " (past) "." }
             progress max=(total) value=(total) aria-label="Progress" {}
         }
-        @if !skipped.is_empty() {
-            h2 { "Left alone (" (skipped.len()) ")" }
-            ul { @for sk in skipped.iter().take(50) { li { (sk) } } }
+        @if w.skipped_count > 0 {
+            h2 { "Left alone (" (w.skipped_count) ")" }
+            ul { @for sk in &skipped { li { (sk) } } }
+            @if w.skipped_count > skipped.len() as i64 {
+                p.hint { "The first " (skipped.len()) " are shown." }
+            }
         }
-        p { a href=(job.back) { "Back to the users" } }
+        p { a href=(body.back) { "Back to the users" } }
     }
 }
 
-/// A job's page: its progress, reloading itself every second while it runs.
+/// A job's page, from its row (on whichever instance): its progress, reloading itself every
+/// second while it runs. Two statements: the session, the row.
 #[handler]
 pub(crate) async fn job_page(at: Console<'_>, Path(id): Path<String>) -> Response {
-    let running = Arc::new(AtomicBool::new(false));
-    let seen = running.clone();
+    let refresh = Arc::new(AtomicBool::new(false));
+    let seen = refresh.clone();
     let mut resp = at
-        .page(Scope::UsersRead, move |_conn, s| {
-            let job = JOBS
-                .get(s.principal.org_id.as_str(), &id)
+        .page(Scope::UsersRead, move |conn, s| {
+            let w = work::get(conn, &s.principal.org_id, form::owner(s), JOB, &id)?
                 .ok_or(Fail::NotFound)?;
-            let finished = job.finished.load(Ordering::SeqCst);
-            seen.store(!finished, Ordering::SeqCst);
+            let body: JobBody = serde_json::from_str(&w.body).map_err(|_| Fail::Internal)?;
+            seen.store(running(&w), Ordering::SeqCst);
             Ok(Out::Page(view::page(
                 s,
                 Nav::Users,
-                &job.title,
+                &w.title,
                 html! {
-                    p.crumbs { a href=(job.back) { "Users" } " / Bulk action" }
-                    div.job { (progress(&job, finished)) }
+                    p.crumbs { a href=(body.back) { "Users" } " / Bulk action" }
+                    div.job { (progress(&w, &body)) }
                 },
             )))
         })
         .await;
-    if running.load(Ordering::SeqCst) && resp.status() == StatusCode::OK {
+    if refresh.load(Ordering::SeqCst) && resp.status() == StatusCode::OK {
         resp.headers_mut().insert(
             HeaderName::from_static("refresh"),
             HeaderValue::from_static("1"),
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_counts_every_user_and_keeps_the_first_reasons() {
+        let mut t = Tally {
+            total: 120,
+            ..Tally::default()
+        };
+        t.add(40, (0..30).map(|i| format!("gone {i}")).collect());
+        t.add(10, (30..70).map(|i| format!("gone {i}")).collect());
+        assert_eq!((t.done, t.skipped_count), (120, 70));
+        assert_eq!(t.skipped.len(), SKIPPED_KEPT);
+        assert_eq!(t.skipped[49], "gone 49");
+        // More done than first counted (users added to "all matching" meanwhile).
+        t.add(5, vec![]);
+        assert_eq!((t.total, t.done), (125, 125));
+    }
 }

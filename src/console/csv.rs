@@ -3,6 +3,12 @@
 //! preview with each row's errors by the directory's rules, then one transaction that
 //! writes every accepted row and its group memberships, or nothing.
 //!
+//! The judged rows are kept in the database until confirmed (`directory::console_work`,
+//! kind `import`), not in this process: the confirmation may reach another instance, which
+//! writes exactly the rows previewed. It writes them once: the transaction that writes them
+//! first moves the row from `previewed` to `imported`, and a second confirmation (a reload,
+//! another tab, another instance) finds nothing to move and writes nothing.
+//!
 //! The columns are the export's; an import reads them by header name (any order, case and
 //! spacing ignored), so an export imports as it is, into another organization too.
 
@@ -13,12 +19,13 @@ use poem::http::{header, StatusCode};
 use poem::web::{Multipart, Path, Query};
 use poem::{handler, Response};
 
-use super::form::{Pairs, Shelf};
+use super::form::{self, Pairs};
 use super::user_list::{name_of, thousands, users_count, ListQuery};
 use super::users::{rule_message, EditForm};
 use super::view::{self, Nav};
 use super::{Console, Fail, Out};
 use crate::auth::session::Session;
+use crate::directory::console_work as work;
 use crate::directory::read::{Groups, Search, Window};
 use crate::directory::{self, Caller, Conn, StoreError};
 use crate::domain::{id_to_hex, GroupData, MultiAttr, Scope, User, UserData};
@@ -240,7 +247,7 @@ pub(crate) async fn export(at: Console<'_>, Query(q): Query<ListQuery>) -> Respo
 }
 
 /// One row of an import, as read and judged.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Row {
     /// The file's line of the record.
     line: usize,
@@ -250,17 +257,28 @@ pub(crate) struct Row {
     errors: Vec<String>,
 }
 
-/// An uploaded file, judged: kept until it is imported (or an hour has passed).
+/// An uploaded file, judged: kept (the body of its `console_work` row) until it is imported
+/// or an hour has passed.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct Upload {
     name: String,
     rows: Vec<Row>,
     /// Groups its rows name that the organization lacks (the import makes them).
     new_groups: Vec<String>,
-    /// Set once imported: how many users were made (a second import is refused).
-    imported: std::sync::Mutex<Option<usize>>,
 }
 
-static UPLOADS: std::sync::LazyLock<Shelf<Upload>> = std::sync::LazyLock::new(Default::default);
+/// An import's row kind, and its states.
+const IMPORT: &str = "import";
+const PREVIEWED: &str = "previewed";
+const IMPORTED: &str = "imported";
+
+/// Upload `id` of this session's holder, and how many users it added once imported.
+fn kept(conn: &mut Conn, s: &Session, id: &str) -> Result<(Upload, Option<i64>), Fail> {
+    let w =
+        work::get(conn, &s.principal.org_id, form::owner(s), IMPORT, id)?.ok_or(Fail::NotFound)?;
+    let u: Upload = serde_json::from_str(&w.body).map_err(|_| Fail::Internal)?;
+    Ok((u, (w.state == IMPORTED).then_some(w.done)))
+}
 
 /// A column's canonical name (`userName` for `User Name`, `user_name`, `USERNAME`).
 fn column(h: &str) -> Option<&'static str> {
@@ -557,24 +575,27 @@ pub(crate) async fn upload(at: Console<'_>, m: Multipart) -> Response {
             return Err(bad("The file has a header but no users."));
         }
         let new_groups = judge(conn, s, &mut rows)?;
-        let (id, _) = UPLOADS.put(
-            s.principal.org_id.as_str(),
-            Upload {
-                name,
-                rows,
-                new_groups,
-                imported: std::sync::Mutex::new(None),
-            },
-        );
+        let total = rows.len() as i64;
+        let u = Upload {
+            name,
+            rows,
+            new_groups,
+        };
+        let id = form::keep(conn, s, (IMPORT, PREVIEWED), (&u.name, total), &u)?;
         Ok(Out::Redirect(format!("/console/users/import/{id}")))
     })
     .await
 }
 
-fn preview(s: &Session, id: &str, u: &Upload, error: Option<&str>) -> Markup {
+/// An upload's preview (`imported`: how many users it added, once confirmed).
+fn preview(
+    s: &Session,
+    id: &str,
+    (u, imported): (&Upload, Option<i64>),
+    error: Option<&str>,
+) -> Markup {
     let bad = u.rows.iter().filter(|r| !r.errors.is_empty()).count();
     let good = u.rows.len() - bad;
-    let imported = *u.imported.lock().unwrap_or_else(|e| e.into_inner());
     view::page(
         s,
         Nav::Users,
@@ -584,7 +605,7 @@ fn preview(s: &Session, id: &str, u: &Upload, error: Option<&str>) -> Markup {
             h1 { "Import " (u.name) }
             @if let Some(e) = error { p.error role="alert" { (e) } }
             @if let Some(n) = imported {
-                p.notice role="status" { "Imported: " (users_count(n as i64)) " added." }
+                p.notice role="status" { "Imported: " (users_count(n)) " added." }
                 p { a href="/console/users" { "See the users" } }
             } @else {
                 p role="status" id="import-summary" {
@@ -638,22 +659,33 @@ fn preview(s: &Session, id: &str, u: &Upload, error: Option<&str>) -> Markup {
     )
 }
 
+/// An upload's preview, from its row (on whichever instance).
 #[handler]
 pub(crate) async fn show(at: Console<'_>, Path(id): Path<String>) -> Response {
-    at.page(Scope::UsersWrite, move |_conn, s| {
-        let u = UPLOADS
-            .get(s.principal.org_id.as_str(), &id)
-            .ok_or(Fail::NotFound)?;
-        Ok(Out::Page(preview(s, &id, &u, None)))
+    at.page(Scope::UsersWrite, move |conn, s| {
+        let (u, imported) = kept(conn, s, &id)?;
+        Ok(Out::Page(preview(s, &id, (&u, imported), None)))
     })
     .await
 }
 
-/// Write the upload's good rows and their groups: one transaction.
-fn write(conn: &mut Conn, c: &Caller<'_>, u: &Upload) -> Result<usize, StoreError> {
+/// Write upload `id`'s good rows and their groups, in one transaction that first claims the
+/// upload (previewed → imported): how many users it made, or `None` when the upload was no
+/// longer there to claim (imported already, by this confirmation's twin), writing nothing.
+fn write(
+    conn: &mut Conn,
+    (s, c): (&Session, &Caller<'_>),
+    id: &str,
+    u: &Upload,
+) -> Result<Option<usize>, StoreError> {
     let rows: Vec<&Row> = u.rows.iter().filter(|r| r.errors.is_empty()).collect();
     let data: Vec<&UserData> = rows.iter().map(|r| &r.data).collect();
     directory::write_tx(conn, |conn| {
+        let org = &s.principal.org_id;
+        let moved = (PREVIEWED, IMPORTED);
+        if !work::claim(conn, org, form::owner(s), id, moved, data.len() as i64)? {
+            return Ok(None);
+        }
         let users = directory::users::create_many(conn, c, &data)?;
         let mut by_group: Vec<(String, Vec<i64>)> = Vec::new();
         for (r, user) in rows.iter().zip(&users) {
@@ -680,31 +712,32 @@ fn write(conn: &mut Conn, c: &Caller<'_>, u: &Upload) -> Result<usize, StoreErro
                 }
             }
         }
-        Ok(users.len())
+        Ok(Some(users.len()))
     })
 }
 
+/// Import a previewed upload (once: a second confirmation, here or on another instance,
+/// writes nothing and shows the result), then show its page.
 #[handler]
 pub(crate) async fn commit(at: Console<'_>, Path(id): Path<String>, p: Pairs) -> Response {
     let csrf = p.get("csrf").to_string();
     at.form(csrf, Scope::UsersWrite, move |conn, s, c| {
-        let u = UPLOADS
-            .get(s.principal.org_id.as_str(), &id)
-            .ok_or(Fail::NotFound)?;
-        let mut imported = u.imported.lock().unwrap_or_else(|e| e.into_inner());
+        let (u, imported) = kept(conn, s, &id)?;
         if imported.is_none() {
-            match write(conn, c, &u) {
-                Ok(n) => *imported = Some(n),
-                Err(e) => {
-                    drop(imported);
-                    // The directory changed since the preview (another user took a name):
-                    // nothing was written; say what, and let the admin upload again.
-                    let m = match rule_message(e) {
-                        Ok((f, m)) => format!("Nothing was imported: {}: {m} Upload the file again for a fresh preview.", label(f)),
-                        Err(e) => return Err(e.into()),
-                    };
-                    return Err(Fail::Page(StatusCode::CONFLICT, preview(s, &id, &u, Some(&m))));
-                }
+            if let Err(e) = write(conn, (s, c), &id, &u) {
+                // The directory changed since the preview (another user took a name):
+                // nothing was written; say what, and let the admin upload again.
+                let m = match rule_message(e) {
+                    Ok((f, m)) => format!(
+                        "Nothing was imported: {}: {m} Upload the file again for a fresh preview.",
+                        label(f)
+                    ),
+                    Err(e) => return Err(e.into()),
+                };
+                return Err(Fail::Page(
+                    StatusCode::CONFLICT,
+                    preview(s, &id, (&u, None), Some(&m)),
+                ));
             }
         }
         Ok(Out::Redirect(format!("/console/users/import/{id}")))

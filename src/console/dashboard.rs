@@ -1,8 +1,9 @@
 //! The dashboard (`/console/`): counts of users, active, suspended and groups; changes per
 //! day over two weeks (a small server-drawn SVG chart with its numbers in a table); the
 //! latest changes; and this instance's requests per dialect from the request metrics.
-//! Six statements: the session, the user count (kept by triggers), the suspended count
-//! (a partial index), the group count, the changes per day and the latest changes.
+//! Seven statements: the session, the user count (kept by triggers), the suspended count
+//! (a partial index), the group count, the changes per day, the latest changes and the
+//! names of whom they concern and who made them (as the activity page shows them).
 
 use maud::{html, Markup};
 use poem::{handler, Response};
@@ -26,6 +27,8 @@ struct Dashboard {
     per_day: Vec<i64>,
     last_day: chrono::NaiveDate,
     latest: Vec<AuditEntry>,
+    /// The names the latest changes mention.
+    names: view::Names,
 }
 
 #[handler]
@@ -39,6 +42,7 @@ pub(crate) async fn show(at: Console<'_>) -> Response {
         let last_day = chrono::Utc::now().date_naive();
         let per_day = audit::per_day(conn, org, last_day, DAYS)?;
         let latest = audit::recent(conn, org, LATEST)?;
+        let names = view::names_of(conn, org, &latest)?;
         let d = Dashboard {
             users,
             suspended,
@@ -46,6 +50,7 @@ pub(crate) async fn show(at: Console<'_>) -> Response {
             per_day,
             last_day,
             latest,
+            names,
         };
         Ok(Out::Page(render(s, &d, &rates, window)))
     })
@@ -102,14 +107,16 @@ fn render(
                     h2 id="latest-h" { "Latest changes" }
                     @if d.latest.is_empty() { p.empty { "No changes recorded yet." } }
                     @else {
-                        table.list aria-labelledby="latest-h" {
-                            thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Dialect" } } }
+                        div.scroll { table.list aria-labelledby="latest-h" {
+                            thead { tr { th scope="col" { "When" } th scope="col" { "What" }
+                                th scope="col" { "Dialect" } th scope="col" { "By" } } }
                             tbody { @for a in &d.latest { tr {
                                 td { (view::when(&a.created_at)) }
-                                td { (view::change_link(a)) }
+                                td { (view::change_link(a, &d.names)) }
                                 td { (view::dialect_label(Some(&a.actor))) }
+                                td { (view::actor_cell(&a.actor, &d.names)) }
                             } } }
-                        }
+                        } }
                         p { a href="/console/activity" { "All activity" } }
                     }
                 }

@@ -1,5 +1,5 @@
-//! Form bodies with repeated fields (several users or groups picked at once), and a value
-//! shown once after a redirect (a generated password).
+//! Form bodies with repeated fields (several users or groups picked at once), a value
+//! shown once after a redirect (a generated password), and whose kept work is.
 
 use poem::http::header;
 use poem::{FromRequest, Request, RequestBody, Response};
@@ -102,47 +102,36 @@ pub(crate) fn clear_flash(state: &AppState, resp: &mut Response, path: &str) {
     }
 }
 
-/// Work kept in this process between requests (a bulk job's progress, an import's
-/// preview), by a random id, for the organization it belongs to; dropped an hour after it
-/// was last put.
-pub(crate) struct Shelf<T> {
-    items: std::sync::Mutex<std::collections::HashMap<String, Shelved<T>>>,
+/// Whose a piece of the console's work kept between requests (a bulk job, an import
+/// preview: `directory::console_work`) is: the session's holder, the admin (`user:<hex id>`)
+/// or the token it signed in with. Another admin of the organization, or another
+/// organization, does not find it.
+pub(crate) fn owner(s: &crate::auth::session::Session) -> &str {
+    &s.principal.credential_id
 }
 
-/// A shelved item: its organization, when it was put, the item.
-type Shelved<T> = (String, std::time::Instant, std::sync::Arc<T>);
-
-/// How long a shelved item stays.
-const KEEP: std::time::Duration = std::time::Duration::from_secs(3600);
-
-impl<T> Default for Shelf<T> {
-    fn default() -> Self {
-        Shelf {
-            items: Default::default(),
-        }
-    }
-}
-
-impl<T> Shelf<T> {
-    /// Keep `item` for `org`; its id.
-    pub(crate) fn put(&self, org: &str, item: T) -> (String, std::sync::Arc<T>) {
-        let id = crate::auth::generate_id("");
-        let item = std::sync::Arc::new(item);
-        let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-        items.retain(|_, (_, at, _)| at.elapsed() < KEEP);
-        items.insert(
-            id.clone(),
-            (org.to_string(), std::time::Instant::now(), item.clone()),
-        );
-        (id, item)
-    }
-
-    /// Item `id`, if it is `org`'s.
-    pub(crate) fn get(&self, org: &str, id: &str) -> Option<std::sync::Arc<T>> {
-        let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-        items
-            .get(id)
-            .filter(|(o, at, _)| o == org && at.elapsed() < KEEP)
-            .map(|(_, _, item)| item.clone())
-    }
+/// Keep a piece of work for this session's holder (`owner`): a new row of `kind` in `state`,
+/// titled, with `body` as JSON and its `total`; its id (random, for its page's URL).
+pub(crate) fn keep(
+    conn: &mut crate::directory::Conn,
+    s: &crate::auth::session::Session,
+    (kind, state): (&str, &str),
+    (title, total): (&str, i64),
+    body: &impl serde::Serialize,
+) -> Result<String, super::Fail> {
+    let id = crate::auth::generate_id("");
+    crate::directory::console_work::insert(
+        conn,
+        crate::directory::console_work::NewWork {
+            id: &id,
+            org_id: &s.principal.org_id,
+            owner: owner(s),
+            kind,
+            state,
+            title,
+            body: serde_json::to_string(body).map_err(|_| super::Fail::Internal)?,
+            total,
+        },
+    )?;
+    Ok(id)
 }

@@ -79,6 +79,8 @@ struct UserPage {
     groups: Vec<GroupRef>,
     identities: Vec<Identity>,
     activity: Vec<AuditEntry>,
+    /// The names of the users, groups and credentials its activity mentions.
+    names: view::Names,
     /// The organization's schemas (its extensions' attributes get inputs by type).
     schemas: std::sync::Arc<crate::scim::schema::Registry>,
     /// The groups and roles the page offers.
@@ -89,7 +91,8 @@ fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
     let org = &s.principal.org_id;
     let v = directory::users::get(conn, org, uid, Groups::Load)?;
     let identities = directory::identities::of_user(conn, uid)?;
-    let (activity, _) = directory::audit::list(conn, org, Some(uid), 0, ACTIVITY)?;
+    let activity = directory::audit::list(conn, org, Some(uid), ACTIVITY)?;
+    let names = view::names_of(conn, org, &activity)?;
     let schemas = directory::schemas::registry(conn, org, s.principal.schemas_version)?;
     let choices = super::memberships::choices(conn, s)?;
     Ok(UserPage {
@@ -98,6 +101,7 @@ fn load(conn: &mut Conn, s: &Session, uid: i64) -> Result<UserPage, Fail> {
         groups: v.groups.unwrap_or_default(),
         identities,
         activity,
+        names,
         schemas,
     })
 }
@@ -476,7 +480,7 @@ fn render_user(s: &Session, p: &UserPage, shown: Shown<'_>) -> Markup {
                 h2 id="activity-h" { "Activity" }
                 @if p.activity.is_empty() { p.empty { "No activity recorded." } }
                 @else {
-                    (view::activity_table(&p.activity, "activity-h"))
+                    (view::activity_table(&p.activity, "activity-h", &p.names))
                     p { a href={ "/console/activity?user=" (hex) } { "All of this user's activity" } }
                 }
             }

@@ -244,29 +244,33 @@ pub(crate) fn actor_credential(actor: &str) -> &str {
     actor.split_once(':').map_or(actor, |x| x.1)
 }
 
-/// What an audit entry changed: its key, and a link to the user it concerns (if any).
-pub(crate) fn change_link(a: &crate::domain::AuditEntry) -> Markup {
+/// What an audit entry changed, in a line: its key, the user or group it concerns (by name,
+/// linked), and its result when it failed.
+pub(crate) fn change_link(a: &crate::domain::AuditEntry, names: &Names) -> Markup {
     html! {
-        (a.key)
-        @if let Some(u) = a.user_id {
-            @let hex = crate::domain::id_to_hex(u);
-            " " a.subtle href={ "/console/users/" (hex) } { "user " (hex) }
-        }
+        (a.key) " " (target_cell(a, names))
         @if !a.result.eq_ignore_ascii_case("success") {
             " " span.tag { (a.result) }
         }
     }
 }
 
-/// Audit entries as a table, newest first: when, what, what changed, dialect and who.
-pub(crate) fn activity_table(entries: &[crate::domain::AuditEntry], label: &str) -> Markup {
-    activity_table_named(entries, label, &Names::default())
-}
-
 pub(crate) use crate::directory::audit::Names;
 
+/// The names of the users, groups and credentials `entries` mention, for
+/// `activity_table`, `change_link` and the CSV: one statement (none when they mention
+/// nothing), on the trip that read the entries.
+pub(crate) fn names_of(
+    conn: &mut crate::directory::Conn,
+    org: &crate::domain::OrgId,
+    entries: &[crate::domain::AuditEntry],
+) -> crate::directory::StoreResult<Names> {
+    let (u, g, c) = ids_of(entries);
+    crate::directory::audit::names(conn, org, &u, &g, &c)
+}
+
 /// The user, group and credential ids `entries` mention (for `directory::audit::names`).
-pub(crate) fn ids_of(entries: &[crate::domain::AuditEntry]) -> (Vec<i64>, Vec<i64>, Vec<String>) {
+fn ids_of(entries: &[crate::domain::AuditEntry]) -> (Vec<i64>, Vec<i64>, Vec<String>) {
     let (mut users, mut groups, mut creds) = (vec![], vec![], vec![]);
     let hex = |v: &serde_json::Value| v.as_str().and_then(crate::domain::id_from_hex);
     for a in entries {
@@ -304,7 +308,7 @@ pub(crate) fn ids_of(entries: &[crate::domain::AuditEntry]) -> (Vec<i64>, Vec<i6
 
 /// Who made an entry, by name, linked: an admin (their user page), a credential (its label),
 /// the command line.
-fn actor_cell(actor: &str, names: &Names) -> Markup {
+pub(crate) fn actor_cell(actor: &str, names: &Names) -> Markup {
     let cred = actor_credential(actor);
     html! {
         @if let Some(h) = cred.strip_prefix("user:") {
@@ -397,9 +401,9 @@ fn target_cell(a: &crate::domain::AuditEntry, names: &Names) -> Markup {
     }
 }
 
-/// Audit entries as a table with names (`names`, read for them with
-/// `directory::audit::names(ids_of(entries))`).
-pub(crate) fn activity_table_named(
+/// Audit entries as a table, newest first: when, what, whom, what changed, dialect and who,
+/// by name (`names`, read for them with `names_of(entries)`).
+pub(crate) fn activity_table(
     entries: &[crate::domain::AuditEntry],
     label: &str,
     names: &Names,

@@ -11,6 +11,7 @@
 //! `If-Match` (`expected`), a different current version is `VersionMismatch` (412).
 
 pub mod audit;
+pub mod console_work;
 pub mod credentials;
 pub mod events;
 pub mod extensions;

@@ -465,7 +465,7 @@ mod tests {
 // Users and groups.
 
 /// The structured name (SCIM `name`, Logto `profile.*Name`, Sumo/Adobe first/last name).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Name {
     pub formatted: Option<String>,
     pub family: Option<String>,
@@ -476,7 +476,7 @@ pub struct Name {
 }
 
 /// The enterprise attributes (SCIM enterprise extension; Domo `employeeNumber`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Enterprise {
     pub employee_number: Option<String>,
     pub cost_center: Option<String>,
@@ -488,7 +488,7 @@ pub struct Enterprise {
 }
 
 /// The multi-valued user attributes kept one row per value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum MultiAttr {
     Emails,
     PhoneNumbers,
@@ -527,7 +527,7 @@ impl MultiAttr {
 }
 
 /// A postal address (SCIM `addresses` element).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Address {
     pub formatted: Option<String>,
     pub street_address: Option<String>,
@@ -538,7 +538,7 @@ pub struct Address {
 }
 
 /// One value of a multi-valued attribute.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MultiValue {
     pub value: Option<String>,
     pub display: Option<String>,
@@ -550,7 +550,7 @@ pub struct MultiValue {
 }
 
 /// A role held by a user (SCIM `roles`, Domo `role`, Sumo `roleIds`), by role name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoleValue {
     pub name: String,
     pub display: Option<String>,
@@ -559,7 +559,7 @@ pub struct RoleValue {
 }
 
 /// Fields only some vendor dialects use; SCIM leaves them as they are.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VendorFields {
     pub custom_data: serde_json::Value,
     pub profile_extra: serde_json::Value,
@@ -586,8 +586,9 @@ impl Default for VendorFields {
     }
 }
 
-/// Everything about a user a client may write.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Everything about a user a client may write. (Serializable as it is: the console keeps a
+/// CSV import's judged rows in the database until the import is confirmed.)
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserData {
     pub user_name: Option<String>,
     pub external_id: Option<String>,

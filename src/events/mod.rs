@@ -17,6 +17,7 @@ use rand::Rng;
 use serde_json::json;
 
 use crate::request::AppState;
+use crate::store::console_work;
 use crate::store::events::{self as ev, Leased, NewLog, Outcome};
 use crate::store::Backend;
 
@@ -95,8 +96,9 @@ async fn sequencer(state: AppState) {
     }
 }
 
-/// Every `prune_every`: forget finished deliveries and logs older than `KEEP_LOGS`, and
-/// events (with their deliveries) older than the retention, in batches of `PRUNE_BATCH`.
+/// Every `prune_every`: forget finished deliveries and logs older than `KEEP_LOGS`, the
+/// console's expired work (`store::console_work`), and events (with their deliveries)
+/// older than the retention, in batches of `PRUNE_BATCH`.
 async fn pruner(state: AppState) {
     let cfg = state.config.webhooks.clone();
     loop {
@@ -105,6 +107,13 @@ async fn pruner(state: AppState) {
         if let Err(e) = state.store.run_with(move |c| ev::prune(c, before)).await {
             if !said_by_the_store(&e) {
                 tracing::warn!(error = %e, "pruning old deliveries failed");
+            }
+        }
+        // The console's bulk jobs and import previews an hour after their last write (they
+        // are in the database so any instance answers for them; this keeps it from growing).
+        if let Err(e) = state.store.run_with(console_work::prune_expired).await {
+            if !said_by_the_store(&e) {
+                tracing::warn!(error = %e, "pruning old console jobs and imports failed");
             }
         }
         let before = ev::now_ms() - cfg.retention.as_millis() as i64;

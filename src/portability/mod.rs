@@ -113,8 +113,9 @@ impl Sums {
 
 /// Tables a dump leaves out, each for a reason given in docs/portability.md: deployment
 /// secrets in the clear (`signing_keys`, `hooks`), the source's change-event outbox, and
-/// web console sessions (short-lived sign-ins to that deployment); `org_user_counts` is
-/// derived (database triggers keep it as the import writes users).
+/// web console sessions and work (short-lived sign-ins to that deployment, their bulk jobs
+/// and import previews); `org_user_counts` is derived (database triggers keep it as the
+/// import writes users).
 pub const NOT_EXPORTED: &[&str] = &[
     "signing_keys",
     "events",
@@ -123,6 +124,7 @@ pub const NOT_EXPORTED: &[&str] = &[
     "hook_deliveries",
     "hook_logs",
     "console_sessions",
+    "console_work",
     "org_user_counts",
 ];
 

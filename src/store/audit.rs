@@ -92,24 +92,19 @@ fn entry(org: &OrgId, row: Row) -> AuditEntry {
     }
 }
 
-/// Entries of one organization, newest first, optionally for one user; and how many.
+/// The `limit` newest entries of one organization, optionally of one user (no count): one
+/// statement.
 pub fn list(
     conn: &mut DbConn,
     org: &OrgId,
     user_id: Option<i64>,
-    offset: i64,
     limit: i64,
-) -> StoreResult<(Vec<AuditEntry>, i64)> {
-    search(
-        conn,
-        org,
-        &Filter {
-            user_id,
-            ..Default::default()
-        },
-        offset,
-        limit,
-    )
+) -> StoreResult<Vec<AuditEntry>> {
+    let f = Filter {
+        user_id,
+        ..Default::default()
+    };
+    Ok(read(conn, org, &f, 0, limit, false)?.0)
 }
 
 /// Entries of one organization matching `f`, newest first, `limit` from `offset`; and how
@@ -121,6 +116,19 @@ pub fn search(
     offset: i64,
     limit: i64,
 ) -> StoreResult<(Vec<AuditEntry>, i64)> {
+    let (entries, total) = read(conn, org, f, offset, limit, true)?;
+    Ok((entries, total.unwrap_or(0)))
+}
+
+/// `search`, counting only when asked (one statement without the count).
+fn read(
+    conn: &mut DbConn,
+    org: &OrgId,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+    count: bool,
+) -> StoreResult<(Vec<AuditEntry>, Option<i64>)> {
     let filtered = || {
         let mut q = audit_entries::table
             .filter(audit_entries::org_id.eq(org.as_str().to_string()))
@@ -153,7 +161,11 @@ pub fn search(
         }
         q
     };
-    let total: i64 = filtered().count().get_result(conn.db())?;
+    let total: Option<i64> = if count {
+        Some(filtered().count().get_result(conn.db())?)
+    } else {
+        None
+    };
     let rows: Vec<Row> = filtered()
         .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
         .offset(offset)

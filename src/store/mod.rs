@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod console_sessions;
+pub mod console_work;
 pub mod credentials;
 pub mod events;
 pub mod filter_sql;

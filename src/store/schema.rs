@@ -332,6 +332,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_work (id) {
+        id -> Text,
+        org_id -> Text,
+        owner -> Text,
+        kind -> Text,
+        state -> Text,
+        title -> Text,
+        body -> Text,
+        total -> BigInt,
+        done -> BigInt,
+        skipped -> Text,
+        skipped_count -> BigInt,
+        message -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     org_user_counts (org_id, slot) {
         org_id -> Text,
         slot -> Integer,
@@ -405,5 +424,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     hook_deliveries,
     hook_logs,
     console_sessions,
+    console_work,
     org_user_counts,
 );

@@ -1132,7 +1132,9 @@ async fn an_admin_adds_acts_on_many_and_moves_users_by_csv_in_a_browser(b: Backe
     let acme_token = "acme-admin-secret-0123456789";
     let (ok, _, err) = cli(
         &db.url,
-        &["token", "create", "--org", "acme", "--secret", acme_token],
+        &[
+            "token", "create", "--label", "test", "--org", "acme", "--secret", acme_token,
+        ],
     );
     assert!(ok, "{err}");
     let r = api

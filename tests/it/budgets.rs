@@ -280,8 +280,8 @@ async fn console_pages_fit_their_statement_budgets(b: Backend) {
         page("/console/users?filter=userName%20sw%20%22user1%22&sort=-name".into()),
     )
     .await;
-    // Session, the row, values/roles/groups, identities, the activity (count and rows),
-    // the organization's groups and roles to offer.
+    // Session, the row, values/roles/groups, identities, the activity (its newest rows, no
+    // count) and the names it mentions, the organization's groups and roles to offer.
     check_read(
         &s,
         "console user",
@@ -301,8 +301,9 @@ async fn console_pages_fit_their_statement_budgets(b: Backend) {
     // Session, the page, users and nested groups counted.
     check_read(&s, "console groups", 4, page("/console/groups".into())).await;
     // Session, users counted (triggers), suspended (partial index), groups counted, changes
-    // per day, the latest changes.
-    check_read(&s, "console dashboard", 6, page("/console/".into())).await;
+    // per day, the latest changes, the names they mention (one statement, as the activity
+    // page's).
+    check_read(&s, "console dashboard", 7, page("/console/".into())).await;
     // Session, the count, the page, the names of the users, groups and credentials the
     // entries mention (one statement); a user to look up.
     check_read(&s, "console activity", 4, page("/console/activity".into())).await;

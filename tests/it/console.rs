@@ -36,6 +36,7 @@ both_backends!(
     revoking_says_whose_credential_it_is_and_asks_the_password,
     an_edit_made_against_an_older_version_shows_the_fresh_values,
     the_activity_log_reads_as_people_and_exports_csv,
+    the_user_page_and_the_dashboard_name_whom_and_who,
     the_idle_timeout_runs_from_the_last_request,
     the_landing_page_and_the_console_not_found_page,
 );
@@ -2658,6 +2659,60 @@ async fn the_activity_log_reads_as_people_and_exports_csv(b: Backend) {
         "{}",
         lines[1]
     );
+}
+
+/// The user page's own activity and the dashboard's latest changes read as the activity
+/// page does: the admin, the user and the credential by name, linked; no hex id as text.
+async fn the_user_page_and_the_dashboard_name_whom_and_who(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (c, ada) = signed_in(&s).await;
+    let ada_hex = ada["id"].as_str().unwrap();
+    let bob = scim_user(&s, ADMIN_TOKEN, "bob", "correct horse 1").await;
+    let bob_id = bob["id"].as_str().unwrap();
+    // Ada (in the console) suspends Bob: the newest change, by her, of him.
+    let r = c
+        .post(
+            &format!("/console/users/{bob_id}/active"),
+            &[("active", "false")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let ada_link = format!("<a href=\"/console/users/{ada_hex}\">ada</a>");
+    let bob_link = format!("<a href=\"/console/users/{bob_id}\">bob</a>");
+    let token_link = "<a href=\"/console/credentials\" title=\"bootstrap\">bootstrap</a>";
+    let no_hex_text = |section: &str| {
+        for hex in [ada_hex, bob_id] {
+            for shown in [format!(">{hex}<"), format!("user {hex}")] {
+                assert!(!section.contains(&shown), "{shown} in {section}");
+            }
+        }
+    };
+
+    // Bob's page: his suspension by Ada, his creation by the bootstrap token.
+    let page = c.get(&format!("/console/users/{bob_id}")).await;
+    assert_eq!(page.status, 200);
+    let activity = page.body.split("id=\"activity-h\"").nth(1).unwrap();
+    for want in [ada_link.as_str(), bob_link.as_str(), token_link] {
+        assert!(activity.contains(want), "{want} missing from {activity}");
+    }
+    assert!(activity.contains("Console.User.Suspend"), "{activity}");
+    no_hex_text(activity);
+
+    // The dashboard's latest changes: the suspension first, whom and by whom by name.
+    let page = c.get("/console/").await;
+    assert_eq!(page.status, 200);
+    let latest = page
+        .body
+        .split("aria-labelledby=\"latest-h\"")
+        .nth(1)
+        .unwrap();
+    let first_row = &latest[latest.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(first_row.contains("Console.User.Suspend"), "{first_row}");
+    assert!(first_row.contains(&bob_link), "{first_row}");
+    assert!(first_row.contains(&ada_link), "{first_row}");
+    assert!(latest.contains(token_link), "{latest}");
+    no_hex_text(latest);
 }
 
 async fn the_idle_timeout_runs_from_the_last_request(b: Backend) {

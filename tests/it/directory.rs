@@ -257,9 +257,7 @@ async fn directory_operations_are_seen_by_scim_at_once(b: Backend) {
 
     // Every change above is in the audit trail, with the dialect that made it.
     let entries = with_conn(&s, move |c, who| {
-        store::audit::list(c, who.org(), Some(id), 0, 100)
-            .unwrap()
-            .0
+        store::audit::list(c, who.org(), Some(id), 100).unwrap()
     })
     .await;
     let actions: Vec<(&str, &str)> = entries
@@ -367,7 +365,7 @@ async fn roles_invitations_and_single_members(b: Backend) {
     with_conn(&s, move |c, who| {
         let org = who.org().clone();
         // The invitation is an audit entry of the create.
-        let (entries, _) = store::audit::list(c, &org, Some(ann_id), 0, 10).unwrap();
+        let entries = store::audit::list(c, &org, Some(ann_id), 10).unwrap();
         let keys: Vec<&str> = entries
             .iter()
             .map(|e| e.payload["action"].as_str().unwrap_or(""))

@@ -642,9 +642,8 @@ async fn users_page_update_and_invite(b: Backend) {
         let mut conn = store.conn().unwrap();
         let org = muster::domain::OrgId::parse("default").unwrap();
         let mut keys = |id| {
-            muster::store::audit::list(&mut conn, &org, Some(id), 0, 10)
+            muster::store::audit::list(&mut conn, &org, Some(id), 10)
                 .unwrap()
-                .0
                 .into_iter()
                 .map(|e| {
                     (

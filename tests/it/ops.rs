@@ -929,6 +929,8 @@ async fn a_full_disk_is_a_503_with_retry_after_in_each_dialect() {
         &[
             "client",
             "create",
+            "--label",
+            "test",
             "--id",
             "full-client",
             "--secret",

@@ -15,6 +15,7 @@ both_backends!(
     the_command_line_sets_up_organizations_and_credentials,
     a_token_minted_by_one_process_works_on_another,
     four_processes_starting_on_one_new_database_all_serve,
+    console_jobs_and_imports_are_answered_by_every_instance,
     sigterm_stops_the_server_cleanly,
     sigterm_with_a_shutdown_delay_drains_first,
     a_reader_closing_early_ends_a_command_without_a_panic,
@@ -231,6 +232,8 @@ async fn the_first_command_bootstraps_whichever_it_is(b: Backend) {
         &[
             "token",
             "create",
+            "--label",
+            "test",
             "--id",
             "tok_ops",
             "--secret",
@@ -342,6 +345,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let t = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -357,6 +362,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let c = parse(&run(&[
         "client",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -365,15 +372,33 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         "ci-client-secret-0123",
     ]));
     assert_eq!(c["kind"], "client");
-    let generated = parse(&run(&["token", "create", "--org", "acme"]));
+    let generated = parse(&run(&[
+        "token", "create", "--label", "test", "--org", "acme",
+    ]));
     assert!(generated["secret"].as_str().unwrap().starts_with("mst_"));
-    let (ok, _, err) = cli(&db.url, &["token", "create", "--org", "nope"]);
-    assert!(!ok && err.contains("not found"), "{err}");
-    let (ok, _, err) = cli(&db.url, &["token", "create", "--secret", "short"]);
-    assert!(!ok && err.contains("16"), "{err}");
     let (ok, _, err) = cli(
         &db.url,
-        &["token", "create", "--org", "acme", "--scopes", "root"],
+        &["token", "create", "--label", "test", "--org", "nope"],
+    );
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &["token", "create", "--label", "test", "--secret", "short"],
+    );
+    assert!(!ok && err.contains("16"), "{err}");
+    // The label is required (a breaking change: it was "command line" when omitted).
+    let (ok, _, err) = cli(&db.url, &["token", "create", "--org", "acme"]);
+    assert!(!ok && err.contains("--label"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &["client", "create", "--org", "acme", "--label", " "],
+    );
+    assert!(!ok && err.contains("--label is 1-255 characters"), "{err}");
+    let (ok, _, err) = cli(
+        &db.url,
+        &[
+            "token", "create", "--label", "test", "--org", "acme", "--scopes", "root",
+        ],
     );
     assert!(!ok && err.contains("root"), "{err}");
 
@@ -421,6 +446,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let admin = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--id",
         "tok_default",
         "--secret",
@@ -448,6 +475,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     let t = parse(&run(&[
         "token",
         "create",
+        "--label",
+        "test",
         "--org",
         "acme",
         "--id",
@@ -489,6 +518,8 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
         &[
             "token",
             "create",
+            "--label",
+            "test",
             "--org",
             "acme",
             "--id",
@@ -515,7 +546,9 @@ async fn the_command_line_sets_up_organizations_and_credentials(b: Backend) {
     assert_eq!(me["userName"], "me@acme.test");
     let (ok, _, err) = cli(
         &db.url,
-        &["token", "create", "--org", "acme-eu", "--user", &uid],
+        &[
+            "token", "create", "--label", "test", "--org", "acme-eu", "--user", &uid,
+        ],
     );
     assert!(
         !ok && err.contains("no user"),
@@ -560,6 +593,8 @@ async fn a_token_minted_by_one_process_works_on_another(b: Backend) {
         &[
             "client",
             "create",
+            "--label",
+            "test",
             "--id",
             "cli_x",
             "--secret",
@@ -610,6 +645,153 @@ async fn a_token_minted_by_one_process_works_on_another(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(whoami(&second.base, &token).await.0, 401);
+}
+
+/// A SCIM user of `default` made through `base` (as the bootstrap token `token`): its id.
+async fn scim_user_at(base: &str, token: &str, body: Value) -> String {
+    let mut body = body;
+    body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/scim/v2/Users"))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// Behind a load balancer that is not sticky, the console's next request may reach another
+/// instance: a bulk job started on one is followed to its end on the other, and an import
+/// previewed on one is confirmed on the other, exactly once however often and wherever it
+/// is confirmed. Neither is found by another admin.
+async fn console_jobs_and_imports_are_answered_by_every_instance(b: Backend) {
+    use common::console::Console;
+    const TOKEN: &str = "shared-admin-token-0123456";
+    let db = TestDb::new(&b);
+    let env = [("MUSTER_BOOTSTRAP_TOKEN", TOKEN)];
+    let (first, second) = tokio::join!(
+        Process::serve(&db.url, &[], &env),
+        Process::serve(&db.url, &[], &env)
+    );
+    for name in ["ada", "bob"] {
+        scim_user_at(
+            &first.base,
+            TOKEN,
+            json!({"userName": name, "password": "correct horse 1"}),
+        )
+        .await;
+        let (ok, _, err) = cli(&db.url, &["user", "grant-admin", name]);
+        assert!(ok, "{err}");
+    }
+    // Ada's one session, through either instance.
+    let mut one = Console::new(&first.base);
+    let r = one.sign_in("default", "ada", "correct horse 1").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let mut two = Console::new(&second.base);
+    two.cookie = one.cookie.clone();
+    // Bob, another admin of the organization.
+    let mut bob = Console::new(&second.base);
+    assert_eq!(
+        bob.sign_in("default", "bob", "correct horse 1")
+            .await
+            .status,
+        303
+    );
+
+    // More users than a chunk, so the job's row is written several times.
+    let workers = 230;
+    for i in 0..workers {
+        scim_user_at(
+            &first.base,
+            TOKEN,
+            json!({"userName": format!("worker{i:03}")}),
+        )
+        .await;
+    }
+    let users = || {
+        query_text(&db, "SELECT CAST(COUNT(*) AS TEXT) AS text FROM users")[0]
+            .parse::<i64>()
+            .unwrap()
+    };
+    assert_eq!(users(), 2 + workers);
+
+    // Started on the first, followed on the second.
+    let r = one
+        .post(
+            "/console/users/bulk",
+            &[("action", "suspend"), ("scope", "all"), ("q", "worker")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let job = r.location().to_string();
+    assert!(job.starts_with("/console/jobs/"), "{job}");
+    let done = two.wait_for_job(&job).await;
+    done.has(&format!("Done: {workers} users suspended."));
+    assert_eq!(one.get(&job).await.status, 200);
+    assert_eq!(bob.get(&job).await.status, 404, "another admin's job");
+    let suspended = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM users WHERE active = FALSE",
+    );
+    assert_eq!(suspended[0], workers.to_string());
+    // One row for the job, whichever instance reads it.
+    let rows = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM console_work WHERE kind = 'job'",
+    );
+    assert_eq!(rows[0], "1");
+
+    // Previewed on the first, confirmed on the second, then again on the first: once.
+    let file = "userName,email,groups\ncarol,carol@example.com,pilots\ndave,dave@example.com,\nerin,not an email,\n";
+    let r = one
+        .post_file("/console/users/import", "people.csv", file)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let preview = r.location().to_string();
+    two.get(&preview)
+        .await
+        .has("2 users can be added; 1 row has errors")
+        .has("Groups to create: pilots.");
+    assert_eq!(
+        bob.get(&preview).await.status,
+        404,
+        "another admin's import"
+    );
+    assert_eq!(bob.post(&preview, &[]).await.status, 404);
+    let before = users();
+    let r = two.post(&preview, &[]).await;
+    assert_eq!(
+        (r.status, r.location()),
+        (303, preview.as_str()),
+        "{}",
+        r.body
+    );
+    assert_eq!(users(), before + 2);
+    let r = one.post(&preview, &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(users(), before + 2, "a second confirmation writes nothing");
+    one.get(&preview).await.has("Imported: 2 users added.");
+
+    // Two confirmations at once, one on each instance: one import.
+    let file = "userName\nfrank\ngrace\nheidi\n";
+    let r = two
+        .post_file("/console/users/import", "more.csv", file)
+        .await;
+    let preview = r.location().to_string();
+    let before = users();
+    let (a, b2) = tokio::join!(one.post(&preview, &[]), two.post(&preview, &[]));
+    assert_eq!((a.status, b2.status), (303, 303), "{} {}", a.body, b2.body);
+    assert_eq!(users(), before + 3, "written once");
+    let created = query_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) AS text FROM audit_entries WHERE key LIKE '%User.Create' \
+         AND dialect = 'console'",
+    );
+    assert_eq!(created[0], "5", "two users, then three: each once");
 }
 
 /// The process's exit status, waiting at most 15 s after the SIGTERM.

@@ -1120,8 +1120,8 @@ async fn no_caller_grants_what_it_lacks(b: Backend) {
     let (user_entries, org_entries) = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
         let org = muster::domain::OrgId::parse("default").unwrap();
-        let (mine, _) = muster::store::audit::list(&mut conn, &org, Some(uid), 0, 10).unwrap();
-        let (all, _) = muster::store::audit::list(&mut conn, &org, None, 0, 50).unwrap();
+        let mine = muster::store::audit::list(&mut conn, &org, Some(uid), 10).unwrap();
+        let all = muster::store::audit::list(&mut conn, &org, None, 50).unwrap();
         (mine, all)
     })
     .await

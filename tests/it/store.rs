@@ -6,7 +6,63 @@ use crate::common;
 use common::*;
 use muster::store::{Store, StoreError};
 
-both_backends!(a_panic_on_the_blocking_pool_is_an_error_not_a_dropped_request);
+both_backends!(
+    a_panic_on_the_blocking_pool_is_an_error_not_a_dropped_request,
+    console_work_is_found_by_its_owner_claimed_once_and_pruned
+);
+
+/// The console's work kept between requests (`store::console_work`: bulk jobs, import
+/// previews) is found only by its organization, owner and kind; moves state once; and goes
+/// when the pruner passes its last write.
+async fn console_work_is_found_by_its_owner_claimed_once_and_pruned(b: Backend) {
+    use muster::store::console_work as work;
+    let s = TestServer::start(b).await;
+    let store = s.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = store.conn().unwrap();
+        let org = muster::domain::OrgId::parse("default").unwrap();
+        let other = muster::domain::OrgId::parse("acme").unwrap();
+        let new = work::NewWork {
+            id: "w1",
+            org_id: &org,
+            owner: "user:01",
+            kind: "import",
+            state: "previewed",
+            title: "people.csv",
+            body: "{}".into(),
+            total: 3,
+        };
+        work::insert(&mut c, new).unwrap();
+        let get = |c: &mut muster::store::DbConn, org, owner, kind| {
+            work::get(c, org, owner, kind, "w1").unwrap()
+        };
+        assert!(get(&mut c, &org, "user:01", "import").is_some());
+        assert!(
+            get(&mut c, &org, "user:02", "import").is_none(),
+            "another admin"
+        );
+        assert!(
+            get(&mut c, &other, "user:01", "import").is_none(),
+            "another org"
+        );
+        assert!(
+            get(&mut c, &org, "user:01", "job").is_none(),
+            "another kind"
+        );
+        let moved = ("previewed", "imported");
+        assert!(!work::claim(&mut c, &org, "user:02", "w1", moved, 3).unwrap());
+        assert!(work::claim(&mut c, &org, "user:01", "w1", moved, 3).unwrap());
+        assert!(!work::claim(&mut c, &org, "user:01", "w1", moved, 3).unwrap());
+        let w = get(&mut c, &org, "user:01", "import").unwrap();
+        assert_eq!((w.state.as_str(), w.done), ("imported", 3));
+        assert_eq!(work::prune_expired(&mut c).unwrap(), 0, "written just now");
+        let after = w.updated_at + chrono::Duration::seconds(1);
+        assert_eq!(work::prune(&mut c, after).unwrap(), 1);
+        assert!(get(&mut c, &org, "user:01", "import").is_none());
+    })
+    .await
+    .unwrap();
+}
 
 async fn a_panic_on_the_blocking_pool_is_an_error_not_a_dropped_request(b: Backend) {
     let db = TestDb::new(&b);
