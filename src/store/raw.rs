@@ -36,6 +36,32 @@ enum Part {
     Bind(Bind),
     List(List),
     IdTable(IdTable),
+    Prefilter(Prefilter),
+}
+
+/// A trigram pre-filter in front of a substring comparison (`filter_sql`): on SQLite
+/// `<key> IN (SELECT rowid FROM <fts5 table> WHERE <column> MATCH ?) AND `, the FTS5 phrase
+/// bound as one parameter; on PostgreSQL nothing, as its `pg_trgm` index serves the `LIKE`
+/// that follows as it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prefilter {
+    head: String,
+    phrase: String,
+}
+
+impl QueryFragment<Pg> for Prefilter {
+    fn walk_ast<'b>(&'b self, _: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for Prefilter {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(&self.head);
+        out.push_bind_param::<Text, _>(&self.phrase)?;
+        out.push_sql(") AND ");
+        Ok(())
+    }
 }
 
 /// A one-column table `(id)` of the bound ids: `(SELECT unnest($n) AS id)` on PostgreSQL,
@@ -151,6 +177,16 @@ impl Raw {
             .push(Part::IdTable(IdTable(List::of(ids.to_vec(), Items::Ids))));
         self
     }
+    /// The trigram pre-filter: on SQLite, `key` among the rowids of FTS5 table `table` whose
+    /// `column` holds `text`, then `AND`; nothing on PostgreSQL. The caller appends the exact
+    /// condition, which alone decides the match.
+    pub fn prefilter(mut self, key: &str, table: &str, column: &str, text: &str) -> Raw {
+        self.parts.push(Part::Prefilter(Prefilter {
+            head: format!(r#"{key} IN (SELECT rowid FROM "{table}" WHERE "{column}" MATCH "#),
+            phrase: fts5_phrase(text),
+        }));
+        self
+    }
     /// This text as a whole statement returning rows of `ST`.
     pub fn query<ST>(self) -> RawQuery<ST> {
         RawQuery {
@@ -176,6 +212,13 @@ impl Raw {
     pub fn constant(v: bool) -> Raw {
         Raw::sql(if v { "(1 = 1)" } else { "(1 = 0)" })
     }
+}
+
+/// `text` as one FTS5 string (a phrase): in double quotes, each double quote doubled. The
+/// trigram tokenizer makes it the sequence of its trigrams, matching the rows that hold
+/// `text` anywhere (case-folded).
+fn fts5_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// What diesel asks of an expression written as text, of SQL type `$st`: it appears on any
@@ -212,6 +255,7 @@ impl Raw {
                 Part::Bind(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                 Part::List(l) => MultiBackend::walk_variant_ast(l, out.reborrow())?,
                 Part::IdTable(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
+                Part::Prefilter(f) => MultiBackend::walk_variant_ast(f, out.reborrow())?,
             }
         }
         Ok(())
