@@ -667,19 +667,20 @@ fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw
                         CompareOp::Sw => format!("{e}%"),
                         _ => format!("%{e}"),
                     };
-                    let like = Raw::sql(format!("{lhs} LIKE "))
+                    // `co` and `ew` of a trigram or more are narrowed by the trigram index
+                    // first (the LIKE still decides). `sw` is a range of the b-tree below,
+                    // and a shorter pattern has no trigram: both keep their plans.
+                    let head = match &col.trigram {
+                        Some(t) if op != CompareOp::Sw && value.chars().count() >= TRIGRAM => {
+                            Raw::default().prefilter(&t.key, t.table, t.column, &value)
+                        }
+                        Some(_) => Raw::default().without_trigrams(),
+                        None => Raw::default(),
+                    };
+                    let like = head
+                        .push(format!("{lhs} LIKE "))
                         .bind(Bind::Text(pattern))
                         .push(" ESCAPE '\\'");
-                    // `co` and `ew` of a trigram or more are narrowed by the trigram index
-                    // first (the LIKE still decides); `sw` is a range of the b-tree below.
-                    let like = match &col.trigram {
-                        Some(t) if op != CompareOp::Sw && value.chars().count() >= TRIGRAM => {
-                            Raw::default()
-                                .prefilter(&t.key, t.table, t.column, &value)
-                                .append(like)
-                        }
-                        _ => like,
-                    };
                     // A prefix is also a range of the column or of its `lower()` (code
                     // point order: "C" on PostgreSQL, BINARY on SQLite), which an index (on
                     // the column, or on the expression) serves even when the plan is generic

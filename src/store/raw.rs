@@ -39,27 +39,39 @@ enum Part {
     Prefilter(Prefilter),
 }
 
-/// A trigram pre-filter in front of a substring comparison (`filter_sql`): on SQLite
-/// `<key> IN (SELECT rowid FROM <fts5 table> WHERE <column> MATCH ?) AND `, the FTS5 phrase
-/// bound as one parameter; on PostgreSQL nothing, as its `pg_trgm` index serves the `LIKE`
-/// that follows as it is written.
+/// What comes before a substring comparison (`lhs LIKE ?`) of a column with a trigram index
+/// (`filter_sql`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prefilter {
-    head: String,
-    phrase: String,
+pub enum Prefilter {
+    /// A pattern of a trigram or more. SQLite: `<key> IN (SELECT rowid FROM <fts5 table>
+    /// WHERE <column> MATCH ?) AND `, the FTS5 phrase bound as one parameter. PostgreSQL:
+    /// nothing, as its `pg_trgm` index serves the `LIKE` that follows as it is written.
+    Trigrams { head: String, phrase: String },
+    /// A shorter pattern, which has no trigram to look up. SQLite: nothing. PostgreSQL:
+    /// `'' || `, so that the operand is no longer the indexed expression: statements run
+    /// with generic plans (`PG_SESSION`), which cannot tell a short pattern from a long one,
+    /// and a trigram index read for a pattern without trigrams returns every row (measured
+    /// twice as slow as the scan it replaces), so the short pattern keeps its own statement
+    /// and the plan it had before the index existed.
+    Short,
 }
 
 impl QueryFragment<Pg> for Prefilter {
-    fn walk_ast<'b>(&'b self, _: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        if let Prefilter::Short = self {
+            out.push_sql("'' || ");
+        }
         Ok(())
     }
 }
 
 impl QueryFragment<Sqlite> for Prefilter {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql(&self.head);
-        out.push_bind_param::<Text, _>(&self.phrase)?;
-        out.push_sql(") AND ");
+        if let Prefilter::Trigrams { head, phrase } = self {
+            out.push_sql(head);
+            out.push_bind_param::<Text, _>(phrase)?;
+            out.push_sql(") AND ");
+        }
         Ok(())
     }
 }
@@ -181,10 +193,16 @@ impl Raw {
     /// `column` holds `text`, then `AND`; nothing on PostgreSQL. The caller appends the exact
     /// condition, which alone decides the match.
     pub fn prefilter(mut self, key: &str, table: &str, column: &str, text: &str) -> Raw {
-        self.parts.push(Part::Prefilter(Prefilter {
+        self.parts.push(Part::Prefilter(Prefilter::Trigrams {
             head: format!(r#"{key} IN (SELECT rowid FROM "{table}" WHERE "{column}" MATCH "#),
             phrase: fts5_phrase(text),
         }));
+        self
+    }
+    /// In front of the operand of a substring comparison too short for its column's trigram
+    /// index: keeps PostgreSQL from reading that index ([`Prefilter::Short`]).
+    pub fn without_trigrams(mut self) -> Raw {
+        self.parts.push(Part::Prefilter(Prefilter::Short));
         self
     }
     /// This text as a whole statement returning rows of `ST`.
