@@ -13,11 +13,12 @@ times (count=10), and reports the median milliseconds and totalResults. One JSON
 """
 
 import argparse
-import http.client
 import json
 import statistics
 import time
 import urllib.parse
+
+from scale import Client  # bench/scale.py: keep-alive HTTP, one retry on a dropped connection
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -32,24 +33,6 @@ FILTERS = [
     'title co "title"',
     'userName co "99"',
 ]
-
-
-class Client:
-    def __init__(self, url, token):
-        u = urllib.parse.urlsplit(url)
-        self.host, self.port, self.base = u.hostname, u.port, u.path.rstrip("/")
-        self.token = token
-        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=600)
-
-    def call(self, method, path, body=None):
-        data = None if body is None else json.dumps(body)
-        headers = {"Authorization": f"Bearer {self.token}"}
-        if data is not None:
-            headers["Content-Type"] = "application/scim+json"
-        self.conn.request(method, self.base + path, body=data, headers=headers)
-        r = self.conn.getresponse()
-        raw = r.read()
-        return r.status, (json.loads(raw) if raw else None)
 
 
 def user(i):
@@ -67,14 +50,14 @@ def seed(c, n):
             t_last = time.time()
         ops = [{"method": "POST", "path": "/Users", "bulkId": f"u{i}", "data": user(i)}
                for i in range(start, min(n, start + 1000))]
-        s, body = c.call("POST", "/Bulk", {"schemas": [BULK], "Operations": ops})
+        s, body, _ = c.call("POST", "/Bulk", {"schemas": [BULK], "Operations": ops})
         assert s == 200 and all(o["status"] == "201" for o in body["Operations"]), (s, body)
     out["bulk_last_10000_s"] = round(time.time() - t_last, 2)
     out["bulk_all_s"] = round(time.time() - t0, 2)
     lat = []
     for i in range(n, n + 200):
         t = time.perf_counter()
-        s, body = c.call("POST", "/Users", user(i))
+        s, body, _ = c.call("POST", "/Users", user(i))
         lat.append((time.perf_counter() - t) * 1000)
         assert s == 201, (s, body)
     lat.sort()
@@ -86,12 +69,12 @@ def query(c, repeat):
     out = {}
     for f in FILTERS:
         path = f"/Users?count=10&filter={urllib.parse.quote(f)}"
-        s, body = c.call("GET", path)
+        s, body, _ = c.call("GET", path)
         assert s == 200, (f, s, body)
         lat = []
         for _ in range(repeat):
             t = time.perf_counter()
-            s, body = c.call("GET", path)
+            s, body, _ = c.call("GET", path)
             lat.append((time.perf_counter() - t) * 1000)
         out[f] = {"ms": round(statistics.median(lat), 1), "hits": body["totalResults"]}
     return out

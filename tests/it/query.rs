@@ -1536,26 +1536,21 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
                      "userName": "Zed.Q", "displayName": "Zed Quinn", "title": "Head Chef",
                      "externalId": "zed-1", "name": {"givenName": "Zed", "familyName": "Quinn"},
                      "emails": [{"value": "zed@cook.example", "primary": true}]});
-    let r = s
-        .put(&format!("/scim/v2/Users/{}", ids[0]))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&put)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    let write = |req: reqwest::RequestBuilder, body: Value| async move {
+        let r = req
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    };
+    write(s.put(&format!("/scim/v2/Users/{}", ids[0])), put).await;
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                        "Operations": [{"op": "replace", "path": "emails",
                                        "value": [{"value": "carol@chef.example"}]},
                                       {"op": "replace", "path": "title", "value": "Sous-chef"}]});
-    let r = s
-        .patch(&format!("/scim/v2/Users/{}", ids[2]))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&patch)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    write(s.patch(&format!("/scim/v2/Users/{}", ids[2])), patch).await;
     let r = s
         .delete(&format!("/scim/v2/Users/{}", ids[1]))
         .bearer_auth(ADMIN_TOKEN)

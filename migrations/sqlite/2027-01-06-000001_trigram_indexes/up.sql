@@ -50,30 +50,29 @@ END;
 -- A user's emails, one entry per user (an FTS5 rowid is unique, and `user_values` has no
 -- stable integer key): their lower-cased values joined by line feeds. A trigram spanning two
 -- emails can only add candidates, which the exact comparison then drops. Each change to a
--- user's emails rewrites the user's entry from the rows that remain.
+-- user's emails rewrites the user's entry from the rows that remain; the view says what an
+-- entry holds (SQLite reads it for one user from the primary key: the user's id is pushed
+-- into its GROUP BY).
+CREATE VIEW user_emails_text(user_id, value_lower) AS
+    SELECT user_id, group_concat(value_lower, char(10)) FROM user_values
+    WHERE attribute = 'emails' AND value_lower IS NOT NULL GROUP BY user_id;
 CREATE VIRTUAL TABLE user_emails_trgm USING fts5(
     value_lower,
     content = '', contentless_delete = 1, tokenize = 'trigram'
 );
-INSERT INTO user_emails_trgm(rowid, value_lower)
-    SELECT user_id, group_concat(value_lower, char(10)) FROM user_values
-    WHERE attribute = 'emails' AND value_lower IS NOT NULL GROUP BY user_id;
+INSERT INTO user_emails_trgm(rowid, value_lower) SELECT user_id, value_lower FROM user_emails_text;
 
 CREATE TRIGGER user_emails_trgm_insert AFTER INSERT ON user_values
 WHEN NEW.attribute = 'emails' BEGIN
     DELETE FROM user_emails_trgm WHERE rowid = NEW.user_id;
     INSERT INTO user_emails_trgm(rowid, value_lower)
-        SELECT NEW.user_id, group_concat(value_lower, char(10)) FROM user_values
-        WHERE user_id = NEW.user_id AND attribute = 'emails' AND value_lower IS NOT NULL
-        HAVING count(*) > 0;
+        SELECT user_id, value_lower FROM user_emails_text WHERE user_id = NEW.user_id;
 END;
 CREATE TRIGGER user_emails_trgm_delete AFTER DELETE ON user_values
 WHEN OLD.attribute = 'emails' BEGIN
     DELETE FROM user_emails_trgm WHERE rowid = OLD.user_id;
     INSERT INTO user_emails_trgm(rowid, value_lower)
-        SELECT OLD.user_id, group_concat(value_lower, char(10)) FROM user_values
-        WHERE user_id = OLD.user_id AND attribute = 'emails' AND value_lower IS NOT NULL
-        HAVING count(*) > 0;
+        SELECT user_id, value_lower FROM user_emails_text WHERE user_id = OLD.user_id;
 END;
 CREATE TRIGGER user_emails_trgm_update AFTER UPDATE ON user_values
 WHEN (OLD.attribute = 'emails' OR NEW.attribute = 'emails')
@@ -81,8 +80,6 @@ WHEN (OLD.attribute = 'emails' OR NEW.attribute = 'emails')
       OR OLD.value_lower IS NOT NEW.value_lower) BEGIN
     DELETE FROM user_emails_trgm WHERE rowid IN (OLD.user_id, NEW.user_id);
     INSERT INTO user_emails_trgm(rowid, value_lower)
-        SELECT user_id, group_concat(value_lower, char(10)) FROM user_values
-        WHERE user_id IN (OLD.user_id, NEW.user_id) AND attribute = 'emails'
-          AND value_lower IS NOT NULL
-        GROUP BY user_id;
+        SELECT user_id, value_lower FROM user_emails_text
+        WHERE user_id IN (OLD.user_id, NEW.user_id);
 END;
