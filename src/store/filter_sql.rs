@@ -669,9 +669,11 @@ fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw
                     };
                     // `co` and `ew` of a trigram or more are narrowed by the trigram index
                     // first (the LIKE still decides). `sw` is a range of the b-tree below,
-                    // and a shorter pattern has no trigram: both keep their plans.
+                    // and a shorter pattern has no trigram: both keep their plans, as does a
+                    // pattern holding a NUL (FTS5's query syntax ends a string there).
+                    let trigrams = value.chars().count() >= TRIGRAM && !value.contains('\0');
                     let head = match &col.trigram {
-                        Some(t) if op != CompareOp::Sw && value.chars().count() >= TRIGRAM => {
+                        Some(t) if op != CompareOp::Sw && trigrams => {
                             Raw::default().prefilter(&t.key, t.table, t.column, &value)
                         }
                         Some(_) => Raw::default().without_trigrams(),

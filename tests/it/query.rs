@@ -1480,6 +1480,7 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
         "o'n",
         "zed",
         "CHEF",
+        "li\u{0}ce",
     ];
     let check = |phase: &'static str| {
         let s = &s;
