@@ -1482,6 +1482,7 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
         "CHEF",
         "li\u{0}ce",
     ];
+    let sqlite = matches!(b, Backend::Sqlite);
     let check = |phase: &'static str| {
         let s = &s;
         async move {
@@ -1496,6 +1497,11 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
                         let twin =
                             matches!(attr, "userName" | "displayName" | "emails.value" | "emails");
                         if !twin && p.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
+                            continue;
+                        }
+                        // PostgreSQL's text holds no NUL: such a filter is a 500 there (known,
+                        // not the indexes'); SQLite must not hand it to FTS5.
+                        if p.contains('\0') && !sqlite {
                             continue;
                         }
                         let f = format!("{attr} {op} {}", json!(p));
