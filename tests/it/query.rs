@@ -70,6 +70,16 @@ async fn names(s: &TestServer, filter: &str) -> Vec<String> {
         .collect()
 }
 
+/// The ids of a list response's resources.
+fn ids_of(list: &Value) -> BTreeSet<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn seed_fixture(s: &TestServer) -> Vec<Value> {
     let users = vec![
         json!({"userName": "alice", "displayName": "Alice Adams", "title": "Engineer", "externalId": "EXT-1", "active": true,
@@ -1090,12 +1100,7 @@ async fn sql_equals_the_reference_evaluator_on_random_directories(b: Backend) {
                 .map(|r| r["id"].as_str().unwrap().to_string())
                 .collect();
             let r = list(&s, &token, &format!("count=1000&filter={}", q(&f))).await;
-            let got: BTreeSet<String> = r["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_string())
-                .collect();
+            let got = ids_of(&r);
             assert_eq!(
                 got,
                 want,
@@ -1512,13 +1517,7 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
                             .map(|r| r["id"].as_str().unwrap().to_string())
                             .collect();
                         let r = list(s, ADMIN_TOKEN, &format!("count=1000&filter={}", q(&f))).await;
-                        let got: BTreeSet<String> = r["Resources"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|u| u["id"].as_str().unwrap().to_string())
-                            .collect();
-                        assert_eq!(got, want, "{phase}: {f}");
+                        assert_eq!(ids_of(&r), want, "{phase}: {f}");
                         assert_eq!(r["totalResults"], want.len(), "{phase}: {f}");
                     }
                 }
