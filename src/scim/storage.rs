@@ -41,6 +41,24 @@ pub struct Column {
     /// The Rust-lowercased twin a caseExact=false string compares through, if any.
     pub lower: Option<&'static str>,
     pub shape: Shape,
+    /// The trigram index that narrows `co` and `ew` on the column, if any.
+    pub trigram: Option<Trigram>,
+}
+
+/// A trigram index of a column's text, which narrows a substring match (`co`, `ew`) of three
+/// characters or more to the rows holding its trigrams before the exact comparison runs.
+/// On PostgreSQL it is a `pg_trgm` GIN index on the expression the comparison already uses,
+/// found by the planner; on SQLite an FTS5 `trigram` table, named by the filter SQL: `table`'s
+/// `column`, whose rowid is the user's id held in the column `key` of `owner`'s row.
+/// Migration `2027-01-06-000001_trigram_indexes` creates both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trigram {
+    /// The table (or element alias) whose column is indexed: a common attribute's column
+    /// (`externalId`) is indexed for users, not for groups.
+    pub owner: &'static str,
+    pub table: &'static str,
+    pub column: &'static str,
+    pub key: &'static str,
 }
 
 /// How a column's value is shown in SCIM, when not as itself.
@@ -73,6 +91,7 @@ const fn row(name: &'static str) -> Storage {
         name,
         lower: None,
         shape: Shape::Plain,
+        trigram: None,
     })
 }
 
@@ -82,6 +101,7 @@ const fn row_lowered(name: &'static str, lower: &'static str) -> Storage {
         name,
         lower: Some(lower),
         shape: Shape::Plain,
+        trigram: None,
     })
 }
 
@@ -91,6 +111,7 @@ const fn shaped(at: Option<&'static str>, name: &'static str, shape: Shape) -> S
         name,
         lower: None,
         shape,
+        trigram: None,
     })
 }
 
@@ -100,6 +121,7 @@ const fn of(at: &'static str, name: &'static str) -> Storage {
         name,
         lower: None,
         shape: Shape::Plain,
+        trigram: None,
     })
 }
 
@@ -109,14 +131,38 @@ const fn lowered(at: &'static str, name: &'static str, lower: &'static str) -> S
         name,
         lower: Some(lower),
         shape: Shape::Plain,
+        trigram: None,
     })
+}
+
+/// `s`, a column of the users' row (or of a `user_values` element), with its trigram index:
+/// the column of the same name in `table` (the lower-cased twin's, when the column has one).
+fn trigram(s: Storage, table: &'static str) -> Storage {
+    match s {
+        Storage::Column(c) => Storage::Column(Column {
+            trigram: Some(Trigram {
+                owner: c.at.unwrap_or("users"),
+                table,
+                column: c.lower.unwrap_or(c.name),
+                key: if c.at.is_some() { "user_id" } else { "id" },
+            }),
+            ..c
+        }),
+        other => other,
+    }
+}
+
+/// A column of the users' row with its trigram index in `users_trgm`.
+fn row_trigram(s: Storage) -> Storage {
+    trigram(s, "users_trgm")
 }
 
 /// The attributes every resource has (`id`, `externalId`, `meta`), by path.
 pub fn common(path: &str) -> Option<Storage> {
     Some(match path {
         "id" => shaped(None, "id", Shape::Id),
-        "externalId" => row("external_id"),
+        // Indexed for users only (`Trigram::owner`).
+        "externalId" => row_trigram(row("external_id")),
         "meta" => Storage::Parts,
         "meta.created" => row("created_at"),
         "meta.lastModified" => row("updated_at"),
@@ -157,18 +203,18 @@ fn user(path: &str) -> Option<Storage> {
     Some(match (top, sub) {
         // `user_name_lower` is the login name, else the primary email: what every dialect
         // shows as the user's login (a Domo or Sumo user made by email has no `user_name`).
-        ("userName", None) => row_lowered("user_name_lower", "user_name_lower"),
-        ("displayName", None) => row_lowered("display_name", "display_name_lower"),
+        ("userName", None) => row_trigram(row_lowered("user_name_lower", "user_name_lower")),
+        ("displayName", None) => row_trigram(row_lowered("display_name", "display_name_lower")),
         ("name", None) => Storage::Parts,
-        ("name", Some("formatted")) => row("name_formatted"),
-        ("name", Some("familyName")) => row("name_family"),
-        ("name", Some("givenName")) => row("name_given"),
+        ("name", Some("formatted")) => row_trigram(row("name_formatted")),
+        ("name", Some("familyName")) => row_trigram(row("name_family")),
+        ("name", Some("givenName")) => row_trigram(row("name_given")),
         ("name", Some("middleName")) => row("name_middle"),
         ("name", Some("honorificPrefix")) => row("name_honorific_prefix"),
         ("name", Some("honorificSuffix")) => row("name_honorific_suffix"),
         ("nickName", None) => row("nick_name"),
         ("profileUrl", None) => row("profile_url"),
-        ("title", None) => row("title"),
+        ("title", None) => row_trigram(row("title")),
         ("userType", None) => row("user_type"),
         ("preferredLanguage", None) => row("preferred_language"),
         ("locale", None) => row("locale"),
@@ -176,6 +222,8 @@ fn user(path: &str) -> Option<Storage> {
         ("active", None) => row("active"),
         // Kept as a bcrypt hash; never returned, never filtered.
         ("password", None) => Storage::Derived,
+        // Emails, and no other element, have a trigram index: one row per user, its emails.
+        ("emails", Some("value")) => trigram(values("emails")?, "user_emails_trgm"),
         ("emails", _) => values("emails")?,
         ("phoneNumbers", _) => values("phoneNumbers")?,
         ("ims", _) => values("ims")?,
@@ -197,7 +245,7 @@ fn user(path: &str) -> Option<Storage> {
         ("costCenter", None) => row("cost_center"),
         ("organization", None) => row("organization"),
         ("division", None) => row("division"),
-        ("department", None) => row("department"),
+        ("department", None) => row_trigram(row("department")),
         ("manager", None) => Storage::Parts,
         ("manager", Some("value")) => row("manager_id"),
         ("manager", Some("$ref" | "displayName")) => Storage::Derived,

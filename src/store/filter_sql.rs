@@ -52,6 +52,8 @@ enum Kind {
 struct Col {
     sql: String,
     kind: Kind,
+    /// The trigram index of the text a substring comparison reads, if it has one.
+    trigram: Option<Fts>,
 }
 
 impl Col {
@@ -59,9 +61,22 @@ impl Col {
         Col {
             sql: sql.into(),
             kind,
+            trigram: None,
         }
     }
 }
+
+/// An FTS5 trigram table (SQLite) holding a column's text under its user's id, the
+/// qualified column `key`.
+#[derive(Debug, Clone)]
+struct Fts {
+    key: String,
+    table: &'static str,
+    column: &'static str,
+}
+
+/// Substring patterns shorter than a trigram have none to look up: they compare as before.
+const TRIGRAM: usize = 3;
 
 /// Where a multi-valued attribute's elements live.
 struct Multi<'a> {
@@ -106,7 +121,25 @@ fn column(target: Target, attr: &Attribute) -> Option<Col> {
             lower: c.lower.map(q),
         },
     };
-    Some(Col::of(q(c.name), kind))
+    // The index must hold the very text `leaf` compares: the lower-cased twin for a
+    // caseExact=false string that has one, else the column (its case folded by the index).
+    let compared = match c.lower {
+        Some(l) if !attr.case_exact => l,
+        _ => c.name,
+    };
+    let trigram = c
+        .trigram
+        .filter(|t| matches!(kind, Kind::Str { .. }) && t.owner == at && t.column == compared)
+        .map(|t| Fts {
+            key: q(t.key),
+            table: t.table,
+            column: t.column,
+        });
+    Some(Col {
+        sql: q(c.name),
+        kind,
+        trigram,
+    })
 }
 
 /// The elements of a multi-valued attribute kept in an element table.
@@ -634,7 +667,20 @@ fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw
                         CompareOp::Sw => format!("{e}%"),
                         _ => format!("%{e}"),
                     };
-                    let like = Raw::sql(format!("{lhs} LIKE "))
+                    // `co` and `ew` of a trigram or more are narrowed by the trigram index
+                    // first (the LIKE still decides). `sw` is a range of the b-tree below,
+                    // and a shorter pattern has no trigram: both keep their plans, as does a
+                    // pattern holding a NUL (FTS5's query syntax ends a string there).
+                    let trigrams = value.chars().count() >= TRIGRAM && !value.contains('\0');
+                    let head = match &col.trigram {
+                        Some(t) if op != CompareOp::Sw && trigrams => {
+                            Raw::default().prefilter(&t.key, t.table, t.column, &value)
+                        }
+                        Some(_) => Raw::default().without_trigrams(),
+                        None => Raw::default(),
+                    };
+                    let like = head
+                        .push(format!("{lhs} LIKE "))
                         .bind(Bind::Text(pattern))
                         .push(" ESCAPE '\\'");
                     // A prefix is also a range of the column or of its `lower()` (code

@@ -536,6 +536,12 @@ fn sqlite_pragmas(c: &mut SqliteConnection) -> diesel::QueryResult<()> {
     }
 }
 
+/// SQLite's own upkeep of the planner's statistics when a connection opens: `ANALYZE` (with
+/// a row limit, a few milliseconds) of each table with an index never analyzed, or grown or
+/// shrunk tenfold since it was; nothing for empty tables. A connection reads the statistics
+/// when it opens, so each new connection both refreshes and sees them.
+const SQLITE_OPTIMIZE: &str = "PRAGMA busy_timeout = 0; PRAGMA optimize = 0x10002;";
+
 /// The busy timeout of `SQLITE_PRAGMAS`, to restore after a non-blocking attempt.
 pub(crate) const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000";
 
@@ -565,6 +571,13 @@ impl r2d2::ManageConnection for Manager {
                 let mut c = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 sqlite_pragmas(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
+                // Planner statistics, without which SQLite guesses ten users an organization
+                // and walks them all rather than look a substring up in its trigram index
+                // (docs/scim.md, "Filters and indexes"). Best effort, never waiting for the
+                // write lock: a read-only or busy database keeps the statistics it has.
+                let _ = c.batch_execute(SQLITE_OPTIMIZE);
+                c.batch_execute(SQLITE_BUSY_TIMEOUT)
+                    .map_err(diesel::r2d2::Error::QueryError)?;
                 // Logto's posix and similar_to searches (`store::regexp`).
                 regexp::register(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
                 MultiConn::Sqlite(c)

@@ -36,6 +36,44 @@ enum Part {
     Bind(Bind),
     List(List),
     IdTable(IdTable),
+    Prefilter(Prefilter),
+}
+
+/// What comes before a substring comparison (`lhs LIKE ?`) of a column with a trigram index
+/// (`filter_sql`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prefilter {
+    /// A pattern of a trigram or more. SQLite: `<key> IN (SELECT rowid FROM <fts5 table>
+    /// WHERE <column> MATCH ?) AND `, the FTS5 phrase bound as one parameter. PostgreSQL:
+    /// nothing, as its `pg_trgm` index serves the `LIKE` that follows as it is written.
+    Trigrams { head: String, phrase: String },
+    /// A shorter pattern, which has no trigram to look up. SQLite: nothing. PostgreSQL:
+    /// `'' || `, so that the operand is no longer the indexed expression: statements run
+    /// with generic plans (`PG_SESSION`), which cannot tell a short pattern from a long one,
+    /// and a trigram index read for a pattern without trigrams returns every row (measured
+    /// twice as slow as the scan it replaces), so the short pattern keeps its own statement
+    /// and the plan it had before the index existed.
+    Short,
+}
+
+impl QueryFragment<Pg> for Prefilter {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        if let Prefilter::Short = self {
+            out.push_sql("'' || ");
+        }
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for Prefilter {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if let Prefilter::Trigrams { head, phrase } = self {
+            out.push_sql(head);
+            out.push_bind_param::<Text, _>(phrase)?;
+            out.push_sql(") AND ");
+        }
+        Ok(())
+    }
 }
 
 /// A one-column table `(id)` of the bound ids: `(SELECT unnest($n) AS id)` on PostgreSQL,
@@ -151,6 +189,22 @@ impl Raw {
             .push(Part::IdTable(IdTable(List::of(ids.to_vec(), Items::Ids))));
         self
     }
+    /// The trigram pre-filter: on SQLite, `key` among the rowids of FTS5 table `table` whose
+    /// `column` holds `text`, then `AND`; nothing on PostgreSQL. The caller appends the exact
+    /// condition, which alone decides the match.
+    pub fn prefilter(mut self, key: &str, table: &str, column: &str, text: &str) -> Raw {
+        self.parts.push(Part::Prefilter(Prefilter::Trigrams {
+            head: format!(r#"{key} IN (SELECT rowid FROM "{table}" WHERE "{column}" MATCH "#),
+            phrase: fts5_phrase(text),
+        }));
+        self
+    }
+    /// In front of the operand of a substring comparison too short for its column's trigram
+    /// index: keeps PostgreSQL from reading that index ([`Prefilter::Short`]).
+    pub fn without_trigrams(mut self) -> Raw {
+        self.parts.push(Part::Prefilter(Prefilter::Short));
+        self
+    }
     /// This text as a whole statement returning rows of `ST`.
     pub fn query<ST>(self) -> RawQuery<ST> {
         RawQuery {
@@ -176,6 +230,13 @@ impl Raw {
     pub fn constant(v: bool) -> Raw {
         Raw::sql(if v { "(1 = 1)" } else { "(1 = 0)" })
     }
+}
+
+/// `text` as one FTS5 string (a phrase): in double quotes, each double quote doubled. The
+/// trigram tokenizer makes it the sequence of its trigrams, matching the rows that hold
+/// `text` anywhere (case-folded).
+fn fts5_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
 }
 
 /// What diesel asks of an expression written as text, of SQL type `$st`: it appears on any
@@ -212,6 +273,7 @@ impl Raw {
                 Part::Bind(Bind::Time(v)) => out.push_bind_param::<Timestamp, _>(v)?,
                 Part::List(l) => MultiBackend::walk_variant_ast(l, out.reborrow())?,
                 Part::IdTable(t) => MultiBackend::walk_variant_ast(t, out.reborrow())?,
+                Part::Prefilter(f) => MultiBackend::walk_variant_ast(f, out.reborrow())?,
             }
         }
         Ok(())

@@ -1,0 +1,9 @@
+DROP TRIGGER user_emails_trgm_update;
+DROP TRIGGER user_emails_trgm_delete;
+DROP TRIGGER user_emails_trgm_insert;
+DROP TABLE user_emails_trgm;
+DROP VIEW user_emails_text;
+DROP TRIGGER users_trgm_update;
+DROP TRIGGER users_trgm_delete;
+DROP TRIGGER users_trgm_insert;
+DROP TABLE users_trgm;
