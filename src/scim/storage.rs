@@ -50,7 +50,7 @@ pub struct Column {
 /// On PostgreSQL it is a `pg_trgm` GIN index on the expression the comparison already uses,
 /// found by the planner; on SQLite an FTS5 `trigram` table, named by the filter SQL: `table`'s
 /// `column`, whose rowid is the user's id held in the column `key` of `owner`'s row.
-/// Migration `2027-01-06-000001_trigram_indexes` creates both.
+/// Migration `2027-01-07-000001_trigram_indexes` creates both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trigram {
     /// The table (or element alias) whose column is indexed: a common attribute's column

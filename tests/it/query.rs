@@ -1267,7 +1267,7 @@ async fn selective_filters_are_served_by_their_index(b: Backend) {
         ),
     ];
     // `co` and `ew` of three characters or more: the trigram indexes (SQLite's FTS5 tables,
-    // PostgreSQL's pg_trgm GIN indexes; migration 2027-01-06-000001_trigram_indexes).
+    // PostgreSQL's pg_trgm GIN indexes; migration 2027-01-07-000001_trigram_indexes).
     let sqlite = matches!(b, Backend::Sqlite);
     let trigram = |fts: &'static str, gin: &'static str| if sqlite { fts } else { gin };
     cases.extend([

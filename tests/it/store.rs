@@ -330,3 +330,38 @@ async fn sqlite_writers_take_turns_per_database_not_per_process() {
         .unwrap();
     assert_eq!(json(r, 201).await["userName"], "a@x.com");
 }
+
+/// Every migration has a version of its own (diesel keys applied migrations by the version
+/// alone: two folders with one date and number would run only one of them, silently), and
+/// both backends have the same migrations.
+#[test]
+fn migration_versions_are_unique_and_the_same_on_both_backends() {
+    let list = |backend: &str| -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = list("sqlite");
+    assert_eq!(
+        sqlite,
+        list("postgres"),
+        "the same migrations on both backends"
+    );
+    let mut versions: Vec<&str> = sqlite
+        .iter()
+        .map(|n| n.split('_').next().unwrap())
+        .collect();
+    let all = versions.len();
+    versions.dedup();
+    assert_eq!(
+        versions.len(),
+        all,
+        "two migrations share a version: {sqlite:?}"
+    );
+}
