@@ -9,6 +9,7 @@ minute apart, and 1% are inactive. Then starts `muster serve` on it and times ea
 the table below, `count=10`, the median of five requests after one warm-up, and checks each
 answer's totalResults against what the seed implies.
 
+    (with Python's sqlite3 older than 3.43, `pip install pysqlite3-binary` in a venv first)
     bench/filters_sql.py --bin target/release/muster [--bin-before OTHER] [--sizes 100000 1000000]
                      [--backends sqlite postgres] [--postgres-url URL]
 
@@ -20,7 +21,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,6 +28,13 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+
+try:
+    # The server's trigram tables need SQLite 3.43 or later (FTS5 `contentless_delete`), which
+    # the seed's inserts fire through their triggers; Python's own sqlite3 may be older.
+    import pysqlite3 as sqlite3  # pip install pysqlite3-binary
+except ImportError:
+    import sqlite3
 
 TOKEN = "bench-filters-token-0123456789abcdef"
 EXT = "urn:example:bench:2.0:User"
