@@ -113,7 +113,7 @@ BEGIN;
 INSERT INTO users (id, org_id, user_name, user_name_lower, external_id, display_name, display_name_lower,
                    name_given, name_family, name_formatted, title, department, active, custom_data,
                    profile_extra, is_locked, mfa_enabled, version, created_at, updated_at)
-SELECT (i + 1) * 7919 + 268435456, 'default',
+SELECT (i::bigint + 1) * 7919 + 268435456, 'default',
        'user' || lpad(i::text, 7, '0') || '@example.com', 'user' || lpad(i::text, 7, '0') || '@example.com',
        'ext-' || lpad(i::text, 7, '0'), 'User ' || lpad(i::text, 7, '0'), 'user ' || lpad(i::text, 7, '0'),
        'Given' || (i % 997), 'Family' || (i % 1009), 'Given' || (i % 997) || ' Family' || (i % 1009),
@@ -122,12 +122,12 @@ SELECT (i + 1) * 7919 + 268435456, 'default',
        timestamp '2025-01-01 00:00:00' + i * interval '1 minute'
 FROM generate_series(0, :n - 1) AS i;
 INSERT INTO user_values (user_id, attribute, position, org_id, value, value_lower, type, is_primary)
-SELECT (i + 1) * 7919 + 268435456, 'emails', 0, 'default',
+SELECT (i::bigint + 1) * 7919 + 268435456, 'emails', 0, 'default',
        'user' || lpad(i::text, 7, '0') || '@work' || (i % 50) || '.example',
        'user' || lpad(i::text, 7, '0') || '@work' || (i % 50) || '.example', 'work', TRUE
 FROM generate_series(0, :n - 1) AS i;
 INSERT INTO user_values (user_id, attribute, position, org_id, value, value_lower, kind)
-SELECT (i + 1) * 7919 + 268435456, :'ext', 0, 'default',
+SELECT (i::bigint + 1) * 7919 + 268435456, :'ext', 0, 'default',
        'CC-' || lpad(i::text, 7, '0'), 'cc-' || lpad(i::text, 7, '0'), 's'
 FROM generate_series(0, :n - 1) AS i;
 COMMIT;
