@@ -513,6 +513,9 @@ pub struct Manager {
 const PG_SESSION: &str = "SET statement_timeout = '30s'; SET lock_timeout = '10s'; \
      SET plan_cache_mode = force_generic_plan;";
 
+/// The session's plan mode of `PG_SESSION`, restored after a read planned with its values.
+pub(crate) const PG_GENERIC_PLANS: &str = "SET plan_cache_mode = force_generic_plan";
+
 // The busy timeout first: switching to WAL waits for another process opening the same new
 // file at the same moment instead of failing at once.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \

@@ -84,6 +84,8 @@ enum UserPart {
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     parts: Vec<UserPart>,
+    /// Whether PostgreSQL should plan this read with its values (`plans_with_values`).
+    value_sensitive: bool,
 }
 
 impl UserFilter {
@@ -96,7 +98,19 @@ impl UserFilter {
     /// `invalidFilter` here, before anything is read.
     pub fn scim(f: &Filter, rt: &ResourceType, org: &OrgId) -> ScimResult<UserFilter> {
         let sql = filter_sql::translate(f, Target::Users, rt, org.as_str())?;
-        Ok(UserFilter::of(UserPart::Scim(sql)))
+        let mut filter = UserFilter::of(UserPart::Scim(sql));
+        filter.value_sensitive = value_sensitive(f);
+        Ok(filter)
+    }
+
+    /// Whether the plan of this read depends on its values enough that PostgreSQL should
+    /// plan it with them (`users::search`): a range (`gt`, `ge`, `lt`, `le`: a recent time is
+    /// rare, an old one is everyone), a substring (`co`, `sw`, `ew`: a rare trigram or a
+    /// common one), or a boolean (`active eq false` is 1% or 99%). Muster's sessions plan
+    /// prepared statements generically (`PG_SESSION`), which for these picks the plan for an
+    /// average value: walk the organization in the sort order and filter.
+    pub fn plans_with_values(&self) -> bool {
+        self.value_sensitive
     }
 
     /// A field search. A mode the backend cannot run or a malformed pattern is `Invalid`
@@ -130,11 +144,15 @@ impl UserFilter {
     /// Users matching both.
     pub fn and(mut self, other: UserFilter) -> UserFilter {
         self.parts.extend(other.parts);
+        self.value_sensitive |= other.value_sensitive;
         self
     }
 
     fn of(p: UserPart) -> UserFilter {
-        UserFilter { parts: vec![p] }
+        UserFilter {
+            parts: vec![p],
+            value_sensitive: false,
+        }
     }
 
     /// The condition on `users` (`None`: every user, which lets an unfiltered list use the
@@ -367,5 +385,54 @@ mod tests {
             .is_keyed());
         let bad = crate::scim::filter::AttrPath::parse("nope").unwrap();
         assert!(Order::scim(Some(&bad), Target::Users, users(), false).is_err());
+    }
+}
+
+/// See [`UserFilter::plans_with_values`].
+fn value_sensitive(f: &Filter) -> bool {
+    use crate::scim::filter::{CompValue, CompareOp};
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => value_sensitive(a) || value_sensitive(b),
+        Filter::Not(a) | Filter::ValuePath(_, a) => value_sensitive(a),
+        Filter::Present(_) => false,
+        Filter::Compare(_, op, v) => {
+            !matches!(op, CompareOp::Eq | CompareOp::Ne) || matches!(v, CompValue::Bool(_))
+        }
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    /// Which SCIM filters PostgreSQL plans with their values: ranges, substrings and
+    /// booleans anywhere in the filter; equality, presence and value paths of equalities not.
+    #[test]
+    fn value_sensitive_filters_are_ranges_substrings_and_booleans() {
+        let sensitive = |f: &str| value_sensitive(&Filter::parse(f).unwrap());
+        for f in [
+            r#"meta.created gt "2025-01-01T00:00:00Z""#,
+            r#"meta.lastModified le "2025-01-01T00:00:00Z""#,
+            r#"userName co "999""#,
+            r#"userName sw "a""#,
+            r#"title ew "x""#,
+            "active eq false",
+            r#"userName eq "a" and active eq true"#,
+            r#"not (userName co "x")"#,
+            r#"emails[value co "x"]"#,
+            r#"userName eq "a" or title sw "b""#,
+        ] {
+            assert!(sensitive(f), "{f}");
+        }
+        for f in [
+            r#"userName eq "a""#,
+            r#"id eq "00000000000000AB""#,
+            r#"emails[type eq "work"]"#,
+            "title pr",
+            r#"userName ne "a""#,
+            r#"externalId eq "x" or displayName eq "y""#,
+        ] {
+            assert!(!sensitive(f), "{f}");
+        }
     }
 }

@@ -801,8 +801,25 @@ pub fn search(
     with_total: bool,
     groups: GroupsToo,
 ) -> StoreResult<(Loaded, Option<i64>)> {
+    let with_values = filter.plans_with_values() && matches!(conn.db(), MultiConn::Pg(_));
     let filter = filter.sql(super::user_search::Backend::of(conn), org)?;
-    query(
+    if !with_values {
+        return query(
+            conn,
+            org,
+            filter.as_ref(),
+            order,
+            window,
+            with_total,
+            groups,
+        );
+    }
+    // Planned with this request's values (`UserFilter::plans_with_values`), then back to the
+    // session's generic plans whatever the read answered.
+    use diesel::connection::SimpleConnection;
+    conn.db()
+        .batch_execute("SET plan_cache_mode = force_custom_plan")?;
+    let read = query(
         conn,
         org,
         filter.as_ref(),
@@ -810,7 +827,11 @@ pub fn search(
         window,
         with_total,
         groups,
-    )
+    );
+    let reset = conn.db().batch_execute(super::PG_GENERIC_PLANS);
+    let read = read?;
+    reset?;
+    Ok(read)
 }
 
 /// `search` with the condition as SQL.
