@@ -654,6 +654,20 @@ fn leaf(col: &Col, op: CompareOp, v: &CompValue, p: &AttrPath) -> ScimResult<Raw
                 CompValue::Bool(b) => b.to_string(),
                 CompValue::Null => unreachable!(),
             };
+            // No stored text holds a NUL (every write refuses one: PostgreSQL's text cannot),
+            // so an equality or a substring of a value holding one matches nothing — where
+            // PostgreSQL would refuse the parameter itself (a 500). An order is refused.
+            if text.contains('\0') {
+                return match op {
+                    CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                        Ok(Raw::constant(false))
+                    }
+                    _ => Err(invalid(format!(
+                        "{p}: a value holding a NUL character compares only with eq, co, sw \
+                         or ew"
+                    ))),
+                };
+            }
             let (lhs, value) = match (*ci, lower) {
                 (true, Some(l)) => (l.to_string(), text.to_lowercase()),
                 (true, None) => (format!("lower({})", col.sql), text.to_ascii_lowercase()),

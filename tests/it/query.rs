@@ -17,6 +17,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Value};
 
 both_backends!(
+    a_filter_value_holding_nul_matches_nothing,
     operators_on_every_attribute_type,
     filter_errors_are_invalid_filter_with_a_position,
     sorting_and_index_paging,
@@ -1487,7 +1488,6 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
         "CHEF",
         "li\u{0}ce",
     ];
-    let sqlite = matches!(b, Backend::Sqlite);
     let check = |phase: &'static str| {
         let s = &s;
         async move {
@@ -1504,11 +1504,8 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
                         if !twin && p.chars().any(|c| !c.is_ascii() && c.is_uppercase()) {
                             continue;
                         }
-                        // PostgreSQL's text holds no NUL: such a filter is a 500 there (known,
-                        // not the indexes'); SQLite must not hand it to FTS5.
-                        if p.contains('\0') && !sqlite {
-                            continue;
-                        }
+                        // No stored text holds a NUL: a pattern with one matches nothing, on
+                        // PostgreSQL too (whose text refuses NUL), and never reaches FTS5.
                         let f = format!("{attr} {op} {}", json!(p));
                         let parsed = Filter::parse(&f).unwrap();
                         let want: BTreeSet<String> = resources
@@ -1594,4 +1591,50 @@ async fn substring_filters_through_trigram_indexes_match_exactly(b: Backend) {
             rows("SELECT DISTINCT user_id FROM user_values WHERE attribute = 'emails'")
         );
     }
+}
+
+/// A filter value holding U+0000: no stored text holds one (every write refuses it), so `eq`,
+/// `co`, `sw` and `ew` match nothing — on PostgreSQL too, whose text type would refuse the
+/// parameter (a 500 before) — and an ordering of one is SCIM's 400 `invalidFilter`.
+async fn a_filter_value_holding_nul_matches_nothing(b: Backend) {
+    let s = TestServer::start(b).await;
+    post(
+        &s,
+        ADMIN_TOKEN,
+        "/Users",
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+               "userName": "alice", "title": "chef",
+               "emails": [{"value": "alice@example.com"}]}),
+    )
+    .await;
+    for f in [
+        "userName eq \"al\\u0000ice\"",
+        "userName co \"li\\u0000\"",
+        "title sw \"c\\u0000\"",
+        "emails.value ew \"\\u0000.com\"",
+        "emails[value co \"a\\u0000\"]",
+    ] {
+        let r = list(&s, ADMIN_TOKEN, &format!("filter={}", q(f))).await;
+        assert_eq!(r["totalResults"], 0, "{f}: {r}");
+    }
+    // The same filters without the NUL do match: the above is not vacuous.
+    let r = list(
+        &s,
+        ADMIN_TOKEN,
+        &format!("filter={}", q("userName co \"li\"")),
+    )
+    .await;
+    assert_eq!(r["totalResults"], 1);
+    let r = s
+        .get(&format!(
+            "/scim/v2/Users?filter={}",
+            q("userName gt \"a\\u0000\"")
+        ))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let body = json(r, 400).await;
+    assert_eq!(body["scimType"], "invalidFilter", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("NUL"), "{body}");
 }
