@@ -386,11 +386,9 @@ fn render(
                         table.list aria-label="Nested groups" { tbody { @for (id, n) in &p.nested { tr {
                             td { a href={ "/console/groups/" (id_to_hex(*id)) } { (n) } " " span.tag { "group" } }
                             td {
-                                form.inline method="post" action={ (base) "/members/remove" } {
-                                    (view::csrf(s))
-                                    input type="hidden" name="user" value=(id_to_hex(*id));
-                                    button.link type="submit" aria-label={ "Remove group " (n) } { "Remove" }
-                                }
+                                (view::link_action(s, &format!("{base}/members/remove"),
+                                    &[("user", &id_to_hex(*id))],
+                                    &format!("Remove group {n}"), "Remove"))
                             }
                         } } } }
                         p.hint { "Members of a nested group are members of this one too, in every API." }

@@ -66,12 +66,9 @@ pub(crate) fn section(
             (r.name)
             @if !is_admin_role(&r.name) {
                 " "
-                form.inline method="post" action={ (base) "/roles" } {
-                    (view::csrf(s))
-                    input type="hidden" name="action" value="unassign";
-                    input type="hidden" name="role" value=(r.name);
-                    button.link type="submit" aria-label={ "Take the role " (r.name) } { "Remove" }
-                }
+                (view::link_action(s, &format!("{base}/roles"),
+                    &[("action", "unassign"), ("role", &r.name)],
+                    &format!("Take the role {}", r.name), "Remove"))
             }
         } } }
         @if !assignable.is_empty() {
@@ -94,12 +91,9 @@ pub(crate) fn section(
             @if !g.direct { " " span.tag { "through a nested group" } }
             @else {
                 " "
-                form.inline method="post" action={ (base) "/groups" } {
-                    (view::csrf(s))
-                    input type="hidden" name="action" value="leave";
-                    input type="hidden" name="group" value=(id_to_hex(g.id));
-                    button.link type="submit" aria-label={ "Leave " (g.display_name) } { "Remove" }
-                }
+                (view::link_action(s, &format!("{base}/groups"),
+                    &[("action", "leave"), ("group", &id_to_hex(g.id))],
+                    &format!("Leave {}", g.display_name), "Remove"))
             }
         } } }
         @if !joinable.is_empty() {

@@ -44,11 +44,8 @@ pub(crate) async fn list(at: Console<'_>, Query(q): Query<Done>) -> Response {
                         td { (view::when(&l.created_at)) }
                         td { (view::when(&l.last_seen_at)) }
                         td { @if l.token_hash != s.key {
-                            form.inline method="post" action="/console/sessions/end" {
-                                (view::csrf(s))
-                                input type="hidden" name="id" value=(l.id());
-                                button.link type="submit" aria-label={ "Sign out session " (l.id()) } { "Sign out" }
-                            }
+                            (view::link_action(s, "/console/sessions/end", &[("id", l.id())],
+                                &format!("Sign out session {}", l.id()), "Sign out"))
                         } }
                     } } }
                 }

@@ -178,6 +178,26 @@ pub(crate) fn csrf(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
+/// A one-button form drawn as a link (remove a member, leave a group, end a session): posts
+/// `fields` and the CSRF token to `action`; `aria` says what the button does to whom.
+pub(crate) fn link_action(
+    s: &Session,
+    action: &str,
+    fields: &[(&str, &str)],
+    aria: &str,
+    text: &str,
+) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf(s))
+            @for (name, value) in fields {
+                input type="hidden" name=(name) value=(value);
+            }
+            button.link type="submit" aria-label=(aria) { (text) }
+        }
+    }
+}
+
 /// A labelled text input with its message (if any) beside it.
 pub(crate) fn field(
     label: &str,
